@@ -1,0 +1,238 @@
+// mt::edit_distance and mt::edit_distance_pairwise: Levenshtein distance
+// (unit insert / delete / substitute) between padded integer sequences.
+//
+//   a [B, La] int32|int64, a_lengths [B] int64: sequence i is a[i, :a_lengths[i]]
+//   b [B, Lb] same dtype,  b_lengths [B] int64
+//   edit_distance          -> int64 [B]       distance(a_i, b_i)
+//   edit_distance_pairwise -> int64 [Ba, Bb]  distance(a_i, b_j) for every i, j
+#include <ATen/ATen.h>
+#include <torch/library.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "runtime/parallel.h"
+
+namespace mt {
+namespace {
+
+// ---- checks ---------------------------------------------------------------
+
+// Shape, dtype and device checks, shared by the CPU and Meta kernels so that
+// torch.compile reports the same errors as eager mode.
+void check_sequences(const char* op, const at::Tensor& seqs, const char* seqs_name,
+                     const at::Tensor& lengths, const char* lengths_name) {
+  TORCH_CHECK(seqs.dim() == 2, op, ": argument '", seqs_name,
+              "' must be a 2-D tensor [batch, width], got ", seqs.dim(), "-D");
+  TORCH_CHECK(seqs.scalar_type() == at::kInt || seqs.scalar_type() == at::kLong, op,
+              ": argument '", seqs_name, "' must be int32 or int64 token ids, got ",
+              seqs.scalar_type());
+  TORCH_CHECK(lengths.dim() == 1, op, ": argument '", lengths_name,
+              "' must be a 1-D tensor [batch], got ", lengths.dim(), "-D");
+  TORCH_CHECK(lengths.scalar_type() == at::kLong, op, ": argument '", lengths_name,
+              "' must be int64, got ", lengths.scalar_type());
+  TORCH_SYM_CHECK(lengths.sym_size(0).sym_eq(seqs.sym_size(0)), op, ": argument '",
+                  lengths_name, "' has ", lengths.sym_size(0), " entries but '", seqs_name,
+                  "' has ", seqs.sym_size(0), " sequences");
+}
+
+enum class Kernel { kCpu, kMeta };
+
+void check_arguments(const char* op, Kernel kernel, bool same_batch, const at::Tensor& a,
+                     const at::Tensor& a_lengths, const at::Tensor& b,
+                     const at::Tensor& b_lengths) {
+  const std::pair<const at::Tensor*, const char*> named[] = {
+      {&a, "a"}, {&a_lengths, "a_lengths"}, {&b, "b"}, {&b_lengths, "b_lengths"}};
+  for (const auto& [tensor, name] : named) {
+    if (kernel == Kernel::kCpu) {
+      TORCH_CHECK(tensor->device().is_cpu(), op, ": argument '", name,
+                  "' must be a CPU tensor, got device ", tensor->device());
+    } else {  // shape inference: one device for all, as the CPU kernel needs
+      TORCH_CHECK(tensor->device() == a.device(), op, ": argument '", name, "' is on ",
+                  tensor->device(), " but 'a' is on ", a.device());
+    }
+  }
+  check_sequences(op, a, "a", a_lengths, "a_lengths");
+  check_sequences(op, b, "b", b_lengths, "b_lengths");
+  TORCH_CHECK(a.scalar_type() == b.scalar_type(), op,
+              ": arguments 'a' and 'b' must have the same dtype, got ", a.scalar_type(),
+              " and ", b.scalar_type());
+  if (same_batch) {
+    TORCH_SYM_CHECK(a.sym_size(0).sym_eq(b.sym_size(0)), op,
+                    ": 'a' and 'b' must hold the same number of sequences, got ",
+                    a.sym_size(0), " and ", b.sym_size(0));
+  }
+}
+
+// Data checks (CPU only): every length lies in [0, width].
+void check_lengths_fit(const char* op, const at::Tensor& lengths, const char* lengths_name,
+                       int64_t width, const char* seqs_name) {
+  const int64_t* length = lengths.data_ptr<int64_t>();
+  for (int64_t i = 0; i < lengths.numel(); ++i) {
+    TORCH_CHECK(length[i] >= 0 && length[i] <= width, op, ": ", lengths_name, "[", i,
+                "] = ", length[i], " is outside [0, ", width, "], the width of '",
+                seqs_name, "'");
+  }
+}
+
+// ---- kernel ---------------------------------------------------------------
+
+// One padded batch of sequences, read-only, contiguous.
+template <typename Token>
+struct Sequences {
+  const Token* tokens;
+  const int64_t* lengths;
+  int64_t width;
+
+  const Token* row(int64_t i) const { return tokens + i * width; }
+};
+
+// Levenshtein distance by the classic single-row dynamic programme.
+// `row` has room for min(n, m) + 1 entries.
+template <typename Token>
+int64_t levenshtein(const Token* x, int64_t n, const Token* y, int64_t m, int64_t* row) {
+  // Equal prefixes and suffixes never change the distance; stripping them
+  // makes near-identical pairs cheap.
+  while (n > 0 && m > 0 && *x == *y) {
+    ++x, ++y, --n, --m;
+  }
+  while (n > 0 && m > 0 && x[n - 1] == y[m - 1]) {
+    --n, --m;
+  }
+  if (n < m) {  // keep the row as short as possible
+    std::swap(x, y);
+    std::swap(n, m);
+  }
+  if (m == 0) {
+    return n;
+  }
+  for (int64_t j = 0; j <= m; ++j) {
+    row[j] = j;
+  }
+  for (int64_t i = 1; i <= n; ++i) {
+    int64_t diagonal = row[0];  // D[i-1][j-1]
+    row[0] = i;
+    const Token xi = x[i - 1];
+    for (int64_t j = 1; j <= m; ++j) {
+      const int64_t above = row[j];  // D[i-1][j]
+      const int64_t substitute = diagonal + (xi != y[j - 1]);
+      row[j] = std::min(substitute, std::min(above, row[j - 1]) + 1);
+      diagonal = above;
+    }
+  }
+  return row[m];
+}
+
+// About this many DP cells per chunk (~30 us here) pay for a thread wakeup.
+constexpr int64_t kCellsPerChunk = 32768;
+
+int64_t items_per_chunk(int64_t width_a, int64_t width_b) {
+  return std::max<int64_t>(1, kCellsPerChunk / std::max<int64_t>(1, width_a * width_b));
+}
+
+template <typename Token>
+void edit_distance_rows(Sequences<Token> a, Sequences<Token> b, int64_t batch, int64_t* out) {
+  parallel_for(0, batch, items_per_chunk(a.width, b.width), [&](int64_t first, int64_t last) {
+    std::vector<int64_t> row(static_cast<size_t>(std::min(a.width, b.width) + 1));
+    for (int64_t i = first; i < last; ++i) {
+      out[i] = levenshtein(a.row(i), a.lengths[i], b.row(i), b.lengths[i], row.data());
+    }
+  });
+}
+
+template <typename Token>
+void edit_distance_grid(Sequences<Token> a, int64_t batch_a, Sequences<Token> b,
+                        int64_t batch_b, int64_t* out) {
+  // One flat index per grid cell, so chunks stay balanced whatever the shape.
+  parallel_for(0, batch_a * batch_b, items_per_chunk(a.width, b.width),
+               [&](int64_t first, int64_t last) {
+                 std::vector<int64_t> row(static_cast<size_t>(std::min(a.width, b.width) + 1));
+                 for (int64_t cell = first; cell < last; ++cell) {
+                   const int64_t i = cell / batch_b, j = cell % batch_b;
+                   out[cell] = levenshtein(a.row(i), a.lengths[i], b.row(j), b.lengths[j],
+                                           row.data());
+                 }
+               });
+}
+
+// Checks, then makes every input contiguous once, here in the caller: a
+// conversion inside a worker could start ATen's own threads.
+template <typename Launch>
+at::Tensor run_on_cpu(const char* op, const at::Tensor& a,
+                      const at::Tensor& a_lengths, const at::Tensor& b,
+                      const at::Tensor& b_lengths, at::IntArrayRef out_shape, Launch launch) {
+  const at::Tensor a_tokens = a.contiguous(), b_tokens = b.contiguous();
+  const at::Tensor a_lens = a_lengths.contiguous(), b_lens = b_lengths.contiguous();
+  check_lengths_fit(op, a_lens, "a_lengths", a.size(1), "a");
+  check_lengths_fit(op, b_lens, "b_lengths", b.size(1), "b");
+  at::Tensor out = at::empty(out_shape, a.options().dtype(at::kLong));
+  AT_DISPATCH_INDEX_TYPES(a.scalar_type(), "mt::edit_distance", [&] {
+    const Sequences<index_t> a_seqs{a_tokens.data_ptr<index_t>(), a_lens.data_ptr<int64_t>(),
+                                    a.size(1)};
+    const Sequences<index_t> b_seqs{b_tokens.data_ptr<index_t>(), b_lens.data_ptr<int64_t>(),
+                                    b.size(1)};
+    launch(a_seqs, b_seqs, out.data_ptr<int64_t>());
+  });
+  return out;
+}
+
+// ---- operators --------------------------------------------------------------
+
+constexpr const char* kEditDistance = "mt::edit_distance";
+constexpr const char* kPairwise = "mt::edit_distance_pairwise";
+
+at::Tensor edit_distance_cpu(const at::Tensor& a, const at::Tensor& a_lengths,
+                             const at::Tensor& b, const at::Tensor& b_lengths) {
+  check_arguments(kEditDistance, Kernel::kCpu, /*same_batch=*/true, a, a_lengths, b, b_lengths);
+  const int64_t batch = a.size(0);
+  return run_on_cpu(kEditDistance, a, a_lengths, b, b_lengths, {batch},
+                    [&](auto a_seqs, auto b_seqs, int64_t* out) {
+                      edit_distance_rows(a_seqs, b_seqs, batch, out);
+                    });
+}
+
+at::Tensor edit_distance_pairwise_cpu(const at::Tensor& a, const at::Tensor& a_lengths,
+                                      const at::Tensor& b, const at::Tensor& b_lengths) {
+  check_arguments(kPairwise, Kernel::kCpu, /*same_batch=*/false, a, a_lengths, b, b_lengths);
+  const int64_t batch_a = a.size(0), batch_b = b.size(0);
+  return run_on_cpu(kPairwise, a, a_lengths, b, b_lengths, {batch_a, batch_b},
+                    [&](auto a_seqs, auto b_seqs, int64_t* out) {
+                      edit_distance_grid(a_seqs, batch_a, b_seqs, batch_b, out);
+                    });
+}
+
+// Meta kernels: shapes only, with symbolic sizes so dynamic-shape graphs work.
+at::Tensor edit_distance_meta(const at::Tensor& a, const at::Tensor& a_lengths,
+                              const at::Tensor& b, const at::Tensor& b_lengths) {
+  check_arguments(kEditDistance, Kernel::kMeta, /*same_batch=*/true, a, a_lengths, b, b_lengths);
+  return at::empty_symint({a.sym_size(0)}, a.options().dtype(at::kLong));
+}
+
+at::Tensor edit_distance_pairwise_meta(const at::Tensor& a, const at::Tensor& a_lengths,
+                                       const at::Tensor& b, const at::Tensor& b_lengths) {
+  check_arguments(kPairwise, Kernel::kMeta, /*same_batch=*/false, a, a_lengths, b, b_lengths);
+  return at::empty_symint({a.sym_size(0), b.sym_size(0)}, a.options().dtype(at::kLong));
+}
+
+}  // namespace
+
+TORCH_LIBRARY_FRAGMENT(mt, m) {
+  m.def("edit_distance(Tensor a, Tensor a_lengths, Tensor b, Tensor b_lengths) -> Tensor");
+  m.def(
+      "edit_distance_pairwise(Tensor a, Tensor a_lengths, Tensor b, Tensor b_lengths) "
+      "-> Tensor");
+}
+
+// CompositeExplicitAutograd rather than CPU: a CUDA tensor then reaches our
+// checks and gets "must be a CPU tensor" instead of a missing-kernel error.
+TORCH_LIBRARY_IMPL(mt, CompositeExplicitAutograd, m) {
+  m.impl("edit_distance", &edit_distance_cpu);
+  m.impl("edit_distance_pairwise", &edit_distance_pairwise_cpu);
+}
+
+TORCH_LIBRARY_IMPL(mt, Meta, m) {
+  m.impl("edit_distance", &edit_distance_meta);
+  m.impl("edit_distance_pairwise", &edit_distance_pairwise_meta);
+}
+
+}  // namespace mt

@@ -1,0 +1,40 @@
+// The `mt` operator library itself: the Python module stub that loads it and
+// the runtime's own operators. Operators add to it with TORCH_LIBRARY_FRAGMENT.
+#include <Python.h>
+#include <torch/library.h>
+
+#include "runtime/parallel.h"
+
+// `from torch_mt import _C` loads this shared object, which runs every
+// TORCH_LIBRARY block in it; the module itself is empty.
+extern "C" PyObject* PyInit__C(void) {
+  static PyModuleDef module = {
+      .m_base = PyModuleDef_HEAD_INIT,
+      .m_name = "_C",
+      .m_doc = "torch_mt operators; use torch.ops.mt.*",
+      .m_size = -1,
+      .m_methods = nullptr,
+      .m_slots = nullptr,
+      .m_traverse = nullptr,
+      .m_clear = nullptr,
+      .m_free = nullptr,
+  };
+  return PyModule_Create(&module);
+}
+
+namespace {
+int64_t get_num_threads_op() { return mt::get_num_threads(); }
+void set_num_threads_op(int64_t num_threads) {
+  TORCH_CHECK(num_threads >= 1 && num_threads <= mt::kMaxThreads,
+              "mt::set_num_threads: argument 'num_threads' must be between 1 and ",
+              mt::kMaxThreads, ", got ", num_threads);
+  mt::set_num_threads(static_cast<int>(num_threads));
+}
+}  // namespace
+
+// Schemas without tensors: the kernels register for every dispatch key, so
+// TorchScript and torch.ops reach them alike.
+TORCH_LIBRARY(mt, m) {
+  m.def("get_num_threads() -> int", &get_num_threads_op);
+  m.def("set_num_threads(int num_threads) -> ()", &set_num_threads_op);
+}

@@ -1,0 +1,185 @@
+// The process-wide pool: its size (default, environment, set_num_threads)
+// and its life across fork() and interpreter exit.
+#include <ATen/Parallel.h>
+#include <c10/util/Exception.h>
+#include <omp.h>
+#include <pthread.h>
+#include <sched.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <mutex>
+#include <new>
+#include <sstream>
+#include <string>
+
+#include "parallel.h"
+
+namespace mt {
+namespace {
+
+struct ProcessPoolState {
+  std::mutex mutex;
+  int num_threads = 0;  // 0 until first use decides it
+  std::shared_ptr<ThreadPool> pool;
+};
+
+// Never destroyed: at exit a daemon Python thread may still wait inside an
+// operator, and joining or destroying the pool under it would abort the
+// interpreter. The OS reclaims the threads.
+ProcessPoolState& state() {
+  static ProcessPoolState* leaked = new ProcessPoolState;
+  return *leaked;
+}
+
+// cpu.max holds "max <period>" or "<quota> <period>" (cgroup v2).
+int cgroup_v2_cpu_limit(const std::string& cpu_max_path) {
+  std::ifstream file(cpu_max_path);
+  std::string quota;
+  double period = 0;
+  if (!(file >> quota >> period) || quota == "max" || period <= 0) {
+    return 0;
+  }
+  const double cpus = std::atof(quota.c_str()) / period;
+  return cpus > 0 ? std::max(1, static_cast<int>(std::ceil(cpus))) : 0;
+}
+
+// The v2 cgroup of this process is the "0::<path>" line of /proc/self/cgroup.
+std::string own_cgroup_v2_path() {
+  std::ifstream file("/proc/self/cgroup");
+  std::string line;
+  while (std::getline(file, line)) {
+    if (line.rfind("0::", 0) == 0) {
+      return line.substr(3);
+    }
+  }
+  return "";
+}
+
+int cgroup_cpu_limit() {
+  const std::string own = own_cgroup_v2_path();
+  int limit = own.empty() ? 0 : cgroup_v2_cpu_limit("/sys/fs/cgroup" + own + "/cpu.max");
+  if (limit == 0) {
+    limit = cgroup_v2_cpu_limit("/sys/fs/cgroup/cpu.max");
+  }
+  if (limit == 0) {  // cgroup v1
+    std::ifstream quota_file("/sys/fs/cgroup/cpu/cpu.cfs_quota_us");
+    std::ifstream period_file("/sys/fs/cgroup/cpu/cpu.cfs_period_us");
+    double quota = 0, period = 0;
+    if ((quota_file >> quota) && (period_file >> period) && quota > 0 && period > 0) {
+      limit = std::max(1, static_cast<int>(std::ceil(quota / period)));
+    }
+  }
+  return limit;
+}
+
+int parse_thread_count_env(const char* name, const char* text) {
+  std::string value(text);
+  const auto not_space = [](unsigned char c) { return !std::isspace(c); };
+  value.erase(value.begin(), std::find_if(value.begin(), value.end(), not_space));
+  value.erase(std::find_if(value.rbegin(), value.rend(), not_space).base(), value.end());
+  char* parse_end = nullptr;
+  errno = 0;
+  const long parsed = value.empty() ? 0 : std::strtol(value.c_str(), &parse_end, 10);
+  const bool whole = !value.empty() && errno == 0 && *parse_end == '\0';
+  TORCH_CHECK(
+      whole && parsed >= 1 && parsed <= kMaxThreads,
+      "torch_mt: environment variable ", name, " must be an integer between 1 and ",
+      kMaxThreads, ", got '", text, "'");
+  return static_cast<int>(parsed);
+}
+
+// Caller holds state().mutex.
+int decided_num_threads(ProcessPoolState& s) {
+  if (s.num_threads == 0) {
+    const char* env = std::getenv("TORCH_MT_NUM_THREADS");
+    s.num_threads = (env != nullptr && *env != '\0')
+        ? parse_thread_count_env("TORCH_MT_NUM_THREADS", env)
+        : default_num_threads();
+  }
+  return s.num_threads;
+}
+
+// Runs first on every worker. ATen initialises its per-thread OpenMP count
+// lazily and would overwrite ours, so let it do that now; then cap OpenMP at
+// one thread here, so an ATen op inside a worker never starts its own team
+// (2 workers x 2 OpenMP threads halved throughput on 2 cores).
+void limit_intra_op_threads_on_this_worker() {
+  at::internal::lazy_init_num_threads();
+  omp_set_num_threads(1);
+}
+
+// fork() copies the pool's memory but none of its threads. The child leaks
+// the parent's pool (destroying it would join threads that do not exist)
+// and builds a fresh one on first use, as PyTorch does for its own pools.
+void lock_before_fork() { state().mutex.lock(); }
+void unlock_in_parent() { state().mutex.unlock(); }
+void reset_in_child() {
+  ProcessPoolState& s = state();
+  new std::shared_ptr<ThreadPool>(std::move(s.pool));  // leaked on purpose
+  new (&s.mutex) std::mutex();  // the forking thread's lock has no owner here
+}
+
+const bool fork_handlers_installed = [] {
+  return pthread_atfork(lock_before_fork, unlock_in_parent, reset_in_child) == 0;
+}();
+
+}  // namespace
+
+int default_num_threads() {
+  int cpus = 0;
+  cpu_set_t allowed;
+  if (sched_getaffinity(0, sizeof(allowed), &allowed) == 0) {
+    cpus = CPU_COUNT(&allowed);
+  }
+  if (cpus <= 0) {
+    cpus = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  }
+  const int quota = cgroup_cpu_limit();
+  if (quota > 0) {
+    cpus = std::min(cpus, quota);
+  }
+  return std::clamp(cpus, 1, kMaxThreads);
+}
+
+int get_num_threads() {
+  ProcessPoolState& s = state();
+  std::lock_guard<std::mutex> lock(s.mutex);
+  return decided_num_threads(s);
+}
+
+void set_num_threads(int num_threads) {
+  TORCH_CHECK(
+      num_threads >= 1 && num_threads <= kMaxThreads,
+      "torch_mt.set_num_threads: num_threads must be between 1 and ", kMaxThreads,
+      ", got ", num_threads);
+  std::shared_ptr<ThreadPool> retired;
+  {
+    ProcessPoolState& s = state();
+    std::lock_guard<std::mutex> lock(s.mutex);
+    if (s.num_threads == num_threads) {
+      return;
+    }
+    s.num_threads = num_threads;
+    retired = std::move(s.pool);
+  }
+  // `retired` is joined here, outside the lock, unless a running fan-out
+  // still holds it; then that fan-out's caller joins it when it finishes.
+}
+
+std::shared_ptr<ThreadPool> process_pool() {
+  TORCH_INTERNAL_ASSERT(fork_handlers_installed, "torch_mt: pthread_atfork failed");
+  ProcessPoolState& s = state();
+  std::lock_guard<std::mutex> lock(s.mutex);
+  if (!s.pool) {
+    s.pool = std::make_shared<ThreadPool>(
+        decided_num_threads(s) - 1, limit_intra_op_threads_on_this_worker);
+  }
+  return s.pool;
+}
+
+}  // namespace mt

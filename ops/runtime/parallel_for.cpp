@@ -1,0 +1,126 @@
+#include <ATen/ThreadLocalState.h>
+
+#include <algorithm>
+#include <atomic>
+#include <exception>
+#include <future>
+#include <mutex>
+#include <vector>
+
+#include "parallel.h"
+
+namespace mt {
+namespace {
+
+// Chunks per participating thread. Claiming a chunk is one atomic add, so
+// many small chunks cost little and keep every thread busy to the end even
+// when items differ 100x in cost (ragged sequence lengths).
+constexpr int64_t kChunksPerThread = 16;
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+// What the caller and its helpers share during one parallel_for. It lives on
+// the caller's stack, which outlives every helper (the caller joins them).
+class FanOut {
+ public:
+  FanOut(int64_t begin, int64_t end, int64_t chunk_size,
+         c10::function_ref<void(int64_t, int64_t)> body)
+      : begin_(begin), end_(end), chunk_size_(chunk_size), body_(body) {}
+
+  // Claims and runs chunks until none are left or one has failed.
+  void run_chunks() noexcept {
+    while (!failed_.load(std::memory_order_relaxed)) {
+      const int64_t chunk = next_chunk_.fetch_add(1, std::memory_order_relaxed);
+      const int64_t first = begin_ + chunk * chunk_size_;
+      if (first >= end_) {
+        return;
+      }
+      try {
+        body_(first, std::min(end_, first + chunk_size_));
+      } catch (...) {
+        record_error(std::current_exception());
+      }
+    }
+  }
+
+  void record_error(std::exception_ptr error) noexcept {
+    std::lock_guard<std::mutex> lock(error_mutex_);
+    if (!first_error_) {
+      first_error_ = std::move(error);
+    }
+    failed_.store(true, std::memory_order_relaxed);
+  }
+
+  void rethrow_first_error() const {
+    if (first_error_) {
+      std::rethrow_exception(first_error_);
+    }
+  }
+
+ private:
+  const int64_t begin_, end_, chunk_size_;
+  c10::function_ref<void(int64_t, int64_t)> body_;
+  std::atomic<int64_t> next_chunk_{0};
+  std::atomic<bool> failed_{false};
+  std::mutex error_mutex_;
+  std::exception_ptr first_error_;  // guarded by error_mutex_
+};
+
+}  // namespace
+
+void parallel_for(
+    int64_t begin,
+    int64_t end,
+    int64_t grain,
+    c10::function_ref<void(int64_t, int64_t)> body) {
+  const int64_t range = end - begin;
+  if (range <= 0) {
+    return;
+  }
+  grain = std::max<int64_t>(grain, 1);
+  // On a worker, waiting for other workers could deadlock (they may all be
+  // waiting too), so nested fan-out runs on the thread that asked for it.
+  if (range <= grain || ThreadPool::on_worker_thread()) {
+    body(begin, end);
+    return;
+  }
+  // Hold our own reference: set_num_threads may swap the pool meanwhile.
+  const std::shared_ptr<ThreadPool> pool = process_pool();
+  const int64_t threads = pool->num_workers() + 1;
+  if (threads == 1) {
+    body(begin, end);
+    return;
+  }
+
+  const int64_t chunk_size = std::max(grain, ceil_div(range, threads * kChunksPerThread));
+  const int64_t num_chunks = ceil_div(range, chunk_size);
+  const int64_t helpers = std::min<int64_t>(pool->num_workers(), num_chunks - 1);
+
+  FanOut fan_out(begin, end, chunk_size, body);
+  const at::ThreadLocalState caller_state;  // grad mode, inference mode, autocast, ...
+  // One task per helper (one wakeup each), not one per chunk: helpers pull
+  // chunks from the shared counter, and the caller waits on `helpers` futures.
+  std::vector<std::future<void>> helpers_done;
+  helpers_done.reserve(static_cast<size_t>(helpers));
+  try {
+    for (int64_t i = 0; i < helpers; ++i) {
+      helpers_done.push_back(pool->submit([&fan_out, &caller_state] {
+        at::ThreadLocalStateGuard guard(caller_state);
+        fan_out.run_chunks();
+      }));
+    }
+  } catch (...) {  // could not queue a helper: the caller does its share
+    fan_out.record_error(std::current_exception());
+  }
+  fan_out.run_chunks();
+  for (std::future<void>& done : helpers_done) {
+    try {
+      done.get();
+    } catch (...) {  // only the state guard can throw; chunks catch their own
+      fan_out.record_error(std::current_exception());
+    }
+  }
+  fan_out.rethrow_first_error();
+}
+
+}  // namespace mt

@@ -1,0 +1,38 @@
+"""Builds torch_mt._C, one extension from every ops/**/*.cpp.
+
+All compiler flags live here. Build without isolation, against the torch
+already installed (`make install` does this), or pip downloads another torch.
+"""
+
+import glob
+import os
+
+from setuptools import setup
+from torch.utils.cpp_extension import BuildExtension, CppExtension
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+SOURCES = sorted(
+    os.path.relpath(path, HERE) for path in glob.glob(os.path.join(HERE, "ops", "**", "*.cpp"), recursive=True)
+)
+
+# -fopenmp: the runtime caps OpenMP at one thread on each worker
+# (omp_set_num_threads); at run time that binds to the libgomp torch loaded.
+CXX_FLAGS = ["-O3", "-std=c++20", "-fopenmp", "-Wall", "-Wextra", "-Werror", "-Wno-unused-parameter"]
+LINK_FLAGS = ["-fopenmp"]
+# `make sanitize` and friends pass extra flags without editing this file.
+CXX_FLAGS += os.environ.get("TORCH_MT_EXTRA_CFLAGS", "").split()
+LINK_FLAGS += os.environ.get("TORCH_MT_EXTRA_LDFLAGS", "").split()
+
+setup(
+    ext_modules=[
+        CppExtension(
+            name="torch_mt._C",
+            sources=SOURCES,
+            include_dirs=[os.path.join(HERE, "ops")],
+            extra_compile_args={"cxx": CXX_FLAGS},
+            extra_link_args=LINK_FLAGS,
+        )
+    ],
+    cmdclass={"build_ext": BuildExtension.with_options(use_ninja=True)},
+)

@@ -1,0 +1,80 @@
+"""Thread-count control for the torch_mt pool (independent of torch.set_num_threads)."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import torch
+
+MAX_THREADS = 1024  # mt::kMaxThreads in ops/runtime/parallel.h
+
+
+def get_num_threads() -> int:
+    """Return how many threads a torch_mt operator fans out over (caller included).
+
+    The first call decides it: ``TORCH_MT_NUM_THREADS`` if set, else the CPUs this
+    process may use (its affinity mask, capped by a cgroup CPU quota).
+
+    Raises:
+        RuntimeError: ``TORCH_MT_NUM_THREADS`` is not an integer in [1, 1024].
+
+    Example:
+        >>> import torch_mt
+        >>> torch_mt.get_num_threads() >= 1
+        True
+    """
+    return torch.ops.mt.get_num_threads()
+
+
+def set_num_threads(num_threads: int) -> None:
+    """Set how many threads torch_mt operators use, the calling thread included.
+
+    Takes effect for the next operator call; calls already running finish on
+    the threads they started with. ``1`` runs every operator on the caller.
+    Also available to TorchScript as ``torch.ops.mt.set_num_threads``.
+
+    Args:
+        num_threads: an ``int`` in [1, 1024].
+
+    Raises:
+        TypeError: ``num_threads`` is not an ``int`` (``bool`` included).
+        ValueError: ``num_threads`` is outside [1, 1024].
+
+    Example:
+        >>> import torch_mt
+        >>> torch_mt.set_num_threads(2)
+        >>> torch_mt.get_num_threads()
+        2
+    """
+    if isinstance(num_threads, bool) or not isinstance(num_threads, int):
+        raise TypeError(
+            "torch_mt.set_num_threads: argument 'num_threads' must be an int, "
+            f"got {type(num_threads).__name__}"
+        )
+    if not 1 <= num_threads <= MAX_THREADS:
+        raise ValueError(
+            "torch_mt.set_num_threads: argument 'num_threads' must be between 1 and "
+            f"{MAX_THREADS}, got {num_threads}"
+        )
+    torch.ops.mt.set_num_threads(num_threads)
+
+
+@contextlib.contextmanager
+def num_threads(count: int) -> Iterator[None]:
+    """Context manager: run the block with ``count`` torch_mt threads, then restore.
+
+    The setting is process-wide, so other Python threads see it too.
+
+    Example:
+        >>> import torch_mt
+        >>> with torch_mt.num_threads(1):
+        ...     torch_mt.get_num_threads()
+        1
+    """
+    previous = get_num_threads()
+    set_num_threads(count)
+    try:
+        yield
+    finally:
+        set_num_threads(previous)

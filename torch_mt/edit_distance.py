@@ -1,0 +1,174 @@
+"""Levenshtein edit distance between batches of token sequences.
+
+Wrappers around ``torch.ops.mt.edit_distance`` and
+``torch.ops.mt.edit_distance_pairwise`` (kernels and shape functions in
+``ops/edit_distance.cpp``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Optional, Union
+
+import torch
+from torch import Tensor
+
+#: What the wrappers accept for one side: a padded ``[B, L]`` integer tensor, a
+#: list of strings (compared by Unicode code point) or a list of int sequences.
+SequenceBatch = Union[Tensor, Sequence[str], Sequence[Sequence[int]]]
+
+
+def pad_sequences(
+    sequences: Union[Sequence[str], Sequence[Sequence[int]]],
+    dtype: torch.dtype = torch.int64,
+) -> tuple[Tensor, Tensor]:
+    """Pack strings or int sequences into a padded token tensor and its lengths.
+
+    Args:
+        sequences: ``B`` strings (tokens are Unicode code points) or ``B``
+            sequences of Python ints.
+        dtype: ``torch.int32`` or ``torch.int64`` for the tokens.
+
+    Returns:
+        ``(tokens, lengths)``: tokens of ``dtype`` and shape ``[B, max_length]``
+        padded with 0, and int64 lengths ``[B]``.
+
+    Raises:
+        TypeError: an item is neither a string nor a sequence of ints.
+
+    Example:
+        >>> tokens, lengths = pad_sequences(["ab", "c"])
+        >>> tokens.tolist(), lengths.tolist()
+        ([[97, 98], [99, 0]], [2, 1])
+    """
+    rows = [_tokens_of(item, position) for position, item in enumerate(sequences)]
+    lengths = torch.tensor([len(row) for row in rows], dtype=torch.int64)
+    width = max((len(row) for row in rows), default=0)
+    tokens = torch.zeros((len(rows), width), dtype=dtype)
+    for i, row in enumerate(rows):
+        if row:
+            tokens[i, : len(row)] = torch.tensor(row, dtype=dtype)
+    return tokens, lengths
+
+
+def edit_distance(
+    a: SequenceBatch,
+    b: SequenceBatch,
+    a_lengths: Optional[Tensor] = None,
+    b_lengths: Optional[Tensor] = None,
+) -> Tensor:
+    """Levenshtein distance between ``a[i]`` and ``b[i]`` for every ``i``, in parallel.
+
+    Unit cost for each insertion, deletion and substitution. Sequence ``i`` of a
+    padded tensor is ``a[i, :a_lengths[i]]``; tokens past its length are ignored.
+
+    Args:
+        a: int32/int64 tensor ``[B, La]``, or a list of ``B`` strings or int sequences.
+        b: same form and dtype as ``a`` (a list is converted to the other side's dtype),
+            ``B`` sequences.
+        a_lengths: int64 ``[B]`` valid length of each row of a tensor ``a``, each in
+            ``[0, La]``; ``None`` means the full width. Must be ``None`` for a list.
+        b_lengths: likewise for ``b``.
+
+    Returns:
+        int64 tensor ``[B]``.
+
+    Raises:
+        RuntimeError: from ``mt::edit_distance``, naming the argument: float or
+            mismatched dtypes, wrong rank, different batch sizes, lengths out of
+            range or not int64, tensors not on the CPU.
+        TypeError, ValueError: lists that are not strings or int sequences, or
+            lengths given for a list.
+
+    Example:
+        >>> edit_distance(["kitten", "flaw"], ["sitting", "lawn"]).tolist()
+        [3, 2]
+    """
+    a, a_lengths, b, b_lengths = _prepare("edit_distance", a, a_lengths, b, b_lengths)
+    return torch.ops.mt.edit_distance(a, a_lengths, b, b_lengths)
+
+
+def edit_distance_pairwise(
+    a: SequenceBatch,
+    b: SequenceBatch,
+    a_lengths: Optional[Tensor] = None,
+    b_lengths: Optional[Tensor] = None,
+) -> Tensor:
+    """Levenshtein distance between every ``a[i]`` and every ``b[j]``, in parallel.
+
+    Args:
+        a: ``Ba`` sequences, in any form :func:`edit_distance` accepts.
+        b: ``Bb`` sequences (``Bb`` may differ from ``Ba``).
+        a_lengths: int64 ``[Ba]`` or ``None``; see :func:`edit_distance`.
+        b_lengths: int64 ``[Bb]`` or ``None``.
+
+    Returns:
+        int64 tensor ``[Ba, Bb]``: ``out[i, j] = distance(a[i], b[j])``.
+
+    Raises:
+        RuntimeError: from ``mt::edit_distance_pairwise``, naming the argument
+            (as for :func:`edit_distance`, without the equal-batch rule).
+        TypeError, ValueError: as for :func:`edit_distance`.
+
+    Example:
+        >>> edit_distance_pairwise(["abc", "abd"], ["abc", "xbc", ""]).tolist()
+        [[0, 1, 3], [1, 2, 3]]
+    """
+    a, a_lengths, b, b_lengths = _prepare("edit_distance_pairwise", a, a_lengths, b, b_lengths)
+    return torch.ops.mt.edit_distance_pairwise(a, a_lengths, b, b_lengths)
+
+
+def _prepare(
+    op: str,
+    a: SequenceBatch,
+    a_lengths: Optional[Tensor],
+    b: SequenceBatch,
+    b_lengths: Optional[Tensor],
+) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """Turn the wrapper's flexible arguments into the operator's four tensors."""
+    # A list takes the dtype of a tensor on the other side, so the two match.
+    a_dtype = b.dtype if isinstance(b, Tensor) else torch.int64
+    b_dtype = a.dtype if isinstance(a, Tensor) else torch.int64
+    a, a_lengths = _as_padded(op, "a", a, a_lengths, a_dtype)
+    b, b_lengths = _as_padded(op, "b", b, b_lengths, b_dtype)
+    return a, a_lengths, b, b_lengths
+
+
+def _as_padded(
+    op: str, name: str, seqs: SequenceBatch, lengths: Optional[Tensor], dtype: torch.dtype
+) -> tuple[Tensor, Tensor]:
+    if isinstance(seqs, Tensor):
+        if lengths is None:
+            # Rank errors are left to the operator, which names the argument.
+            batch = seqs.shape[0] if seqs.dim() >= 1 else 0
+            width = seqs.shape[1] if seqs.dim() >= 2 else 0
+            lengths = torch.full((batch,), width, dtype=torch.int64, device=seqs.device)
+        return seqs, lengths
+    if lengths is not None:
+        raise ValueError(
+            f"torch_mt.{op}: argument '{name}_lengths' must be None when '{name}' is a "
+            "list (the lengths are taken from the list)"
+        )
+    if isinstance(seqs, (str, bytes)) or not isinstance(seqs, Sequence):
+        raise TypeError(
+            f"torch_mt.{op}: argument '{name}' must be a tensor or a list of strings or "
+            f"int sequences, got {type(seqs).__name__}"
+        )
+    if dtype not in (torch.int32, torch.int64):
+        dtype = torch.int64  # the operator reports the other side's bad dtype
+    try:
+        return pad_sequences(seqs, dtype)
+    except TypeError as error:
+        raise TypeError(f"torch_mt.{op}: argument '{name}': {error}") from None
+
+
+def _tokens_of(item: Union[str, Sequence[int]], position: int) -> list[int]:
+    if isinstance(item, str):
+        return [ord(char) for char in item]
+    if isinstance(item, Sequence) and all(
+        isinstance(token, int) and not isinstance(token, bool) for token in item
+    ):
+        return list(item)
+    raise TypeError(
+        f"item {position} must be a string or a sequence of ints, got {type(item).__name__}"
+    )
