@@ -18,7 +18,7 @@ except ImportError as error:  # pragma: no cover - depends on the install
     ) from error
 
 from ._runtime import get_num_threads, num_threads, set_num_threads
-from .edit_distance import edit_distance, edit_distance_pairwise, pad_sequences
+from .sequences import edit_distance, edit_distance_pairwise, pad_sequences
 
 __all__ = [
     "edit_distance",
