@@ -32,9 +32,13 @@ void set_num_threads_op(int64_t num_threads) {
 }
 }  // namespace
 
-// Schemas without tensors: the kernels register for every dispatch key, so
-// TorchScript and torch.ops reach them alike.
+// Both read or write process state, so TorchScript must neither drop a call
+// whose result is unused nor merge two calls: CONSERVATIVE alias analysis
+// marks them as having side effects.
 TORCH_LIBRARY(mt, m) {
-  m.def("get_num_threads() -> int", &get_num_threads_op);
-  m.def("set_num_threads(int num_threads) -> ()", &set_num_threads_op);
+  m.def(torch::schema("get_num_threads() -> int", c10::AliasAnalysisKind::CONSERVATIVE),
+        &get_num_threads_op);
+  m.def(torch::schema("set_num_threads(int num_threads) -> ()",
+                      c10::AliasAnalysisKind::CONSERVATIVE),
+        &set_num_threads_op);
 }

@@ -18,6 +18,11 @@ except ImportError as error:  # pragma: no cover - depends on the install
     ) from error
 
 from ._runtime import get_num_threads, num_threads, set_num_threads
+
+# Decide the thread count now, so a bad TORCH_MT_NUM_THREADS fails at import
+# with its message, not later (or never, for inputs too small to fan out).
+get_num_threads()
+
 from .sequences import edit_distance, edit_distance_pairwise, pad_sequences
 
 __all__ = [
