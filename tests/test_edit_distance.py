@@ -1,0 +1,131 @@
+"""edit_distance / edit_distance_pairwise beyond the generic suite: other
+references (editdistance, rapidfuzz), the wrapper's list inputs, its errors."""
+
+from __future__ import annotations
+
+import editdistance
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+from rapidfuzz.distance import Levenshtein
+
+import torch_mt
+from torch_mt._registry import levenshtein_reference
+from torch_mt.testing import padded_sequences, rows_of
+
+texts = st.lists(st.text(alphabet="abcdé漢", max_size=12), max_size=6)
+token_lists = st.lists(st.lists(st.integers(-3, 3), max_size=12), max_size=6)
+
+
+@given(x=st.lists(st.integers(0, 5), max_size=15), y=st.lists(st.integers(0, 5), max_size=15))
+def test_python_reference_agrees_with_editdistance(x, y):
+    # The registry's plain-Python reference is itself checked against a library.
+    assert levenshtein_reference(x, y) == editdistance.eval(x, y)
+
+
+@given(pairs=st.lists(st.tuples(st.text(alphabet="abc", max_size=20),
+                                st.text(alphabet="abc", max_size=20)), max_size=20),
+       threads=st.integers(1, 3))
+def test_strings_match_rapidfuzz(pairs, threads):
+    a = [x for x, _ in pairs]
+    b = [y for _, y in pairs]
+    with torch_mt.num_threads(threads):
+        out = torch_mt.edit_distance(a, b)
+    assert out.tolist() == [Levenshtein.distance(x, y) for x, y in pairs]
+
+
+@given(a=texts, b=texts)
+def test_pairwise_strings_match_rapidfuzz(a, b):
+    out = torch_mt.edit_distance_pairwise(a, b)
+    assert out.shape == (len(a), len(b))
+    assert out.tolist() == [[Levenshtein.distance(x, y) for y in b] for x in a]
+
+
+@given(a=token_lists, data=st.data())
+def test_int_lists_match_rapidfuzz(a, data):
+    # Not editdistance here: it compares hash() values, and hash(-1) == hash(-2).
+    b = data.draw(st.lists(st.lists(st.integers(-3, 3), max_size=12), min_size=len(a),
+                           max_size=len(a)))
+    assert torch_mt.edit_distance(a, b).tolist() == [Levenshtein.distance(x, y)
+                                                     for x, y in zip(a, b)]
+
+
+@given(a=padded_sequences(batch=4, max_width=20), b=padded_sequences(batch=4, max_width=20))
+def test_pairwise_diagonal_is_rowwise_and_transpose_is_symmetric(a, b):
+    tokens_a, lengths_a = a
+    tokens_b, lengths_b = b[0].to(tokens_a.dtype), b[1]
+    grid = torch_mt.edit_distance_pairwise(tokens_a, tokens_b, lengths_a, lengths_b)
+    rowwise = torch_mt.edit_distance(tokens_a, tokens_b, lengths_a, lengths_b)
+    assert torch.equal(grid.diagonal(), rowwise)
+    swapped = torch_mt.edit_distance_pairwise(tokens_b, tokens_a, lengths_b, lengths_a)
+    assert torch.equal(grid, swapped.T)
+
+
+@given(sample=padded_sequences(batch=5, max_width=16, dtype=torch.int64))
+def test_distance_to_itself_is_zero_and_to_empty_is_length(sample):
+    tokens, lengths = sample
+    assert torch.equal(torch_mt.edit_distance(tokens, tokens, lengths, lengths),
+                       torch.zeros(5, dtype=torch.int64))
+    empty = torch.zeros(5, 0, dtype=torch.int64)
+    none = torch.zeros(5, dtype=torch.int64)
+    assert torch.equal(torch_mt.edit_distance(tokens, empty, lengths, none), lengths)
+
+
+def test_extreme_int64_tokens_are_distinct():
+    # Python's hash() maps 2**61 - 1 and 0 to the same value; tokens must not collide.
+    a = torch.tensor([[2**61 - 1, -(2**63), 2**63 - 1]])
+    b = torch.tensor([[0, -(2**63), 2**63 - 2]])
+    assert torch_mt.edit_distance(a, b).tolist() == [2]
+
+
+def test_ragged_long_batch_matches_reference_at_every_thread_count():
+    # Lengths from 1 to 300 (cost differs ~10 000x between pairs): balance, not just correctness.
+    generator = torch.Generator().manual_seed(1)
+    lengths = torch.randint(1, 301, (64,), generator=generator)
+    a = torch.randint(0, 4, (64, 300), generator=generator)
+    b = torch.randint(0, 4, (64, 300), generator=generator)
+    expected = [editdistance.eval(x, y) for x, y in zip(rows_of(a, lengths), rows_of(b, lengths))]
+    for threads in (1, 2, 3):
+        with torch_mt.num_threads(threads):
+            assert torch_mt.edit_distance(a, b, lengths, lengths).tolist() == expected
+
+
+def test_lists_take_the_dtype_of_a_tensor_on_the_other_side():
+    a = torch.tensor([[1, 2, 3]], dtype=torch.int32)
+    assert torch_mt.edit_distance(a, [[1, 3]]).tolist() == [1]
+    assert torch_mt.edit_distance([[1, 3]], a).tolist() == [1]
+
+
+def test_full_width_is_the_default_length():
+    a = torch.tensor([[1, 2, 3], [4, 5, 6]])
+    b = torch.tensor([[1, 2], [4, 4]])
+    assert torch_mt.edit_distance(a, b).tolist() == [1, 2]
+
+
+def test_empty_inputs():
+    assert torch_mt.edit_distance([], []).shape == (0,)
+    assert torch_mt.edit_distance_pairwise([], ["abc"]).shape == (0, 1)
+    assert torch_mt.edit_distance_pairwise(["abc", ""], []).shape == (2, 0)
+    assert torch_mt.edit_distance(["", ""], ["", "x"]).tolist() == [0, 1]
+
+
+@pytest.mark.parametrize("call, error, match", [
+    (lambda: torch_mt.edit_distance(["a"], ["b"], a_lengths=torch.tensor([1])), ValueError,
+     r"torch_mt.edit_distance: argument 'a_lengths' must be None when 'a' is a list"),
+    (lambda: torch_mt.edit_distance("abc", ["b"]), TypeError,
+     r"torch_mt.edit_distance: argument 'a' must be a tensor or a list"),
+    (lambda: torch_mt.edit_distance_pairwise(["a"], [[1, 2.5]]), TypeError,
+     r"torch_mt.edit_distance_pairwise: argument 'b': item 0 must be a string or a sequence"),
+    (lambda: torch_mt.edit_distance(["a"], [[True]]), TypeError,
+     r"torch_mt.edit_distance: argument 'b': item 0"),
+    (lambda: torch_mt.edit_distance(["a", "b"], ["c"]), RuntimeError,
+     r"mt::edit_distance: 'a' and 'b' must hold the same number of sequences, got 2 and 1"),
+    (lambda: torch_mt.edit_distance(torch.zeros(2, 3), ["abc", "d"]), RuntimeError,
+     r"mt::edit_distance: argument 'a' must be int32 or int64 token ids, got Float"),
+    (lambda: torch_mt.edit_distance(torch.tensor([1, 2]), ["ab"]), RuntimeError,
+     r"mt::edit_distance: argument 'a' must be a 2-D tensor"),
+])
+def test_wrapper_errors_name_the_function_and_argument(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
