@@ -1,0 +1,124 @@
+"""python -m torch_mt.bench [--quick] [--json PATH] [--min-run-time SECONDS]"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+from dataclasses import dataclass
+
+import torch
+import torch.utils.benchmark as benchmark
+
+import torch_mt
+
+from .workloads import Workload, edit_distance_workloads
+
+
+@dataclass(frozen=True)
+class Timing:
+    workload: str
+    arm: str
+    median_s: float
+    iqr_s: float
+    runs: int
+    speedup_vs_baseline: float
+
+
+def time_workload(workload: Workload, min_run_time: float) -> list[Timing]:
+    """Times every arm (after one checked warm-up run) and relates it to the baseline."""
+    expected = None
+    medians: dict[str, benchmark.Measurement] = {}
+    for arm in workload.arms:
+        threads = arm.threads if arm.threads is not None else torch_mt.get_num_threads()
+        with torch_mt.num_threads(threads):
+            result = workload.normalise(arm.run())
+            if expected is None:
+                expected = result
+            elif result != expected:
+                raise AssertionError(f"{workload.name}: '{arm.name}' disagrees with "
+                                     f"'{workload.arms[0].name}'")
+            timer = benchmark.Timer(stmt="run()", globals={"run": arm.run},
+                                    label=workload.name, description=arm.name)
+            medians[arm.name] = timer.blocked_autorange(min_run_time=min_run_time)
+    baseline = medians[workload.baseline].median
+    return [
+        Timing(workload.name, name, m.median, m.iqr, len(m.times), baseline / m.median)
+        for name, m in medians.items()
+    ]
+
+
+def machine_info() -> dict:
+    model = "unknown"
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            model = next(line.split(":", 1)[1].strip() for line in cpuinfo
+                         if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return {
+        "cpu_model": model,
+        "cpus_online": os.cpu_count(),
+        "cpus_usable": len(os.sched_getaffinity(0)),
+        "torch": torch.__version__,
+        "torch_mt": torch_mt.__version__,
+        "python": platform.python_version(),
+        "torch_intra_op_threads": torch.get_num_threads(),
+        "torch_mt_threads": torch_mt.get_num_threads(),
+    }
+
+
+def markdown_table(timings: list[Timing]) -> str:
+    lines = ["| workload | arm | median (ms) | IQR (ms) | runs | speedup vs Python loop |",
+             "|---|---|---:|---:|---:|---:|"]
+    for t in timings:
+        lines.append(f"| {t.workload} | {t.arm} | {t.median_s * 1e3:.2f} | {t.iqr_s * 1e3:.2f} "
+                     f"| {t.runs} | {t.speedup_vs_baseline:.1f}x |")
+    return "\n".join(lines)
+
+
+def thread_scaling_lines(timings: list[Timing]) -> list[str]:
+    """For each workload: torch_mt at all threads relative to torch_mt at 1 thread."""
+    lines = []
+    for workload in dict.fromkeys(t.workload for t in timings):
+        arms = {t.arm: t for t in timings if t.workload == workload}
+        one = arms.get("torch_mt, 1 thread")
+        many = [t for name, t in arms.items() if name.startswith("torch_mt,") and t is not one]
+        for t in many:
+            lines.append(f"- {workload}: {t.arm} is {one.median_s / t.median_s:.2f}x "
+                         "torch_mt at 1 thread")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m torch_mt.bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small inputs, well under a minute")
+    parser.add_argument("--json", metavar="PATH", help="also write every figure to PATH")
+    parser.add_argument("--min-run-time", type=float, default=None, metavar="SECONDS",
+                        help="per arm, for torch.utils.benchmark (default 1, 0.2 with --quick)")
+    args = parser.parse_args(argv)
+    min_run_time = args.min_run_time or (0.2 if args.quick else 1.0)
+
+    all_threads = torch_mt.get_num_threads()
+    info = machine_info()
+    print(f"# torch_mt benchmark\n\n{info['cpu_model']}, {info['cpus_usable']} usable CPUs, "
+          f"torch {info['torch']}, torch_mt threads: 1 and {all_threads}\n", flush=True)
+    timings: list[Timing] = []
+    for workload in edit_distance_workloads(args.quick, all_threads):
+        print(f"measuring {workload.description} ...", file=sys.stderr, flush=True)
+        timings += time_workload(workload, min_run_time)
+
+    print(markdown_table(timings))
+    print("\nThread scaling (same run):")
+    print("\n".join(thread_scaling_lines(timings)))
+    if args.json:
+        with open(args.json, "w") as file:
+            json.dump({"machine": info, "min_run_time_s": min_run_time, "quick": args.quick,
+                       "results": [t.__dict__ for t in timings]}, file, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,104 @@
+"""Benchmark workloads: what users do today vs torch_mt, on the same data."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+import torch_mt
+
+
+@dataclass(frozen=True)
+class Arm:
+    """One way of computing a workload's result."""
+
+    name: str
+    run: Callable[[], Any]
+    #: torch_mt threads to run with (None: the arm does not use torch_mt).
+    threads: int | None = None
+
+
+@dataclass(frozen=True)
+class Workload:
+    name: str
+    description: str
+    arms: list[Arm]
+    #: Name of the arm the speedups are relative to.
+    baseline: str
+    #: Turns an arm's output into a comparable value (all arms must agree).
+    normalise: Callable[[Any], Any]
+
+
+def _random_sequences(count: int, min_length: int, max_length: int, vocab: int,
+                      rng: random.Random) -> list[list[int]]:
+    return [[rng.randrange(vocab) for _ in range(rng.randint(min_length, max_length))]
+            for _ in range(count)]
+
+
+def _as_int_lists(result: Any) -> list:
+    """A tensor, NumPy array or (nested) list of ints as nested Python lists."""
+    if isinstance(result, torch.Tensor):
+        return result.tolist()
+    import numpy as np
+
+    return np.asarray(result, dtype=np.int64).tolist()
+
+
+def edit_distance_workloads(quick: bool, all_threads: int) -> list[Workload]:
+    """Batched pairs and an all-pairs grid of 20-60-token sequences (vocabulary 1000)."""
+    import editdistance
+    from rapidfuzz import process
+    from rapidfuzz.distance import Levenshtein
+
+    rng = random.Random(0)
+    num_pairs = 2_000 if quick else 20_000
+    grid_side = 200 if quick else 1_000
+    # Token ids 0..999: no hash collisions in editdistance (hash(-1) == hash(-2)).
+    lefts = _random_sequences(num_pairs, 20, 60, 1000, rng)
+    rights = _random_sequences(num_pairs, 20, 60, 1000, rng)
+    left_tokens, left_lengths = torch_mt.pad_sequences(lefts)
+    right_tokens, right_lengths = torch_mt.pad_sequences(rights)
+    rows, cols = lefts[:grid_side], rights[:grid_side]
+    row_tokens, row_lengths = torch_mt.pad_sequences(rows)
+    col_tokens, col_lengths = torch_mt.pad_sequences(cols)
+
+    def pairs_torch_mt() -> torch.Tensor:
+        return torch.ops.mt.edit_distance(left_tokens, left_lengths, right_tokens, right_lengths)
+
+    def grid_torch_mt() -> torch.Tensor:
+        return torch.ops.mt.edit_distance_pairwise(row_tokens, row_lengths, col_tokens,
+                                                   col_lengths)
+
+    batch = Workload(
+        name=f"edit_distance, {num_pairs} pairs",
+        description=f"{num_pairs} pairs of 20-60-token sequences",
+        arms=[
+            Arm("python loop: editdistance.eval",
+                lambda: [editdistance.eval(x, y) for x, y in zip(lefts, rights)]),
+            Arm("python loop: rapidfuzz Levenshtein.distance",
+                lambda: [Levenshtein.distance(x, y) for x, y in zip(lefts, rights)]),
+            Arm("torch_mt, 1 thread", pairs_torch_mt, threads=1),
+            Arm(f"torch_mt, {all_threads} threads", pairs_torch_mt, threads=all_threads),
+        ],
+        baseline="python loop: editdistance.eval",
+        normalise=_as_int_lists,
+    )
+    grid = Workload(
+        name=f"edit_distance_pairwise, {grid_side}x{grid_side}",
+        description=f"all pairs of {grid_side} x {grid_side} sequences of 20-60 tokens",
+        arms=[
+            Arm("python loop: editdistance.eval",
+                lambda: [[editdistance.eval(x, y) for y in cols] for x in rows]),
+            Arm("rapidfuzz.process.cdist(workers=-1)",
+                lambda: process.cdist(rows, cols, scorer=Levenshtein.distance, workers=-1)),
+            Arm("torch_mt, 1 thread", grid_torch_mt, threads=1),
+            Arm(f"torch_mt, {all_threads} threads", grid_torch_mt, threads=all_threads),
+        ],
+        baseline="python loop: editdistance.eval",
+        normalise=_as_int_lists,
+    )
+    return [batch, grid]
