@@ -140,6 +140,10 @@ def test_workers_see_callers_inference_mode():
 
 
 def test_workers_run_aten_single_threaded():
+    # An explicit torch.set_num_threads makes ATen re-apply its count on each
+    # new thread's first use; the workers must still end up at 1.
+    torch.set_num_threads(torch.get_num_threads())
+    torch_mt.set_num_threads(1)  # the next fan-out starts fresh workers
     with torch_mt.num_threads(2):
         state = probe.worker_state(64)
     on_worker = state[:, 3] == 1

@@ -14,7 +14,6 @@
 #include <fstream>
 #include <mutex>
 #include <new>
-#include <sstream>
 #include <string>
 
 #include "parallel.h"
@@ -104,12 +103,14 @@ int decided_num_threads(ProcessPoolState& s) {
   return s.num_threads;
 }
 
-// Runs first on every worker. ATen initialises its per-thread OpenMP count
-// lazily and would overwrite ours, so let it do that now; then cap OpenMP at
-// one thread here, so an ATen op inside a worker never starts its own team
-// (2 workers x 2 OpenMP threads halved throughput on 2 cores).
+// Runs first on every worker. ATen sets each thread's OpenMP count lazily, on
+// the thread's first at::get_num_threads(), and would overwrite ours then. So
+// trigger that now, through the exported function (the inline
+// lazy_init_num_threads has a separate thread_local flag in each library),
+// then cap OpenMP at one thread: an ATen op inside a worker never starts its
+// own team (2 workers x 2 OpenMP threads halved throughput on 2 cores).
 void limit_intra_op_threads_on_this_worker() {
-  at::internal::lazy_init_num_threads();
+  (void)at::get_num_threads();
   omp_set_num_threads(1);
 }
 
