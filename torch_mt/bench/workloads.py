@@ -102,3 +102,25 @@ def edit_distance_workloads(quick: bool, all_threads: int) -> list[Workload]:
         normalise=_as_int_lists,
     )
     return [batch, grid]
+
+
+def runtime_overhead_workloads(all_threads: int) -> list[Workload]:
+    """What one fan-out costs: an (almost) empty body cut into 2 and into 64 chunks.
+
+    Uses the runtime's test operator ``mt_test.fan_out_fail`` (writes one int
+    per index), so the time is the runtime's own: wakeup, chunk claims, join.
+    """
+    workloads = []
+    for chunks in (2, 64):
+        def empty_fan_out(chunks: int = chunks) -> torch.Tensor:
+            return torch.ops.mt_test.fan_out_fail(chunks, 1, -1, "")
+
+        workloads.append(Workload(
+            name=f"runtime: empty fan-out, {chunks} chunks",
+            description=f"an empty parallel_for over {chunks} one-item chunks",
+            arms=[Arm("inline (1 thread)", empty_fan_out, threads=1),
+                  Arm(f"fan-out ({all_threads} threads)", empty_fan_out, threads=all_threads)],
+            baseline="inline (1 thread)",
+            normalise=_as_int_lists,
+        ))
+    return workloads
