@@ -9,6 +9,9 @@ TORCH_PIN := torch==2.13.0
 
 .PHONY: install build test test-fast bench
 
+# Our own code builds warning-free; -Werror keeps it so in dev and CI.
+export TORCH_MT_EXTRA_CFLAGS ?= -Werror
+
 install:
 	$(PIP) install --quiet $(TORCH_PIN) "setuptools>=64" wheel ninja
 	$(PIP) install --quiet --no-build-isolation --editable ".[test,bench]"

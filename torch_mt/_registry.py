@@ -148,19 +148,21 @@ def _edit_distance_bad_inputs(op: str, pairwise: bool) -> Callable[[tuple], list
     return bad_inputs
 
 
+def _edit_distance_spec(name: str, wrapper: Callable[..., Tensor],
+                        reference: Callable[..., Tensor], pairwise: bool) -> OpSpec:
+    return OpSpec(
+        name=name,
+        # The wrappers take (a, b, a_lengths, b_lengths); the operators (a, a_lengths, b, b_lengths).
+        call_wrapper=lambda a, a_lengths, b, b_lengths: wrapper(a, b, a_lengths, b_lengths),
+        reference=reference,
+        sample_args=lambda large=False: _edit_distance_args(pairwise=pairwise, large=large),
+        bad_inputs=_edit_distance_bad_inputs(f"mt::{name}", pairwise=pairwise),
+    )
+
+
 REGISTRY: list[OpSpec] = [
-    OpSpec(
-        name="edit_distance",
-        call_wrapper=lambda a, al, b, bl: sequences.edit_distance(a, b, al, bl),
-        reference=_edit_distance_reference,
-        sample_args=lambda large=False: _edit_distance_args(pairwise=False, large=large),
-        bad_inputs=_edit_distance_bad_inputs("mt::edit_distance", pairwise=False),
-    ),
-    OpSpec(
-        name="edit_distance_pairwise",
-        call_wrapper=lambda a, al, b, bl: sequences.edit_distance_pairwise(a, b, al, bl),
-        reference=_edit_distance_pairwise_reference,
-        sample_args=lambda large=False: _edit_distance_args(pairwise=True, large=large),
-        bad_inputs=_edit_distance_bad_inputs("mt::edit_distance_pairwise", pairwise=True),
-    ),
+    _edit_distance_spec("edit_distance", sequences.edit_distance,
+                        _edit_distance_reference, pairwise=False),
+    _edit_distance_spec("edit_distance_pairwise", sequences.edit_distance_pairwise,
+                        _edit_distance_pairwise_reference, pairwise=True),
 ]
