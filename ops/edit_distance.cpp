@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "levenshtein_bitparallel.h"
 #include "runtime/parallel.h"
 
 namespace mt {
@@ -87,10 +88,36 @@ struct Sequences {
   const Token* row(int64_t i) const { return tokens + i * width; }
 };
 
-// Levenshtein distance by the classic single-row dynamic programme.
-// `row` has room for min(n, m) + 1 entries.
+// Scratch kept by each thread across calls: the pattern tables are large
+// enough (a 256 KiB dense table) that rebuilding them per chunk would show.
 template <typename Token>
-int64_t levenshtein(const Token* x, int64_t n, const Token* y, int64_t m, int64_t* row) {
+struct Workspace {
+  levenshtein::PatternMasks<Token> pattern;
+  std::vector<uint64_t> plus, minus;  // per-block DP state for long patterns
+};
+
+// Borrows this thread's workspace; releases the pattern (which points into
+// the caller's tensor) when the chunk ends, however it ends.
+template <typename Token>
+class BorrowedWorkspace {
+ public:
+  BorrowedWorkspace() : workspace_(instance()) {}
+  ~BorrowedWorkspace() { workspace_.pattern.release(); }
+  Workspace<Token>* operator->() { return &workspace_; }
+  Workspace<Token>& operator*() { return workspace_; }
+
+ private:
+  static Workspace<Token>& instance() {
+    thread_local Workspace<Token> workspace;
+    return workspace;
+  }
+  Workspace<Token>& workspace_;
+};
+
+// Distance of one pair; the shorter sequence becomes the bit-parallel pattern.
+template <typename Token>
+int64_t pair_distance(Workspace<Token>& workspace, const Token* x, int64_t n, const Token* y,
+                      int64_t m) {
   // Equal prefixes and suffixes never change the distance; stripping them
   // makes near-identical pairs cheap.
   while (n > 0 && m > 0 && *x == *y) {
@@ -99,58 +126,79 @@ int64_t levenshtein(const Token* x, int64_t n, const Token* y, int64_t m, int64_
   while (n > 0 && m > 0 && x[n - 1] == y[m - 1]) {
     --n, --m;
   }
-  if (n < m) {  // keep the row as short as possible
+  if (n > m) {
     std::swap(x, y);
     std::swap(n, m);
   }
-  if (m == 0) {
-    return n;
-  }
-  for (int64_t j = 0; j <= m; ++j) {
-    row[j] = j;
-  }
-  for (int64_t i = 1; i <= n; ++i) {
-    int64_t diagonal = row[0];  // D[i-1][j-1]
-    row[0] = i;
-    const Token xi = x[i - 1];
-    for (int64_t j = 1; j <= m; ++j) {
-      const int64_t above = row[j];  // D[i-1][j]
-      const int64_t substitute = diagonal + (xi != y[j - 1]);
-      row[j] = std::min(substitute, std::min(above, row[j - 1]) + 1);
-      diagonal = above;
-    }
-  }
-  return row[m];
+  workspace.pattern.prepare(x, n);
+  return levenshtein::distance(workspace.pattern, y, m, workspace.plus, workspace.minus);
 }
 
-// About this many DP cells per chunk (~30 us here) pay for a thread wakeup.
-constexpr int64_t kCellsPerChunk = 32768;
+// Work of one pair in 64-bit word steps: one per text symbol per pattern block.
+int64_t word_steps(int64_t pattern_width, int64_t text_width) {
+  return std::max<int64_t>(1, (pattern_width + 63) / 64) * std::max<int64_t>(1, text_width);
+}
 
-int64_t items_per_chunk(int64_t width_a, int64_t width_b) {
-  return std::max<int64_t>(1, kCellsPerChunk / std::max<int64_t>(1, width_a * width_b));
+// About this many word steps per chunk (~25 us here) pay for a thread wakeup.
+constexpr int64_t kStepsPerChunk = 8192;
+
+int64_t items_per_chunk(int64_t steps_per_item) {
+  return std::max<int64_t>(1, kStepsPerChunk / steps_per_item);
 }
 
 template <typename Token>
 void edit_distance_rows(Sequences<Token> a, Sequences<Token> b, int64_t batch, int64_t* out) {
-  parallel_for(0, batch, items_per_chunk(a.width, b.width), [&](int64_t first, int64_t last) {
-    std::vector<int64_t> row(static_cast<size_t>(std::min(a.width, b.width) + 1));
+  const int64_t steps = word_steps(std::min(a.width, b.width), std::max(a.width, b.width));
+  parallel_for(0, batch, items_per_chunk(steps), [&](int64_t first, int64_t last) {
+    BorrowedWorkspace<Token> workspace;
     for (int64_t i = first; i < last; ++i) {
-      out[i] = levenshtein(a.row(i), a.lengths[i], b.row(i), b.lengths[i], row.data());
+      out[i] = pair_distance(*workspace, a.row(i), a.lengths[i], b.row(i),
+                             b.lengths[i]);
     }
   });
+}
+
+// Cells [first, end) of one grid row against the prepared pattern a[i];
+// `row_start` is the row's first cell. Returns `end`.
+template <typename Token>
+int64_t grid_row(Workspace<Token>& workspace, Sequences<Token> b, int64_t row_start,
+                 int64_t first, int64_t end, int64_t* out) {
+  const auto& pattern = workspace.pattern;
+  int64_t cell = first;
+  if (pattern.blocks() == 1) {  // one-word patterns: kLanes texts at a time
+    for (; cell + levenshtein::kLanes <= end; cell += levenshtein::kLanes) {
+      const Token* texts[levenshtein::kLanes];
+      int64_t lengths[levenshtein::kLanes];
+      for (int lane = 0; lane < levenshtein::kLanes; ++lane) {
+        const int64_t j = cell + lane - row_start;
+        texts[lane] = b.row(j);
+        lengths[lane] = b.lengths[j];
+      }
+      levenshtein::distances_one_block(pattern, texts, lengths, out + cell);
+    }
+  }
+  for (; cell < end; ++cell) {
+    const int64_t j = cell - row_start;
+    out[cell] = levenshtein::distance(pattern, b.row(j), b.lengths[j], workspace.plus,
+                                      workspace.minus);
+  }
+  return end;
 }
 
 template <typename Token>
 void edit_distance_grid(Sequences<Token> a, int64_t batch_a, Sequences<Token> b,
                         int64_t batch_b, int64_t* out) {
   // One flat index per grid cell, so chunks stay balanced whatever the shape.
-  parallel_for(0, batch_a * batch_b, items_per_chunk(a.width, b.width),
+  // Each a[i] is the pattern of its whole row: its masks are built once per
+  // row a chunk touches, then reused for every b[j].
+  parallel_for(0, batch_a * batch_b, items_per_chunk(word_steps(a.width, b.width)),
                [&](int64_t first, int64_t last) {
-                 std::vector<int64_t> row(static_cast<size_t>(std::min(a.width, b.width) + 1));
-                 for (int64_t cell = first; cell < last; ++cell) {
-                   const int64_t i = cell / batch_b, j = cell % batch_b;
-                   out[cell] = levenshtein(a.row(i), a.lengths[i], b.row(j), b.lengths[j],
-                                           row.data());
+                 BorrowedWorkspace<Token> workspace;
+                 for (int64_t cell = first; cell < last;) {
+                   const int64_t i = cell / batch_b;
+                   const int64_t row_end = std::min(last, (i + 1) * batch_b);
+                   workspace->pattern.prepare(a.row(i), a.lengths[i]);
+                   cell = grid_row(*workspace, b, i * batch_b, cell, row_end, out);
                  }
                });
 }

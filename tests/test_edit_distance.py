@@ -6,7 +6,7 @@ from __future__ import annotations
 import editdistance
 import pytest
 import torch
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from rapidfuzz.distance import Levenshtein
 
@@ -129,3 +129,68 @@ def test_empty_inputs():
 def test_wrapper_errors_name_the_function_and_argument(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+# ---- the bit-parallel kernels: word boundaries and token spaces ----------------
+
+BOUNDARY_LENGTHS = [0, 1, 2, 63, 64, 65, 127, 128, 129, 1000]
+
+# Distance depends only on which tokens are equal, so sequences are drawn over
+# a small alphabet (checked with rapidfuzz on those ids) and then spelled with
+# other token values: small ids take the dense mask table, values spread over
+# more than 2**16 or at the int64/int32 extremes take the hash table.
+TOKEN_SPACES = {
+    "small": lambda symbol, dtype: symbol,
+    "spread": lambda symbol, dtype: symbol * (2**20 if dtype == torch.int32 else 2**40) - 7,
+    "extreme": lambda symbol, dtype: (
+        torch.iinfo(dtype).max - symbol if symbol % 2 else torch.iinfo(dtype).min + symbol),
+}
+
+
+@st.composite
+def boundary_batches(draw, size):
+    alphabet = draw(st.integers(1, 5))
+    lengths = st.sampled_from(BOUNDARY_LENGTHS)
+    return [draw(st.lists(st.integers(0, alphabet - 1), min_size=n, max_size=n))
+            for n in draw(st.lists(lengths, min_size=size, max_size=size))]
+
+
+def spelled(rows, space, dtype):
+    return [[TOKEN_SPACES[space](symbol, dtype) for symbol in row] for row in rows]
+
+
+@settings(max_examples=40)
+@given(data=st.data(), space=st.sampled_from(sorted(TOKEN_SPACES)),
+       dtype=st.sampled_from([torch.int32, torch.int64]), threads=st.sampled_from([1, 2, 3]))
+def test_bit_parallel_rowwise_at_word_boundaries(data, space, dtype, threads):
+    a = data.draw(boundary_batches(size=3))
+    b = data.draw(boundary_batches(size=3))
+    a_tokens, a_lengths = torch_mt.pad_sequences(spelled(a, space, dtype), dtype)
+    b_tokens, b_lengths = torch_mt.pad_sequences(spelled(b, space, dtype), dtype)
+    with torch_mt.num_threads(threads):
+        out = torch_mt.edit_distance(a_tokens, b_tokens, a_lengths, b_lengths)
+    assert out.tolist() == [Levenshtein.distance(x, y) for x, y in zip(a, b)]
+
+
+@settings(max_examples=25)
+@given(data=st.data(), space=st.sampled_from(sorted(TOKEN_SPACES)),
+       dtype=st.sampled_from([torch.int32, torch.int64]), threads=st.sampled_from([1, 2, 3]))
+def test_bit_parallel_pairwise_at_word_boundaries(data, space, dtype, threads):
+    # 9 columns: two groups of 4 interleaved texts (with ragged lengths) and a tail.
+    a = data.draw(boundary_batches(size=3))
+    b = data.draw(boundary_batches(size=9))
+    a_tokens, a_lengths = torch_mt.pad_sequences(spelled(a, space, dtype), dtype)
+    b_tokens, b_lengths = torch_mt.pad_sequences(spelled(b, space, dtype), dtype)
+    with torch_mt.num_threads(threads):
+        out = torch_mt.edit_distance_pairwise(a_tokens, b_tokens, a_lengths, b_lengths)
+    assert out.tolist() == [[Levenshtein.distance(x, y) for y in b] for x in a]
+
+
+def test_pattern_tables_are_clean_between_calls():
+    # Per-thread mask tables are reused across calls and must be reset: a
+    # pattern that shares no token with the text must give max(n, m).
+    for threads in (1, 2):
+        with torch_mt.num_threads(threads):
+            torch_mt.edit_distance_pairwise([[1, 2, 3] * 30] * 8, [[1, 2, 3] * 30] * 8)
+            out = torch_mt.edit_distance_pairwise([[4, 5]] * 8, [[1, 2, 3] * 30] * 8)
+            assert bool((out == 90).all())

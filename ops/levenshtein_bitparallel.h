@@ -1,0 +1,266 @@
+// Bit-parallel Levenshtein distance (Myers 1999, in Hyyro's 2003 notation),
+// written for torch_mt from the papers: the pattern's column of the DP
+// matrix is kept as vertical +1/-1 deltas in 64-bit words, so one text
+// symbol costs a few word operations per 64 pattern symbols.
+//
+// Tokens are arbitrary integers (any int32/int64 value). A pattern's match
+// masks are found either by offset into a dense table (when its tokens span
+// a small range: vocabularies, characters) or by an open-addressing hash.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+namespace mt::levenshtein {
+
+constexpr int kWordBits = 64;
+// Dense tables cover patterns whose tokens span fewer values than this.
+constexpr uint64_t kDenseRange = uint64_t{1} << 16;
+
+// Advances one 64-row block of the DP column by one text symbol.
+// `match`: rows whose pattern symbol equals the text symbol. `carry_in`: the
+// horizontal delta (+1, 0, -1) entering the block's top row from the block
+// above (+1 for the first block: row 0 of the DP grows by one per symbol).
+// Returns the horizontal delta leaving row `score_bit` (the block's last).
+// Branch-free: the carries are data-dependent and would mispredict often.
+inline int advance_block(uint64_t& plus, uint64_t& minus, uint64_t match, int carry_in,
+                         uint64_t score_bit) {
+  const uint64_t carry_in_minus = carry_in < 0, carry_in_plus = carry_in > 0;
+  const uint64_t vertical = match | minus;
+  match |= carry_in_minus;
+  const uint64_t diagonal = (((match & plus) + plus) ^ plus) | match;
+  const uint64_t horizontal_plus = minus | ~(diagonal | plus);
+  const uint64_t horizontal_minus = plus & diagonal;
+  const int carry_out = static_cast<int>((horizontal_plus & score_bit) != 0) -
+                        static_cast<int>((horizontal_minus & score_bit) != 0);
+  const uint64_t shifted_plus = (horizontal_plus << 1) | carry_in_plus;
+  const uint64_t shifted_minus = (horizontal_minus << 1) | carry_in_minus;
+  plus = shifted_minus | ~(vertical | shifted_plus);
+  minus = shifted_plus & vertical;
+  return carry_out;
+}
+
+// Match masks of one pattern, reusable across many texts. Owns its scratch
+// memory (a 256 KiB dense table among it), so keep one per thread, call
+// prepare() for each new pattern and release() before the pattern is freed.
+template <typename Token>
+class PatternMasks {
+ public:
+  void prepare(const Token* pattern, int64_t length) {
+    release();
+    length_ = length;
+    blocks_ = (length + kWordBits - 1) / kWordBits;
+    masks_.assign(static_cast<size_t>(blocks_), 0);  // slot 0: tokens not in the pattern
+    pattern_ = pattern;
+    if (length == 0) {
+      return;
+    }
+    const auto [low, high] = std::minmax_element(pattern, pattern + length);
+    lowest_ = *low;
+    // Unsigned difference: exact for any two int64 values with high >= low.
+    dense_ = static_cast<uint64_t>(*high) - static_cast<uint64_t>(lowest_) < kDenseRange;
+    if (dense_ && blocks_ == 1) {  // the fast path: one load per text symbol
+      if (dense_masks_.size() < kDenseRange) {
+        dense_masks_.assign(kDenseRange, 0);  // zero between patterns: release() restores it
+      }
+      for (int64_t i = 0; i < length; ++i) {
+        dense_masks_[offset_of(pattern[i])] |= uint64_t{1} << i;
+      }
+      return;
+    }
+    if (dense_) {
+      if (dense_slots_.size() < kDenseRange) {
+        dense_slots_.assign(kDenseRange, 0);  // zero between patterns: release() restores it
+      }
+    } else {
+      size_t capacity = 16;
+      while (capacity < 2 * static_cast<size_t>(length)) {
+        capacity *= 2;
+      }
+      hash_keys_.assign(capacity, Token{});
+      hash_slots_.assign(capacity, 0);
+      hash_shift_ = 64 - __builtin_ctzll(capacity);
+    }
+    int32_t next_slot = 1;
+    for (int64_t i = 0; i < length; ++i) {
+      int32_t& slot = slot_of(pattern[i]);
+      if (slot == 0) {
+        slot = next_slot++;
+        masks_.resize(masks_.size() + static_cast<size_t>(blocks_), 0);
+      }
+      masks_[static_cast<size_t>(slot * blocks_ + i / kWordBits)] |= uint64_t{1}
+                                                                     << (i % kWordBits);
+    }
+  }
+
+  int64_t length() const { return length_; }
+  int64_t blocks() const { return blocks_; }
+
+  // Slot of a text token: its row of masks (0 when not in the pattern).
+  int32_t find(Token token) const {
+    if (dense_) {
+      const uint64_t offset = offset_of(token);
+      return offset < kDenseRange ? dense_slots_[offset] : 0;
+    }
+    for (size_t at = hash_index(token);; at = (at + 1) & (hash_keys_.size() - 1)) {
+      if (hash_slots_[at] == 0 || hash_keys_[at] == token) {
+        return hash_slots_[at];
+      }
+    }
+  }
+
+  const uint64_t* masks_of(int32_t slot) const { return masks_.data() + slot * blocks_; }
+
+  // Match mask of a text token for a one-block pattern.
+  uint64_t single_mask(Token token) const {
+    if (dense_) {
+      const uint64_t offset = offset_of(token);
+      return offset < kDenseRange ? dense_masks_[offset] : 0;
+    }
+    return masks_[static_cast<size_t>(find(token))];
+  }
+
+  // For one-block patterns with a dense table: mask = offset < kDenseRange ?
+  // table[offset] : 0, with offset = uint64(token) - lowest. Else nullptr.
+  const uint64_t* dense_one_block_table() const {
+    return dense_ && blocks_ == 1 ? dense_masks_.data() : nullptr;
+  }
+  uint64_t lowest_as_unsigned() const { return static_cast<uint64_t>(lowest_); }
+
+  // Forgets the pattern, returning the dense table to all zeros by touching
+  // only this pattern's entries. Call it before the pattern's memory goes.
+  void release() {
+    if (dense_ && pattern_ != nullptr) {
+      for (int64_t i = 0; i < length_; ++i) {
+        if (blocks_ == 1) {
+          dense_masks_[offset_of(pattern_[i])] = 0;
+        } else {
+          dense_slots_[offset_of(pattern_[i])] = 0;
+        }
+      }
+    }
+    pattern_ = nullptr;
+  }
+
+ private:
+  // Unsigned difference: exact for tokens >= lowest_, huge for those below.
+  uint64_t offset_of(Token token) const {
+    return static_cast<uint64_t>(token) - static_cast<uint64_t>(lowest_);
+  }
+
+  int32_t& slot_of(Token token) {
+    if (dense_) {
+      return dense_slots_[offset_of(token)];
+    }
+    size_t at = hash_index(token);
+    while (hash_slots_[at] != 0 && hash_keys_[at] != token) {
+      at = (at + 1) & (hash_keys_.size() - 1);
+    }
+    hash_keys_[at] = token;
+    return hash_slots_[at];
+  }
+
+  size_t hash_index(Token token) const {
+    return static_cast<size_t>((static_cast<uint64_t>(token) * 0x9E3779B97F4A7C15ull) >>
+                               hash_shift_);
+  }
+
+  const Token* pattern_ = nullptr;
+  int64_t length_ = 0;
+  int64_t blocks_ = 0;
+  bool dense_ = false;
+  Token lowest_{};
+  std::vector<uint64_t> dense_masks_;  // one-block dense patterns: [offset] -> mask
+  std::vector<int32_t> dense_slots_;   // longer dense patterns: [offset] -> slot
+  std::vector<Token> hash_keys_;
+  std::vector<int32_t> hash_slots_;
+  int hash_shift_ = 0;
+  std::vector<uint64_t> masks_;  // [slot][block]
+};
+
+// Distance between the prepared pattern and `text`; `plus`/`minus` are
+// scratch of at least pattern.blocks() words.
+template <typename Token>
+int64_t distance(const PatternMasks<Token>& pattern, const Token* text, int64_t text_length,
+                 std::vector<uint64_t>& plus, std::vector<uint64_t>& minus) {
+  const int64_t length = pattern.length();
+  if (length == 0) {
+    return text_length;
+  }
+  int64_t score = length;  // D[m][0]
+  const uint64_t last_row = uint64_t{1} << ((length - 1) % kWordBits);
+  const int64_t blocks = pattern.blocks();
+  if (blocks == 1) {
+    uint64_t block_plus = ~uint64_t{0}, block_minus = 0;
+    for (int64_t k = 0; k < text_length; ++k) {
+      score += advance_block(block_plus, block_minus, pattern.single_mask(text[k]), 1, last_row);
+    }
+    return score;
+  }
+  plus.assign(static_cast<size_t>(blocks), ~uint64_t{0});
+  minus.assign(static_cast<size_t>(blocks), 0);
+  constexpr uint64_t kTopRow = uint64_t{1} << (kWordBits - 1);
+  for (int64_t k = 0; k < text_length; ++k) {
+    const uint64_t* match = pattern.masks_of(pattern.find(text[k]));
+    int carry = 1;
+    for (int64_t b = 0; b + 1 < blocks; ++b) {
+      carry = advance_block(plus[b], minus[b], match[b], carry, kTopRow);
+    }
+    score += advance_block(plus[blocks - 1], minus[blocks - 1], match[blocks - 1], carry,
+                           last_row);
+  }
+  return score;
+}
+
+// Distances between one prepared one-block pattern (length 1..64) and
+// kLanes texts at once. The lanes' dependency chains are independent, so the
+// CPU overlaps them: several times the throughput of one text at a time.
+// A lane past its text's end keeps reading `texts[lane][k]` for k < the
+// longest length, so every text must be readable that far (padded rows);
+// those steps do not count towards its score.
+constexpr int kLanes = 4;
+
+template <typename Token, typename MaskOf>
+void distances_one_block_with(int64_t length, const Token* const texts[kLanes],
+                              const int64_t text_lengths[kLanes], int64_t out[kLanes],
+                              MaskOf mask_of) {
+  const uint64_t last_row = uint64_t{1} << ((length - 1) % kWordBits);
+  uint64_t plus[kLanes], minus[kLanes];
+  int64_t scores[kLanes];  // locals, so stores cannot alias the mask tables
+  int64_t longest = 0;
+  for (int lane = 0; lane < kLanes; ++lane) {
+    plus[lane] = ~uint64_t{0};
+    minus[lane] = 0;
+    scores[lane] = length;
+    longest = std::max(longest, text_lengths[lane]);
+  }
+  for (int64_t k = 0; k < longest; ++k) {
+    for (int lane = 0; lane < kLanes; ++lane) {
+      const int carry =
+          advance_block(plus[lane], minus[lane], mask_of(texts[lane][k]), 1, last_row);
+      scores[lane] += k < text_lengths[lane] ? carry : 0;
+    }
+  }
+  for (int lane = 0; lane < kLanes; ++lane) {
+    out[lane] = scores[lane];
+  }
+}
+
+template <typename Token>
+void distances_one_block(const PatternMasks<Token>& pattern, const Token* const texts[kLanes],
+                         const int64_t text_lengths[kLanes], int64_t out[kLanes]) {
+  if (const uint64_t* table = pattern.dense_one_block_table()) {
+    const uint64_t lowest = pattern.lowest_as_unsigned();
+    distances_one_block_with(pattern.length(), texts, text_lengths, out, [=](Token token) {
+      const uint64_t offset = static_cast<uint64_t>(token) - lowest;
+      return offset < kDenseRange ? table[offset] : uint64_t{0};
+    });
+  } else {
+    distances_one_block_with(pattern.length(), texts, text_lengths, out,
+                             [&](Token token) { return pattern.single_mask(token); });
+  }
+}
+
+}  // namespace mt::levenshtein
