@@ -49,7 +49,8 @@ def _as_int_lists(result: Any) -> list:
 
 
 def edit_distance_workloads(quick: bool, all_threads: int) -> list[Workload]:
-    """Batched pairs and an all-pairs grid of 20-60-token sequences (vocabulary 1000)."""
+    """Batched pairs and all-pairs grids of 20-60- and 500-1000-token sequences
+    (vocabulary 1000)."""
     import editdistance
     from rapidfuzz import process
     from rapidfuzz.distance import Levenshtein
@@ -101,7 +102,31 @@ def edit_distance_workloads(quick: bool, all_threads: int) -> list[Workload]:
         baseline="python loop: editdistance.eval",
         normalise=_as_int_lists,
     )
-    return [batch, grid]
+    long_side = 50 if quick else 200
+    long_rows = _random_sequences(long_side, 500, 1000, 1000, rng)
+    long_cols = _random_sequences(long_side, 500, 1000, 1000, rng)
+    long_row_tokens, long_row_lengths = torch_mt.pad_sequences(long_rows)
+    long_col_tokens, long_col_lengths = torch_mt.pad_sequences(long_cols)
+
+    def long_grid_torch_mt() -> torch.Tensor:
+        return torch.ops.mt.edit_distance_pairwise(long_row_tokens, long_row_lengths,
+                                                   long_col_tokens, long_col_lengths)
+
+    long_grid = Workload(
+        name=f"edit_distance_pairwise, {long_side}x{long_side} long",
+        description=f"all pairs of {long_side} x {long_side} sequences of 500-1000 tokens",
+        # No Python-loop arm: editdistance needs ~0.4 ms a pair here (16 s a run).
+        arms=[
+            Arm("rapidfuzz.process.cdist(workers=-1)",
+                lambda: process.cdist(long_rows, long_cols, scorer=Levenshtein.distance,
+                                      workers=-1)),
+            Arm("torch_mt, 1 thread", long_grid_torch_mt, threads=1),
+            Arm(f"torch_mt, {all_threads} threads", long_grid_torch_mt, threads=all_threads),
+        ],
+        baseline="rapidfuzz.process.cdist(workers=-1)",
+        normalise=_as_int_lists,
+    )
+    return [batch, grid, long_grid]
 
 
 def runtime_overhead_workloads(all_threads: int) -> list[Workload]:
