@@ -9,6 +9,7 @@
 #include <torch/library.h>
 
 #include <algorithm>
+#include <numeric>
 #include <vector>
 
 #include "levenshtein_bitparallel.h"
@@ -158,29 +159,33 @@ void edit_distance_rows(Sequences<Token> a, Sequences<Token> b, int64_t batch, i
   });
 }
 
-// Cells [first, end) of one grid row against the prepared pattern a[i];
-// `row_start` is the row's first cell. Returns `end`.
+// Cells [first, end) of one grid row against the prepared pattern a[i].
+// Cell row_start + p holds column `columns[p]`: columns come in order of
+// length, so the kLanes texts run in lockstep waste few steps.
 template <typename Token>
-int64_t grid_row(Workspace<Token>& workspace, Sequences<Token> b, int64_t row_start,
-                 int64_t first, int64_t end, int64_t* out) {
+int64_t grid_row(Workspace<Token>& workspace, Sequences<Token> b, const int64_t* columns,
+                 int64_t row_start, int64_t first, int64_t end, int64_t* out) {
   const auto& pattern = workspace.pattern;
   int64_t cell = first;
   if (pattern.blocks() == 1) {  // one-word patterns: kLanes texts at a time
     for (; cell + levenshtein::kLanes <= end; cell += levenshtein::kLanes) {
       const Token* texts[levenshtein::kLanes];
-      int64_t lengths[levenshtein::kLanes];
+      int64_t lengths[levenshtein::kLanes], scores[levenshtein::kLanes];
       for (int lane = 0; lane < levenshtein::kLanes; ++lane) {
-        const int64_t j = cell + lane - row_start;
+        const int64_t j = columns[cell + lane - row_start];
         texts[lane] = b.row(j);
         lengths[lane] = b.lengths[j];
       }
-      levenshtein::distances_one_block(pattern, texts, lengths, out + cell);
+      levenshtein::distances_one_block(pattern, texts, lengths, scores);
+      for (int lane = 0; lane < levenshtein::kLanes; ++lane) {
+        out[row_start + columns[cell + lane - row_start]] = scores[lane];
+      }
     }
   }
   for (; cell < end; ++cell) {
-    const int64_t j = cell - row_start;
-    out[cell] = levenshtein::distance(pattern, b.row(j), b.lengths[j], workspace.plus,
-                                      workspace.minus);
+    const int64_t j = columns[cell - row_start];
+    out[row_start + j] = levenshtein::distance(pattern, b.row(j), b.lengths[j],
+                                               workspace.plus, workspace.minus);
   }
   return end;
 }
@@ -188,6 +193,10 @@ int64_t grid_row(Workspace<Token>& workspace, Sequences<Token> b, int64_t row_st
 template <typename Token>
 void edit_distance_grid(Sequences<Token> a, int64_t batch_a, Sequences<Token> b,
                         int64_t batch_b, int64_t* out) {
+  std::vector<int64_t> columns_by_length(static_cast<size_t>(batch_b));
+  std::iota(columns_by_length.begin(), columns_by_length.end(), 0);
+  std::stable_sort(columns_by_length.begin(), columns_by_length.end(),
+                   [&](int64_t x, int64_t y) { return b.lengths[x] < b.lengths[y]; });
   // One flat index per grid cell, so chunks stay balanced whatever the shape.
   // Each a[i] is the pattern of its whole row: its masks are built once per
   // row a chunk touches, then reused for every b[j].
@@ -198,7 +207,8 @@ void edit_distance_grid(Sequences<Token> a, int64_t batch_a, Sequences<Token> b,
                    const int64_t i = cell / batch_b;
                    const int64_t row_end = std::min(last, (i + 1) * batch_b);
                    workspace->pattern.prepare(a.row(i), a.lengths[i]);
-                   cell = grid_row(*workspace, b, i * batch_b, cell, row_end, out);
+                   cell = grid_row(*workspace, b, columns_by_length.data(), i * batch_b, cell,
+                                   row_end, out);
                  }
                });
 }

@@ -237,6 +237,7 @@ void distances_one_block_with(int64_t length, const Token* const texts[kLanes],
     longest = std::max(longest, text_lengths[lane]);
   }
   for (int64_t k = 0; k < longest; ++k) {
+#pragma GCC unroll 4  // keep every lane's state in registers
     for (int lane = 0; lane < kLanes; ++lane) {
       const int carry =
           advance_block(plus[lane], minus[lane], mask_of(texts[lane][k]), 1, last_row);
