@@ -10,8 +10,13 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <limits>
 #include <vector>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 namespace mt::levenshtein {
 
@@ -249,11 +254,72 @@ void distances_one_block_with(int64_t length, const Token* const texts[kLanes],
   }
 }
 
+#if defined(__x86_64__)
+// True when this CPU has AVX2 and TORCH_MT_DISABLE_SIMD is unset (the tests
+// set it to check the portable path against the same references).
+inline bool avx2_enabled() {
+  static const bool enabled =
+      __builtin_cpu_supports("avx2") && std::getenv("TORCH_MT_DISABLE_SIMD") == nullptr;
+  return enabled;
+}
+
+// distances_one_block_with() for a dense one-block table, with the kLanes
+// lanes' words in one AVX2 register: each word operation serves all four.
+// Compiled for AVX2 only here; callers check avx2_enabled() first.
+template <typename Token>
+__attribute__((target("avx2"))) void distances_one_block_avx2(
+    const uint64_t* table, uint64_t lowest, int64_t length, const Token* const texts[kLanes],
+    const int64_t text_lengths[kLanes], int64_t out[kLanes]) {
+  static_assert(kLanes == 4, "one AVX2 register holds four 64-bit lanes");
+  const __m256i all_ones = _mm256_set1_epi64x(-1), one = _mm256_set1_epi64x(1);
+  const __m128i score_shift = _mm_cvtsi32_si128(static_cast<int>((length - 1) % kWordBits));
+  const __m256i ends =
+      _mm256_set_epi64x(text_lengths[3], text_lengths[2], text_lengths[1], text_lengths[0]);
+  __m256i plus = all_ones, minus = _mm256_setzero_si256();
+  __m256i scores = _mm256_set1_epi64x(length);
+  const int64_t longest = *std::max_element(text_lengths, text_lengths + kLanes);
+  const auto mask_of = [=](Token token) -> long long {
+    const uint64_t offset = static_cast<uint64_t>(token) - lowest;
+    return static_cast<long long>(offset < kDenseRange ? table[offset] : 0);
+  };
+  for (int64_t k = 0; k < longest; ++k) {
+    const __m256i match = _mm256_set_epi64x(mask_of(texts[3][k]), mask_of(texts[2][k]),
+                                            mask_of(texts[1][k]), mask_of(texts[0][k]));
+    // advance_block() with carry_in = +1, on four lanes.
+    const __m256i vertical = _mm256_or_si256(match, minus);
+    const __m256i sum = _mm256_add_epi64(_mm256_and_si256(match, plus), plus);
+    const __m256i diagonal = _mm256_or_si256(_mm256_xor_si256(sum, plus), match);
+    const __m256i horizontal_plus =
+        _mm256_or_si256(minus, _mm256_andnot_si256(_mm256_or_si256(diagonal, plus), all_ones));
+    const __m256i horizontal_minus = _mm256_and_si256(plus, diagonal);
+    const __m256i carry =
+        _mm256_sub_epi64(_mm256_and_si256(_mm256_srl_epi64(horizontal_plus, score_shift), one),
+                         _mm256_and_si256(_mm256_srl_epi64(horizontal_minus, score_shift), one));
+    const __m256i active = _mm256_cmpgt_epi64(ends, _mm256_set1_epi64x(k));
+    scores = _mm256_add_epi64(scores, _mm256_and_si256(carry, active));
+    const __m256i shifted_plus = _mm256_or_si256(_mm256_slli_epi64(horizontal_plus, 1), one);
+    const __m256i shifted_minus = _mm256_slli_epi64(horizontal_minus, 1);
+    plus = _mm256_or_si256(shifted_minus,
+                           _mm256_andnot_si256(_mm256_or_si256(vertical, shifted_plus), all_ones));
+    minus = _mm256_and_si256(shifted_plus, vertical);
+  }
+  alignas(32) int64_t lanes[kLanes];
+  _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), scores);
+  std::copy(lanes, lanes + kLanes, out);
+}
+#endif
+
 template <typename Token>
 void distances_one_block(const PatternMasks<Token>& pattern, const Token* const texts[kLanes],
                          const int64_t text_lengths[kLanes], int64_t out[kLanes]) {
   if (const uint64_t* table = pattern.dense_one_block_table()) {
     const uint64_t lowest = pattern.lowest_as_unsigned();
+#if defined(__x86_64__)
+    if (avx2_enabled()) {
+      distances_one_block_avx2(table, lowest, pattern.length(), texts, text_lengths, out);
+      return;
+    }
+#endif
     distances_one_block_with(pattern.length(), texts, text_lengths, out, [=](Token token) {
       const uint64_t offset = static_cast<uint64_t>(token) - lowest;
       return offset < kDenseRange ? table[offset] : uint64_t{0};

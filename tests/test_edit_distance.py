@@ -3,6 +3,10 @@ references (editdistance, rapidfuzz), the wrapper's list inputs, its errors."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import editdistance
 import pytest
 import torch
@@ -194,3 +198,15 @@ def test_pattern_tables_are_clean_between_calls():
             torch_mt.edit_distance_pairwise([[1, 2, 3] * 30] * 8, [[1, 2, 3] * 30] * 8)
             out = torch_mt.edit_distance_pairwise([[4, 5]] * 8, [[1, 2, 3] * 30] * 8)
             assert bool((out == 90).all())
+
+
+def test_portable_kernels_without_simd():
+    # The same boundary tests, in a process where the AVX2 path is switched off.
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", __file__,
+         "-k", "word_boundaries or ragged or tables_are_clean or matches_rapidfuzz"],
+        env={**os.environ, "TORCH_MT_DISABLE_SIMD": "1"}, capture_output=True, text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert " passed" in result.stdout
