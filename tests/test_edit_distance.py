@@ -159,18 +159,19 @@ def boundary_batches(draw, size):
             for n in draw(st.lists(lengths, min_size=size, max_size=size))]
 
 
-def spelled(rows, space, dtype):
-    return [[TOKEN_SPACES[space](symbol, dtype) for symbol in row] for row in rows]
+def draw_spelled(data, size, space, dtype):
+    """Rows of symbols (for the reference) and the same rows spelled as padded tokens."""
+    rows = data.draw(boundary_batches(size=size))
+    spelled = [[TOKEN_SPACES[space](symbol, dtype) for symbol in row] for row in rows]
+    return rows, *torch_mt.pad_sequences(spelled, dtype)
 
 
 @settings(max_examples=40)
 @given(data=st.data(), space=st.sampled_from(sorted(TOKEN_SPACES)),
        dtype=st.sampled_from([torch.int32, torch.int64]), threads=st.sampled_from([1, 2, 3]))
 def test_bit_parallel_rowwise_at_word_boundaries(data, space, dtype, threads):
-    a = data.draw(boundary_batches(size=3))
-    b = data.draw(boundary_batches(size=3))
-    a_tokens, a_lengths = torch_mt.pad_sequences(spelled(a, space, dtype), dtype)
-    b_tokens, b_lengths = torch_mt.pad_sequences(spelled(b, space, dtype), dtype)
+    a, a_tokens, a_lengths = draw_spelled(data, 3, space, dtype)
+    b, b_tokens, b_lengths = draw_spelled(data, 3, space, dtype)
     with torch_mt.num_threads(threads):
         out = torch_mt.edit_distance(a_tokens, b_tokens, a_lengths, b_lengths)
     assert out.tolist() == [Levenshtein.distance(x, y) for x, y in zip(a, b)]
@@ -181,10 +182,8 @@ def test_bit_parallel_rowwise_at_word_boundaries(data, space, dtype, threads):
        dtype=st.sampled_from([torch.int32, torch.int64]), threads=st.sampled_from([1, 2, 3]))
 def test_bit_parallel_pairwise_at_word_boundaries(data, space, dtype, threads):
     # 9 columns: two groups of 4 interleaved texts (with ragged lengths) and a tail.
-    a = data.draw(boundary_batches(size=3))
-    b = data.draw(boundary_batches(size=9))
-    a_tokens, a_lengths = torch_mt.pad_sequences(spelled(a, space, dtype), dtype)
-    b_tokens, b_lengths = torch_mt.pad_sequences(spelled(b, space, dtype), dtype)
+    a, a_tokens, a_lengths = draw_spelled(data, 3, space, dtype)
+    b, b_tokens, b_lengths = draw_spelled(data, 9, space, dtype)
     with torch_mt.num_threads(threads):
         out = torch_mt.edit_distance_pairwise(a_tokens, b_tokens, a_lengths, b_lengths)
     assert out.tolist() == [[Levenshtein.distance(x, y) for y in b] for x in a]
