@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "levenshtein_bitparallel.h"
+#include "runtime/contiguous.h"
 #include "runtime/parallel.h"
 
 namespace mt {
@@ -213,14 +214,16 @@ void edit_distance_grid(Sequences<Token> a, int64_t batch_a, Sequences<Token> b,
                });
 }
 
-// Checks, then makes every input contiguous once, here in the caller: a
-// conversion inside a worker could start ATen's own threads.
+// Checks, then makes every input contiguous once, before the fan-out, on our
+// own pool: ATen's copy could use OpenMP (unsafe in a forked child) or, inside
+// a worker, start threads of its own.
 template <typename Launch>
 at::Tensor run_on_cpu(const char* op, const at::Tensor& a,
                       const at::Tensor& a_lengths, const at::Tensor& b,
                       const at::Tensor& b_lengths, at::IntArrayRef out_shape, Launch launch) {
-  const at::Tensor a_tokens = a.contiguous(), b_tokens = b.contiguous();
-  const at::Tensor a_lens = a_lengths.contiguous(), b_lens = b_lengths.contiguous();
+  const at::Tensor a_tokens = contiguous_on_pool(a), b_tokens = contiguous_on_pool(b);
+  const at::Tensor a_lens = contiguous_on_pool(a_lengths);
+  const at::Tensor b_lens = contiguous_on_pool(b_lengths);
   check_lengths_fit(op, a_lens, "a_lengths", a.size(1), "a");
   check_lengths_fit(op, b_lens, "b_lengths", b.size(1), "b");
   at::Tensor out = at::empty(out_shape, a.options().dtype(at::kLong));
