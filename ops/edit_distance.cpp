@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "levenshtein_bitparallel.h"
+#include "runtime/allocation.h"
 #include "runtime/contiguous.h"
 #include "runtime/parallel.h"
 
@@ -221,9 +222,11 @@ template <typename Launch>
 at::Tensor run_on_cpu(const char* op, const at::Tensor& a,
                       const at::Tensor& a_lengths, const at::Tensor& b,
                       const at::Tensor& b_lengths, at::IntArrayRef out_shape, Launch launch) {
-  const at::Tensor a_tokens = contiguous_on_pool(a), b_tokens = contiguous_on_pool(b);
-  const at::Tensor a_lens = contiguous_on_pool(a_lengths);
-  const at::Tensor b_lens = contiguous_on_pool(b_lengths);
+  check_allocation(op, "the output", out_shape, sizeof(int64_t));
+  const at::Tensor a_tokens = contiguous_on_pool(a, op, "a");
+  const at::Tensor b_tokens = contiguous_on_pool(b, op, "b");
+  const at::Tensor a_lens = contiguous_on_pool(a_lengths, op, "a_lengths");
+  const at::Tensor b_lens = contiguous_on_pool(b_lengths, op, "b_lengths");
   check_lengths_fit(op, a_lens, "a_lengths", a.size(1), "a");
   check_lengths_fit(op, b_lens, "b_lengths", b.size(1), "b");
   at::Tensor out = at::empty(out_shape, a.options().dtype(at::kLong));

@@ -3,9 +3,10 @@
 #include <ATen/ATen.h>
 
 #include <cstdint>
-#include <cstring>
+#include <string>
 #include <vector>
 
+#include "allocation.h"
 #include "parallel.h"
 
 namespace mt {
@@ -36,10 +37,12 @@ void copy_rows(const at::Tensor& input, Word* out, int64_t first, int64_t last) 
 
 }  // namespace
 
-at::Tensor contiguous_on_pool(const at::Tensor& input) {
+at::Tensor contiguous_on_pool(const at::Tensor& input, const char* op, const char* argument) {
   if (input.is_contiguous()) {
     return input;
   }
+  const std::string what = std::string("a contiguous copy of argument '") + argument + "'";
+  check_allocation(op, what.c_str(), input.sizes(), input.element_size());
   at::Tensor out = at::empty(input.sizes(), input.options());
   const int64_t row_length = input.size(input.dim() - 1);
   if (out.numel() == 0) {
@@ -59,7 +62,8 @@ at::Tensor contiguous_on_pool(const at::Tensor& input) {
     case 2: copy(uint16_t{}); break;
     case 4: copy(uint32_t{}); break;
     case 8: copy(uint64_t{}); break;
-    default: TORCH_CHECK(false, "torch_mt: no pool copy for ", input.scalar_type(), " tensors");
+    default: TORCH_CHECK(false, op, ": argument '", argument, "': no pool copy for ",
+                         input.scalar_type(), " tensors");
   }
   return out;
 }

@@ -9,6 +9,8 @@ namespace mt {
 // (same dtype, any strides, zero strides included). Kernels use this instead
 // of Tensor::contiguous(): ATen's own copy may run on OpenMP, which hangs in
 // a forked child once the parent has used OpenMP (libgomp is not fork-safe).
-at::Tensor contiguous_on_pool(const at::Tensor& input);
+// A copy too large for memory (say, of a huge zero-stride expanded view) is
+// refused with an error naming `op` and `argument`.
+at::Tensor contiguous_on_pool(const at::Tensor& input, const char* op, const char* argument);
 
 }  // namespace mt
