@@ -7,7 +7,7 @@ PIP := $(PYTHON) -m pip
 # keeps a range. No build isolation: it would download another, CUDA, torch.
 TORCH_PIN := torch==2.13.0
 
-.PHONY: install build test test-fast bench
+.PHONY: install build test test-fast bench sanitize
 
 # Our own code builds warning-free; -Werror keeps it so in dev and CI.
 export TORCH_MT_EXTRA_CFLAGS ?= -Werror
@@ -29,3 +29,28 @@ test-fast: build
 
 bench: install
 	$(PYTHON) -m torch_mt.bench $(BENCH_ARGS)
+
+# Sanitizer runs (docs/reliability.md). Each builds an instrumented _C in
+# place, runs tests under the preloaded runtime, and the last step restores
+# the normal build. ASan+UBSan: the whole suite but the inductor compiles.
+# TSan: the concurrency tests (TSan does not follow fork(), so those are left
+# to the ASan run); the real interpreter, not a shell shim, must be preloaded.
+SANITIZER_LIB = $(shell gcc -print-file-name=lib$(1).so)
+REAL_PYTHON := $(shell $(PYTHON) -c "import sys; print(sys.executable)")
+# ASan's quarantine holds freed memory back on purpose: RSS figures mean nothing there.
+ASAN_DESELECT := -k "not keep_memory_flat and not leak_nothing"
+TSAN_TESTS := -k "(concurrent or resizing or exactly_once or exception or nested or submit or workers or sixteen or errors_leak) and not dataloader"
+
+sanitize:
+	TORCH_MT_EXTRA_CFLAGS="-Werror -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
+	TORCH_MT_EXTRA_LDFLAGS="-fsanitize=address,undefined" \
+	$(PYTHON) setup.py build_ext --inplace --build-temp build/asan
+	LD_PRELOAD="$(call SANITIZER_LIB,asan) $(call SANITIZER_LIB,ubsan)" ASAN_OPTIONS=detect_leaks=0 \
+	HYPOTHESIS_PROFILE=dev $(REAL_PYTHON) -m pytest -m "not inductor" $(ASAN_DESELECT)
+	TORCH_MT_EXTRA_CFLAGS="-Werror -fsanitize=thread -fno-omit-frame-pointer" \
+	TORCH_MT_EXTRA_LDFLAGS="-fsanitize=thread" \
+	$(PYTHON) setup.py build_ext --inplace --build-temp build/tsan
+	LD_PRELOAD="$(call SANITIZER_LIB,tsan)" \
+	TSAN_OPTIONS="halt_on_error=1 report_signal_unsafe=0 suppressions=$(CURDIR)/tests/tsan.supp" \
+	HYPOTHESIS_PROFILE=dev $(REAL_PYTHON) -m pytest tests/test_runtime.py tests/test_reliability.py $(TSAN_TESTS)
+	$(MAKE) build
