@@ -7,10 +7,6 @@ from __future__ import annotations
 import concurrent.futures
 import multiprocessing
 import os
-import subprocess
-import sys
-import tempfile
-import textwrap
 
 import pytest
 import torch
@@ -19,16 +15,7 @@ from hypothesis import strategies as st
 
 import torch_mt
 from torch_mt._registry import levenshtein_reference
-
-
-def run_script(code: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    """Runs code as a script file (spawned children re-import it) in a fresh interpreter."""
-    with tempfile.TemporaryDirectory() as folder:
-        script = os.path.join(folder, "script.py")
-        with open(script, "w") as file:
-            file.write(textwrap.dedent(code))
-        return subprocess.run([sys.executable, script], capture_output=True, text=True,
-                              timeout=timeout, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+from scripts import run_script
 
 
 def test_sixteen_threads_calling_ops_while_the_pool_resizes():

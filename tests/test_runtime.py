@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import tempfile
-import textwrap
 import threading
 
 import pytest
@@ -15,25 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import torch_mt
+from scripts import run_script
 
 probe = torch.ops.mt_test
-
-
-def run_python(code: str, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
-    """Run code as a script in a fresh interpreter; a hang fails the test, not CI.
-
-    A file, not ``-c``: spawned multiprocessing children re-import ``__main__``.
-    """
-    full_env = {k: v for k, v in os.environ.items() if k != "TORCH_MT_NUM_THREADS"}
-    full_env.update(env or {})
-    with tempfile.TemporaryDirectory() as folder:
-        script = os.path.join(folder, "script.py")
-        with open(script, "w") as file:
-            file.write(textwrap.dedent(code))
-        return subprocess.run(
-            [sys.executable, script], capture_output=True, text=True, timeout=timeout,
-            env=full_env,
-        )
 
 
 # ---- parallel_for ------------------------------------------------------------
@@ -187,7 +166,7 @@ def test_thread_count_is_scriptable():
 
 
 def test_default_thread_count_is_the_cpus_this_process_may_use():
-    result = run_python("""
+    result = run_script("""
         import os, torch, torch_mt
         print(torch_mt.get_num_threads(), len(os.sched_getaffinity(0)))
         """)
@@ -197,7 +176,7 @@ def test_default_thread_count_is_the_cpus_this_process_may_use():
 
 
 def test_default_thread_count_follows_affinity_mask():
-    result = run_python("""
+    result = run_script("""
         import os
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
         import torch, torch_mt
@@ -208,7 +187,7 @@ def test_default_thread_count_follows_affinity_mask():
 
 
 def test_environment_variable_sets_thread_count():
-    result = run_python("import torch_mt; print(torch_mt.get_num_threads())",
+    result = run_script("import torch_mt; print(torch_mt.get_num_threads())",
                         env={"TORCH_MT_NUM_THREADS": " 5 "})
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["5"]
@@ -216,7 +195,7 @@ def test_environment_variable_sets_thread_count():
 
 @pytest.mark.parametrize("bad", ["0", "-2", "abc", "2.5", "1025", "99999999999999999999"])
 def test_invalid_environment_variable_fails_at_import_with_clear_error(bad):
-    result = run_python("""
+    result = run_script("""
         try:
             import torch_mt
         except RuntimeError as error:
@@ -279,7 +258,7 @@ def test_resizing_while_others_call():
 
 @pytest.mark.parametrize("start_method", ["fork", "spawn"])
 def test_child_processes_can_use_the_pool(start_method):
-    result = run_python(f"""
+    result = run_script(f"""
         import multiprocessing as mp
         import torch, torch_mt
 
@@ -297,7 +276,7 @@ def test_child_processes_can_use_the_pool(start_method):
 
 
 def test_forked_child_gets_a_fresh_pool():
-    result = run_python("""
+    result = run_script("""
         import os, torch, torch_mt
         torch_mt.set_num_threads(3)
         torch.ops.mt_test.fan_out_owners(300, 1, 20.0)
@@ -319,7 +298,7 @@ def test_forked_child_gets_a_fresh_pool():
     " daemon=True).start(); time.sleep(0.2)",
 ])
 def test_interpreter_exits_cleanly_with_pool_alive(ending):
-    result = run_python(f"""
+    result = run_script(f"""
         import threading, time, torch, torch_mt
         torch_mt.set_num_threads(3)
         torch_mt.edit_distance(["kitten"] * 500, ["sitting"] * 500)
