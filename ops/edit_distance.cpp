@@ -165,7 +165,7 @@ void edit_distance_rows(Sequences<Token> a, Sequences<Token> b, int64_t batch, i
 // Cell row_start + p holds column `columns[p]`: columns come in order of
 // length, so the kLanes texts run in lockstep waste few steps.
 template <typename Token>
-int64_t grid_row(Workspace<Token>& workspace, Sequences<Token> b, const int64_t* columns,
+void grid_row(Workspace<Token>& workspace, Sequences<Token> b, const int64_t* columns,
                  int64_t row_start, int64_t first, int64_t end, int64_t* out) {
   const auto& pattern = workspace.pattern;
   int64_t cell = first;
@@ -189,7 +189,6 @@ int64_t grid_row(Workspace<Token>& workspace, Sequences<Token> b, const int64_t*
     out[row_start + j] = levenshtein::distance(pattern, b.row(j), b.lengths[j],
                                                workspace.plus, workspace.minus);
   }
-  return end;
 }
 
 template <typename Token>
@@ -209,8 +208,9 @@ void edit_distance_grid(Sequences<Token> a, int64_t batch_a, Sequences<Token> b,
                    const int64_t i = cell / batch_b;
                    const int64_t row_end = std::min(last, (i + 1) * batch_b);
                    workspace->pattern.prepare(a.row(i), a.lengths[i]);
-                   cell = grid_row(*workspace, b, columns_by_length.data(), i * batch_b, cell,
-                                   row_end, out);
+                   grid_row(*workspace, b, columns_by_length.data(), i * batch_b, cell, row_end,
+                            out);
+                   cell = row_end;
                  }
                });
 }

@@ -11,7 +11,6 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
-#include <limits>
 #include <vector>
 
 #if defined(__x86_64__)
@@ -46,6 +45,20 @@ inline int advance_block(uint64_t& plus, uint64_t& minus, uint64_t match, int ca
   minus = shifted_plus & vertical;
   return carry_out;
 }
+
+// The match mask of a token for a one-block pattern with a dense table:
+// table[token - lowest], or 0 for tokens outside the table's range.
+struct DenseMaskLookup {
+  const uint64_t* table;
+  uint64_t lowest;
+
+  template <typename Token>
+  uint64_t operator()(Token token) const {
+    // Unsigned difference: exact for tokens >= lowest, huge for those below.
+    const uint64_t offset = static_cast<uint64_t>(token) - lowest;
+    return offset < kDenseRange ? table[offset] : 0;
+  }
+};
 
 // Match masks of one pattern, reusable across many texts. Owns its scratch
 // memory (a 256 KiB dense table among it), so keep one per thread, call
@@ -118,21 +131,16 @@ class PatternMasks {
 
   const uint64_t* masks_of(int32_t slot) const { return masks_.data() + slot * blocks_; }
 
-  // Match mask of a text token for a one-block pattern.
-  uint64_t single_mask(Token token) const {
-    if (dense_) {
-      const uint64_t offset = offset_of(token);
-      return offset < kDenseRange ? dense_masks_[offset] : 0;
-    }
-    return masks_[static_cast<size_t>(find(token))];
+  // True when one_block_lookup() applies: one block and a dense table.
+  bool dense_one_block() const { return dense_ && blocks_ == 1; }
+  DenseMaskLookup one_block_lookup() const {
+    return {dense_masks_.data(), static_cast<uint64_t>(lowest_)};
   }
 
-  // For one-block patterns with a dense table: mask = offset < kDenseRange ?
-  // table[offset] : 0, with offset = uint64(token) - lowest. Else nullptr.
-  const uint64_t* dense_one_block_table() const {
-    return dense_ && blocks_ == 1 ? dense_masks_.data() : nullptr;
+  // Match mask of a text token for a one-block pattern.
+  uint64_t single_mask(Token token) const {
+    return dense_ ? one_block_lookup()(token) : masks_[static_cast<size_t>(find(token))];
   }
-  uint64_t lowest_as_unsigned() const { return static_cast<uint64_t>(lowest_); }
 
   // Forgets the pattern, returning the dense table to all zeros by touching
   // only this pattern's entries. Call it before the pattern's memory goes.
@@ -268,7 +276,7 @@ inline bool avx2_enabled() {
 // Compiled for AVX2 only here; callers check avx2_enabled() first.
 template <typename Token>
 __attribute__((target("avx2"))) void distances_one_block_avx2(
-    const uint64_t* table, uint64_t lowest, int64_t length, const Token* const texts[kLanes],
+    DenseMaskLookup lookup, int64_t length, const Token* const texts[kLanes],
     const int64_t text_lengths[kLanes], int64_t out[kLanes]) {
   static_assert(kLanes == 4, "one AVX2 register holds four 64-bit lanes");
   const __m256i all_ones = _mm256_set1_epi64x(-1), one = _mm256_set1_epi64x(1);
@@ -278,10 +286,7 @@ __attribute__((target("avx2"))) void distances_one_block_avx2(
   __m256i plus = all_ones, minus = _mm256_setzero_si256();
   __m256i scores = _mm256_set1_epi64x(length);
   const int64_t longest = *std::max_element(text_lengths, text_lengths + kLanes);
-  const auto mask_of = [=](Token token) -> long long {
-    const uint64_t offset = static_cast<uint64_t>(token) - lowest;
-    return static_cast<long long>(offset < kDenseRange ? table[offset] : 0);
-  };
+  const auto mask_of = [=](Token token) { return static_cast<long long>(lookup(token)); };
   for (int64_t k = 0; k < longest; ++k) {
     const __m256i match = _mm256_set_epi64x(mask_of(texts[3][k]), mask_of(texts[2][k]),
                                             mask_of(texts[1][k]), mask_of(texts[0][k]));
@@ -312,18 +317,15 @@ __attribute__((target("avx2"))) void distances_one_block_avx2(
 template <typename Token>
 void distances_one_block(const PatternMasks<Token>& pattern, const Token* const texts[kLanes],
                          const int64_t text_lengths[kLanes], int64_t out[kLanes]) {
-  if (const uint64_t* table = pattern.dense_one_block_table()) {
-    const uint64_t lowest = pattern.lowest_as_unsigned();
+  if (pattern.dense_one_block()) {
+    const DenseMaskLookup lookup = pattern.one_block_lookup();
 #if defined(__x86_64__)
     if (avx2_enabled()) {
-      distances_one_block_avx2(table, lowest, pattern.length(), texts, text_lengths, out);
+      distances_one_block_avx2(lookup, pattern.length(), texts, text_lengths, out);
       return;
     }
 #endif
-    distances_one_block_with(pattern.length(), texts, text_lengths, out, [=](Token token) {
-      const uint64_t offset = static_cast<uint64_t>(token) - lowest;
-      return offset < kDenseRange ? table[offset] : uint64_t{0};
-    });
+    distances_one_block_with(pattern.length(), texts, text_lengths, out, lookup);
   } else {
     distances_one_block_with(pattern.length(), texts, text_lengths, out,
                              [&](Token token) { return pattern.single_mask(token); });

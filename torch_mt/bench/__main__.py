@@ -28,7 +28,7 @@ class Timing:
 
 
 def time_workload(workload: Workload, min_run_time: float) -> list[Timing]:
-    """Times every arm (after one checked warm-up run) and relates it to the baseline."""
+    """Times every arm (after one checked warm-up run) and relates it to the first."""
     expected = None
     medians: dict[str, benchmark.Measurement] = {}
     for arm in workload.arms:
@@ -43,7 +43,7 @@ def time_workload(workload: Workload, min_run_time: float) -> list[Timing]:
             timer = benchmark.Timer(stmt="run()", globals={"run": arm.run},
                                     label=workload.name, description=arm.name)
             medians[arm.name] = timer.blocked_autorange(min_run_time=min_run_time)
-    baseline = medians[workload.baseline].median
+    baseline = medians[workload.arms[0].name].median
     return [
         Timing(workload.name, name, m.median, m.iqr, len(m.times), baseline / m.median)
         for name, m in medians.items()
