@@ -10,12 +10,15 @@ import pytest
 
 import torch_mt
 import torch_mt._runtime
+import torch_mt.assignment
+import torch_mt.detection
 import torch_mt.sequences
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
-@pytest.mark.parametrize("module", [torch_mt._runtime, torch_mt.sequences],
+@pytest.mark.parametrize("module", [torch_mt._runtime, torch_mt.assignment, torch_mt.detection,
+                                    torch_mt.sequences],
                          ids=lambda m: m.__name__)
 def test_docstring_examples(module):
     result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)

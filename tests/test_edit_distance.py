@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from rapidfuzz.distance import Levenshtein
 
 import torch_mt
-from torch_mt._registry import levenshtein_reference
+from torch_mt._registry.sequences import levenshtein_reference
 from torch_mt.testing import padded_sequences, rows_of
 
 texts = st.lists(st.text(alphabet="abcdé漢", max_size=12), max_size=6)

@@ -14,14 +14,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import torch_mt
-from torch_mt._registry import levenshtein_reference
+from torch_mt._registry.sequences import levenshtein_reference
 from scripts import run_script
 
 
 def test_sixteen_threads_calling_ops_while_the_pool_resizes():
     result = run_script("""
         import random, threading, torch, torch_mt
-        from torch_mt._registry import levenshtein_reference
+        from torch_mt._registry.sequences import levenshtein_reference
 
         torch_mt.set_num_threads(2)
         rng = random.Random(0)

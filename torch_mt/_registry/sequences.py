@@ -1,57 +1,16 @@
-"""One OpSpec per public operator: everything the generic test suite needs.
-
-Adding an operator means adding a spec to ``REGISTRY``; ``tests/test_ops_generic.py``
-then checks it against its reference, across thread counts, with opcheck,
-torch.compile, TorchScript save/load and its bad inputs. Needs the ``test``
-extra (hypothesis).
-"""
+"""OpSpecs of the edit-distance operators (ops/edit_distance.cpp)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
 
 import torch
 from hypothesis import strategies as st
 from torch import Tensor
 
-from . import sequences
-from .testing import LAYOUTS, padded_sequences, rows_of, with_layout
-
-
-@dataclass(frozen=True)
-class BadInput:
-    """Arguments the operator must refuse with a RuntimeError matching ``match``."""
-
-    description: str
-    args: tuple[Any, ...]
-    match: str
-
-
-@dataclass(frozen=True)
-class OpSpec:
-    name: str  # torch.ops.mt.<name>
-    #: The Python wrapper, called with the operator's positional arguments.
-    call_wrapper: Callable[..., Any]
-    #: An independent implementation: same arguments, expected result.
-    reference: Callable[..., Any]
-    #: Strategy of argument tuples; ``large=True`` gives inputs big enough that
-    #: the kernel fans out over several chunks (for the thread-count checks).
-    sample_args: Callable[..., st.SearchStrategy[tuple[Any, ...]]]
-    #: Refused inputs, derived from one valid argument tuple.
-    bad_inputs: Callable[[tuple[Any, ...]], list[BadInput]]
-    #: Exact (bitwise) comparison with the reference, else allclose.
-    exact: bool = True
-    rtol: float = 0.0
-    atol: float = 0.0
-
-    @property
-    def op(self) -> torch._ops.OpOverloadPacket:
-        return getattr(torch.ops.mt, self.name)
-
-
-# ---- edit distance -----------------------------------------------------------
+from .. import sequences
+from ..testing import LAYOUTS, padded_sequences, rows_of, with_layout
+from . import BadInput, OpSpec
 
 
 def levenshtein_reference(x: list[int], y: list[int]) -> int:
@@ -160,7 +119,7 @@ def _edit_distance_spec(name: str, wrapper: Callable[..., Tensor],
     )
 
 
-REGISTRY: list[OpSpec] = [
+SPECS = [
     _edit_distance_spec("edit_distance", sequences.edit_distance,
                         _edit_distance_reference, pairwise=False),
     _edit_distance_spec("edit_distance_pairwise", sequences.edit_distance_pairwise,

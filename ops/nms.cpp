@@ -1,0 +1,381 @@
+// Non-maximum suppression with torchvision's semantics: visit boxes by
+// decreasing score (equal scores: lower index first); keep a box unless its
+// IoU with an already kept box is greater than iou_threshold.
+//
+//   nms(boxes [N, 4], scores [N], iou_threshold) -> int64 [K], kept indices by score
+//   batched_nms(boxes, scores, idxs [N] int64, iou_threshold) -> int64 [K]
+//       each category of `idxs` suppressed on its own; categories fan out
+//   nms_padded(boxes [B, N, 4], scores [B, N], counts [B]?, iou_threshold)
+//       -> bool [B, N] keep mask (static shape); images fan out
+//
+// Boxes are (x1, y1, x2, y2) float32|float64 with x1 <= x2 and y1 <= y2.
+// IoU is computed in the boxes' dtype exactly as torchvision does, so a pair
+// of boxes with zero union (0 / 0 = NaN) never suppresses.
+//
+// nms and batched_nms have data-dependent output sizes: their shape
+// functions are Python fakes (torch_mt/detection.py). nms_padded's is below.
+#include <ATen/ATen.h>
+#include <torch/library.h>
+
+#include <algorithm>
+#include <cmath>
+#include <memory>
+#include <numeric>
+#include <string>
+#include <vector>
+
+#include "runtime/allocation.h"
+#include "runtime/checks.h"
+#include "runtime/contiguous.h"
+#include "runtime/parallel.h"
+
+namespace mt {
+namespace {
+
+constexpr const char* kNms = "mt::nms";
+constexpr const char* kBatchedNms = "mt::batched_nms";
+constexpr const char* kNmsPadded = "mt::nms_padded";
+
+// ---- checks ---------------------------------------------------------------
+
+// boxes [..., 4] and scores [...] of one float dtype, scores.shape == boxes.shape[:-1].
+void check_boxes_and_scores(const char* op, const at::Tensor& boxes, const at::Tensor& scores,
+                            int64_t batch_dims) {
+  const char* boxes_shape = batch_dims == 0 ? "[N, 4]" : "[B, N, 4]";
+  const char* scores_shape = batch_dims == 0 ? "[N]" : "[B, N]";
+  check_dim(op, boxes, "boxes", batch_dims + 2, boxes_shape);
+  check_dim(op, scores, "scores", batch_dims + 1, scores_shape);
+  check_floating(op, boxes, "boxes");
+  TORCH_CHECK(scores.scalar_type() == boxes.scalar_type(), op,
+              ": arguments 'boxes' and 'scores' must have the same dtype, got ",
+              dtype_name(boxes.scalar_type()), " and ", dtype_name(scores.scalar_type()));
+  check_size(op, boxes, "boxes", batch_dims + 1, 4, "(x1, y1, x2, y2) boxes need");
+  for (int64_t d = 0; d <= batch_dims; ++d) {
+    check_size(op, scores, "scores", d, boxes.sym_size(d), "the matching size of 'boxes'");
+  }
+}
+
+void check_threshold(const char* op, double iou_threshold) {
+  TORCH_CHECK(!std::isnan(iou_threshold), op, ": argument 'iou_threshold' is NaN");
+}
+
+// What is wrong with one box or its score, if anything.
+enum class BoxProblem : uint8_t { kNone, kNaNScore, kNotFinite, kInverted };
+
+template <typename scalar_t>
+BoxProblem problem_of(const scalar_t* box, scalar_t score) {
+  if (std::isnan(score)) {
+    return BoxProblem::kNaNScore;
+  }
+  for (int k = 0; k < 4; ++k) {
+    if (!std::isfinite(box[k])) {
+      return BoxProblem::kNotFinite;
+    }
+  }
+  return box[2] < box[0] || box[3] < box[1] ? BoxProblem::kInverted : BoxProblem::kNone;
+}
+
+// `where` names the box ("boxes[7]", "boxes[2, 7]").
+void raise_for(const char* op, BoxProblem problem, const std::string& where) {
+  switch (problem) {
+    case BoxProblem::kNone:
+      return;
+    case BoxProblem::kNaNScore:
+      TORCH_CHECK(false, op, ": the score of ", where, " is NaN");
+    case BoxProblem::kNotFinite:
+      TORCH_CHECK(false, op, ": ", where, " has a NaN or infinite coordinate");
+    case BoxProblem::kInverted:
+      TORCH_CHECK(false, op, ": ", where, " has x2 < x1 or y2 < y1; boxes must be ",
+                  "(x1, y1, x2, y2) corners, not (x, y, width, height)");
+  }
+}
+
+// ---- kernel ---------------------------------------------------------------
+
+// A box in visiting order, with its area precomputed (as torchvision does).
+template <typename scalar_t>
+struct SortedBox {
+  scalar_t x1, y1, x2, y2, area;
+};
+
+// torchvision's IoU test, operation for operation, so results match it bitwise.
+template <typename scalar_t>
+bool overlaps(const SortedBox<scalar_t>& a, const SortedBox<scalar_t>& b, double threshold) {
+  const scalar_t width = std::max<scalar_t>(0, std::min(a.x2, b.x2) - std::max(a.x1, b.x1));
+  const scalar_t height = std::max<scalar_t>(0, std::min(a.y2, b.y2) - std::max(a.y1, b.y1));
+  const scalar_t intersection = width * height;
+  const scalar_t iou = intersection / (a.area + b.area - intersection);
+  return static_cast<double>(iou) > threshold;
+}
+
+// Boxes visited as a block by one thread before their verdicts are pushed to
+// the later boxes in parallel: larger blocks mean fewer fan-outs but more
+// sequential work.
+constexpr int64_t kBlock = 256;
+// About this many IoU tests per chunk pay for a thread wakeup.
+constexpr int64_t kTestsPerChunk = 8192;
+
+// Per-thread scratch, reused across the images or categories of a chunk.
+template <typename scalar_t>
+struct Workspace {
+  std::vector<int64_t> order;  // original box indices, by decreasing score
+  std::vector<SortedBox<scalar_t>> sorted;
+  std::vector<char> suppressed;  // by visiting position
+  std::vector<int64_t> kept_in_block;
+};
+
+// Greedy NMS over ws.order's boxes (coords [*, 4] indexed by original box
+// index); sets keep[original index] for the kept ones. Exact greedy result:
+// when a block starts, every box in it already knows whether an earlier
+// block's kept box suppresses it. On a pool worker (one image among many)
+// the inner parallel_for runs inline.
+template <typename scalar_t>
+void suppress(Workspace<scalar_t>& ws, const scalar_t* coords, double threshold, bool* keep) {
+  const int64_t count = static_cast<int64_t>(ws.order.size());
+  ws.sorted.resize(count);
+  for (int64_t p = 0; p < count; ++p) {
+    const scalar_t* box = coords + 4 * ws.order[p];
+    ws.sorted[p] = {box[0], box[1], box[2], box[3], (box[2] - box[0]) * (box[3] - box[1])};
+  }
+  ws.suppressed.assign(count, 0);
+  for (int64_t block = 0; block < count; block += kBlock) {
+    const int64_t block_end = std::min(count, block + kBlock);
+    ws.kept_in_block.clear();
+    for (int64_t p = block; p < block_end; ++p) {
+      if (ws.suppressed[p]) {
+        continue;
+      }
+      const bool beaten = std::any_of(ws.kept_in_block.begin(), ws.kept_in_block.end(),
+                                      [&](int64_t k) {
+                                        return overlaps(ws.sorted[k], ws.sorted[p], threshold);
+                                      });
+      if (!beaten) {
+        ws.kept_in_block.push_back(p);
+        keep[ws.order[p]] = true;
+      }
+    }
+    const int64_t tests = std::max<int64_t>(1, static_cast<int64_t>(ws.kept_in_block.size()));
+    // Each later box reads the block's kept boxes and writes only its own flag.
+    parallel_for(block_end, count, std::max<int64_t>(1, kTestsPerChunk / tests),
+                 [&](int64_t first, int64_t last) {
+                   for (int64_t p = first; p < last; ++p) {
+                     if (ws.suppressed[p]) {
+                       continue;
+                     }
+                     for (const int64_t k : ws.kept_in_block) {
+                       if (overlaps(ws.sorted[k], ws.sorted[p], threshold)) {
+                         ws.suppressed[p] = 1;
+                         break;
+                       }
+                     }
+                   }
+                 });
+  }
+}
+
+// Sorts `order` (box indices) by decreasing score, equal scores by index.
+template <typename scalar_t>
+void sort_by_score(std::vector<int64_t>& order, const scalar_t* scores) {
+  std::stable_sort(order.begin(), order.end(),
+                   [&](int64_t a, int64_t b) { return scores[a] > scores[b]; });
+}
+
+// Checks every box of an image; the first problem (lowest index) is returned.
+template <typename scalar_t>
+std::pair<BoxProblem, int64_t> first_problem(const scalar_t* coords, const scalar_t* scores,
+                                             int64_t count) {
+  for (int64_t i = 0; i < count; ++i) {
+    if (const BoxProblem problem = problem_of(coords + 4 * i, scores[i]);
+        problem != BoxProblem::kNone) {
+      return {problem, i};
+    }
+  }
+  return {BoxProblem::kNone, 0};
+}
+
+// Indices with keep[i] set, by decreasing score (equal scores: lower index first).
+template <typename scalar_t>
+at::Tensor kept_by_score(const bool* keep, const scalar_t* scores, int64_t count,
+                         const at::TensorOptions& options) {
+  std::vector<int64_t> kept;
+  for (int64_t i = 0; i < count; ++i) {
+    if (keep[i]) {
+      kept.push_back(i);
+    }
+  }
+  sort_by_score(kept, scores);
+  at::Tensor out = at::empty({static_cast<int64_t>(kept.size())}, options.dtype(at::kLong));
+  std::copy(kept.begin(), kept.end(), out.data_ptr<int64_t>());
+  return out;
+}
+
+// ---- operators --------------------------------------------------------------
+
+at::Tensor nms_cpu(const at::Tensor& boxes, const at::Tensor& scores, double iou_threshold) {
+  check_devices(kNms, Kernel::kCpu, {{&boxes, "boxes"}, {&scores, "scores"}});
+  check_boxes_and_scores(kNms, boxes, scores, /*batch_dims=*/0);
+  check_threshold(kNms, iou_threshold);
+  const int64_t count = boxes.size(0);
+  const at::Tensor coords = contiguous_on_pool(boxes, kNms, "boxes");
+  const at::Tensor score = contiguous_on_pool(scores, kNms, "scores");
+  const std::unique_ptr<bool[]> keep(new bool[count]());  // by original index
+  at::Tensor out;
+  AT_DISPATCH_FLOATING_TYPES(boxes.scalar_type(), kNms, [&] {
+    const scalar_t* box_data = coords.data_ptr<scalar_t>();
+    const scalar_t* score_data = score.data_ptr<scalar_t>();
+    const auto [problem, box] = first_problem(box_data, score_data, count);
+    raise_for(kNms, problem, "boxes[" + std::to_string(box) + "]");
+    Workspace<scalar_t> ws;
+    ws.order.resize(count);
+    std::iota(ws.order.begin(), ws.order.end(), 0);
+    sort_by_score(ws.order, score_data);
+    suppress(ws, box_data, iou_threshold, keep.get());
+    out = kept_by_score(keep.get(), score_data, count, boxes.options());
+  });
+  return out;
+}
+
+at::Tensor batched_nms_cpu(const at::Tensor& boxes, const at::Tensor& scores,
+                           const at::Tensor& idxs, double iou_threshold) {
+  check_devices(kBatchedNms, Kernel::kCpu,
+                {{&boxes, "boxes"}, {&scores, "scores"}, {&idxs, "idxs"}});
+  check_boxes_and_scores(kBatchedNms, boxes, scores, /*batch_dims=*/0);
+  check_dim(kBatchedNms, idxs, "idxs", 1, "[N]");
+  check_dtype(kBatchedNms, idxs, "idxs", at::kLong);
+  check_size(kBatchedNms, idxs, "idxs", 0, boxes.sym_size(0), "the number of boxes");
+  check_threshold(kBatchedNms, iou_threshold);
+  const int64_t count = boxes.size(0);
+  const at::Tensor coords = contiguous_on_pool(boxes, kBatchedNms, "boxes");
+  const at::Tensor score = contiguous_on_pool(scores, kBatchedNms, "scores");
+  const at::Tensor category = contiguous_on_pool(idxs, kBatchedNms, "idxs");
+  const int64_t* category_of = category.data_ptr<int64_t>();
+  const std::unique_ptr<bool[]> keep(new bool[count]());  // by original index
+  at::Tensor out;
+  AT_DISPATCH_FLOATING_TYPES(boxes.scalar_type(), kBatchedNms, [&] {
+    const scalar_t* box_data = coords.data_ptr<scalar_t>();
+    const scalar_t* score_data = score.data_ptr<scalar_t>();
+    const auto [problem, box] = first_problem(box_data, score_data, count);
+    raise_for(kBatchedNms, problem, "boxes[" + std::to_string(box) + "]");
+    // Boxes by category, each category in visiting order; group g is
+    // by_category[group_start[g], group_start[g + 1]).
+    std::vector<int64_t> by_category(count);
+    std::iota(by_category.begin(), by_category.end(), 0);
+    sort_by_score(by_category, score_data);
+    std::stable_sort(by_category.begin(), by_category.end(), [&](int64_t a, int64_t b) {
+      return category_of[a] < category_of[b];
+    });
+    std::vector<int64_t> group_start;
+    for (int64_t p = 0; p < count; ++p) {
+      if (p == 0 || category_of[by_category[p]] != category_of[by_category[p - 1]]) {
+        group_start.push_back(p);
+      }
+    }
+    const int64_t groups = static_cast<int64_t>(group_start.size());
+    group_start.push_back(count);
+    const int64_t mean_group = count / std::max<int64_t>(1, groups);
+    parallel_for(0, groups, std::max<int64_t>(1, kTestsPerChunk / (mean_group * mean_group + 1)),
+                 [&](int64_t first, int64_t last) {
+                   Workspace<scalar_t> ws;
+                   for (int64_t g = first; g < last; ++g) {
+                     ws.order.assign(by_category.begin() + group_start[g],
+                                     by_category.begin() + group_start[g + 1]);
+                     suppress(ws, box_data, iou_threshold, keep.get());
+                   }
+                 });
+    out = kept_by_score(keep.get(), score_data, count, boxes.options());
+  });
+  return out;
+}
+
+void check_nms_padded(Kernel kernel, const at::Tensor& boxes, const at::Tensor& scores,
+                      const std::optional<at::Tensor>& counts, double iou_threshold) {
+  check_devices(kNmsPadded, kernel,
+                {{&boxes, "boxes"}, {&scores, "scores"}, {if_present(counts), "counts"}});
+  check_boxes_and_scores(kNmsPadded, boxes, scores, /*batch_dims=*/1);
+  if (counts.has_value()) {
+    check_dim(kNmsPadded, *counts, "counts", 1, "[B]");
+    check_dtype(kNmsPadded, *counts, "counts", at::kLong);
+    check_size(kNmsPadded, *counts, "counts", 0, boxes.sym_size(0), "the batch size of 'boxes'");
+  }
+  check_threshold(kNmsPadded, iou_threshold);
+}
+
+at::Tensor nms_padded_cpu(const at::Tensor& boxes, const at::Tensor& scores,
+                          const std::optional<at::Tensor>& counts, double iou_threshold) {
+  check_nms_padded(Kernel::kCpu, boxes, scores, counts, iou_threshold);
+  const int64_t images = boxes.size(0), width = boxes.size(1);
+  check_allocation(kNmsPadded, "the output", {images, width}, sizeof(bool));
+  const at::Tensor coords = contiguous_on_pool(boxes, kNmsPadded, "boxes");
+  const at::Tensor score = contiguous_on_pool(scores, kNmsPadded, "scores");
+  at::Tensor count_tensor;
+  const int64_t* count_of = nullptr;
+  if (counts.has_value()) {
+    count_tensor = contiguous_on_pool(*counts, kNmsPadded, "counts");
+    count_of = count_tensor.data_ptr<int64_t>();
+    for (int64_t b = 0; b < images; ++b) {
+      TORCH_CHECK(count_of[b] >= 0 && count_of[b] <= width, kNmsPadded, ": counts[", b,
+                  "] = ", count_of[b], " is outside [0, ", width, "], the width of 'boxes'");
+    }
+  }
+  at::Tensor keep = at::zeros({images, width}, boxes.options().dtype(at::kBool));
+  bool* keep_data = keep.data_ptr<bool>();
+  // Problems are raised after the fan-out, for the lowest image, so the
+  // message does not depend on the thread count.
+  std::vector<std::pair<BoxProblem, int64_t>> problems(images, {BoxProblem::kNone, 0});
+  AT_DISPATCH_FLOATING_TYPES(boxes.scalar_type(), kNmsPadded, [&] {
+    const scalar_t* box_data = coords.data_ptr<scalar_t>();
+    const scalar_t* score_data = score.data_ptr<scalar_t>();
+    parallel_for(0, images, std::max<int64_t>(1, kTestsPerChunk / (width * width + 1)),
+                 [&](int64_t first, int64_t last) {
+                   Workspace<scalar_t> ws;
+                   for (int64_t b = first; b < last; ++b) {
+                     const int64_t count = count_of ? count_of[b] : width;
+                     const scalar_t* image_boxes = box_data + 4 * b * width;
+                     const scalar_t* image_scores = score_data + b * width;
+                     problems[b] = first_problem(image_boxes, image_scores, count);
+                     if (problems[b].first != BoxProblem::kNone) {
+                       continue;
+                     }
+                     ws.order.resize(count);
+                     std::iota(ws.order.begin(), ws.order.end(), 0);
+                     sort_by_score(ws.order, image_scores);
+                     suppress(ws, image_boxes, iou_threshold, keep_data + b * width);
+                   }
+                 });
+  });
+  for (int64_t b = 0; b < images; ++b) {
+    const auto [problem, box] = problems[b];
+    raise_for(kNmsPadded, problem,
+              "boxes[" + std::to_string(b) + ", " + std::to_string(box) + "]");
+  }
+  return keep;
+}
+
+at::Tensor nms_padded_meta(const at::Tensor& boxes, const at::Tensor& scores,
+                           const std::optional<at::Tensor>& counts, double iou_threshold) {
+  check_nms_padded(Kernel::kMeta, boxes, scores, counts, iou_threshold);
+  return at::empty_symint({boxes.sym_size(0), boxes.sym_size(1)},
+                          boxes.options().dtype(at::kBool));
+}
+
+}  // namespace
+
+TORCH_LIBRARY_FRAGMENT(mt, m) {
+  m.def("nms(Tensor boxes, Tensor scores, float iou_threshold) -> Tensor");
+  m.def("batched_nms(Tensor boxes, Tensor scores, Tensor idxs, float iou_threshold) -> Tensor");
+  m.def(
+      "nms_padded(Tensor boxes, Tensor scores, Tensor? counts, float iou_threshold) "
+      "-> Tensor");
+}
+
+TORCH_LIBRARY_IMPL(mt, CompositeExplicitAutograd, m) {
+  m.impl("nms", &nms_cpu);
+  m.impl("batched_nms", &batched_nms_cpu);
+  m.impl("nms_padded", &nms_padded_cpu);
+}
+
+TORCH_LIBRARY_IMPL(mt, Meta, m) {
+  m.impl("nms_padded", &nms_padded_meta);
+}
+
+}  // namespace mt

@@ -1,0 +1,64 @@
+#include "checks.h"
+
+#include <c10/core/SymInt.h>
+#include <c10/util/Exception.h>
+
+namespace mt {
+
+const char* dtype_name(at::ScalarType dtype) {
+  switch (dtype) {
+    case at::kFloat: return "float32";
+    case at::kDouble: return "float64";
+    case at::kHalf: return "float16";
+    case at::kBFloat16: return "bfloat16";
+    case at::kInt: return "int32";
+    case at::kLong: return "int64";
+    case at::kBool: return "bool";
+    default: return c10::toString(dtype);
+  }
+}
+
+void check_devices(const char* op, Kernel kernel, std::initializer_list<NamedTensor> tensors) {
+  const at::Tensor* first = nullptr;
+  const char* first_name = nullptr;
+  for (const auto& [tensor, name] : tensors) {
+    if (tensor == nullptr) {
+      continue;
+    }
+    if (kernel == Kernel::kCpu) {
+      TORCH_CHECK(tensor->device().is_cpu(), op, ": argument '", name,
+                  "' must be a CPU tensor, got device ", tensor->device());
+    } else if (first == nullptr) {
+      first = tensor, first_name = name;
+    } else {
+      TORCH_CHECK(tensor->device() == first->device(), op, ": argument '", name, "' is on ",
+                  tensor->device(), " but '", first_name, "' is on ", first->device());
+    }
+  }
+}
+
+void check_dim(const char* op, const at::Tensor& tensor, const char* name, int64_t dim,
+               const char* shape) {
+  TORCH_CHECK(tensor.dim() == dim, op, ": argument '", name, "' must be a ", dim,
+              "-D tensor ", shape, ", got ", tensor.dim(), "-D");
+}
+
+void check_floating(const char* op, const at::Tensor& tensor, const char* name) {
+  TORCH_CHECK(tensor.scalar_type() == at::kFloat || tensor.scalar_type() == at::kDouble, op,
+              ": argument '", name, "' must be float32 or float64, got ", dtype_name(tensor.scalar_type()));
+}
+
+void check_dtype(const char* op, const at::Tensor& tensor, const char* name,
+                 at::ScalarType dtype) {
+  TORCH_CHECK(tensor.scalar_type() == dtype, op, ": argument '", name, "' must be ", dtype_name(dtype),
+              ", got ", dtype_name(tensor.scalar_type()));
+}
+
+void check_size(const char* op, const at::Tensor& tensor, const char* name, int64_t dim,
+                const c10::SymInt& expected, const char* what) {
+  TORCH_SYM_CHECK(tensor.sym_size(dim).sym_eq(expected), op, ": argument '", name,
+                  "' has size ", tensor.sym_size(dim), " in dimension ", dim, " but ", what,
+                  " is ", expected);
+}
+
+}  // namespace mt

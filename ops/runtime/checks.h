@@ -1,0 +1,45 @@
+// Argument checks every operator makes, with messages that name the operator
+// and the argument. CPU and Meta kernels call the same functions, so
+// torch.compile reports the same errors as eager mode.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <initializer_list>
+#include <utility>
+
+namespace mt {
+
+enum class Kernel { kCpu, kMeta };
+
+// (tensor, argument name); a null tensor pointer stands for an absent optional.
+using NamedTensor = std::pair<const at::Tensor*, const char*>;
+
+// CPU kernel: every tensor is on the CPU. Meta kernel (shape inference): all
+// on the first tensor's device, as the CPU kernel will need.
+void check_devices(const char* op, Kernel kernel, std::initializer_list<NamedTensor> tensors);
+
+// `tensor` has `dim` dimensions; `shape` names them for the message ("[B, N, M]").
+void check_dim(const char* op, const at::Tensor& tensor, const char* name, int64_t dim,
+               const char* shape);
+
+// "float32", "int64", ...: the names Python users know.
+const char* dtype_name(at::ScalarType dtype);
+
+// float32 or float64.
+void check_floating(const char* op, const at::Tensor& tensor, const char* name);
+
+// Exactly `dtype`.
+void check_dtype(const char* op, const at::Tensor& tensor, const char* name,
+                 at::ScalarType dtype);
+
+// tensor.size(dim) == expected (symbolic sizes allowed); `what` names `expected`.
+void check_size(const char* op, const at::Tensor& tensor, const char* name, int64_t dim,
+                const c10::SymInt& expected, const char* what);
+
+// The tensor itself, or nullptr for an absent optional (for check_devices).
+inline const at::Tensor* if_present(const std::optional<at::Tensor>& tensor) {
+  return tensor.has_value() ? &*tensor : nullptr;
+}
+
+}  // namespace mt

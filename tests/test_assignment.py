@@ -1,0 +1,83 @@
+"""linear_sum_assignment beyond the generic suite: SciPy's exact indices when
+the optimum is unique, the wrapper's input forms, errors from inside the fan-out."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.optimize import linear_sum_assignment as scipy_lsa
+
+import torch_mt
+from torch_mt._registry.assignment import scipy_reference
+from torch_mt.testing import THREAD_COUNTS
+
+
+@given(batch=st.integers(0, 5), rows=st.integers(0, 9), cols=st.integers(0, 9),
+       maximize=st.booleans(), dtype=st.sampled_from([torch.float32, torch.float64]),
+       seed=st.integers(0, 2**32 - 1), threads=st.sampled_from(THREAD_COUNTS))
+def test_indices_equal_scipy_when_optimum_is_unique(batch, rows, cols, maximize, dtype, seed,
+                                                    threads):
+    # Continuous random costs: ties between assignments have probability zero.
+    generator = torch.Generator().manual_seed(seed)
+    cost = torch.randn((batch, rows, cols), generator=generator, dtype=torch.float64).to(dtype)
+    with torch_mt.num_threads(threads):
+        actual = torch_mt.linear_sum_assignment(cost, maximize=maximize)
+    expected = scipy_reference(cost, None, maximize)
+    assert torch.equal(actual[0], expected[0]) and torch.equal(actual[1], expected[1])
+
+
+@settings(max_examples=10)
+@given(shapes=st.lists(st.tuples(st.integers(0, 8), st.integers(0, 8)), max_size=6),
+       seed=st.integers(0, 2**32 - 1))
+def test_list_of_matrices_gives_scipy_pairs_per_matrix(shapes, seed):
+    generator = torch.Generator().manual_seed(seed)
+    matrices = [torch.rand(shape, generator=generator, dtype=torch.float64) for shape in shapes]
+    results = torch_mt.linear_sum_assignment(matrices)
+    assert len(results) == len(matrices)
+    for matrix, (row_ind, col_ind) in zip(matrices, results):
+        rows, cols = scipy_lsa(matrix.numpy())
+        assert row_ind.tolist() == rows.tolist() and col_ind.tolist() == cols.tolist()
+
+
+def test_single_matrix_returns_one_dimensional_indices():
+    cost = torch.tensor([[4.0, 1.0, 3.0], [2.0, 0.5, 5.0]])
+    row_ind, col_ind = torch_mt.linear_sum_assignment(cost)
+    assert row_ind.tolist() == [0, 1] and col_ind.tolist() == [1, 0]
+
+
+def test_detr_sized_items_match_scipy_totals():
+    generator = torch.Generator().manual_seed(0)
+    cost = torch.rand((4, 300, 100), generator=generator)
+    row_ind, col_ind = torch_mt.linear_sum_assignment(cost)
+    for b in range(4):
+        rows, cols = scipy_lsa(cost[b].double().numpy())
+        assert row_ind[b].tolist() == rows.tolist() and col_ind[b].tolist() == cols.tolist()
+
+
+@pytest.mark.parametrize("threads", THREAD_COUNTS)
+def test_error_names_lowest_failing_item_for_any_thread_count(threads):
+    cost = torch.rand(64, 12, 12, dtype=torch.float64)
+    cost[40, 3, :] = math.inf  # infeasible
+    cost[9, 0, 0] = math.nan
+    cost[50, 1, 1] = -math.inf
+    with torch_mt.num_threads(threads), pytest.raises(RuntimeError, match=r"cost\[9\] contains NaN"):
+        torch.ops.mt.linear_sum_assignment(cost)
+
+
+def test_maximize_forbids_minus_infinity_as_scipy_does():
+    cost = torch.tensor([[-math.inf, 1.0], [2.0, 3.0]])
+    row_ind, col_ind = torch_mt.linear_sum_assignment(cost, maximize=True)
+    assert col_ind.tolist() == scipy_lsa(cost.numpy(), maximize=True)[1].tolist() == [1, 0]
+
+
+def test_wrapper_refuses_mixed_or_malformed_lists():
+    with pytest.raises(TypeError, match=r"linear_sum_assignment: the matrices mix dtypes"):
+        torch_mt.linear_sum_assignment([torch.rand(2, 2), torch.rand(2, 2, dtype=torch.float64)])
+    with pytest.raises(TypeError, match=r"linear_sum_assignment: cost\[1\] must be a 2-D tensor"):
+        torch_mt.linear_sum_assignment([torch.rand(2, 2), torch.rand(2)])
+    with pytest.raises(ValueError, match=r"'sizes' needs a \[B, N, M\] batch"):
+        torch_mt.linear_sum_assignment(torch.rand(2, 2), sizes=torch.tensor([[2, 2]]))
