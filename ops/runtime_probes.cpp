@@ -16,9 +16,18 @@
 namespace mt {
 namespace {
 
+// Busy work, so that a slow item really occupies its thread.
+void spin_for(double micros) {
+  const auto until =
+      std::chrono::steady_clock::now() + std::chrono::duration<double, std::micro>(micros);
+  while (std::chrono::steady_clock::now() < until) {
+  }
+}
+
 // For each index of [0, size): which thread ran it (0 = the caller, then
 // 1, 2, ... in order of first appearance). Fails if an index runs twice.
-at::Tensor fan_out_owners(int64_t size, int64_t grain, double item_micros) {
+// With nested > 0, each item is a parallel_for over `nested` slow items.
+at::Tensor fan_out_owners(int64_t size, int64_t grain, double item_micros, int64_t nested) {
   TORCH_CHECK(size >= 0, "mt_test::fan_out_owners: size must be >= 0");
   at::Tensor owners = at::full({size}, -1, at::kLong);
   int64_t* owner = owners.data_ptr<int64_t>();
@@ -38,11 +47,13 @@ at::Tensor fan_out_owners(int64_t size, int64_t grain, double item_micros) {
     for (int64_t i = first; i < last; ++i) {
       TORCH_CHECK(owner[i] == -1, "mt_test::fan_out_owners: index ", i, " ran twice");
       owner[i] = id;
-      // Busy work, so that a slow item really occupies its thread.
-      const auto until = std::chrono::steady_clock::now() +
-                         std::chrono::duration<double, std::micro>(item_micros);
-      while (std::chrono::steady_clock::now() < until) {
+      if (nested == 0) {
+        spin_for(item_micros);
+        continue;
       }
+      parallel_for(0, nested, 1, [&](int64_t first_inner, int64_t last_inner) {
+        spin_for(item_micros * static_cast<double>(last_inner - first_inner));
+      });
     }
   });
   return owners;
@@ -115,7 +126,7 @@ int64_t pool_submit_sum(int64_t workers, int64_t count, int64_t fail_at) {
 }  // namespace
 
 TORCH_LIBRARY(mt_test, m) {
-  m.def("fan_out_owners(int size, int grain, float item_micros=0.0) -> Tensor",
+  m.def("fan_out_owners(int size, int grain, float item_micros=0.0, int nested=0) -> Tensor",
         &fan_out_owners);
   m.def("fan_out_fail(int size, int grain, int fail_at, str message) -> Tensor", &fan_out_fail);
   m.def("fan_out_nested(int outer, int inner) -> Tensor", &fan_out_nested);

@@ -55,6 +55,16 @@ def test_skewed_work_keeps_every_thread_busy():
     assert 0 < helper_items < 256
 
 
+def test_fan_out_nested_in_the_callers_chunk_does_not_stall_the_caller():
+    # Each of 128 items runs its own parallel_for. Were that inner fan-out to
+    # wait on helpers queued behind the busy worker, the caller would finish
+    # one outer chunk (2 items) and then sit idle until the worker drained
+    # the rest; inline, the caller keeps claiming outer chunks.
+    with torch_mt.num_threads(2):
+        owners = probe.fan_out_owners(128, 1, 20.0, 4)
+    assert int((owners == 0).sum()) > 16
+
+
 def test_nested_fan_out_completes_and_is_correct():
     with torch_mt.num_threads(3):
         out = probe.fan_out_nested(37, 53)

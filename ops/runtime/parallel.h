@@ -10,7 +10,8 @@
 //  - The calling thread runs chunks too; it returns only after every chunk
 //    has finished, so `body` may reference the caller's stack.
 //  - Inline (one call to body on the whole range) when the range is at most
-//    `grain`, when the pool has one thread, or on a pool worker (nesting).
+//    `grain`, when the pool has one thread, or inside another fan-out's
+//    chunk (nesting: the outer loop already uses every thread).
 //  - The first exception thrown by any chunk is rethrown in the caller after
 //    all chunks have stopped; chunks not yet started are skipped.
 //  - Workers run with the caller's PyTorch thread-local state (grad mode,

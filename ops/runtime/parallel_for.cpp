@@ -21,6 +21,20 @@ constexpr int64_t kChunksPerThread = 16;
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
+// True while this thread runs chunks of a fan-out as its caller. A fan-out
+// nested in such a chunk must run inline too: its helper tasks would queue
+// behind the workers' outer chunks, and the caller would sit waiting for
+// them until the outer loop drained (one thread's speed, measured on NMS).
+thread_local bool this_thread_runs_a_fan_out = false;
+
+class RunningFanOut {
+ public:
+  RunningFanOut() { this_thread_runs_a_fan_out = true; }
+  ~RunningFanOut() { this_thread_runs_a_fan_out = false; }
+  RunningFanOut(const RunningFanOut&) = delete;
+  RunningFanOut& operator=(const RunningFanOut&) = delete;
+};
+
 // Helpers usually finish within microseconds of the caller; sleeping in
 // future::get() would add a 15-65 us wakeup (RUNTIME_NOTES), so poll first.
 constexpr auto kJoinSpin = std::chrono::microseconds(50);
@@ -92,9 +106,10 @@ void parallel_for(
     return;
   }
   grain = std::max<int64_t>(grain, 1);
-  // On a worker, waiting for other workers could deadlock (they may all be
-  // waiting too), so nested fan-out runs on the thread that asked for it.
-  if (range <= grain || ThreadPool::on_worker_thread()) {
+  // Nested fan-out runs on the thread that asked for it. On a worker,
+  // waiting for other workers could deadlock (they may all be waiting too);
+  // on the caller, it would wait for workers busy with the outer loop.
+  if (range <= grain || ThreadPool::on_worker_thread() || this_thread_runs_a_fan_out) {
     body(begin, end);
     return;
   }
@@ -126,7 +141,10 @@ void parallel_for(
   } catch (...) {  // could not queue a helper: the caller does its share
     fan_out.record_error(std::current_exception());
   }
-  fan_out.run_chunks();
+  {
+    const RunningFanOut running;
+    fan_out.run_chunks();
+  }
   for (std::future<void>& done : helpers_done) {
     wait_briefly(done);
     try {
