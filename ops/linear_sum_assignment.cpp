@@ -90,21 +90,27 @@ bool solve_assignment(Workspace& ws, int64_t rows, int64_t cols) {
     int64_t unvisited = cols;
     double path_length = 0.0;  // of the shortest path found so far
     int64_t row = new_row, sink = -1;
+    double* shortest = ws.shortest.data();
+    int64_t* path = ws.path.data();
+    int64_t* unvisited_cols = ws.unvisited_cols.data();
+    const int64_t* row_for_col = ws.row_for_col.data();
+    const double* col_dual = ws.col_dual.data();
     while (sink < 0) {  // grow the shortest-path tree by one column
       ws.row_visited[row] = 1;
       const double* row_cost = ws.cost.data() + row * cols;
+      const double offset = path_length - ws.row_dual[row];
       double nearest = kInf;
       int64_t nearest_at = -1;
       for (int64_t k = 0; k < unvisited; ++k) {
-        const int64_t j = ws.unvisited_cols[k];
-        const double reduced = path_length + row_cost[j] - ws.row_dual[row] - ws.col_dual[j];
-        if (reduced < ws.shortest[j]) {
-          ws.path[j] = row;
-          ws.shortest[j] = reduced;
+        const int64_t j = unvisited_cols[k];
+        const double reduced = offset + row_cost[j] - col_dual[j];
+        if (reduced < shortest[j]) {
+          path[j] = row;
+          shortest[j] = reduced;
         }
         // On ties prefer a free column: the path ends there.
-        if (ws.shortest[j] < nearest || (ws.shortest[j] == nearest && ws.row_for_col[j] < 0)) {
-          nearest = ws.shortest[j];
+        if (shortest[j] < nearest || (shortest[j] == nearest && row_for_col[j] < 0)) {
+          nearest = shortest[j];
           nearest_at = k;
         }
       }
@@ -112,13 +118,13 @@ bool solve_assignment(Workspace& ws, int64_t rows, int64_t cols) {
         return false;  // every remaining column is forbidden from the tree
       }
       path_length = nearest;
-      const int64_t col = ws.unvisited_cols[nearest_at];
-      ws.unvisited_cols[nearest_at] = ws.unvisited_cols[--unvisited];
+      const int64_t col = unvisited_cols[nearest_at];
+      unvisited_cols[nearest_at] = unvisited_cols[--unvisited];
       ws.col_visited[col] = 1;
-      if (ws.row_for_col[col] < 0) {
+      if (row_for_col[col] < 0) {
         sink = col;
       } else {
-        row = ws.row_for_col[col];
+        row = row_for_col[col];
       }
     }
     // Dual update keeps reduced costs non-negative and tight on the new path.

@@ -14,7 +14,8 @@ import torch.utils.benchmark as benchmark
 
 import torch_mt
 
-from .workloads import Workload, edit_distance_workloads, runtime_overhead_workloads
+from .workloads import (Workload, assignment_workloads, detection_workloads,
+                        edit_distance_workloads, runtime_overhead_workloads)
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,8 @@ def main(argv: list[str] | None = None) -> int:
           f"torch {info['torch']}, torch_mt threads: 1 and {all_threads}\n", flush=True)
     timings: list[Timing] = []
     workloads = edit_distance_workloads(args.quick, all_threads)
+    workloads += assignment_workloads(args.quick, all_threads)
+    workloads += detection_workloads(args.quick, all_threads)
     workloads += runtime_overhead_workloads(all_threads)
     for workload in workloads:
         print(f"measuring {workload.description} ...", file=sys.stderr, flush=True)

@@ -10,6 +10,7 @@ from typing import Any
 import torch
 
 import torch_mt
+from torch_mt.reference import nms_loop
 
 
 @dataclass(frozen=True)
@@ -123,6 +124,106 @@ def edit_distance_workloads(quick: bool, all_threads: int) -> list[Workload]:
         normalise=_as_int_lists,
     )
     return [batch, grid, long_grid]
+
+
+def _as_assignments(result: Any) -> list[tuple[list[int], list[int]]]:
+    """(row_ind, col_ind) per item, from torch_mt's padded pair of [B, K]
+    tensors or from a list of SciPy's per-item pairs of arrays."""
+    if isinstance(result, tuple):
+        rows, cols = result
+        return list(zip(rows.tolist(), cols.tolist()))
+    return [(rows.tolist(), cols.tolist()) for rows, cols in result]
+
+
+def assignment_workloads(quick: bool, all_threads: int) -> list[Workload]:
+    """DETR-style matching: 64 cost matrices of 100 x 50 and of 300 x 100
+    (queries x targets), float32, solved as a batch."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from scipy.optimize import linear_sum_assignment as scipy_assignment
+
+    # SciPy's solver releases the GIL, so a thread pool is the best a user
+    # gets without torch_mt; it is built once, outside the timed calls.
+    executor = ThreadPoolExecutor(all_threads)
+    generator = torch.Generator().manual_seed(0)
+    batch = 16 if quick else 64
+    workloads = []
+    for queries, targets in ((100, 50), (300, 100)):
+        cost = torch.rand(batch, queries, targets, generator=generator)
+        matrices = list(cost.numpy())
+
+        def solve_torch_mt(cost: torch.Tensor = cost) -> tuple[torch.Tensor, torch.Tensor]:
+            return torch.ops.mt.linear_sum_assignment(cost, None, False)
+
+        workloads.append(Workload(
+            name=f"linear_sum_assignment, {batch} x {queries}x{targets}",
+            description=f"{batch} float32 cost matrices of {queries} x {targets}",
+            arms=[
+                Arm("python loop: scipy linear_sum_assignment",
+                    lambda matrices=matrices: [scipy_assignment(c) for c in matrices]),
+                Arm(f"ThreadPoolExecutor({all_threads}): scipy",
+                    lambda matrices=matrices: list(executor.map(scipy_assignment, matrices))),
+                Arm("torch_mt, 1 thread", solve_torch_mt, threads=1),
+                Arm(f"torch_mt, {all_threads} threads", solve_torch_mt, threads=all_threads),
+            ],
+            normalise=_as_assignments,
+        ))
+    return workloads
+
+
+def detector_output(images: int, boxes: int, objects: int,
+                    generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """What a detector hands to NMS: per image, ``boxes`` proposals jittered
+    around ``objects`` objects of 20-200 px in a 1000 x 1000 image, so most
+    proposals overlap a better one. Boxes float32 [images, boxes, 4], scores
+    [images, boxes]."""
+    centre = torch.rand(images, objects, 2, generator=generator) * 1000
+    extent = 20 + torch.rand(images, objects, 2, generator=generator) * 180
+    owner = torch.randint(0, objects, (images, boxes, 1), generator=generator).expand(-1, -1, 2)
+    owner_extent = extent.gather(1, owner)
+    jitter = torch.randn(images, boxes, 2, generator=generator) * 0.15 * owner_extent
+    box_centre = centre.gather(1, owner) + jitter
+    box_extent = owner_extent * (0.7 + 0.6 * torch.rand(images, boxes, 2, generator=generator))
+    corners = torch.cat([box_centre - box_extent / 2, box_centre + box_extent / 2], dim=-1)
+    return corners, torch.rand(images, boxes, generator=generator)
+
+
+def _as_kept_sets(result: Any) -> list[list[int]]:
+    """Kept box indices per image, ascending: from a [B, N] keep mask or from
+    a list of index tensors (in score order)."""
+    if isinstance(result, torch.Tensor):
+        return [row.nonzero().flatten().tolist() for row in result]
+    return [sorted(kept.tolist()) for kept in result]
+
+
+def detection_workloads(quick: bool, all_threads: int) -> list[Workload]:
+    """NMS after a detector: 32 images x 5000 proposals around 50 objects each."""
+    generator = torch.Generator().manual_seed(0)
+    images, proposals = (4, 2000) if quick else (32, 5000)
+    boxes, scores = detector_output(images, proposals, 50, generator)
+    threshold = 0.5
+
+    def padded_torch_mt() -> torch.Tensor:
+        return torch.ops.mt.nms_padded(boxes, scores, None, threshold)
+
+    return [Workload(
+        name=f"nms, {images} images x {proposals} boxes",
+        description=f"NMS of {images} images with {proposals} boxes each "
+                    "(torch_mt arms: one nms_padded call)",
+        # No torchvision arm: the registry's torchvision wheels are CUDA builds
+        # that do not load with the CPU torch (docs/benchmarks.md).
+        arms=[
+            Arm("python loop: pure-PyTorch NMS per image",
+                lambda: [nms_loop(boxes[i], scores[i], threshold) for i in range(images)]),
+            Arm(f"python loop: torch_mt.nms per image ({all_threads} threads)",
+                lambda: [torch.ops.mt.nms(boxes[i], scores[i], threshold)
+                         for i in range(images)],
+                threads=all_threads),
+            Arm("torch_mt, 1 thread", padded_torch_mt, threads=1),
+            Arm(f"torch_mt, {all_threads} threads", padded_torch_mt, threads=all_threads),
+        ],
+        normalise=_as_kept_sets,
+    )]
 
 
 def runtime_overhead_workloads(all_threads: int) -> list[Workload]:
