@@ -40,7 +40,7 @@ void check_arguments(Kernel kernel, const at::Tensor& cost,
   if (sizes.has_value()) {
     check_dim(kOp, *sizes, "sizes", 2, "[B, 2]");
     check_dtype(kOp, *sizes, "sizes", at::kLong);
-    check_size(kOp, *sizes, "sizes", 0, cost.sym_size(0), "the batch size of 'cost'");
+    check_size(kOp, *sizes, "sizes", 0, cost.sym_size(0), "the batch size of 'cost' is");
     check_size(kOp, *sizes, "sizes", 1, 2, "(n, m) pairs need");
   }
 }

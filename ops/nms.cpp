@@ -51,7 +51,7 @@ void check_boxes_and_scores(const char* op, const at::Tensor& boxes, const at::T
               dtype_name(boxes.scalar_type()), " and ", dtype_name(scores.scalar_type()));
   check_size(op, boxes, "boxes", batch_dims + 1, 4, "(x1, y1, x2, y2) boxes need");
   for (int64_t d = 0; d <= batch_dims; ++d) {
-    check_size(op, scores, "scores", d, boxes.sym_size(d), "the matching size of 'boxes'");
+    check_size(op, scores, "scores", d, boxes.sym_size(d), "the matching size of 'boxes' is");
   }
 }
 
@@ -242,7 +242,7 @@ at::Tensor batched_nms_cpu(const at::Tensor& boxes, const at::Tensor& scores,
   check_boxes_and_scores(kBatchedNms, boxes, scores, /*batch_dims=*/0);
   check_dim(kBatchedNms, idxs, "idxs", 1, "[N]");
   check_dtype(kBatchedNms, idxs, "idxs", at::kLong);
-  check_size(kBatchedNms, idxs, "idxs", 0, boxes.sym_size(0), "the number of boxes");
+  check_size(kBatchedNms, idxs, "idxs", 0, boxes.sym_size(0), "the number of boxes is");
   check_threshold(kBatchedNms, iou_threshold);
   const int64_t count = boxes.size(0);
   const at::Tensor coords = contiguous_on_pool(boxes, kBatchedNms, "boxes");
@@ -295,7 +295,7 @@ void check_nms_padded(Kernel kernel, const at::Tensor& boxes, const at::Tensor& 
   if (counts.has_value()) {
     check_dim(kNmsPadded, *counts, "counts", 1, "[B]");
     check_dtype(kNmsPadded, *counts, "counts", at::kLong);
-    check_size(kNmsPadded, *counts, "counts", 0, boxes.sym_size(0), "the batch size of 'boxes'");
+    check_size(kNmsPadded, *counts, "counts", 0, boxes.sym_size(0), "the batch size of 'boxes' is");
   }
   check_threshold(kNmsPadded, iou_threshold);
 }

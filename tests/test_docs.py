@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
 import torch_mt
 import torch_mt._runtime
@@ -22,6 +23,13 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
                          ids=lambda m: m.__name__)
 def test_docstring_examples(module):
     result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0
+
+
+def test_operator_reference_examples():
+    result = doctest.testfile(str(ROOT / "docs" / "ops.md"), module_relative=False,
+                              globs={"torch": torch, "torch_mt": torch_mt},
+                              optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0
 
 

@@ -134,7 +134,7 @@ def _check_boxes(op: str, boxes: Tensor, scores: Tensor, iou_threshold: float) -
         lambda: f"{op}: arguments 'boxes' and 'scores' must have the same dtype")
     torch._check(
         boxes.shape[1] == 4, lambda: f"{op}: argument 'boxes' has size {boxes.shape[1]} in "
-        "dimension 1 but (x1, y1, x2, y2) boxes need is 4")
+        "dimension 1 but (x1, y1, x2, y2) boxes need 4")
     torch._check(
         scores.shape[0] == boxes.shape[0],
         lambda: f"{op}: argument 'scores' has size {scores.shape[0]} in dimension 0 but the "

@@ -58,7 +58,7 @@ void check_size(const char* op, const at::Tensor& tensor, const char* name, int6
                 const c10::SymInt& expected, const char* what) {
   TORCH_SYM_CHECK(tensor.sym_size(dim).sym_eq(expected), op, ": argument '", name,
                   "' has size ", tensor.sym_size(dim), " in dimension ", dim, " but ", what,
-                  " is ", expected);
+                  " ", expected);
 }
 
 }  // namespace mt

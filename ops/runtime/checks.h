@@ -33,7 +33,8 @@ void check_floating(const char* op, const at::Tensor& tensor, const char* name);
 void check_dtype(const char* op, const at::Tensor& tensor, const char* name,
                  at::ScalarType dtype);
 
-// tensor.size(dim) == expected (symbolic sizes allowed); `what` names `expected`.
+// tensor.size(dim) == expected (symbolic sizes allowed). `what` says where
+// `expected` comes from, verb included: "the batch size of 'cost' is".
 void check_size(const char* op, const at::Tensor& tensor, const char* name, int64_t dim,
                 const c10::SymInt& expected, const char* what);
 
