@@ -6,7 +6,9 @@ import argparse
 import json
 import os
 import platform
+import statistics
 import sys
+import time
 from dataclasses import dataclass
 
 import torch
@@ -14,7 +16,7 @@ import torch.utils.benchmark as benchmark
 
 import torch_mt
 
-from .workloads import (Workload, assignment_workloads, detection_workloads,
+from .workloads import (Arm, Workload, assignment_workloads, detection_workloads,
                         edit_distance_workloads, runtime_overhead_workloads)
 
 
@@ -28,27 +30,60 @@ class Timing:
     speedup_vs_baseline: float
 
 
+#: Blocks per arm to aim for: enough for a median and an interquartile range.
+BLOCKS_PER_ARM = 10
+
+
+def _arm_threads(arm: Arm) -> int:
+    return arm.threads if arm.threads is not None else torch_mt.get_num_threads()
+
+
 def time_workload(workload: Workload, min_run_time: float) -> list[Timing]:
-    """Times every arm (after one checked warm-up run) and relates it to the first."""
+    """Times every arm (after one checked warm-up run) and relates it to the first.
+
+    The arms' timed blocks are interleaved round-robin, not run one arm after
+    another: on a noisy VM the machine's speed drifts over seconds, and
+    interleaving lets every arm see the same drift, so the ratios hold even
+    when the absolute times move. A block repeats the arm enough times to
+    last about min_run_time / BLOCKS_PER_ARM; an arm stops once its blocks
+    add up to min_run_time (a slow arm may get a single block).
+    """
     expected = None
-    medians: dict[str, benchmark.Measurement] = {}
+    timers: dict[str, benchmark.Timer] = {}
+    runs_per_block: dict[str, int] = {}
     for arm in workload.arms:
-        threads = arm.threads if arm.threads is not None else torch_mt.get_num_threads()
-        with torch_mt.num_threads(threads):
+        with torch_mt.num_threads(_arm_threads(arm)):
+            start = time.perf_counter()
             result = workload.normalise(arm.run())
-            if expected is None:
-                expected = result
-            elif result != expected:
-                raise AssertionError(f"{workload.name}: '{arm.name}' disagrees with "
-                                     f"'{workload.arms[0].name}'")
-            timer = benchmark.Timer(stmt="run()", globals={"run": arm.run},
-                                    label=workload.name, description=arm.name)
-            medians[arm.name] = timer.blocked_autorange(min_run_time=min_run_time)
-    baseline = medians[workload.arms[0].name].median
-    return [
-        Timing(workload.name, name, m.median, m.iqr, len(m.times), baseline / m.median)
-        for name, m in medians.items()
-    ]
+            once = time.perf_counter() - start
+        if expected is None:
+            expected = result
+        elif result != expected:
+            raise AssertionError(f"{workload.name}: '{arm.name}' disagrees with "
+                                 f"'{workload.arms[0].name}'")
+        timers[arm.name] = benchmark.Timer(stmt="run()", globals={"run": arm.run},
+                                           label=workload.name, description=arm.name)
+        runs_per_block[arm.name] = max(1, int(min_run_time / BLOCKS_PER_ARM / max(once, 1e-9)))
+
+    per_run: dict[str, list[float]] = {arm.name: [] for arm in workload.arms}
+    spent: dict[str, float] = {arm.name: 0.0 for arm in workload.arms}
+    while any(spent[name] < min_run_time for name in spent):
+        for arm in workload.arms:
+            if spent[arm.name] >= min_run_time:
+                continue
+            number = runs_per_block[arm.name]
+            with torch_mt.num_threads(_arm_threads(arm)):
+                block = timers[arm.name].timeit(number)
+            per_run[arm.name].append(block.median)
+            spent[arm.name] += block.median * number
+    baseline = statistics.median(per_run[workload.arms[0].name])
+    timings = []
+    for name, times in per_run.items():
+        median = statistics.median(times)
+        quartiles = statistics.quantiles(times, n=4) if len(times) > 1 else [median] * 3
+        timings.append(Timing(workload.name, name, median, quartiles[2] - quartiles[0],
+                              len(times), baseline / median))
+    return timings
 
 
 def machine_info() -> dict:
