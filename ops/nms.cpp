@@ -292,11 +292,8 @@ void check_nms_padded(Kernel kernel, const at::Tensor& boxes, const at::Tensor& 
   check_devices(kNmsPadded, kernel,
                 {{&boxes, "boxes"}, {&scores, "scores"}, {if_present(counts), "counts"}});
   check_boxes_and_scores(kNmsPadded, boxes, scores, /*batch_dims=*/1);
-  if (counts.has_value()) {
-    check_dim(kNmsPadded, *counts, "counts", 1, "[B]");
-    check_dtype(kNmsPadded, *counts, "counts", at::kLong);
-    check_size(kNmsPadded, *counts, "counts", 0, boxes.sym_size(0), "the batch size of 'boxes' is");
-  }
+  check_lengths_argument(kNmsPadded, counts, "counts", boxes.sym_size(0),
+                         "the batch size of 'boxes' is");
   check_threshold(kNmsPadded, iou_threshold);
 }
 
@@ -312,10 +309,7 @@ at::Tensor nms_padded_cpu(const at::Tensor& boxes, const at::Tensor& scores,
   if (counts.has_value()) {
     count_tensor = contiguous_on_pool(*counts, kNmsPadded, "counts");
     count_of = count_tensor.data_ptr<int64_t>();
-    for (int64_t b = 0; b < images; ++b) {
-      TORCH_CHECK(count_of[b] >= 0 && count_of[b] <= width, kNmsPadded, ": counts[", b,
-                  "] = ", count_of[b], " is outside [0, ", width, "], the width of 'boxes'");
-    }
+    check_lengths_fit(kNmsPadded, count_of, images, "counts", width, "the width of 'boxes'");
   }
   at::Tensor keep = at::zeros({images, width}, boxes.options().dtype(at::kBool));
   bool* keep_data = keep.data_ptr<bool>();

@@ -61,4 +61,22 @@ void check_size(const char* op, const at::Tensor& tensor, const char* name, int6
                   " ", expected);
 }
 
+void check_lengths_argument(const char* op, const std::optional<at::Tensor>& lengths,
+                            const char* name, const c10::SymInt& batch, const char* batch_what) {
+  if (!lengths.has_value()) {
+    return;
+  }
+  check_dim(op, *lengths, name, 1, "[B]");
+  check_dtype(op, *lengths, name, at::kLong);
+  check_size(op, *lengths, name, 0, batch, batch_what);
+}
+
+void check_lengths_fit(const char* op, const int64_t* lengths, int64_t count, const char* name,
+                       int64_t limit, const char* limit_what) {
+  for (int64_t b = 0; b < count; ++b) {
+    TORCH_CHECK(lengths[b] >= 0 && lengths[b] <= limit, op, ": ", name, "[", b, "] = ",
+                lengths[b], " is outside [0, ", limit, "], ", limit_what);
+  }
+}
+
 }  // namespace mt

@@ -6,6 +6,7 @@
 #include <ATen/core/Tensor.h>
 
 #include <initializer_list>
+#include <optional>
 #include <utility>
 
 namespace mt {
@@ -37,6 +38,16 @@ void check_dtype(const char* op, const at::Tensor& tensor, const char* name,
 // `expected` comes from, verb included: "the batch size of 'cost' is".
 void check_size(const char* op, const at::Tensor& tensor, const char* name, int64_t dim,
                 const c10::SymInt& expected, const char* what);
+
+// An optional int64 [B] of per-item lengths (or counts) whose size must be
+// `batch` ("the batch size of 'cost' is" in `batch_what`).
+void check_lengths_argument(const char* op, const std::optional<at::Tensor>& lengths,
+                            const char* name, const c10::SymInt& batch, const char* batch_what);
+
+// Data check (CPU kernels): every lengths[b] lies in [0, limit];
+// `limit_what` names the limit ("the width of 'boxes'").
+void check_lengths_fit(const char* op, const int64_t* lengths, int64_t count, const char* name,
+                       int64_t limit, const char* limit_what);
 
 // The tensor itself, or nullptr for an absent optional (for check_devices).
 inline const at::Tensor* if_present(const std::optional<at::Tensor>& tensor) {
