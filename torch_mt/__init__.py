@@ -23,12 +23,16 @@ from ._runtime import get_num_threads, num_threads, set_num_threads
 # with its message, not later (or never, for inputs too small to fan out).
 get_num_threads()
 
+from .alignment import dtw, dtw_path, soft_dtw
 from .assignment import linear_sum_assignment
 from .detection import batched_nms, nms, nms_padded
 from .sequences import edit_distance, edit_distance_pairwise, pad_sequences
 
 __all__ = [
     "batched_nms",
+    "dtw",
+    "dtw_path",
+    "soft_dtw",
     "linear_sum_assignment",
     "nms",
     "nms_padded",

@@ -7,6 +7,9 @@ the benchmark as status-quo baselines.
 
 from __future__ import annotations
 
+import math
+from typing import Optional
+
 import torch
 from torch import Tensor
 
@@ -32,3 +35,73 @@ def nms_loop(boxes: Tensor, scores: Tensor, iou_threshold: float) -> Tensor:
         iou = intersection / (areas[position] + areas - intersection)
         suppressed |= iou.double() > iou_threshold
     return order[torch.tensor(kept, dtype=torch.int64)]
+
+
+def soft_dtw_antidiagonal(cost: Tensor, gamma: float, n_lengths: Optional[Tensor] = None,
+                          m_lengths: Optional[Tensor] = None) -> Tensor:
+    """Soft-DTW of a batch as a loop over anti-diagonals, each one vectorised.
+
+    The cells of one anti-diagonal (i + j constant) depend only on the two
+    before it, so the batch and the whole diagonal go through a few tensor ops
+    at once: N + M - 1 Python iterations in all. Differentiable by autograd
+    (which stores every diagonal). ``+inf`` cells are allowed; padding past
+    each item's lengths is masked out, so it may hold anything.
+    """
+    batch, rows, cols = cost.shape
+    device = cost.device
+    n = n_lengths if n_lengths is not None else torch.full((batch,), rows, device=device)
+    m = m_lengths if m_lengths is not None else torch.full((batch,), cols, device=device)
+    i_index = torch.arange(rows, device=device).view(1, rows, 1)
+    j_index = torch.arange(cols, device=device).view(1, 1, cols)
+    valid = (i_index < n.view(-1, 1, 1)) & (j_index < m.view(-1, 1, 1))
+    cost = torch.where(valid, cost, torch.zeros((), dtype=cost.dtype))
+    inf = torch.tensor(math.inf, dtype=cost.dtype)
+    # R with a border: R[:, 0, 0] = 0, R[:, 0, j] = R[:, i, 0] = inf, one list
+    # entry per anti-diagonal d = i + j of the bordered table (no in-place writes).
+    diagonals: list[Tensor] = [torch.zeros(batch, 1, dtype=cost.dtype)]
+    for d in range(1, rows + cols + 1):
+        i_low, i_high = max(0, d - cols), min(rows, d)  # bordered rows on diagonal d
+        i = torch.arange(i_low, i_high + 1)
+        previous = _bordered(diagonals[d - 1], d - 1, rows, cols, inf)
+        before = _bordered(diagonals[d - 2], d - 2, rows, cols, inf) if d >= 2 else None
+        inner = (i >= 1) & (d - i >= 1)
+        values = torch.full((batch, len(i)), math.inf, dtype=cost.dtype)
+        if inner.any():
+            ii = i[inner]
+            jj = d - ii
+            up, left = previous[:, ii - 1], previous[:, ii]
+            diagonal = before[:, ii - 1] if before is not None else torch.full_like(up, math.inf)
+            soft = _softmin3(diagonal, up, left, gamma)
+            values = values.index_put((torch.arange(batch).unsqueeze(1),
+                                       (ii - i_low).unsqueeze(0).expand(batch, -1)),
+                                      cost[:, ii - 1, jj - 1] + soft)
+        diagonals.append(values)
+    # Item b's value is R[n_b, m_b] on diagonal n_b + m_b, at bordered row n_b.
+    out = []
+    for b in range(batch):
+        nb, mb = int(n[b]), int(m[b])
+        if nb == 0 or mb == 0:
+            out.append(cost.new_tensor(0.0 if nb == mb else math.inf))
+            continue
+        d = nb + mb
+        out.append(diagonals[d][b, nb - max(0, d - cols)])
+    return torch.stack(out) if out else cost.new_zeros(0)
+
+
+def _bordered(diagonal: Tensor, d: int, rows: int, cols: int, inf: Tensor) -> Tensor:
+    """Diagonal d of the bordered table indexed by row i (0..rows), inf off-table."""
+    i_low = max(0, d - cols)
+    full = inf.expand(diagonal.shape[0], rows + 1)
+    return torch.cat([full[:, :i_low], diagonal, full[:, i_low + diagonal.shape[1]:]], dim=1)
+
+
+def _softmin3(a: Tensor, b: Tensor, c: Tensor, gamma: float) -> Tensor:
+    """-gamma log(exp(-a/gamma) + exp(-b/gamma) + exp(-c/gamma)), shifted by the
+    minimum; +inf where all three are +inf, with finite (zero) gradients there."""
+    stacked = torch.stack([a, b, c])
+    smallest = stacked.min(dim=0).values
+    shift = torch.where(torch.isinf(smallest), torch.zeros_like(smallest), smallest).detach()
+    total = torch.exp(-(stacked - shift) / gamma).sum(dim=0)
+    safe_total = torch.where(total > 0, total, torch.ones_like(total))
+    return torch.where(total > 0, shift - gamma * torch.log(safe_total),
+                       torch.full_like(total, math.inf))

@@ -1,0 +1,323 @@
+"""OpSpecs of the DTW family (ops/dtw.cpp).
+
+References: plain-Python dynamic programmes written for the tests (value and
+path) and, for the gradient, autograd through the vectorised anti-diagonal
+soft-DTW of torch_mt.reference — an algorithm the kernel does not use.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Optional
+
+import torch
+from hypothesis import strategies as st
+from torch import Tensor
+
+from .. import alignment
+from ..reference import soft_dtw_antidiagonal
+from ..testing import LAYOUTS, with_layout
+from . import BadInput, OpSpec
+
+GAMMAS = st.one_of(st.sampled_from([0.01, 0.1, 1.0, 10.0]), st.floats(0.05, 5.0))
+
+
+def item_blocks(cost: Tensor, n_lengths: Optional[Tensor],
+                m_lengths: Optional[Tensor]) -> list[tuple[int, int, list[list[float]]]]:
+    """(n, m, valid block as nested Python floats) of each item."""
+    blocks = []
+    for b in range(cost.shape[0]):
+        n = int(n_lengths[b]) if n_lengths is not None else cost.shape[1]
+        m = int(m_lengths[b]) if m_lengths is not None else cost.shape[2]
+        blocks.append((n, m, cost[b, :n, :m].double().tolist()))
+    return blocks
+
+
+def accumulate(n: int, m: int, block: list[list[float]], combine) -> list[list[float]]:
+    """R[i][j] over the bordered (n+1) x (m+1) table: R[0][0] = 0, inf on the
+    border, R[i][j] = block[i-1][j-1] + combine(diagonal, up, left)."""
+    table = [[math.inf] * (m + 1) for _ in range(n + 1)]
+    table[0][0] = 0.0
+    for i in range(1, n + 1):
+        for j in range(1, m + 1):
+            table[i][j] = block[i - 1][j - 1] + combine(
+                table[i - 1][j - 1], table[i - 1][j], table[i][j - 1])
+    return table
+
+
+def _value(n: int, m: int, block: list[list[float]], combine) -> float:
+    if n == 0 or m == 0:
+        return 0.0 if n == m else math.inf
+    return accumulate(n, m, block, combine)[n][m]
+
+
+def python_softmin(gamma: float):
+    def softmin(*values: float) -> float:
+        smallest = min(values)
+        if smallest == math.inf:
+            return math.inf
+        return smallest - gamma * math.log(sum(math.exp(-(v - smallest) / gamma) for v in values))
+    return softmin
+
+
+def dtw_reference(cost: Tensor, n_lengths: Optional[Tensor] = None,
+                  m_lengths: Optional[Tensor] = None) -> Tensor:
+    values = [_value(*item, min) for item in item_blocks(cost, n_lengths, m_lengths)]
+    return torch.tensor(values, dtype=torch.float64).to(cost.dtype)
+
+
+def soft_dtw_reference(cost: Tensor, gamma: float, n_lengths: Optional[Tensor] = None,
+                       m_lengths: Optional[Tensor] = None) -> Tensor:
+    softmin = python_softmin(gamma)
+    values = [_value(*item, softmin) for item in item_blocks(cost, n_lengths, m_lengths)]
+    return torch.tensor(values, dtype=torch.float64).to(cost.dtype)
+
+
+def dtw_path_reference(cost: Tensor, n_lengths: Optional[Tensor] = None,
+                       m_lengths: Optional[Tensor] = None) -> Tensor:
+    """Backtracking through the Python table; ties: diagonal, then up, then left."""
+    mask = torch.zeros(cost.shape, dtype=torch.bool)
+    for b, (n, m, block) in enumerate(item_blocks(cost, n_lengths, m_lengths)):
+        if n == 0 or m == 0:
+            continue
+        table = accumulate(n, m, block, min)
+        if table[n][m] == math.inf:
+            continue
+        i, j = n, m
+        while True:
+            mask[b, i - 1, j - 1] = True
+            if (i, j) == (1, 1):
+                break
+            steps = [(table[i - 1][j - 1], i - 1, j - 1), (table[i - 1][j], i - 1, j),
+                     (table[i][j - 1], i, j - 1)]
+            steps = [step for step in steps if step[1] >= 1 and step[2] >= 1]
+            best = min(value for value, _, _ in steps)
+            _, i, j = next(step for step in steps if step[0] == best)
+    return mask
+
+
+def soft_dtw_backward_reference(grad: Tensor, cost: Tensor, gamma: float,
+                                n_lengths: Optional[Tensor] = None,
+                                m_lengths: Optional[Tensor] = None) -> Tensor:
+    """grad[b] times autograd's gradient of the anti-diagonal soft-DTW (float64);
+    zero for items with no finite path (the operator's convention)."""
+    padded = cost.double().nan_to_num(nan=0.0, posinf=math.inf).requires_grad_()
+    values = soft_dtw_antidiagonal(padded, gamma, n_lengths, m_lengths)
+    total = values[torch.isfinite(values)].sum()
+    if not total.requires_grad:  # only empty or pathless items: constants
+        return torch.zeros_like(cost)
+    (gradient,) = torch.autograd.grad(total, padded)
+    return (gradient * grad.double().view(-1, 1, 1)).to(cost.dtype)
+
+
+def soft_dtw_backward_backward_reference(grad_grad: Tensor, grad: Tensor, cost: Tensor,
+                                         gamma: float, n_lengths: Optional[Tensor] = None,
+                                         m_lengths: Optional[Tensor] = None) -> tuple[Tensor, Tensor]:
+    """(sum of grad_grad * E per item, grad[b] * Hessian @ grad_grad[b]) by double
+    autograd through the anti-diagonal soft-DTW (float64); zero for pathless items."""
+    padded = cost.double().nan_to_num(nan=0.0, posinf=math.inf).requires_grad_()
+    values = soft_dtw_antidiagonal(padded, gamma, n_lengths, m_lengths)
+    total = values[torch.isfinite(values)].sum()
+    if not total.requires_grad:
+        return torch.zeros_like(grad), torch.zeros_like(cost)
+    (expected_alignment,) = torch.autograd.grad(total, padded, create_graph=True)
+    dots = (grad_grad.double() * expected_alignment).sum(dim=(1, 2))
+    weighted = (dots * grad.double()).sum()
+    if weighted.requires_grad:
+        (hessian_products,) = torch.autograd.grad(weighted, padded, allow_unused=True)
+    else:  # no item's alignment depends on its cost (1 x 1 items, say)
+        hessian_products = None
+    if hessian_products is None:
+        hessian_products = torch.zeros_like(padded)
+    return dots.detach().to(cost.dtype), hessian_products.to(cost.dtype)
+
+
+def assert_close_for_dtype(actual, expected, args: tuple) -> None:
+    """Agreement to rounding: both sides compute in float64 (in different orders)
+    and round once to the inputs' dtype. Absolute errors scale with the
+    largest entry (second derivatives grow like 1 / gamma)."""
+    if isinstance(expected, tuple):
+        assert isinstance(actual, tuple) and len(actual) == len(expected)
+        for actual_part, expected_part in zip(actual, expected):
+            assert_close_for_dtype(actual_part, expected_part, args)
+        return
+    tolerance = {torch.float64: 1e-9, torch.float32: 2e-6}[expected.dtype]
+    largest = expected.double().nan_to_num(posinf=0.0, neginf=0.0).abs().max().item() \
+        if expected.numel() else 0.0
+    torch.testing.assert_close(actual, expected, rtol=tolerance,
+                               atol=tolerance * max(1.0, largest))
+
+
+@st.composite
+def dtw_batch(draw: st.DrawFn, large: bool = False) -> tuple[Tensor, Optional[Tensor],
+                                                                Optional[Tensor]]:
+    """(cost [B, N, M], n_lengths or None, m_lengths or None).
+
+    Costs are continuous or small integers (tied paths); some cells may be
+    +inf (forbidden), sometimes enough to leave no path. Padding past the
+    lengths is NaN: the kernel must never read it.
+    """
+    dtype = draw(st.sampled_from([torch.float32, torch.float64]))
+    if large:  # enough cells to fan out over several chunks
+        batch, rows, cols = draw(st.integers(8, 24)), draw(st.integers(30, 60)), draw(st.integers(30, 60))
+    else:
+        batch, rows, cols = draw(st.integers(0, 4)), draw(st.integers(0, 6)), draw(st.integers(0, 6))
+    generator = torch.Generator().manual_seed(draw(st.integers(0, 2**32 - 1)))
+    if draw(st.booleans()):
+        cost = torch.randint(0, 3, (batch, rows, cols), generator=generator).to(dtype)
+    else:
+        cost = (torch.rand((batch, rows, cols), generator=generator, dtype=torch.float64)
+                * 10).to(dtype)
+    forbidden = torch.rand((batch, rows, cols), generator=generator) < draw(
+        st.sampled_from([0.0, 0.0, 0.1, 0.4]))
+    cost[forbidden] = math.inf
+    n_lengths = m_lengths = None
+    if draw(st.booleans()):
+        n_lengths = torch.randint(0, rows + 1, (batch,), generator=generator)
+        m_lengths = torch.randint(0, cols + 1, (batch,), generator=generator)
+        if draw(st.booleans()):
+            m_lengths = None
+        for b in range(batch):
+            cost[b, int(n_lengths[b]):, :] = math.nan
+            if m_lengths is not None:
+                cost[b, :, int(m_lengths[b]):] = math.nan
+    layouts = st.sampled_from(LAYOUTS)
+    cost = with_layout(cost, draw(layouts))
+    if n_lengths is not None:
+        n_lengths = with_layout(n_lengths, draw(layouts))
+    return cost, n_lengths, m_lengths
+
+
+@st.composite
+def soft_dtw_args(draw: st.DrawFn, large: bool = False) -> tuple:
+    cost, n_lengths, m_lengths = draw(dtw_batch(large=large))
+    return cost, draw(GAMMAS), n_lengths, m_lengths
+
+
+@st.composite
+def soft_dtw_backward_args(draw: st.DrawFn, large: bool = False) -> tuple:
+    cost, gamma, n_lengths, m_lengths = draw(soft_dtw_args(large=large))
+    grad = torch.randn(cost.shape[0], dtype=torch.float64,
+                       generator=torch.Generator().manual_seed(draw(st.integers(0, 2**32 - 1))))
+    return grad.to(cost.dtype), cost, gamma, n_lengths, m_lengths
+
+
+@st.composite
+def soft_dtw_backward_backward_args(draw: st.DrawFn, large: bool = False) -> tuple:
+    grad, cost, gamma, n_lengths, m_lengths = draw(soft_dtw_backward_args(large=large))
+    generator = torch.Generator().manual_seed(draw(st.integers(0, 2**32 - 1)))
+    grad_grad = torch.randn(cost.shape, dtype=torch.float64, generator=generator).to(cost.dtype)
+    return with_layout(grad_grad, draw(st.sampled_from(LAYOUTS))), grad, cost, gamma, \
+        n_lengths, m_lengths
+
+
+def cost_bad_inputs(op: str, cost: Tensor, n_lengths: Optional[Tensor],
+                    m_lengths: Optional[Tensor]) -> list[tuple[str, tuple, str]]:
+    """(description, (cost, n_lengths, m_lengths), message) every DTW op refuses."""
+    batch, rows, cols = cost.shape
+    full_n = torch.full((batch,), rows, dtype=torch.int64)
+    cases = [
+        ("integer cost", (cost.long(), n_lengths, m_lengths),
+         rf"{op}: argument 'cost' must be float32 or float64, got int64"),
+        ("2-D cost", (cost.flatten(0, 1), None, None),
+         rf"{op}: argument 'cost' must be a 3-D tensor \[B, N, M\], got 2-D"),
+        ("int32 lengths", (cost, full_n.int(), m_lengths),
+         rf"{op}: argument 'n_lengths' must be int64, got int32"),
+        ("lengths of another batch", (cost, n_lengths, torch.zeros(batch + 1, dtype=torch.int64)),
+         rf"{op}: argument 'm_lengths' has size {batch + 1} in dimension 0 but the batch size"),
+        ("lengths on another device", (cost, full_n.to("meta"), m_lengths),
+         rf"{op}: argument 'n_lengths' is on meta but 'cost' is on cpu"),
+    ]
+    if batch == 0:
+        return cases
+    last = batch - 1
+    too_long = full_n.clone()
+    too_long[last] = rows + 1
+    cases.append(("length beyond the padding", (cost, too_long, m_lengths),
+                  rf"{op}: n_lengths\[{last}\] = {rows + 1} is outside \[0, {rows}\]"))
+    if rows == 0 or cols == 0:
+        return cases
+    clean = cost.nan_to_num(nan=1.0, posinf=math.inf, neginf=-math.inf)
+    with_nan, with_minus_inf = clean.clone(), clean.clone()
+    with_nan[last, -1, 0] = math.nan
+    with_minus_inf[last, 0, -1] = -math.inf
+    return cases + [
+        ("NaN cost", (with_nan, None, None), rf"{op}: cost\[{last}\] contains NaN"),
+        ("-inf cost", (with_minus_inf, None, None), rf"{op}: cost\[{last}\] contains -inf"),
+    ]
+
+
+def _hard_bad_inputs(op: str):
+    def bad_inputs(args: tuple) -> list[BadInput]:
+        return [BadInput(*case) for case in cost_bad_inputs(op, *args)]
+    return bad_inputs
+
+
+def soft_dtw_bad_inputs(args: tuple) -> list[BadInput]:
+    cost, gamma, n_lengths, m_lengths = args
+    op = "mt::soft_dtw"
+    cases = [BadInput(description, (c, gamma, n, m), match)
+             for description, (c, n, m), match in cost_bad_inputs(op, cost, n_lengths, m_lengths)]
+    return cases + [
+        BadInput("zero gamma", (cost, 0.0, n_lengths, m_lengths),
+                 rf"{op}: argument 'gamma' must be > 0, got 0"),
+        BadInput("negative gamma", (cost, -1.0, n_lengths, m_lengths),
+                 rf"{op}: argument 'gamma' must be > 0, got -1"),
+        BadInput("NaN gamma", (cost, math.nan, n_lengths, m_lengths),
+                 rf"{op}: argument 'gamma' must be > 0, got nan"),
+    ]
+
+
+def soft_dtw_backward_bad_inputs(args: tuple) -> list[BadInput]:
+    grad, cost, gamma, n_lengths, m_lengths = args
+    op = "mt::soft_dtw_backward"
+    cases = [BadInput(description, (grad, c, gamma, n, m), match)
+             for description, (c, n, m), match in cost_bad_inputs(op, cost, n_lengths, m_lengths)]
+    return cases + [
+        BadInput("grad of another dtype", (grad.to(torch.float16), cost, gamma, n_lengths,
+                                           m_lengths),
+                 rf"{op}: argument 'grad' must be {str(cost.dtype).removeprefix('torch.')}"),
+        BadInput("grad of another batch", (torch.zeros(cost.shape[0] + 1, dtype=cost.dtype), cost,
+                                           gamma, n_lengths, m_lengths),
+                 rf"{op}: argument 'grad' has size {cost.shape[0] + 1} in dimension 0"),
+        BadInput("zero gamma", (grad, cost, 0.0, n_lengths, m_lengths),
+                 rf"{op}: argument 'gamma' must be > 0, got 0"),
+    ]
+
+
+def soft_dtw_backward_backward_bad_inputs(args: tuple) -> list[BadInput]:
+    grad_grad, grad, cost, gamma, n_lengths, m_lengths = args
+    op = "mt::soft_dtw_backward_backward"
+    cases = [BadInput(description, (grad_grad, grad, c, gamma, n, m), match)
+             for description, (c, n, m), match in cost_bad_inputs(op, cost, n_lengths, m_lengths)]
+    return cases + [
+        BadInput("grad_grad of another shape",
+                 (torch.zeros(*cost.shape[:2], cost.shape[2] + 1, dtype=cost.dtype), grad, cost,
+                  gamma, n_lengths, m_lengths),
+                 rf"{op}: argument 'grad_grad' has size {cost.shape[2] + 1} in dimension 2"),
+        BadInput("zero gamma", (grad_grad, grad, cost, 0.0, n_lengths, m_lengths),
+                 rf"{op}: argument 'gamma' must be > 0, got 0"),
+    ]
+
+
+SPECS = [
+    OpSpec(name="dtw", call_wrapper=alignment.dtw, reference=dtw_reference,
+           sample_args=lambda large=False: dtw_batch(large=large),
+           bad_inputs=_hard_bad_inputs("mt::dtw"), compare=assert_close_for_dtype),
+    OpSpec(name="dtw_path", call_wrapper=alignment.dtw_path, reference=dtw_path_reference,
+           sample_args=lambda large=False: dtw_batch(large=large),
+           bad_inputs=_hard_bad_inputs("mt::dtw_path")),
+    OpSpec(name="soft_dtw", call_wrapper=alignment.soft_dtw, reference=soft_dtw_reference,
+           sample_args=lambda large=False: soft_dtw_args(large=large),
+           bad_inputs=soft_dtw_bad_inputs, compare=assert_close_for_dtype),
+    OpSpec(name="soft_dtw_backward",
+           call_wrapper=lambda *args: torch.ops.mt.soft_dtw_backward(*args),
+           reference=soft_dtw_backward_reference,
+           sample_args=lambda large=False: soft_dtw_backward_args(large=large),
+           bad_inputs=soft_dtw_backward_bad_inputs, compare=assert_close_for_dtype),
+    OpSpec(name="soft_dtw_backward_backward",
+           call_wrapper=lambda *args: torch.ops.mt.soft_dtw_backward_backward(*args),
+           reference=soft_dtw_backward_backward_reference,
+           sample_args=lambda large=False: soft_dtw_backward_backward_args(large=large),
+           bad_inputs=soft_dtw_backward_backward_bad_inputs, compare=assert_close_for_dtype),
+]

@@ -1,0 +1,167 @@
+"""Dynamic time warping, hard and soft, over batches of precomputed cost matrices.
+
+Wrappers around ``torch.ops.mt.dtw``, ``dtw_path``, ``soft_dtw`` (kernels in
+``ops/dtw.cpp``), and soft-DTW's autograd formula: its backward is the
+parallel operator ``mt::soft_dtw_backward``, registered here with
+``torch.library.register_autograd``, so gradients reach whatever produced the
+cost (``torch.cdist(x, y) ** 2``, a network's features, ...) in eager mode,
+under ``torch.compile`` and from scripted models.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import torch
+from torch import Tensor
+
+
+def dtw(cost: Tensor, n_lengths: Optional[Tensor] = None,
+        m_lengths: Optional[Tensor] = None) -> Tensor:
+    """Dynamic time warping distance of every item of a batch, in parallel.
+
+    ``out[b]`` is the smallest sum of ``cost[b, i, j]`` along a path from
+    ``(0, 0)`` to ``(n_b - 1, m_b - 1)`` taking steps ``(1, 0)``, ``(0, 1)``
+    or ``(1, 1)``.
+
+    Args:
+        cost: float32 or float64 ``[B, N, M]``, e.g. ``torch.cdist(x, y) ** 2``.
+            ``+inf`` forbids a cell (a band constraint, say).
+        n_lengths: int64 ``[B]`` or None: item ``b`` uses the first
+            ``n_lengths[b]`` rows (None: all ``N``).
+        m_lengths: int64 ``[B]`` or None: likewise for the columns.
+
+    Returns:
+        ``[B]``, the dtype of ``cost`` (accumulated in float64). ``+inf`` when
+        no path avoids the forbidden cells, or when exactly one side is empty;
+        0 when both are.
+
+    Raises:
+        RuntimeError: wrong shape, dtype or device; a length outside the
+            padding; NaN or ``-inf`` in an item's block (the message names it).
+
+    Example:
+        >>> x = torch.tensor([[0.0, 1.0, 2.0]])
+        >>> y = torch.tensor([[0.0, 0.0, 1.0, 2.0]])
+        >>> cost = (x.unsqueeze(2) - y.unsqueeze(1)) ** 2
+        >>> dtw(cost).tolist()
+        [0.0]
+    """
+    return torch.ops.mt.dtw(cost, n_lengths, m_lengths)
+
+
+def dtw_path(cost: Tensor, n_lengths: Optional[Tensor] = None,
+             m_lengths: Optional[Tensor] = None) -> Tensor:
+    """The optimal DTW alignment of every item, as a boolean mask.
+
+    Same arguments as :func:`dtw`. Where several paths are optimal, the one
+    found by walking back from the last cell and preferring, among the
+    predecessors of equal accumulated cost, the diagonal step, then
+    ``(i - 1, j)``, then ``(i, j - 1)`` (tslearn's rule).
+
+    Returns:
+        bool ``[B, N, M]``: ``True`` on the cells of item ``b``'s path. An item
+        with no finite path, or an empty one, has no ``True`` cell.
+
+    Example:
+        >>> cost = torch.tensor([[[0.0, 5.0, 5.0], [5.0, 0.0, 0.0]]])
+        >>> dtw_path(cost).int().tolist()
+        [[[1, 0, 0], [0, 1, 1]]]
+    """
+    return torch.ops.mt.dtw_path(cost, n_lengths, m_lengths)
+
+
+def soft_dtw(cost: Tensor, gamma: float = 1.0, n_lengths: Optional[Tensor] = None,
+             m_lengths: Optional[Tensor] = None) -> Tensor:
+    """Soft-DTW (Cuturi & Blondel, 2017) of every item: differentiable DTW.
+
+    The DTW recursion with ``min`` replaced by
+    ``softmin_gamma(a) = -gamma * log(sum(exp(-a / gamma)))`` (computed
+    shifted by the minimum, so small ``gamma`` does not overflow). As
+    ``gamma -> 0`` it tends to :func:`dtw`. Differentiable with respect to
+    ``cost``: the gradient of ``out[b]`` is the expected alignment matrix,
+    computed in parallel by ``mt::soft_dtw_backward``.
+
+    Args:
+        cost: float32 or float64 ``[B, N, M]``; ``+inf`` forbids a cell.
+        gamma: smoothing, > 0.
+        n_lengths, m_lengths: as in :func:`dtw`.
+
+    Returns:
+        ``[B]``, the dtype of ``cost``. Empty items as in :func:`dtw`; an item
+        with no finite path has value ``+inf`` and a zero gradient.
+
+    Raises:
+        RuntimeError: as :func:`dtw`, plus ``gamma <= 0`` or not finite.
+
+    Example — fit a sequence to a target under the soft-DTW loss:
+        >>> target = torch.tensor([[0.0, 1.0, 2.0, 1.0, 0.0]])
+        >>> guess = torch.zeros(1, 4, requires_grad=True)
+        >>> optimizer = torch.optim.Adam([guess], lr=0.1)
+        >>> def loss_value():
+        ...     cost = (guess.unsqueeze(2) - target.unsqueeze(1)) ** 2
+        ...     return soft_dtw(cost, gamma=0.1).sum()
+        >>> before = loss_value().item()
+        >>> for _ in range(100):
+        ...     optimizer.zero_grad()
+        ...     loss = loss_value()
+        ...     loss.backward()
+        ...     optimizer.step()
+        >>> loss_value().item() < before / 10
+        True
+    """
+    return torch.ops.mt.soft_dtw(cost, gamma, n_lengths, m_lengths)
+
+
+# ---- autograd ------------------------------------------------------------------------
+# Nothing but the inputs is saved: each backward kernel recomputes the soft
+# minima item by item (one forward pass, O(N M) per item, freed per chunk)
+# rather than keeping a [B, N, M] float64 table alive between the passes.
+# Three levels: soft_dtw -> soft_dtw_backward (expected alignment) ->
+# soft_dtw_backward_backward (Hessian-vector products), so gradgradcheck and
+# Hessian-vector products work; a third derivative raises.
+
+
+def _soft_dtw_setup_context(ctx, inputs, output) -> None:
+    cost, gamma, n_lengths, m_lengths = inputs
+    ctx.gamma = gamma
+    ctx.save_for_backward(cost, n_lengths, m_lengths)
+
+
+def _soft_dtw_backward(ctx, grad: Tensor):
+    cost, n_lengths, m_lengths = ctx.saved_tensors
+    grad_cost = None
+    if ctx.needs_input_grad[0]:
+        grad_cost = torch.ops.mt.soft_dtw_backward(grad, cost, ctx.gamma, n_lengths, m_lengths)
+    return grad_cost, None, None, None
+
+
+torch.library.register_autograd("mt::soft_dtw", _soft_dtw_backward,
+                                setup_context=_soft_dtw_setup_context)
+
+
+def _soft_dtw_backward_setup_context(ctx, inputs, output) -> None:
+    grad, cost, gamma, n_lengths, m_lengths = inputs
+    ctx.gamma = gamma
+    ctx.save_for_backward(grad, cost, n_lengths, m_lengths)
+
+
+def _soft_dtw_backward_backward(ctx, grad_grad: Tensor):
+    grad, cost, n_lengths, m_lengths = ctx.saved_tensors
+    grad_of_grad, grad_of_cost = torch.ops.mt.soft_dtw_backward_backward(
+        grad_grad, grad, cost, ctx.gamma, n_lengths, m_lengths)
+    return (grad_of_grad if ctx.needs_input_grad[0] else None,
+            grad_of_cost if ctx.needs_input_grad[1] else None, None, None, None)
+
+
+torch.library.register_autograd("mt::soft_dtw_backward", _soft_dtw_backward_backward,
+                                setup_context=_soft_dtw_backward_setup_context)
+
+
+def _no_third_derivative(ctx, grad_of_grad: Tensor, grad_of_cost: Tensor):
+    raise RuntimeError("mt::soft_dtw: third and higher derivatives are not implemented "
+                       "(first and second derivatives are)")
+
+
+torch.library.register_autograd("mt::soft_dtw_backward_backward", _no_third_derivative,
+                                setup_context=lambda ctx, inputs, output: None)
