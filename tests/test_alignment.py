@@ -1,0 +1,219 @@
+"""DTW and soft-DTW beyond the generic suite: an outside reference, path
+properties, and autograd everywhere (gradcheck, compile, TorchScript, no_grad)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from dtaidistance import dtw as dtaidistance_dtw
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import torch_mt
+from torch_mt._registry.alignment import dtw_batch
+from torch_mt.testing import THREAD_COUNTS, results_for_thread_counts
+
+series = st.lists(st.floats(-10, 10, allow_nan=False, width=32), min_size=1, max_size=30)
+
+
+def squared_differences(x: list[float], y: list[float]) -> torch.Tensor:
+    x_t, y_t = torch.tensor(x, dtype=torch.float64), torch.tensor(y, dtype=torch.float64)
+    return ((x_t.unsqueeze(1) - y_t.unsqueeze(0)) ** 2).unsqueeze(0)
+
+
+@given(x=series, y=series)
+def test_dtw_matches_dtaidistance(x, y):
+    # dtaidistance returns sqrt of the DTW of squared differences.
+    expected = dtaidistance_dtw.distance_fast(np.array(x, dtype=np.double),
+                                             np.array(y, dtype=np.double), use_pruning=False)
+    actual = math.sqrt(torch_mt.dtw(squared_differences(x, y)).item())
+    assert math.isclose(actual, expected, rel_tol=1e-9, abs_tol=1e-9)
+
+
+@given(batch=dtw_batch())
+def test_dtw_path_is_a_monotone_path_whose_cost_is_dtw(batch):
+    cost, n_lengths, m_lengths = batch
+    mask = torch_mt.dtw_path(cost, n_lengths, m_lengths)
+    values = torch_mt.dtw(cost, n_lengths, m_lengths).double()
+    for b in range(cost.shape[0]):
+        n = int(n_lengths[b]) if n_lengths is not None else cost.shape[1]
+        m = int(m_lengths[b]) if m_lengths is not None else cost.shape[2]
+        cells = mask[b].nonzero().tolist()
+        assert all(i < n and j < m for i, j in cells), "path leaves the item's block"
+        if n == 0 or m == 0 or values[b] == math.inf:
+            assert cells == []
+            continue
+        assert cells[0] == [0, 0] and cells[-1] == [n - 1, m - 1]
+        for (i, j), (k, l) in zip(cells, cells[1:]):  # row-major order is path order
+            assert (k - i, l - j) in {(0, 1), (1, 0), (1, 1)}, (cells, (i, j), (k, l))
+        path_cost = sum(cost[b, i, j].double().item() for i, j in cells)
+        assert math.isclose(path_cost, values[b].item(), rel_tol=1e-6, abs_tol=1e-6)
+
+
+@given(batch=dtw_batch(), gamma=st.sampled_from([1e-3, 0.01, 0.1, 1.0]))
+def test_soft_dtw_lies_between_dtw_and_its_smoothing_bound(batch, gamma):
+    # softmin(a, b, c) is in [min - gamma log 3, min], and a path has at most
+    # n + m - 1 cells, so dtw - gamma log(3) (n + m) <= soft_dtw <= dtw.
+    cost, n_lengths, m_lengths = batch
+    cost = cost.double()
+    hard = torch_mt.dtw(cost, n_lengths, m_lengths)
+    soft = torch_mt.soft_dtw(cost, gamma, n_lengths, m_lengths)
+    n = n_lengths if n_lengths is not None else torch.full_like(hard, cost.shape[1])
+    m = m_lengths if m_lengths is not None else torch.full_like(hard, cost.shape[2])
+    finite = torch.isfinite(hard)
+    assert torch.equal(torch.isfinite(soft), finite)
+    bound = gamma * math.log(3) * (n + m).double()
+    assert (soft[finite] <= hard[finite] + 1e-9 * hard[finite].abs().clamp(min=1)).all()
+    assert (soft[finite] >= hard[finite] - bound[finite] - 1e-9).all()
+
+
+def test_soft_dtw_is_stable_for_tiny_gamma():
+    cost = torch.rand(4, 30, 40, dtype=torch.float64, requires_grad=True) * 100
+    cost.retain_grad()
+    value = torch_mt.soft_dtw(cost, 1e-4)
+    value.sum().backward()
+    assert torch.isfinite(value).all() and torch.isfinite(cost.grad).all()
+    torch.testing.assert_close(value, torch_mt.dtw(cost.detach()), rtol=0, atol=1e-4 * 70 * 1.1)
+
+
+# ---- autograd -------------------------------------------------------------------------
+
+
+@st.composite
+def differentiable_batch(draw):
+    cost, n_lengths, m_lengths = draw(dtw_batch())
+    # Finite differences need finite entries (forbidden cells are compared
+    # with autograd's gradients in the generic suite instead): padding and
+    # +inf become ordinary costs. Contiguous: gradcheck refuses overlapping strides.
+    cost = cost.double().nan_to_num(nan=0.0, posinf=50.0).contiguous()
+    return cost.requires_grad_(), draw(st.sampled_from([0.1, 0.5, 2.0])), n_lengths, m_lengths
+
+
+@settings(max_examples=30)
+@given(batch=differentiable_batch())
+def test_gradcheck_and_gradgradcheck(batch):
+    cost, gamma, n_lengths, m_lengths = batch
+    if cost.numel() == 0:
+        return  # nothing to differentiate (gradcheck refuses zero-stride empties)
+
+    # Items with no path (one side empty) have value +inf: no finite differences.
+    finite = torch.isfinite(torch_mt.soft_dtw(cost.detach(), gamma, n_lengths, m_lengths))
+
+    def value(c):
+        return torch_mt.soft_dtw(c, gamma, n_lengths, m_lengths)[finite]
+
+    assert torch.autograd.gradcheck(value, (cost,))
+    assert torch.autograd.gradgradcheck(value, (cost,))
+
+
+@settings(max_examples=8)
+@given(batch=differentiable_batch())
+def test_opcheck_with_gradients(batch):
+    cost, gamma, n_lengths, m_lengths = batch
+    torch.library.opcheck(torch.ops.mt.soft_dtw.default, (cost, gamma, n_lengths, m_lengths))
+    grad = torch.randn(cost.shape[0], dtype=torch.float64, requires_grad=True)
+    torch.library.opcheck(torch.ops.mt.soft_dtw_backward.default,
+                          (grad, cost, gamma, n_lengths, m_lengths))
+
+
+def test_third_derivative_raises_a_clear_error():
+    cost = torch.rand(2, 3, 4, dtype=torch.float64, requires_grad=True)
+    (first,) = torch.autograd.grad(torch_mt.soft_dtw(cost, 1.0).sum(), cost, create_graph=True)
+    (second,) = torch.autograd.grad((first ** 2).sum(), cost, create_graph=True)
+    with pytest.raises(RuntimeError, match="mt::soft_dtw: third and higher derivatives"):
+        torch.autograd.grad(second.sum(), cost)
+
+
+class SoftDtwModel(torch.nn.Module):
+    """Features of x, aligned to targets y under the soft-DTW loss."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.project = torch.nn.Linear(3, 2, dtype=torch.float64)
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        cost = torch.cdist(self.project(x), y) ** 2
+        return torch.ops.mt.soft_dtw(cost, 0.5, None, None).sum()
+
+
+def gradients(model: torch.nn.Module, run, x, y) -> list[torch.Tensor]:
+    model.zero_grad()
+    run(x, y).backward()
+    return [p.grad.clone() for p in model.parameters()]
+
+
+@pytest.fixture(scope="module")
+def model_and_data():
+    torch.manual_seed(0)
+    return SoftDtwModel(), torch.randn(4, 12, 3, dtype=torch.float64), \
+        torch.randn(4, 9, 2, dtype=torch.float64)
+
+
+def test_gradients_identical_in_eager_aot_eager_and_torchscript(model_and_data):
+    model, x, y = model_and_data
+    eager = gradients(model, model, x, y)
+    compiled = torch.compile(model, backend="aot_eager", fullgraph=True)
+    scripted = torch.jit.script(model)
+    for other in (gradients(model, compiled, x, y), gradients(model, scripted, x, y)):
+        for mine, theirs in zip(eager, other):
+            assert torch.equal(mine, theirs)
+
+
+@pytest.mark.inductor
+def test_gradients_match_under_inductor(model_and_data):
+    model, x, y = model_and_data
+    eager = gradients(model, model, x, y)
+    compiled = torch.compile(model, fullgraph=True)
+    for mine, theirs in zip(eager, gradients(model, compiled, x, y)):
+        torch.testing.assert_close(theirs, mine, rtol=1e-12, atol=1e-12)
+
+
+def test_scripted_model_trains_from_python(model_and_data, tmp_path):
+    model, x, y = model_and_data
+    torch.jit.save(torch.jit.script(SoftDtwModel()), tmp_path / "model.pt")
+    scripted = torch.jit.load(tmp_path / "model.pt")
+    optimizer = torch.optim.SGD(scripted.parameters(), lr=0.01)
+    losses = []
+    for _ in range(20):
+        optimizer.zero_grad()
+        loss = scripted(x, y)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert losses[-1] < losses[0]
+
+
+def count_saved_tensors(run) -> int:
+    saved = []
+    with torch.autograd.graph.saved_tensors_hooks(lambda t: saved.append(t) or t, lambda t: t):
+        run()
+    return len(saved)
+
+
+@pytest.mark.parametrize("mode", [torch.no_grad, torch.inference_mode])
+def test_nothing_is_saved_without_grad_mode(mode):
+    cost = torch.rand(3, 5, 6, dtype=torch.float64, requires_grad=True)
+    # With grad mode on, the cost is saved for the backward kernel ...
+    assert count_saved_tensors(lambda: torch_mt.soft_dtw(cost, 1.0)) > 0
+    # ... and under no_grad / inference_mode nothing is, and no graph is built.
+    with mode():
+        assert count_saved_tensors(lambda: torch_mt.soft_dtw(cost, 1.0)) == 0
+        assert not torch_mt.soft_dtw(cost, 1.0).requires_grad
+
+
+@settings(max_examples=10)
+@given(batch=dtw_batch(large=True), gamma=st.sampled_from([0.1, 1.0]))
+def test_gradient_is_identical_for_any_thread_count(batch, gamma):
+    cost, n_lengths, m_lengths = batch
+    cost = cost.nan_to_num(nan=0.0, posinf=math.inf).requires_grad_()
+
+    def gradient(c):
+        (grad,) = torch.autograd.grad(torch_mt.soft_dtw(c, gamma, n_lengths, m_lengths).sum(), c)
+        return grad
+
+    first, *others = results_for_thread_counts(gradient, (cost,), THREAD_COUNTS)
+    for other in others:
+        assert torch.equal(other, first)
