@@ -13,13 +13,15 @@ import torch_mt
 import torch_mt._runtime
 import torch_mt.alignment
 import torch_mt.assignment
+import torch_mt.decoding
 import torch_mt.detection
 import torch_mt.sequences
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
-@pytest.mark.parametrize("module", [torch_mt._runtime, torch_mt.alignment, torch_mt.assignment, torch_mt.detection,
+@pytest.mark.parametrize("module", [torch_mt._runtime, torch_mt.alignment, torch_mt.assignment,
+                                    torch_mt.decoding, torch_mt.detection,
                                     torch_mt.sequences],
                          ids=lambda m: m.__name__)
 def test_docstring_examples(module):

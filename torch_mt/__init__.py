@@ -25,6 +25,7 @@ get_num_threads()
 
 from .alignment import dtw, dtw_path, soft_dtw
 from .assignment import linear_sum_assignment
+from .decoding import viterbi_decode
 from .detection import batched_nms, nms, nms_padded
 from .sequences import edit_distance, edit_distance_pairwise, pad_sequences
 
@@ -42,5 +43,6 @@ __all__ = [
     "num_threads",
     "pad_sequences",
     "set_num_threads",
+    "viterbi_decode",
 ]
 __version__ = "0.1.0"

@@ -55,9 +55,10 @@ class OpSpec:
 
 def _all_specs() -> list[OpSpec]:
     # Imported here: the family modules import OpSpec and BadInput from this one.
-    from . import alignment, assignment, detection, sequences
+    from . import alignment, assignment, decoding, detection, sequences
 
-    return [*sequences.SPECS, *assignment.SPECS, *detection.SPECS, *alignment.SPECS]
+    return [*sequences.SPECS, *assignment.SPECS, *detection.SPECS, *alignment.SPECS,
+            *decoding.SPECS]
 
 
 REGISTRY: list[OpSpec] = _all_specs()

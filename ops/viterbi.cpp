@@ -1,0 +1,242 @@
+// mt::viterbi_decode: the best tag sequence of a linear-chain CRF / HMM, per item.
+//
+//   emissions   [B, T, K] float32|float64: score of tag k at step t
+//   transitions [K, K], same dtype: score of moving from tag i to tag j
+//   lengths     [B] int64, optional: item b uses steps [0, lengths[b])
+//   start, end  [K], optional: scores of the first and of the last tag
+//   -> tags   int64 [B, T]: the best path, -1 past each length
+//      scores [B], emissions' dtype: its total score
+//                                   (start + emissions + transitions + end)
+//
+// -inf scores forbid a tag or a move (BIO constraints); NaN and +inf are
+// errors. Scores accumulate in float64. Ties go to the lower tag index, both
+// for the best previous tag and for the best last tag. Items fan out over the
+// pool; each item's recursion over time is sequential.
+#include <ATen/ATen.h>
+#include <torch/library.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <optional>
+#include <tuple>
+#include <vector>
+
+#include "runtime/allocation.h"
+#include "runtime/checks.h"
+#include "runtime/contiguous.h"
+#include "runtime/parallel.h"
+
+namespace mt {
+namespace {
+
+constexpr const char* kOp = "mt::viterbi_decode";
+constexpr double kMinusInf = -std::numeric_limits<double>::infinity();
+
+// About this many (previous tag, tag) pairs per chunk pay for a thread wakeup.
+constexpr int64_t kPairsPerChunk = 1 << 15;
+
+void check_arguments(Kernel kernel, const at::Tensor& emissions, const at::Tensor& transitions,
+                     const std::optional<at::Tensor>& lengths,
+                     const std::optional<at::Tensor>& start,
+                     const std::optional<at::Tensor>& end) {
+  check_devices(kOp, kernel,
+                {{&emissions, "emissions"}, {&transitions, "transitions"},
+                 {if_present(lengths), "lengths"}, {if_present(start), "start"},
+                 {if_present(end), "end"}});
+  check_dim(kOp, emissions, "emissions", 3, "[B, T, K]");
+  check_floating(kOp, emissions, "emissions");
+  const c10::SymInt tags = emissions.sym_size(2);
+  check_dim(kOp, transitions, "transitions", 2, "[K, K]");
+  check_dtype(kOp, transitions, "transitions", emissions.scalar_type());
+  check_size(kOp, transitions, "transitions", 0, tags, "the number of tags K of 'emissions' is");
+  check_size(kOp, transitions, "transitions", 1, tags, "the number of tags K of 'emissions' is");
+  for (const auto& [boundary, name] : {std::pair{&start, "start"}, std::pair{&end, "end"}}) {
+    if (boundary->has_value()) {
+      check_dim(kOp, **boundary, name, 1, "[K]");
+      check_dtype(kOp, **boundary, name, emissions.scalar_type());
+      check_size(kOp, **boundary, name, 0, tags, "the number of tags K of 'emissions' is");
+    }
+  }
+  check_lengths_argument(kOp, lengths, "lengths", emissions.sym_size(0),
+                         "the batch size of 'emissions' is");
+}
+
+// NaN or +inf anywhere in `values` (count entries): the name of the problem, or nullptr.
+template <typename scalar_t>
+const char* find_bad_score(const scalar_t* values, int64_t count) {
+  for (int64_t i = 0; i < count; ++i) {
+    if (std::isnan(values[i])) {
+      return "NaN";
+    }
+    if (values[i] == std::numeric_limits<scalar_t>::infinity()) {
+      return "+inf";
+    }
+  }
+  return nullptr;
+}
+
+template <typename scalar_t>
+void check_scores(const at::Tensor& scores, const char* name) {
+  const char* bad = find_bad_score(scores.data_ptr<scalar_t>(), scores.numel());
+  TORCH_CHECK(bad == nullptr, kOp, ": argument '", name, "' contains ", bad,
+              "; scores must be finite or -inf (forbidden)");
+}
+
+struct Model {
+  const double* transitions;  // [K, K] in float64
+  const double* start;        // [K] or nullptr
+  const double* end;          // [K] or nullptr
+  int64_t tags;
+};
+
+// Scratch of one chunk's items.
+struct Workspace {
+  std::vector<double> score, next;  // best score ending in each tag, now and next step
+  std::vector<int32_t> backpointer;  // [T, K]: best previous tag
+};
+
+// Decodes one item of `length` steps; writes its tags and returns its score.
+template <typename scalar_t>
+double decode_item(const scalar_t* emissions, int64_t length, const Model& model, Workspace& ws,
+                   int64_t* tags_out) {
+  const int64_t k = model.tags;
+  if (length == 0 || k == 0) {
+    return 0.0;
+  }
+  ws.score.resize(k);
+  ws.next.resize(k);
+  ws.backpointer.resize(length * k);
+  for (int64_t j = 0; j < k; ++j) {
+    ws.score[j] = (model.start ? model.start[j] : 0.0) + static_cast<double>(emissions[j]);
+  }
+  for (int64_t t = 1; t < length; ++t) {
+    // Previous tag outer, tag inner: the inner loop walks a row of
+    // transitions. Strictly greater keeps the lowest previous tag on ties.
+    std::fill(ws.next.begin(), ws.next.end(), kMinusInf);
+    int32_t* back = ws.backpointer.data() + t * k;
+    std::fill_n(back, k, 0);
+    for (int64_t i = 0; i < k; ++i) {
+      const double from = ws.score[i];
+      const double* row = model.transitions + i * k;
+      for (int64_t j = 0; j < k; ++j) {
+        const double candidate = from + row[j];
+        if (candidate > ws.next[j]) {
+          ws.next[j] = candidate;
+          back[j] = static_cast<int32_t>(i);
+        }
+      }
+    }
+    const scalar_t* emission = emissions + t * k;
+    for (int64_t j = 0; j < k; ++j) {
+      ws.score[j] = ws.next[j] + static_cast<double>(emission[j]);
+    }
+  }
+  int64_t best = 0;
+  double best_score = kMinusInf;
+  for (int64_t j = 0; j < k; ++j) {
+    const double total = ws.score[j] + (model.end ? model.end[j] : 0.0);
+    if (j == 0 || total > best_score) {
+      best = j;
+      best_score = total;
+    }
+  }
+  for (int64_t t = length - 1; t >= 0; --t) {
+    tags_out[t] = best;
+    if (t > 0) {
+      best = ws.backpointer[t * k + best];
+    }
+  }
+  return best_score;
+}
+
+at::Tensor as_float64(const at::Tensor& tensor, const char* name) {
+  return contiguous_on_pool(tensor, kOp, name).to(at::kDouble);
+}
+
+std::tuple<at::Tensor, at::Tensor> viterbi_decode_cpu(const at::Tensor& emissions,
+                                                      const at::Tensor& transitions,
+                                                      const std::optional<at::Tensor>& lengths,
+                                                      const std::optional<at::Tensor>& start,
+                                                      const std::optional<at::Tensor>& end) {
+  check_arguments(Kernel::kCpu, emissions, transitions, lengths, start, end);
+  const int64_t batch = emissions.size(0), steps = emissions.size(1), k = emissions.size(2);
+  check_allocation(kOp, "the tags", {batch, steps}, sizeof(int64_t));
+  check_allocation(kOp, "one item's backpointers", {steps, k}, sizeof(int32_t));
+  TORCH_CHECK(k <= std::numeric_limits<int32_t>::max(), kOp, ": ", k, " tags is too many");
+  const at::Tensor emission = contiguous_on_pool(emissions, kOp, "emissions");
+  at::Tensor item_lengths;
+  if (lengths.has_value()) {
+    item_lengths = contiguous_on_pool(*lengths, kOp, "lengths");
+    check_lengths_fit(kOp, item_lengths.data_ptr<int64_t>(), batch, "lengths", steps,
+                      "the number of steps T of 'emissions'");
+  }
+  const at::Tensor transition = as_float64(transitions, "transitions");
+  const at::Tensor start_scores = start.has_value() ? as_float64(*start, "start") : at::Tensor();
+  const at::Tensor end_scores = end.has_value() ? as_float64(*end, "end") : at::Tensor();
+  check_scores<double>(transition, "transitions");
+  if (start_scores.defined()) check_scores<double>(start_scores, "start");
+  if (end_scores.defined()) check_scores<double>(end_scores, "end");
+  const Model model{transition.data_ptr<double>(),
+                    start_scores.defined() ? start_scores.data_ptr<double>() : nullptr,
+                    end_scores.defined() ? end_scores.data_ptr<double>() : nullptr, k};
+  const int64_t* length_of = lengths.has_value() ? item_lengths.data_ptr<int64_t>() : nullptr;
+
+  at::Tensor tags = at::full({batch, steps}, -1, emissions.options().dtype(at::kLong));
+  at::Tensor scores = at::empty({batch}, emissions.options());
+  // A bad emission is raised after the fan-out, for the lowest item, so the
+  // message does not depend on the thread count.
+  std::vector<const char*> problems(batch, nullptr);
+  AT_DISPATCH_FLOATING_TYPES(emissions.scalar_type(), kOp, [&] {
+    const scalar_t* data = emission.data_ptr<scalar_t>();
+    int64_t* tag_out = tags.data_ptr<int64_t>();
+    scalar_t* score_out = scores.data_ptr<scalar_t>();
+    const int64_t pairs_per_item = std::max<int64_t>(1, steps * k * k);
+    parallel_for(0, batch, std::max<int64_t>(1, kPairsPerChunk / pairs_per_item),
+                 [&](int64_t first, int64_t last) {
+                   Workspace ws;
+                   for (int64_t b = first; b < last; ++b) {
+                     const int64_t length = length_of ? length_of[b] : steps;
+                     const scalar_t* item = data + b * steps * k;
+                     problems[b] = find_bad_score(item, length * k);
+                     if (problems[b] == nullptr) {
+                       score_out[b] = static_cast<scalar_t>(
+                           decode_item(item, length, model, ws, tag_out + b * steps));
+                     }
+                   }
+                 });
+  });
+  for (int64_t b = 0; b < batch; ++b) {
+    TORCH_CHECK(problems[b] == nullptr, kOp, ": emissions[", b, "] contains ", problems[b],
+                "; scores must be finite or -inf (forbidden)");
+  }
+  return {tags, scores};
+}
+
+std::tuple<at::Tensor, at::Tensor> viterbi_decode_meta(const at::Tensor& emissions,
+                                                       const at::Tensor& transitions,
+                                                       const std::optional<at::Tensor>& lengths,
+                                                       const std::optional<at::Tensor>& start,
+                                                       const std::optional<at::Tensor>& end) {
+  check_arguments(Kernel::kMeta, emissions, transitions, lengths, start, end);
+  return {at::empty_symint({emissions.sym_size(0), emissions.sym_size(1)},
+                           emissions.options().dtype(at::kLong)),
+          at::empty_symint({emissions.sym_size(0)}, emissions.options())};
+}
+
+}  // namespace
+
+TORCH_LIBRARY_FRAGMENT(mt, m) {
+  m.def("viterbi_decode(Tensor emissions, Tensor transitions, Tensor? lengths=None, "
+        "Tensor? start=None, Tensor? end=None) -> (Tensor, Tensor)");
+}
+
+TORCH_LIBRARY_IMPL(mt, CompositeExplicitAutograd, m) {
+  m.impl("viterbi_decode", &viterbi_decode_cpu);
+}
+
+TORCH_LIBRARY_IMPL(mt, Meta, m) {
+  m.impl("viterbi_decode", &viterbi_decode_meta);
+}
+
+}  // namespace mt
