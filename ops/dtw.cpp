@@ -97,6 +97,17 @@ enum class Problem : uint8_t { kNone, kNaN, kMinusInf };
 
 template <typename scalar_t>
 Problem find_problem(const scalar_t* item, int64_t n, int64_t m, int64_t cols) {
+  // Fast path, branch-free so it vectorises: NaN and -inf both fail `> -inf`.
+  bool all_fine = true;
+  for (int64_t i = 0; i < n; ++i) {
+    const scalar_t* row = item + i * cols;
+    for (int64_t j = 0; j < m; ++j) {
+      all_fine &= row[j] > -std::numeric_limits<scalar_t>::infinity();
+    }
+  }
+  if (all_fine) {
+    return Problem::kNone;
+  }
   for (int64_t i = 0; i < n; ++i) {
     for (int64_t j = 0; j < m; ++j) {
       const scalar_t value = item[i * cols + j];
@@ -158,22 +169,23 @@ double dtw_item(const scalar_t* cost, int64_t n, int64_t m, int64_t cols, std::v
   if (n == 0 || m == 0) {
     return n == m ? 0.0 : kInf;
   }
-  rows.assign(2 * m, kInf);
+  rows.resize(2 * m);
   double* previous = rows.data();
   double* current = rows.data() + m;
   for (int64_t i = 0; i < n; ++i) {
     const scalar_t* cost_row = cost + i * cols;
-    for (int64_t j = 0; j < m; ++j) {
-      double best;
-      if (i == 0 && j == 0) {
-        best = 0.0;
-      } else {
-        best = kInf;
-        if (i > 0 && j > 0) best = previous[j - 1];
-        if (i > 0) best = std::min(best, previous[j]);
-        if (j > 0) best = std::min(best, current[j - 1]);
+    // Column 0 (and row 0) have one predecessor; the rest take the min of
+    // three, branch-free: the chain through current[j - 1] is the critical path.
+    current[0] = static_cast<double>(cost_row[0]) + (i == 0 ? 0.0 : previous[0]);
+    if (i == 0) {
+      for (int64_t j = 1; j < m; ++j) {
+        current[j] = static_cast<double>(cost_row[j]) + current[j - 1];
       }
-      current[j] = static_cast<double>(cost_row[j]) + best;
+    } else {
+      for (int64_t j = 1; j < m; ++j) {
+        const double diagonal_or_up = std::min(previous[j - 1], previous[j]);
+        current[j] = static_cast<double>(cost_row[j]) + std::min(diagonal_or_up, current[j - 1]);
+      }
     }
     if (acc != nullptr) {
       std::copy_n(current, m, acc + i * m);
@@ -257,13 +269,13 @@ at::Tensor dtw_path_cpu(const at::Tensor& cost, const std::optional<at::Tensor>&
 // shifted by the minimum so nothing overflows for small gamma; +inf entries
 // drop out, all three +inf gives +inf.
 inline double softmin(double a, double b, double c, double gamma) {
-  const double smallest = std::min({a, b, c});
-  if (smallest == kInf) {
+  // Sort so that `a` is the smallest: its term is exp(0) = 1, two exps left.
+  if (b < a) std::swap(a, b);
+  if (c < a) std::swap(a, c);
+  if (a == kInf) {
     return kInf;
   }
-  const double sum = std::exp((smallest - a) / gamma) + std::exp((smallest - b) / gamma) +
-                     std::exp((smallest - c) / gamma);
-  return smallest - gamma * std::log(sum);
+  return a - gamma * std::log1p(std::exp((a - b) / gamma) + std::exp((a - c) / gamma));
 }
 
 // Soft-DTW forward over the item. R(i, j) = cost(i, j) + S(i, j), where

@@ -84,7 +84,7 @@ void check_scores(const at::Tensor& scores, const char* name) {
 }
 
 struct Model {
-  const double* transitions;  // [K, K] in float64
+  const double* transposed;   // transitions [K, K] in float64, transposed: [j, i]
   const double* start;        // [K] or nullptr
   const double* end;          // [K] or nullptr
   int64_t tags;
@@ -111,21 +111,32 @@ double decode_item(const scalar_t* emissions, int64_t length, const Model& model
     ws.score[j] = (model.start ? model.start[j] : 0.0) + static_cast<double>(emissions[j]);
   }
   for (int64_t t = 1; t < length; ++t) {
-    // Previous tag outer, tag inner: the inner loop walks a row of
-    // transitions. Strictly greater keeps the lowest previous tag on ties.
-    std::fill(ws.next.begin(), ws.next.end(), kMinusInf);
+    // For each tag j, the best previous tag i maximises score[i] + T[i, j]:
+    // a max over a contiguous row of the transposed transitions (four
+    // independent running maxima, so the adds and compares overlap), then
+    // the first i that reaches it (the lowest tag wins ties; the same sums
+    // are recomputed, so the comparison is exact).
     int32_t* back = ws.backpointer.data() + t * k;
-    std::fill_n(back, k, 0);
-    for (int64_t i = 0; i < k; ++i) {
-      const double from = ws.score[i];
-      const double* row = model.transitions + i * k;
-      for (int64_t j = 0; j < k; ++j) {
-        const double candidate = from + row[j];
-        if (candidate > ws.next[j]) {
-          ws.next[j] = candidate;
-          back[j] = static_cast<int32_t>(i);
+    const double* score = ws.score.data();
+    for (int64_t j = 0; j < k; ++j) {
+      const double* column = model.transposed + j * k;
+      double best[4] = {kMinusInf, kMinusInf, kMinusInf, kMinusInf};
+      int64_t i = 0;
+      for (; i + 4 <= k; i += 4) {
+        for (int lane = 0; lane < 4; ++lane) {
+          best[lane] = std::max(best[lane], score[i + lane] + column[i + lane]);
         }
       }
+      for (; i < k; ++i) {
+        best[0] = std::max(best[0], score[i] + column[i]);
+      }
+      const double top = std::max(std::max(best[0], best[1]), std::max(best[2], best[3]));
+      int64_t from = 0;
+      while (score[from] + column[from] != top) {
+        ++from;
+      }
+      ws.next[j] = top;
+      back[j] = static_cast<int32_t>(from);
     }
     const scalar_t* emission = emissions + t * k;
     for (int64_t j = 0; j < k; ++j) {
@@ -172,12 +183,13 @@ std::tuple<at::Tensor, at::Tensor> viterbi_decode_cpu(const at::Tensor& emission
                       "the number of steps T of 'emissions'");
   }
   const at::Tensor transition = as_float64(transitions, "transitions");
+  const at::Tensor transposed = transition.t().contiguous();
   const at::Tensor start_scores = start.has_value() ? as_float64(*start, "start") : at::Tensor();
   const at::Tensor end_scores = end.has_value() ? as_float64(*end, "end") : at::Tensor();
   check_scores<double>(transition, "transitions");
   if (start_scores.defined()) check_scores<double>(start_scores, "start");
   if (end_scores.defined()) check_scores<double>(end_scores, "end");
-  const Model model{transition.data_ptr<double>(),
+  const Model model{transposed.data_ptr<double>(),
                     start_scores.defined() ? start_scores.data_ptr<double>() : nullptr,
                     end_scores.defined() ? end_scores.data_ptr<double>() : nullptr, k};
   const int64_t* length_of = lengths.has_value() ? item_lengths.data_ptr<int64_t>() : nullptr;

@@ -12,7 +12,7 @@ def test_quick_benchmark_writes_every_figure(tmp_path, capsys):
     report = json.loads(path.read_text())
     assert {"cpu_model", "cpus_usable", "torch", "torch_mt_threads"} <= report["machine"].keys()
     arms = {(row["workload"], row["arm"]) for row in report["results"]}
-    assert len(arms) == 27
+    assert len(arms) == 38
     for row in report["results"]:
         assert row["median_s"] > 0 and row["runs"] >= 1 and row["speedup_vs_baseline"] > 0
     table = capsys.readouterr().out

@@ -16,8 +16,9 @@ import torch.utils.benchmark as benchmark
 
 import torch_mt
 
-from .workloads import (Arm, Workload, assignment_workloads, detection_workloads,
-                        edit_distance_workloads, runtime_overhead_workloads)
+from .workloads import (Arm, Workload, assignment_workloads, detection_workloads, dtw_workloads,
+                        edit_distance_workloads, runtime_overhead_workloads, soft_dtw_workloads,
+                        viterbi_workloads)
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,7 @@ def time_workload(workload: Workload, min_run_time: float) -> list[Timing]:
             once = time.perf_counter() - start
         if expected is None:
             expected = result
-        elif result != expected:
+        elif not workload.agree(result, expected):
             raise AssertionError(f"{workload.name}: '{arm.name}' disagrees with "
                                  f"'{workload.arms[0].name}'")
         timers[arm.name] = benchmark.Timer(stmt="run()", globals={"run": arm.run},
@@ -145,6 +146,9 @@ def main(argv: list[str] | None = None) -> int:
     workloads = edit_distance_workloads(args.quick, all_threads)
     workloads += assignment_workloads(args.quick, all_threads)
     workloads += detection_workloads(args.quick, all_threads)
+    workloads += soft_dtw_workloads(args.quick, all_threads)
+    workloads += viterbi_workloads(args.quick, all_threads)
+    workloads += dtw_workloads(args.quick, all_threads)
     workloads += runtime_overhead_workloads(all_threads)
     for workload in workloads:
         print(f"measuring {workload.description} ...", file=sys.stderr, flush=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -10,7 +11,7 @@ from typing import Any
 import torch
 
 import torch_mt
-from torch_mt.reference import nms_loop
+from torch_mt.reference import nms_loop, soft_dtw_antidiagonal, viterbi_loop
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,9 @@ class Workload:
     arms: list[Arm]
     #: Turns an arm's output into a comparable value (all arms must agree).
     normalise: Callable[[Any], Any]
+    #: Whether two normalised results agree: equality unless floating point
+    #: results computed in different orders are compared.
+    agree: Callable[[Any, Any], bool] = operator.eq
 
 
 def _random_sequences(count: int, min_length: int, max_length: int, vocab: int,
@@ -223,6 +227,117 @@ def detection_workloads(quick: bool, all_threads: int) -> list[Workload]:
             Arm(f"torch_mt, {all_threads} threads", padded_torch_mt, threads=all_threads),
         ],
         normalise=_as_kept_sets,
+    )]
+
+
+def _close(rtol: float) -> Callable[[Any, Any], bool]:
+    def agree(actual: torch.Tensor, expected: torch.Tensor) -> bool:
+        return torch.allclose(actual.double(), expected.double(), rtol=rtol, atol=rtol)
+    return agree
+
+
+def soft_dtw_workloads(quick: bool, all_threads: int) -> list[Workload]:
+    """Soft-DTW loss, forward and backward, of 64 pairs of 256-step sequences of
+    8 features, from a precomputed squared-distance cost. float64: in float32
+    the anti-diagonal baseline's gradient drifts by ~1e-3 at this size (its
+    soft minima subtract accumulated costs of ~3000), too far to check the
+    arms against each other."""
+    generator = torch.Generator().manual_seed(0)
+    batch, steps = (16, 64) if quick else (64, 256)
+    x = torch.randn(batch, steps, 8, dtype=torch.float64, generator=generator)
+    y = torch.randn(batch, steps, 8, dtype=torch.float64, generator=generator)
+    cost = torch.cdist(x, y) ** 2
+    gamma = 0.1
+
+    def loss_gradient(soft_dtw: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
+        leaf = cost.detach().requires_grad_()
+        soft_dtw(leaf).sum().backward()
+        return leaf.grad
+
+    def torch_mt_gradient() -> torch.Tensor:
+        return loss_gradient(lambda c: torch.ops.mt.soft_dtw(c, gamma, None, None))
+
+    return [Workload(
+        name=f"soft_dtw forward+backward, {batch} x {steps}x{steps}",
+        description=f"soft-DTW loss and its gradient, {batch} pairs of {steps} steps",
+        arms=[
+            Arm("pure PyTorch: vectorised anti-diagonals + autograd",
+                lambda: loss_gradient(lambda c: soft_dtw_antidiagonal(c, gamma))),
+            Arm("torch_mt, 1 thread", torch_mt_gradient, threads=1),
+            Arm(f"torch_mt, {all_threads} threads", torch_mt_gradient, threads=all_threads),
+        ],
+        normalise=lambda gradient: gradient,
+        agree=_close(1e-9),
+    )]
+
+
+def viterbi_workloads(quick: bool, all_threads: int) -> list[Workload]:
+    """CRF decoding: 256 sequences of 200 steps over 32 tags, float32."""
+    generator = torch.Generator().manual_seed(0)
+    batch, steps, tags = (64, 50, 32) if quick else (256, 200, 32)
+    emissions = torch.randn(batch, steps, tags, generator=generator)
+    transitions = torch.randn(tags, tags, generator=generator)
+    lengths = torch.randint(steps // 2, steps + 1, (batch,), generator=generator)
+
+    def decode_torch_mt() -> tuple[torch.Tensor, torch.Tensor]:
+        return torch.ops.mt.viterbi_decode(emissions, transitions, lengths, None, None)
+
+    return [Workload(
+        name=f"viterbi_decode, {batch} x {steps} steps x {tags} tags",
+        description=f"Viterbi decoding of {batch} sequences of up to {steps} steps",
+        arms=[
+            Arm("pure PyTorch: loop over time steps",
+                lambda: viterbi_loop(emissions, transitions, lengths)),
+            Arm("torch_mt, 1 thread", decode_torch_mt, threads=1),
+            Arm(f"torch_mt, {all_threads} threads", decode_torch_mt, threads=all_threads),
+        ],
+        normalise=lambda result: result[0].tolist(),
+    )]
+
+
+def dtw_workloads(quick: bool, all_threads: int) -> list[Workload]:
+    """DTW distance of 64 pairs of 512-step univariate series (float64); the
+    torch_mt arms get the squared differences as a cost tensor, and one arm
+    also pays for computing it."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from dtaidistance import dtw as dtaidistance_dtw
+
+    generator = torch.Generator().manual_seed(0)
+    batch, steps = (16, 128) if quick else (64, 512)
+    x = torch.randn(batch, steps, dtype=torch.float64, generator=generator).cumsum(dim=1)
+    y = torch.randn(batch, steps, dtype=torch.float64, generator=generator).cumsum(dim=1)
+    pairs = list(zip(x.numpy(), y.numpy()))
+    executor = ThreadPoolExecutor(all_threads)
+
+    def dtaidistance_pair(pair) -> float:
+        return dtaidistance_dtw.distance_fast(pair[0], pair[1], use_pruning=False)
+
+    cost = (x.unsqueeze(2) - y.unsqueeze(1)) ** 2
+
+    def dtw_torch_mt() -> torch.Tensor:
+        return torch.ops.mt.dtw(cost, None, None).sqrt()
+
+    def dtw_torch_mt_with_cost() -> torch.Tensor:
+        return torch.ops.mt.dtw((x.unsqueeze(2) - y.unsqueeze(1)) ** 2, None, None).sqrt()
+
+    return [Workload(
+        name=f"dtw, {batch} x {steps}x{steps}",
+        description=f"DTW distance of {batch} pairs of {steps}-step series",
+        arms=[
+            Arm("python loop: dtaidistance.dtw.distance_fast",
+                lambda: [dtaidistance_pair(pair) for pair in pairs]),
+            Arm(f"ThreadPoolExecutor({all_threads}): dtaidistance",
+                lambda: list(executor.map(dtaidistance_pair, pairs))),
+            Arm("torch_mt, 1 thread", dtw_torch_mt, threads=1),
+            Arm(f"torch_mt, {all_threads} threads", dtw_torch_mt, threads=all_threads),
+            # dtaidistance computes the differences inline; torch_mt's API takes
+            # a [B, N, M] cost, which here is a 134 MB tensor to fill first.
+            Arm(f"torch_mt + computing the cost tensor, {all_threads} threads",
+                dtw_torch_mt_with_cost, threads=all_threads),
+        ],
+        normalise=lambda result: torch.as_tensor(result, dtype=torch.float64),
+        agree=_close(1e-9),
     )]
 
 
