@@ -329,17 +329,25 @@ at::Tensor soft_dtw_cpu(const at::Tensor& cost, double gamma,
 // the weight being the share (i, j) had in s's softmin. Cells with
 // R = +inf are never on a path (E = 0); so is every cell when R(n-1, m-1) = +inf.
 // Writes scale * E into `grad` (row stride `cols`).
+// Runs the forward pass keeping the soft minima S in ws.matrix. False when
+// the item is empty or has no finite path: its derivatives are all zero.
+template <typename scalar_t>
+bool soft_minima_of_path(const scalar_t* cost, int64_t n, int64_t m, int64_t cols, double gamma,
+                         Workspace& ws) {
+  if (n == 0 || m == 0) {
+    return false;
+  }
+  ws.matrix.resize(n * m);
+  return std::isfinite(soft_dtw_item(cost, n, m, cols, gamma, ws.rows, ws.matrix.data()));
+}
+
 template <typename scalar_t>
 void soft_dtw_gradient_item(const scalar_t* cost, int64_t n, int64_t m, int64_t cols,
                             double gamma, double scale, Workspace& ws, scalar_t* grad) {
-  if (n == 0 || m == 0) {
+  if (!soft_minima_of_path(cost, n, m, cols, gamma, ws)) {
     return;
   }
-  std::vector<double>& smooth = ws.matrix;
-  smooth.resize(n * m);
-  if (!std::isfinite(soft_dtw_item(cost, n, m, cols, gamma, ws.rows, smooth.data()))) {
-    return;
-  }
+  const std::vector<double>& smooth = ws.matrix;
   // E of row i+1 (next) and row i (here), each with a zero past column m-1.
   ws.expected.assign(2 * (m + 1), 0.0);
   double* next = ws.expected.data();
@@ -418,14 +426,10 @@ void soft_dtw_double_backward_item(const scalar_t* cost, const scalar_t* directi
                                    int64_t m, int64_t cols, double gamma, double scale,
                                    Workspace& ws, scalar_t* grad_grad_out, scalar_t* grad_cost) {
   *grad_grad_out = 0;
-  if (n == 0 || m == 0) {
+  if (!soft_minima_of_path(cost, n, m, cols, gamma, ws)) {
     return;
   }
-  std::vector<double>& smooth = ws.matrix;
-  smooth.resize(n * m);
-  if (!std::isfinite(soft_dtw_item(cost, n, m, cols, gamma, ws.rows, smooth.data()))) {
-    return;
-  }
+  const std::vector<double>& smooth = ws.matrix;
   const auto r = [&](int64_t i, int64_t j) {
     return static_cast<double>(cost[i * cols + j]) + smooth[i * m + j];
   };

@@ -94,20 +94,22 @@ def soft_dtw(cost: Tensor, gamma: float = 1.0, n_lengths: Optional[Tensor] = Non
     Raises:
         RuntimeError: as :func:`dtw`, plus ``gamma <= 0`` or not finite.
 
-    Example — fit a sequence to a target under the soft-DTW loss:
-        >>> target = torch.tensor([[0.0, 1.0, 2.0, 1.0, 0.0]])
-        >>> guess = torch.zeros(1, 4, requires_grad=True)
-        >>> optimizer = torch.optim.Adam([guess], lr=0.1)
+    Example — train a small model under the soft-DTW loss:
+        >>> _ = torch.manual_seed(0)
+        >>> inputs = torch.randn(8, 20, 3)                       # 8 sequences of 20 steps
+        >>> targets = torch.randn(8, 15, 2)                      # of other lengths
+        >>> model = torch.nn.Sequential(torch.nn.Linear(3, 16), torch.nn.Tanh(),
+        ...                             torch.nn.Linear(16, 2))
+        >>> optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
         >>> def loss_value():
-        ...     cost = (guess.unsqueeze(2) - target.unsqueeze(1)) ** 2
-        ...     return soft_dtw(cost, gamma=0.1).sum()
+        ...     cost = torch.cdist(model(inputs), targets) ** 2  # [8, 20, 15]
+        ...     return soft_dtw(cost, gamma=0.1).mean()
         >>> before = loss_value().item()
-        >>> for _ in range(100):
+        >>> for _ in range(30):
         ...     optimizer.zero_grad()
-        ...     loss = loss_value()
-        ...     loss.backward()
+        ...     loss_value().backward()                          # mt::soft_dtw_backward
         ...     optimizer.step()
-        >>> loss_value().item() < before / 10
+        >>> loss_value().item() < before
         True
     """
     return torch.ops.mt.soft_dtw(cost, gamma, n_lengths, m_lengths)
