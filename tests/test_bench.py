@@ -1,20 +1,98 @@
 """The benchmark command is checked for correctness, never for speed."""
 
+from __future__ import annotations
+
 import json
+import math
+from collections import namedtuple
 
-from torch_mt.bench.__main__ import main
+import pytest
+
+from torch_mt._registry import REGISTRY
+from torch_mt.bench import big_tensor
+from torch_mt.bench.__main__ import main, time_workload
+from torch_mt.bench.workloads import Arm, Workload, small_input_workloads
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
-def test_quick_benchmark_writes_every_figure(tmp_path, capsys):
-    path = tmp_path / "bench.json"
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("bench")
+    argv = ["--quick", "--json", str(directory / "bench.json"), "--plot", str(directory / "charts"),
+            "--min-run-time", "0.01", "--size", "0.004", "--threads", "1,2"]
     # Every arm's result is checked against the first arm's inside main().
-    assert main(["--quick", "--json", str(path), "--min-run-time", "0.01"]) == 0
-    report = json.loads(path.read_text())
-    assert {"cpu_model", "cpus_usable", "torch", "torch_mt_threads"} <= report["machine"].keys()
-    arms = {(row["workload"], row["arm"]) for row in report["results"]}
-    assert len(arms) == 38
+    assert main(argv) == 0
+    return json.loads((directory / "bench.json").read_text()), directory
+
+
+def test_json_has_every_field(quick_run):
+    report, _ = quick_run
+    assert {"cpu_model", "cpus_usable", "cpus_online", "torch", "torch_mt",
+            "torch_intra_op_threads", "torch_mt_threads"} <= report["machine"].keys()
+    assert report["thread_counts"] == [1, 2] and report["quick"] is True
     for row in report["results"]:
+        assert set(row) == {"workload", "arm", "threads", "median_s", "iqr_s", "runs",
+                            "speedup_vs_baseline", "kind"}
         assert row["median_s"] > 0 and row["runs"] >= 1 and row["speedup_vs_baseline"] > 0
-    table = capsys.readouterr().out
-    assert "| workload | arm | median (ms)" in table
-    assert "torch_mt, 1 thread" in table
+    assert len({(row["workload"], row["arm"]) for row in report["results"]}) == 71
+
+
+def test_thread_scaling_is_computed_from_the_timings(quick_run):
+    report, _ = quick_run
+    medians = {(r["workload"], r["threads"]): r["median_s"] for r in report["results"]
+               if r["arm"].startswith("torch_mt, ")}
+    for row in report["thread_scaling"]:
+        one = medians[(row["workload"], 1)]
+        mine = medians[(row["workload"], row["threads"])]
+        assert math.isclose(row["speedup_vs_1_thread"], one / mine)
+        assert math.isclose(row["efficiency"], one / (row["threads"] * mine))
+    assert {row["threads"] for row in report["thread_scaling"]} == {1, 2}
+
+
+def test_every_registered_op_has_a_small_input_row(quick_run):
+    report, _ = quick_run
+    names = {verdict["workload"] for verdict in report["small_inputs"]}
+    assert names == {f"small: {spec.name}" for spec in REGISTRY}
+    for verdict in report["small_inputs"]:
+        assert verdict["threads"] == 2 and verdict["ok"] == (verdict["ratio"] >= 0.9)
+
+
+def test_big_tensor_comparison_measures_every_arm(quick_run):
+    report, _ = quick_run
+    setup, results = report["big_tensor"]["setup"], report["big_tensor"]["results"]
+    assert setup["items"] == 4 and setup["dtype"] == "float32"
+    assert len(results) == 7
+    for row in results:
+        assert row["seconds"] > 0 and row["speedup_vs_loop"] > 0 and row["note"] == ""
+        assert row["peak_memory_bytes"] > setup["tensor_bytes"]
+        assert 0 < row["cpu_utilisation"]
+
+
+def test_plots_are_png_files(quick_run):
+    _, directory = quick_run
+    for name in ("speedup.png", "scaling.png", "big_tensor.png"):
+        assert (directory / "charts" / name).read_bytes()[:8] == PNG_SIGNATURE
+
+
+def test_an_arm_that_disagrees_stops_the_benchmark():
+    workload = Workload(name="disagreeing", description="", arms=[Arm("one", lambda: 1)],
+                        torch_mt=lambda: 2, normalise=lambda value: value)
+    with pytest.raises(AssertionError, match="'torch_mt, 1 thread' disagrees with 'one'"):
+        time_workload(workload, 0.01, [1])
+
+
+def test_small_inputs_cover_the_registry():
+    assert {w.name for w in small_input_workloads()} == {f"small: {s.name}" for s in REGISTRY}
+
+
+def test_an_arm_that_would_not_fit_in_memory_is_skipped_with_a_note(monkeypatch):
+    import psutil
+
+    memory = namedtuple("memory", "available")
+    monkeypatch.setattr(psutil, "virtual_memory", lambda: memory(available=2**20))
+    _, results = big_tensor.run_big_tensor(0.002, 2)
+    skipped = [r for r in results if r.seconds is None]
+    assert {r.arm for r in skipped} == {"multiprocessing.Pool(2), items pickled to workers",
+                                        "torch.multiprocessing Pool(2), tensor in shared memory"}
+    assert all(r.note.startswith("skipped: needs ~") for r in skipped)

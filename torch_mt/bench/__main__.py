@@ -1,4 +1,12 @@
-"""python -m torch_mt.bench [--quick] [--json PATH] [--min-run-time SECONDS]"""
+"""python -m torch_mt.bench: torch_mt against what users do today, side by side.
+
+    python -m torch_mt.bench                      # the default suite (~10 min on 2 cores)
+    python -m torch_mt.bench --quick              # small inputs, under a minute
+    python -m torch_mt.bench --threads 1,2,4,8    # thread-scaling sweep
+    python -m torch_mt.bench --json out.json --plot charts/
+
+Every arm's result is checked against the first arm's before it is timed.
+"""
 
 from __future__ import annotations
 
@@ -6,29 +14,37 @@ import argparse
 import json
 import os
 import platform
-import statistics
 import sys
 import time
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Optional
 
 import torch
 import torch.utils.benchmark as benchmark
 
 import torch_mt
 
-from .workloads import (Arm, Workload, assignment_workloads, detection_workloads, dtw_workloads,
-                        edit_distance_workloads, runtime_overhead_workloads, soft_dtw_workloads,
+from .workloads import (Arm, Workload, arms_of, assignment_workloads, detection_workloads,
+                        dtw_path_workloads, dtw_workloads, edit_distance_workloads,
+                        runtime_overhead_workloads, small_input_workloads,
+                        soft_dtw_hessian_workloads, soft_dtw_workloads, torch_mt_arm_name,
                         viterbi_workloads)
+
+#: A tiny call at all threads must keep at least this share of its 1-thread speed.
+SMALL_INPUT_FLOOR = 0.9
 
 
 @dataclass(frozen=True)
 class Timing:
     workload: str
     arm: str
+    threads: Optional[int]  # torch_mt threads of the arm (None: it does not use torch_mt)
     median_s: float
     iqr_s: float
-    runs: int
+    runs: int  # blocks measured
     speedup_vs_baseline: float
+    kind: str  # the workload's kind: main, small or runtime
 
 
 #: Blocks per arm to aim for: enough for a median and an interquartile range.
@@ -39,20 +55,24 @@ def _arm_threads(arm: Arm) -> int:
     return arm.threads if arm.threads is not None else torch_mt.get_num_threads()
 
 
-def time_workload(workload: Workload, min_run_time: float) -> list[Timing]:
+def time_workload(workload: Workload, min_run_time: float,
+                  thread_counts: Sequence[int]) -> list[Timing]:
     """Times every arm (after one checked warm-up run) and relates it to the first.
 
-    The arms' timed blocks are interleaved round-robin, not run one arm after
-    another: on a noisy VM the machine's speed drifts over seconds, and
+    torch.utils.benchmark measures blocks of runs, as blocked_autorange does,
+    but the arms' blocks are interleaved round-robin rather than run one arm
+    after another: on a noisy VM the machine's speed drifts over seconds, and
     interleaving lets every arm see the same drift, so the ratios hold even
     when the absolute times move. A block repeats the arm enough times to
     last about min_run_time / BLOCKS_PER_ARM; an arm stops once its blocks
-    add up to min_run_time (a slow arm may get a single block).
+    add up to min_run_time (a slow arm may get a single block). The blocks
+    of an arm are merged into one Measurement (its median and IQR).
     """
+    arms = arms_of(workload, thread_counts)
     expected = None
     timers: dict[str, benchmark.Timer] = {}
     runs_per_block: dict[str, int] = {}
-    for arm in workload.arms:
+    for arm in arms:
         with torch_mt.num_threads(_arm_threads(arm)):
             start = time.perf_counter()
             result = workload.normalise(arm.run())
@@ -60,31 +80,28 @@ def time_workload(workload: Workload, min_run_time: float) -> list[Timing]:
         if expected is None:
             expected = result
         elif not workload.agree(result, expected):
-            raise AssertionError(f"{workload.name}: '{arm.name}' disagrees with "
-                                 f"'{workload.arms[0].name}'")
+            raise AssertionError(f"{workload.name}: '{arm.name}' disagrees with '{arms[0].name}'")
         timers[arm.name] = benchmark.Timer(stmt="run()", globals={"run": arm.run},
                                            label=workload.name, description=arm.name)
         runs_per_block[arm.name] = max(1, int(min_run_time / BLOCKS_PER_ARM / max(once, 1e-9)))
 
-    per_run: dict[str, list[float]] = {arm.name: [] for arm in workload.arms}
-    spent: dict[str, float] = {arm.name: 0.0 for arm in workload.arms}
+    blocks: dict[str, list[benchmark.Measurement]] = {arm.name: [] for arm in arms}
+    spent: dict[str, float] = {arm.name: 0.0 for arm in arms}
     while any(spent[name] < min_run_time for name in spent):
-        for arm in workload.arms:
+        for arm in arms:
             if spent[arm.name] >= min_run_time:
                 continue
             number = runs_per_block[arm.name]
             with torch_mt.num_threads(_arm_threads(arm)):
                 block = timers[arm.name].timeit(number)
-            per_run[arm.name].append(block.median)
+            blocks[arm.name].append(block)
             spent[arm.name] += block.median * number
-    baseline = statistics.median(per_run[workload.arms[0].name])
-    timings = []
-    for name, times in per_run.items():
-        median = statistics.median(times)
-        quartiles = statistics.quantiles(times, n=4) if len(times) > 1 else [median] * 3
-        timings.append(Timing(workload.name, name, median, quartiles[2] - quartiles[0],
-                              len(times), baseline / median))
-    return timings
+    merged = {name: benchmark.Measurement.merge(measured)[0] for name, measured in blocks.items()}
+    baseline = merged[arms[0].name].median
+    return [Timing(workload.name, arm.name, arm.threads, merged[arm.name].median,
+                   merged[arm.name].iqr, len(merged[arm.name].times),
+                   baseline / merged[arm.name].median, workload.kind)
+            for arm in arms]
 
 
 def machine_info() -> dict:
@@ -116,51 +133,146 @@ def markdown_table(timings: list[Timing]) -> str:
     return "\n".join(lines)
 
 
-def thread_scaling_lines(timings: list[Timing]) -> list[str]:
-    """For each workload: torch_mt at all threads relative to torch_mt at 1 thread."""
-    lines = []
+@dataclass(frozen=True)
+class Scaling:
+    workload: str
+    threads: int
+    median_s: float
+    speedup_vs_1_thread: float
+    efficiency: float  # T1 / (n * Tn)
+
+
+def thread_scaling(timings: list[Timing]) -> list[Scaling]:
+    """torch_mt's own arms of each workload relative to its 1-thread arm."""
+    rows = []
     for workload in dict.fromkeys(t.workload for t in timings):
-        arms = {t.arm: t for t in timings if t.workload == workload}
-        one = arms.get("torch_mt, 1 thread")
-        many = [t for name, t in arms.items() if name.startswith("torch_mt,") and t is not one]
-        for t in many:
-            lines.append(f"- {workload}: {t.arm} is {one.median_s / t.median_s:.2f}x "
-                         "torch_mt at 1 thread")
-    return lines
+        mine = {t.threads: t for t in timings
+                if t.workload == workload and t.arm == torch_mt_arm_name(t.threads or 0)}
+        if 1 not in mine:
+            continue
+        one = mine[1].median_s
+        for n, t in sorted(mine.items()):
+            rows.append(Scaling(workload, n, t.median_s, one / t.median_s, one / (n * t.median_s)))
+    return rows
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m torch_mt.bench", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="small inputs, well under a minute")
+def scaling_table(rows: list[Scaling]) -> str:
+    lines = ["| workload | threads | median (ms) | speedup vs 1 thread | parallel efficiency |",
+             "|---|---:|---:|---:|---:|"]
+    for r in rows:
+        lines.append(f"| {r.workload} | {r.threads} | {r.median_s * 1e3:.4g} | "
+                     f"{r.speedup_vs_1_thread:.2f}x | {100 * r.efficiency:.0f}% |")
+    return "\n".join(lines)
+
+
+def small_input_verdicts(rows: list[Scaling], timings: list[Timing]) -> list[dict]:
+    """For each tiny call: all threads vs 1 thread, and whether it keeps >= 0.9."""
+    small = {t.workload for t in timings if t.kind == "small"}
+    most = {}
+    for r in rows:
+        if r.workload in small and r.threads >= most.get(r.workload, (0, None))[0]:
+            most[r.workload] = (r.threads, r)
+    return [{"workload": name, "threads": n, "ratio": r.speedup_vs_1_thread,
+             "ok": r.speedup_vs_1_thread >= SMALL_INPUT_FLOOR}
+            for name, (n, r) in most.items()]
+
+
+def all_workloads(quick: bool, all_threads: int) -> list[Workload]:
+    return [
+        *edit_distance_workloads(quick, all_threads),
+        *assignment_workloads(quick, all_threads),
+        *detection_workloads(quick, all_threads),
+        *soft_dtw_workloads(quick, all_threads),
+        *soft_dtw_hessian_workloads(quick, all_threads),
+        *viterbi_workloads(quick, all_threads),
+        *dtw_workloads(quick, all_threads),
+        *dtw_path_workloads(quick, all_threads),
+        *small_input_workloads(),
+        *runtime_overhead_workloads(all_threads),
+    ]
+
+
+def _thread_counts(text: Optional[str], all_threads: int) -> list[int]:
+    if text is None:
+        return sorted({1, all_threads})
+    counts = sorted({int(part) for part in text.split(",") if part.strip()})
+    if not counts or counts[0] < 1:
+        raise SystemExit("--threads: a comma-separated list of counts >= 1, e.g. 1,2,4,8")
+    return counts if counts[0] == 1 else [1, *counts]  # speedups need the 1-thread time
+
+
+def _progress(items: list, description: str):
+    """tqdm on stderr when installed (the bench extra), else a line per item."""
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return items
+    return tqdm(items, desc=description, file=sys.stderr, unit="workload")
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m torch_mt.bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="small inputs, under a minute")
     parser.add_argument("--json", metavar="PATH", help="also write every figure to PATH")
+    parser.add_argument("--plot", metavar="DIR", help="write PNG charts into DIR")
+    parser.add_argument("--threads", metavar="N,N,...",
+                        help="torch_mt thread counts to measure (default: 1 and all)")
+    parser.add_argument("--size", type=float, default=None, metavar="GIB",
+                        help="big-tensor comparison size in GiB (default 1, 1/16 with --quick; "
+                             "0 skips it)")
     parser.add_argument("--min-run-time", type=float, default=None, metavar="SECONDS",
-                        help="per arm, for torch.utils.benchmark (default 1, 0.2 with --quick)")
+                        help="per arm, for torch.utils.benchmark (default 1, 0.1 with --quick)")
     args = parser.parse_args(argv)
-    min_run_time = args.min_run_time or (0.2 if args.quick else 1.0)
-
+    min_run_time = args.min_run_time or (0.1 if args.quick else 1.0)
+    size_gib = args.size if args.size is not None else (1 / 16 if args.quick else 1.0)
     all_threads = torch_mt.get_num_threads()
+    thread_counts = _thread_counts(args.threads, all_threads)
+
     info = machine_info()
     print(f"# torch_mt benchmark\n\n{info['cpu_model']}, {info['cpus_usable']} usable CPUs, "
-          f"torch {info['torch']}, torch_mt threads: 1 and {all_threads}\n", flush=True)
+          f"torch {info['torch']}, torch_mt threads: {', '.join(map(str, thread_counts))}\n",
+          flush=True)
     timings: list[Timing] = []
-    workloads = edit_distance_workloads(args.quick, all_threads)
-    workloads += assignment_workloads(args.quick, all_threads)
-    workloads += detection_workloads(args.quick, all_threads)
-    workloads += soft_dtw_workloads(args.quick, all_threads)
-    workloads += viterbi_workloads(args.quick, all_threads)
-    workloads += dtw_workloads(args.quick, all_threads)
-    workloads += runtime_overhead_workloads(all_threads)
-    for workload in workloads:
-        print(f"measuring {workload.description} ...", file=sys.stderr, flush=True)
-        timings += time_workload(workload, min_run_time)
+    for workload in _progress(all_workloads(args.quick, all_threads), "workloads"):
+        timings += time_workload(workload, min_run_time, thread_counts)
+    scaling = thread_scaling(timings)
+    small = small_input_verdicts(scaling, timings)
 
+    print("## Per operator\n")
     print(markdown_table(timings))
-    print("\nThread scaling (same run):")
-    print("\n".join(thread_scaling_lines(timings)))
+    print("\n## Thread scaling (same run)\n")
+    print(scaling_table(scaling))
+    print(f"\n## Small inputs (all threads vs 1 thread, floor {SMALL_INPUT_FLOOR})\n")
+    for verdict in small:
+        print(f"- {verdict['workload']}: {verdict['ratio']:.2f}x at {verdict['threads']} threads "
+              f"{'ok' if verdict['ok'] else 'BELOW THE FLOOR'}")
+
+    big_setup, big_results = None, []
+    if size_gib > 0:
+        from .big_tensor import big_tensor_table, run_big_tensor
+
+        print(f"\n## The big-tensor comparison ({size_gib:g} GiB)\n", flush=True)
+        big_setup, big_results = run_big_tensor(
+            size_gib, max(thread_counts),
+            progress=lambda arm: print(f"big tensor: {arm} ...", file=sys.stderr, flush=True))
+        print(big_tensor_table(big_setup, big_results))
+
     if args.json:
         with open(args.json, "w") as file:
             json.dump({"machine": info, "min_run_time_s": min_run_time, "quick": args.quick,
-                       "results": [t.__dict__ for t in timings]}, file, indent=2)
+                       "thread_counts": thread_counts,
+                       "results": [asdict(t) for t in timings],
+                       "thread_scaling": [asdict(r) for r in scaling],
+                       "small_inputs": small,
+                       "big_tensor": {"setup": big_setup,
+                                      "results": [asdict(r) for r in big_results]}},
+                      file, indent=2)
+    if args.plot:
+        from .plots import write_charts
+
+        for path in write_charts(args.plot, timings, scaling, big_results):
+            print(f"wrote {path}", file=sys.stderr)
     return 0
 
 

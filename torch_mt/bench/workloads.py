@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import operator
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Optional
 
 import torch
 
@@ -28,13 +28,30 @@ class Arm:
 class Workload:
     name: str
     description: str
-    #: The first arm is the baseline: every speedup is relative to it.
+    #: What users do without torch_mt (the first is the baseline: every
+    #: speedup is relative to it), and other ways of calling torch_mt.
     arms: list[Arm]
     #: Turns an arm's output into a comparable value (all arms must agree).
     normalise: Callable[[Any], Any]
+    #: The torch_mt call; the harness runs it at each thread count measured
+    #: (1 and all, or --threads), as arms "torch_mt, N threads".
+    torch_mt: Optional[Callable[[], Any]] = None
     #: Whether two normalised results agree: equality unless floating point
     #: results computed in different orders are compared.
     agree: Callable[[Any, Any], bool] = operator.eq
+    #: "main" (a realistic size), "small" (a tiny call: must not slow down
+    #: with threads) or "runtime" (the pool's own costs).
+    kind: str = "main"
+
+
+def torch_mt_arm_name(threads: int) -> str:
+    return f"torch_mt, {threads} thread{'' if threads == 1 else 's'}"
+
+
+def arms_of(workload: Workload, thread_counts: Sequence[int]) -> list[Arm]:
+    """The workload's arms, then torch_mt at each thread count."""
+    generated = [Arm(torch_mt_arm_name(n), workload.torch_mt, threads=n) for n in thread_counts]
+    return list(workload.arms) + (generated if workload.torch_mt is not None else [])
 
 
 def _random_sequences(count: int, min_length: int, max_length: int, vocab: int,
@@ -86,9 +103,8 @@ def edit_distance_workloads(quick: bool, all_threads: int) -> list[Workload]:
                 lambda: [editdistance.eval(x, y) for x, y in zip(lefts, rights)]),
             Arm("python loop: rapidfuzz Levenshtein.distance",
                 lambda: [Levenshtein.distance(x, y) for x, y in zip(lefts, rights)]),
-            Arm("torch_mt, 1 thread", pairs_torch_mt, threads=1),
-            Arm(f"torch_mt, {all_threads} threads", pairs_torch_mt, threads=all_threads),
         ],
+        torch_mt=pairs_torch_mt,
         normalise=_as_int_lists,
     )
     grid = Workload(
@@ -99,9 +115,8 @@ def edit_distance_workloads(quick: bool, all_threads: int) -> list[Workload]:
                 lambda: [[editdistance.eval(x, y) for y in cols] for x in rows]),
             Arm("rapidfuzz.process.cdist(workers=-1)",
                 lambda: process.cdist(rows, cols, scorer=Levenshtein.distance, workers=-1)),
-            Arm("torch_mt, 1 thread", grid_torch_mt, threads=1),
-            Arm(f"torch_mt, {all_threads} threads", grid_torch_mt, threads=all_threads),
         ],
+        torch_mt=grid_torch_mt,
         normalise=_as_int_lists,
     )
     long_side = 50 if quick else 200
@@ -122,9 +137,8 @@ def edit_distance_workloads(quick: bool, all_threads: int) -> list[Workload]:
             Arm("rapidfuzz.process.cdist(workers=-1)",
                 lambda: process.cdist(long_rows, long_cols, scorer=Levenshtein.distance,
                                       workers=-1)),
-            Arm("torch_mt, 1 thread", long_grid_torch_mt, threads=1),
-            Arm(f"torch_mt, {all_threads} threads", long_grid_torch_mt, threads=all_threads),
         ],
+        torch_mt=long_grid_torch_mt,
         normalise=_as_int_lists,
     )
     return [batch, grid, long_grid]
@@ -167,9 +181,8 @@ def assignment_workloads(quick: bool, all_threads: int) -> list[Workload]:
                     lambda matrices=matrices: [scipy_assignment(c) for c in matrices]),
                 Arm(f"ThreadPoolExecutor({all_threads}): scipy",
                     lambda matrices=matrices: list(executor.map(scipy_assignment, matrices))),
-                Arm("torch_mt, 1 thread", solve_torch_mt, threads=1),
-                Arm(f"torch_mt, {all_threads} threads", solve_torch_mt, threads=all_threads),
             ],
+            torch_mt=solve_torch_mt,
             normalise=_as_assignments,
         ))
     return workloads
@@ -210,7 +223,7 @@ def detection_workloads(quick: bool, all_threads: int) -> list[Workload]:
     def padded_torch_mt() -> torch.Tensor:
         return torch.ops.mt.nms_padded(boxes, scores, None, threshold)
 
-    return [Workload(
+    nms_workload = Workload(
         name=f"nms, {images} images x {proposals} boxes",
         description=f"NMS of {images} images with {proposals} boxes each "
                     "(torch_mt arms: one nms_padded call)",
@@ -223,11 +236,31 @@ def detection_workloads(quick: bool, all_threads: int) -> list[Workload]:
                 lambda: [torch.ops.mt.nms(boxes[i], scores[i], threshold)
                          for i in range(images)],
                 threads=all_threads),
-            Arm("torch_mt, 1 thread", padded_torch_mt, threads=1),
-            Arm(f"torch_mt, {all_threads} threads", padded_torch_mt, threads=all_threads),
         ],
+        torch_mt=padded_torch_mt,
         normalise=_as_kept_sets,
-    )]
+    )
+
+    # batched_nms: one image's proposals of 80 categories (a COCO detector head).
+    categories = 80
+    flat_boxes, flat_scores = detector_output(1, 2500 if quick else 20_000, 400, generator)
+    flat_boxes, flat_scores = flat_boxes[0], flat_scores[0]
+    labels = torch.randint(0, categories, flat_scores.shape, generator=generator)
+
+    def offset_trick() -> torch.Tensor:
+        # torchvision's pure-PyTorch batched_nms: shift each category's boxes
+        # apart so that one NMS never lets categories suppress each other.
+        offsets = labels.to(flat_boxes.dtype) * (flat_boxes.max() + 1)
+        return nms_loop(flat_boxes + offsets[:, None], flat_scores, threshold)
+
+    batched_workload = Workload(
+        name=f"batched_nms, {flat_scores.numel()} boxes x {categories} categories",
+        description=f"NMS per category of {flat_scores.numel()} boxes",
+        arms=[Arm("pure PyTorch: offset trick + NMS loop", offset_trick)],
+        torch_mt=lambda: torch.ops.mt.batched_nms(flat_boxes, flat_scores, labels, threshold),
+        normalise=lambda kept: sorted(kept.tolist()),
+    )
+    return [nms_workload, batched_workload]
 
 
 def _close(rtol: float) -> Callable[[Any, Any], bool]:
@@ -263,9 +296,8 @@ def soft_dtw_workloads(quick: bool, all_threads: int) -> list[Workload]:
         arms=[
             Arm("pure PyTorch: vectorised anti-diagonals + autograd",
                 lambda: loss_gradient(lambda c: soft_dtw_antidiagonal(c, gamma))),
-            Arm("torch_mt, 1 thread", torch_mt_gradient, threads=1),
-            Arm(f"torch_mt, {all_threads} threads", torch_mt_gradient, threads=all_threads),
         ],
+        torch_mt=torch_mt_gradient,
         normalise=lambda gradient: gradient,
         agree=_close(1e-9),
     )]
@@ -288,9 +320,8 @@ def viterbi_workloads(quick: bool, all_threads: int) -> list[Workload]:
         arms=[
             Arm("pure PyTorch: loop over time steps",
                 lambda: viterbi_loop(emissions, transitions, lengths)),
-            Arm("torch_mt, 1 thread", decode_torch_mt, threads=1),
-            Arm(f"torch_mt, {all_threads} threads", decode_torch_mt, threads=all_threads),
         ],
+        torch_mt=decode_torch_mt,
         normalise=lambda result: result[0].tolist(),
     )]
 
@@ -329,16 +360,110 @@ def dtw_workloads(quick: bool, all_threads: int) -> list[Workload]:
                 lambda: [dtaidistance_pair(pair) for pair in pairs]),
             Arm(f"ThreadPoolExecutor({all_threads}): dtaidistance",
                 lambda: list(executor.map(dtaidistance_pair, pairs))),
-            Arm("torch_mt, 1 thread", dtw_torch_mt, threads=1),
-            Arm(f"torch_mt, {all_threads} threads", dtw_torch_mt, threads=all_threads),
             # dtaidistance computes the differences inline; torch_mt's API takes
             # a [B, N, M] cost, which here is a 134 MB tensor to fill first.
             Arm(f"torch_mt + computing the cost tensor, {all_threads} threads",
                 dtw_torch_mt_with_cost, threads=all_threads),
         ],
+        torch_mt=dtw_torch_mt,
         normalise=lambda result: torch.as_tensor(result, dtype=torch.float64),
         agree=_close(1e-9),
     )]
+
+
+def dtw_path_workloads(quick: bool, all_threads: int) -> list[Workload]:
+    """Optimal DTW alignments of 32 pairs of 256-step univariate series."""
+    from dtaidistance import dtw as dtaidistance_dtw
+
+    generator = torch.Generator().manual_seed(1)
+    batch, steps = (8, 64) if quick else (32, 256)
+    x = torch.randn(batch, steps, dtype=torch.float64, generator=generator).cumsum(dim=1)
+    y = torch.randn(batch, steps, dtype=torch.float64, generator=generator).cumsum(dim=1)
+    cost = (x.unsqueeze(2) - y.unsqueeze(1)) ** 2
+    pairs = list(zip(x.numpy(), y.numpy()))
+
+    def as_paths(result: Any) -> list[list[tuple[int, int]]]:
+        if isinstance(result, torch.Tensor):
+            return [[tuple(cell) for cell in item.nonzero().tolist()] for item in result]
+        return [[(int(i), int(j)) for i, j in path] for path in result]
+
+    return [Workload(
+        name=f"dtw_path, {batch} x {steps}x{steps}",
+        description=f"DTW alignment paths of {batch} pairs of {steps}-step series",
+        arms=[Arm("python loop: dtaidistance.dtw.warping_path",
+                  lambda: [dtaidistance_dtw.warping_path(a, b, use_pruning=False)
+                           for a, b in pairs])],
+        torch_mt=lambda: torch.ops.mt.dtw_path(cost, None, None),
+        normalise=as_paths,
+    )]
+
+
+def soft_dtw_hessian_workloads(quick: bool, all_threads: int) -> list[Workload]:
+    """Hessian-vector products of the soft-DTW loss (double backward), 16 x 128 x 128."""
+    generator = torch.Generator().manual_seed(2)
+    batch, steps = (4, 32) if quick else (16, 128)
+    cost = torch.rand(batch, steps, steps, dtype=torch.float64, generator=generator) * 4
+    direction = torch.randn(cost.shape, dtype=torch.float64, generator=generator)
+    gamma = 0.5
+
+    def hessian_vector_product(soft_dtw: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
+        leaf = cost.detach().requires_grad_()
+        (gradient,) = torch.autograd.grad(soft_dtw(leaf).sum(), leaf, create_graph=True)
+        (product,) = torch.autograd.grad((gradient * direction).sum(), leaf)
+        return product
+
+    return [Workload(
+        name=f"soft_dtw Hessian-vector product, {batch} x {steps}x{steps}",
+        description=f"soft-DTW double backward, {batch} pairs of {steps} steps",
+        arms=[Arm("pure PyTorch: anti-diagonals + double autograd",
+                  lambda: hessian_vector_product(lambda c: soft_dtw_antidiagonal(c, gamma)))],
+        torch_mt=lambda: hessian_vector_product(
+            lambda c: torch.ops.mt.soft_dtw(c, gamma, None, None)),
+        normalise=lambda product: product,
+        agree=_close(1e-8),
+    )]
+
+
+def small_input_workloads() -> list[Workload]:
+    """One tiny call per operator: below one grain, so it runs inline and
+    must cost the same at any thread count (ratio all threads / 1 thread >= 0.9)."""
+    generator = torch.Generator().manual_seed(3)
+    tokens = torch.randint(0, 5, (4, 6), generator=generator)
+    lengths = torch.full((4,), 6)
+    cost = torch.rand(2, 12, 12, dtype=torch.float64, generator=generator)
+    boxes, scores = detector_output(2, 30, 5, generator)
+    labels = torch.randint(0, 3, (30,), generator=generator)
+    emissions = torch.randn(2, 10, 5, generator=generator)
+    transitions = torch.randn(5, 5, generator=generator)
+    grad = torch.ones(2, dtype=torch.float64)
+    ops: dict[str, Callable[[], Any]] = {
+        "edit_distance": lambda: torch.ops.mt.edit_distance(tokens, lengths, tokens.flip(0),
+                                                            lengths),
+        "edit_distance_pairwise": lambda: torch.ops.mt.edit_distance_pairwise(
+            tokens, lengths, tokens, lengths),
+        "linear_sum_assignment": lambda: torch.ops.mt.linear_sum_assignment(cost, None, False),
+        "nms": lambda: torch.ops.mt.nms(boxes[0], scores[0], 0.5),
+        "batched_nms": lambda: torch.ops.mt.batched_nms(boxes[0], scores[0], labels, 0.5),
+        "nms_padded": lambda: torch.ops.mt.nms_padded(boxes, scores, None, 0.5),
+        "dtw": lambda: torch.ops.mt.dtw(cost, None, None),
+        "dtw_path": lambda: torch.ops.mt.dtw_path(cost, None, None),
+        "soft_dtw": lambda: torch.ops.mt.soft_dtw(cost, 1.0, None, None),
+        "soft_dtw_backward": lambda: torch.ops.mt.soft_dtw_backward(grad, cost, 1.0, None, None),
+        "soft_dtw_backward_backward": lambda: torch.ops.mt.soft_dtw_backward_backward(
+            cost, grad, cost, 1.0, None, None),
+        "viterbi_decode": lambda: torch.ops.mt.viterbi_decode(emissions, transitions, None, None,
+                                                              None),
+    }
+    return [Workload(name=f"small: {op}", description=f"a tiny {op} call", arms=[],
+                     torch_mt=call, normalise=_as_comparable, kind="small")
+            for op, call in ops.items()]
+
+
+def _as_comparable(result: Any) -> Any:
+    """Tensors (or tuples of them) as nested lists."""
+    if isinstance(result, tuple):
+        return [_as_comparable(part) for part in result]
+    return result.tolist()
 
 
 def runtime_overhead_workloads(all_threads: int) -> list[Workload]:
@@ -354,9 +479,11 @@ def runtime_overhead_workloads(all_threads: int) -> list[Workload]:
 
         workloads.append(Workload(
             name=f"runtime: empty fan-out, {chunks} chunks",
-            description=f"an empty parallel_for over {chunks} one-item chunks",
-            arms=[Arm("inline (1 thread)", empty_fan_out, threads=1),
-                  Arm(f"fan-out ({all_threads} threads)", empty_fan_out, threads=all_threads)],
+            description=f"an empty parallel_for over {chunks} one-item chunks "
+                        "(1 thread: inline)",
+            arms=[],
+            torch_mt=empty_fan_out,
             normalise=_as_int_lists,
+            kind="runtime",
         ))
     return workloads
