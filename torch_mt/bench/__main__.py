@@ -25,6 +25,7 @@ import torch.utils.benchmark as benchmark
 
 import torch_mt
 
+from .report import markdown
 from .workloads import (Arm, Workload, arms_of, assignment_workloads, detection_workloads,
                         dtw_path_workloads, dtw_workloads, edit_distance_workloads,
                         runtime_overhead_workloads, small_input_workloads,
@@ -125,12 +126,10 @@ def machine_info() -> dict:
 
 
 def markdown_table(timings: list[Timing]) -> str:
-    lines = ["| workload | arm | median (ms) | IQR (ms) | runs | speedup vs first arm |",
-             "|---|---|---:|---:|---:|---:|"]
-    for t in timings:
-        lines.append(f"| {t.workload} | {t.arm} | {t.median_s * 1e3:.4g} | {t.iqr_s * 1e3:.2g} "
-                     f"| {t.runs} | {t.speedup_vs_baseline:.2f}x |")
-    return "\n".join(lines)
+    return markdown(
+        ["workload", "arm", "median (ms)", "IQR (ms)", "runs", "speedup vs first arm"],
+        [[t.workload, t.arm, f"{t.median_s * 1e3:.4g}", f"{t.iqr_s * 1e3:.2g}", str(t.runs),
+          f"{t.speedup_vs_baseline:.2f}x"] for t in timings])
 
 
 @dataclass(frozen=True)
@@ -157,12 +156,10 @@ def thread_scaling(timings: list[Timing]) -> list[Scaling]:
 
 
 def scaling_table(rows: list[Scaling]) -> str:
-    lines = ["| workload | threads | median (ms) | speedup vs 1 thread | parallel efficiency |",
-             "|---|---:|---:|---:|---:|"]
-    for r in rows:
-        lines.append(f"| {r.workload} | {r.threads} | {r.median_s * 1e3:.4g} | "
-                     f"{r.speedup_vs_1_thread:.2f}x | {100 * r.efficiency:.0f}% |")
-    return "\n".join(lines)
+    return markdown(
+        ["workload", "threads", "median (ms)", "speedup vs 1 thread", "parallel efficiency"],
+        [[r.workload, str(r.threads), f"{r.median_s * 1e3:.4g}", f"{r.speedup_vs_1_thread:.2f}x",
+          f"{100 * r.efficiency:.0f}%"] for r in rows], text_columns=1)
 
 
 def small_input_verdicts(rows: list[Scaling], timings: list[Timing]) -> list[dict]:

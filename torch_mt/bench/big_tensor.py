@@ -36,6 +36,8 @@ from torch import Tensor
 
 import torch_mt
 
+from .report import markdown
+
 ITEM_SIDE = 512
 ITEM_BYTES = ITEM_SIDE * ITEM_SIDE * 4
 #: Memory a spawned worker needs before any data: Python + torch + torch_mt.
@@ -269,15 +271,12 @@ def run_big_tensor(size_gib: float, workers: int,
 
 
 def big_tensor_table(setup: dict, results: list[BigResult]) -> str:
-    lines = [f"{setup['items']} items of {setup['item_shape'][0]} x {setup['item_shape'][1]} "
-             f"float32 ({setup['tensor_bytes'] / 2**30:.2f} GiB), DTW per item, "
-             f"{setup['workers']} workers/threads\n",
-             "| arm | wall (s) | speedup vs loop | peak memory, process tree (GiB) | CPU utilisation |",
-             "|---|---:|---:|---:|---:|"]
-    for r in results:
-        if r.seconds is None:
-            lines.append(f"| {r.arm} | — | — | — | {r.note} |")
-            continue
-        lines.append(f"| {r.arm} | {r.seconds:.3g} | {r.speedup_vs_loop:.2f}x | "
-                     f"{r.peak_memory_bytes / 2**30:.2f} | {100 * r.cpu_utilisation:.0f}% |")
-    return "\n".join(lines)
+    rows = [[r.arm, "—", "—", "—", r.note] if r.seconds is None else
+            [r.arm, f"{r.seconds:.3g}", f"{r.speedup_vs_loop:.2f}x",
+             f"{r.peak_memory_bytes / 2**30:.2f}", f"{100 * r.cpu_utilisation:.0f}%"]
+            for r in results]
+    return (f"{setup['items']} items of {setup['item_shape'][0]} x {setup['item_shape'][1]} "
+            f"float32 ({setup['tensor_bytes'] / 2**30:.2f} GiB), DTW per item, "
+            f"{setup['workers']} workers/threads\n\n"
+            + markdown(["arm", "wall (s)", "speedup vs loop", "peak memory, process tree (GiB)",
+                        "CPU utilisation"], rows, text_columns=1))

@@ -19,6 +19,13 @@ def _pyplot():
     return pyplot
 
 
+def _save(pyplot, figure, path: str, title: str) -> None:
+    figure.suptitle(title)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    pyplot.close(figure)
+
+
 def speedup_chart(path: str, timings: list[Timing]) -> None:
     """Per workload: speedup over its baseline of the best other way and of
     torch_mt at 1 thread and at the most threads measured (log scale)."""
@@ -46,10 +53,7 @@ def speedup_chart(path: str, timings: list[Timing]) -> None:
     axes.axvline(1.0, color="black", linewidth=0.8)
     axes.set_xlabel("speedup over the workload's baseline (first arm), log scale")
     axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=3, fontsize=8)
-    axes.set_title("torch_mt vs what users do today (same run)")
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    pyplot.close(figure)
+    _save(pyplot, figure, path, "torch_mt vs what users do today (same run)")
 
 
 def scaling_chart(path: str, scaling: list[Scaling]) -> None:
@@ -68,10 +72,7 @@ def scaling_chart(path: str, scaling: list[Scaling]) -> None:
     axes.set_ylabel("speedup over torch_mt at 1 thread")
     axes.set_xticks(counts)
     axes.legend(fontsize=7)
-    axes.set_title("Thread scaling (same run)")
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    pyplot.close(figure)
+    _save(pyplot, figure, path, "Thread scaling (same run)")
 
 
 def big_tensor_chart(path: str, results: list[BigResult]) -> None:
@@ -89,10 +90,7 @@ def big_tensor_chart(path: str, results: list[BigResult]) -> None:
     memory.set_xlabel("peak memory of the process tree (GiB, PSS)")
     speed.invert_yaxis()
     speed.tick_params(axis="y", labelsize=8)
-    figure.suptitle("DTW over every item of a big tensor")
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    pyplot.close(figure)
+    _save(pyplot, figure, path, "DTW over every item of a big tensor")
 
 
 def write_charts(directory: str, timings: list[Timing], scaling: list[Scaling],
