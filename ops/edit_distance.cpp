@@ -14,6 +14,7 @@
 
 #include "levenshtein_bitparallel.h"
 #include "runtime/allocation.h"
+#include "runtime/checks.h"
 #include "runtime/contiguous.h"
 #include "runtime/parallel.h"
 
@@ -26,56 +27,31 @@ namespace {
 // torch.compile reports the same errors as eager mode.
 void check_sequences(const char* op, const at::Tensor& seqs, const char* seqs_name,
                      const at::Tensor& lengths, const char* lengths_name) {
-  TORCH_CHECK(seqs.dim() == 2, op, ": argument '", seqs_name,
-              "' must be a 2-D tensor [batch, width], got ", seqs.dim(), "-D");
+  check_dim(op, seqs, seqs_name, 2, "[batch, width]");
   TORCH_CHECK(seqs.scalar_type() == at::kInt || seqs.scalar_type() == at::kLong, op,
               ": argument '", seqs_name, "' must be int32 or int64 token ids, got ",
-              seqs.scalar_type());
-  TORCH_CHECK(lengths.dim() == 1, op, ": argument '", lengths_name,
-              "' must be a 1-D tensor [batch], got ", lengths.dim(), "-D");
-  TORCH_CHECK(lengths.scalar_type() == at::kLong, op, ": argument '", lengths_name,
-              "' must be int64, got ", lengths.scalar_type());
+              dtype_name(seqs.scalar_type()));
+  check_dim(op, lengths, lengths_name, 1, "[batch]");
+  check_dtype(op, lengths, lengths_name, at::kLong);
   TORCH_SYM_CHECK(lengths.sym_size(0).sym_eq(seqs.sym_size(0)), op, ": argument '",
                   lengths_name, "' has ", lengths.sym_size(0), " entries but '", seqs_name,
                   "' has ", seqs.sym_size(0), " sequences");
 }
 
-enum class Kernel { kCpu, kMeta };
-
 void check_arguments(const char* op, Kernel kernel, bool same_batch, const at::Tensor& a,
                      const at::Tensor& a_lengths, const at::Tensor& b,
                      const at::Tensor& b_lengths) {
-  const std::pair<const at::Tensor*, const char*> named[] = {
-      {&a, "a"}, {&a_lengths, "a_lengths"}, {&b, "b"}, {&b_lengths, "b_lengths"}};
-  for (const auto& [tensor, name] : named) {
-    if (kernel == Kernel::kCpu) {
-      TORCH_CHECK(tensor->device().is_cpu(), op, ": argument '", name,
-                  "' must be a CPU tensor, got device ", tensor->device());
-    } else {  // shape inference: one device for all, as the CPU kernel needs
-      TORCH_CHECK(tensor->device() == a.device(), op, ": argument '", name, "' is on ",
-                  tensor->device(), " but 'a' is on ", a.device());
-    }
-  }
+  check_devices(op, kernel,
+                {{&a, "a"}, {&a_lengths, "a_lengths"}, {&b, "b"}, {&b_lengths, "b_lengths"}});
   check_sequences(op, a, "a", a_lengths, "a_lengths");
   check_sequences(op, b, "b", b_lengths, "b_lengths");
   TORCH_CHECK(a.scalar_type() == b.scalar_type(), op,
-              ": arguments 'a' and 'b' must have the same dtype, got ", a.scalar_type(),
-              " and ", b.scalar_type());
+              ": arguments 'a' and 'b' must have the same dtype, got ",
+              dtype_name(a.scalar_type()), " and ", dtype_name(b.scalar_type()));
   if (same_batch) {
     TORCH_SYM_CHECK(a.sym_size(0).sym_eq(b.sym_size(0)), op,
                     ": 'a' and 'b' must hold the same number of sequences, got ",
                     a.sym_size(0), " and ", b.sym_size(0));
-  }
-}
-
-// Data checks (CPU only): every length lies in [0, width].
-void check_lengths_fit(const char* op, const at::Tensor& lengths, const char* lengths_name,
-                       int64_t width, const char* seqs_name) {
-  const int64_t* length = lengths.data_ptr<int64_t>();
-  for (int64_t i = 0; i < lengths.numel(); ++i) {
-    TORCH_CHECK(length[i] >= 0 && length[i] <= width, op, ": ", lengths_name, "[", i,
-                "] = ", length[i], " is outside [0, ", width, "], the width of '",
-                seqs_name, "'");
   }
 }
 
@@ -227,8 +203,10 @@ at::Tensor run_on_cpu(const char* op, const at::Tensor& a,
   const at::Tensor b_tokens = contiguous_on_pool(b, op, "b");
   const at::Tensor a_lens = contiguous_on_pool(a_lengths, op, "a_lengths");
   const at::Tensor b_lens = contiguous_on_pool(b_lengths, op, "b_lengths");
-  check_lengths_fit(op, a_lens, "a_lengths", a.size(1), "a");
-  check_lengths_fit(op, b_lens, "b_lengths", b.size(1), "b");
+  check_lengths_fit(op, a_lens.data_ptr<int64_t>(), a_lens.numel(), "a_lengths", a.size(1),
+                    "the width of 'a'");
+  check_lengths_fit(op, b_lens.data_ptr<int64_t>(), b_lens.numel(), "b_lengths", b.size(1),
+                    "the width of 'b'");
   at::Tensor out = at::empty(out_shape, a.options().dtype(at::kLong));
   AT_DISPATCH_INDEX_TYPES(a.scalar_type(), "mt::edit_distance", [&] {
     const Sequences<index_t> a_seqs{a_tokens.data_ptr<index_t>(), a_lens.data_ptr<int64_t>(),

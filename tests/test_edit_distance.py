@@ -126,7 +126,7 @@ def test_empty_inputs():
     (lambda: torch_mt.edit_distance(["a", "b"], ["c"]), RuntimeError,
      r"mt::edit_distance: 'a' and 'b' must hold the same number of sequences, got 2 and 1"),
     (lambda: torch_mt.edit_distance(torch.zeros(2, 3), ["abc", "d"]), RuntimeError,
-     r"mt::edit_distance: argument 'a' must be int32 or int64 token ids, got Float"),
+     r"mt::edit_distance: argument 'a' must be int32 or int64 token ids, got float32"),
     (lambda: torch_mt.edit_distance(torch.tensor([1, 2]), ["ab"]), RuntimeError,
      r"mt::edit_distance: argument 'a' must be a 2-D tensor"),
 ])
