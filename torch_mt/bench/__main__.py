@@ -75,9 +75,10 @@ def time_workload(workload: Workload, min_run_time: float,
     runs_per_block: dict[str, int] = {}
     for arm in arms:
         with torch_mt.num_threads(_arm_threads(arm)):
+            result = workload.normalise(arm.run())  # also the warm-up (lazy inits, caches)
             start = time.perf_counter()
-            result = workload.normalise(arm.run())
-            once = time.perf_counter() - start
+            arm.run()
+            once = time.perf_counter() - start  # sizes the blocks
         if expected is None:
             expected = result
         elif not workload.agree(result, expected):
