@@ -22,6 +22,7 @@
 #include <memory>
 #include <numeric>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "runtime/allocation.h"
@@ -256,14 +257,20 @@ at::Tensor batched_nms_cpu(const at::Tensor& boxes, const at::Tensor& scores,
     const scalar_t* score_data = score.data_ptr<scalar_t>();
     const auto [problem, box] = first_problem(box_data, score_data, count);
     raise_for(kBatchedNms, problem, "boxes[" + std::to_string(box) + "]");
-    // Boxes by category, each category in visiting order; group g is
-    // by_category[group_start[g], group_start[g + 1]).
+    // Boxes by category, by index within one; group g is
+    // by_category[group_start[g], group_start[g + 1]). Each group is put in
+    // visiting order (by score) inside the fan-out, not here: the serial
+    // part of the call is one sort, not two.
+    // (category, index) pairs sort without indirect loads.
+    std::vector<std::pair<int64_t, int64_t>> keyed(count);
+    for (int64_t i = 0; i < count; ++i) {
+      keyed[i] = {category_of[i], i};
+    }
+    std::sort(keyed.begin(), keyed.end());
     std::vector<int64_t> by_category(count);
-    std::iota(by_category.begin(), by_category.end(), 0);
-    sort_by_score(by_category, score_data);
-    std::stable_sort(by_category.begin(), by_category.end(), [&](int64_t a, int64_t b) {
-      return category_of[a] < category_of[b];
-    });
+    for (int64_t p = 0; p < count; ++p) {
+      by_category[p] = keyed[p].second;
+    }
     std::vector<int64_t> group_start;
     for (int64_t p = 0; p < count; ++p) {
       if (p == 0 || category_of[by_category[p]] != category_of[by_category[p - 1]]) {
@@ -279,6 +286,7 @@ at::Tensor batched_nms_cpu(const at::Tensor& boxes, const at::Tensor& scores,
                    for (int64_t g = first; g < last; ++g) {
                      ws.order.assign(by_category.begin() + group_start[g],
                                      by_category.begin() + group_start[g + 1]);
+                     sort_by_score(ws.order, score_data);  // ties: lower index first
                      suppress(ws, box_data, iou_threshold, keep.get());
                    }
                  });
