@@ -278,13 +278,33 @@ inline double softmin(double a, double b, double c, double gamma) {
   return a - gamma * std::log1p(std::exp((a - b) / gamma) + std::exp((a - c) / gamma));
 }
 
+// softmin, also writing each argument's share of it, exp((S - x) / gamma):
+// the weight with which the cell's gradient flows back to that predecessor.
+inline double softmin_with_shares(double diagonal, double up, double left, double gamma,
+                                  double* shares) {
+  const double smallest = std::min({diagonal, up, left});
+  if (smallest == kInf) {
+    shares[0] = shares[1] = shares[2] = 0.0;
+    return kInf;
+  }
+  const auto term = [&](double x) { return x == smallest ? 1.0 : std::exp((smallest - x) / gamma); };
+  const double t0 = term(diagonal), t1 = term(up), t2 = term(left);
+  const double total = t0 + t1 + t2;
+  shares[0] = t0 / total;
+  shares[1] = t1 / total;
+  shares[2] = t2 / total;
+  return smallest - gamma * std::log(total);
+}
+
 // Soft-DTW forward over the item. R(i, j) = cost(i, j) + S(i, j), where
 // S(i, j) = softmin(R(i-1, j-1), R(i-1, j), R(i, j-1)) with R(-1, -1) = 0 and
 // R = +inf elsewhere outside the block. Stores S in `smooth` (n x m) when
-// given — the backward pass needs it — and returns R(n-1, m-1).
+// given (double backward needs it), each cell's three predecessor shares in
+// `shares` (n x m x 3: diagonal, up, left) when given (the gradient needs
+// them), and returns R(n-1, m-1).
 template <typename scalar_t>
 double soft_dtw_item(const scalar_t* cost, int64_t n, int64_t m, int64_t cols, double gamma,
-                     std::vector<double>& rows, double* smooth) {
+                     std::vector<double>& rows, double* smooth, double* shares = nullptr) {
   if (n == 0 || m == 0) {
     return n == m ? 0.0 : kInf;
   }
@@ -296,7 +316,11 @@ double soft_dtw_item(const scalar_t* cost, int64_t n, int64_t m, int64_t cols, d
     const scalar_t* cost_row = cost + i * cols;
     current[0] = kInf;
     for (int64_t j = 0; j < m; ++j) {
-      const double s = softmin(previous[j], previous[j + 1], current[j], gamma);
+      const double s =
+          shares != nullptr
+              ? softmin_with_shares(previous[j], previous[j + 1], current[j], gamma,
+                                    shares + 3 * (i * m + j))
+              : softmin(previous[j], previous[j + 1], current[j], gamma);
       current[j + 1] = static_cast<double>(cost_row[j]) + s;
       if (smooth != nullptr) {
         smooth[i * m + j] = s;
@@ -323,12 +347,6 @@ at::Tensor soft_dtw_cpu(const at::Tensor& cost, double gamma,
   return out;
 }
 
-// E(i, j) = d R(n-1, m-1) / d cost(i, j): the probability that the soft path
-// passes through (i, j). E(n-1, m-1) = 1, and walking back,
-//   E(i, j) = sum over successors s of (i, j) of E(s) * exp((S(s) - R(i, j)) / gamma),
-// the weight being the share (i, j) had in s's softmin. Cells with
-// R = +inf are never on a path (E = 0); so is every cell when R(n-1, m-1) = +inf.
-// Writes scale * E into `grad` (row stride `cols`).
 // Runs the forward pass keeping the soft minima S in ws.matrix. False when
 // the item is empty or has no finite path: its derivatives are all zero.
 template <typename scalar_t>
@@ -341,31 +359,43 @@ bool soft_minima_of_path(const scalar_t* cost, int64_t n, int64_t m, int64_t col
   return std::isfinite(soft_dtw_item(cost, n, m, cols, gamma, ws.rows, ws.matrix.data()));
 }
 
+// E(i, j) = d R(n-1, m-1) / d cost(i, j): the probability that the soft path
+// passes through (i, j). E(n-1, m-1) = 1, and walking back,
+//   E(i, j) = sum over successors s of (i, j) of E(s) * share of (i, j) in S(s),
+// the shares being exp((S(s) - R(i, j)) / gamma), kept by the forward pass
+// (so this pass computes no exp). Unreachable cells (R = +inf) have share 0,
+// hence E = 0; every cell does when R(n-1, m-1) = +inf.
+// Writes scale * E into `grad` (row stride `cols`).
 template <typename scalar_t>
 void soft_dtw_gradient_item(const scalar_t* cost, int64_t n, int64_t m, int64_t cols,
                             double gamma, double scale, Workspace& ws, scalar_t* grad) {
-  if (!soft_minima_of_path(cost, n, m, cols, gamma, ws)) {
+  if (n == 0 || m == 0) {
     return;
   }
-  const std::vector<double>& smooth = ws.matrix;
+  ws.matrix.resize(3 * n * m);
+  const double* shares = ws.matrix.data();
+  if (!std::isfinite(
+          soft_dtw_item(cost, n, m, cols, gamma, ws.rows, nullptr, ws.matrix.data()))) {
+    return;
+  }
+  const auto share = [&](int64_t i, int64_t j, int which) { return shares[3 * (i * m + j) + which]; };
+  constexpr int kDiagonal = 0, kUp = 1, kLeft = 2;
   // E of row i+1 (next) and row i (here), each with a zero past column m-1.
   ws.expected.assign(2 * (m + 1), 0.0);
   double* next = ws.expected.data();
   double* here = ws.expected.data() + m + 1;
   for (int64_t i = n - 1; i >= 0; --i) {
-    const scalar_t* cost_row = cost + i * cols;
     here[m] = 0.0;
     for (int64_t j = m - 1; j >= 0; --j) {
-      const double r = static_cast<double>(cost_row[j]) + smooth[i * m + j];
       double e = 0.0;
       if (i == n - 1 && j == m - 1) {
         e = 1.0;
-      } else if (r != kInf) {
+      } else {
         if (i + 1 < n) {
-          e += next[j] * std::exp((smooth[(i + 1) * m + j] - r) / gamma);
-          if (j + 1 < m) e += next[j + 1] * std::exp((smooth[(i + 1) * m + j + 1] - r) / gamma);
+          e += next[j] * share(i + 1, j, kUp);
+          if (j + 1 < m) e += next[j + 1] * share(i + 1, j + 1, kDiagonal);
         }
-        if (j + 1 < m) e += here[j + 1] * std::exp((smooth[i * m + j + 1] - r) / gamma);
+        if (j + 1 < m) e += here[j + 1] * share(i, j + 1, kLeft);
       }
       here[j] = e;
       grad[i * cols + j] = static_cast<scalar_t>(scale * e);
@@ -390,7 +420,7 @@ at::Tensor soft_dtw_backward_cpu(const at::Tensor& grad, const at::Tensor& cost,
                                  const std::optional<at::Tensor>& m_lengths) {
   check_soft_dtw_backward(Kernel::kCpu, grad, cost, gamma, n_lengths, m_lengths);
   const Batch batch = prepare_batch(kSoftDtwBackward, cost, n_lengths, m_lengths);
-  check_allocation(kSoftDtwBackward, "one item's soft minima", {batch.rows, batch.cols},
+  check_allocation(kSoftDtwBackward, "one item's predecessor shares", {3 * batch.rows, batch.cols},
                    sizeof(double));
   const at::Tensor grads = contiguous_on_pool(grad, kSoftDtwBackward, "grad");
   at::Tensor out = at::zeros({batch.size, batch.rows, batch.cols}, cost.options());

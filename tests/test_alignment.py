@@ -1,5 +1,6 @@
-"""DTW and soft-DTW beyond the generic suite: an outside reference, path
-properties, and autograd everywhere (gradcheck, compile, TorchScript, no_grad)."""
+"""DTW and soft-DTW beyond the generic suite: outside references (dtaidistance,
+tslearn), path properties, and autograd everywhere (gradcheck, compile,
+TorchScript, no_grad)."""
 
 from __future__ import annotations
 
@@ -31,6 +32,25 @@ def test_dtw_matches_dtaidistance(x, y):
                                              np.array(y, dtype=np.double), use_pruning=False)
     actual = math.sqrt(torch_mt.dtw(squared_differences(x, y)).item())
     assert math.isclose(actual, expected, rel_tol=1e-9, abs_tol=1e-9)
+
+
+@settings(max_examples=50)
+@given(cost=st.integers(1, 8).flatmap(lambda n: st.integers(1, 8).map(lambda m: (n, m))).flatmap(
+           lambda shape: st.lists(st.floats(0, 20, allow_nan=False), min_size=shape[0] * shape[1],
+                                  max_size=shape[0] * shape[1]).map(
+               lambda values: torch.tensor(values, dtype=torch.float64).reshape(shape))),
+       gamma=st.sampled_from([0.01, 0.1, 1.0, 10.0]))
+def test_soft_dtw_value_and_gradient_match_tslearn(cost, gamma):
+    from tslearn.metrics import SoftDTW
+
+    reference = SoftDTW(cost.numpy(), gamma=gamma)
+    expected_value = reference.compute()
+    leaf = cost.unsqueeze(0).requires_grad_()
+    value = torch_mt.soft_dtw(leaf, gamma)
+    value.sum().backward()
+    assert math.isclose(value.item(), expected_value, rel_tol=1e-9, abs_tol=1e-9)
+    torch.testing.assert_close(leaf.grad[0], torch.from_numpy(reference.grad()), rtol=1e-7,
+                               atol=1e-9)
 
 
 @given(batch=dtw_batch())

@@ -290,12 +290,26 @@ def soft_dtw_workloads(quick: bool, all_threads: int) -> list[Workload]:
     def torch_mt_gradient() -> torch.Tensor:
         return loss_gradient(lambda c: torch.ops.mt.soft_dtw(c, gamma, None, None))
 
+    from tslearn.metrics import SoftDTW
+
+    matrices = list(cost.numpy())
+
+    def tslearn_gradient() -> torch.Tensor:
+        # tslearn's numba kernels: the loss gradient of a sum is each item's grad().
+        gradients = []
+        for matrix in matrices:
+            item = SoftDTW(matrix, gamma=gamma)
+            item.compute()
+            gradients.append(torch.from_numpy(item.grad()))
+        return torch.stack(gradients)
+
     return [Workload(
         name=f"soft_dtw forward+backward, {batch} x {steps}x{steps}",
         description=f"soft-DTW loss and its gradient, {batch} pairs of {steps} steps",
         arms=[
             Arm("pure PyTorch: vectorised anti-diagonals + autograd",
                 lambda: loss_gradient(lambda c: soft_dtw_antidiagonal(c, gamma))),
+            Arm("python loop: tslearn SoftDTW (numba), value + grad", tslearn_gradient),
         ],
         torch_mt=torch_mt_gradient,
         normalise=lambda gradient: gradient,
