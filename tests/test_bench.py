@@ -35,7 +35,7 @@ def test_json_has_every_field(quick_run):
         assert set(row) == {"workload", "arm", "threads", "median_s", "iqr_s", "runs",
                             "speedup_vs_baseline", "kind"}
         assert row["median_s"] > 0 and row["runs"] >= 1 and row["speedup_vs_baseline"] > 0
-    assert len({(row["workload"], row["arm"]) for row in report["results"]}) == 71
+    assert len({(row["workload"], row["arm"]) for row in report["results"]}) == 72
 
 
 def test_thread_scaling_is_computed_from_the_timings(quick_run):
