@@ -134,7 +134,7 @@ void raise_first_problem(const char* op, const std::vector<Problem>& problems) {
 // keep the largest item's matrices alive for the life of the process).
 struct Workspace {
   std::vector<double> rows;      // two DP rows
-  std::vector<double> matrix;    // an item's accumulated costs or soft minima
+  std::vector<double> matrix;    // an item's accumulated costs, or its predecessor shares
   std::vector<double> expected;  // two rows of the expected alignment
   std::vector<double> tangent;   // double backward: dR (n x m), then two rows of dE
 };
@@ -298,13 +298,12 @@ inline double softmin_with_shares(double diagonal, double up, double left, doubl
 
 // Soft-DTW forward over the item. R(i, j) = cost(i, j) + S(i, j), where
 // S(i, j) = softmin(R(i-1, j-1), R(i-1, j), R(i, j-1)) with R(-1, -1) = 0 and
-// R = +inf elsewhere outside the block. Stores S in `smooth` (n x m) when
-// given (double backward needs it), each cell's three predecessor shares in
-// `shares` (n x m x 3: diagonal, up, left) when given (the gradient needs
-// them), and returns R(n-1, m-1).
+// R = +inf elsewhere outside the block. Stores each cell's three predecessor
+// shares in `shares` (n x m x 3: diagonal, up, left) when given — all the
+// derivative kernels need — and returns R(n-1, m-1).
 template <typename scalar_t>
 double soft_dtw_item(const scalar_t* cost, int64_t n, int64_t m, int64_t cols, double gamma,
-                     std::vector<double>& rows, double* smooth, double* shares = nullptr) {
+                     std::vector<double>& rows, double* shares) {
   if (n == 0 || m == 0) {
     return n == m ? 0.0 : kInf;
   }
@@ -322,9 +321,6 @@ double soft_dtw_item(const scalar_t* cost, int64_t n, int64_t m, int64_t cols, d
                                     shares + 3 * (i * m + j))
               : softmin(previous[j], previous[j + 1], current[j], gamma);
       current[j + 1] = static_cast<double>(cost_row[j]) + s;
-      if (smooth != nullptr) {
-        smooth[i * m + j] = s;
-      }
     }
     std::swap(previous, current);
   }
@@ -341,21 +337,25 @@ at::Tensor soft_dtw_cpu(const at::Tensor& cost, double gamma,
     scalar_t* result = out.data_ptr<scalar_t>();
     for_each_item<scalar_t>(kSoftDtw, batch, [&](int64_t b, const scalar_t* item, Workspace& ws) {
       result[b] = static_cast<scalar_t>(
-          soft_dtw_item(item, batch.n(b), batch.m(b), batch.cols, gamma, ws.rows, nullptr));
+          soft_dtw_item(item, batch.n(b), batch.m(b), batch.cols, gamma, ws.rows,
+                        /*shares=*/nullptr));
     });
   });
   return out;
 }
 
-// Runs the forward pass keeping the soft minima S in ws.matrix. False when
-// the item is empty or has no finite path: its derivatives are all zero.
+// The shares of (i, j)'s predecessors in its soft minimum, as laid out by soft_dtw_item.
+constexpr int kDiagonal = 0, kUp = 1, kLeft = 2;
+
+// Runs the forward pass keeping every cell's predecessor shares in ws.matrix.
+// False when the item is empty or has no finite path: its derivatives are all zero.
 template <typename scalar_t>
-bool soft_minima_of_path(const scalar_t* cost, int64_t n, int64_t m, int64_t cols, double gamma,
-                         Workspace& ws) {
+bool shares_of_path(const scalar_t* cost, int64_t n, int64_t m, int64_t cols, double gamma,
+                    Workspace& ws) {
   if (n == 0 || m == 0) {
     return false;
   }
-  ws.matrix.resize(n * m);
+  ws.matrix.resize(3 * n * m);
   return std::isfinite(soft_dtw_item(cost, n, m, cols, gamma, ws.rows, ws.matrix.data()));
 }
 
@@ -369,17 +369,11 @@ bool soft_minima_of_path(const scalar_t* cost, int64_t n, int64_t m, int64_t col
 template <typename scalar_t>
 void soft_dtw_gradient_item(const scalar_t* cost, int64_t n, int64_t m, int64_t cols,
                             double gamma, double scale, Workspace& ws, scalar_t* grad) {
-  if (n == 0 || m == 0) {
+  if (!shares_of_path(cost, n, m, cols, gamma, ws)) {
     return;
   }
-  ws.matrix.resize(3 * n * m);
   const double* shares = ws.matrix.data();
-  if (!std::isfinite(
-          soft_dtw_item(cost, n, m, cols, gamma, ws.rows, nullptr, ws.matrix.data()))) {
-    return;
-  }
   const auto share = [&](int64_t i, int64_t j, int which) { return shares[3 * (i * m + j) + which]; };
-  constexpr int kDiagonal = 0, kUp = 1, kLeft = 2;
   // E of row i+1 (next) and row i (here), each with a zero past column m-1.
   ws.expected.assign(2 * (m + 1), 0.0);
   double* next = ws.expected.data();
@@ -449,6 +443,7 @@ at::Tensor soft_dtw_backward_cpu(const at::Tensor& grad, const at::Tensor& cost,
 //              P_p = exp((S(i, j) - R(p)) / gamma), the share p had in the softmin;
 //   dE(i, j) = sum over successors s of dE(s) w + E(s) w (dS(s) - dR(i, j)) / gamma,
 //              w = exp((S(s) - R(i, j)) / gamma), dS(s) = dR(s) - V(s).
+// Both P and w are predecessor shares, kept by the forward pass: no exp here.
 // Unreachable cells (R = +inf) have dR = E = dE = 0.
 
 template <typename scalar_t>
@@ -456,12 +451,16 @@ void soft_dtw_double_backward_item(const scalar_t* cost, const scalar_t* directi
                                    int64_t m, int64_t cols, double gamma, double scale,
                                    Workspace& ws, scalar_t* grad_grad_out, scalar_t* grad_cost) {
   *grad_grad_out = 0;
-  if (!soft_minima_of_path(cost, n, m, cols, gamma, ws)) {
+  if (!shares_of_path(cost, n, m, cols, gamma, ws)) {
     return;
   }
-  const std::vector<double>& smooth = ws.matrix;
-  const auto r = [&](int64_t i, int64_t j) {
-    return static_cast<double>(cost[i * cols + j]) + smooth[i * m + j];
+  const double* shares = ws.matrix.data();
+  const auto share = [&](int64_t i, int64_t j, int which) { return shares[3 * (i * m + j) + which]; };
+  // R(i, j) is finite iff its cost is and one predecessor is (a share > 0).
+  const auto reachable = [&](int64_t i, int64_t j) {
+    const double* cell = shares + 3 * (i * m + j);
+    return std::isfinite(static_cast<double>(cost[i * cols + j])) &&
+           cell[kDiagonal] + cell[kUp] + cell[kLeft] > 0.0;
   };
   const auto v = [&](int64_t i, int64_t j) { return static_cast<double>(direction[i * cols + j]); };
   // dR, forward over the cells; layout n x m, then 4 rows of m + 1 for E and dE.
@@ -469,15 +468,13 @@ void soft_dtw_double_backward_item(const scalar_t* cost, const scalar_t* directi
   double* d_r = ws.tangent.data();
   for (int64_t i = 0; i < n; ++i) {
     for (int64_t j = 0; j < m; ++j) {
-      const double here = r(i, j);
-      if (here == kInf) {
+      if (!reachable(i, j)) {
         continue;
       }
       double sum = v(i, j);
-      const double s = smooth[i * m + j];
-      if (i > 0 && j > 0) sum += std::exp((s - r(i - 1, j - 1)) / gamma) * d_r[(i - 1) * m + j - 1];
-      if (i > 0) sum += std::exp((s - r(i - 1, j)) / gamma) * d_r[(i - 1) * m + j];
-      if (j > 0) sum += std::exp((s - r(i, j - 1)) / gamma) * d_r[i * m + j - 1];
+      if (i > 0 && j > 0) sum += share(i, j, kDiagonal) * d_r[(i - 1) * m + j - 1];
+      if (i > 0) sum += share(i, j, kUp) * d_r[(i - 1) * m + j];
+      if (j > 0) sum += share(i, j, kLeft) * d_r[i * m + j - 1];
       d_r[i * m + j] = sum;
     }
   }
@@ -489,24 +486,24 @@ void soft_dtw_double_backward_item(const scalar_t* cost, const scalar_t* directi
   for (int64_t i = n - 1; i >= 0; --i) {
     e_here[m] = de_here[m] = 0.0;
     for (int64_t j = m - 1; j >= 0; --j) {
-      const double here = r(i, j);
       double e = 0.0, de = 0.0;
       if (i == n - 1 && j == m - 1) {
         e = 1.0;
-      } else if (here != kInf) {
+      } else if (reachable(i, j)) {
         const double d_here = d_r[i * m + j];
-        // One successor s = (si, sj) with E(s), dE(s) from the row buffers.
-        const auto add = [&](int64_t si, int64_t sj, double e_s, double de_s) {
-          const double w = std::exp((smooth[si * m + sj] - here) / gamma);
+        // One successor s = (si, sj), in which (i, j) is predecessor `which`,
+        // with E(s), dE(s) from the row buffers.
+        const auto add = [&](int64_t si, int64_t sj, int which, double e_s, double de_s) {
+          const double w = share(si, sj, which);
           const double d_s = d_r[si * m + sj] - v(si, sj);
           e += e_s * w;
           de += de_s * w + e_s * w * (d_s - d_here) / gamma;
         };
         if (i + 1 < n) {
-          add(i + 1, j, e_next[j], de_next[j]);
-          if (j + 1 < m) add(i + 1, j + 1, e_next[j + 1], de_next[j + 1]);
+          add(i + 1, j, kUp, e_next[j], de_next[j]);
+          if (j + 1 < m) add(i + 1, j + 1, kDiagonal, e_next[j + 1], de_next[j + 1]);
         }
-        if (j + 1 < m) add(i, j + 1, e_here[j + 1], de_here[j + 1]);
+        if (j + 1 < m) add(i, j + 1, kLeft, e_here[j + 1], de_here[j + 1]);
       }
       e_here[j] = e;
       de_here[j] = de;
@@ -546,7 +543,7 @@ std::tuple<at::Tensor, at::Tensor> soft_dtw_backward_backward_cpu(
   check_soft_dtw_backward_backward(Kernel::kCpu, grad_grad, grad, cost, gamma, n_lengths,
                                    m_lengths);
   const Batch batch = prepare_batch(op, cost, n_lengths, m_lengths);
-  check_allocation(op, "one item's soft minima and tangents", {2 * batch.rows, batch.cols},
+  check_allocation(op, "one item's predecessor shares and tangents", {4 * batch.rows, batch.cols},
                    sizeof(double));
   const at::Tensor grads = contiguous_on_pool(grad, op, "grad");
   const at::Tensor directions = contiguous_on_pool(grad_grad, op, "grad_grad");
