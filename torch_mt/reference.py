@@ -58,12 +58,15 @@ def soft_dtw_antidiagonal(cost: Tensor, gamma: float, n_lengths: Optional[Tensor
     inf = torch.tensor(math.inf, dtype=cost.dtype)
     # R with a border: R[:, 0, 0] = 0, R[:, 0, j] = R[:, i, 0] = inf, one list
     # entry per anti-diagonal d = i + j of the bordered table (no in-place writes).
+    # Each diagonal is also kept padded to all rows 0..rows (inf off-table),
+    # built once, for the two steps that read it.
     diagonals: list[Tensor] = [torch.zeros(batch, 1, dtype=cost.dtype)]
+    padded: list[Tensor] = [_bordered(diagonals[0], 0, rows, cols, inf)]
     for d in range(1, rows + cols + 1):
         i_low, i_high = max(0, d - cols), min(rows, d)  # bordered rows on diagonal d
         i = torch.arange(i_low, i_high + 1)
-        previous = _bordered(diagonals[d - 1], d - 1, rows, cols, inf)
-        before = _bordered(diagonals[d - 2], d - 2, rows, cols, inf) if d >= 2 else None
+        previous = padded[d - 1]
+        before = padded[d - 2] if d >= 2 else None
         inner = (i >= 1) & (d - i >= 1)
         values = torch.full((batch, len(i)), math.inf, dtype=cost.dtype)
         if inner.any():
@@ -76,6 +79,7 @@ def soft_dtw_antidiagonal(cost: Tensor, gamma: float, n_lengths: Optional[Tensor
                                        (ii - i_low).unsqueeze(0).expand(batch, -1)),
                                       cost[:, ii - 1, jj - 1] + soft)
         diagonals.append(values)
+        padded.append(_bordered(values, d, rows, cols, inf))
     # Item b's value is R[n_b, m_b] on diagonal n_b + m_b, at bordered row n_b.
     out = []
     for b in range(batch):
