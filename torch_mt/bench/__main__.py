@@ -200,7 +200,7 @@ def _thread_counts(text: Optional[str], all_threads: int) -> list[int]:
 
 
 def _progress(items: list, description: str):
-    """tqdm on stderr when installed (the bench extra), else a line per item."""
+    """tqdm on stderr when installed (the bench extra), else no progress display."""
     try:
         from tqdm import tqdm
     except ImportError:
