@@ -7,7 +7,7 @@ PIP := $(PYTHON) -m pip
 # keeps a range. No build isolation: it would download another, CUDA, torch.
 TORCH_PIN := torch==2.13.0
 
-.PHONY: install build test test-fast bench sanitize
+.PHONY: install build lint test test-fast bench sanitize
 
 # Our own code builds warning-free; -Werror keeps it so in dev and CI.
 export TORCH_MT_EXTRA_CFLAGS ?= -Werror
@@ -20,7 +20,14 @@ install:
 build:
 	$(PYTHON) setup.py build_ext --inplace
 
-test: install
+# Style gates (config: pyproject.toml [tool.ruff], .clang-format); part of `make test`.
+CXX_SOURCES = $(shell git ls-files 'ops/*.cpp' 'ops/*.h')
+lint:
+	$(PYTHON) -m ruff check .
+	$(PYTHON) -m ruff format --check .
+	clang-format --dry-run -Werror $(CXX_SOURCES)
+
+test: install lint
 	HYPOTHESIS_PROFILE=$${HYPOTHESIS_PROFILE:-ci} $(PYTHON) -m pytest
 
 # The suite without the slow inductor compiles, on the quick profile.

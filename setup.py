@@ -1,4 +1,7 @@
-"""Builds torch_mt._C, one extension from every ops/**/*.cpp.
+"""Builds torch_mt._C, one extension from every ops/**/*.cpp but ops/probes/.
+
+ops/probes/ holds the runtime's test operators (torch.ops.mt_test); they are
+not shipped: tests and the benchmark build them on demand (torch_mt/_probes.py).
 
 All compiler flags live here. Build without isolation, against the torch
 already installed (`make install` does this), or pip downloads another torch.
@@ -13,7 +16,9 @@ from torch.utils.cpp_extension import BuildExtension, CppExtension, include_path
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 SOURCES = sorted(
-    os.path.relpath(path, HERE) for path in glob.glob(os.path.join(HERE, "ops", "**", "*.cpp"), recursive=True)
+    os.path.relpath(path, HERE)
+    for path in glob.glob(os.path.join(HERE, "ops", "**", "*.cpp"), recursive=True)
+    if not path.startswith(os.path.join(HERE, "ops", "probes", ""))
 )
 
 # -fopenmp: the runtime caps OpenMP at one thread on each worker

@@ -1,8 +1,9 @@
 // mt::edit_distance and mt::edit_distance_pairwise: Levenshtein distance
 // (unit insert / delete / substitute) between padded integer sequences.
 //
-//   a [B, La] int32|int64, a_lengths [B] int64: sequence i is a[i, :a_lengths[i]]
-//   b [B, Lb] same dtype,  b_lengths [B] int64
+//   a [B, La] int32|int64, a_lengths [B] int64 (optional): sequence i is
+//                          a[i, :a_lengths[i]] (without lengths, the whole row)
+//   b [B, Lb] same dtype,  b_lengths [B] int64 (optional)
 //   edit_distance          -> int64 [B]       distance(a_i, b_i)
 //   edit_distance_pairwise -> int64 [Ba, Bb]  distance(a_i, b_j) for every i, j
 #include <ATen/ATen.h>
@@ -10,12 +11,15 @@
 
 #include <algorithm>
 #include <numeric>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "levenshtein_bitparallel.h"
 #include "runtime/allocation.h"
 #include "runtime/checks.h"
 #include "runtime/contiguous.h"
+#include "runtime/lengths.h"
 #include "runtime/parallel.h"
 
 namespace mt {
@@ -26,32 +30,30 @@ namespace {
 // Shape, dtype and device checks, shared by the CPU and Meta kernels so that
 // torch.compile reports the same errors as eager mode.
 void check_sequences(const char* op, const at::Tensor& seqs, const char* seqs_name,
-                     const at::Tensor& lengths, const char* lengths_name) {
-  check_dim(op, seqs, seqs_name, 2, "[batch, width]");
-  TORCH_CHECK(seqs.scalar_type() == at::kInt || seqs.scalar_type() == at::kLong, op,
-              ": argument '", seqs_name, "' must be int32 or int64 token ids, got ",
+                     const std::optional<at::Tensor>& lengths, const char* lengths_name) {
+  check_dim(op, seqs, seqs_name, 2, "[B, L]");
+  TORCH_CHECK(seqs.scalar_type() == at::kInt || seqs.scalar_type() == at::kLong, op, ": argument '",
+              seqs_name, "' must be int32 or int64 token ids, got ",
               dtype_name(seqs.scalar_type()));
-  check_dim(op, lengths, lengths_name, 1, "[batch]");
-  check_dtype(op, lengths, lengths_name, at::kLong);
-  TORCH_SYM_CHECK(lengths.sym_size(0).sym_eq(seqs.sym_size(0)), op, ": argument '",
-                  lengths_name, "' has ", lengths.sym_size(0), " entries but '", seqs_name,
-                  "' has ", seqs.sym_size(0), " sequences");
+  const std::string batch_what = std::string("the batch size of '") + seqs_name + "' is";
+  check_lengths_argument(op, lengths, lengths_name, seqs.sym_size(0), batch_what.c_str());
 }
 
 void check_arguments(const char* op, Kernel kernel, bool same_batch, const at::Tensor& a,
-                     const at::Tensor& a_lengths, const at::Tensor& b,
-                     const at::Tensor& b_lengths) {
+                     const at::Tensor& b, const std::optional<at::Tensor>& a_lengths,
+                     const std::optional<at::Tensor>& b_lengths) {
   check_devices(op, kernel,
-                {{&a, "a"}, {&a_lengths, "a_lengths"}, {&b, "b"}, {&b_lengths, "b_lengths"}});
+                {{&a, "a"},
+                 {&b, "b"},
+                 {if_present(a_lengths), "a_lengths"},
+                 {if_present(b_lengths), "b_lengths"}});
   check_sequences(op, a, "a", a_lengths, "a_lengths");
   check_sequences(op, b, "b", b_lengths, "b_lengths");
   TORCH_CHECK(a.scalar_type() == b.scalar_type(), op,
-              ": arguments 'a' and 'b' must have the same dtype, got ",
-              dtype_name(a.scalar_type()), " and ", dtype_name(b.scalar_type()));
+              ": arguments 'a' and 'b' must have the same dtype, got ", dtype_name(a.scalar_type()),
+              " and ", dtype_name(b.scalar_type()));
   if (same_batch) {
-    TORCH_SYM_CHECK(a.sym_size(0).sym_eq(b.sym_size(0)), op,
-                    ": 'a' and 'b' must hold the same number of sequences, got ",
-                    a.sym_size(0), " and ", b.sym_size(0));
+    check_size(op, b, "b", 0, a.sym_size(0), "the batch size of 'a' is");
   }
 }
 
@@ -61,7 +63,7 @@ void check_arguments(const char* op, Kernel kernel, bool same_batch, const at::T
 template <typename Token>
 struct Sequences {
   const Token* tokens;
-  const int64_t* lengths;
+  const ItemLengths& lengths;
   int64_t width;
 
   const Token* row(int64_t i) const { return tokens + i * width; }
@@ -118,21 +120,16 @@ int64_t word_steps(int64_t pattern_width, int64_t text_width) {
   return std::max<int64_t>(1, (pattern_width + 63) / 64) * std::max<int64_t>(1, text_width);
 }
 
-// About this many word steps per chunk (~25 us here) pay for a thread wakeup.
-constexpr int64_t kStepsPerChunk = 8192;
-
-int64_t items_per_chunk(int64_t steps_per_item) {
-  return std::max<int64_t>(1, kStepsPerChunk / steps_per_item);
-}
+// One word step costs about 4 ns here.
+constexpr int64_t kWordStepNs = 4;
 
 template <typename Token>
 void edit_distance_rows(Sequences<Token> a, Sequences<Token> b, int64_t batch, int64_t* out) {
   const int64_t steps = word_steps(std::min(a.width, b.width), std::max(a.width, b.width));
-  parallel_for(0, batch, items_per_chunk(steps), [&](int64_t first, int64_t last) {
+  parallel_for(0, batch, grain_for(kWordStepNs * steps), [&](int64_t first, int64_t last) {
     BorrowedWorkspace<Token> workspace;
     for (int64_t i = first; i < last; ++i) {
-      out[i] = pair_distance(*workspace, a.row(i), a.lengths[i], b.row(i),
-                             b.lengths[i]);
+      out[i] = pair_distance(*workspace, a.row(i), a.lengths[i], b.row(i), b.lengths[i]);
     }
   });
 }
@@ -142,7 +139,7 @@ void edit_distance_rows(Sequences<Token> a, Sequences<Token> b, int64_t batch, i
 // length, so the kLanes texts run in lockstep waste few steps.
 template <typename Token>
 void grid_row(Workspace<Token>& workspace, Sequences<Token> b, const int64_t* columns,
-                 int64_t row_start, int64_t first, int64_t end, int64_t* out) {
+              int64_t row_start, int64_t first, int64_t end, int64_t* out) {
   const auto& pattern = workspace.pattern;
   int64_t cell = first;
   if (pattern.blocks() == 1) {  // one-word patterns: kLanes texts at a time
@@ -162,14 +159,14 @@ void grid_row(Workspace<Token>& workspace, Sequences<Token> b, const int64_t* co
   }
   for (; cell < end; ++cell) {
     const int64_t j = columns[cell - row_start];
-    out[row_start + j] = levenshtein::distance(pattern, b.row(j), b.lengths[j],
-                                               workspace.plus, workspace.minus);
+    out[row_start + j] =
+        levenshtein::distance(pattern, b.row(j), b.lengths[j], workspace.plus, workspace.minus);
   }
 }
 
 template <typename Token>
-void edit_distance_grid(Sequences<Token> a, int64_t batch_a, Sequences<Token> b,
-                        int64_t batch_b, int64_t* out) {
+void edit_distance_grid(Sequences<Token> a, int64_t batch_a, Sequences<Token> b, int64_t batch_b,
+                        int64_t* out) {
   std::vector<int64_t> columns_by_length(static_cast<size_t>(batch_b));
   std::iota(columns_by_length.begin(), columns_by_length.end(), 0);
   std::stable_sort(columns_by_length.begin(), columns_by_length.end(),
@@ -177,7 +174,7 @@ void edit_distance_grid(Sequences<Token> a, int64_t batch_a, Sequences<Token> b,
   // One flat index per grid cell, so chunks stay balanced whatever the shape.
   // Each a[i] is the pattern of its whole row: its masks are built once per
   // row a chunk touches, then reused for every b[j].
-  parallel_for(0, batch_a * batch_b, items_per_chunk(word_steps(a.width, b.width)),
+  parallel_for(0, batch_a * batch_b, grain_for(kWordStepNs * word_steps(a.width, b.width)),
                [&](int64_t first, int64_t last) {
                  BorrowedWorkspace<Token> workspace;
                  for (int64_t cell = first; cell < last;) {
@@ -195,24 +192,19 @@ void edit_distance_grid(Sequences<Token> a, int64_t batch_a, Sequences<Token> b,
 // own pool: ATen's copy could use OpenMP (unsafe in a forked child) or, inside
 // a worker, start threads of its own.
 template <typename Launch>
-at::Tensor run_on_cpu(const char* op, const at::Tensor& a,
-                      const at::Tensor& a_lengths, const at::Tensor& b,
-                      const at::Tensor& b_lengths, at::IntArrayRef out_shape, Launch launch) {
+at::Tensor run_on_cpu(const char* op, const at::Tensor& a, const at::Tensor& b,
+                      const std::optional<at::Tensor>& a_lengths,
+                      const std::optional<at::Tensor>& b_lengths, at::IntArrayRef out_shape,
+                      Launch launch) {
   check_allocation(op, "the output", out_shape, sizeof(int64_t));
   const at::Tensor a_tokens = contiguous_on_pool(a, op, "a");
   const at::Tensor b_tokens = contiguous_on_pool(b, op, "b");
-  const at::Tensor a_lens = contiguous_on_pool(a_lengths, op, "a_lengths");
-  const at::Tensor b_lens = contiguous_on_pool(b_lengths, op, "b_lengths");
-  check_lengths_fit(op, a_lens.data_ptr<int64_t>(), a_lens.numel(), "a_lengths", a.size(1),
-                    "the width of 'a'");
-  check_lengths_fit(op, b_lens.data_ptr<int64_t>(), b_lens.numel(), "b_lengths", b.size(1),
-                    "the width of 'b'");
+  const ItemLengths a_lens(op, a_lengths, "a_lengths", a.size(1), "the width of 'a'");
+  const ItemLengths b_lens(op, b_lengths, "b_lengths", b.size(1), "the width of 'b'");
   at::Tensor out = at::empty(out_shape, a.options().dtype(at::kLong));
   AT_DISPATCH_INDEX_TYPES(a.scalar_type(), "mt::edit_distance", [&] {
-    const Sequences<index_t> a_seqs{a_tokens.data_ptr<index_t>(), a_lens.data_ptr<int64_t>(),
-                                    a.size(1)};
-    const Sequences<index_t> b_seqs{b_tokens.data_ptr<index_t>(), b_lens.data_ptr<int64_t>(),
-                                    b.size(1)};
+    const Sequences<index_t> a_seqs{a_tokens.const_data_ptr<index_t>(), a_lens, a.size(1)};
+    const Sequences<index_t> b_seqs{b_tokens.const_data_ptr<index_t>(), b_lens, b.size(1)};
     launch(a_seqs, b_seqs, out.data_ptr<int64_t>());
   });
   return out;
@@ -223,46 +215,52 @@ at::Tensor run_on_cpu(const char* op, const at::Tensor& a,
 constexpr const char* kEditDistance = "mt::edit_distance";
 constexpr const char* kPairwise = "mt::edit_distance_pairwise";
 
-at::Tensor edit_distance_cpu(const at::Tensor& a, const at::Tensor& a_lengths,
-                             const at::Tensor& b, const at::Tensor& b_lengths) {
-  check_arguments(kEditDistance, Kernel::kCpu, /*same_batch=*/true, a, a_lengths, b, b_lengths);
+at::Tensor edit_distance_cpu(const at::Tensor& a, const at::Tensor& b,
+                             const std::optional<at::Tensor>& a_lengths,
+                             const std::optional<at::Tensor>& b_lengths) {
+  check_arguments(kEditDistance, Kernel::kCpu, /*same_batch=*/true, a, b, a_lengths, b_lengths);
   const int64_t batch = a.size(0);
-  return run_on_cpu(kEditDistance, a, a_lengths, b, b_lengths, {batch},
+  return run_on_cpu(kEditDistance, a, b, a_lengths, b_lengths, {batch},
                     [&](auto a_seqs, auto b_seqs, int64_t* out) {
                       edit_distance_rows(a_seqs, b_seqs, batch, out);
                     });
 }
 
-at::Tensor edit_distance_pairwise_cpu(const at::Tensor& a, const at::Tensor& a_lengths,
-                                      const at::Tensor& b, const at::Tensor& b_lengths) {
-  check_arguments(kPairwise, Kernel::kCpu, /*same_batch=*/false, a, a_lengths, b, b_lengths);
+at::Tensor edit_distance_pairwise_cpu(const at::Tensor& a, const at::Tensor& b,
+                                      const std::optional<at::Tensor>& a_lengths,
+                                      const std::optional<at::Tensor>& b_lengths) {
+  check_arguments(kPairwise, Kernel::kCpu, /*same_batch=*/false, a, b, a_lengths, b_lengths);
   const int64_t batch_a = a.size(0), batch_b = b.size(0);
-  return run_on_cpu(kPairwise, a, a_lengths, b, b_lengths, {batch_a, batch_b},
+  return run_on_cpu(kPairwise, a, b, a_lengths, b_lengths, {batch_a, batch_b},
                     [&](auto a_seqs, auto b_seqs, int64_t* out) {
                       edit_distance_grid(a_seqs, batch_a, b_seqs, batch_b, out);
                     });
 }
 
 // Meta kernels: shapes only, with symbolic sizes so dynamic-shape graphs work.
-at::Tensor edit_distance_meta(const at::Tensor& a, const at::Tensor& a_lengths,
-                              const at::Tensor& b, const at::Tensor& b_lengths) {
-  check_arguments(kEditDistance, Kernel::kMeta, /*same_batch=*/true, a, a_lengths, b, b_lengths);
+at::Tensor edit_distance_meta(const at::Tensor& a, const at::Tensor& b,
+                              const std::optional<at::Tensor>& a_lengths,
+                              const std::optional<at::Tensor>& b_lengths) {
+  check_arguments(kEditDistance, Kernel::kMeta, /*same_batch=*/true, a, b, a_lengths, b_lengths);
   return at::empty_symint({a.sym_size(0)}, a.options().dtype(at::kLong));
 }
 
-at::Tensor edit_distance_pairwise_meta(const at::Tensor& a, const at::Tensor& a_lengths,
-                                       const at::Tensor& b, const at::Tensor& b_lengths) {
-  check_arguments(kPairwise, Kernel::kMeta, /*same_batch=*/false, a, a_lengths, b, b_lengths);
+at::Tensor edit_distance_pairwise_meta(const at::Tensor& a, const at::Tensor& b,
+                                       const std::optional<at::Tensor>& a_lengths,
+                                       const std::optional<at::Tensor>& b_lengths) {
+  check_arguments(kPairwise, Kernel::kMeta, /*same_batch=*/false, a, b, a_lengths, b_lengths);
   return at::empty_symint({a.sym_size(0), b.sym_size(0)}, a.options().dtype(at::kLong));
 }
 
 }  // namespace
 
 TORCH_LIBRARY_FRAGMENT(mt, m) {
-  m.def("edit_distance(Tensor a, Tensor a_lengths, Tensor b, Tensor b_lengths) -> Tensor");
   m.def(
-      "edit_distance_pairwise(Tensor a, Tensor a_lengths, Tensor b, Tensor b_lengths) "
+      "edit_distance(Tensor a, Tensor b, Tensor? a_lengths=None, Tensor? b_lengths=None) "
       "-> Tensor");
+  m.def(
+      "edit_distance_pairwise(Tensor a, Tensor b, Tensor? a_lengths=None, "
+      "Tensor? b_lengths=None) -> Tensor");
 }
 
 // CompositeExplicitAutograd rather than CPU: a CUDA tensor then reaches our

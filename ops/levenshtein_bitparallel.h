@@ -108,8 +108,7 @@ class PatternMasks {
         slot = next_slot++;
         masks_.resize(masks_.size() + static_cast<size_t>(blocks_), 0);
       }
-      masks_[static_cast<size_t>(slot * blocks_ + i / kWordBits)] |= uint64_t{1}
-                                                                     << (i % kWordBits);
+      masks_[static_cast<size_t>(slot * blocks_ + i / kWordBits)] |= uint64_t{1} << (i % kWordBits);
     }
   }
 
@@ -221,8 +220,7 @@ int64_t distance(const PatternMasks<Token>& pattern, const Token* text, int64_t 
     for (int64_t b = 0; b + 1 < blocks; ++b) {
       carry = advance_block(plus[b], minus[b], match[b], carry, kTopRow);
     }
-    score += advance_block(plus[blocks - 1], minus[blocks - 1], match[blocks - 1], carry,
-                           last_row);
+    score += advance_block(plus[blocks - 1], minus[blocks - 1], match[blocks - 1], carry, last_row);
   }
   return score;
 }
@@ -275,9 +273,11 @@ inline bool avx2_enabled() {
 // lanes' words in one AVX2 register: each word operation serves all four.
 // Compiled for AVX2 only here; callers check avx2_enabled() first.
 template <typename Token>
-__attribute__((target("avx2"))) void distances_one_block_avx2(
-    DenseMaskLookup lookup, int64_t length, const Token* const texts[kLanes],
-    const int64_t text_lengths[kLanes], int64_t out[kLanes]) {
+__attribute__((target("avx2"))) void distances_one_block_avx2(DenseMaskLookup lookup,
+                                                              int64_t length,
+                                                              const Token* const texts[kLanes],
+                                                              const int64_t text_lengths[kLanes],
+                                                              int64_t out[kLanes]) {
   static_assert(kLanes == 4, "one AVX2 register holds four 64-bit lanes");
   const __m256i all_ones = _mm256_set1_epi64x(-1), one = _mm256_set1_epi64x(1);
   const __m128i score_shift = _mm_cvtsi32_si128(static_cast<int>((length - 1) % kWordBits));

@@ -1,15 +1,20 @@
 // mt::linear_sum_assignment: for every batch item, the assignment of rows to
 // columns of minimal (or maximal) total cost, as scipy.optimize.linear_sum_assignment.
 //
-//   cost  [B, N, M] float32|float64; +inf marks a forbidden pair
-//   sizes [B, 2] int64, optional: item b is the block cost[b, :n_b, :m_b]
+//   cost      [B, N, M] any real dtype (floating, integer, bool), solved in
+//             float64; +inf marks a forbidden pair (-inf when maximizing)
+//   n_lengths [B] int64, optional: item b has the first n_lengths[b] rows
+//   m_lengths [B] int64, optional: ... and the first m_lengths[b] columns
+//   maximize  find the assignment of maximal total cost instead
 //   -> row_ind, col_ind int64 [B, min(N, M)]: item b's pairs, rows ascending,
 //      padded with -1 past min(n_b, m_b)
 //
 // Each item is solved by shortest augmenting paths (the Jonker-Volgenant
-// family): rows enter one at a time, and a Dijkstra search over reduced costs
-// finds the cheapest way to give the new row a column. Items fan out over the
-// pool; an item's solve is sequential.
+// family) as SciPy's solver does it: rows enter one at a time, and a Dijkstra
+// search over reduced costs finds the cheapest way to give the new row a
+// column. Columns are scanned in SciPy's order and each reduced cost is summed
+// in SciPy's order, so among tied optima both return the same one. Items fan
+// out over the pool; an item's solve is sequential.
 #include <ATen/ATen.h>
 #include <torch/library.h>
 
@@ -22,6 +27,8 @@
 #include "runtime/allocation.h"
 #include "runtime/checks.h"
 #include "runtime/contiguous.h"
+#include "runtime/item_errors.h"
+#include "runtime/lengths.h"
 #include "runtime/parallel.h"
 
 namespace mt {
@@ -33,32 +40,21 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 // ---- checks ---------------------------------------------------------------
 
 void check_arguments(Kernel kernel, const at::Tensor& cost,
-                     const std::optional<at::Tensor>& sizes) {
-  check_devices(kOp, kernel, {{&cost, "cost"}, {if_present(sizes), "sizes"}});
+                     const std::optional<at::Tensor>& n_lengths,
+                     const std::optional<at::Tensor>& m_lengths) {
+  check_devices(kOp, kernel,
+                {{&cost, "cost"},
+                 {if_present(n_lengths), "n_lengths"},
+                 {if_present(m_lengths), "m_lengths"}});
   check_dim(kOp, cost, "cost", 3, "[B, N, M]");
-  check_floating(kOp, cost, "cost");
-  if (sizes.has_value()) {
-    check_dim(kOp, *sizes, "sizes", 2, "[B, 2]");
-    check_dtype(kOp, *sizes, "sizes", at::kLong);
-    check_size(kOp, *sizes, "sizes", 0, cost.sym_size(0), "the batch size of 'cost' is");
-    check_size(kOp, *sizes, "sizes", 1, 2, "(n, m) pairs need");
-  }
-}
-
-// Data check (CPU only): every (n_b, m_b) fits inside [N, M].
-void check_sizes_fit(const int64_t* sizes, int64_t batch, int64_t rows, int64_t cols) {
-  for (int64_t b = 0; b < batch; ++b) {
-    const int64_t n = sizes[2 * b], m = sizes[2 * b + 1];
-    TORCH_CHECK(n >= 0 && n <= rows && m >= 0 && m <= cols, kOp, ": sizes[", b, "] = (", n,
-                ", ", m, ") is outside the padded shape (", rows, ", ", cols, ") of 'cost'");
-  }
+  check_real(kOp, cost, "cost");
+  check_lengths_argument(kOp, n_lengths, "n_lengths", cost.sym_size(0),
+                         "the batch size of 'cost' is");
+  check_lengths_argument(kOp, m_lengths, "m_lengths", cost.sym_size(0),
+                         "the batch size of 'cost' is");
 }
 
 // ---- kernel ---------------------------------------------------------------
-
-// How one item's solve ended; errors are raised after the fan-out, for the
-// lowest failing item, so the message does not depend on the thread count.
-enum class Outcome : uint8_t { kSolved, kNaN, kWrongInfinity, kInfeasible };
 
 // Scratch for one item, reused across the items of a chunk.
 struct Workspace {
@@ -84,8 +80,8 @@ bool solve_assignment(Workspace& ws, int64_t rows, int64_t cols) {
     ws.row_visited.assign(rows, 0);
     ws.col_visited.assign(cols, 0);
     ws.unvisited_cols.resize(cols);
-    for (int64_t j = 0; j < cols; ++j) {
-      ws.unvisited_cols[j] = j;
+    for (int64_t k = 0; k < cols; ++k) {
+      ws.unvisited_cols[k] = cols - 1 - k;  // SciPy's scan order, for its tie-breaking
     }
     int64_t unvisited = cols;
     double path_length = 0.0;  // of the shortest path found so far
@@ -98,12 +94,14 @@ bool solve_assignment(Workspace& ws, int64_t rows, int64_t cols) {
     while (sink < 0) {  // grow the shortest-path tree by one column
       ws.row_visited[row] = 1;
       const double* row_cost = ws.cost.data() + row * cols;
-      const double offset = path_length - ws.row_dual[row];
+      const double row_dual = ws.row_dual[row];
       double nearest = kInf;
       int64_t nearest_at = -1;
       for (int64_t k = 0; k < unvisited; ++k) {
         const int64_t j = unvisited_cols[k];
-        const double reduced = offset + row_cost[j] - col_dual[j];
+        // Summed left to right as SciPy does: another order rounds differently
+        // and can break a tie the other way.
+        const double reduced = path_length + row_cost[j] - row_dual - col_dual[j];
         if (reduced < shortest[j]) {
           path[j] = row;
           shortest[j] = reduced;
@@ -160,49 +158,44 @@ struct Item {
   int64_t row_stride, rows, cols;
 };
 
-// Copies the item into ws.cost as a minimisation with rows <= cols
+// Copies item `b` into ws.cost as a float64 minimisation with rows <= cols
 // (negated for maximize, transposed when it has more rows than columns),
-// checking its values on the way.
+// refusing NaN and the wrong infinity on the way.
 template <typename scalar_t>
-Outcome load_item(Workspace& ws, const Item<scalar_t>& item, bool maximize, bool transpose) {
+void load_item(Workspace& ws, const Item<scalar_t>& item, int64_t b, bool maximize,
+               bool transpose) {
   const int64_t rows = transpose ? item.cols : item.rows;
   const int64_t cols = transpose ? item.rows : item.cols;
   ws.cost.resize(rows * cols);
   for (int64_t i = 0; i < item.rows; ++i) {
     for (int64_t j = 0; j < item.cols; ++j) {
       const double value = static_cast<double>(item.cost[i * item.row_stride + j]);
-      if (std::isnan(value)) {
-        return Outcome::kNaN;
-      }
+      TORCH_CHECK(!std::isnan(value), kOp, ": cost[", b, "] contains NaN");
       const double minimised = maximize ? -value : value;
-      if (minimised == -kInf) {
-        return Outcome::kWrongInfinity;
-      }
+      TORCH_CHECK(minimised != -kInf, kOp, ": cost[", b, "] contains ", maximize ? "+inf" : "-inf",
+                  "; only ", maximize ? "-inf" : "+inf", " is allowed (a forbidden pair",
+                  maximize ? " when maximize=True" : "", ")");
       ws.cost[transpose ? j * cols + i : i * cols + j] = minimised;
     }
   }
-  return Outcome::kSolved;
 }
 
-// Solves one item and writes its pairs, rows ascending, into row_ind/col_ind
+// Solves item `b` and writes its pairs, rows ascending, into row_ind/col_ind
 // (already filled with -1).
 template <typename scalar_t>
-Outcome assign_item(Workspace& ws, const Item<scalar_t>& item, bool maximize, int64_t* row_ind,
-                    int64_t* col_ind) {
+void assign_item(Workspace& ws, const Item<scalar_t>& item, int64_t b, bool maximize,
+                 int64_t* row_ind, int64_t* col_ind) {
   const bool transpose = item.rows > item.cols;
-  if (const Outcome loaded = load_item(ws, item, maximize, transpose);
-      loaded != Outcome::kSolved) {
-    return loaded;
-  }
-  if (!solve_assignment(ws, std::min(item.rows, item.cols), std::max(item.rows, item.cols))) {
-    return Outcome::kInfeasible;
-  }
+  load_item(ws, item, b, maximize, transpose);
+  TORCH_CHECK(solve_assignment(ws, std::min(item.rows, item.cols), std::max(item.rows, item.cols)),
+              kOp, ": cost[", b, "] is infeasible: no assignment of all ",
+              "its rows (or columns) avoids the forbidden (infinite) entries");
   if (!transpose) {
     for (int64_t i = 0; i < item.rows; ++i) {
       row_ind[i] = i;
       col_ind[i] = ws.col_for_row[i];
     }
-    return Outcome::kSolved;
+    return;
   }
   // Solved rows were the item's columns: list the pairs by original row.
   ws.col_for_original_row.assign(item.rows, -1);
@@ -217,73 +210,49 @@ Outcome assign_item(Workspace& ws, const Item<scalar_t>& item, bool maximize, in
       ++pair;
     }
   }
-  return Outcome::kSolved;
 }
 
-// About this many cost-matrix reads per chunk pay for a thread wakeup.
-constexpr int64_t kWorkPerChunk = 1 << 16;
+// An item's solve reads its cost matrix about min(N, M) times, ~0.5 ns a read.
+int64_t item_ns(int64_t rows, int64_t cols) { return std::min(rows, cols) * rows * cols / 2; }
 
-void raise_for(Outcome outcome, int64_t item, bool maximize) {
-  switch (outcome) {
-    case Outcome::kSolved:
-      return;
-    case Outcome::kNaN:
-      TORCH_CHECK(false, kOp, ": cost[", item, "] contains NaN");
-    case Outcome::kWrongInfinity:
-      TORCH_CHECK(false, kOp, ": cost[", item, "] contains ", maximize ? "+inf" : "-inf",
-                  "; only ", maximize ? "-inf" : "+inf", " is allowed (a forbidden pair",
-                  maximize ? " when maximize=True" : "", ")");
-    case Outcome::kInfeasible:
-      TORCH_CHECK(false, kOp, ": cost[", item, "] is infeasible: no assignment of all ",
-                  "its rows (or columns) avoids the forbidden (infinite) entries");
-  }
-}
+// ---- operator -------------------------------------------------------------
 
 std::tuple<at::Tensor, at::Tensor> linear_sum_assignment_cpu(
-    const at::Tensor& cost, const std::optional<at::Tensor>& sizes, bool maximize) {
-  check_arguments(Kernel::kCpu, cost, sizes);
+    const at::Tensor& cost, const std::optional<at::Tensor>& n_lengths,
+    const std::optional<at::Tensor>& m_lengths, bool maximize) {
+  check_arguments(Kernel::kCpu, cost, n_lengths, m_lengths);
   const int64_t batch = cost.size(0), rows = cost.size(1), cols = cost.size(2);
   const int64_t pairs = std::min(rows, cols);
   check_allocation(kOp, "the output", {batch, pairs}, sizeof(int64_t));
   check_allocation(kOp, "one item's working copy", {rows, cols}, sizeof(double));
   const at::Tensor costs = contiguous_on_pool(cost, kOp, "cost");
-  at::Tensor item_sizes;
-  if (sizes.has_value()) {
-    item_sizes = contiguous_on_pool(*sizes, kOp, "sizes");
-    check_sizes_fit(item_sizes.data_ptr<int64_t>(), batch, rows, cols);
-  }
-  const int64_t* size_of = sizes.has_value() ? item_sizes.data_ptr<int64_t>() : nullptr;
-  at::Tensor row_ind = at::empty({batch, pairs}, cost.options().dtype(at::kLong));
-  at::Tensor col_ind = at::empty({batch, pairs}, cost.options().dtype(at::kLong));
-  std::vector<Outcome> outcomes(batch, Outcome::kSolved);
-  const int64_t work_per_item = std::max<int64_t>(1, rows * cols * pairs);
-  AT_DISPATCH_FLOATING_TYPES(cost.scalar_type(), kOp, [&] {
-    const scalar_t* data = costs.data_ptr<scalar_t>();
+  const ItemLengths n(kOp, n_lengths, "n_lengths", rows, "the size of dimension 1 of 'cost'");
+  const ItemLengths m(kOp, m_lengths, "m_lengths", cols, "the size of dimension 2 of 'cost'");
+  at::Tensor row_ind = at::full({batch, pairs}, -1, cost.options().dtype(at::kLong));
+  at::Tensor col_ind = at::full({batch, pairs}, -1, cost.options().dtype(at::kLong));
+  ItemErrors errors;
+  AT_DISPATCH_ALL_TYPES_AND3(at::kHalf, at::kBFloat16, at::kBool, cost.scalar_type(), kOp, [&] {
+    const scalar_t* data = costs.const_data_ptr<scalar_t>();
     int64_t* row_out = row_ind.data_ptr<int64_t>();
     int64_t* col_out = col_ind.data_ptr<int64_t>();
-    parallel_for(0, batch, std::max<int64_t>(1, kWorkPerChunk / work_per_item),
-                 [&](int64_t first, int64_t last) {
-                   Workspace ws;
-                   for (int64_t b = first; b < last; ++b) {
-                     const Item<scalar_t> item{data + b * rows * cols, cols,
-                                               size_of ? size_of[2 * b] : rows,
-                                               size_of ? size_of[2 * b + 1] : cols};
-                     std::fill_n(row_out + b * pairs, pairs, -1);
-                     std::fill_n(col_out + b * pairs, pairs, -1);
-                     outcomes[b] = assign_item(ws, item, maximize, row_out + b * pairs,
-                                               col_out + b * pairs);
-                   }
-                 });
+    parallel_for(0, batch, grain_for(item_ns(rows, cols)), [&](int64_t first, int64_t last) {
+      Workspace ws;
+      for (int64_t b = first; b < last; ++b) {
+        errors.run(b, [&] {
+          const Item<scalar_t> item{data + b * rows * cols, cols, n[b], m[b]};
+          assign_item(ws, item, b, maximize, row_out + b * pairs, col_out + b * pairs);
+        });
+      }
+    });
   });
-  for (int64_t b = 0; b < batch; ++b) {
-    raise_for(outcomes[b], b, maximize);
-  }
+  errors.rethrow();
   return {row_ind, col_ind};
 }
 
 std::tuple<at::Tensor, at::Tensor> linear_sum_assignment_meta(
-    const at::Tensor& cost, const std::optional<at::Tensor>& sizes, bool /*maximize*/) {
-  check_arguments(Kernel::kMeta, cost, sizes);
+    const at::Tensor& cost, const std::optional<at::Tensor>& n_lengths,
+    const std::optional<at::Tensor>& m_lengths, bool /*maximize*/) {
+  check_arguments(Kernel::kMeta, cost, n_lengths, m_lengths);
   const c10::SymInt pairs = cost.sym_size(1).min(cost.sym_size(2));
   const auto options = cost.options().dtype(at::kLong);
   return {at::empty_symint({cost.sym_size(0), pairs}, options),
@@ -294,16 +263,14 @@ std::tuple<at::Tensor, at::Tensor> linear_sum_assignment_meta(
 
 TORCH_LIBRARY_FRAGMENT(mt, m) {
   m.def(
-      "linear_sum_assignment(Tensor cost, Tensor? sizes=None, bool maximize=False) "
-      "-> (Tensor, Tensor)");
+      "linear_sum_assignment(Tensor cost, Tensor? n_lengths=None, Tensor? m_lengths=None, "
+      "bool maximize=False) -> (Tensor, Tensor)");
 }
 
 TORCH_LIBRARY_IMPL(mt, CompositeExplicitAutograd, m) {
   m.impl("linear_sum_assignment", &linear_sum_assignment_cpu);
 }
 
-TORCH_LIBRARY_IMPL(mt, Meta, m) {
-  m.impl("linear_sum_assignment", &linear_sum_assignment_meta);
-}
+TORCH_LIBRARY_IMPL(mt, Meta, m) { m.impl("linear_sum_assignment", &linear_sum_assignment_meta); }
 
 }  // namespace mt

@@ -24,12 +24,7 @@ extern "C" PyObject* PyInit__C(void) {
 
 namespace {
 int64_t get_num_threads_op() { return mt::get_num_threads(); }
-void set_num_threads_op(int64_t num_threads) {
-  TORCH_CHECK(num_threads >= 1 && num_threads <= mt::kMaxThreads,
-              "mt::set_num_threads: argument 'num_threads' must be between 1 and ",
-              mt::kMaxThreads, ", got ", num_threads);
-  mt::set_num_threads(static_cast<int>(num_threads));
-}
+void set_num_threads_op(int64_t num_threads) { mt::set_num_threads(num_threads); }
 }  // namespace
 
 // Both read or write process state, so TorchScript must neither drop a call
@@ -38,7 +33,7 @@ void set_num_threads_op(int64_t num_threads) {
 TORCH_LIBRARY(mt, m) {
   m.def(torch::schema("get_num_threads() -> int", c10::AliasAnalysisKind::CONSERVATIVE),
         &get_num_threads_op);
-  m.def(torch::schema("set_num_threads(int num_threads) -> ()",
-                      c10::AliasAnalysisKind::CONSERVATIVE),
-        &set_num_threads_op);
+  m.def(
+      torch::schema("set_num_threads(int num_threads) -> ()", c10::AliasAnalysisKind::CONSERVATIVE),
+      &set_num_threads_op);
 }

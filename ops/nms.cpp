@@ -5,12 +5,17 @@
 //   nms(boxes [N, 4], scores [N], iou_threshold) -> int64 [K], kept indices by score
 //   batched_nms(boxes, scores, idxs [N] int64, iou_threshold) -> int64 [K]
 //       each category of `idxs` suppressed on its own; categories fan out
-//   nms_padded(boxes [B, N, 4], scores [B, N], counts [B]?, iou_threshold)
+//   nms_padded(boxes [B, N, 4], scores [B, N], iou_threshold, lengths [B]?)
 //       -> bool [B, N] keep mask (static shape); images fan out
 //
 // Boxes are (x1, y1, x2, y2) float32|float64 with x1 <= x2 and y1 <= y2.
 // IoU is computed in the boxes' dtype exactly as torchvision does, so a pair
-// of boxes with zero union (0 / 0 = NaN) never suppresses.
+// of boxes with zero union (0 / 0 = NaN) never suppresses. Equal scores are
+// visited lowest index first (a stable sort); torchvision's CPU kernel uses an
+// unstable sort, so with 17 or more equal scores its order, and which of two
+// overlapping tied boxes it keeps, can differ from ours.
+// batched_nms of no boxes returns an empty int64 tensor without checking
+// anything else, as torchvision.ops.batched_nms does.
 //
 // nms and batched_nms have data-dependent output sizes: their shape
 // functions are Python fakes (torch_mt/detection.py). nms_padded's is below.
@@ -21,13 +26,15 @@
 #include <cmath>
 #include <memory>
 #include <numeric>
-#include <string>
+#include <ostream>
 #include <utility>
 #include <vector>
 
 #include "runtime/allocation.h"
 #include "runtime/checks.h"
 #include "runtime/contiguous.h"
+#include "runtime/item_errors.h"
+#include "runtime/lengths.h"
 #include "runtime/parallel.h"
 
 namespace mt {
@@ -60,34 +67,38 @@ void check_threshold(const char* op, double iou_threshold) {
   TORCH_CHECK(!std::isnan(iou_threshold), op, ": argument 'iou_threshold' is NaN");
 }
 
-// What is wrong with one box or its score, if anything.
-enum class BoxProblem : uint8_t { kNone, kNaNScore, kNotFinite, kInverted };
+// Names a box in messages: "boxes[7]", or "boxes[2, 7]" in a batch of images.
+struct BoxName {
+  int64_t image;  // -1 outside a batch
+  int64_t index;
+};
 
-template <typename scalar_t>
-BoxProblem problem_of(const scalar_t* box, scalar_t score) {
-  if (std::isnan(score)) {
-    return BoxProblem::kNaNScore;
+std::ostream& operator<<(std::ostream& out, const BoxName& box) {
+  out << "boxes[";
+  if (box.image >= 0) {
+    out << box.image << ", ";
   }
-  for (int k = 0; k < 4; ++k) {
-    if (!std::isfinite(box[k])) {
-      return BoxProblem::kNotFinite;
-    }
-  }
-  return box[2] < box[0] || box[3] < box[1] ? BoxProblem::kInverted : BoxProblem::kNone;
+  return out << box.index << "]";
 }
 
-// `where` names the box ("boxes[7]", "boxes[2, 7]").
-void raise_for(const char* op, BoxProblem problem, const std::string& where) {
-  switch (problem) {
-    case BoxProblem::kNone:
-      return;
-    case BoxProblem::kNaNScore:
-      TORCH_CHECK(false, op, ": the score of ", where, " is NaN");
-    case BoxProblem::kNotFinite:
-      TORCH_CHECK(false, op, ": ", where, " has a NaN or infinite coordinate");
-    case BoxProblem::kInverted:
-      TORCH_CHECK(false, op, ": ", where, " has x2 < x1 or y2 < y1; boxes must be ",
-                  "(x1, y1, x2, y2) corners, not (x, y, width, height)");
+// Refuses a NaN score, a NaN or infinite coordinate and an inverted box.
+template <typename scalar_t>
+void check_box(const char* op, const scalar_t* box, scalar_t score, BoxName name) {
+  TORCH_CHECK(!std::isnan(score), op, ": the score of ", name, " is NaN");
+  for (int k = 0; k < 4; ++k) {
+    TORCH_CHECK(std::isfinite(box[k]), op, ": ", name, " has a NaN or infinite coordinate");
+  }
+  TORCH_CHECK(box[2] >= box[0] && box[3] >= box[1], op, ": ", name,
+              " has x2 < x1 or y2 < y1; boxes must be (x1, y1, x2, y2) corners, not (x, y, ",
+              "width, height)");
+}
+
+// Checks the first `count` boxes of an image, lowest index first.
+template <typename scalar_t>
+void check_boxes(const char* op, const scalar_t* coords, const scalar_t* scores, int64_t count,
+                 int64_t image) {
+  for (int64_t i = 0; i < count; ++i) {
+    check_box(op, coords + 4 * i, scores[i], BoxName{image, i});
   }
 }
 
@@ -113,8 +124,8 @@ bool overlaps(const SortedBox<scalar_t>& a, const SortedBox<scalar_t>& b, double
 // the later boxes in parallel: larger blocks mean fewer fan-outs but more
 // sequential work.
 constexpr int64_t kBlock = 256;
-// About this many IoU tests per chunk pay for a thread wakeup.
-constexpr int64_t kTestsPerChunk = 8192;
+// One IoU test costs about 4 ns here.
+constexpr int64_t kTestNs = 4;
 
 // Per-thread scratch, reused across the images or categories of a chunk.
 template <typename scalar_t>
@@ -146,10 +157,9 @@ void suppress(Workspace<scalar_t>& ws, const scalar_t* coords, double threshold,
       if (ws.suppressed[p]) {
         continue;
       }
-      const bool beaten = std::any_of(ws.kept_in_block.begin(), ws.kept_in_block.end(),
-                                      [&](int64_t k) {
-                                        return overlaps(ws.sorted[k], ws.sorted[p], threshold);
-                                      });
+      const bool beaten =
+          std::any_of(ws.kept_in_block.begin(), ws.kept_in_block.end(),
+                      [&](int64_t k) { return overlaps(ws.sorted[k], ws.sorted[p], threshold); });
       if (!beaten) {
         ws.kept_in_block.push_back(p);
         keep[ws.order[p]] = true;
@@ -157,20 +167,19 @@ void suppress(Workspace<scalar_t>& ws, const scalar_t* coords, double threshold,
     }
     const int64_t tests = std::max<int64_t>(1, static_cast<int64_t>(ws.kept_in_block.size()));
     // Each later box reads the block's kept boxes and writes only its own flag.
-    parallel_for(block_end, count, std::max<int64_t>(1, kTestsPerChunk / tests),
-                 [&](int64_t first, int64_t last) {
-                   for (int64_t p = first; p < last; ++p) {
-                     if (ws.suppressed[p]) {
-                       continue;
-                     }
-                     for (const int64_t k : ws.kept_in_block) {
-                       if (overlaps(ws.sorted[k], ws.sorted[p], threshold)) {
-                         ws.suppressed[p] = 1;
-                         break;
-                       }
-                     }
-                   }
-                 });
+    parallel_for(block_end, count, grain_for(kTestNs * tests), [&](int64_t first, int64_t last) {
+      for (int64_t p = first; p < last; ++p) {
+        if (ws.suppressed[p]) {
+          continue;
+        }
+        for (const int64_t k : ws.kept_in_block) {
+          if (overlaps(ws.sorted[k], ws.sorted[p], threshold)) {
+            ws.suppressed[p] = 1;
+            break;
+          }
+        }
+      }
+    });
   }
 }
 
@@ -179,19 +188,6 @@ template <typename scalar_t>
 void sort_by_score(std::vector<int64_t>& order, const scalar_t* scores) {
   std::stable_sort(order.begin(), order.end(),
                    [&](int64_t a, int64_t b) { return scores[a] > scores[b]; });
-}
-
-// Checks every box of an image; the first problem (lowest index) is returned.
-template <typename scalar_t>
-std::pair<BoxProblem, int64_t> first_problem(const scalar_t* coords, const scalar_t* scores,
-                                             int64_t count) {
-  for (int64_t i = 0; i < count; ++i) {
-    if (const BoxProblem problem = problem_of(coords + 4 * i, scores[i]);
-        problem != BoxProblem::kNone) {
-      return {problem, i};
-    }
-  }
-  return {BoxProblem::kNone, 0};
 }
 
 // Indices with keep[i] set, by decreasing score (equal scores: lower index first).
@@ -224,8 +220,7 @@ at::Tensor nms_cpu(const at::Tensor& boxes, const at::Tensor& scores, double iou
   AT_DISPATCH_FLOATING_TYPES(boxes.scalar_type(), kNms, [&] {
     const scalar_t* box_data = coords.data_ptr<scalar_t>();
     const scalar_t* score_data = score.data_ptr<scalar_t>();
-    const auto [problem, box] = first_problem(box_data, score_data, count);
-    raise_for(kNms, problem, "boxes[" + std::to_string(box) + "]");
+    check_boxes(kNms, box_data, score_data, count, /*image=*/-1);
     Workspace<scalar_t> ws;
     ws.order.resize(count);
     std::iota(ws.order.begin(), ws.order.end(), 0);
@@ -236,15 +231,27 @@ at::Tensor nms_cpu(const at::Tensor& boxes, const at::Tensor& scores, double iou
   return out;
 }
 
-at::Tensor batched_nms_cpu(const at::Tensor& boxes, const at::Tensor& scores,
-                           const at::Tensor& idxs, double iou_threshold) {
-  check_devices(kBatchedNms, Kernel::kCpu,
-                {{&boxes, "boxes"}, {&scores, "scores"}, {&idxs, "idxs"}});
+// False for no boxes at all: then, as in torchvision, nothing else is checked
+// and the result is empty.
+bool check_batched_nms(Kernel kernel, const at::Tensor& boxes, const at::Tensor& scores,
+                       const at::Tensor& idxs, double iou_threshold) {
+  if (boxes.sym_numel() == 0) {
+    return false;
+  }
+  check_devices(kBatchedNms, kernel, {{&boxes, "boxes"}, {&scores, "scores"}, {&idxs, "idxs"}});
   check_boxes_and_scores(kBatchedNms, boxes, scores, /*batch_dims=*/0);
+  check_threshold(kBatchedNms, iou_threshold);
   check_dim(kBatchedNms, idxs, "idxs", 1, "[N]");
   check_dtype(kBatchedNms, idxs, "idxs", at::kLong);
   check_size(kBatchedNms, idxs, "idxs", 0, boxes.sym_size(0), "the number of boxes is");
-  check_threshold(kBatchedNms, iou_threshold);
+  return true;
+}
+
+at::Tensor batched_nms_cpu(const at::Tensor& boxes, const at::Tensor& scores,
+                           const at::Tensor& idxs, double iou_threshold) {
+  if (!check_batched_nms(Kernel::kCpu, boxes, scores, idxs, iou_threshold)) {
+    return at::empty({0}, boxes.options().dtype(at::kLong));
+  }
   const int64_t count = boxes.size(0);
   const at::Tensor coords = contiguous_on_pool(boxes, kBatchedNms, "boxes");
   const at::Tensor score = contiguous_on_pool(scores, kBatchedNms, "scores");
@@ -255,8 +262,7 @@ at::Tensor batched_nms_cpu(const at::Tensor& boxes, const at::Tensor& scores,
   AT_DISPATCH_FLOATING_TYPES(boxes.scalar_type(), kBatchedNms, [&] {
     const scalar_t* box_data = coords.data_ptr<scalar_t>();
     const scalar_t* score_data = score.data_ptr<scalar_t>();
-    const auto [problem, box] = first_problem(box_data, score_data, count);
-    raise_for(kBatchedNms, problem, "boxes[" + std::to_string(box) + "]");
+    check_boxes(kBatchedNms, box_data, score_data, count, /*image=*/-1);
     // Boxes by category, by index within one; group g is
     // by_category[group_start[g], group_start[g + 1]). Each group is put in
     // visiting order (by score) inside the fan-out, not here: the serial
@@ -280,7 +286,7 @@ at::Tensor batched_nms_cpu(const at::Tensor& boxes, const at::Tensor& scores,
     const int64_t groups = static_cast<int64_t>(group_start.size());
     group_start.push_back(count);
     const int64_t mean_group = count / std::max<int64_t>(1, groups);
-    parallel_for(0, groups, std::max<int64_t>(1, kTestsPerChunk / (mean_group * mean_group + 1)),
+    parallel_for(0, groups, grain_for(kTestNs * (mean_group * mean_group + 1)),
                  [&](int64_t first, int64_t last) {
                    Workspace<scalar_t> ws;
                    for (int64_t g = first; g < last; ++g) {
@@ -296,68 +302,54 @@ at::Tensor batched_nms_cpu(const at::Tensor& boxes, const at::Tensor& scores,
 }
 
 void check_nms_padded(Kernel kernel, const at::Tensor& boxes, const at::Tensor& scores,
-                      const std::optional<at::Tensor>& counts, double iou_threshold) {
+                      double iou_threshold, const std::optional<at::Tensor>& lengths) {
   check_devices(kNmsPadded, kernel,
-                {{&boxes, "boxes"}, {&scores, "scores"}, {if_present(counts), "counts"}});
+                {{&boxes, "boxes"}, {&scores, "scores"}, {if_present(lengths), "lengths"}});
   check_boxes_and_scores(kNmsPadded, boxes, scores, /*batch_dims=*/1);
-  check_lengths_argument(kNmsPadded, counts, "counts", boxes.sym_size(0),
-                         "the batch size of 'boxes' is");
   check_threshold(kNmsPadded, iou_threshold);
+  check_lengths_argument(kNmsPadded, lengths, "lengths", boxes.sym_size(0),
+                         "the batch size of 'boxes' is");
 }
 
-at::Tensor nms_padded_cpu(const at::Tensor& boxes, const at::Tensor& scores,
-                          const std::optional<at::Tensor>& counts, double iou_threshold) {
-  check_nms_padded(Kernel::kCpu, boxes, scores, counts, iou_threshold);
+at::Tensor nms_padded_cpu(const at::Tensor& boxes, const at::Tensor& scores, double iou_threshold,
+                          const std::optional<at::Tensor>& lengths) {
+  check_nms_padded(Kernel::kCpu, boxes, scores, iou_threshold, lengths);
   const int64_t images = boxes.size(0), width = boxes.size(1);
   check_allocation(kNmsPadded, "the output", {images, width}, sizeof(bool));
   const at::Tensor coords = contiguous_on_pool(boxes, kNmsPadded, "boxes");
   const at::Tensor score = contiguous_on_pool(scores, kNmsPadded, "scores");
-  at::Tensor count_tensor;
-  const int64_t* count_of = nullptr;
-  if (counts.has_value()) {
-    count_tensor = contiguous_on_pool(*counts, kNmsPadded, "counts");
-    count_of = count_tensor.data_ptr<int64_t>();
-    check_lengths_fit(kNmsPadded, count_of, images, "counts", width, "the width of 'boxes'");
-  }
+  const ItemLengths count_of(kNmsPadded, lengths, "lengths", width, "the width of 'boxes'");
   at::Tensor keep = at::zeros({images, width}, boxes.options().dtype(at::kBool));
   bool* keep_data = keep.data_ptr<bool>();
-  // Problems are raised after the fan-out, for the lowest image, so the
-  // message does not depend on the thread count.
-  std::vector<std::pair<BoxProblem, int64_t>> problems(images, {BoxProblem::kNone, 0});
+  ItemErrors errors;
   AT_DISPATCH_FLOATING_TYPES(boxes.scalar_type(), kNmsPadded, [&] {
     const scalar_t* box_data = coords.data_ptr<scalar_t>();
     const scalar_t* score_data = score.data_ptr<scalar_t>();
-    parallel_for(0, images, std::max<int64_t>(1, kTestsPerChunk / (width * width + 1)),
+    parallel_for(0, images, grain_for(kTestNs * (width * width + 1)),
                  [&](int64_t first, int64_t last) {
                    Workspace<scalar_t> ws;
                    for (int64_t b = first; b < last; ++b) {
-                     const int64_t count = count_of ? count_of[b] : width;
-                     const scalar_t* image_boxes = box_data + 4 * b * width;
-                     const scalar_t* image_scores = score_data + b * width;
-                     problems[b] = first_problem(image_boxes, image_scores, count);
-                     if (problems[b].first != BoxProblem::kNone) {
-                       continue;
-                     }
-                     ws.order.resize(count);
-                     std::iota(ws.order.begin(), ws.order.end(), 0);
-                     sort_by_score(ws.order, image_scores);
-                     suppress(ws, image_boxes, iou_threshold, keep_data + b * width);
+                     errors.run(b, [&] {
+                       const int64_t count = count_of[b];
+                       const scalar_t* image_boxes = box_data + 4 * b * width;
+                       const scalar_t* image_scores = score_data + b * width;
+                       check_boxes(kNmsPadded, image_boxes, image_scores, count, b);
+                       ws.order.resize(count);
+                       std::iota(ws.order.begin(), ws.order.end(), 0);
+                       sort_by_score(ws.order, image_scores);
+                       suppress(ws, image_boxes, iou_threshold, keep_data + b * width);
+                     });
                    }
                  });
   });
-  for (int64_t b = 0; b < images; ++b) {
-    const auto [problem, box] = problems[b];
-    raise_for(kNmsPadded, problem,
-              "boxes[" + std::to_string(b) + ", " + std::to_string(box) + "]");
-  }
+  errors.rethrow();
   return keep;
 }
 
-at::Tensor nms_padded_meta(const at::Tensor& boxes, const at::Tensor& scores,
-                           const std::optional<at::Tensor>& counts, double iou_threshold) {
-  check_nms_padded(Kernel::kMeta, boxes, scores, counts, iou_threshold);
-  return at::empty_symint({boxes.sym_size(0), boxes.sym_size(1)},
-                          boxes.options().dtype(at::kBool));
+at::Tensor nms_padded_meta(const at::Tensor& boxes, const at::Tensor& scores, double iou_threshold,
+                           const std::optional<at::Tensor>& lengths) {
+  check_nms_padded(Kernel::kMeta, boxes, scores, iou_threshold, lengths);
+  return at::empty_symint({boxes.sym_size(0), boxes.sym_size(1)}, boxes.options().dtype(at::kBool));
 }
 
 }  // namespace
@@ -366,7 +358,7 @@ TORCH_LIBRARY_FRAGMENT(mt, m) {
   m.def("nms(Tensor boxes, Tensor scores, float iou_threshold) -> Tensor");
   m.def("batched_nms(Tensor boxes, Tensor scores, Tensor idxs, float iou_threshold) -> Tensor");
   m.def(
-      "nms_padded(Tensor boxes, Tensor scores, Tensor? counts, float iou_threshold) "
+      "nms_padded(Tensor boxes, Tensor scores, float iou_threshold, Tensor? lengths=None) "
       "-> Tensor");
 }
 
@@ -376,8 +368,6 @@ TORCH_LIBRARY_IMPL(mt, CompositeExplicitAutograd, m) {
   m.impl("nms_padded", &nms_padded_cpu);
 }
 
-TORCH_LIBRARY_IMPL(mt, Meta, m) {
-  m.impl("nms_padded", &nms_padded_meta);
-}
+TORCH_LIBRARY_IMPL(mt, Meta, m) { m.impl("nms_padded", &nms_padded_meta); }
 
 }  // namespace mt

@@ -19,12 +19,16 @@
 #include <cmath>
 #include <limits>
 #include <optional>
+#include <ostream>
+#include <string>
 #include <tuple>
 #include <vector>
 
 #include "runtime/allocation.h"
 #include "runtime/checks.h"
 #include "runtime/contiguous.h"
+#include "runtime/item_errors.h"
+#include "runtime/lengths.h"
 #include "runtime/parallel.h"
 
 namespace mt {
@@ -33,16 +37,17 @@ namespace {
 constexpr const char* kOp = "mt::viterbi_decode";
 constexpr double kMinusInf = -std::numeric_limits<double>::infinity();
 
-// About this many (previous tag, tag) pairs per chunk pay for a thread wakeup.
-constexpr int64_t kPairsPerChunk = 1 << 15;
+// One (previous tag, tag) pair of one step costs about 1 ns here.
+constexpr int64_t kPairNs = 1;
 
 void check_arguments(Kernel kernel, const at::Tensor& emissions, const at::Tensor& transitions,
                      const std::optional<at::Tensor>& lengths,
-                     const std::optional<at::Tensor>& start,
-                     const std::optional<at::Tensor>& end) {
+                     const std::optional<at::Tensor>& start, const std::optional<at::Tensor>& end) {
   check_devices(kOp, kernel,
-                {{&emissions, "emissions"}, {&transitions, "transitions"},
-                 {if_present(lengths), "lengths"}, {if_present(start), "start"},
+                {{&emissions, "emissions"},
+                 {&transitions, "transitions"},
+                 {if_present(lengths), "lengths"},
+                 {if_present(start), "start"},
                  {if_present(end), "end"}});
   check_dim(kOp, emissions, "emissions", 3, "[B, T, K]");
   check_floating(kOp, emissions, "emissions");
@@ -62,37 +67,49 @@ void check_arguments(Kernel kernel, const at::Tensor& emissions, const at::Tenso
                          "the batch size of 'emissions' is");
 }
 
-// NaN or +inf anywhere in `values` (count entries): the name of the problem, or nullptr.
-template <typename scalar_t>
-const char* find_bad_score(const scalar_t* values, int64_t count) {
+// Refuses NaN and +inf among `count` scores; `name` names them in the message.
+template <typename scalar_t, typename Name>
+void check_scores(const scalar_t* values, int64_t count, const Name& name) {
   for (int64_t i = 0; i < count; ++i) {
-    if (std::isnan(values[i])) {
-      return "NaN";
-    }
-    if (values[i] == std::numeric_limits<scalar_t>::infinity()) {
-      return "+inf";
-    }
+    TORCH_CHECK(!std::isnan(values[i]) && values[i] != std::numeric_limits<scalar_t>::infinity(),
+                kOp, ": ", name, " contains ", std::isnan(values[i]) ? "NaN" : "+inf",
+                "; scores must be finite or -inf (forbidden)");
   }
-  return nullptr;
 }
 
-template <typename scalar_t>
-void check_scores(const at::Tensor& scores, const char* name) {
-  const char* bad = find_bad_score(scores.data_ptr<scalar_t>(), scores.numel());
-  TORCH_CHECK(bad == nullptr, kOp, ": argument '", name, "' contains ", bad,
-              "; scores must be finite or -inf (forbidden)");
+// Names emissions[b] in messages.
+struct ItemName {
+  int64_t item;
+};
+
+std::ostream& operator<<(std::ostream& out, const ItemName& name) {
+  return out << "emissions[" << name.item << "]";
+}
+
+// A float32|float64 tensor of the model as a flat float64 copy, converted in
+// the caller ([K, K] at most: too little to fan out), checked for NaN / +inf.
+std::vector<double> model_scores(const at::Tensor& tensor, const char* name) {
+  const at::Tensor contiguous = contiguous_on_pool(tensor, kOp, name);
+  std::vector<double> values;
+  AT_DISPATCH_FLOATING_TYPES(tensor.scalar_type(), kOp, [&] {
+    const scalar_t* data = contiguous.const_data_ptr<scalar_t>();
+    values.assign(data, data + contiguous.numel());
+  });
+  check_scores(values.data(), static_cast<int64_t>(values.size()),
+               std::string("argument '") + name + "'");
+  return values;
 }
 
 struct Model {
-  const double* transposed;   // transitions [K, K] in float64, transposed: [j, i]
-  const double* start;        // [K] or nullptr
-  const double* end;          // [K] or nullptr
+  const double* transposed;  // transitions [K, K] in float64, transposed: [j, i]
+  const double* start;       // [K] or nullptr
+  const double* end;         // [K] or nullptr
   int64_t tags;
 };
 
 // Scratch of one chunk's items.
 struct Workspace {
-  std::vector<double> score, next;  // best score ending in each tag, now and next step
+  std::vector<double> score, next;   // best score ending in each tag, now and next step
   std::vector<int32_t> backpointer;  // [T, K]: best previous tag
 };
 
@@ -161,10 +178,6 @@ double decode_item(const scalar_t* emissions, int64_t length, const Model& model
   return best_score;
 }
 
-at::Tensor as_float64(const at::Tensor& tensor, const char* name) {
-  return contiguous_on_pool(tensor, kOp, name).to(at::kDouble);
-}
-
 std::tuple<at::Tensor, at::Tensor> viterbi_decode_cpu(const at::Tensor& emissions,
                                                       const at::Tensor& transitions,
                                                       const std::optional<at::Tensor>& lengths,
@@ -176,52 +189,43 @@ std::tuple<at::Tensor, at::Tensor> viterbi_decode_cpu(const at::Tensor& emission
   check_allocation(kOp, "one item's backpointers", {steps, k}, sizeof(int32_t));
   TORCH_CHECK(k <= std::numeric_limits<int32_t>::max(), kOp, ": ", k, " tags is too many");
   const at::Tensor emission = contiguous_on_pool(emissions, kOp, "emissions");
-  at::Tensor item_lengths;
-  if (lengths.has_value()) {
-    item_lengths = contiguous_on_pool(*lengths, kOp, "lengths");
-    check_lengths_fit(kOp, item_lengths.data_ptr<int64_t>(), batch, "lengths", steps,
-                      "the number of steps T of 'emissions'");
+  const ItemLengths length_of(kOp, lengths, "lengths", steps,
+                              "the number of steps T of 'emissions'");
+  const std::vector<double> transition = model_scores(transitions, "transitions");
+  std::vector<double> transposed(transition.size());
+  for (int64_t i = 0; i < k; ++i) {
+    for (int64_t j = 0; j < k; ++j) {
+      transposed[j * k + i] = transition[i * k + j];
+    }
   }
-  const at::Tensor transition = as_float64(transitions, "transitions");
-  const at::Tensor transposed = transition.t().contiguous();
-  const at::Tensor start_scores = start.has_value() ? as_float64(*start, "start") : at::Tensor();
-  const at::Tensor end_scores = end.has_value() ? as_float64(*end, "end") : at::Tensor();
-  check_scores<double>(transition, "transitions");
-  if (start_scores.defined()) check_scores<double>(start_scores, "start");
-  if (end_scores.defined()) check_scores<double>(end_scores, "end");
-  const Model model{transposed.data_ptr<double>(),
-                    start_scores.defined() ? start_scores.data_ptr<double>() : nullptr,
-                    end_scores.defined() ? end_scores.data_ptr<double>() : nullptr, k};
-  const int64_t* length_of = lengths.has_value() ? item_lengths.data_ptr<int64_t>() : nullptr;
+  const std::vector<double> start_scores =
+      start.has_value() ? model_scores(*start, "start") : std::vector<double>();
+  const std::vector<double> end_scores =
+      end.has_value() ? model_scores(*end, "end") : std::vector<double>();
+  const Model model{transposed.data(), start.has_value() ? start_scores.data() : nullptr,
+                    end.has_value() ? end_scores.data() : nullptr, k};
 
   at::Tensor tags = at::full({batch, steps}, -1, emissions.options().dtype(at::kLong));
   at::Tensor scores = at::empty({batch}, emissions.options());
-  // A bad emission is raised after the fan-out, for the lowest item, so the
-  // message does not depend on the thread count.
-  std::vector<const char*> problems(batch, nullptr);
+  ItemErrors errors;
   AT_DISPATCH_FLOATING_TYPES(emissions.scalar_type(), kOp, [&] {
     const scalar_t* data = emission.data_ptr<scalar_t>();
     int64_t* tag_out = tags.data_ptr<int64_t>();
     scalar_t* score_out = scores.data_ptr<scalar_t>();
-    const int64_t pairs_per_item = std::max<int64_t>(1, steps * k * k);
-    parallel_for(0, batch, std::max<int64_t>(1, kPairsPerChunk / pairs_per_item),
-                 [&](int64_t first, int64_t last) {
-                   Workspace ws;
-                   for (int64_t b = first; b < last; ++b) {
-                     const int64_t length = length_of ? length_of[b] : steps;
-                     const scalar_t* item = data + b * steps * k;
-                     problems[b] = find_bad_score(item, length * k);
-                     if (problems[b] == nullptr) {
-                       score_out[b] = static_cast<scalar_t>(
-                           decode_item(item, length, model, ws, tag_out + b * steps));
-                     }
-                   }
-                 });
+    parallel_for(0, batch, grain_for(kPairNs * steps * k * k), [&](int64_t first, int64_t last) {
+      Workspace ws;
+      for (int64_t b = first; b < last; ++b) {
+        errors.run(b, [&] {
+          const int64_t length = length_of[b];
+          const scalar_t* item = data + b * steps * k;
+          check_scores(item, length * k, ItemName{b});
+          score_out[b] =
+              static_cast<scalar_t>(decode_item(item, length, model, ws, tag_out + b * steps));
+        });
+      }
+    });
   });
-  for (int64_t b = 0; b < batch; ++b) {
-    TORCH_CHECK(problems[b] == nullptr, kOp, ": emissions[", b, "] contains ", problems[b],
-                "; scores must be finite or -inf (forbidden)");
-  }
+  errors.rethrow();
   return {tags, scores};
 }
 
@@ -239,16 +243,15 @@ std::tuple<at::Tensor, at::Tensor> viterbi_decode_meta(const at::Tensor& emissio
 }  // namespace
 
 TORCH_LIBRARY_FRAGMENT(mt, m) {
-  m.def("viterbi_decode(Tensor emissions, Tensor transitions, Tensor? lengths=None, "
-        "Tensor? start=None, Tensor? end=None) -> (Tensor, Tensor)");
+  m.def(
+      "viterbi_decode(Tensor emissions, Tensor transitions, Tensor? lengths=None, "
+      "Tensor? start=None, Tensor? end=None) -> (Tensor, Tensor)");
 }
 
 TORCH_LIBRARY_IMPL(mt, CompositeExplicitAutograd, m) {
   m.impl("viterbi_decode", &viterbi_decode_cpu);
 }
 
-TORCH_LIBRARY_IMPL(mt, Meta, m) {
-  m.impl("viterbi_decode", &viterbi_decode_meta);
-}
+TORCH_LIBRARY_IMPL(mt, Meta, m) { m.impl("viterbi_decode", &viterbi_decode_meta); }
 
 }  // namespace mt

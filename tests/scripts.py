@@ -9,7 +9,9 @@ import tempfile
 import textwrap
 
 
-def run_script(code: str, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+def run_script(
+    code: str, env: dict | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess:
     """Runs code as a script file in a fresh interpreter; a hang fails the test, not CI.
 
     A file, not ``-c``: spawned multiprocessing children re-import ``__main__``.
@@ -21,5 +23,6 @@ def run_script(code: str, env: dict | None = None, timeout: float = 120) -> subp
         script = os.path.join(folder, "script.py")
         with open(script, "w") as file:
             file.write(textwrap.dedent(code))
-        return subprocess.run([sys.executable, script], capture_output=True, text=True,
-                              timeout=timeout, env=full_env)
+        return subprocess.run(
+            [sys.executable, script], capture_output=True, text=True, timeout=timeout, env=full_env
+        )

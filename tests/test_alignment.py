@@ -28,36 +28,45 @@ def squared_differences(x: list[float], y: list[float]) -> torch.Tensor:
 @given(x=series, y=series)
 def test_dtw_matches_dtaidistance(x, y):
     # dtaidistance returns sqrt of the DTW of squared differences.
-    expected = dtaidistance_dtw.distance_fast(np.array(x, dtype=np.double),
-                                             np.array(y, dtype=np.double), use_pruning=False)
+    expected = dtaidistance_dtw.distance_fast(
+        np.array(x, dtype=np.double), np.array(y, dtype=np.double), use_pruning=False
+    )
     actual = math.sqrt(torch_mt.dtw(squared_differences(x, y)).item())
     assert math.isclose(actual, expected, rel_tol=1e-9, abs_tol=1e-9)
 
 
 @settings(max_examples=50)
-@given(cost=st.integers(1, 8).flatmap(lambda n: st.integers(1, 8).map(lambda m: (n, m))).flatmap(
-           lambda shape: st.lists(st.floats(0, 20, allow_nan=False), min_size=shape[0] * shape[1],
-                                  max_size=shape[0] * shape[1]).map(
-               lambda values: torch.tensor(values, dtype=torch.float64).reshape(shape))),
-       gamma=st.sampled_from([0.01, 0.1, 1.0, 10.0]))
+@given(
+    cost=st.integers(1, 8)
+    .flatmap(lambda n: st.integers(1, 8).map(lambda m: (n, m)))
+    .flatmap(
+        lambda shape: st.lists(
+            st.floats(0, 20, allow_nan=False),
+            min_size=shape[0] * shape[1],
+            max_size=shape[0] * shape[1],
+        ).map(lambda values: torch.tensor(values, dtype=torch.float64).reshape(shape))
+    ),
+    gamma=st.sampled_from([0.01, 0.1, 1.0, 10.0]),
+)
 def test_soft_dtw_value_and_gradient_match_tslearn(cost, gamma):
     from tslearn.metrics import SoftDTW
 
     reference = SoftDTW(cost.numpy(), gamma=gamma)
     expected_value = reference.compute()
     leaf = cost.unsqueeze(0).requires_grad_()
-    value = torch_mt.soft_dtw(leaf, gamma)
+    value = torch_mt.soft_dtw(leaf, gamma=gamma)
     value.sum().backward()
     assert math.isclose(value.item(), expected_value, rel_tol=1e-9, abs_tol=1e-9)
-    torch.testing.assert_close(leaf.grad[0], torch.from_numpy(reference.grad()), rtol=1e-7,
-                               atol=1e-9)
+    torch.testing.assert_close(
+        leaf.grad[0], torch.from_numpy(reference.grad()), rtol=1e-7, atol=1e-9
+    )
 
 
 @given(batch=dtw_batch())
 def test_dtw_path_is_a_monotone_path_whose_cost_is_dtw(batch):
     cost, n_lengths, m_lengths = batch
-    mask = torch_mt.dtw_path(cost, n_lengths, m_lengths)
-    values = torch_mt.dtw(cost, n_lengths, m_lengths).double()
+    mask = torch_mt.dtw_path(cost, n_lengths=n_lengths, m_lengths=m_lengths)
+    values = torch_mt.dtw(cost, n_lengths=n_lengths, m_lengths=m_lengths).double()
     for b in range(cost.shape[0]):
         n = int(n_lengths[b]) if n_lengths is not None else cost.shape[1]
         m = int(m_lengths[b]) if m_lengths is not None else cost.shape[2]
@@ -67,8 +76,8 @@ def test_dtw_path_is_a_monotone_path_whose_cost_is_dtw(batch):
             assert cells == []
             continue
         assert cells[0] == [0, 0] and cells[-1] == [n - 1, m - 1]
-        for (i, j), (k, l) in zip(cells, cells[1:]):  # row-major order is path order
-            assert (k - i, l - j) in {(0, 1), (1, 0), (1, 1)}, (cells, (i, j), (k, l))
+        for (i, j), (k, column) in zip(cells, cells[1:]):  # row-major order is path order
+            assert (k - i, column - j) in {(0, 1), (1, 0), (1, 1)}, (cells, (i, j), (k, column))
         path_cost = sum(cost[b, i, j].double().item() for i, j in cells)
         assert math.isclose(path_cost, values[b].item(), rel_tol=1e-6, abs_tol=1e-6)
 
@@ -79,8 +88,8 @@ def test_soft_dtw_lies_between_dtw_and_its_smoothing_bound(batch, gamma):
     # n + m - 1 cells, so dtw - gamma log(3) (n + m) <= soft_dtw <= dtw.
     cost, n_lengths, m_lengths = batch
     cost = cost.double()
-    hard = torch_mt.dtw(cost, n_lengths, m_lengths)
-    soft = torch_mt.soft_dtw(cost, gamma, n_lengths, m_lengths)
+    hard = torch_mt.dtw(cost, n_lengths=n_lengths, m_lengths=m_lengths)
+    soft = torch_mt.soft_dtw(cost, gamma=gamma, n_lengths=n_lengths, m_lengths=m_lengths)
     n = n_lengths if n_lengths is not None else torch.full_like(hard, cost.shape[1])
     m = m_lengths if m_lengths is not None else torch.full_like(hard, cost.shape[2])
     finite = torch.isfinite(hard)
@@ -93,7 +102,7 @@ def test_soft_dtw_lies_between_dtw_and_its_smoothing_bound(batch, gamma):
 def test_soft_dtw_is_stable_for_tiny_gamma():
     cost = torch.rand(4, 30, 40, dtype=torch.float64, requires_grad=True) * 100
     cost.retain_grad()
-    value = torch_mt.soft_dtw(cost, 1e-4)
+    value = torch_mt.soft_dtw(cost, gamma=1e-4)
     value.sum().backward()
     assert torch.isfinite(value).all() and torch.isfinite(cost.grad).all()
     torch.testing.assert_close(value, torch_mt.dtw(cost.detach()), rtol=0, atol=1e-4 * 70 * 1.1)
@@ -120,10 +129,12 @@ def test_gradcheck_and_gradgradcheck(batch):
         return  # nothing to differentiate (gradcheck refuses zero-stride empties)
 
     # Items with no path (one side empty) have value +inf: no finite differences.
-    finite = torch.isfinite(torch_mt.soft_dtw(cost.detach(), gamma, n_lengths, m_lengths))
+    finite = torch.isfinite(
+        torch_mt.soft_dtw(cost.detach(), gamma=gamma, n_lengths=n_lengths, m_lengths=m_lengths)
+    )
 
     def value(c):
-        return torch_mt.soft_dtw(c, gamma, n_lengths, m_lengths)[finite]
+        return torch_mt.soft_dtw(c, gamma=gamma, n_lengths=n_lengths, m_lengths=m_lengths)[finite]
 
     assert torch.autograd.gradcheck(value, (cost,))
     assert torch.autograd.gradgradcheck(value, (cost,))
@@ -135,14 +146,17 @@ def test_opcheck_with_gradients(batch):
     cost, gamma, n_lengths, m_lengths = batch
     torch.library.opcheck(torch.ops.mt.soft_dtw.default, (cost, gamma, n_lengths, m_lengths))
     grad = torch.randn(cost.shape[0], dtype=torch.float64, requires_grad=True)
-    torch.library.opcheck(torch.ops.mt.soft_dtw_backward.default,
-                          (grad, cost, gamma, n_lengths, m_lengths))
+    torch.library.opcheck(
+        torch.ops.mt.soft_dtw_backward.default, (grad, cost, gamma, n_lengths, m_lengths)
+    )
 
 
 def test_third_derivative_raises_a_clear_error():
     cost = torch.rand(2, 3, 4, dtype=torch.float64, requires_grad=True)
-    (first,) = torch.autograd.grad(torch_mt.soft_dtw(cost, 1.0).sum(), cost, create_graph=True)
-    (second,) = torch.autograd.grad((first ** 2).sum(), cost, create_graph=True)
+    (first,) = torch.autograd.grad(
+        torch_mt.soft_dtw(cost, gamma=1.0).sum(), cost, create_graph=True
+    )
+    (second,) = torch.autograd.grad((first**2).sum(), cost, create_graph=True)
     with pytest.raises(RuntimeError, match="mt::soft_dtw: third and higher derivatives"):
         torch.autograd.grad(second.sum(), cost)
 
@@ -168,8 +182,11 @@ def gradients(model: torch.nn.Module, run, x, y) -> list[torch.Tensor]:
 @pytest.fixture(scope="module")
 def model_and_data():
     torch.manual_seed(0)
-    return SoftDtwModel(), torch.randn(4, 12, 3, dtype=torch.float64), \
-        torch.randn(4, 9, 2, dtype=torch.float64)
+    return (
+        SoftDtwModel(),
+        torch.randn(4, 12, 3, dtype=torch.float64),
+        torch.randn(4, 9, 2, dtype=torch.float64),
+    )
 
 
 def test_gradients_identical_in_eager_aot_eager_and_torchscript(model_and_data):
@@ -220,11 +237,11 @@ def count_saved_tensors(run) -> int:
 def test_nothing_is_saved_without_grad_mode(mode):
     cost = torch.rand(3, 5, 6, dtype=torch.float64, requires_grad=True)
     # With grad mode on, the cost is saved for the backward kernel ...
-    assert count_saved_tensors(lambda: torch_mt.soft_dtw(cost, 1.0)) > 0
+    assert count_saved_tensors(lambda: torch_mt.soft_dtw(cost, gamma=1.0)) > 0
     # ... and under no_grad / inference_mode nothing is, and no graph is built.
     with mode():
-        assert count_saved_tensors(lambda: torch_mt.soft_dtw(cost, 1.0)) == 0
-        assert not torch_mt.soft_dtw(cost, 1.0).requires_grad
+        assert count_saved_tensors(lambda: torch_mt.soft_dtw(cost, gamma=1.0)) == 0
+        assert not torch_mt.soft_dtw(cost, gamma=1.0).requires_grad
 
 
 @settings(max_examples=10)
@@ -234,7 +251,9 @@ def test_gradient_is_identical_for_any_thread_count(batch, gamma):
     cost = cost.nan_to_num(nan=0.0, posinf=math.inf).requires_grad_()
 
     def gradient(c):
-        (grad,) = torch.autograd.grad(torch_mt.soft_dtw(c, gamma, n_lengths, m_lengths).sum(), c)
+        (grad,) = torch.autograd.grad(
+            torch_mt.soft_dtw(c, gamma=gamma, n_lengths=n_lengths, m_lengths=m_lengths).sum(), c
+        )
         return grad
 
     first, *others = results_for_thread_counts(gradient, (cost,), THREAD_COUNTS)

@@ -1,5 +1,5 @@
-"""linear_sum_assignment beyond the generic suite: SciPy's exact indices when
-the optimum is unique, the wrapper's input forms, errors from inside the fan-out."""
+"""linear_sum_assignment beyond the generic suite: SciPy's exact indices (on
+unique and on tied optima), the wrapper's input forms, errors from inside the fan-out."""
 
 from __future__ import annotations
 
@@ -16,23 +16,32 @@ from torch_mt._registry.assignment import scipy_reference
 from torch_mt.testing import THREAD_COUNTS
 
 
-@given(batch=st.integers(0, 5), rows=st.integers(0, 9), cols=st.integers(0, 9),
-       maximize=st.booleans(), dtype=st.sampled_from([torch.float32, torch.float64]),
-       seed=st.integers(0, 2**32 - 1), threads=st.sampled_from(THREAD_COUNTS))
-def test_indices_equal_scipy_when_optimum_is_unique(batch, rows, cols, maximize, dtype, seed,
-                                                    threads):
+@given(
+    batch=st.integers(0, 5),
+    rows=st.integers(0, 9),
+    cols=st.integers(0, 9),
+    maximize=st.booleans(),
+    dtype=st.sampled_from([torch.float32, torch.float64]),
+    seed=st.integers(0, 2**32 - 1),
+    threads=st.sampled_from(THREAD_COUNTS),
+)
+def test_indices_equal_scipy_when_optimum_is_unique(
+    batch, rows, cols, maximize, dtype, seed, threads
+):
     # Continuous random costs: ties between assignments have probability zero.
     generator = torch.Generator().manual_seed(seed)
     cost = torch.randn((batch, rows, cols), generator=generator, dtype=torch.float64).to(dtype)
     with torch_mt.num_threads(threads):
         actual = torch_mt.linear_sum_assignment(cost, maximize=maximize)
-    expected = scipy_reference(cost, None, maximize)
+    expected = scipy_reference(cost, None, None, maximize)
     assert torch.equal(actual[0], expected[0]) and torch.equal(actual[1], expected[1])
 
 
 @settings(max_examples=10)
-@given(shapes=st.lists(st.tuples(st.integers(0, 8), st.integers(0, 8)), max_size=6),
-       seed=st.integers(0, 2**32 - 1))
+@given(
+    shapes=st.lists(st.tuples(st.integers(0, 8), st.integers(0, 8)), max_size=6),
+    seed=st.integers(0, 2**32 - 1),
+)
 def test_list_of_matrices_gives_scipy_pairs_per_matrix(shapes, seed):
     generator = torch.Generator().manual_seed(seed)
     matrices = [torch.rand(shape, generator=generator, dtype=torch.float64) for shape in shapes]
@@ -41,6 +50,34 @@ def test_list_of_matrices_gives_scipy_pairs_per_matrix(shapes, seed):
     for matrix, (row_ind, col_ind) in zip(matrices, results):
         rows, cols = scipy_lsa(matrix.numpy())
         assert row_ind.tolist() == rows.tolist() and col_ind.tolist() == cols.tolist()
+
+
+@pytest.mark.parametrize(
+    "cost",
+    [
+        torch.ones(8, 8),
+        torch.zeros(3, 5),
+        torch.zeros(5, 3),
+        torch.ones(4, 4, dtype=torch.int64),
+        torch.tensor([[1, 2, 1], [1, 2, 1], [2, 1, 1]]),
+        torch.eye(4, dtype=torch.bool),
+        torch.tensor([[0.1, 0.2], [0.1, 0.2], [0.1, 0.2]], dtype=torch.float32),
+    ],
+    ids=[
+        "ones 8x8",
+        "zeros 3x5",
+        "zeros 5x3",
+        "int64 ones",
+        "duplicated rows",
+        "bool eye",
+        "float32 duplicated rows",
+    ],
+)
+@pytest.mark.parametrize("maximize", [False, True])
+def test_tied_optima_resolve_as_scipy_resolves_them(cost, maximize):
+    row_ind, col_ind = torch_mt.linear_sum_assignment(cost, maximize=maximize)
+    rows, cols = scipy_lsa(cost.numpy(), maximize=maximize)
+    assert row_ind.tolist() == rows.tolist() and col_ind.tolist() == cols.tolist()
 
 
 def test_single_matrix_returns_one_dimensional_indices():
@@ -64,7 +101,10 @@ def test_error_names_lowest_failing_item_for_any_thread_count(threads):
     cost[40, 3, :] = math.inf  # infeasible
     cost[9, 0, 0] = math.nan
     cost[50, 1, 1] = -math.inf
-    with torch_mt.num_threads(threads), pytest.raises(RuntimeError, match=r"cost\[9\] contains NaN"):
+    with (
+        torch_mt.num_threads(threads),
+        pytest.raises(RuntimeError, match=r"cost\[9\] contains NaN"),
+    ):
         torch.ops.mt.linear_sum_assignment(cost)
 
 
@@ -79,5 +119,7 @@ def test_wrapper_refuses_mixed_or_malformed_lists():
         torch_mt.linear_sum_assignment([torch.rand(2, 2), torch.rand(2, 2, dtype=torch.float64)])
     with pytest.raises(TypeError, match=r"linear_sum_assignment: cost\[1\] must be a 2-D tensor"):
         torch_mt.linear_sum_assignment([torch.rand(2, 2), torch.rand(2)])
-    with pytest.raises(ValueError, match=r"'sizes' needs a \[B, N, M\] batch"):
-        torch_mt.linear_sum_assignment(torch.rand(2, 2), sizes=torch.tensor([[2, 2]]))
+    with pytest.raises(ValueError, match=r"lengths need a \[B, N, M\] batch"):
+        torch_mt.linear_sum_assignment(torch.rand(2, 2), n_lengths=torch.tensor([2]))
+    with pytest.raises(TypeError, match=r"positional"):
+        torch_mt.linear_sum_assignment(torch.rand(2, 2), True)  # maximize is keyword-only

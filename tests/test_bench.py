@@ -7,11 +7,12 @@ import math
 from collections import namedtuple
 
 import pytest
+from scripts import run_script
 
 from torch_mt._registry import REGISTRY
 from torch_mt.bench import big_tensor
 from torch_mt.bench.__main__ import main, time_workload
-from torch_mt.bench.workloads import Arm, Workload, small_input_workloads
+from torch_mt.bench.workload import Arm, Workload, all_workloads
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -19,8 +20,19 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory):
     directory = tmp_path_factory.mktemp("bench")
-    argv = ["--quick", "--json", str(directory / "bench.json"), "--plot", str(directory / "charts"),
-            "--min-run-time", "0.01", "--size", "0.004", "--threads", "1,2"]
+    argv = [
+        "--quick",
+        "--json",
+        str(directory / "bench.json"),
+        "--plot",
+        str(directory / "charts"),
+        "--min-run-time",
+        "0.01",
+        "--size",
+        "0.004",
+        "--threads",
+        "1,2",
+    ]
     # Every arm's result is checked against the first arm's inside main().
     assert main(argv) == 0
     return json.loads((directory / "bench.json").read_text()), directory
@@ -28,20 +40,38 @@ def quick_run(tmp_path_factory):
 
 def test_json_has_every_field(quick_run):
     report, _ = quick_run
-    assert {"cpu_model", "cpus_usable", "cpus_online", "torch", "torch_mt",
-            "torch_intra_op_threads", "torch_mt_threads"} <= report["machine"].keys()
+    assert {
+        "cpu_model",
+        "cpus_usable",
+        "cpus_online",
+        "torch",
+        "torch_mt",
+        "torch_intra_op_threads",
+        "torch_mt_threads",
+    } <= report["machine"].keys()
     assert report["thread_counts"] == [1, 2] and report["quick"] is True
     for row in report["results"]:
-        assert set(row) == {"workload", "arm", "threads", "median_s", "iqr_s", "runs",
-                            "speedup_vs_baseline", "kind"}
+        assert set(row) == {
+            "workload",
+            "arm",
+            "threads",
+            "median_s",
+            "iqr_s",
+            "runs",
+            "speedup_vs_baseline",
+            "kind",
+        }
         assert row["median_s"] > 0 and row["runs"] >= 1 and row["speedup_vs_baseline"] > 0
     assert len({(row["workload"], row["arm"]) for row in report["results"]}) == 72
 
 
 def test_thread_scaling_is_computed_from_the_timings(quick_run):
     report, _ = quick_run
-    medians = {(r["workload"], r["threads"]): r["median_s"] for r in report["results"]
-               if r["arm"].startswith("torch_mt, ")}
+    medians = {
+        (r["workload"], r["threads"]): r["median_s"]
+        for r in report["results"]
+        if r["arm"].startswith("torch_mt, ")
+    }
     for row in report["thread_scaling"]:
         one = medians[(row["workload"], 1)]
         mine = medians[(row["workload"], row["threads"])]
@@ -76,14 +106,47 @@ def test_plots_are_png_files(quick_run):
 
 
 def test_an_arm_that_disagrees_stops_the_benchmark():
-    workload = Workload(name="disagreeing", description="", arms=[Arm("one", lambda: 1)],
-                        torch_mt=lambda: 2, normalise=lambda value: value)
+    workload = Workload(
+        name="disagreeing",
+        description="",
+        ops=(),
+        arms=[Arm("one", lambda: 1)],
+        torch_mt=lambda: 2,
+        normalise=lambda value: value,
+    )
     with pytest.raises(AssertionError, match="'torch_mt, 1 thread' disagrees with 'one'"):
         time_workload(workload, 0.01, [1])
 
 
 def test_small_inputs_cover_the_registry():
-    assert {w.name for w in small_input_workloads()} == {f"small: {s.name}" for s in REGISTRY}
+    small = {w.name for w in all_workloads(quick=True) if w.kind == "small"}
+    assert small == {f"small: {s.name}" for s in REGISTRY}
+
+
+def test_a_missing_peer_skips_its_arms_and_says_which_package_adds_them():
+    # dtaidistance made unimportable: its arms go, the rest of the run does not.
+    result = run_script(
+        """
+        import sys
+        sys.modules["dtaidistance"] = None  # import dtaidistance now raises ImportError
+        import importlib.util
+        real_find_spec = importlib.util.find_spec
+        importlib.util.find_spec = lambda name, *a: (
+            None if name.split(".")[0] == "dtaidistance" else real_find_spec(name, *a))
+        from torch_mt.bench.__main__ import main
+        sys.exit(main(["--quick", "--min-run-time", "0.01", "--size", "0", "--threads", "1"]))
+        """,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "dtaidistance" not in result.stdout.split("Arms skipped")[0].replace(
+        "pip install dtaidistance", ""
+    )
+    assert (
+        "'python loop: dtaidistance.dtw.distance_fast' (pip install dtaidistance adds it)"
+        in result.stdout
+    )
+    assert "| dtw, 16 x 128x128 | torch_mt, 1 thread |" in result.stdout
 
 
 def test_an_arm_that_would_not_fit_in_memory_is_skipped_with_a_note(monkeypatch):
@@ -93,6 +156,8 @@ def test_an_arm_that_would_not_fit_in_memory_is_skipped_with_a_note(monkeypatch)
     monkeypatch.setattr(psutil, "virtual_memory", lambda: memory(available=2**20))
     _, results = big_tensor.run_big_tensor(0.002, 2)
     skipped = [r for r in results if r.seconds is None]
-    assert {r.arm for r in skipped} == {"multiprocessing.Pool(2), items pickled to workers",
-                                        "torch.multiprocessing Pool(2), tensor in shared memory"}
+    assert {r.arm for r in skipped} == {
+        "multiprocessing.Pool(2), items pickled to workers",
+        "torch.multiprocessing Pool(2), tensor in shared memory",
+    }
     assert all(r.note.startswith("skipped: needs ~") for r in skipped)

@@ -24,7 +24,9 @@ def path_score(emissions, transitions, start, end, tags) -> float:
 @given(args=viterbi_args())
 def test_returned_path_scores_what_is_reported_and_no_path_beats_it(args):
     emissions, transitions, lengths, start, end = args
-    tags, scores = torch_mt.viterbi_decode(*args)
+    tags, scores = torch_mt.viterbi_decode(
+        emissions, transitions, lengths=lengths, start=start, end=end
+    )
     expected_tags, expected_scores = python_viterbi(*args)
     for b in range(emissions.shape[0]):
         length = int(lengths[b]) if lengths is not None else emissions.shape[1]
@@ -32,9 +34,13 @@ def test_returned_path_scores_what_is_reported_and_no_path_beats_it(args):
         assert (tags[b, length:] == -1).all()
         if length == 0 or emissions.shape[2] == 0:
             continue
-        recomputed = path_score(emissions[b].double(), transitions.double(),
-                                start.double() if start is not None else None,
-                                end.double() if end is not None else None, path)
+        recomputed = path_score(
+            emissions[b].double(),
+            transitions.double(),
+            start.double() if start is not None else None,
+            end.double() if end is not None else None,
+            path,
+        )
         reported = scores[b].double().item()
         assert recomputed == reported or math.isclose(recomputed, reported, rel_tol=1e-6)
         assert reported == expected_scores[b].double().item()
@@ -52,5 +58,5 @@ def test_bio_constraints_are_respected():
     start = torch.tensor([0.0, 0.0, -math.inf])
     # Emissions favour I everywhere; the constraint forces a B first.
     emissions = torch.tensor([[[0.0, 1.0, 2.0]] * 4])
-    tags, scores = torch_mt.viterbi_decode(emissions, transitions, None, start, None)
+    tags, scores = torch_mt.viterbi_decode(emissions, transitions, start=start)
     assert tags.tolist() == [[1, 2, 2, 2]] and scores.tolist() == [7.0]

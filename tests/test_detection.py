@@ -37,8 +37,9 @@ def test_threshold_is_strict():
 @given(args=nms_args(), categories=st.integers(1, 4), seed=st.integers(0, 1000))
 def test_batched_nms_is_nms_per_category(args, categories, seed):
     boxes, scores, threshold = args
-    idxs = torch.randint(0, categories, (boxes.shape[0],),
-                         generator=torch.Generator().manual_seed(seed))
+    idxs = torch.randint(
+        0, categories, (boxes.shape[0],), generator=torch.Generator().manual_seed(seed)
+    )
     kept = set(torch_mt.batched_nms(boxes, scores, idxs, threshold).tolist())
     for category in range(categories):
         members = torch.nonzero(idxs == category).flatten()
@@ -50,8 +51,7 @@ def test_batched_nms_is_nms_per_category(args, categories, seed):
 @given(args=nms_args(), copies=st.integers(1, 3))
 def test_nms_padded_rows_equal_nms(args, copies):
     boxes, scores, threshold = args
-    keep = torch_mt.nms_padded(boxes.expand(copies, -1, -1), scores.expand(copies, -1), None,
-                               threshold)
+    keep = torch_mt.nms_padded(boxes.expand(copies, -1, -1), scores.expand(copies, -1), threshold)
     expected = torch.zeros(boxes.shape[0], dtype=torch.bool)
     expected[torch_mt.nms(boxes, scores, threshold)] = True
     assert torch.equal(keep, expected.expand(copies, -1))
@@ -64,7 +64,9 @@ def _detections(count: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     return boxes, torch.rand(count, generator=generator)
 
 
-@pytest.mark.parametrize("backend", ["aot_eager", pytest.param("inductor", marks=pytest.mark.inductor)])
+@pytest.mark.parametrize(
+    "backend", ["aot_eager", pytest.param("inductor", marks=pytest.mark.inductor)]
+)
 def test_compiled_graph_uses_the_kept_indices(backend):
     def top_boxes(boxes, scores):
         kept = torch_mt.nms(boxes, scores, 0.5)
@@ -92,11 +94,15 @@ def test_padded_error_names_lowest_failing_image_for_any_thread_count(threads):
     boxes, scores = boxes.view(32, 200, 4).clone(), scores.view(32, 200).clone()
     boxes[25, 3, 2] = float("nan")
     scores[7, 150] = float("nan")
-    with torch_mt.num_threads(threads), \
-            pytest.raises(RuntimeError, match=r"mt::nms_padded: the score of boxes\[7, 150\]"):
-        torch_mt.nms_padded(boxes, scores, None, 0.5)
+    with (
+        torch_mt.num_threads(threads),
+        pytest.raises(RuntimeError, match=r"mt::nms_padded: the score of boxes\[7, 150\]"),
+    ):
+        torch_mt.nms_padded(boxes, scores, 0.5)
     counts = torch.full((32,), 200)
     counts[7] = 150  # now the NaN score is padding
-    with torch_mt.num_threads(threads), \
-            pytest.raises(RuntimeError, match=r"boxes\[25, 3\] has a NaN"):
-        torch_mt.nms_padded(boxes, scores, counts, 0.5)
+    with (
+        torch_mt.num_threads(threads),
+        pytest.raises(RuntimeError, match=r"boxes\[25, 3\] has a NaN"),
+    ):
+        torch_mt.nms_padded(boxes, scores, 0.5, lengths=counts)

@@ -11,28 +11,25 @@ import torch
 
 import torch_mt
 import torch_mt._runtime
-import torch_mt.alignment
-import torch_mt.assignment
-import torch_mt.decoding
-import torch_mt.detection
-import torch_mt.sequences
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
-@pytest.mark.parametrize("module", [torch_mt._runtime, torch_mt.alignment, torch_mt.assignment,
-                                    torch_mt.decoding, torch_mt.detection,
-                                    torch_mt.sequences],
-                         ids=lambda m: m.__name__)
+@pytest.mark.parametrize(
+    "module", [torch_mt._runtime, *torch_mt.FAMILIES], ids=lambda m: m.__name__
+)
 def test_docstring_examples(module):
     result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0
 
 
 def test_operator_reference_examples():
-    result = doctest.testfile(str(ROOT / "docs" / "ops.md"), module_relative=False,
-                              globs={"torch": torch, "torch_mt": torch_mt},
-                              optionflags=doctest.NORMALIZE_WHITESPACE)
+    result = doctest.testfile(
+        str(ROOT / "docs" / "ops.md"),
+        module_relative=False,
+        globs={"torch": torch, "torch_mt": torch_mt},
+        optionflags=doctest.NORMALIZE_WHITESPACE,
+    )
     assert result.attempted > 0 and result.failed == 0
 
 

@@ -28,9 +28,13 @@ def test_python_reference_agrees_with_editdistance(x, y):
     assert levenshtein_reference(x, y) == editdistance.eval(x, y)
 
 
-@given(pairs=st.lists(st.tuples(st.text(alphabet="abc", max_size=20),
-                                st.text(alphabet="abc", max_size=20)), max_size=20),
-       threads=st.integers(1, 3))
+@given(
+    pairs=st.lists(
+        st.tuples(st.text(alphabet="abc", max_size=20), st.text(alphabet="abc", max_size=20)),
+        max_size=20,
+    ),
+    threads=st.integers(1, 3),
+)
 def test_strings_match_rapidfuzz(pairs, threads):
     a = [x for x, _ in pairs]
     b = [y for _, y in pairs]
@@ -49,31 +53,41 @@ def test_pairwise_strings_match_rapidfuzz(a, b):
 @given(a=token_lists, data=st.data())
 def test_int_lists_match_rapidfuzz(a, data):
     # Not editdistance here: it compares hash() values, and hash(-1) == hash(-2).
-    b = data.draw(st.lists(st.lists(st.integers(-3, 3), max_size=12), min_size=len(a),
-                           max_size=len(a)))
-    assert torch_mt.edit_distance(a, b).tolist() == [Levenshtein.distance(x, y)
-                                                     for x, y in zip(a, b)]
+    b = data.draw(
+        st.lists(st.lists(st.integers(-3, 3), max_size=12), min_size=len(a), max_size=len(a))
+    )
+    assert torch_mt.edit_distance(a, b).tolist() == [
+        Levenshtein.distance(x, y) for x, y in zip(a, b)
+    ]
 
 
 @given(a=padded_sequences(batch=4, max_width=20), b=padded_sequences(batch=4, max_width=20))
 def test_pairwise_diagonal_is_rowwise_and_transpose_is_symmetric(a, b):
     tokens_a, lengths_a = a
     tokens_b, lengths_b = b[0].to(tokens_a.dtype), b[1]
-    grid = torch_mt.edit_distance_pairwise(tokens_a, tokens_b, lengths_a, lengths_b)
-    rowwise = torch_mt.edit_distance(tokens_a, tokens_b, lengths_a, lengths_b)
+    grid = torch_mt.edit_distance_pairwise(
+        tokens_a, tokens_b, a_lengths=lengths_a, b_lengths=lengths_b
+    )
+    rowwise = torch_mt.edit_distance(tokens_a, tokens_b, a_lengths=lengths_a, b_lengths=lengths_b)
     assert torch.equal(grid.diagonal(), rowwise)
-    swapped = torch_mt.edit_distance_pairwise(tokens_b, tokens_a, lengths_b, lengths_a)
+    swapped = torch_mt.edit_distance_pairwise(
+        tokens_b, tokens_a, a_lengths=lengths_b, b_lengths=lengths_a
+    )
     assert torch.equal(grid, swapped.T)
 
 
 @given(sample=padded_sequences(batch=5, max_width=16, dtype=torch.int64))
 def test_distance_to_itself_is_zero_and_to_empty_is_length(sample):
     tokens, lengths = sample
-    assert torch.equal(torch_mt.edit_distance(tokens, tokens, lengths, lengths),
-                       torch.zeros(5, dtype=torch.int64))
+    assert torch.equal(
+        torch_mt.edit_distance(tokens, tokens, a_lengths=lengths, b_lengths=lengths),
+        torch.zeros(5, dtype=torch.int64),
+    )
     empty = torch.zeros(5, 0, dtype=torch.int64)
     none = torch.zeros(5, dtype=torch.int64)
-    assert torch.equal(torch_mt.edit_distance(tokens, empty, lengths, none), lengths)
+    assert torch.equal(
+        torch_mt.edit_distance(tokens, empty, a_lengths=lengths, b_lengths=none), lengths
+    )
 
 
 def test_extreme_int64_tokens_are_distinct():
@@ -92,7 +106,10 @@ def test_ragged_long_batch_matches_reference_at_every_thread_count():
     expected = [editdistance.eval(x, y) for x, y in zip(rows_of(a, lengths), rows_of(b, lengths))]
     for threads in (1, 2, 3):
         with torch_mt.num_threads(threads):
-            assert torch_mt.edit_distance(a, b, lengths, lengths).tolist() == expected
+            assert (
+                torch_mt.edit_distance(a, b, a_lengths=lengths, b_lengths=lengths).tolist()
+                == expected
+            )
 
 
 def test_lists_take_the_dtype_of_a_tensor_on_the_other_side():
@@ -114,22 +131,47 @@ def test_empty_inputs():
     assert torch_mt.edit_distance(["", ""], ["", "x"]).tolist() == [0, 1]
 
 
-@pytest.mark.parametrize("call, error, match", [
-    (lambda: torch_mt.edit_distance(["a"], ["b"], a_lengths=torch.tensor([1])), ValueError,
-     r"torch_mt.edit_distance: argument 'a_lengths' must be None when 'a' is a list"),
-    (lambda: torch_mt.edit_distance("abc", ["b"]), TypeError,
-     r"torch_mt.edit_distance: argument 'a' must be a tensor or a list"),
-    (lambda: torch_mt.edit_distance_pairwise(["a"], [[1, 2.5]]), TypeError,
-     r"torch_mt.edit_distance_pairwise: argument 'b': item 0 must be a string or a sequence"),
-    (lambda: torch_mt.edit_distance(["a"], [[True]]), TypeError,
-     r"torch_mt.edit_distance: argument 'b': item 0"),
-    (lambda: torch_mt.edit_distance(["a", "b"], ["c"]), RuntimeError,
-     r"mt::edit_distance: 'a' and 'b' must hold the same number of sequences, got 2 and 1"),
-    (lambda: torch_mt.edit_distance(torch.zeros(2, 3), ["abc", "d"]), RuntimeError,
-     r"mt::edit_distance: argument 'a' must be int32 or int64 token ids, got float32"),
-    (lambda: torch_mt.edit_distance(torch.tensor([1, 2]), ["ab"]), RuntimeError,
-     r"mt::edit_distance: argument 'a' must be a 2-D tensor"),
-])
+@pytest.mark.parametrize(
+    "call, error, match",
+    [
+        (
+            lambda: torch_mt.edit_distance(["a"], ["b"], a_lengths=torch.tensor([1])),
+            ValueError,
+            r"torch_mt.edit_distance: argument 'a_lengths' must be None when 'a' is a list",
+        ),
+        (
+            lambda: torch_mt.edit_distance("abc", ["b"]),
+            TypeError,
+            r"torch_mt.edit_distance: argument 'a' must be a tensor or a list",
+        ),
+        (
+            lambda: torch_mt.edit_distance_pairwise(["a"], [[1, 2.5]]),
+            TypeError,
+            r"torch_mt.edit_distance_pairwise: argument 'b': item 0 must be a string or a sequence",
+        ),
+        (
+            lambda: torch_mt.edit_distance(["a"], [[True]]),
+            TypeError,
+            r"torch_mt.edit_distance: argument 'b': item 0",
+        ),
+        (
+            lambda: torch_mt.edit_distance(["a", "b"], ["c"]),
+            RuntimeError,
+            r"mt::edit_distance: argument 'b' has size 1 in dimension 0 "
+            r"but the batch size of 'a' is 2",
+        ),
+        (
+            lambda: torch_mt.edit_distance(torch.zeros(2, 3), ["abc", "d"]),
+            RuntimeError,
+            r"mt::edit_distance: argument 'a' must be int32 or int64 token ids, got float32",
+        ),
+        (
+            lambda: torch_mt.edit_distance(torch.tensor([1, 2]), ["ab"]),
+            RuntimeError,
+            r"mt::edit_distance: argument 'a' must be a 2-D tensor",
+        ),
+    ],
+)
 def test_wrapper_errors_name_the_function_and_argument(call, error, match):
     with pytest.raises(error, match=match):
         call()
@@ -147,7 +189,8 @@ TOKEN_SPACES = {
     "small": lambda symbol, dtype: symbol,
     "spread": lambda symbol, dtype: symbol * (2**20 if dtype == torch.int32 else 2**40) - 7,
     "extreme": lambda symbol, dtype: (
-        torch.iinfo(dtype).max - symbol if symbol % 2 else torch.iinfo(dtype).min + symbol),
+        torch.iinfo(dtype).max - symbol if symbol % 2 else torch.iinfo(dtype).min + symbol
+    ),
 }
 
 
@@ -155,8 +198,10 @@ TOKEN_SPACES = {
 def boundary_batches(draw, size):
     alphabet = draw(st.integers(1, 5))
     lengths = st.sampled_from(BOUNDARY_LENGTHS)
-    return [draw(st.lists(st.integers(0, alphabet - 1), min_size=n, max_size=n))
-            for n in draw(st.lists(lengths, min_size=size, max_size=size))]
+    return [
+        draw(st.lists(st.integers(0, alphabet - 1), min_size=n, max_size=n))
+        for n in draw(st.lists(lengths, min_size=size, max_size=size))
+    ]
 
 
 def draw_spelled(data, size, space, dtype):
@@ -167,25 +212,35 @@ def draw_spelled(data, size, space, dtype):
 
 
 @settings(max_examples=40)
-@given(data=st.data(), space=st.sampled_from(sorted(TOKEN_SPACES)),
-       dtype=st.sampled_from([torch.int32, torch.int64]), threads=st.sampled_from([1, 2, 3]))
+@given(
+    data=st.data(),
+    space=st.sampled_from(sorted(TOKEN_SPACES)),
+    dtype=st.sampled_from([torch.int32, torch.int64]),
+    threads=st.sampled_from([1, 2, 3]),
+)
 def test_bit_parallel_rowwise_at_word_boundaries(data, space, dtype, threads):
     a, a_tokens, a_lengths = draw_spelled(data, 3, space, dtype)
     b, b_tokens, b_lengths = draw_spelled(data, 3, space, dtype)
     with torch_mt.num_threads(threads):
-        out = torch_mt.edit_distance(a_tokens, b_tokens, a_lengths, b_lengths)
+        out = torch_mt.edit_distance(a_tokens, b_tokens, a_lengths=a_lengths, b_lengths=b_lengths)
     assert out.tolist() == [Levenshtein.distance(x, y) for x, y in zip(a, b)]
 
 
 @settings(max_examples=25)
-@given(data=st.data(), space=st.sampled_from(sorted(TOKEN_SPACES)),
-       dtype=st.sampled_from([torch.int32, torch.int64]), threads=st.sampled_from([1, 2, 3]))
+@given(
+    data=st.data(),
+    space=st.sampled_from(sorted(TOKEN_SPACES)),
+    dtype=st.sampled_from([torch.int32, torch.int64]),
+    threads=st.sampled_from([1, 2, 3]),
+)
 def test_bit_parallel_pairwise_at_word_boundaries(data, space, dtype, threads):
     # 9 columns: two groups of 4 interleaved texts (with ragged lengths) and a tail.
     a, a_tokens, a_lengths = draw_spelled(data, 3, space, dtype)
     b, b_tokens, b_lengths = draw_spelled(data, 9, space, dtype)
     with torch_mt.num_threads(threads):
-        out = torch_mt.edit_distance_pairwise(a_tokens, b_tokens, a_lengths, b_lengths)
+        out = torch_mt.edit_distance_pairwise(
+            a_tokens, b_tokens, a_lengths=a_lengths, b_lengths=b_lengths
+        )
     assert out.tolist() == [[Levenshtein.distance(x, y) for y in b] for x in a]
 
 
@@ -202,9 +257,20 @@ def test_pattern_tables_are_clean_between_calls():
 def test_portable_kernels_without_simd():
     # The same boundary tests, in a process where the AVX2 path is switched off.
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", __file__,
-         "-k", "word_boundaries or ragged or tables_are_clean or matches_rapidfuzz"],
-        env={**os.environ, "TORCH_MT_DISABLE_SIMD": "1"}, capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            __file__,
+            "-k",
+            "word_boundaries or ragged or tables_are_clean or matches_rapidfuzz",
+        ],
+        env={**os.environ, "TORCH_MT_DISABLE_SIMD": "1"},
+        capture_output=True,
+        text=True,
         timeout=600,
     )
     assert result.returncode == 0, result.stdout + result.stderr

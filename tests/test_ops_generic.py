@@ -43,11 +43,17 @@ def test_matches_reference(spec: OpSpec):
     check()
 
 
-@SPECS
+WRAPPED = pytest.mark.parametrize(
+    "spec", [spec for spec in REGISTRY if not spec.derivative_of], ids=lambda spec: spec.name
+)
+
+
+@WRAPPED
 def test_wrapper_matches_operator(spec: OpSpec):
+    # By name: the wrapper's parameters must carry the schema's names.
     @given(args=spec.sample_args())
     def check(args):
-        assert_identical(spec.call_wrapper(*args), spec.op(*args))
+        assert_identical(spec.wrapper(**spec.by_name(args)), spec.op(*args))
 
     check()
 
@@ -78,17 +84,27 @@ def test_opcheck(spec: OpSpec):
 _compiled: dict[tuple[str, str], object] = {}
 
 
-def compiled(spec: OpSpec, backend: str):
-    """One compiled function per (op, backend), shared by every example.
+def compiled(spec: OpSpec, backend: str, dynamic: bool = True, wrapper: bool = True):
+    """One compiled function per (op, backend, dynamic, wrapper), shared by
+    every example: the wrapper (the operator itself for a derivative op, or
+    when ``wrapper`` is False), called positionally.
 
     Examples differ in dtype, layout and empty dimensions, each a legitimate
     recompile; with fullgraph=True the default limit of 8 would be an error.
     """
-    key = (spec.name, backend)
+    key = (spec.name, backend, dynamic, wrapper)
     if key not in _compiled:
-        _compiled[key] = torch.compile(
-            spec.call_wrapper, backend=backend, fullgraph=True, dynamic=True
-        )
+        if spec.wrapper is None or not wrapper:
+
+            def call(*args):
+                return spec.op(*args)
+        else:
+            wrapper, names = spec.wrapper, spec.argument_names  # schema lookups stay outside
+
+            def call(*args):
+                return wrapper(**dict(zip(names, args)))
+
+        _compiled[key] = torch.compile(call, backend=backend, fullgraph=True, dynamic=dynamic)
     return _compiled[key]
 
 
@@ -176,3 +192,48 @@ def test_bad_inputs_raise_clear_errors_and_op_still_works(spec: OpSpec):
         assert_matches(spec, spec.op(*args), spec.reference(*args), args)
 
     check()
+
+
+@SPECS
+def test_bad_inputs_raise_the_eager_message_when_compiled(spec: OpSpec):
+    # Shape checks run in the Meta kernel or the Python fake at trace time,
+    # data checks in the CPU kernel at run time: both must say what eager says.
+    # Static shapes, so that a message quotes sizes, not symbols.
+    @settings(max_examples=2)
+    @given(args=spec.sample_args())
+    def check(args):
+        for bad in spec.bad_inputs(args):
+            if any(isinstance(arg, torch.Tensor) and arg.is_meta for arg in bad.args):
+                # Tensors on two devices: PyTorch's fake-tensor propagation
+                # refuses them ("Tensor device mismatch") before any op's
+                # shape function runs, so no op can word that error.
+                continue
+            with pytest.raises(RuntimeError, match=bad.match):
+                compiled(spec, "aot_eager", dynamic=False, wrapper=False)(*bad.args)
+
+    check()
+
+
+def test_every_operator_is_declared_once_everywhere():
+    """Each torch.ops.mt operator has a spec, a wrapper (or is a derivative),
+    an entry in docs/ops.md and a benchmark workload; nothing else lists it."""
+    import pathlib
+
+    from torch_mt.bench.workload import all_workloads
+
+    runtime_ops = {"get_num_threads", "set_num_threads"}  # tested in test_runtime.py
+    registered = {
+        schema.name.split("::", 1)[1]
+        for schema in torch._C._jit_get_all_schemas()
+        if schema.name.startswith("mt::")
+    } - runtime_ops
+    specs = {spec.name: spec for spec in REGISTRY}
+    assert registered == set(specs), "an operator without a spec, or a spec without an operator"
+    docs = (pathlib.Path(__file__).parent.parent / "docs" / "ops.md").read_text()
+    benchmarked = {op for workload in all_workloads(quick=True) for op in workload.ops}
+    for name, spec in specs.items():
+        assert spec.derivative_of or callable(getattr(torch_mt, name, None)), f"no wrapper: {name}"
+        assert name in torch_mt.__all__ or spec.derivative_of, f"not exported: {name}"
+        assert f"`{name}`" in docs or f"mt::{name}" in docs, f"not in docs/ops.md: {name}"
+        assert name in benchmarked, f"no benchmark workload: {name}"
+    assert torch_mt.__all__ == sorted(torch_mt.__all__)

@@ -12,15 +12,20 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scripts import run_script
 
 import torch_mt
+import torch_mt._probes
 from torch_mt._registry.sequences import levenshtein_reference
-from scripts import run_script
+
+torch_mt._probes.load()
 
 
 def test_sixteen_threads_calling_ops_while_the_pool_resizes():
-    result = run_script("""
-        import random, threading, torch, torch_mt
+    result = run_script(
+        """
+        import random, threading, torch, torch_mt, torch_mt._probes
+        torch_mt._probes.load()
         from torch_mt._registry.sequences import levenshtein_reference
 
         torch_mt.set_num_threads(2)
@@ -74,7 +79,9 @@ def test_sixteen_threads_calling_ops_while_the_pool_resizes():
         stop.set()
         changer.join()
         print("failures:", failures)
-        """, timeout=240)
+        """,
+        timeout=240,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "failures: []"
 
@@ -108,21 +115,24 @@ def test_dataloader_workers_use_the_ops(context):
 def test_forked_child_copes_with_non_contiguous_input_after_parent_used_openmp():
     # ATen's own dtype conversions and reductions hang here (libgomp after fork);
     # the op's input copy runs on the torch_mt pool instead.
-    result = run_script("""
+    result = run_script(
+        """
         import os, torch, torch_mt
         x = torch.randn(1000, 1000)
         (x @ x).sum()
         a = torch.randint(0, 5, (64, 50000)).t()     # non-contiguous [50000, 64]
         b = a.flip(1).t().contiguous().t()           # non-contiguous too
         lengths = torch.full((50000,), 64)
-        expected = torch_mt.edit_distance(a, b, lengths, lengths).numpy()
+        expected = torch_mt.edit_distance(a, b, a_lengths=lengths, b_lengths=lengths).numpy()
         pid = os.fork()
         if pid == 0:  # no ATen compute here, only the op (numpy compares)
-            out = torch_mt.edit_distance(a, b, lengths, lengths)
+            out = torch_mt.edit_distance(a, b, a_lengths=lengths, b_lengths=lengths)
             os._exit(0 if (out.numpy() == expected).all() else 3)
         _, status = os.waitpid(pid, 0)
         print(os.waitstatus_to_exitcode(status))
-        """, timeout=120)
+        """,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["0"]
 
@@ -153,10 +163,10 @@ def test_a_hundred_thousand_calls_keep_memory_flat(op):
     lengths = torch.randint(0, 13, (8,))
     with torch_mt.num_threads(2):
         for _ in range(5_000):
-            call(a, lengths, a, lengths)
+            call(a, a, lengths, lengths)
         before = _rss_mib()
         for _ in range(100_000):
-            call(a, lengths, a, lengths)
+            call(a, a, lengths, lengths)
         growth = _rss_mib() - before
     print(f"RSS growth over 100 000 calls of mt::{op}: {growth:.2f} MiB")  # docs/reliability.md
     assert growth < 4, f"RSS grew {growth:.1f} MiB over 100 000 calls of mt::{op}"
@@ -164,8 +174,19 @@ def test_a_hundred_thousand_calls_keep_memory_flat(op):
 
 # ---- hostile input, evaluated in a child process ----------------------------
 
-DTYPES = [torch.bool, torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64,
-          torch.float16, torch.bfloat16, torch.float32, torch.float64, torch.complex64]
+DTYPES = [
+    torch.bool,
+    torch.uint8,
+    torch.int8,
+    torch.int16,
+    torch.int32,
+    torch.int64,
+    torch.float16,
+    torch.bfloat16,
+    torch.float32,
+    torch.float64,
+    torch.complex64,
+]
 SPECIAL_VALUES = [0.0, 1.0, -1.0, float("nan"), float("inf"), -float("inf"), 2.0**40]
 
 
@@ -176,8 +197,9 @@ def hostile_tensors(draw, batch=None):
     shape = [draw(st.integers(0, 4)) for _ in range(rank)]
     if batch is not None and rank >= 1 and draw(st.booleans()):
         shape[0] = batch
-    values = torch.tensor(draw(st.lists(st.sampled_from(SPECIAL_VALUES + list(range(-3, 8))),
-                                         min_size=1, max_size=1)))
+    values = torch.tensor(
+        draw(st.lists(st.sampled_from(SPECIAL_VALUES + list(range(-3, 8))), min_size=1, max_size=1))
+    )
     base = torch.randint(-3, 8, shape).to(torch.float64) if rank else values
     if dtype.is_floating_point and rank and draw(st.booleans()):
         base.view(-1)[: base.numel() // 2] = values
@@ -211,7 +233,7 @@ def child():
         yield pool
 
 
-def expected_distances(op_name, a, a_lengths, b, b_lengths):
+def expected_distances(op_name, a, b, a_lengths, b_lengths):
     rows_a = [a[i, : int(a_lengths[i])].tolist() for i in range(a.shape[0])]
     rows_b = [b[i, : int(b_lengths[i])].tolist() for i in range(b.shape[0])]
     if op_name == "edit_distance":
@@ -232,5 +254,5 @@ def test_hostile_input_gives_right_answer_or_clear_error(child, op_name, data):
         _, kind, message = outcome
         assert kind == "RuntimeError" and message.startswith(f"mt::{op_name}: "), outcome
         return
-    a, a_lengths, b, b_lengths = args
-    assert outcome[1].tolist() == expected_distances(op_name, a, a_lengths, b, b_lengths)
+    a, b, a_lengths, b_lengths = args
+    assert outcome[1].tolist() == expected_distances(op_name, a, b, a_lengths, b_lengths)

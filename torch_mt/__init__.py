@@ -17,32 +17,38 @@ except ImportError as error:  # pragma: no cover - depends on the install
         "`make install` (pip install --no-build-isolation -e .) from the source tree."
     ) from error
 
-from ._runtime import get_num_threads, num_threads, set_num_threads
+# Re-exported (``__all__`` below is derived, which ruff cannot see).
+from ._runtime import get_num_threads, num_threads, set_num_threads  # noqa: F401
 
 # Decide the thread count now, so a bad TORCH_MT_NUM_THREADS fails at import
 # with its message, not later (or never, for inputs too small to fan out).
 get_num_threads()
 
-from .alignment import dtw, dtw_path, soft_dtw
-from .assignment import linear_sum_assignment
-from .decoding import viterbi_decode
-from .detection import batched_nms, nms, nms_padded
-from .sequences import edit_distance, edit_distance_pairwise, pad_sequences
 
-__all__ = [
-    "batched_nms",
-    "dtw",
-    "dtw_path",
-    "soft_dtw",
-    "linear_sum_assignment",
-    "nms",
-    "nms_padded",
-    "edit_distance",
-    "edit_distance_pairwise",
-    "get_num_threads",
-    "num_threads",
-    "pad_sequences",
-    "set_num_threads",
-    "viterbi_decode",
-]
+def _family_modules() -> list:
+    """The operator families: every public module of this package but the
+    helpers below. Each lists its wrappers in ``__all__``; nothing else does."""
+    import importlib
+    import pkgutil
+
+    helpers = {"reference", "testing"}  # references and strategies, not operators
+    return [
+        importlib.import_module(f"{__name__}.{info.name}")
+        for info in sorted(pkgutil.iter_modules(__path__), key=lambda info: info.name)
+        if not info.name.startswith("_") and not info.ispkg and info.name not in helpers
+    ]
+
+
+FAMILIES = _family_modules()
+for _family in FAMILIES:
+    globals().update({name: getattr(_family, name) for name in _family.__all__})
+
+__all__ = sorted(
+    [
+        "get_num_threads",
+        "num_threads",
+        "set_num_threads",
+        *(name for family in FAMILIES for name in family.__all__),
+    ]
+)
 __version__ = "0.1.0"

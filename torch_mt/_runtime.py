@@ -7,8 +7,6 @@ from collections.abc import Iterator
 
 import torch
 
-MAX_THREADS = 1024  # mt::kMaxThreads in ops/runtime/parallel.h
-
 
 def get_num_threads() -> int:
     """Return how many threads a torch_mt operator fans out over (caller included).
@@ -17,7 +15,7 @@ def get_num_threads() -> int:
     process may use (its affinity mask, capped by a cgroup CPU quota).
 
     Raises:
-        RuntimeError: ``TORCH_MT_NUM_THREADS`` is not an integer in [1, 1024].
+        ValueError: ``TORCH_MT_NUM_THREADS`` is not an integer in [1, 1024].
 
     Example:
         >>> import torch_mt
@@ -47,15 +45,12 @@ def set_num_threads(num_threads: int) -> None:
         >>> torch_mt.get_num_threads()
         2
     """
+    # The operator would take a bool (or an int-like float) as an int; the
+    # range is checked once, in C++ (ValueError).
     if isinstance(num_threads, bool) or not isinstance(num_threads, int):
         raise TypeError(
             "torch_mt.set_num_threads: argument 'num_threads' must be an int, "
             f"got {type(num_threads).__name__}"
-        )
-    if not 1 <= num_threads <= MAX_THREADS:
-        raise ValueError(
-            "torch_mt.set_num_threads: argument 'num_threads' must be between 1 and "
-            f"{MAX_THREADS}, got {num_threads}"
         )
     torch.ops.mt.set_num_threads(num_threads)
 

@@ -15,9 +15,12 @@ from typing import Optional
 import torch
 from torch import Tensor
 
+__all__ = ["dtw", "dtw_path", "soft_dtw"]
 
-def dtw(cost: Tensor, n_lengths: Optional[Tensor] = None,
-        m_lengths: Optional[Tensor] = None) -> Tensor:
+
+def dtw(
+    cost: Tensor, *, n_lengths: Optional[Tensor] = None, m_lengths: Optional[Tensor] = None
+) -> Tensor:
     """Dynamic time warping distance of every item of a batch, in parallel.
 
     ``out[b]`` is the smallest sum of ``cost[b, i, j]`` along a path from
@@ -50,14 +53,21 @@ def dtw(cost: Tensor, n_lengths: Optional[Tensor] = None,
     return torch.ops.mt.dtw(cost, n_lengths, m_lengths)
 
 
-def dtw_path(cost: Tensor, n_lengths: Optional[Tensor] = None,
-             m_lengths: Optional[Tensor] = None) -> Tensor:
+def dtw_path(
+    cost: Tensor, *, n_lengths: Optional[Tensor] = None, m_lengths: Optional[Tensor] = None
+) -> Tensor:
     """The optimal DTW alignment of every item, as a boolean mask.
 
-    Same arguments as :func:`dtw`. Where several paths are optimal, the one
-    found by walking back from the last cell and preferring, among the
-    predecessors of equal accumulated cost, the diagonal step, then
-    ``(i - 1, j)``, then ``(i, j - 1)`` (tslearn's rule).
+    Where several paths are optimal, the one found by walking back from the
+    last cell and preferring, among the predecessors of equal accumulated
+    cost, the diagonal step, then ``(i - 1, j)``, then ``(i, j - 1)``
+    (tslearn's rule).
+
+    Args:
+        cost: float32 or float64 ``[B, N, M]``; ``+inf`` forbids a cell.
+        n_lengths: int64 ``[B]`` or None: item ``b`` uses the first
+            ``n_lengths[b]`` rows (None: all ``N``).
+        m_lengths: int64 ``[B]`` or None: likewise for the columns.
 
     Returns:
         bool ``[B, N, M]``: ``True`` on the cells of item ``b``'s path. An item
@@ -67,12 +77,20 @@ def dtw_path(cost: Tensor, n_lengths: Optional[Tensor] = None,
         >>> cost = torch.tensor([[[0.0, 5.0, 5.0], [5.0, 0.0, 0.0]]])
         >>> dtw_path(cost).int().tolist()
         [[[1, 0, 0], [0, 1, 1]]]
+
+    Raises:
+        RuntimeError: as :func:`dtw`.
     """
     return torch.ops.mt.dtw_path(cost, n_lengths, m_lengths)
 
 
-def soft_dtw(cost: Tensor, gamma: float = 1.0, n_lengths: Optional[Tensor] = None,
-             m_lengths: Optional[Tensor] = None) -> Tensor:
+def soft_dtw(
+    cost: Tensor,
+    *,
+    gamma: float = 1.0,
+    n_lengths: Optional[Tensor] = None,
+    m_lengths: Optional[Tensor] = None,
+) -> Tensor:
     """Soft-DTW (Cuturi & Blondel, 2017) of every item: differentiable DTW.
 
     The DTW recursion with ``min`` replaced by
@@ -85,7 +103,8 @@ def soft_dtw(cost: Tensor, gamma: float = 1.0, n_lengths: Optional[Tensor] = Non
     Args:
         cost: float32 or float64 ``[B, N, M]``; ``+inf`` forbids a cell.
         gamma: smoothing, > 0.
-        n_lengths, m_lengths: as in :func:`dtw`.
+        n_lengths: int64 ``[B]`` or None, as in :func:`dtw`.
+        m_lengths: int64 ``[B]`` or None, as in :func:`dtw`.
 
     Returns:
         ``[B]``, the dtype of ``cost``. Empty items as in :func:`dtw`; an item
@@ -138,8 +157,9 @@ def _soft_dtw_backward(ctx, grad: Tensor):
     return grad_cost, None, None, None
 
 
-torch.library.register_autograd("mt::soft_dtw", _soft_dtw_backward,
-                                setup_context=_soft_dtw_setup_context)
+torch.library.register_autograd(
+    "mt::soft_dtw", _soft_dtw_backward, setup_context=_soft_dtw_setup_context
+)
 
 
 def _soft_dtw_backward_setup_context(ctx, inputs, output) -> None:
@@ -151,19 +171,33 @@ def _soft_dtw_backward_setup_context(ctx, inputs, output) -> None:
 def _soft_dtw_backward_backward(ctx, grad_grad: Tensor):
     grad, cost, n_lengths, m_lengths = ctx.saved_tensors
     grad_of_grad, grad_of_cost = torch.ops.mt.soft_dtw_backward_backward(
-        grad_grad, grad, cost, ctx.gamma, n_lengths, m_lengths)
-    return (grad_of_grad if ctx.needs_input_grad[0] else None,
-            grad_of_cost if ctx.needs_input_grad[1] else None, None, None, None)
+        grad_grad, grad, cost, ctx.gamma, n_lengths, m_lengths
+    )
+    return (
+        grad_of_grad if ctx.needs_input_grad[0] else None,
+        grad_of_cost if ctx.needs_input_grad[1] else None,
+        None,
+        None,
+        None,
+    )
 
 
-torch.library.register_autograd("mt::soft_dtw_backward", _soft_dtw_backward_backward,
-                                setup_context=_soft_dtw_backward_setup_context)
+torch.library.register_autograd(
+    "mt::soft_dtw_backward",
+    _soft_dtw_backward_backward,
+    setup_context=_soft_dtw_backward_setup_context,
+)
 
 
 def _no_third_derivative(ctx, grad_of_grad: Tensor, grad_of_cost: Tensor):
-    raise RuntimeError("mt::soft_dtw: third and higher derivatives are not implemented "
-                       "(first and second derivatives are)")
+    raise RuntimeError(
+        "mt::soft_dtw: third and higher derivatives are not implemented "
+        "(first and second derivatives are)"
+    )
 
 
-torch.library.register_autograd("mt::soft_dtw_backward_backward", _no_third_derivative,
-                                setup_context=lambda ctx, inputs, output: None)
+torch.library.register_autograd(
+    "mt::soft_dtw_backward_backward",
+    _no_third_derivative,
+    setup_context=lambda ctx, inputs, output: None,
+)

@@ -12,22 +12,34 @@ from typing import Optional, Union, overload
 import torch
 from torch import Tensor
 
+__all__ = ["linear_sum_assignment"]
+
 
 @overload
 def linear_sum_assignment(
-    cost: Tensor, sizes: Optional[Tensor] = None, maximize: bool = False
+    cost: Tensor,
+    *,
+    n_lengths: Optional[Tensor] = None,
+    m_lengths: Optional[Tensor] = None,
+    maximize: bool = False,
 ) -> tuple[Tensor, Tensor]: ...
 
 
 @overload
 def linear_sum_assignment(
-    cost: Sequence[Tensor], sizes: None = None, maximize: bool = False
+    cost: Sequence[Tensor],
+    *,
+    n_lengths: None = None,
+    m_lengths: None = None,
+    maximize: bool = False,
 ) -> list[tuple[Tensor, Tensor]]: ...
 
 
 def linear_sum_assignment(
     cost: Union[Tensor, Sequence[Tensor]],
-    sizes: Optional[Tensor] = None,
+    *,
+    n_lengths: Optional[Tensor] = None,
+    m_lengths: Optional[Tensor] = None,
     maximize: bool = False,
 ) -> Union[tuple[Tensor, Tensor], list[tuple[Tensor, Tensor]]]:
     """Optimal assignment of rows to columns for every cost matrix of a batch, in parallel.
@@ -35,16 +47,19 @@ def linear_sum_assignment(
     Each item is solved as ``scipy.optimize.linear_sum_assignment`` solves it:
     every row is assigned a distinct column (or every column a distinct row,
     when there are fewer columns) so that the total cost is minimal (maximal
-    with ``maximize=True``). Items are solved in parallel on torch_mt's pool.
+    with ``maximize=True``). Where several assignments are optimal, the one
+    SciPy returns. Items are solved in parallel on torch_mt's pool.
 
     Args:
-        cost: float32 or float64, one of
+        cost: any real dtype (floating, integer or bool; solved in float64, as
+            SciPy does), one of
             ``[N, M]``: a single matrix;
-            ``[B, N, M]``: a batch, optionally padded (see ``sizes``);
+            ``[B, N, M]``: a batch, optionally padded (see the lengths);
             a list of ``[N_b, M_b]`` matrices of any shapes (padded for you).
             ``+inf`` marks a forbidden pair (``-inf`` when ``maximize=True``).
-        sizes: int64 ``[B, 2]``, only with a ``[B, N, M]`` batch: item ``b``
-            is ``cost[b, :sizes[b, 0], :sizes[b, 1]]``; the padding is ignored.
+        n_lengths: int64 ``[B]``, only with a ``[B, N, M]`` batch: item ``b``
+            has the first ``n_lengths[b]`` rows; the padding is ignored.
+        m_lengths: int64 ``[B]``, likewise for the columns.
         maximize: find the assignment of maximal total cost instead.
 
     Returns:
@@ -58,6 +73,7 @@ def linear_sum_assignment(
         RuntimeError: wrong dtype or shape; a NaN, a ``-inf`` (``+inf`` when
             maximizing) or an infeasible item (no complete assignment avoids the
             forbidden pairs) — the message names the batch item.
+        ValueError: lengths given with a single matrix or a list.
 
     Example:
         >>> cost = torch.tensor([[4.0, 1.0, 3.0], [2.0, 0.0, 5.0], [3.0, 2.0, 2.0]])
@@ -67,21 +83,24 @@ def linear_sum_assignment(
     """
     if isinstance(cost, Tensor):
         if cost.dim() == 2:
-            if sizes is not None:
-                raise ValueError("linear_sum_assignment: 'sizes' needs a [B, N, M] batch")
-            row_ind, col_ind = torch.ops.mt.linear_sum_assignment(cost.unsqueeze(0), None, maximize)
+            if n_lengths is not None or m_lengths is not None:
+                raise ValueError("linear_sum_assignment: lengths need a [B, N, M] batch")
+            row_ind, col_ind = torch.ops.mt.linear_sum_assignment(
+                cost.unsqueeze(0), None, None, maximize
+            )
             return row_ind[0], col_ind[0]
-        return torch.ops.mt.linear_sum_assignment(cost, sizes, maximize)
-    if sizes is not None:
-        raise ValueError("linear_sum_assignment: 'sizes' comes from the list itself")
-    batch, item_sizes = _pad_matrices(cost)
-    row_ind, col_ind = torch.ops.mt.linear_sum_assignment(batch, item_sizes, maximize)
-    pairs = item_sizes.min(dim=1).values.tolist()
+        return torch.ops.mt.linear_sum_assignment(cost, n_lengths, m_lengths, maximize)
+    if n_lengths is not None or m_lengths is not None:
+        raise ValueError("linear_sum_assignment: the lengths of a list come from the list itself")
+    batch, rows, cols = _pad_matrices(cost)
+    row_ind, col_ind = torch.ops.mt.linear_sum_assignment(batch, rows, cols, maximize)
+    pairs = torch.minimum(rows, cols).tolist()
     return [(row_ind[b, :k], col_ind[b, :k]) for b, k in enumerate(pairs)]
 
 
-def _pad_matrices(matrices: Sequence[Tensor]) -> tuple[Tensor, Tensor]:
-    """Stack 2-D matrices of different shapes into ``[B, max N, max M]`` plus their sizes."""
+def _pad_matrices(matrices: Sequence[Tensor]) -> tuple[Tensor, Tensor, Tensor]:
+    """Stack 2-D matrices of different shapes into ``[B, max N, max M]``, plus
+    their row and column counts."""
     for position, matrix in enumerate(matrices):
         if not isinstance(matrix, Tensor) or matrix.dim() != 2:
             raise TypeError(
@@ -91,11 +110,19 @@ def _pad_matrices(matrices: Sequence[Tensor]) -> tuple[Tensor, Tensor]:
             )
     dtypes = {matrix.dtype for matrix in matrices}
     if len(dtypes) > 1:
-        raise TypeError(f"linear_sum_assignment: the matrices mix dtypes {sorted(map(str, dtypes))}")
-    sizes = torch.tensor([list(m.shape) for m in matrices], dtype=torch.int64).reshape(-1, 2)
-    rows, cols = (int(s) for s in sizes.max(dim=0).values) if len(matrices) else (0, 0)
+        raise TypeError(
+            f"linear_sum_assignment: the matrices mix dtypes {sorted(map(str, dtypes))}"
+        )
+    row_counts = [m.shape[0] for m in matrices]
+    col_counts = [m.shape[1] for m in matrices]
     dtype = matrices[0].dtype if len(matrices) else torch.float64
-    batch = torch.zeros((len(matrices), rows, cols), dtype=dtype)
+    batch = torch.zeros(
+        (len(matrices), max(row_counts, default=0), max(col_counts, default=0)), dtype=dtype
+    )
     for b, matrix in enumerate(matrices):
         batch[b, : matrix.shape[0], : matrix.shape[1]] = matrix
-    return batch, sizes
+    return (
+        batch,
+        torch.tensor(row_counts, dtype=torch.int64),
+        torch.tensor(col_counts, dtype=torch.int64),
+    )

@@ -12,6 +12,8 @@ from typing import Optional
 import torch
 from torch import Tensor
 
+__all__ = ["batched_nms", "nms", "nms_padded"]
+
 
 def nms(boxes: Tensor, scores: Tensor, iou_threshold: float) -> Tensor:
     """Greedy non-maximum suppression, with torchvision's semantics.
@@ -72,7 +74,7 @@ def batched_nms(boxes: Tensor, scores: Tensor, idxs: Tensor, iou_threshold: floa
 
 
 def nms_padded(
-    boxes: Tensor, scores: Tensor, counts: Optional[Tensor], iou_threshold: float
+    boxes: Tensor, scores: Tensor, iou_threshold: float, *, lengths: Optional[Tensor] = None
 ) -> Tensor:
     """Non-maximum suppression of a padded batch of images, images in parallel.
 
@@ -81,10 +83,10 @@ def nms_padded(
     Args:
         boxes: float32 or float64 ``[B, N, 4]``, ``(x1, y1, x2, y2)``.
         scores: ``[B, N]``, the dtype of ``boxes``.
-        counts: int64 ``[B]`` or None: image ``b`` has the boxes
-            ``boxes[b, :counts[b]]``; the rest is padding and is ignored.
-            None means every image has all ``N`` boxes.
         iou_threshold: suppress when IoU > this.
+        lengths: int64 ``[B]`` or None: image ``b`` has the boxes
+            ``boxes[b, :lengths[b]]``; the rest is padding and is ignored.
+            None means every image has all ``N`` boxes.
 
     Returns:
         bool ``[B, N]``: ``True`` where a box is kept (never in the padding).
@@ -92,55 +94,81 @@ def nms_padded(
         by score for :func:`nms`'s order.
 
     Raises:
-        RuntimeError: as :func:`nms` (naming ``boxes[b, i]``), plus a count
+        RuntimeError: as :func:`nms` (naming ``boxes[b, i]``), plus a length
             outside ``[0, N]``.
 
     Example:
         >>> boxes = torch.tensor([[[0.0, 0, 10, 10], [1, 1, 10, 10]],
         ...                       [[0.0, 0, 10, 10], [1, 1, 10, 10]]])
         >>> scores = torch.tensor([[0.9, 0.8], [0.1, 0.8]])
-        >>> nms_padded(boxes, scores, torch.tensor([2, 1]), 0.5).tolist()
+        >>> nms_padded(boxes, scores, 0.5, lengths=torch.tensor([2, 1])).tolist()
         [[True, False], [True, False]]
     """
-    return torch.ops.mt.nms_padded(boxes, scores, counts, iou_threshold)
+    return torch.ops.mt.nms_padded(boxes, scores, iou_threshold, lengths)
 
 
 # ---- shape functions of the data-dependent operators ----------------------------
 # The number of kept boxes is known only after running: the fakes return a
 # fresh unbacked size, so torch.compile(fullgraph=True) keeps the call in its
-# graph. Their checks repeat the kernel's shape checks (ops/nms.cpp) so that a
-# compiled call fails the same way as an eager one.
+# graph. Their checks make the Meta-time checks of ops/nms.cpp, in the same
+# order, with the same messages (ops/runtime/checks.cpp words them), so that
+# a compiled call fails exactly as an eager one; the generic suite runs every
+# bad input of both ops compiled and expects the eager message.
 
 
-def _check_same_device(op: str, boxes: Tensor, name: str, other: Tensor) -> None:
+def _dtype_name(dtype: torch.dtype) -> str:
+    return str(dtype).removeprefix("torch.")
+
+
+def _check_dim(op: str, tensor: Tensor, name: str, dim: int, shape: str) -> None:
     torch._check(
-        other.device == boxes.device,
-        lambda: f"{op}: argument '{name}' is on {other.device} but 'boxes' is on {boxes.device}")
+        tensor.dim() == dim,
+        lambda: f"{op}: argument '{name}' must be a {dim}-D tensor {shape}, got {tensor.dim()}-D",
+    )
+
+
+def _check_size(op: str, tensor: Tensor, name: str, dim: int, expected, what: str) -> None:
+    torch._check(
+        tensor.shape[dim] == expected,
+        lambda: (
+            f"{op}: argument '{name}' has size "
+            f"{tensor.shape[dim]} in dimension {dim} but {what} {expected}"
+        ),
+    )
+
+
+def _check_devices(op: str, *named: tuple[Tensor, str]) -> None:
+    (first, first_name), *others = named
+    for tensor, name in others:
+        torch._check(
+            tensor.device == first.device,
+            lambda tensor=tensor, name=name: (
+                f"{op}: argument '{name}' is on "
+                f"{tensor.device} but '{first_name}' is on {first.device}"
+            ),
+        )
 
 
 def _check_boxes(op: str, boxes: Tensor, scores: Tensor, iou_threshold: float) -> None:
-    _check_same_device(op, boxes, "scores", scores)
-    torch._check(
-        boxes.dim() == 2, lambda: f"{op}: argument 'boxes' must be a 2-D tensor [N, 4], "
-        f"got {boxes.dim()}-D")
-    torch._check(
-        scores.dim() == 1, lambda: f"{op}: argument 'scores' must be a 1-D tensor [N], "
-        f"got {scores.dim()}-D")
+    """check_boxes_and_scores and check_threshold of ops/nms.cpp (one image)."""
+    _check_dim(op, boxes, "boxes", 2, "[N, 4]")
+    _check_dim(op, scores, "scores", 1, "[N]")
     torch._check(
         boxes.dtype in (torch.float32, torch.float64),
-        lambda: f"{op}: argument 'boxes' must be float32 or float64, got {boxes.dtype}")
+        lambda: (
+            f"{op}: argument 'boxes' must be float32 or float64, got {_dtype_name(boxes.dtype)}"
+        ),
+    )
     torch._check(
         scores.dtype == boxes.dtype,
-        lambda: f"{op}: arguments 'boxes' and 'scores' must have the same dtype")
-    torch._check(
-        boxes.shape[1] == 4, lambda: f"{op}: argument 'boxes' has size {boxes.shape[1]} in "
-        "dimension 1 but (x1, y1, x2, y2) boxes need 4")
-    torch._check(
-        scores.shape[0] == boxes.shape[0],
-        lambda: f"{op}: argument 'scores' has size {scores.shape[0]} in dimension 0 but the "
-        f"matching size of 'boxes' is {boxes.shape[0]}")
-    torch._check(
-        iou_threshold == iou_threshold, lambda: f"{op}: argument 'iou_threshold' is NaN")
+        lambda: (
+            f"{op}: arguments 'boxes' and 'scores' must have the same dtype, got "
+            f"{_dtype_name(boxes.dtype)} and {_dtype_name(scores.dtype)}"
+        ),
+    )
+    _check_size(op, boxes, "boxes", 1, 4, "(x1, y1, x2, y2) boxes need")
+    _check_size(op, scores, "scores", 0, boxes.shape[0], "the matching size of 'boxes' is")
+    torch._check(iou_threshold == iou_threshold, lambda: f"{op}: argument 'iou_threshold' is NaN")
 
 
 def _kept_indices(boxes: Tensor) -> Tensor:
@@ -154,19 +182,22 @@ def _kept_indices(boxes: Tensor) -> Tensor:
 
 @torch.library.register_fake("mt::nms")
 def _nms_fake(boxes: Tensor, scores: Tensor, iou_threshold: float) -> Tensor:
+    _check_devices("mt::nms", (boxes, "boxes"), (scores, "scores"))
     _check_boxes("mt::nms", boxes, scores, iou_threshold)
     return _kept_indices(boxes)
 
 
 @torch.library.register_fake("mt::batched_nms")
 def _batched_nms_fake(boxes: Tensor, scores: Tensor, idxs: Tensor, iou_threshold: float) -> Tensor:
-    _check_boxes("mt::batched_nms", boxes, scores, iou_threshold)
-    _check_same_device("mt::batched_nms", boxes, "idxs", idxs)
+    op = "mt::batched_nms"
+    if boxes.numel() == 0:  # as the kernel: no boxes, no checks
+        return boxes.new_empty((0,), dtype=torch.int64)
+    _check_devices(op, (boxes, "boxes"), (scores, "scores"), (idxs, "idxs"))
+    _check_boxes(op, boxes, scores, iou_threshold)
+    _check_dim(op, idxs, "idxs", 1, "[N]")
     torch._check(
-        idxs.dim() == 1 and idxs.dtype == torch.int64,
-        lambda: "mt::batched_nms: argument 'idxs' must be a 1-D int64 tensor [N]")
-    torch._check(
-        idxs.shape[0] == boxes.shape[0],
-        lambda: f"mt::batched_nms: argument 'idxs' has size {idxs.shape[0]} in dimension 0 "
-        f"but the number of boxes is {boxes.shape[0]}")
+        idxs.dtype == torch.int64,
+        lambda: f"{op}: argument 'idxs' must be int64, got {_dtype_name(idxs.dtype)}",
+    )
+    _check_size(op, idxs, "idxs", 0, boxes.shape[0], "the number of boxes is")
     return _kept_indices(boxes)

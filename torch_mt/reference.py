@@ -37,8 +37,12 @@ def nms_loop(boxes: Tensor, scores: Tensor, iou_threshold: float) -> Tensor:
     return order[torch.tensor(kept, dtype=torch.int64)]
 
 
-def soft_dtw_antidiagonal(cost: Tensor, gamma: float, n_lengths: Optional[Tensor] = None,
-                          m_lengths: Optional[Tensor] = None) -> Tensor:
+def soft_dtw_antidiagonal(
+    cost: Tensor,
+    gamma: float,
+    n_lengths: Optional[Tensor] = None,
+    m_lengths: Optional[Tensor] = None,
+) -> Tensor:
     """Soft-DTW of a batch as a loop over anti-diagonals, each one vectorised.
 
     The cells of one anti-diagonal (i + j constant) depend only on the two
@@ -75,9 +79,10 @@ def soft_dtw_antidiagonal(cost: Tensor, gamma: float, n_lengths: Optional[Tensor
             up, left = previous[:, ii - 1], previous[:, ii]
             diagonal = before[:, ii - 1] if before is not None else torch.full_like(up, math.inf)
             soft = _softmin3(diagonal, up, left, gamma)
-            values = values.index_put((torch.arange(batch).unsqueeze(1),
-                                       (ii - i_low).unsqueeze(0).expand(batch, -1)),
-                                      cost[:, ii - 1, jj - 1] + soft)
+            values = values.index_put(
+                (torch.arange(batch).unsqueeze(1), (ii - i_low).unsqueeze(0).expand(batch, -1)),
+                cost[:, ii - 1, jj - 1] + soft,
+            )
         diagonals.append(values)
         padded.append(_bordered(values, d, rows, cols, inf))
     # Item b's value is R[n_b, m_b] on diagonal n_b + m_b, at bordered row n_b.
@@ -96,7 +101,7 @@ def _bordered(diagonal: Tensor, d: int, rows: int, cols: int, inf: Tensor) -> Te
     """Diagonal d of the bordered table indexed by row i (0..rows), inf off-table."""
     i_low = max(0, d - cols)
     full = inf.expand(diagonal.shape[0], rows + 1)
-    return torch.cat([full[:, :i_low], diagonal, full[:, i_low + diagonal.shape[1]:]], dim=1)
+    return torch.cat([full[:, :i_low], diagonal, full[:, i_low + diagonal.shape[1] :]], dim=1)
 
 
 def _softmin3(a: Tensor, b: Tensor, c: Tensor, gamma: float) -> Tensor:
@@ -107,13 +112,18 @@ def _softmin3(a: Tensor, b: Tensor, c: Tensor, gamma: float) -> Tensor:
     shift = torch.where(torch.isinf(smallest), torch.zeros_like(smallest), smallest).detach()
     total = torch.exp(-(stacked - shift) / gamma).sum(dim=0)
     safe_total = torch.where(total > 0, total, torch.ones_like(total))
-    return torch.where(total > 0, shift - gamma * torch.log(safe_total),
-                       torch.full_like(total, math.inf))
+    return torch.where(
+        total > 0, shift - gamma * torch.log(safe_total), torch.full_like(total, math.inf)
+    )
 
 
-def viterbi_loop(emissions: Tensor, transitions: Tensor, lengths: Optional[Tensor] = None,
-                 start: Optional[Tensor] = None,
-                 end: Optional[Tensor] = None) -> tuple[Tensor, Tensor]:
+def viterbi_loop(
+    emissions: Tensor,
+    transitions: Tensor,
+    lengths: Optional[Tensor] = None,
+    start: Optional[Tensor] = None,
+    end: Optional[Tensor] = None,
+) -> tuple[Tensor, Tensor]:
     """Viterbi decoding as a Python loop over time steps, vectorised over the
     batch and the tags (what a CRF library does without a kernel).
 

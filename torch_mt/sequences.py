@@ -13,6 +13,8 @@ from typing import Optional, Union
 import torch
 from torch import Tensor
 
+__all__ = ["edit_distance", "edit_distance_pairwise", "pad_sequences"]
+
 #: What the wrappers accept for one side: a padded ``[B, L]`` integer tensor, a
 #: list of strings (compared by Unicode code point) or a list of int sequences.
 SequenceBatch = Union[Tensor, Sequence[str], Sequence[Sequence[int]]]
@@ -54,6 +56,7 @@ def pad_sequences(
 def edit_distance(
     a: SequenceBatch,
     b: SequenceBatch,
+    *,
     a_lengths: Optional[Tensor] = None,
     b_lengths: Optional[Tensor] = None,
 ) -> Tensor:
@@ -84,13 +87,14 @@ def edit_distance(
         >>> edit_distance(["kitten", "flaw"], ["sitting", "lawn"]).tolist()
         [3, 2]
     """
-    a, a_lengths, b, b_lengths = _prepare("edit_distance", a, a_lengths, b, b_lengths)
-    return torch.ops.mt.edit_distance(a, a_lengths, b, b_lengths)
+    a, b, a_lengths, b_lengths = _prepare("edit_distance", a, b, a_lengths, b_lengths)
+    return torch.ops.mt.edit_distance(a, b, a_lengths, b_lengths)
 
 
 def edit_distance_pairwise(
     a: SequenceBatch,
     b: SequenceBatch,
+    *,
     a_lengths: Optional[Tensor] = None,
     b_lengths: Optional[Tensor] = None,
 ) -> Tensor:
@@ -114,35 +118,30 @@ def edit_distance_pairwise(
         >>> edit_distance_pairwise(["abc", "abd"], ["abc", "xbc", ""]).tolist()
         [[0, 1, 3], [1, 2, 3]]
     """
-    a, a_lengths, b, b_lengths = _prepare("edit_distance_pairwise", a, a_lengths, b, b_lengths)
-    return torch.ops.mt.edit_distance_pairwise(a, a_lengths, b, b_lengths)
+    a, b, a_lengths, b_lengths = _prepare("edit_distance_pairwise", a, b, a_lengths, b_lengths)
+    return torch.ops.mt.edit_distance_pairwise(a, b, a_lengths, b_lengths)
 
 
 def _prepare(
     op: str,
     a: SequenceBatch,
-    a_lengths: Optional[Tensor],
     b: SequenceBatch,
+    a_lengths: Optional[Tensor],
     b_lengths: Optional[Tensor],
-) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-    """Turn the wrapper's flexible arguments into the operator's four tensors."""
+) -> tuple[Tensor, Tensor, Optional[Tensor], Optional[Tensor]]:
+    """Turn the wrapper's flexible arguments into the operator's arguments."""
     # A list takes the dtype of a tensor on the other side, so the two match.
     a_dtype = b.dtype if isinstance(b, Tensor) else torch.int64
     b_dtype = a.dtype if isinstance(a, Tensor) else torch.int64
     a, a_lengths = _as_padded(op, "a", a, a_lengths, a_dtype)
     b, b_lengths = _as_padded(op, "b", b, b_lengths, b_dtype)
-    return a, a_lengths, b, b_lengths
+    return a, b, a_lengths, b_lengths
 
 
 def _as_padded(
     op: str, name: str, seqs: SequenceBatch, lengths: Optional[Tensor], dtype: torch.dtype
-) -> tuple[Tensor, Tensor]:
+) -> tuple[Tensor, Optional[Tensor]]:
     if isinstance(seqs, Tensor):
-        if lengths is None:
-            # Rank errors are left to the operator, which names the argument.
-            batch = seqs.shape[0] if seqs.dim() >= 1 else 0
-            width = seqs.shape[1] if seqs.dim() >= 2 else 0
-            lengths = torch.full((batch,), width, dtype=torch.int64, device=seqs.device)
         return seqs, lengths
     if lengths is not None:
         raise ValueError(

@@ -86,8 +86,11 @@ def padded_sequences(
     alphabet = draw(st.lists(st.integers(low, high), min_size=1, max_size=4, unique=True))
     symbols = st.sampled_from(alphabet)
     tokens = torch.tensor(
-        draw(st.lists(st.lists(symbols, min_size=width, max_size=width), min_size=batch,
-                      max_size=batch)),
+        draw(
+            st.lists(
+                st.lists(symbols, min_size=width, max_size=width), min_size=batch, max_size=batch
+            )
+        ),
         dtype=dtype,
     ).reshape(batch, width)
     lengths = torch.tensor(
@@ -96,9 +99,14 @@ def padded_sequences(
     return tokens, lengths
 
 
-def rows_of(tokens: Tensor, lengths: Tensor) -> list[list[int]]:
-    """The valid part of each row of a padded batch, as Python lists."""
-    return [tokens[i, : int(lengths[i])].tolist() for i in range(tokens.shape[0])]
+def rows_of(tokens: Tensor, lengths: Optional[Tensor] = None) -> list[list[int]]:
+    """The valid part of each row of a padded batch (whole rows without
+    lengths), as Python lists."""
+    width = tokens.shape[1] if tokens.dim() == 2 else 0
+    return [
+        tokens[i, : width if lengths is None else int(lengths[i])].tolist()
+        for i in range(tokens.shape[0])
+    ]
 
 
 def results_for_thread_counts(

@@ -1,5 +1,6 @@
 #include "checks.h"
 
+#include <c10/core/ScalarType.h>
 #include <c10/core/SymInt.h>
 #include <c10/util/Exception.h>
 
@@ -11,9 +12,14 @@ const char* dtype_name(at::ScalarType dtype) {
     case at::kDouble: return "float64";
     case at::kHalf: return "float16";
     case at::kBFloat16: return "bfloat16";
+    case at::kByte: return "uint8";
+    case at::kChar: return "int8";
+    case at::kShort: return "int16";
     case at::kInt: return "int32";
     case at::kLong: return "int64";
     case at::kBool: return "bool";
+    case at::kComplexFloat: return "complex64";
+    case at::kComplexDouble: return "complex128";
     default: return c10::toString(dtype);
   }
 }
@@ -39,26 +45,30 @@ void check_devices(const char* op, Kernel kernel, std::initializer_list<NamedTen
 
 void check_dim(const char* op, const at::Tensor& tensor, const char* name, int64_t dim,
                const char* shape) {
-  TORCH_CHECK(tensor.dim() == dim, op, ": argument '", name, "' must be a ", dim,
-              "-D tensor ", shape, ", got ", tensor.dim(), "-D");
+  TORCH_CHECK(tensor.dim() == dim, op, ": argument '", name, "' must be a ", dim, "-D tensor ",
+              shape, ", got ", tensor.dim(), "-D");
 }
 
 void check_floating(const char* op, const at::Tensor& tensor, const char* name) {
   TORCH_CHECK(tensor.scalar_type() == at::kFloat || tensor.scalar_type() == at::kDouble, op,
-              ": argument '", name, "' must be float32 or float64, got ", dtype_name(tensor.scalar_type()));
+              ": argument '", name, "' must be float32 or float64, got ",
+              dtype_name(tensor.scalar_type()));
 }
 
-void check_dtype(const char* op, const at::Tensor& tensor, const char* name,
-                 at::ScalarType dtype) {
-  TORCH_CHECK(tensor.scalar_type() == dtype, op, ": argument '", name, "' must be ", dtype_name(dtype),
-              ", got ", dtype_name(tensor.scalar_type()));
+void check_real(const char* op, const at::Tensor& tensor, const char* name) {
+  TORCH_CHECK(!at::isComplexType(tensor.scalar_type()), op, ": argument '", name,
+              "' must be real (floating, integer or bool), got ", dtype_name(tensor.scalar_type()));
+}
+
+void check_dtype(const char* op, const at::Tensor& tensor, const char* name, at::ScalarType dtype) {
+  TORCH_CHECK(tensor.scalar_type() == dtype, op, ": argument '", name, "' must be ",
+              dtype_name(dtype), ", got ", dtype_name(tensor.scalar_type()));
 }
 
 void check_size(const char* op, const at::Tensor& tensor, const char* name, int64_t dim,
                 const c10::SymInt& expected, const char* what) {
-  TORCH_SYM_CHECK(tensor.sym_size(dim).sym_eq(expected), op, ": argument '", name,
-                  "' has size ", tensor.sym_size(dim), " in dimension ", dim, " but ", what,
-                  " ", expected);
+  TORCH_SYM_CHECK(tensor.sym_size(dim).sym_eq(expected), op, ": argument '", name, "' has size ",
+                  tensor.sym_size(dim), " in dimension ", dim, " but ", what, " ", expected);
 }
 
 void check_lengths_argument(const char* op, const std::optional<at::Tensor>& lengths,
@@ -74,8 +84,8 @@ void check_lengths_argument(const char* op, const std::optional<at::Tensor>& len
 void check_lengths_fit(const char* op, const int64_t* lengths, int64_t count, const char* name,
                        int64_t limit, const char* limit_what) {
   for (int64_t b = 0; b < count; ++b) {
-    TORCH_CHECK(lengths[b] >= 0 && lengths[b] <= limit, op, ": ", name, "[", b, "] = ",
-                lengths[b], " is outside [0, ", limit, "], ", limit_what);
+    TORCH_CHECK(lengths[b] >= 0 && lengths[b] <= limit, op, ": ", name, "[", b, "] = ", lengths[b],
+                " is outside [0, ", limit, "], ", limit_what);
   }
 }
 

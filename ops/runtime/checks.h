@@ -24,23 +24,27 @@ void check_devices(const char* op, Kernel kernel, std::initializer_list<NamedTen
 void check_dim(const char* op, const at::Tensor& tensor, const char* name, int64_t dim,
                const char* shape);
 
-// "float32", "int64", ...: the names Python users know.
+// "float32", "int64", ...: the names Python users know (str(dtype) without
+// "torch."), so that Python fakes can say the same.
 const char* dtype_name(at::ScalarType dtype);
 
 // float32 or float64.
 void check_floating(const char* op, const at::Tensor& tensor, const char* name);
 
+// Any real dtype: floating, integer or bool (not complex).
+void check_real(const char* op, const at::Tensor& tensor, const char* name);
+
 // Exactly `dtype`.
-void check_dtype(const char* op, const at::Tensor& tensor, const char* name,
-                 at::ScalarType dtype);
+void check_dtype(const char* op, const at::Tensor& tensor, const char* name, at::ScalarType dtype);
 
 // tensor.size(dim) == expected (symbolic sizes allowed). `what` says where
 // `expected` comes from, verb included: "the batch size of 'cost' is".
 void check_size(const char* op, const at::Tensor& tensor, const char* name, int64_t dim,
                 const c10::SymInt& expected, const char* what);
 
-// An optional int64 [B] of per-item lengths (or counts) whose size must be
-// `batch` ("the batch size of 'cost' is" in `batch_what`).
+// An optional int64 [B] of per-item lengths whose size must be `batch`
+// ("the batch size of 'cost' is" in `batch_what`). ItemLengths (lengths.h)
+// reads and range-checks the values in the CPU kernel.
 void check_lengths_argument(const char* op, const std::optional<at::Tensor>& lengths,
                             const char* name, const c10::SymInt& batch, const char* batch_what);
 

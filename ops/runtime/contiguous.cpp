@@ -11,8 +11,8 @@
 namespace mt {
 namespace {
 
-// About this many elements per chunk pay for a thread wakeup.
-constexpr int64_t kElementsPerChunk = 16384;
+// A strided element copy costs about 2 ns here.
+constexpr int64_t kElementNs = 2;
 
 // Copies rows [first, last) of the last dimension, element by element, for
 // elements of type Word (an unsigned integer of the element's size).
@@ -48,7 +48,7 @@ at::Tensor contiguous_on_pool(const at::Tensor& input, const char* op, const cha
     return out;
   }
   const int64_t rows = out.numel() / row_length;
-  const int64_t grain = std::max<int64_t>(1, kElementsPerChunk / row_length);
+  const int64_t grain = grain_for(kElementNs * row_length);
   const auto copy = [&](auto word) {
     using Word = decltype(word);
     Word* destination = static_cast<Word*>(out.data_ptr());
@@ -61,8 +61,9 @@ at::Tensor contiguous_on_pool(const at::Tensor& input, const char* op, const cha
     case 2: copy(uint16_t{}); break;
     case 4: copy(uint32_t{}); break;
     case 8: copy(uint64_t{}); break;
-    default: TORCH_CHECK(false, op, ": argument '", argument, "': no pool copy for ",
-                         input.scalar_type(), " tensors");
+    default:
+      TORCH_CHECK(false, op, ": argument '", argument, "': no pool copy for ", input.scalar_type(),
+                  " tensors");
   }
   return out;
 }

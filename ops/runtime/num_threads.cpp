@@ -76,6 +76,13 @@ int cgroup_cpu_limit() {
   return limit;
 }
 
+// The one range check of a thread count; `what` names where it came from.
+// ValueError in Python, like any out-of-range argument.
+void check_thread_count(int64_t count, const char* what, const std::string& as_given) {
+  TORCH_CHECK_VALUE(count >= 1 && count <= kMaxThreads, what, " must be an integer between 1 and ",
+                    kMaxThreads, ", got ", as_given);
+}
+
 int parse_thread_count_env(const char* name, const char* text) {
   std::string value(text);
   const auto not_space = [](unsigned char c) { return !std::isspace(c); };
@@ -85,10 +92,8 @@ int parse_thread_count_env(const char* name, const char* text) {
   errno = 0;
   const long parsed = value.empty() ? 0 : std::strtol(value.c_str(), &parse_end, 10);
   const bool whole = !value.empty() && errno == 0 && *parse_end == '\0';
-  TORCH_CHECK(
-      whole && parsed >= 1 && parsed <= kMaxThreads,
-      "torch_mt: environment variable ", name, " must be an integer between 1 and ",
-      kMaxThreads, ", got '", text, "'");
+  const std::string what = std::string("torch_mt: environment variable ") + name;
+  check_thread_count(whole ? parsed : 0, what.c_str(), "'" + std::string(text) + "'");
   return static_cast<int>(parsed);
 }
 
@@ -97,8 +102,8 @@ int decided_num_threads(ProcessPoolState& s) {
   if (s.num_threads == 0) {
     const char* env = std::getenv("TORCH_MT_NUM_THREADS");
     s.num_threads = (env != nullptr && *env != '\0')
-        ? parse_thread_count_env("TORCH_MT_NUM_THREADS", env)
-        : default_num_threads();
+                        ? parse_thread_count_env("TORCH_MT_NUM_THREADS", env)
+                        : default_num_threads();
   }
   return s.num_threads;
 }
@@ -153,11 +158,9 @@ int get_num_threads() {
   return decided_num_threads(s);
 }
 
-void set_num_threads(int num_threads) {
-  TORCH_CHECK(
-      num_threads >= 1 && num_threads <= kMaxThreads,
-      "torch_mt.set_num_threads: num_threads must be between 1 and ", kMaxThreads,
-      ", got ", num_threads);
+void set_num_threads(int64_t num_threads) {
+  check_thread_count(num_threads, "torch_mt.set_num_threads: argument 'num_threads'",
+                     std::to_string(num_threads));
   std::shared_ptr<ThreadPool> retired;
   {
     ProcessPoolState& s = state();
@@ -165,7 +168,7 @@ void set_num_threads(int num_threads) {
     if (s.num_threads == num_threads) {
       return;
     }
-    s.num_threads = num_threads;
+    s.num_threads = static_cast<int>(num_threads);
     retired = std::move(s.pool);
   }
   // `retired` is joined here, outside the lock, unless a running fan-out
@@ -177,8 +180,8 @@ std::shared_ptr<ThreadPool> process_pool() {
   ProcessPoolState& s = state();
   std::lock_guard<std::mutex> lock(s.mutex);
   if (!s.pool) {
-    s.pool = std::make_shared<ThreadPool>(
-        decided_num_threads(s) - 1, limit_intra_op_threads_on_this_worker);
+    s.pool = std::make_shared<ThreadPool>(decided_num_threads(s) - 1,
+                                          limit_intra_op_threads_on_this_worker);
   }
   return s.pool;
 }

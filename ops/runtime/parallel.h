@@ -22,6 +22,7 @@
 
 #include <c10/util/FunctionRef.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 
@@ -37,8 +38,9 @@ constexpr int kMaxThreads = 1024;
 int get_num_threads();
 
 // Resizes the pool (takes effect for the next fan-out; running ones finish
-// on the pool they started with). Throws c10::Error unless 1 <= n <= kMaxThreads.
-void set_num_threads(int num_threads);
+// on the pool they started with). Throws c10::ValueError (Python: ValueError)
+// unless 1 <= num_threads <= kMaxThreads: the one range check of a thread count.
+void set_num_threads(int64_t num_threads);
 
 // CPUs this process may use: its affinity mask, capped by a cgroup CPU quota.
 int default_num_threads();
@@ -47,10 +49,20 @@ int default_num_threads();
 // use in a forked child (the parent's workers do not exist there).
 std::shared_ptr<ThreadPool> process_pool();
 
-void parallel_for(
-    int64_t begin,
-    int64_t end,
-    int64_t grain,
-    c10::function_ref<void(int64_t, int64_t)> body);
+// ---- grain from a cost model ------------------------------------------------
+//
+// Waking a sleeping helper costs 15-65 us on a 2-core VM, so a chunk must
+// hold a few tens of microseconds of work to pay for one. Kernels estimate
+// what one item costs in nanoseconds (a per-op constant per cell, test or
+// step, times the item's size) and pass grain_for(item_ns) as the grain.
+constexpr int64_t kChunkWorkNs = int64_t{1} << 15;  // about 33 us
+
+// Items per chunk when one item costs about `item_ns` nanoseconds (>= 1).
+inline int64_t grain_for(int64_t item_ns) {
+  return std::max<int64_t>(1, kChunkWorkNs / std::max<int64_t>(1, item_ns));
+}
+
+void parallel_for(int64_t begin, int64_t end, int64_t grain,
+                  c10::function_ref<void(int64_t, int64_t)> body);
 
 }  // namespace mt

@@ -6,7 +6,7 @@ namespace mt {
 namespace {
 thread_local bool this_thread_is_pool_worker = false;
 
-// Waking a sleeping thread costs 15-65 us on our 2-core VMs (RUNTIME_NOTES),
+// Waking a sleeping thread costs 15-65 us on our 2-core VMs (measured),
 // so an idle worker first polls this long: back-to-back fan-outs of small
 // operators then find it awake.
 constexpr auto kIdleSpin = std::chrono::microseconds(50);

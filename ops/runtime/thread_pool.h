@@ -41,8 +41,7 @@ class ThreadPool {
   auto submit(Callable&& task) -> std::future<std::invoke_result_t<std::decay_t<Callable>>> {
     using Result = std::invoke_result_t<std::decay_t<Callable>>;
     // std::function needs a copyable target; packaged_task is move-only.
-    auto packaged =
-        std::make_shared<std::packaged_task<Result()>>(std::forward<Callable>(task));
+    auto packaged = std::make_shared<std::packaged_task<Result()>>(std::forward<Callable>(task));
     std::future<Result> result = packaged->get_future();
     enqueue([packaged] { (*packaged)(); });
     return result;

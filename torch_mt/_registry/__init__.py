@@ -1,64 +1,32 @@
-"""One OpSpec per public operator: everything the generic test suite needs.
+"""One OpSpec per operator, one module per operator family: the test suite's registry.
 
-Adding an operator means adding a spec to ``REGISTRY`` (one module per
-operator family beside this file); ``tests/test_ops_generic.py``
-then checks it against its reference, across thread counts, with opcheck,
-torch.compile, TorchScript save/load and its bad inputs. Needs the ``test``
-extra (hypothesis).
+Each family module beside this one (``sequences``, ``detection``, ...) holds
+its operators' specs (``SPECS``: reference, hypothesis strategy, bad inputs)
+and benchmark workloads (``workloads(quick)``); this package collects them,
+so adding an operator adds to its family module and nowhere else here.
+``tests/test_ops_generic.py`` checks every spec against its reference, across
+thread counts, with opcheck, torch.compile, TorchScript and its bad inputs.
+Needs the ``test`` extra (hypothesis).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Optional
+import importlib
+import pkgutil
+from types import ModuleType
 
-import torch
-from hypothesis import strategies as st
+from .spec import BadInput, OpSpec
 
-
-
-@dataclass(frozen=True)
-class BadInput:
-    """Arguments the operator must refuse with a RuntimeError matching ``match``."""
-
-    description: str
-    args: tuple[Any, ...]
-    match: str
+__all__ = ["REGISTRY", "BadInput", "OpSpec", "family_modules"]
 
 
-@dataclass(frozen=True)
-class OpSpec:
-    name: str  # torch.ops.mt.<name>
-    #: The Python wrapper, called with the operator's positional arguments.
-    call_wrapper: Callable[..., Any]
-    #: An independent implementation: same arguments, expected result.
-    reference: Callable[..., Any]
-    #: Strategy of argument tuples; ``large=True`` gives inputs big enough that
-    #: the kernel fans out over several chunks (for the thread-count checks).
-    sample_args: Callable[..., st.SearchStrategy[tuple[Any, ...]]]
-    #: Refused inputs, derived from one valid argument tuple.
-    bad_inputs: Callable[[tuple[Any, ...]], list[BadInput]]
-    #: Exact (bitwise) comparison with the reference, else allclose.
-    exact: bool = True
-    rtol: float = 0.0
-    atol: float = 0.0
-    #: Replaces that comparison where several results are right (an
-    #: assignment with tied optima): ``compare(actual, expected, args)`` raises
-    #: AssertionError unless ``actual`` is as good as the reference's ``expected``.
-    compare: Optional[Callable[[Any, Any, tuple[Any, ...]], None]] = None
-
-    @property
-    def op(self) -> torch._ops.OpOverloadPacket:
-        return getattr(torch.ops.mt, self.name)
+def family_modules() -> list[ModuleType]:
+    """Every family module of the registry (each module here but ``spec``)."""
+    return [
+        importlib.import_module(f"{__name__}.{info.name}")
+        for info in sorted(pkgutil.iter_modules(__path__), key=lambda info: info.name)
+        if info.name != "spec"
+    ]
 
 
-def _all_specs() -> list[OpSpec]:
-    # Imported here: the family modules import OpSpec and BadInput from this one.
-    from . import alignment, assignment, decoding, detection, sequences
-
-    return [*sequences.SPECS, *assignment.SPECS, *detection.SPECS, *alignment.SPECS,
-            *decoding.SPECS]
-
-
-REGISTRY: list[OpSpec] = _all_specs()
+REGISTRY: list[OpSpec] = [spec for module in family_modules() for spec in module.SPECS]

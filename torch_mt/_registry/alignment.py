@@ -8,22 +8,25 @@ soft-DTW of torch_mt.reference — an algorithm the kernel does not use.
 from __future__ import annotations
 
 import math
-from typing import Optional
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Optional
 
 import torch
 from hypothesis import strategies as st
 from torch import Tensor
 
-from .. import alignment
+from ..bench.workload import Arm, Workload, all_threads, close, peer, small_workload
 from ..reference import soft_dtw_antidiagonal
 from ..testing import LAYOUTS, with_layout
-from . import BadInput, OpSpec
+from .spec import BadInput, OpSpec
 
 GAMMAS = st.one_of(st.sampled_from([0.01, 0.1, 1.0, 10.0]), st.floats(0.05, 5.0))
 
 
-def item_blocks(cost: Tensor, n_lengths: Optional[Tensor],
-                m_lengths: Optional[Tensor]) -> list[tuple[int, int, list[list[float]]]]:
+def item_blocks(
+    cost: Tensor, n_lengths: Optional[Tensor], m_lengths: Optional[Tensor]
+) -> list[tuple[int, int, list[list[float]]]]:
     """(n, m, valid block as nested Python floats) of each item."""
     blocks = []
     for b in range(cost.shape[0]):
@@ -41,7 +44,8 @@ def accumulate(n: int, m: int, block: list[list[float]], combine) -> list[list[f
     for i in range(1, n + 1):
         for j in range(1, m + 1):
             table[i][j] = block[i - 1][j - 1] + combine(
-                table[i - 1][j - 1], table[i - 1][j], table[i][j - 1])
+                table[i - 1][j - 1], table[i - 1][j], table[i][j - 1]
+            )
     return table
 
 
@@ -57,24 +61,31 @@ def python_softmin(gamma: float):
         if smallest == math.inf:
             return math.inf
         return smallest - gamma * math.log(sum(math.exp(-(v - smallest) / gamma) for v in values))
+
     return softmin
 
 
-def dtw_reference(cost: Tensor, n_lengths: Optional[Tensor] = None,
-                  m_lengths: Optional[Tensor] = None) -> Tensor:
+def dtw_reference(
+    cost: Tensor, n_lengths: Optional[Tensor] = None, m_lengths: Optional[Tensor] = None
+) -> Tensor:
     values = [_value(*item, min) for item in item_blocks(cost, n_lengths, m_lengths)]
     return torch.tensor(values, dtype=torch.float64).to(cost.dtype)
 
 
-def soft_dtw_reference(cost: Tensor, gamma: float, n_lengths: Optional[Tensor] = None,
-                       m_lengths: Optional[Tensor] = None) -> Tensor:
+def soft_dtw_reference(
+    cost: Tensor,
+    gamma: float,
+    n_lengths: Optional[Tensor] = None,
+    m_lengths: Optional[Tensor] = None,
+) -> Tensor:
     softmin = python_softmin(gamma)
     values = [_value(*item, softmin) for item in item_blocks(cost, n_lengths, m_lengths)]
     return torch.tensor(values, dtype=torch.float64).to(cost.dtype)
 
 
-def dtw_path_reference(cost: Tensor, n_lengths: Optional[Tensor] = None,
-                       m_lengths: Optional[Tensor] = None) -> Tensor:
+def dtw_path_reference(
+    cost: Tensor, n_lengths: Optional[Tensor] = None, m_lengths: Optional[Tensor] = None
+) -> Tensor:
     """Backtracking through the Python table; ties: diagonal, then up, then left."""
     mask = torch.zeros(cost.shape, dtype=torch.bool)
     for b, (n, m, block) in enumerate(item_blocks(cost, n_lengths, m_lengths)):
@@ -88,17 +99,24 @@ def dtw_path_reference(cost: Tensor, n_lengths: Optional[Tensor] = None,
             mask[b, i - 1, j - 1] = True
             if (i, j) == (1, 1):
                 break
-            steps = [(table[i - 1][j - 1], i - 1, j - 1), (table[i - 1][j], i - 1, j),
-                     (table[i][j - 1], i, j - 1)]
+            steps = [
+                (table[i - 1][j - 1], i - 1, j - 1),
+                (table[i - 1][j], i - 1, j),
+                (table[i][j - 1], i, j - 1),
+            ]
             steps = [step for step in steps if step[1] >= 1 and step[2] >= 1]
             best = min(value for value, _, _ in steps)
             _, i, j = next(step for step in steps if step[0] == best)
     return mask
 
 
-def soft_dtw_backward_reference(grad: Tensor, cost: Tensor, gamma: float,
-                                n_lengths: Optional[Tensor] = None,
-                                m_lengths: Optional[Tensor] = None) -> Tensor:
+def soft_dtw_backward_reference(
+    grad: Tensor,
+    cost: Tensor,
+    gamma: float,
+    n_lengths: Optional[Tensor] = None,
+    m_lengths: Optional[Tensor] = None,
+) -> Tensor:
     """grad[b] times autograd's gradient of the anti-diagonal soft-DTW (float64);
     zero for items with no finite path (the operator's convention)."""
     padded = cost.double().nan_to_num(nan=0.0, posinf=math.inf).requires_grad_()
@@ -110,9 +128,14 @@ def soft_dtw_backward_reference(grad: Tensor, cost: Tensor, gamma: float,
     return (gradient * grad.double().view(-1, 1, 1)).to(cost.dtype)
 
 
-def soft_dtw_backward_backward_reference(grad_grad: Tensor, grad: Tensor, cost: Tensor,
-                                         gamma: float, n_lengths: Optional[Tensor] = None,
-                                         m_lengths: Optional[Tensor] = None) -> tuple[Tensor, Tensor]:
+def soft_dtw_backward_backward_reference(
+    grad_grad: Tensor,
+    grad: Tensor,
+    cost: Tensor,
+    gamma: float,
+    n_lengths: Optional[Tensor] = None,
+    m_lengths: Optional[Tensor] = None,
+) -> tuple[Tensor, Tensor]:
     """(sum of grad_grad * E per item, grad[b] * Hessian @ grad_grad[b]) by double
     autograd through the anti-diagonal soft-DTW (float64); zero for pathless items."""
     padded = cost.double().nan_to_num(nan=0.0, posinf=math.inf).requires_grad_()
@@ -142,15 +165,18 @@ def assert_close_for_dtype(actual, expected, args: tuple) -> None:
             assert_close_for_dtype(actual_part, expected_part, args)
         return
     tolerance = {torch.float64: 1e-9, torch.float32: 2e-6}[expected.dtype]
-    largest = expected.double().nan_to_num(posinf=0.0, neginf=0.0).abs().max().item() \
-        if expected.numel() else 0.0
-    torch.testing.assert_close(actual, expected, rtol=tolerance,
-                               atol=tolerance * max(1.0, largest))
+    largest = (
+        expected.double().nan_to_num(posinf=0.0, neginf=0.0).abs().max().item()
+        if expected.numel()
+        else 0.0
+    )
+    torch.testing.assert_close(actual, expected, rtol=tolerance, atol=tolerance * max(1.0, largest))
 
 
 @st.composite
-def dtw_batch(draw: st.DrawFn, large: bool = False) -> tuple[Tensor, Optional[Tensor],
-                                                                Optional[Tensor]]:
+def dtw_batch(
+    draw: st.DrawFn, large: bool = False
+) -> tuple[Tensor, Optional[Tensor], Optional[Tensor]]:
     """(cost [B, N, M], n_lengths or None, m_lengths or None).
 
     Costs are continuous or small integers (tied paths); some cells may be
@@ -159,17 +185,27 @@ def dtw_batch(draw: st.DrawFn, large: bool = False) -> tuple[Tensor, Optional[Te
     """
     dtype = draw(st.sampled_from([torch.float32, torch.float64]))
     if large:  # enough cells to fan out over several chunks
-        batch, rows, cols = draw(st.integers(8, 24)), draw(st.integers(30, 60)), draw(st.integers(30, 60))
+        batch, rows, cols = (
+            draw(st.integers(8, 24)),
+            draw(st.integers(30, 60)),
+            draw(st.integers(30, 60)),
+        )
     else:
-        batch, rows, cols = draw(st.integers(0, 4)), draw(st.integers(0, 6)), draw(st.integers(0, 6))
+        batch, rows, cols = (
+            draw(st.integers(0, 4)),
+            draw(st.integers(0, 6)),
+            draw(st.integers(0, 6)),
+        )
     generator = torch.Generator().manual_seed(draw(st.integers(0, 2**32 - 1)))
     if draw(st.booleans()):
         cost = torch.randint(0, 3, (batch, rows, cols), generator=generator).to(dtype)
     else:
-        cost = (torch.rand((batch, rows, cols), generator=generator, dtype=torch.float64)
-                * 10).to(dtype)
+        cost = (torch.rand((batch, rows, cols), generator=generator, dtype=torch.float64) * 10).to(
+            dtype
+        )
     forbidden = torch.rand((batch, rows, cols), generator=generator) < draw(
-        st.sampled_from([0.0, 0.0, 0.1, 0.4]))
+        st.sampled_from([0.0, 0.0, 0.1, 0.4])
+    )
     cost[forbidden] = math.inf
     n_lengths = m_lengths = None
     if draw(st.booleans()):
@@ -178,9 +214,9 @@ def dtw_batch(draw: st.DrawFn, large: bool = False) -> tuple[Tensor, Optional[Te
         if draw(st.booleans()):
             m_lengths = None
         for b in range(batch):
-            cost[b, int(n_lengths[b]):, :] = math.nan
+            cost[b, int(n_lengths[b]) :, :] = math.nan
             if m_lengths is not None:
-                cost[b, :, int(m_lengths[b]):] = math.nan
+                cost[b, :, int(m_lengths[b]) :] = math.nan
     layouts = st.sampled_from(LAYOUTS)
     cost = with_layout(cost, draw(layouts))
     if n_lengths is not None:
@@ -197,8 +233,11 @@ def soft_dtw_args(draw: st.DrawFn, large: bool = False) -> tuple:
 @st.composite
 def soft_dtw_backward_args(draw: st.DrawFn, large: bool = False) -> tuple:
     cost, gamma, n_lengths, m_lengths = draw(soft_dtw_args(large=large))
-    grad = torch.randn(cost.shape[0], dtype=torch.float64,
-                       generator=torch.Generator().manual_seed(draw(st.integers(0, 2**32 - 1))))
+    grad = torch.randn(
+        cost.shape[0],
+        dtype=torch.float64,
+        generator=torch.Generator().manual_seed(draw(st.integers(0, 2**32 - 1))),
+    )
     return grad.to(cost.dtype), cost, gamma, n_lengths, m_lengths
 
 
@@ -207,34 +246,61 @@ def soft_dtw_backward_backward_args(draw: st.DrawFn, large: bool = False) -> tup
     grad, cost, gamma, n_lengths, m_lengths = draw(soft_dtw_backward_args(large=large))
     generator = torch.Generator().manual_seed(draw(st.integers(0, 2**32 - 1)))
     grad_grad = torch.randn(cost.shape, dtype=torch.float64, generator=generator).to(cost.dtype)
-    return with_layout(grad_grad, draw(st.sampled_from(LAYOUTS))), grad, cost, gamma, \
-        n_lengths, m_lengths
+    return (
+        with_layout(grad_grad, draw(st.sampled_from(LAYOUTS))),
+        grad,
+        cost,
+        gamma,
+        n_lengths,
+        m_lengths,
+    )
 
 
-def cost_bad_inputs(op: str, cost: Tensor, n_lengths: Optional[Tensor],
-                    m_lengths: Optional[Tensor]) -> list[tuple[str, tuple, str]]:
+def cost_bad_inputs(
+    op: str, cost: Tensor, n_lengths: Optional[Tensor], m_lengths: Optional[Tensor]
+) -> list[tuple[str, tuple, str]]:
     """(description, (cost, n_lengths, m_lengths), message) every DTW op refuses."""
     batch, rows, cols = cost.shape
     full_n = torch.full((batch,), rows, dtype=torch.int64)
     cases = [
-        ("integer cost", (cost.long(), n_lengths, m_lengths),
-         rf"{op}: argument 'cost' must be float32 or float64, got int64"),
-        ("2-D cost", (cost.flatten(0, 1), None, None),
-         rf"{op}: argument 'cost' must be a 3-D tensor \[B, N, M\], got 2-D"),
-        ("int32 lengths", (cost, full_n.int(), m_lengths),
-         rf"{op}: argument 'n_lengths' must be int64, got int32"),
-        ("lengths of another batch", (cost, n_lengths, torch.zeros(batch + 1, dtype=torch.int64)),
-         rf"{op}: argument 'm_lengths' has size {batch + 1} in dimension 0 but the batch size"),
-        ("lengths on another device", (cost, full_n.to("meta"), m_lengths),
-         rf"{op}: argument 'n_lengths' is on meta but 'cost' is on cpu"),
+        (
+            "integer cost",
+            (cost.long(), n_lengths, m_lengths),
+            rf"{op}: argument 'cost' must be float32 or float64, got int64",
+        ),
+        (
+            "2-D cost",
+            (cost.flatten(0, 1), None, None),
+            rf"{op}: argument 'cost' must be a 3-D tensor \[B, N, M\], got 2-D",
+        ),
+        (
+            "int32 lengths",
+            (cost, full_n.int(), m_lengths),
+            rf"{op}: argument 'n_lengths' must be int64, got int32",
+        ),
+        (
+            "lengths of another batch",
+            (cost, n_lengths, torch.zeros(batch + 1, dtype=torch.int64)),
+            rf"{op}: argument 'm_lengths' has size {batch + 1} in dimension 0 but the batch size",
+        ),
+        (
+            "lengths on another device",
+            (cost, full_n.to("meta"), m_lengths),
+            rf"{op}: argument 'n_lengths' is on meta but 'cost' is on cpu",
+        ),
     ]
     if batch == 0:
         return cases
     last = batch - 1
     too_long = full_n.clone()
     too_long[last] = rows + 1
-    cases.append(("length beyond the padding", (cost, too_long, m_lengths),
-                  rf"{op}: n_lengths\[{last}\] = {rows + 1} is outside \[0, {rows}\]"))
+    cases.append(
+        (
+            "length beyond the padding",
+            (cost, too_long, m_lengths),
+            rf"{op}: n_lengths\[{last}\] = {rows + 1} is outside \[0, {rows}\]",
+        )
+    )
     if rows == 0 or cols == 0:
         return cases
     clean = cost.nan_to_num(nan=1.0, posinf=math.inf, neginf=-math.inf)
@@ -250,74 +316,306 @@ def cost_bad_inputs(op: str, cost: Tensor, n_lengths: Optional[Tensor],
 def _hard_bad_inputs(op: str):
     def bad_inputs(args: tuple) -> list[BadInput]:
         return [BadInput(*case) for case in cost_bad_inputs(op, *args)]
+
     return bad_inputs
 
 
 def soft_dtw_bad_inputs(args: tuple) -> list[BadInput]:
     cost, gamma, n_lengths, m_lengths = args
     op = "mt::soft_dtw"
-    cases = [BadInput(description, (c, gamma, n, m), match)
-             for description, (c, n, m), match in cost_bad_inputs(op, cost, n_lengths, m_lengths)]
+    cases = [
+        BadInput(description, (c, gamma, n, m), match)
+        for description, (c, n, m), match in cost_bad_inputs(op, cost, n_lengths, m_lengths)
+    ]
     return cases + [
-        BadInput("zero gamma", (cost, 0.0, n_lengths, m_lengths),
-                 rf"{op}: argument 'gamma' must be > 0, got 0"),
-        BadInput("negative gamma", (cost, -1.0, n_lengths, m_lengths),
-                 rf"{op}: argument 'gamma' must be > 0, got -1"),
-        BadInput("NaN gamma", (cost, math.nan, n_lengths, m_lengths),
-                 rf"{op}: argument 'gamma' must be > 0, got nan"),
+        BadInput(
+            "zero gamma",
+            (cost, 0.0, n_lengths, m_lengths),
+            rf"{op}: argument 'gamma' must be > 0, got 0",
+        ),
+        BadInput(
+            "negative gamma",
+            (cost, -1.0, n_lengths, m_lengths),
+            rf"{op}: argument 'gamma' must be > 0, got -1",
+        ),
+        BadInput(
+            "NaN gamma",
+            (cost, math.nan, n_lengths, m_lengths),
+            rf"{op}: argument 'gamma' must be > 0, got nan",
+        ),
     ]
 
 
 def soft_dtw_backward_bad_inputs(args: tuple) -> list[BadInput]:
     grad, cost, gamma, n_lengths, m_lengths = args
     op = "mt::soft_dtw_backward"
-    cases = [BadInput(description, (grad, c, gamma, n, m), match)
-             for description, (c, n, m), match in cost_bad_inputs(op, cost, n_lengths, m_lengths)]
+    cases = [
+        BadInput(description, (grad, c, gamma, n, m), match)
+        for description, (c, n, m), match in cost_bad_inputs(op, cost, n_lengths, m_lengths)
+    ]
     return cases + [
-        BadInput("grad of another dtype", (grad.to(torch.float16), cost, gamma, n_lengths,
-                                           m_lengths),
-                 rf"{op}: argument 'grad' must be {str(cost.dtype).removeprefix('torch.')}"),
-        BadInput("grad of another batch", (torch.zeros(cost.shape[0] + 1, dtype=cost.dtype), cost,
-                                           gamma, n_lengths, m_lengths),
-                 rf"{op}: argument 'grad' has size {cost.shape[0] + 1} in dimension 0"),
-        BadInput("zero gamma", (grad, cost, 0.0, n_lengths, m_lengths),
-                 rf"{op}: argument 'gamma' must be > 0, got 0"),
+        BadInput(
+            "grad of another dtype",
+            (grad.to(torch.float16), cost, gamma, n_lengths, m_lengths),
+            rf"{op}: argument 'grad' must be {str(cost.dtype).removeprefix('torch.')}",
+        ),
+        BadInput(
+            "grad of another batch",
+            (torch.zeros(cost.shape[0] + 1, dtype=cost.dtype), cost, gamma, n_lengths, m_lengths),
+            rf"{op}: argument 'grad' has size {cost.shape[0] + 1} in dimension 0",
+        ),
+        BadInput(
+            "zero gamma",
+            (grad, cost, 0.0, n_lengths, m_lengths),
+            rf"{op}: argument 'gamma' must be > 0, got 0",
+        ),
     ]
 
 
 def soft_dtw_backward_backward_bad_inputs(args: tuple) -> list[BadInput]:
     grad_grad, grad, cost, gamma, n_lengths, m_lengths = args
     op = "mt::soft_dtw_backward_backward"
-    cases = [BadInput(description, (grad_grad, grad, c, gamma, n, m), match)
-             for description, (c, n, m), match in cost_bad_inputs(op, cost, n_lengths, m_lengths)]
+    cases = [
+        BadInput(description, (grad_grad, grad, c, gamma, n, m), match)
+        for description, (c, n, m), match in cost_bad_inputs(op, cost, n_lengths, m_lengths)
+    ]
     return cases + [
-        BadInput("grad_grad of another shape",
-                 (torch.zeros(*cost.shape[:2], cost.shape[2] + 1, dtype=cost.dtype), grad, cost,
-                  gamma, n_lengths, m_lengths),
-                 rf"{op}: argument 'grad_grad' has size {cost.shape[2] + 1} in dimension 2"),
-        BadInput("zero gamma", (grad_grad, grad, cost, 0.0, n_lengths, m_lengths),
-                 rf"{op}: argument 'gamma' must be > 0, got 0"),
+        BadInput(
+            "grad_grad of another shape",
+            (
+                torch.zeros(*cost.shape[:2], cost.shape[2] + 1, dtype=cost.dtype),
+                grad,
+                cost,
+                gamma,
+                n_lengths,
+                m_lengths,
+            ),
+            rf"{op}: argument 'grad_grad' has size {cost.shape[2] + 1} in dimension 2",
+        ),
+        BadInput(
+            "zero gamma",
+            (grad_grad, grad, cost, 0.0, n_lengths, m_lengths),
+            rf"{op}: argument 'gamma' must be > 0, got 0",
+        ),
     ]
 
 
 SPECS = [
-    OpSpec(name="dtw", call_wrapper=alignment.dtw, reference=dtw_reference,
-           sample_args=lambda large=False: dtw_batch(large=large),
-           bad_inputs=_hard_bad_inputs("mt::dtw"), compare=assert_close_for_dtype),
-    OpSpec(name="dtw_path", call_wrapper=alignment.dtw_path, reference=dtw_path_reference,
-           sample_args=lambda large=False: dtw_batch(large=large),
-           bad_inputs=_hard_bad_inputs("mt::dtw_path")),
-    OpSpec(name="soft_dtw", call_wrapper=alignment.soft_dtw, reference=soft_dtw_reference,
-           sample_args=lambda large=False: soft_dtw_args(large=large),
-           bad_inputs=soft_dtw_bad_inputs, compare=assert_close_for_dtype),
-    OpSpec(name="soft_dtw_backward",
-           call_wrapper=lambda *args: torch.ops.mt.soft_dtw_backward(*args),
-           reference=soft_dtw_backward_reference,
-           sample_args=lambda large=False: soft_dtw_backward_args(large=large),
-           bad_inputs=soft_dtw_backward_bad_inputs, compare=assert_close_for_dtype),
-    OpSpec(name="soft_dtw_backward_backward",
-           call_wrapper=lambda *args: torch.ops.mt.soft_dtw_backward_backward(*args),
-           reference=soft_dtw_backward_backward_reference,
-           sample_args=lambda large=False: soft_dtw_backward_backward_args(large=large),
-           bad_inputs=soft_dtw_backward_backward_bad_inputs, compare=assert_close_for_dtype),
+    OpSpec(
+        name="dtw",
+        reference=dtw_reference,
+        sample_args=dtw_batch,
+        bad_inputs=_hard_bad_inputs("mt::dtw"),
+        compare=assert_close_for_dtype,
+    ),
+    OpSpec(
+        name="dtw_path",
+        reference=dtw_path_reference,
+        sample_args=dtw_batch,
+        bad_inputs=_hard_bad_inputs("mt::dtw_path"),
+    ),
+    OpSpec(
+        name="soft_dtw",
+        reference=soft_dtw_reference,
+        sample_args=soft_dtw_args,
+        bad_inputs=soft_dtw_bad_inputs,
+        compare=assert_close_for_dtype,
+    ),
+    OpSpec(
+        name="soft_dtw_backward",
+        derivative_of="soft_dtw",
+        reference=soft_dtw_backward_reference,
+        sample_args=soft_dtw_backward_args,
+        bad_inputs=soft_dtw_backward_bad_inputs,
+        compare=assert_close_for_dtype,
+    ),
+    OpSpec(
+        name="soft_dtw_backward_backward",
+        derivative_of="soft_dtw_backward",
+        reference=soft_dtw_backward_backward_reference,
+        sample_args=soft_dtw_backward_backward_args,
+        bad_inputs=soft_dtw_backward_backward_bad_inputs,
+        compare=assert_close_for_dtype,
+    ),
 ]
+
+
+# ---- benchmark workloads ------------------------------------------------------------
+
+
+def _soft_dtw_workloads(quick: bool) -> list[Workload]:
+    """Soft-DTW loss, forward and backward, of 64 pairs of 256-step sequences of
+    8 features, from a precomputed squared-distance cost. float64: in float32
+    the anti-diagonal baseline's gradient drifts by ~1e-3 at this size (its
+    soft minima subtract accumulated costs of ~3000), too far to check the
+    arms against each other."""
+    generator = torch.Generator().manual_seed(0)
+    batch, steps = (16, 64) if quick else (64, 256)
+    x = torch.randn(batch, steps, 8, dtype=torch.float64, generator=generator)
+    y = torch.randn(batch, steps, 8, dtype=torch.float64, generator=generator)
+    cost = torch.cdist(x, y) ** 2
+    gamma = 0.1
+
+    def loss_gradient(soft_dtw: Callable[[Tensor], Tensor]) -> Tensor:
+        leaf = cost.detach().requires_grad_()
+        soft_dtw(leaf).sum().backward()
+        return leaf.grad
+
+    matrices = list(cost.numpy())
+
+    def tslearn_gradient() -> Tensor:
+        # tslearn's numba kernels: the loss gradient of a sum is each item's grad().
+        gradients = []
+        for matrix in matrices:
+            item = peer("tslearn.metrics").SoftDTW(matrix, gamma=gamma)
+            item.compute()
+            gradients.append(torch.from_numpy(item.grad()))
+        return torch.stack(gradients)
+
+    forward_backward = Workload(
+        name=f"soft_dtw forward+backward, {batch} x {steps}x{steps}",
+        description=f"soft-DTW loss and its gradient, {batch} pairs of {steps} steps",
+        ops=("soft_dtw", "soft_dtw_backward"),
+        arms=[
+            Arm(
+                "pure PyTorch: vectorised anti-diagonals + autograd",
+                lambda: loss_gradient(lambda c: soft_dtw_antidiagonal(c, gamma)),
+            ),
+            Arm(
+                "python loop: tslearn SoftDTW (numba), value + grad",
+                tslearn_gradient,
+                requires=("tslearn",),
+            ),
+        ],
+        torch_mt=lambda: loss_gradient(lambda c: torch.ops.mt.soft_dtw(c, gamma, None, None)),
+        normalise=lambda gradient: gradient,
+        agree=close(1e-9),
+    )
+
+    # Hessian-vector products of the soft-DTW loss (double backward), 16 x 128 x 128.
+    generator = torch.Generator().manual_seed(2)
+    batch, steps = (4, 32) if quick else (16, 128)
+    hessian_cost = torch.rand(batch, steps, steps, dtype=torch.float64, generator=generator) * 4
+    direction = torch.randn(hessian_cost.shape, dtype=torch.float64, generator=generator)
+    hessian_gamma = 0.5
+
+    def hessian_vector_product(soft_dtw: Callable[[Tensor], Tensor]) -> Tensor:
+        leaf = hessian_cost.detach().requires_grad_()
+        (gradient,) = torch.autograd.grad(soft_dtw(leaf).sum(), leaf, create_graph=True)
+        (product,) = torch.autograd.grad((gradient * direction).sum(), leaf)
+        return product
+
+    hessian = Workload(
+        name=f"soft_dtw Hessian-vector product, {batch} x {steps}x{steps}",
+        description=f"soft-DTW double backward, {batch} pairs of {steps} steps",
+        ops=("soft_dtw_backward_backward",),
+        arms=[
+            Arm(
+                "pure PyTorch: anti-diagonals + double autograd",
+                lambda: hessian_vector_product(lambda c: soft_dtw_antidiagonal(c, hessian_gamma)),
+            )
+        ],
+        torch_mt=lambda: hessian_vector_product(
+            lambda c: torch.ops.mt.soft_dtw(c, hessian_gamma, None, None)
+        ),
+        normalise=lambda product: product,
+        agree=close(1e-8),
+    )
+    return [forward_backward, hessian]
+
+
+def _dtw_workloads(quick: bool) -> list[Workload]:
+    """DTW distance of 64 pairs of 512-step univariate series (float64) against
+    dtaidistance; the torch_mt arms get the squared differences as a cost
+    tensor, and one arm also pays for computing it. DTW paths of 32 pairs of
+    256-step series."""
+    generator = torch.Generator().manual_seed(0)
+    batch, steps = (16, 128) if quick else (64, 512)
+    x = torch.randn(batch, steps, dtype=torch.float64, generator=generator).cumsum(dim=1)
+    y = torch.randn(batch, steps, dtype=torch.float64, generator=generator).cumsum(dim=1)
+    pairs = list(zip(x.numpy(), y.numpy()))
+    threads = all_threads()
+    executor = ThreadPoolExecutor(threads)
+
+    def dtaidistance_pair(pair) -> float:
+        return peer("dtaidistance.dtw").distance_fast(pair[0], pair[1], use_pruning=False)
+
+    cost = (x.unsqueeze(2) - y.unsqueeze(1)) ** 2
+    distance = Workload(
+        name=f"dtw, {batch} x {steps}x{steps}",
+        description=f"DTW distance of {batch} pairs of {steps}-step series",
+        ops=("dtw",),
+        arms=[
+            Arm(
+                "python loop: dtaidistance.dtw.distance_fast",
+                lambda: [dtaidistance_pair(pair) for pair in pairs],
+                requires=("dtaidistance",),
+            ),
+            Arm(
+                f"ThreadPoolExecutor({threads}): dtaidistance",
+                lambda: list(executor.map(dtaidistance_pair, pairs)),
+                requires=("dtaidistance",),
+            ),
+            # dtaidistance computes the differences inline; torch_mt's API takes
+            # a [B, N, M] cost, which here is a 134 MB tensor to fill first.
+            Arm(
+                f"torch_mt + computing the cost tensor, {threads} threads",
+                lambda: torch.ops.mt.dtw((x.unsqueeze(2) - y.unsqueeze(1)) ** 2, None, None).sqrt(),
+                threads=threads,
+            ),
+        ],
+        torch_mt=lambda: torch.ops.mt.dtw(cost, None, None).sqrt(),
+        normalise=lambda result: torch.as_tensor(result, dtype=torch.float64),
+        agree=close(1e-9),
+    )
+
+    generator = torch.Generator().manual_seed(1)
+    batch, steps = (8, 64) if quick else (32, 256)
+    path_x = torch.randn(batch, steps, dtype=torch.float64, generator=generator).cumsum(dim=1)
+    path_y = torch.randn(batch, steps, dtype=torch.float64, generator=generator).cumsum(dim=1)
+    path_cost = (path_x.unsqueeze(2) - path_y.unsqueeze(1)) ** 2
+    path_pairs = list(zip(path_x.numpy(), path_y.numpy()))
+
+    def as_paths(result: Any) -> list[list[tuple[int, int]]]:
+        if isinstance(result, torch.Tensor):
+            return [[tuple(cell) for cell in item.nonzero().tolist()] for item in result]
+        return [[(int(i), int(j)) for i, j in path] for path in result]
+
+    path = Workload(
+        name=f"dtw_path, {batch} x {steps}x{steps}",
+        description=f"DTW alignment paths of {batch} pairs of {steps}-step series",
+        ops=("dtw_path",),
+        arms=[
+            Arm(
+                "python loop: dtaidistance.dtw.warping_path",
+                lambda: [
+                    peer("dtaidistance.dtw").warping_path(a, b, use_pruning=False)
+                    for a, b in path_pairs
+                ],
+                requires=("dtaidistance",),
+            )
+        ],
+        torch_mt=lambda: torch.ops.mt.dtw_path(path_cost, None, None),
+        normalise=as_paths,
+    )
+    return [distance, path]
+
+
+def workloads(quick: bool) -> list[Workload]:
+    """Soft-DTW (loss + gradient, Hessian-vector products), DTW, DTW paths; tiny calls."""
+    generator = torch.Generator().manual_seed(3)
+    cost = torch.rand(2, 12, 12, dtype=torch.float64, generator=generator)
+    grad = torch.ones(2, dtype=torch.float64)
+    small = [
+        small_workload("dtw", lambda: torch.ops.mt.dtw(cost, None, None)),
+        small_workload("dtw_path", lambda: torch.ops.mt.dtw_path(cost, None, None)),
+        small_workload("soft_dtw", lambda: torch.ops.mt.soft_dtw(cost, 1.0, None, None)),
+        small_workload(
+            "soft_dtw_backward", lambda: torch.ops.mt.soft_dtw_backward(grad, cost, 1.0, None, None)
+        ),
+        small_workload(
+            "soft_dtw_backward_backward",
+            lambda: torch.ops.mt.soft_dtw_backward_backward(cost, grad, cost, 1.0, None, None),
+        ),
+    ]
+    return [*_soft_dtw_workloads(quick), *_dtw_workloads(quick), *small]

@@ -1,138 +1,194 @@
-"""OpSpec of mt::linear_sum_assignment (ops/linear_sum_assignment.cpp); SciPy is the reference."""
+"""OpSpec of mt::linear_sum_assignment (ops/linear_sum_assignment.cpp).
+
+SciPy is the reference, compared exactly: on tied optima torch_mt returns
+SciPy's assignment, index for index.
+"""
 
 from __future__ import annotations
 
 import math
-from typing import Optional
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Optional
 
 import torch
 from hypothesis import strategies as st
-from scipy.optimize import linear_sum_assignment as scipy_linear_sum_assignment
 from torch import Tensor
 
-from .. import assignment
+from ..bench.workload import Arm, Workload, all_threads, peer, small_workload
 from ..testing import LAYOUTS, with_layout
-from . import BadInput, OpSpec
+from .spec import BadInput, OpSpec
 
 OP = "mt::linear_sum_assignment"
 
 
-def item_shapes(cost: Tensor, sizes: Optional[Tensor]) -> list[tuple[int, int]]:
+def item_shapes(
+    cost: Tensor, n_lengths: Optional[Tensor], m_lengths: Optional[Tensor]
+) -> list[tuple[int, int]]:
     """(n_b, m_b) of every item of a padded batch."""
-    if sizes is None:
-        return [tuple(cost.shape[1:])] * cost.shape[0]
-    return [(int(n), int(m)) for n, m in sizes.tolist()]
+    batch, rows, cols = cost.shape
+    ns = [rows] * batch if n_lengths is None else n_lengths.tolist()
+    ms = [cols] * batch if m_lengths is None else m_lengths.tolist()
+    return list(zip(ns, ms))
 
 
-def scipy_reference(cost: Tensor, sizes: Optional[Tensor], maximize: bool) -> tuple[Tensor, Tensor]:
-    """SciPy on every item, padded with -1 as the operator pads."""
+def scipy_reference(
+    cost: Tensor, n_lengths: Optional[Tensor], m_lengths: Optional[Tensor], maximize: bool
+) -> tuple[Tensor, Tensor]:
+    """SciPy on every item (as a NumPy array of the same dtype: SciPy does its
+    own conversion to float64), padded with -1 as the operator pads."""
     pairs = min(cost.shape[1], cost.shape[2])
     row_ind = torch.full((cost.shape[0], pairs), -1, dtype=torch.int64)
     col_ind = torch.full((cost.shape[0], pairs), -1, dtype=torch.int64)
-    for b, (n, m) in enumerate(item_shapes(cost, sizes)):
-        rows, cols = scipy_linear_sum_assignment(
-            cost[b, :n, :m].double().numpy(), maximize=maximize
-        )
+    for b, (n, m) in enumerate(item_shapes(cost, n_lengths, m_lengths)):
+        item = cost[b, :n, :m]
+        item = item.float() if item.dtype in (torch.float16, torch.bfloat16) else item
+        rows, cols = peer("scipy.optimize").linear_sum_assignment(item.numpy(), maximize=maximize)
         row_ind[b, : len(rows)] = torch.from_numpy(rows)
         col_ind[b, : len(cols)] = torch.from_numpy(cols)
     return row_ind, col_ind
 
 
-def assert_optimal(actual: tuple[Tensor, Tensor], expected: tuple[Tensor, Tensor],
-                   args: tuple) -> None:
-    """Valid assignments whose totals equal SciPy's (rel. 1e-9); indices may differ on ties."""
-    cost, sizes, _maximize = args
-    row_ind, col_ind = actual
-    assert row_ind.dtype == col_ind.dtype == torch.int64
-    assert row_ind.shape == col_ind.shape == expected[0].shape
-    for b, (n, m) in enumerate(item_shapes(cost, sizes)):
-        k = min(n, m)
-        assert (row_ind[b, k:] == -1).all() and (col_ind[b, k:] == -1).all(), "padding"
-        rows, cols = row_ind[b, :k].tolist(), col_ind[b, :k].tolist()
-        assert rows == sorted(set(rows)) and all(0 <= r < n for r in rows), rows
-        assert len(set(cols)) == k and all(0 <= c < m for c in cols), cols
-        item = cost[b].double()
-        total = item[rows, cols].sum().item() if k else 0.0
-        best = item[expected[0][b, :k], expected[1][b, :k]].sum().item() if k else 0.0
-        assert math.isfinite(total), f"item {b} uses a forbidden pair"
-        scale = 1.0 + item[:n, :m].abs().nan_to_num(posinf=0.0, neginf=0.0).sum().item()
-        assert math.isclose(total, best, rel_tol=1e-9, abs_tol=1e-12 * scale), (b, total, best)
+#: Cost dtypes SciPy accepts (bool and integers are solved in float64).
+COST_DTYPES = [
+    torch.float32,
+    torch.float64,
+    torch.int64,
+    torch.int32,
+    torch.int8,
+    torch.uint8,
+    torch.bool,
+]
+
+
+def _tie_heavy(
+    draw: st.DrawFn, generator: torch.Generator, shape: tuple[int, int, int], dtype: torch.dtype
+) -> Tensor:
+    """Costs with many tied optima: constant, duplicated rows, or a tiny range."""
+    kind = draw(st.sampled_from(["constant", "duplicated rows", "tiny range"]))
+    if dtype == torch.bool:
+        cost = torch.randint(0, 2, shape, generator=generator)
+    elif kind == "constant":
+        cost = torch.full(shape, draw(st.integers(0, 3)))
+    elif kind == "duplicated rows":
+        cost = (
+            torch.randint(0, 5, (shape[0], 1, shape[2]), generator=generator).expand(shape).clone()
+        )
+    else:
+        cost = torch.randint(0, 3, shape, generator=generator)
+    return cost.to(dtype)
 
 
 @st.composite
 def assignment_args(draw: st.DrawFn, large: bool = False) -> tuple:
-    """(cost [B, N, M], sizes [B, 2] or None, maximize), always feasible.
+    """(cost [B, N, M], n_lengths, m_lengths, maximize), always feasible.
 
-    Costs are continuous (a unique optimum) or small integers (many tied
-    optima); some entries are forbidden, but a complete assignment always
-    avoids them. Padding, when there is some, is NaN: the kernel must not read it.
+    Costs are continuous (a unique optimum) or tie-heavy (constant, duplicated
+    rows, a tiny integer range: many tied optima, where SciPy's choice must be
+    ours); floating costs have some forbidden entries, but a complete
+    assignment always avoids them. Padding, when there is some, is NaN (or
+    garbage for integer dtypes): the kernel must not read it.
     """
-    dtype = draw(st.sampled_from([torch.float32, torch.float64]))
+    dtype = draw(st.sampled_from(COST_DTYPES))
     if large:  # enough items and work per item to fan out over many chunks
-        batch, rows, cols = draw(st.integers(12, 32)), draw(st.integers(6, 20)), draw(st.integers(6, 20))
+        batch, rows, cols = (
+            draw(st.integers(12, 32)),
+            draw(st.integers(6, 20)),
+            draw(st.integers(6, 20)),
+        )
     else:
-        batch, rows, cols = draw(st.integers(0, 4)), draw(st.integers(0, 6)), draw(st.integers(0, 6))
+        batch, rows, cols = (
+            draw(st.integers(0, 4)),
+            draw(st.integers(0, 6)),
+            draw(st.integers(0, 6)),
+        )
     maximize = draw(st.booleans())
-    padded = draw(st.booleans())
-    forbidden_fraction = draw(st.sampled_from([0.0, 0.3, 0.7]))
+    padded_rows, padded_cols = draw(st.booleans()), draw(st.booleans())
+    floating = dtype.is_floating_point
+    forbidden_fraction = draw(st.sampled_from([0.0, 0.3, 0.7])) if floating else 0.0
     generator = torch.Generator().manual_seed(draw(st.integers(0, 2**32 - 1)))
-    if draw(st.booleans()):
-        cost = torch.randint(0, 4, (batch, rows, cols), generator=generator).to(dtype)
+    if draw(st.booleans()) or not floating:
+        cost = _tie_heavy(draw, generator, (batch, rows, cols), dtype)
     else:
-        cost = (torch.rand((batch, rows, cols), generator=generator, dtype=torch.float64) * 200
-                - 100).to(dtype)
-    sizes = None
-    if padded:
-        sizes = torch.stack([torch.randint(0, rows + 1, (batch,), generator=generator),
-                             torch.randint(0, cols + 1, (batch,), generator=generator)], dim=1)
-    for b, (n, m) in enumerate(item_shapes(cost, sizes)):
+        cost = (
+            torch.rand((batch, rows, cols), generator=generator, dtype=torch.float64) * 200 - 100
+        ).to(dtype)
+    n_lengths = torch.randint(0, rows + 1, (batch,), generator=generator) if padded_rows else None
+    m_lengths = torch.randint(0, cols + 1, (batch,), generator=generator) if padded_cols else None
+    for b, (n, m) in enumerate(item_shapes(cost, n_lengths, m_lengths)):
         item = cost[b, :n, :m]
-        forbidden = torch.rand((n, m), generator=generator) < forbidden_fraction
-        k = min(n, m)  # keep one complete assignment allowed
-        forbidden[torch.randperm(n, generator=generator)[:k],
-                  torch.randperm(m, generator=generator)[:k]] = False
-        item[forbidden] = -math.inf if maximize else math.inf
-        if padded:
-            cost[b, n:, :] = math.nan
-            cost[b, :, m:] = math.nan
+        if forbidden_fraction:
+            forbidden = torch.rand((n, m), generator=generator) < forbidden_fraction
+            k = min(n, m)  # keep one complete assignment allowed
+            forbidden[
+                torch.randperm(n, generator=generator)[:k],
+                torch.randperm(m, generator=generator)[:k],
+            ] = False
+            item[forbidden] = -math.inf if maximize else math.inf
+        padding = math.nan if floating else 1
+        cost[b, n:, :] = padding
+        cost[b, :, m:] = padding
     layouts = st.sampled_from(LAYOUTS)
     cost = with_layout(cost, draw(layouts))
-    if sizes is not None:
-        sizes = with_layout(sizes, draw(layouts))
-    return cost, sizes, maximize
+    n_lengths, m_lengths = (
+        None if t is None else with_layout(t, draw(layouts)) for t in (n_lengths, m_lengths)
+    )
+    return cost, n_lengths, m_lengths, maximize
 
 
 def assignment_bad_inputs(args: tuple) -> list[BadInput]:
-    cost, sizes, maximize = args
+    cost, n_lengths, m_lengths, maximize = args
     batch, rows, cols = cost.shape
-    full_sizes = torch.tensor([[rows, cols]] * batch, dtype=torch.int64).reshape(batch, 2)
+    full_rows = torch.full((batch,), rows, dtype=torch.int64)
+    full_cols = torch.full((batch,), cols, dtype=torch.int64)
     cases = [
-        BadInput("integer cost", (cost.long(), sizes, maximize),
-                 rf"{OP}: argument 'cost' must be float32 or float64, got int64"),
-        BadInput("2-D cost", (cost.flatten(0, 1), sizes, maximize),
-                 rf"{OP}: argument 'cost' must be a 3-D tensor \[B, N, M\], got 2-D"),
-        BadInput("int32 sizes", (cost, full_sizes.int(), maximize),
-                 rf"{OP}: argument 'sizes' must be int64, got int32"),
-        BadInput("sizes of triples", (cost, torch.cat([full_sizes, full_sizes[:, :1]], 1),
-                                      maximize),
-                 rf"{OP}: argument 'sizes' has size 3 in dimension 1"),
-        BadInput("sizes for another batch", (cost, torch.zeros(batch + 1, 2, dtype=torch.int64),
-                                             maximize),
-                 rf"{OP}: argument 'sizes' has size {batch + 1} in dimension 0 but the batch"),
-        BadInput("sizes on another device", (cost, full_sizes.to("meta"), maximize),
-                 rf"{OP}: argument 'sizes' is on meta but 'cost' is on cpu"),
+        BadInput(
+            "complex cost",
+            (cost.to(torch.complex64), n_lengths, m_lengths, maximize),
+            rf"{OP}: argument 'cost' must be real \(floating, integer or bool\), got "
+            "complex64",
+        ),
+        BadInput(
+            "2-D cost",
+            (cost.flatten(0, 1), None, None, maximize),
+            rf"{OP}: argument 'cost' must be a 3-D tensor \[B, N, M\], got 2-D",
+        ),
+        BadInput(
+            "int32 lengths",
+            (cost, full_rows.int(), m_lengths, maximize),
+            rf"{OP}: argument 'n_lengths' must be int64, got int32",
+        ),
+        BadInput(
+            "2-D lengths",
+            (cost, n_lengths, full_cols.unsqueeze(1), maximize),
+            rf"{OP}: argument 'm_lengths' must be a 1-D tensor",
+        ),
+        BadInput(
+            "lengths for another batch",
+            (cost, torch.zeros(batch + 1, dtype=torch.int64), m_lengths, maximize),
+            rf"{OP}: argument 'n_lengths' has size {batch + 1} in dimension 0 but the batch",
+        ),
+        BadInput(
+            "lengths on another device",
+            (cost, n_lengths, full_cols.to("meta"), maximize),
+            rf"{OP}: argument 'm_lengths' is on meta but 'cost' is on cpu",
+        ),
     ]
     if batch == 0:
         return cases
     last = batch - 1
-    too_big = full_sizes.clone()
-    too_big[last, 0] = rows + 1
-    cases.append(BadInput("size beyond the padding", (cost, too_big, maximize),
-                          rf"{OP}: sizes\[{last}\] = \({rows + 1}, {cols}\) is outside"))
-    if rows == 0 or cols == 0:
+    too_big = full_rows.clone()
+    too_big[last] = rows + 1
+    cases.append(
+        BadInput(
+            "length beyond the padding",
+            (cost, too_big, None, maximize),
+            rf"{OP}: n_lengths\[{last}\] = {rows + 1} is outside \[0, {rows}\]",
+        )
+    )
+    if rows == 0 or cols == 0 or not cost.dtype.is_floating_point:
         return cases
     forbidden, wrong = (-math.inf, math.inf) if maximize else (math.inf, -math.inf)
-    # Whole matrices (sizes=None), so the padding's NaN must go first.
+    # Whole matrices (no lengths), so the padding's NaN must go first.
     clean = cost.nan_to_num(nan=0.0, posinf=math.inf, neginf=-math.inf)
     with_nan, with_wrong_inf, infeasible = (clean.clone() for _ in range(3))
     with_nan[last, 0, 0] = math.nan
@@ -142,21 +198,89 @@ def assignment_bad_inputs(args: tuple) -> list[BadInput]:
     else:
         infeasible[last, :, 0] = forbidden  # column 0 can take no row
     return cases + [
-        BadInput("NaN cost", (with_nan, None, maximize), rf"{OP}: cost\[{last}\] contains NaN"),
-        BadInput("infinity of the wrong sign", (with_wrong_inf, None, maximize),
-                 rf"{OP}: cost\[{last}\] contains {'[+]' if maximize else '-'}inf"),
-        BadInput("infeasible item", (infeasible, None, maximize),
-                 rf"{OP}: cost\[{last}\] is infeasible"),
+        BadInput(
+            "NaN cost", (with_nan, None, None, maximize), rf"{OP}: cost\[{last}\] contains NaN"
+        ),
+        BadInput(
+            "infinity of the wrong sign",
+            (with_wrong_inf, None, None, maximize),
+            rf"{OP}: cost\[{last}\] contains {'[+]' if maximize else '-'}inf",
+        ),
+        BadInput(
+            "infeasible item",
+            (infeasible, None, None, maximize),
+            rf"{OP}: cost\[{last}\] is infeasible",
+        ),
     ]
 
 
 SPECS = [
     OpSpec(
         name="linear_sum_assignment",
-        call_wrapper=assignment.linear_sum_assignment,
         reference=scipy_reference,
-        sample_args=lambda large=False: assignment_args(large=large),
+        sample_args=assignment_args,
         bad_inputs=assignment_bad_inputs,
-        compare=assert_optimal,
     ),
 ]
+
+
+# ---- benchmark workloads ------------------------------------------------------------
+
+
+def _as_assignments(result: Any) -> list[tuple[list[int], list[int]]]:
+    """(row_ind, col_ind) per item, from torch_mt's padded pair of [B, K]
+    tensors or from a list of SciPy's per-item pairs of arrays."""
+    if isinstance(result, tuple):
+        rows, cols = result
+        return list(zip(rows.tolist(), cols.tolist()))
+    return [(rows.tolist(), cols.tolist()) for rows, cols in result]
+
+
+def workloads(quick: bool) -> list[Workload]:
+    """DETR-style matching: 64 cost matrices of 100 x 50 and of 300 x 100
+    (queries x targets), float32, solved as a batch, against SciPy; a tiny call."""
+    threads = all_threads()
+    # SciPy's solver releases the GIL, so a thread pool is the best a user
+    # gets without torch_mt; it is built once, outside the timed calls.
+    executor = ThreadPoolExecutor(threads)
+    generator = torch.Generator().manual_seed(0)
+    batch = 16 if quick else 64
+
+    def scipy_solve(matrix):
+        return peer("scipy.optimize").linear_sum_assignment(matrix)
+
+    declared = []
+    for queries, targets in ((100, 50), (300, 100)):
+        cost = torch.rand(batch, queries, targets, generator=generator)
+        matrices = list(cost.numpy())
+        declared.append(
+            Workload(
+                name=f"linear_sum_assignment, {batch} x {queries}x{targets}",
+                description=f"{batch} float32 cost matrices of {queries} x {targets}",
+                ops=("linear_sum_assignment",),
+                arms=[
+                    Arm(
+                        "python loop: scipy linear_sum_assignment",
+                        lambda matrices=matrices: [scipy_solve(c) for c in matrices],
+                        requires=("scipy",),
+                    ),
+                    Arm(
+                        f"ThreadPoolExecutor({threads}): scipy",
+                        lambda matrices=matrices: list(executor.map(scipy_solve, matrices)),
+                        requires=("scipy",),
+                    ),
+                ],
+                torch_mt=lambda cost=cost: torch.ops.mt.linear_sum_assignment(
+                    cost, None, None, False
+                ),
+                normalise=_as_assignments,
+            )
+        )
+    small_cost = torch.rand(2, 12, 12, dtype=torch.float64, generator=generator)
+    declared.append(
+        small_workload(
+            "linear_sum_assignment",
+            lambda: torch.ops.mt.linear_sum_assignment(small_cost, None, None, False),
+        )
+    )
+    return declared

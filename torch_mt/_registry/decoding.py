@@ -9,16 +9,21 @@ import torch
 from hypothesis import strategies as st
 from torch import Tensor
 
-from .. import decoding
+from ..bench.workload import Arm, Workload, small_workload
+from ..reference import viterbi_loop
 from ..testing import LAYOUTS, with_layout
-from . import BadInput, OpSpec
+from .spec import BadInput, OpSpec
 
 OP = "mt::viterbi_decode"
 
 
-def python_viterbi(emissions: Tensor, transitions: Tensor, lengths: Optional[Tensor] = None,
-                   start: Optional[Tensor] = None,
-                   end: Optional[Tensor] = None) -> tuple[Tensor, Tensor]:
+def python_viterbi(
+    emissions: Tensor,
+    transitions: Tensor,
+    lengths: Optional[Tensor] = None,
+    start: Optional[Tensor] = None,
+    end: Optional[Tensor] = None,
+) -> tuple[Tensor, Tensor]:
     """Nested Python loops over floats: best previous tag by scanning tags in
     order and keeping the first strict maximum."""
     batch, steps, k = emissions.shape
@@ -60,7 +65,11 @@ def viterbi_args(draw: st.DrawFn, large: bool = False) -> tuple:
     padding past the lengths is NaN, which the kernel must never read."""
     dtype = draw(st.sampled_from([torch.float32, torch.float64]))
     if large:
-        batch, steps, k = draw(st.integers(16, 40)), draw(st.integers(20, 50)), draw(st.integers(4, 8))
+        batch, steps, k = (
+            draw(st.integers(16, 40)),
+            draw(st.integers(20, 50)),
+            draw(st.integers(4, 8)),
+        )
     else:
         batch, steps, k = draw(st.integers(0, 4)), draw(st.integers(0, 6)), draw(st.integers(0, 4))
     generator = torch.Generator().manual_seed(draw(st.integers(0, 2**32 - 1)))
@@ -81,7 +90,7 @@ def viterbi_args(draw: st.DrawFn, large: bool = False) -> tuple:
     if draw(st.booleans()):
         lengths = torch.randint(0, steps + 1, (batch,), generator=generator)
         for b in range(batch):
-            emissions[b, int(lengths[b]):] = math.nan
+            emissions[b, int(lengths[b]) :] = math.nan
     layouts = st.sampled_from(LAYOUTS)
     emissions = with_layout(emissions, draw(layouts))
     transitions = with_layout(transitions, draw(layouts))
@@ -93,28 +102,48 @@ def viterbi_bad_inputs(args: tuple) -> list[BadInput]:
     batch, steps, k = emissions.shape
     other = torch.float64 if emissions.dtype == torch.float32 else torch.float32
     cases = [
-        BadInput("integer emissions", (emissions.long(), transitions, lengths, start, end),
-                 rf"{OP}: argument 'emissions' must be float32 or float64, got int64"),
-        BadInput("2-D emissions", (emissions[0] if batch else emissions.flatten(0, 1),
-                                   transitions, lengths, start, end),
-                 rf"{OP}: argument 'emissions' must be a 3-D tensor \[B, T, K\], got 2-D"),
-        BadInput("transitions of another dtype", (emissions, transitions.to(other), lengths,
-                                                  start, end),
-                 rf"{OP}: argument 'transitions' must be {str(emissions.dtype)[6:]}"),
-        BadInput("transitions of another size",
-                 (emissions, torch.zeros(k + 1, k + 1, dtype=emissions.dtype), lengths, start, end),
-                 rf"{OP}: argument 'transitions' has size {k + 1} in dimension 0 but the number "
-                 rf"of tags K of 'emissions' is {k}"),
-        BadInput("start of another size",
-                 (emissions, transitions, lengths, torch.zeros(k + 1, dtype=emissions.dtype), end),
-                 rf"{OP}: argument 'start' has size {k + 1} in dimension 0"),
-        BadInput("int32 lengths", (emissions, transitions, torch.zeros(batch, dtype=torch.int32),
-                                   start, end),
-                 rf"{OP}: argument 'lengths' must be int64, got int32"),
-        BadInput("lengths on another device",
-                 (emissions, transitions, torch.zeros(batch, dtype=torch.int64, device="meta"),
-                  start, end),
-                 rf"{OP}: argument 'lengths' is on meta but 'emissions' is on cpu"),
+        BadInput(
+            "integer emissions",
+            (emissions.long(), transitions, lengths, start, end),
+            rf"{OP}: argument 'emissions' must be float32 or float64, got int64",
+        ),
+        BadInput(
+            "2-D emissions",
+            (emissions[0] if batch else emissions.flatten(0, 1), transitions, lengths, start, end),
+            rf"{OP}: argument 'emissions' must be a 3-D tensor \[B, T, K\], got 2-D",
+        ),
+        BadInput(
+            "transitions of another dtype",
+            (emissions, transitions.to(other), lengths, start, end),
+            rf"{OP}: argument 'transitions' must be {str(emissions.dtype)[6:]}",
+        ),
+        BadInput(
+            "transitions of another size",
+            (emissions, torch.zeros(k + 1, k + 1, dtype=emissions.dtype), lengths, start, end),
+            rf"{OP}: argument 'transitions' has size {k + 1} in dimension 0 but the number "
+            rf"of tags K of 'emissions' is {k}",
+        ),
+        BadInput(
+            "start of another size",
+            (emissions, transitions, lengths, torch.zeros(k + 1, dtype=emissions.dtype), end),
+            rf"{OP}: argument 'start' has size {k + 1} in dimension 0",
+        ),
+        BadInput(
+            "int32 lengths",
+            (emissions, transitions, torch.zeros(batch, dtype=torch.int32), start, end),
+            rf"{OP}: argument 'lengths' must be int64, got int32",
+        ),
+        BadInput(
+            "lengths on another device",
+            (
+                emissions,
+                transitions,
+                torch.zeros(batch, dtype=torch.int64, device="meta"),
+                start,
+                end,
+            ),
+            rf"{OP}: argument 'lengths' is on meta but 'emissions' is on cpu",
+        ),
     ]
     if k > 0:
         with_nan = transitions.clone()
@@ -122,27 +151,81 @@ def viterbi_bad_inputs(args: tuple) -> list[BadInput]:
         plus_inf = torch.zeros(k, dtype=emissions.dtype)
         plus_inf[-1] = math.inf
         cases += [
-            BadInput("NaN transition", (emissions, with_nan, lengths, start, end),
-                     rf"{OP}: argument 'transitions' contains NaN"),
-            BadInput("+inf end score", (emissions, transitions, lengths, start, plus_inf),
-                     rf"{OP}: argument 'end' contains \+inf"),
+            BadInput(
+                "NaN transition",
+                (emissions, with_nan, lengths, start, end),
+                rf"{OP}: argument 'transitions' contains NaN",
+            ),
+            BadInput(
+                "+inf end score",
+                (emissions, transitions, lengths, start, plus_inf),
+                rf"{OP}: argument 'end' contains \+inf",
+            ),
         ]
     if batch > 0:
         too_long = torch.full((batch,), steps, dtype=torch.int64)
         too_long[-1] = steps + 1
-        cases.append(BadInput("length beyond the padding",
-                              (emissions, transitions, too_long, start, end),
-                              rf"{OP}: lengths\[{batch - 1}\] = {steps + 1} is outside"))
+        cases.append(
+            BadInput(
+                "length beyond the padding",
+                (emissions, transitions, too_long, start, end),
+                rf"{OP}: lengths\[{batch - 1}\] = {steps + 1} is outside",
+            )
+        )
     if batch > 0 and steps > 0 and k > 0:
         clean = emissions.nan_to_num(nan=0.0, posinf=math.inf, neginf=-math.inf).clone()
         clean[-1, -1, 0] = math.nan
-        cases.append(BadInput("NaN emission", (clean, transitions, None, start, end),
-                              rf"{OP}: emissions\[{batch - 1}\] contains NaN"))
+        cases.append(
+            BadInput(
+                "NaN emission",
+                (clean, transitions, None, start, end),
+                rf"{OP}: emissions\[{batch - 1}\] contains NaN",
+            )
+        )
     return cases
 
 
 SPECS = [
-    OpSpec(name="viterbi_decode", call_wrapper=decoding.viterbi_decode, reference=python_viterbi,
-           sample_args=lambda large=False: viterbi_args(large=large),
-           bad_inputs=viterbi_bad_inputs),
+    OpSpec(
+        name="viterbi_decode",
+        reference=python_viterbi,
+        sample_args=viterbi_args,
+        bad_inputs=viterbi_bad_inputs,
+    ),
 ]
+
+
+# ---- benchmark workloads ------------------------------------------------------------
+
+
+def workloads(quick: bool) -> list[Workload]:
+    """CRF decoding: 256 sequences of 200 steps over 32 tags, float32; a tiny call."""
+    generator = torch.Generator().manual_seed(0)
+    batch, steps, tags = (64, 50, 32) if quick else (256, 200, 32)
+    emissions = torch.randn(batch, steps, tags, generator=generator)
+    transitions = torch.randn(tags, tags, generator=generator)
+    lengths = torch.randint(steps // 2, steps + 1, (batch,), generator=generator)
+    decode = Workload(
+        name=f"viterbi_decode, {batch} x {steps} steps x {tags} tags",
+        description=f"Viterbi decoding of {batch} sequences of up to {steps} steps",
+        ops=("viterbi_decode",),
+        arms=[
+            Arm(
+                "pure PyTorch: loop over time steps",
+                lambda: viterbi_loop(emissions, transitions, lengths),
+            )
+        ],
+        torch_mt=lambda: torch.ops.mt.viterbi_decode(emissions, transitions, lengths, None, None),
+        normalise=lambda result: result[0].tolist(),
+    )
+    small_emissions = torch.randn(2, 10, 5, generator=generator)
+    small_transitions = torch.randn(5, 5, generator=generator)
+    return [
+        decode,
+        small_workload(
+            "viterbi_decode",
+            lambda: torch.ops.mt.viterbi_decode(
+                small_emissions, small_transitions, None, None, None
+            ),
+        ),
+    ]

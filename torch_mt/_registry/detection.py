@@ -1,26 +1,30 @@
-"""OpSpecs of the NMS operators (ops/nms.cpp); references built on torch_mt.reference.nms_loop."""
+"""Specs and benchmark workloads of the NMS operators (ops/nms.cpp).
+
+References are built on torch_mt.reference.nms_loop (a Python loop with
+torchvision's arithmetic), which is also the benchmark's baseline.
+"""
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
 
 import torch
 from hypothesis import strategies as st
 from torch import Tensor
 
-from .. import detection
+from ..bench.workload import Arm, Workload, all_threads, small_workload
 from ..reference import nms_loop
 from ..testing import LAYOUTS, with_layout
-from . import BadInput, OpSpec
+from .spec import BadInput, OpSpec
 
 #: Thresholds worth testing: the usual ones, the extremes, and a negative one
 #: (which suppresses every overlapping-or-touching pair but not empty unions).
-THRESHOLDS = st.one_of(st.sampled_from([0.0, 0.3, 0.5, 0.7, 1.0, -0.5]),
-                       st.floats(0.0, 1.0))
+THRESHOLDS = st.one_of(st.sampled_from([0.0, 0.3, 0.5, 0.7, 1.0, -0.5]), st.floats(0.0, 1.0))
 
 
-def random_boxes(generator: torch.Generator, shape: tuple[int, ...], grid: int,
-                 dtype: torch.dtype) -> Tensor:
+def random_boxes(
+    generator: torch.Generator, shape: tuple[int, ...], grid: int, dtype: torch.dtype
+) -> Tensor:
     """Boxes ``[*shape, 4]`` on a small integer grid: duplicates, shared edges,
     zero widths and heights are common, as in real detector output."""
     corner = torch.randint(0, grid, (*shape, 2), generator=generator)
@@ -28,8 +32,9 @@ def random_boxes(generator: torch.Generator, shape: tuple[int, ...], grid: int,
     return torch.cat([corner, corner + size], dim=-1).to(dtype)
 
 
-def random_scores(generator: torch.Generator, shape: tuple[int, ...], ties: bool,
-                  dtype: torch.dtype) -> Tensor:
+def random_scores(
+    generator: torch.Generator, shape: tuple[int, ...], ties: bool, dtype: torch.dtype
+) -> Tensor:
     if ties:  # a few distinct values: the index breaks ties
         return (torch.randint(0, 3, shape, generator=generator) / 2).to(dtype)
     return torch.rand(shape, generator=generator, dtype=torch.float64).to(dtype)
@@ -72,30 +77,36 @@ def nms_padded_args(draw: st.DrawFn, large: bool = False) -> tuple:
     images = draw(st.integers(8, 24) if large else st.integers(0, 4))
     width = draw(st.integers(20, 80) if large else st.integers(0, 10))
     boxes, scores = draw(_detections((images, width)))
-    counts = None
+    lengths = None
     if draw(st.booleans()):
-        counts = torch.tensor(draw(st.lists(st.integers(0, width), min_size=images,
-                                            max_size=images)), dtype=torch.int64)
-        counts = with_layout(counts, draw(st.sampled_from(LAYOUTS)))
-        for b, count in enumerate(counts.tolist()):  # padding the kernel must not read
-            boxes[b, count:] = float("nan")
-    return boxes, scores, counts, draw(THRESHOLDS)
+        lengths = torch.tensor(
+            draw(st.lists(st.integers(0, width), min_size=images, max_size=images)),
+            dtype=torch.int64,
+        )
+        lengths = with_layout(lengths, draw(st.sampled_from(LAYOUTS)))
+        for b, length in enumerate(lengths.tolist()):  # padding the kernel must not read
+            boxes[b, length:] = float("nan")
+    return boxes, scores, draw(THRESHOLDS), lengths
 
 
-def batched_nms_reference(boxes: Tensor, scores: Tensor, idxs: Tensor,
-                          iou_threshold: float) -> Tensor:
-    kept = [members[nms_loop(boxes[members], scores[members], iou_threshold)]
-            for members in (torch.nonzero(idxs == c).flatten() for c in idxs.unique())]
+def batched_nms_reference(
+    boxes: Tensor, scores: Tensor, idxs: Tensor, iou_threshold: float
+) -> Tensor:
+    kept = [
+        members[nms_loop(boxes[members], scores[members], iou_threshold)]
+        for members in (torch.nonzero(idxs == c).flatten() for c in idxs.unique())
+    ]
     kept = torch.cat(kept) if kept else torch.zeros(0, dtype=torch.int64)
     kept = kept.sort().values  # then by score, stable: equal scores by index
     return kept[torch.sort(scores[kept], descending=True, stable=True).indices]
 
 
-def nms_padded_reference(boxes: Tensor, scores: Tensor, counts: Optional[Tensor],
-                         iou_threshold: float) -> Tensor:
+def nms_padded_reference(
+    boxes: Tensor, scores: Tensor, iou_threshold: float, lengths: Optional[Tensor]
+) -> Tensor:
     keep = torch.zeros(boxes.shape[:2], dtype=torch.bool)
     for b in range(boxes.shape[0]):
-        count = boxes.shape[1] if counts is None else int(counts[b])
+        count = boxes.shape[1] if lengths is None else int(lengths[b])
         keep[b, nms_loop(boxes[b, :count], scores[b, :count], iou_threshold)] = True
     return keep
 
@@ -105,42 +116,67 @@ def _box_problems(op: str, boxes: Tensor, scores: Tensor, rebuild, where: str) -
 
     ``rebuild(boxes, scores)`` makes the argument tuple; ``where`` names the box.
     """
-    nan_score, nan_box, inf_box, inverted = (t.contiguous().clone()
-                                             for t in (scores, boxes, boxes, boxes))
+    nan_score, nan_box, inf_box, inverted = (
+        t.contiguous().clone() for t in (scores, boxes, boxes, boxes)
+    )
     nan_score.view(-1)[0] = float("nan")
     nan_box.view(-1, 4)[0, 1] = float("nan")
     inf_box.view(-1, 4)[0, 2] = float("inf")
     inverted.view(-1, 4)[0, 2] = inverted.view(-1, 4)[0, 0] - 1
     return [
-        BadInput("NaN score", rebuild(boxes, nan_score),
-                 rf"{op}: the score of {where} is NaN"),
-        BadInput("NaN coordinate", rebuild(nan_box, scores),
-                 rf"{op}: {where} has a NaN or infinite coordinate"),
-        BadInput("infinite coordinate", rebuild(inf_box, scores),
-                 rf"{op}: {where} has a NaN or infinite coordinate"),
+        BadInput("NaN score", rebuild(boxes, nan_score), rf"{op}: the score of {where} is NaN"),
+        BadInput(
+            "NaN coordinate",
+            rebuild(nan_box, scores),
+            rf"{op}: {where} has a NaN or infinite coordinate",
+        ),
+        BadInput(
+            "infinite coordinate",
+            rebuild(inf_box, scores),
+            rf"{op}: {where} has a NaN or infinite coordinate",
+        ),
         BadInput("x2 < x1", rebuild(inverted, scores), rf"{op}: {where} has x2 < x1"),
     ]
 
 
-def _shape_problems(op: str, boxes: Tensor, scores: Tensor, rebuild, batch_dims: int
-                    ) -> list[BadInput]:
+def _shape_problems(
+    op: str, boxes: Tensor, scores: Tensor, rebuild, batch_dims: int
+) -> list[BadInput]:
     boxes_dim = batch_dims + 2
     return [
-        BadInput("integer boxes", rebuild(boxes.long(), scores),
-                 rf"{op}: argument 'boxes' must be float32 or float64, got int64"),
-        BadInput("dtype mismatch", rebuild(boxes, scores.to(
-            torch.float64 if scores.dtype == torch.float32 else torch.float32)),
-                 rf"{op}: arguments 'boxes' and 'scores' must have the same dtype"),
-        BadInput("boxes of 5 numbers", rebuild(torch.cat([boxes, boxes[..., :1]], -1), scores),
-                 rf"{op}: argument 'boxes' has size 5 in dimension {boxes_dim - 1}"),
-        BadInput("boxes missing a dimension", rebuild(boxes.flatten(-2), scores),
-                 rf"{op}: argument 'boxes' must be a {boxes_dim}-D tensor"),
-        BadInput("one score too many", rebuild(boxes, torch.cat(
-            [scores, scores.new_zeros(*scores.shape[:-1], 1)], -1)),
-                 rf"{op}: argument 'scores' has size {scores.shape[-1] + 1} in dimension "
-                 rf"{batch_dims} but the matching size of 'boxes'"),
-        BadInput("scores on another device", rebuild(boxes, scores.to("meta")),
-                 rf"{op}: argument 'scores' is on meta but 'boxes' is on cpu"),
+        BadInput(
+            "integer boxes",
+            rebuild(boxes.long(), scores),
+            rf"{op}: argument 'boxes' must be float32 or float64, got int64",
+        ),
+        BadInput(
+            "dtype mismatch",
+            rebuild(
+                boxes, scores.to(torch.float64 if scores.dtype == torch.float32 else torch.float32)
+            ),
+            rf"{op}: arguments 'boxes' and 'scores' must have the same dtype",
+        ),
+        BadInput(
+            "boxes of 5 numbers",
+            rebuild(torch.cat([boxes, boxes[..., :1]], -1), scores),
+            rf"{op}: argument 'boxes' has size 5 in dimension {boxes_dim - 1}",
+        ),
+        BadInput(
+            "boxes missing a dimension",
+            rebuild(boxes.flatten(-2), scores),
+            rf"{op}: argument 'boxes' must be a {boxes_dim}-D tensor",
+        ),
+        BadInput(
+            "one score too many",
+            rebuild(boxes, torch.cat([scores, scores.new_zeros(*scores.shape[:-1], 1)], -1)),
+            rf"{op}: argument 'scores' has size {scores.shape[-1] + 1} in dimension "
+            rf"{batch_dims} but the matching size of 'boxes'",
+        ),
+        BadInput(
+            "scores on another device",
+            rebuild(boxes, scores.to("meta")),
+            rf"{op}: argument 'scores' is on meta but 'boxes' is on cpu",
+        ),
     ]
 
 
@@ -149,8 +185,11 @@ def nms_bad_inputs(args: tuple) -> list[BadInput]:
     op = "mt::nms"
     rebuild = lambda b, s: (b, s, threshold)  # noqa: E731
     cases = _shape_problems(op, boxes, scores, rebuild, 0) + [
-        BadInput("NaN threshold", (boxes, scores, float("nan")),
-                 rf"{op}: argument 'iou_threshold' is NaN"),
+        BadInput(
+            "NaN threshold",
+            (boxes, scores, float("nan")),
+            rf"{op}: argument 'iou_threshold' is NaN",
+        ),
     ]
     if boxes.shape[0] > 0:
         cases += _box_problems(op, boxes, scores, rebuild, r"boxes\[0\]")
@@ -160,13 +199,20 @@ def nms_bad_inputs(args: tuple) -> list[BadInput]:
 def batched_nms_bad_inputs(args: tuple) -> list[BadInput]:
     boxes, scores, idxs, threshold = args
     op = "mt::batched_nms"
+    if boxes.numel() == 0:  # no boxes: nothing is checked (torchvision's behaviour)
+        return []
     rebuild = lambda b, s: (b, s, idxs, threshold)  # noqa: E731
     cases = _shape_problems(op, boxes, scores, rebuild, 0) + [
-        BadInput("int32 categories", (boxes, scores, idxs.int(), threshold),
-                 rf"{op}: argument 'idxs' must be int64, got int32"),
-        BadInput("one category too many", (boxes, scores, torch.cat([idxs, torch.zeros(1, dtype=torch.int64)]),
-                                           threshold),
-                 rf"{op}: argument 'idxs' has size {idxs.shape[0] + 1} in dimension 0"),
+        BadInput(
+            "int32 categories",
+            (boxes, scores, idxs.int(), threshold),
+            rf"{op}: argument 'idxs' must be int64, got int32",
+        ),
+        BadInput(
+            "one category too many",
+            (boxes, scores, torch.cat([idxs, torch.zeros(1, dtype=torch.int64)]), threshold),
+            rf"{op}: argument 'idxs' has size {idxs.shape[0] + 1} in dimension 0",
+        ),
     ]
     if boxes.shape[0] > 0:
         cases += _box_problems(op, boxes, scores, rebuild, r"boxes\[0\]")
@@ -174,23 +220,38 @@ def batched_nms_bad_inputs(args: tuple) -> list[BadInput]:
 
 
 def nms_padded_bad_inputs(args: tuple) -> list[BadInput]:
-    boxes, scores, counts, threshold = args
+    boxes, scores, threshold, lengths = args
     op = "mt::nms_padded"
     images, width = boxes.shape[:2]
-    rebuild = lambda b, s: (b, s, None, threshold)  # noqa: E731
+    rebuild = lambda b, s: (b, s, threshold, None)  # noqa: E731
     full = torch.full((images,), width, dtype=torch.int64)
     cases = _shape_problems(op, boxes, scores, rebuild, 1) + [
-        BadInput("int32 counts", (boxes, scores, full.int(), threshold),
-                 rf"{op}: argument 'counts' must be int64, got int32"),
-        BadInput("counts for another batch", (boxes, scores, torch.cat([full, torch.zeros(1, dtype=torch.int64)]),
-                                              threshold),
-                 rf"{op}: argument 'counts' has size {images + 1} in dimension 0"),
+        BadInput(
+            "int32 lengths",
+            (boxes, scores, threshold, full.int()),
+            rf"{op}: argument 'lengths' must be int64, got int32",
+        ),
+        BadInput(
+            "lengths for another batch",
+            (boxes, scores, threshold, torch.cat([full, torch.zeros(1, dtype=torch.int64)])),
+            rf"{op}: argument 'lengths' has size {images + 1} in dimension 0",
+        ),
+        BadInput(
+            "NaN threshold",
+            (boxes, scores, float("nan"), lengths),
+            rf"{op}: argument 'iou_threshold' is NaN",
+        ),
     ]
     if images > 0:
         too_many = full.clone()
         too_many[-1] = width + 1
-        cases.append(BadInput("count beyond the padding", (boxes, scores, too_many, threshold),
-                              rf"{op}: counts\[{images - 1}\] = {width + 1} is outside"))
+        cases.append(
+            BadInput(
+                "length beyond the padding",
+                (boxes, scores, threshold, too_many),
+                rf"{op}: lengths\[{images - 1}\] = {width + 1} is outside",
+            )
+        )
     if images > 0 and width > 0:
         clean = torch.zeros_like(boxes) + torch.tensor([0.0, 0.0, 1.0, 1.0], dtype=boxes.dtype)
         cases += _box_problems(op, clean, scores, rebuild, r"boxes\[0, 0\]")
@@ -198,14 +259,116 @@ def nms_padded_bad_inputs(args: tuple) -> list[BadInput]:
 
 
 SPECS = [
-    OpSpec(name="nms", call_wrapper=detection.nms, reference=nms_loop,
-           sample_args=lambda large=False: nms_args(large=large), bad_inputs=nms_bad_inputs),
-    OpSpec(name="batched_nms", call_wrapper=detection.batched_nms,
-           reference=batched_nms_reference,
-           sample_args=lambda large=False: batched_nms_args(large=large),
-           bad_inputs=batched_nms_bad_inputs),
-    OpSpec(name="nms_padded", call_wrapper=detection.nms_padded,
-           reference=nms_padded_reference,
-           sample_args=lambda large=False: nms_padded_args(large=large),
-           bad_inputs=nms_padded_bad_inputs),
+    OpSpec(
+        name="nms",
+        reference=nms_loop,
+        sample_args=nms_args,
+        bad_inputs=nms_bad_inputs,
+    ),
+    OpSpec(
+        name="batched_nms",
+        reference=batched_nms_reference,
+        sample_args=batched_nms_args,
+        bad_inputs=batched_nms_bad_inputs,
+    ),
+    OpSpec(
+        name="nms_padded",
+        reference=nms_padded_reference,
+        sample_args=nms_padded_args,
+        bad_inputs=nms_padded_bad_inputs,
+    ),
 ]
+
+
+# ---- benchmark workloads ------------------------------------------------------------
+
+
+def detector_output(
+    images: int, boxes: int, objects: int, generator: torch.Generator
+) -> tuple[Tensor, Tensor]:
+    """What a detector hands to NMS: per image, ``boxes`` proposals jittered
+    around ``objects`` objects of 20-200 px in a 1000 x 1000 image, so most
+    proposals overlap a better one. Boxes float32 [images, boxes, 4], scores
+    [images, boxes]."""
+    centre = torch.rand(images, objects, 2, generator=generator) * 1000
+    extent = 20 + torch.rand(images, objects, 2, generator=generator) * 180
+    owner = torch.randint(0, objects, (images, boxes, 1), generator=generator).expand(-1, -1, 2)
+    owner_extent = extent.gather(1, owner)
+    jitter = torch.randn(images, boxes, 2, generator=generator) * 0.15 * owner_extent
+    box_centre = centre.gather(1, owner) + jitter
+    box_extent = owner_extent * (0.7 + 0.6 * torch.rand(images, boxes, 2, generator=generator))
+    corners = torch.cat([box_centre - box_extent / 2, box_centre + box_extent / 2], dim=-1)
+    return corners, torch.rand(images, boxes, generator=generator)
+
+
+def _as_kept_sets(result: Any) -> list[list[int]]:
+    """Kept box indices per image, ascending: from a [B, N] keep mask or from
+    a list of index tensors (in score order)."""
+    if isinstance(result, torch.Tensor):
+        return [row.nonzero().flatten().tolist() for row in result]
+    return [sorted(kept.tolist()) for kept in result]
+
+
+def workloads(quick: bool) -> list[Workload]:
+    """NMS after a detector (32 images x 5000 proposals around 50 objects each),
+    batched NMS of one image's 80 categories, and tiny calls."""
+    generator = torch.Generator().manual_seed(0)
+    images, proposals = (4, 2000) if quick else (32, 5000)
+    boxes, scores = detector_output(images, proposals, 50, generator)
+    threshold = 0.5
+    threads = all_threads()
+    nms_workload = Workload(
+        name=f"nms, {images} images x {proposals} boxes",
+        description=f"NMS of {images} images with {proposals} boxes each "
+        "(torch_mt arms: one nms_padded call)",
+        ops=("nms", "nms_padded"),
+        # No torchvision arm: the registry's torchvision wheels are CUDA builds
+        # that do not load with the CPU torch (docs/benchmarks.md).
+        arms=[
+            Arm(
+                "python loop: pure-PyTorch NMS per image",
+                lambda: [nms_loop(boxes[i], scores[i], threshold) for i in range(images)],
+            ),
+            Arm(
+                f"python loop: torch_mt.nms per image ({threads} threads)",
+                lambda: [torch.ops.mt.nms(boxes[i], scores[i], threshold) for i in range(images)],
+                threads=threads,
+            ),
+        ],
+        torch_mt=lambda: torch.ops.mt.nms_padded(boxes, scores, threshold, None),
+        normalise=_as_kept_sets,
+    )
+
+    # batched_nms: one image's proposals of 80 categories (a COCO detector head).
+    categories = 80
+    flat_boxes, flat_scores = detector_output(1, 2500 if quick else 20_000, 400, generator)
+    flat_boxes, flat_scores = flat_boxes[0], flat_scores[0]
+    labels = torch.randint(0, categories, flat_scores.shape, generator=generator)
+
+    def offset_trick() -> Tensor:
+        # torchvision's pure-PyTorch batched_nms: shift each category's boxes
+        # apart so that one NMS never lets categories suppress each other.
+        offsets = labels.to(flat_boxes.dtype) * (flat_boxes.max() + 1)
+        return nms_loop(flat_boxes + offsets[:, None], flat_scores, threshold)
+
+    batched_workload = Workload(
+        name=f"batched_nms, {flat_scores.numel()} boxes x {categories} categories",
+        description=f"NMS per category of {flat_scores.numel()} boxes",
+        ops=("batched_nms",),
+        arms=[Arm("pure PyTorch: offset trick + NMS loop", offset_trick)],
+        torch_mt=lambda: torch.ops.mt.batched_nms(flat_boxes, flat_scores, labels, threshold),
+        normalise=lambda kept: sorted(kept.tolist()),
+    )
+    small_boxes, small_scores = detector_output(2, 30, 5, torch.Generator().manual_seed(3))
+    small_labels = torch.randint(0, 3, (30,), generator=generator)
+    small = [
+        small_workload("nms", lambda: torch.ops.mt.nms(small_boxes[0], small_scores[0], 0.5)),
+        small_workload(
+            "batched_nms",
+            lambda: torch.ops.mt.batched_nms(small_boxes[0], small_scores[0], small_labels, 0.5),
+        ),
+        small_workload(
+            "nms_padded", lambda: torch.ops.mt.nms_padded(small_boxes, small_scores, 0.5, None)
+        ),
+    ]
+    return [nms_workload, batched_workload, *small]

@@ -1,16 +1,22 @@
-"""OpSpecs of the edit-distance operators (ops/edit_distance.cpp)."""
+"""Specs and benchmark workloads of the edit-distance operators (ops/edit_distance.cpp).
+
+The reference is a textbook Levenshtein dynamic programme in plain Python.
+"""
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
+from typing import Optional
 
 import torch
 from hypothesis import strategies as st
 from torch import Tensor
 
-from .. import sequences
+from ..bench.workload import Arm, Workload, as_int_lists, peer, random_sequences, small_workload
+from ..sequences import pad_sequences
 from ..testing import LAYOUTS, padded_sequences, rows_of, with_layout
-from . import BadInput, OpSpec
+from .spec import BadInput, OpSpec
 
 
 def levenshtein_reference(x: list[int], y: list[int]) -> int:
@@ -26,13 +32,15 @@ def levenshtein_reference(x: list[int], y: list[int]) -> int:
     return previous[-1]
 
 
-def _edit_distance_reference(a: Tensor, a_lengths: Tensor, b: Tensor, b_lengths: Tensor) -> Tensor:
+def _edit_distance_reference(
+    a: Tensor, b: Tensor, a_lengths: Optional[Tensor] = None, b_lengths: Optional[Tensor] = None
+) -> Tensor:
     pairs = zip(rows_of(a, a_lengths), rows_of(b, b_lengths))
     return torch.tensor([levenshtein_reference(x, y) for x, y in pairs], dtype=torch.int64)
 
 
 def _edit_distance_pairwise_reference(
-    a: Tensor, a_lengths: Tensor, b: Tensor, b_lengths: Tensor
+    a: Tensor, b: Tensor, a_lengths: Optional[Tensor] = None, b_lengths: Optional[Tensor] = None
 ) -> Tensor:
     b_rows = rows_of(b, b_lengths)
     grid = [[levenshtein_reference(x, y) for y in b_rows] for x in rows_of(a, a_lengths)]
@@ -53,75 +61,230 @@ def _edit_distance_args(draw: st.DrawFn, pairwise: bool, large: bool = False) ->
     a, a_lengths = draw(padded_sequences(batch=batch_a, dtype=dtype, **sizes))
     b, b_lengths = draw(padded_sequences(batch=batch_b, dtype=dtype, **sizes))
     layouts = st.sampled_from(LAYOUTS)
-    return tuple(with_layout(t, draw(layouts)) for t in (a, a_lengths, b, b_lengths))
+    a, b, a_lengths, b_lengths = (
+        with_layout(t, draw(layouts)) for t in (a, b, a_lengths, b_lengths)
+    )
+    # Without lengths, every row is whole.
+    return (
+        a,
+        b,
+        a_lengths if draw(st.booleans()) else None,
+        b_lengths if draw(st.booleans()) else None,
+    )
+
+
+def _full_lengths(tokens: Tensor, lengths: Optional[Tensor]) -> Tensor:
+    """``lengths``, or the whole width for every row when None."""
+    if lengths is not None:
+        return lengths.contiguous()
+    return torch.full((tokens.shape[0],), tokens.shape[1], dtype=torch.int64)
 
 
 def _edit_distance_bad_inputs(op: str, pairwise: bool) -> Callable[[tuple], list[BadInput]]:
     def bad_inputs(args: tuple) -> list[BadInput]:
-        a, a_lengths, b, b_lengths = (t.contiguous() for t in args)
+        a, b = (t.contiguous() for t in args[:2])
+        a_lengths, b_lengths = _full_lengths(a, args[2]), _full_lengths(b, args[3])
         other_dtype = torch.int64 if a.dtype == torch.int32 else torch.int32
         zero_length = torch.zeros(1, dtype=torch.int64)
         cases = [
-            BadInput("float tokens", (a.float(), a_lengths, b, b_lengths),
-                     rf"{op}: argument 'a' must be int32 or int64"),
-            BadInput("bool tokens", (a, a_lengths, b.bool(), b_lengths),
-                     rf"{op}: argument 'b' must be int32 or int64"),
-            BadInput("dtype mismatch", (a, a_lengths, b.to(other_dtype), b_lengths),
-                     rf"{op}: arguments 'a' and 'b' must have the same dtype"),
-            BadInput("1-D tokens", (a.flatten(), a_lengths, b, b_lengths),
-                     rf"{op}: argument 'a' must be a 2-D tensor"),
-            BadInput("3-D tokens", (a, a_lengths, b.unsqueeze(0), b_lengths),
-                     rf"{op}: argument 'b' must be a 2-D tensor"),
-            BadInput("int32 lengths", (a, a_lengths.int(), b, b_lengths),
-                     rf"{op}: argument 'a_lengths' must be int64"),
-            BadInput("2-D lengths", (a, a_lengths, b, b_lengths.unsqueeze(1)),
-                     rf"{op}: argument 'b_lengths' must be a 1-D tensor"),
-            BadInput("lengths batch mismatch", (a, torch.cat([a_lengths, zero_length]), b,
-                     b_lengths), rf"{op}: argument 'a_lengths' has"),
-            BadInput("lengths on another device", (a, a_lengths, b, b_lengths.to("meta")),
-                     rf"{op}: argument 'b_lengths' is on meta but 'a' is on cpu"),
+            BadInput(
+                "float tokens",
+                (a.float(), b, a_lengths, b_lengths),
+                rf"{op}: argument 'a' must be int32 or int64",
+            ),
+            BadInput(
+                "bool tokens",
+                (a, b.bool(), a_lengths, b_lengths),
+                rf"{op}: argument 'b' must be int32 or int64",
+            ),
+            BadInput(
+                "dtype mismatch",
+                (a, b.to(other_dtype), a_lengths, b_lengths),
+                rf"{op}: arguments 'a' and 'b' must have the same dtype",
+            ),
+            BadInput(
+                "1-D tokens",
+                (a.flatten(), b, None, b_lengths),
+                rf"{op}: argument 'a' must be a 2-D tensor",
+            ),
+            BadInput(
+                "3-D tokens",
+                (a, b.unsqueeze(0), a_lengths, None),
+                rf"{op}: argument 'b' must be a 2-D tensor",
+            ),
+            BadInput(
+                "int32 lengths",
+                (a, b, a_lengths.int(), b_lengths),
+                rf"{op}: argument 'a_lengths' must be int64",
+            ),
+            BadInput(
+                "2-D lengths",
+                (a, b, a_lengths, b_lengths.unsqueeze(1)),
+                rf"{op}: argument 'b_lengths' must be a 1-D tensor",
+            ),
+            BadInput(
+                "lengths batch mismatch",
+                (a, b, torch.cat([a_lengths, zero_length]), b_lengths),
+                rf"{op}: argument 'a_lengths' has size {a.shape[0] + 1} in "
+                r"dimension 0 but the batch size of 'a' is",
+            ),
+            BadInput(
+                "lengths on another device",
+                (a, b, a_lengths, b_lengths.to("meta")),
+                rf"{op}: argument 'b_lengths' is on meta but 'a' is on cpu",
+            ),
         ]
         if a.shape[0] > 0:
             too_long = a_lengths.clone()
             too_long[-1] = a.shape[1] + 1
             cases.append(
-                BadInput("length beyond width", (a, too_long, b, b_lengths),
-                         rf"{op}: a_lengths\[{a.shape[0] - 1}\] = {a.shape[1] + 1} is outside")
+                BadInput(
+                    "length beyond width",
+                    (a, b, too_long, b_lengths),
+                    rf"{op}: a_lengths\[{a.shape[0] - 1}\] = {a.shape[1] + 1} is outside",
+                )
             )
         if b.shape[0] > 0:
             negative = b_lengths.clone()
             negative[0] = -1
             cases.append(
-                BadInput("negative length", (a, a_lengths, b, negative),
-                         rf"{op}: b_lengths\[0\] = -1 is outside")
+                BadInput(
+                    "negative length",
+                    (a, b, a_lengths, negative),
+                    rf"{op}: b_lengths\[0\] = -1 is outside",
+                )
             )
         if not pairwise:
             cases.append(
-                BadInput("batch mismatch",
-                         (a, a_lengths, torch.cat([b, b.new_zeros(1, b.shape[1])]),
-                          torch.cat([b_lengths, zero_length])),
-                         rf"{op}: 'a' and 'b' must hold the same number of sequences")
+                BadInput(
+                    "batch mismatch",
+                    (a, torch.cat([b, b.new_zeros(1, b.shape[1])]), None, None),
+                    rf"{op}: argument 'b' has size {b.shape[0] + 1} in dimension 0 but the "
+                    r"batch size of 'a' is",
+                )
             )
         return cases
 
     return bad_inputs
 
 
-def _edit_distance_spec(name: str, wrapper: Callable[..., Tensor],
-                        reference: Callable[..., Tensor], pairwise: bool) -> OpSpec:
-    return OpSpec(
-        name=name,
-        # The wrappers take (a, b, a_lengths, b_lengths); the operators (a, a_lengths, b, b_lengths).
-        call_wrapper=lambda a, a_lengths, b, b_lengths: wrapper(a, b, a_lengths, b_lengths),
-        reference=reference,
-        sample_args=lambda large=False: _edit_distance_args(pairwise=pairwise, large=large),
-        bad_inputs=_edit_distance_bad_inputs(f"mt::{name}", pairwise=pairwise),
-    )
-
-
 SPECS = [
-    _edit_distance_spec("edit_distance", sequences.edit_distance,
-                        _edit_distance_reference, pairwise=False),
-    _edit_distance_spec("edit_distance_pairwise", sequences.edit_distance_pairwise,
-                        _edit_distance_pairwise_reference, pairwise=True),
+    OpSpec(
+        name="edit_distance",
+        reference=_edit_distance_reference,
+        sample_args=lambda large=False: _edit_distance_args(pairwise=False, large=large),
+        bad_inputs=_edit_distance_bad_inputs("mt::edit_distance", pairwise=False),
+    ),
+    OpSpec(
+        name="edit_distance_pairwise",
+        reference=_edit_distance_pairwise_reference,
+        sample_args=lambda large=False: _edit_distance_args(pairwise=True, large=large),
+        bad_inputs=_edit_distance_bad_inputs("mt::edit_distance_pairwise", pairwise=True),
+    ),
 ]
+
+
+# ---- benchmark workloads ------------------------------------------------------------
+
+
+def workloads(quick: bool) -> list[Workload]:
+    """Batched pairs and all-pairs grids of 20-60- and 500-1000-token sequences
+    (vocabulary 1000), against editdistance and rapidfuzz; and tiny calls."""
+    rng = random.Random(0)
+    num_pairs = 2_000 if quick else 20_000
+    grid_side = 200 if quick else 1_000
+    # Token ids 0..999: no hash collisions in editdistance (hash(-1) == hash(-2)).
+    lefts = random_sequences(num_pairs, 20, 60, 1000, rng)
+    rights = random_sequences(num_pairs, 20, 60, 1000, rng)
+    left_tokens, left_lengths = pad_sequences(lefts)
+    right_tokens, right_lengths = pad_sequences(rights)
+    rows, cols = lefts[:grid_side], rights[:grid_side]
+    row_tokens, row_lengths = pad_sequences(rows)
+    col_tokens, col_lengths = pad_sequences(cols)
+
+    def levenshtein():
+        return peer("rapidfuzz.distance").Levenshtein
+
+    def cdist(rows: list, cols: list):
+        return peer("rapidfuzz.process").cdist(
+            rows, cols, scorer=levenshtein().distance, workers=-1
+        )
+
+    batch = Workload(
+        name=f"edit_distance, {num_pairs} pairs",
+        description=f"{num_pairs} pairs of 20-60-token sequences",
+        ops=("edit_distance",),
+        arms=[
+            Arm(
+                "python loop: editdistance.eval",
+                lambda: [peer("editdistance").eval(x, y) for x, y in zip(lefts, rights)],
+                requires=("editdistance",),
+            ),
+            Arm(
+                "python loop: rapidfuzz Levenshtein.distance",
+                lambda: [levenshtein().distance(x, y) for x, y in zip(lefts, rights)],
+                requires=("rapidfuzz",),
+            ),
+        ],
+        torch_mt=lambda: torch.ops.mt.edit_distance(
+            left_tokens, right_tokens, left_lengths, right_lengths
+        ),
+        normalise=as_int_lists,
+    )
+    grid = Workload(
+        name=f"edit_distance_pairwise, {grid_side}x{grid_side}",
+        description=f"all pairs of {grid_side} x {grid_side} sequences of 20-60 tokens",
+        ops=("edit_distance_pairwise",),
+        arms=[
+            Arm(
+                "python loop: editdistance.eval",
+                lambda: [[peer("editdistance").eval(x, y) for y in cols] for x in rows],
+                requires=("editdistance",),
+            ),
+            Arm(
+                "rapidfuzz.process.cdist(workers=-1)",
+                lambda: cdist(rows, cols),
+                requires=("rapidfuzz",),
+            ),
+        ],
+        torch_mt=lambda: torch.ops.mt.edit_distance_pairwise(
+            row_tokens, col_tokens, row_lengths, col_lengths
+        ),
+        normalise=as_int_lists,
+    )
+    long_side = 50 if quick else 200
+    long_rows = random_sequences(long_side, 500, 1000, 1000, rng)
+    long_cols = random_sequences(long_side, 500, 1000, 1000, rng)
+    long_row_tokens, long_row_lengths = pad_sequences(long_rows)
+    long_col_tokens, long_col_lengths = pad_sequences(long_cols)
+    long_grid = Workload(
+        name=f"edit_distance_pairwise, {long_side}x{long_side} long",
+        description=f"all pairs of {long_side} x {long_side} sequences of 500-1000 tokens",
+        ops=("edit_distance_pairwise",),
+        # No Python-loop arm: editdistance needs ~0.4 ms a pair here (16 s a run).
+        arms=[
+            Arm(
+                "rapidfuzz.process.cdist(workers=-1)",
+                lambda: cdist(long_rows, long_cols),
+                requires=("rapidfuzz",),
+            )
+        ],
+        torch_mt=lambda: torch.ops.mt.edit_distance_pairwise(
+            long_row_tokens, long_col_tokens, long_row_lengths, long_col_lengths
+        ),
+        normalise=as_int_lists,
+    )
+    generator = torch.Generator().manual_seed(3)
+    tokens = torch.randint(0, 5, (4, 6), generator=generator)
+    lengths = torch.full((4,), 6)
+    small = [
+        small_workload(
+            "edit_distance",
+            lambda: torch.ops.mt.edit_distance(tokens, tokens.flip(0), lengths, lengths),
+        ),
+        small_workload(
+            "edit_distance_pairwise",
+            lambda: torch.ops.mt.edit_distance_pairwise(tokens, tokens, lengths, lengths),
+        ),
+    ]
+    return [batch, grid, long_grid, *small]

@@ -17,7 +17,7 @@ import platform
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import Optional
 
 import torch
@@ -25,28 +25,15 @@ import torch.utils.benchmark as benchmark
 
 import torch_mt
 
-from .report import markdown
-from .workloads import (Arm, Workload, arms_of, assignment_workloads, detection_workloads,
-                        dtw_path_workloads, dtw_workloads, edit_distance_workloads,
-                        runtime_overhead_workloads, small_input_workloads,
-                        soft_dtw_hessian_workloads, soft_dtw_workloads, torch_mt_arm_name,
-                        viterbi_workloads)
-
-#: A tiny call at all threads must keep at least this share of its 1-thread speed.
-SMALL_INPUT_FLOOR = 0.9
-
-
-@dataclass(frozen=True)
-class Timing:
-    workload: str
-    arm: str
-    threads: Optional[int]  # torch_mt threads of the arm (None: it does not use torch_mt)
-    median_s: float
-    iqr_s: float
-    runs: int  # blocks measured
-    speedup_vs_baseline: float
-    kind: str  # the workload's kind: main, small or runtime
-
+from .results import (
+    SMALL_INPUT_FLOOR,
+    Timing,
+    markdown_table,
+    scaling_table,
+    small_input_verdicts,
+    thread_scaling,
+)
+from .workload import Arm, Workload, all_workloads, arms_of, skipped_arms
 
 #: Blocks per arm to aim for: enough for a median and an interquartile range.
 BLOCKS_PER_ARM = 10
@@ -56,8 +43,9 @@ def _arm_threads(arm: Arm) -> int:
     return arm.threads if arm.threads is not None else torch_mt.get_num_threads()
 
 
-def time_workload(workload: Workload, min_run_time: float,
-                  thread_counts: Sequence[int]) -> list[Timing]:
+def time_workload(
+    workload: Workload, min_run_time: float, thread_counts: Sequence[int]
+) -> list[Timing]:
     """Times every arm (after one checked warm-up run) and relates it to the first.
 
     torch.utils.benchmark measures blocks of runs, as blocked_autorange does,
@@ -83,8 +71,9 @@ def time_workload(workload: Workload, min_run_time: float,
             expected = result
         elif not workload.agree(result, expected):
             raise AssertionError(f"{workload.name}: '{arm.name}' disagrees with '{arms[0].name}'")
-        timers[arm.name] = benchmark.Timer(stmt="run()", globals={"run": arm.run},
-                                           label=workload.name, description=arm.name)
+        timers[arm.name] = benchmark.Timer(
+            stmt="run()", globals={"run": arm.run}, label=workload.name, description=arm.name
+        )
         runs_per_block[arm.name] = max(1, int(min_run_time / BLOCKS_PER_ARM / max(once, 1e-9)))
 
     blocks: dict[str, list[benchmark.Measurement]] = {arm.name: [] for arm in arms}
@@ -100,18 +89,28 @@ def time_workload(workload: Workload, min_run_time: float,
             spent[arm.name] += block.median * number
     merged = {name: benchmark.Measurement.merge(measured)[0] for name, measured in blocks.items()}
     baseline = merged[arms[0].name].median
-    return [Timing(workload.name, arm.name, arm.threads, merged[arm.name].median,
-                   merged[arm.name].iqr, len(merged[arm.name].times),
-                   baseline / merged[arm.name].median, workload.kind)
-            for arm in arms]
+    return [
+        Timing(
+            workload.name,
+            arm.name,
+            arm.threads,
+            merged[arm.name].median,
+            merged[arm.name].iqr,
+            len(merged[arm.name].times),
+            baseline / merged[arm.name].median,
+            workload.kind,
+        )
+        for arm in arms
+    ]
 
 
 def machine_info() -> dict:
     model = "unknown"
     try:
         with open("/proc/cpuinfo") as cpuinfo:
-            model = next(line.split(":", 1)[1].strip() for line in cpuinfo
-                         if line.startswith("model name"))
+            model = next(
+                line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")
+            )
     except (OSError, StopIteration):
         pass
     return {
@@ -124,70 +123,6 @@ def machine_info() -> dict:
         "torch_intra_op_threads": torch.get_num_threads(),
         "torch_mt_threads": torch_mt.get_num_threads(),
     }
-
-
-def markdown_table(timings: list[Timing]) -> str:
-    return markdown(
-        ["workload", "arm", "median (ms)", "IQR (ms)", "runs", "speedup vs first arm"],
-        [[t.workload, t.arm, f"{t.median_s * 1e3:.4g}", f"{t.iqr_s * 1e3:.2g}", str(t.runs),
-          f"{t.speedup_vs_baseline:.2f}x"] for t in timings])
-
-
-@dataclass(frozen=True)
-class Scaling:
-    workload: str
-    threads: int
-    median_s: float
-    speedup_vs_1_thread: float
-    efficiency: float  # T1 / (n * Tn)
-
-
-def thread_scaling(timings: list[Timing]) -> list[Scaling]:
-    """torch_mt's own arms of each workload relative to its 1-thread arm."""
-    rows = []
-    for workload in dict.fromkeys(t.workload for t in timings):
-        mine = {t.threads: t for t in timings
-                if t.workload == workload and t.arm == torch_mt_arm_name(t.threads or 0)}
-        if 1 not in mine:
-            continue
-        one = mine[1].median_s
-        for n, t in sorted(mine.items()):
-            rows.append(Scaling(workload, n, t.median_s, one / t.median_s, one / (n * t.median_s)))
-    return rows
-
-
-def scaling_table(rows: list[Scaling]) -> str:
-    return markdown(
-        ["workload", "threads", "median (ms)", "speedup vs 1 thread", "parallel efficiency"],
-        [[r.workload, str(r.threads), f"{r.median_s * 1e3:.4g}", f"{r.speedup_vs_1_thread:.2f}x",
-          f"{100 * r.efficiency:.0f}%"] for r in rows], text_columns=1)
-
-
-def small_input_verdicts(rows: list[Scaling], timings: list[Timing]) -> list[dict]:
-    """For each tiny call: all threads vs 1 thread, and whether it keeps >= 0.9."""
-    small = {t.workload for t in timings if t.kind == "small"}
-    most = {}
-    for r in rows:
-        if r.workload in small and r.threads >= most.get(r.workload, (0, None))[0]:
-            most[r.workload] = (r.threads, r)
-    return [{"workload": name, "threads": n, "ratio": r.speedup_vs_1_thread,
-             "ok": r.speedup_vs_1_thread >= SMALL_INPUT_FLOOR}
-            for name, (n, r) in most.items()]
-
-
-def all_workloads(quick: bool, all_threads: int) -> list[Workload]:
-    return [
-        *edit_distance_workloads(quick, all_threads),
-        *assignment_workloads(quick, all_threads),
-        *detection_workloads(quick, all_threads),
-        *soft_dtw_workloads(quick, all_threads),
-        *soft_dtw_hessian_workloads(quick, all_threads),
-        *viterbi_workloads(quick, all_threads),
-        *dtw_workloads(quick, all_threads),
-        *dtw_path_workloads(quick, all_threads),
-        *small_input_workloads(),
-        *runtime_overhead_workloads(all_threads),
-    ]
 
 
 def _thread_counts(text: Optional[str], all_threads: int) -> list[int]:
@@ -209,42 +144,72 @@ def _progress(items: list, description: str):
 
 
 def main(argv: Optional[list[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m torch_mt.bench", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m torch_mt.bench",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--quick", action="store_true", help="small inputs, under a minute")
     parser.add_argument("--json", metavar="PATH", help="also write every figure to PATH")
     parser.add_argument("--plot", metavar="DIR", help="write PNG charts into DIR")
-    parser.add_argument("--threads", metavar="N,N,...",
-                        help="torch_mt thread counts to measure (default: 1 and all)")
-    parser.add_argument("--size", type=float, default=None, metavar="GIB",
-                        help="big-tensor comparison size in GiB (default 1, 1/16 with --quick; "
-                             "0 skips it)")
-    parser.add_argument("--min-run-time", type=float, default=None, metavar="SECONDS",
-                        help="per arm, for torch.utils.benchmark (default 1, 0.1 with --quick)")
+    parser.add_argument(
+        "--threads",
+        metavar="N,N,...",
+        help="torch_mt thread counts to measure (default: 1 and all)",
+    )
+    parser.add_argument(
+        "--size",
+        type=float,
+        default=None,
+        metavar="GIB",
+        help="big-tensor comparison size in GiB (default 1, 1/16 with --quick; 0 skips it)",
+    )
+    parser.add_argument(
+        "--min-run-time",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="per arm, for torch.utils.benchmark (default 1, 0.1 with --quick)",
+    )
     args = parser.parse_args(argv)
     min_run_time = args.min_run_time or (0.1 if args.quick else 1.0)
     size_gib = args.size if args.size is not None else (1 / 16 if args.quick else 1.0)
-    all_threads = torch_mt.get_num_threads()
-    thread_counts = _thread_counts(args.threads, all_threads)
+    thread_counts = _thread_counts(args.threads, torch_mt.get_num_threads())
 
     info = machine_info()
-    print(f"# torch_mt benchmark\n\n{info['cpu_model']}, {info['cpus_usable']} usable CPUs, "
-          f"torch {info['torch']}, torch_mt threads: {', '.join(map(str, thread_counts))}\n",
-          flush=True)
+    print(
+        f"# torch_mt benchmark\n\n{info['cpu_model']}, {info['cpus_usable']} usable CPUs, "
+        f"torch {info['torch']}, torch_mt threads: {', '.join(map(str, thread_counts))}\n",
+        flush=True,
+    )
     timings: list[Timing] = []
-    for workload in _progress(all_workloads(args.quick, all_threads), "workloads"):
+    skipped: list[dict] = []
+    for workload in _progress(all_workloads(args.quick), "workloads"):
         timings += time_workload(workload, min_run_time, thread_counts)
+        skipped += [
+            {"workload": workload.name, "arm": arm, "missing": missing}
+            for arm, missing in skipped_arms(workload)
+        ]
     scaling = thread_scaling(timings)
     small = small_input_verdicts(scaling, timings)
 
     print("## Per operator\n")
     print(markdown_table(timings))
+    if skipped:
+        print("\nArms skipped because an optional package is not installed:\n")
+        for row in skipped:
+            print(
+                f"- {row['workload']}: '{row['arm']}' (pip install "
+                f"{' '.join(row['missing'])} adds it)"
+            )
     print("\n## Thread scaling (same run)\n")
     print(scaling_table(scaling))
     print(f"\n## Small inputs (all threads vs 1 thread, floor {SMALL_INPUT_FLOOR})\n")
     for verdict in small:
-        print(f"- {verdict['workload']}: {verdict['ratio']:.2f}x at {verdict['threads']} threads "
-              f"{'ok' if verdict['ok'] else 'BELOW THE FLOOR'}")
+        print(
+            f"- {verdict['workload']}: {verdict['ratio']:.2f}x at {verdict['threads']} threads "
+            f"{'ok' if verdict['ok'] else 'BELOW THE FLOOR'}"
+        )
 
     big_setup, big_results = None, []
     if size_gib > 0:
@@ -252,20 +217,29 @@ def main(argv: Optional[list[str]] = None) -> int:
 
         print(f"\n## The big-tensor comparison ({size_gib:g} GiB)\n", flush=True)
         big_setup, big_results = run_big_tensor(
-            size_gib, max(thread_counts),
-            progress=lambda arm: print(f"big tensor: {arm} ...", file=sys.stderr, flush=True))
+            size_gib,
+            max(thread_counts),
+            progress=lambda arm: print(f"big tensor: {arm} ...", file=sys.stderr, flush=True),
+        )
         print(big_tensor_table(big_setup, big_results))
 
     if args.json:
         with open(args.json, "w") as file:
-            json.dump({"machine": info, "min_run_time_s": min_run_time, "quick": args.quick,
-                       "thread_counts": thread_counts,
-                       "results": [asdict(t) for t in timings],
-                       "thread_scaling": [asdict(r) for r in scaling],
-                       "small_inputs": small,
-                       "big_tensor": {"setup": big_setup,
-                                      "results": [asdict(r) for r in big_results]}},
-                      file, indent=2)
+            json.dump(
+                {
+                    "machine": info,
+                    "min_run_time_s": min_run_time,
+                    "quick": args.quick,
+                    "thread_counts": thread_counts,
+                    "results": [asdict(t) for t in timings],
+                    "thread_scaling": [asdict(r) for r in scaling],
+                    "small_inputs": small,
+                    "skipped_arms": skipped,
+                    "big_tensor": {"setup": big_setup, "results": [asdict(r) for r in big_results]},
+                },
+                file,
+                indent=2,
+            )
     if args.plot:
         from .plots import write_charts
 

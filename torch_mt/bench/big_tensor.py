@@ -36,7 +36,7 @@ from torch import Tensor
 
 import torch_mt
 
-from .report import markdown
+from .results import markdown
 
 ITEM_SIDE = 512
 ITEM_BYTES = ITEM_SIDE * ITEM_SIDE * 4
@@ -74,8 +74,9 @@ def dtw_forked(cost: Tensor, chunks: int) -> Tensor:
     batch = cost.shape[0]
     futures: List[torch.jit.Future[Tensor]] = []
     for c in range(chunks):
-        futures.append(torch.jit.fork(dtw_items, cost, c * batch // chunks,
-                                      (c + 1) * batch // chunks))
+        futures.append(
+            torch.jit.fork(dtw_items, cost, c * batch // chunks, (c + 1) * batch // chunks)
+        )
     return torch.cat([torch.jit.wait(future) for future in futures])
 
 
@@ -188,15 +189,18 @@ def big_tensor_arms(cost: Tensor, workers: int) -> list[BigArm]:
 
     def thread_pool() -> Tensor:
         with ThreadPoolExecutor(workers) as pool:
-            return torch.tensor(list(pool.map(lambda b: dtw_item(cost[b]).item(), range(batch))),
-                                dtype=torch.float64)
+            return torch.tensor(
+                list(pool.map(lambda b: dtw_item(cost[b]).item(), range(batch))),
+                dtype=torch.float64,
+            )
 
     def process_pool_copies() -> Tensor:
         context = multiprocessing.get_context("spawn")
         with context.Pool(workers) as pool:
             items = (cost[b].numpy() for b in range(batch))  # pickled: one copy per item
-            return torch.tensor(list(pool.imap(_dtw_of_array, items, chunksize=chunk)),
-                                dtype=torch.float64)
+            return torch.tensor(
+                list(pool.imap(_dtw_of_array, items, chunksize=chunk)), dtype=torch.float64
+            )
 
     def process_pool_shared() -> Tensor:
         import torch.multiprocessing as torch_multiprocessing
@@ -205,8 +209,10 @@ def big_tensor_arms(cost: Tensor, workers: int) -> list[BigArm]:
         context = torch_multiprocessing.get_context("spawn")
         bounds = [(start, min(batch, start + chunk)) for start in range(0, batch, chunk)]
         with context.Pool(workers, initializer=_keep_shared, initargs=(cost,)) as pool:
-            return torch.tensor([value for part in pool.map(_dtw_of_shared_range, bounds)
-                                 for value in part], dtype=torch.float64)
+            return torch.tensor(
+                [value for part in pool.map(_dtw_of_shared_range, bounds) for value in part],
+                dtype=torch.float64,
+            )
 
     def jit_fork() -> Tensor:
         return _scripted()(cost, workers * 4)
@@ -218,19 +224,26 @@ def big_tensor_arms(cost: Tensor, workers: int) -> list[BigArm]:
     return [
         BigArm("python loop, PyTorch ops per item", python_loop),
         BigArm(f"ThreadPoolExecutor({workers})", thread_pool),
-        BigArm(f"multiprocessing.Pool({workers}), items pickled to workers",
-               process_pool_copies, extra_bytes=worker_memory + 2 * workers * chunk * ITEM_BYTES),
+        BigArm(
+            f"multiprocessing.Pool({workers}), items pickled to workers",
+            process_pool_copies,
+            extra_bytes=worker_memory + 2 * workers * chunk * ITEM_BYTES,
+        ),
         BigArm(f"torch.jit.fork over {workers * 4} chunks", jit_fork),
         BigArm("torch_mt, 1 thread", torch_mt_dtw, threads=1),
         BigArm(f"torch_mt, {workers} threads", torch_mt_dtw, threads=workers),
         # Last: it moves the tensor to shared memory (a transient second copy).
-        BigArm(f"torch.multiprocessing Pool({workers}), tensor in shared memory",
-               process_pool_shared, extra_bytes=worker_memory + batch * ITEM_BYTES),
+        BigArm(
+            f"torch.multiprocessing Pool({workers}), tensor in shared memory",
+            process_pool_shared,
+            extra_bytes=worker_memory + batch * ITEM_BYTES,
+        ),
     ]
 
 
-def run_big_tensor(size_gib: float, workers: int,
-                   progress: Callable[[str], None] = lambda _: None) -> tuple[dict, list[BigResult]]:
+def run_big_tensor(
+    size_gib: float, workers: int, progress: Callable[[str], None] = lambda _: None
+) -> tuple[dict, list[BigResult]]:
     """Builds the tensor, runs every arm once (checked against torch_mt), and
     returns (setup description, results)."""
     import psutil
@@ -240,43 +253,88 @@ def run_big_tensor(size_gib: float, workers: int,
     cost = torch.rand(batch, ITEM_SIDE, ITEM_SIDE, generator=generator)
     with torch_mt.num_threads(workers):
         expected = torch.ops.mt.dtw(cost, None, None).double()
-    setup = {"items": batch, "item_shape": [ITEM_SIDE, ITEM_SIDE], "dtype": "float32",
-             "tensor_bytes": cost.numel() * 4, "workers": workers}
+    setup = {
+        "items": batch,
+        "item_shape": [ITEM_SIDE, ITEM_SIDE],
+        "dtype": "float32",
+        "tensor_bytes": cost.numel() * 4,
+        "workers": workers,
+    }
     usable = len(os.sched_getaffinity(0))
     results: list[BigResult] = []
     loop_seconds = None
     for arm in big_tensor_arms(cost, workers):
         available = psutil.virtual_memory().available
         if arm.extra_bytes > 0.9 * available:
-            results.append(BigResult(arm.name, None, None, None, None,
-                                     f"skipped: needs ~{arm.extra_bytes / 2**30:.1f} GiB more, "
-                                     f"{available / 2**30:.1f} GiB available"))
+            results.append(
+                BigResult(
+                    arm.name,
+                    None,
+                    None,
+                    None,
+                    None,
+                    f"skipped: needs ~{arm.extra_bytes / 2**30:.1f} GiB more, "
+                    f"{available / 2**30:.1f} GiB available",
+                )
+            )
             continue
         progress(arm.name)
         threads = arm.threads if arm.threads is not None else torch_mt.get_num_threads()
         outputs: list[Tensor] = []
-        timer = benchmark.Timer(stmt="outputs.append(run())",
-                                globals={"run": arm.run, "outputs": outputs})
+        timer = benchmark.Timer(
+            stmt="outputs.append(run())", globals={"run": arm.run, "outputs": outputs}
+        )
         with torch_mt.num_threads(threads), TreeMonitor() as monitor:
             start = time.perf_counter()
             measurement = timer.timeit(1)  # one run: each arm takes seconds
             wall = time.perf_counter() - start
-        torch.testing.assert_close(outputs[0], expected, rtol=1e-4, atol=1e-4,
-                                   msg=lambda m: f"big tensor: '{arm.name}' disagrees: {m}")
+        torch.testing.assert_close(
+            outputs[0],
+            expected,
+            rtol=1e-4,
+            atol=1e-4,
+            msg=lambda m, arm=arm: f"big tensor: '{arm.name}' disagrees: {m}",
+        )
         seconds = measurement.median
         loop_seconds = loop_seconds or seconds
-        results.append(BigResult(arm.name, seconds, loop_seconds / seconds, monitor.peak_bytes,
-                                 monitor.cpu_seconds / (wall * usable)))
+        results.append(
+            BigResult(
+                arm.name,
+                seconds,
+                loop_seconds / seconds,
+                monitor.peak_bytes,
+                monitor.cpu_seconds / (wall * usable),
+            )
+        )
     return setup, results
 
 
 def big_tensor_table(setup: dict, results: list[BigResult]) -> str:
-    rows = [[r.arm, "—", "—", "—", r.note] if r.seconds is None else
-            [r.arm, f"{r.seconds:.3g}", f"{r.speedup_vs_loop:.2f}x",
-             f"{r.peak_memory_bytes / 2**30:.2f}", f"{100 * r.cpu_utilisation:.0f}%"]
-            for r in results]
-    return (f"{setup['items']} items of {setup['item_shape'][0]} x {setup['item_shape'][1]} "
-            f"float32 ({setup['tensor_bytes'] / 2**30:.2f} GiB), DTW per item, "
-            f"{setup['workers']} workers/threads\n\n"
-            + markdown(["arm", "wall (s)", "speedup vs loop", "peak memory, process tree (GiB)",
-                        "CPU utilisation"], rows, text_columns=1))
+    rows = [
+        [r.arm, "—", "—", "—", r.note]
+        if r.seconds is None
+        else [
+            r.arm,
+            f"{r.seconds:.3g}",
+            f"{r.speedup_vs_loop:.2f}x",
+            f"{r.peak_memory_bytes / 2**30:.2f}",
+            f"{100 * r.cpu_utilisation:.0f}%",
+        ]
+        for r in results
+    ]
+    return (
+        f"{setup['items']} items of {setup['item_shape'][0]} x {setup['item_shape'][1]} "
+        f"float32 ({setup['tensor_bytes'] / 2**30:.2f} GiB), DTW per item, "
+        f"{setup['workers']} workers/threads\n\n"
+        + markdown(
+            [
+                "arm",
+                "wall (s)",
+                "speedup vs loop",
+                "peak memory, process tree (GiB)",
+                "CPU utilisation",
+            ],
+            rows,
+            text_columns=1,
+        )
+    )

@@ -6,8 +6,8 @@ import os
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .__main__ import Scaling, Timing
     from .big_tensor import BigResult
+    from .results import Scaling, Timing
 
 
 def _pyplot():
@@ -60,14 +60,21 @@ def scaling_chart(path: str, scaling: list[Scaling]) -> None:
     """Speedup over torch_mt's own 1-thread time per thread count, with the ideal."""
     pyplot = _pyplot()
     figure, axes = pyplot.subplots(figsize=(8, 5))
-    workloads = list(dict.fromkeys(r.workload for r in scaling
-                                   if not r.workload.startswith(("small:", "runtime:"))))
+    workloads = list(
+        dict.fromkeys(
+            r.workload for r in scaling if not r.workload.startswith(("small:", "runtime:"))
+        )
+    )
     counts = sorted({r.threads for r in scaling})
     axes.plot(counts, counts, "k--", linewidth=0.8, label="ideal")
     for workload in workloads:
         rows = [r for r in scaling if r.workload == workload]
-        axes.plot([r.threads for r in rows], [r.speedup_vs_1_thread for r in rows], marker="o",
-                  label=workload)
+        axes.plot(
+            [r.threads for r in rows],
+            [r.speedup_vs_1_thread for r in rows],
+            marker="o",
+            label=workload,
+        )
     axes.set_xlabel("torch_mt threads")
     axes.set_ylabel("speedup over torch_mt at 1 thread")
     axes.set_xticks(counts)
@@ -80,8 +87,9 @@ def big_tensor_chart(path: str, results: list[BigResult]) -> None:
     pyplot = _pyplot()
     measured = [r for r in results if r.seconds is not None]
     names = [r.arm for r in measured]
-    figure, (speed, memory) = pyplot.subplots(1, 2, figsize=(12, 0.45 * len(names) + 1.8),
-                                              sharey=True)
+    figure, (speed, memory) = pyplot.subplots(
+        1, 2, figsize=(12, 0.45 * len(names) + 1.8), sharey=True
+    )
     speed.barh(names, [r.speedup_vs_loop for r in measured])
     speed.set_xscale("log")
     speed.axvline(1.0, color="black", linewidth=0.8)
@@ -93,8 +101,9 @@ def big_tensor_chart(path: str, results: list[BigResult]) -> None:
     _save(pyplot, figure, path, "DTW over every item of a big tensor")
 
 
-def write_charts(directory: str, timings: list[Timing], scaling: list[Scaling],
-                 big_results: list[BigResult]) -> list[str]:
+def write_charts(
+    directory: str, timings: list[Timing], scaling: list[Scaling], big_results: list[BigResult]
+) -> list[str]:
     """Writes the charts this run has data for; returns their paths."""
     os.makedirs(directory, exist_ok=True)
     paths = [os.path.join(directory, "speedup.png"), os.path.join(directory, "scaling.png")]

@@ -1,0 +1,132 @@
+// What the DTW family (dtw.cpp: hard DTW and its path; soft_dtw.cpp: soft-DTW
+// and its derivatives) shares: argument checks, the batch as the kernels see
+// it, and the per-item fan-out with its data checks.
+//
+//   cost [B, N, M] float32|float64, n_lengths / m_lengths int64 [B] (optional):
+//   item b is the block cost[b, :n_b, :m_b]; +inf marks a forbidden cell,
+//   NaN and -inf are errors. All DPs run in float64 whatever the input dtype.
+//   Items fan out over the pool; an item's DP is sequential (its cells depend
+//   on their neighbours).
+#pragma once
+
+#include <ATen/ATen.h>
+
+#include <cmath>
+#include <limits>
+#include <optional>
+#include <vector>
+
+#include "runtime/checks.h"
+#include "runtime/contiguous.h"
+#include "runtime/item_errors.h"
+#include "runtime/lengths.h"
+#include "runtime/parallel.h"
+
+namespace mt::dtw_family {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+// One DP cell costs about 2 ns in hard DTW and 30-70 ns in soft-DTW's passes
+// here; the family shares the smaller figure, so soft-DTW fans out only when
+// a chunk is worth it with room to spare (the small-input bench keeps it honest).
+constexpr int64_t kCellNs = 1;
+
+// ---- checks ---------------------------------------------------------------
+
+inline void check_cost_and_lengths(const char* op, Kernel kernel, const at::Tensor& cost,
+                                   const std::optional<at::Tensor>& n_lengths,
+                                   const std::optional<at::Tensor>& m_lengths) {
+  check_devices(op, kernel,
+                {{&cost, "cost"},
+                 {if_present(n_lengths), "n_lengths"},
+                 {if_present(m_lengths), "m_lengths"}});
+  check_dim(op, cost, "cost", 3, "[B, N, M]");
+  check_floating(op, cost, "cost");
+  check_lengths_argument(op, n_lengths, "n_lengths", cost.sym_size(0),
+                         "the batch size of 'cost' is");
+  check_lengths_argument(op, m_lengths, "m_lengths", cost.sym_size(0),
+                         "the batch size of 'cost' is");
+}
+
+// ---- the batch, as the kernels see it ---------------------------------------
+
+// Contiguous costs plus each item's valid block, every argument checked first
+// (CPU kernels).
+struct Batch {
+  Batch(const char* op, const at::Tensor& cost_argument, const std::optional<at::Tensor>& n_lengths,
+        const std::optional<at::Tensor>& m_lengths)
+      : cost(checked_contiguous(op, cost_argument, n_lengths, m_lengths)),
+        size(cost_argument.size(0)),
+        rows(cost_argument.size(1)),
+        cols(cost_argument.size(2)),
+        n(op, n_lengths, "n_lengths", rows, "the size of dimension 1 of 'cost'"),
+        m(op, m_lengths, "m_lengths", cols, "the size of dimension 2 of 'cost'") {}
+
+  at::Tensor cost;  // contiguous
+  int64_t size, rows, cols;
+  ItemLengths n, m;  // item b is cost[b, :n[b], :m[b]]
+
+ private:
+  static at::Tensor checked_contiguous(const char* op, const at::Tensor& cost,
+                                       const std::optional<at::Tensor>& n_lengths,
+                                       const std::optional<at::Tensor>& m_lengths) {
+    check_cost_and_lengths(op, Kernel::kCpu, cost, n_lengths, m_lengths);
+    return contiguous_on_pool(cost, op, "cost");
+  }
+};
+
+// Refuses NaN and -inf in item b's block.
+template <typename scalar_t>
+void check_item(const char* op, const scalar_t* item, int64_t n, int64_t m, int64_t cols,
+                int64_t b) {
+  // Fast path, branch-free so it vectorises: NaN and -inf both fail `> -inf`.
+  bool all_fine = true;
+  for (int64_t i = 0; i < n; ++i) {
+    const scalar_t* row = item + i * cols;
+    for (int64_t j = 0; j < m; ++j) {
+      all_fine &= row[j] > -std::numeric_limits<scalar_t>::infinity();
+    }
+  }
+  if (all_fine) {
+    return;
+  }
+  for (int64_t i = 0; i < n; ++i) {
+    for (int64_t j = 0; j < m; ++j) {
+      const scalar_t value = item[i * cols + j];
+      TORCH_CHECK(!std::isnan(value), op, ": cost[", b, "] contains NaN");
+      TORCH_CHECK(value != -std::numeric_limits<scalar_t>::infinity(), op, ": cost[", b,
+                  "] contains -inf; only +inf is allowed (a forbidden cell)");
+    }
+  }
+}
+
+// Scratch of one chunk's items (freed with the chunk: a thread_local would
+// keep the largest item's matrices alive for the life of the process).
+struct Workspace {
+  std::vector<double> rows;      // two DP rows
+  std::vector<double> matrix;    // an item's accumulated costs, or its predecessor shares
+  std::vector<double> expected;  // two rows of the expected alignment
+  std::vector<double> tangent;   // double backward: dR (n x m), then two rows of dE
+};
+
+// Runs item(b, item_cost, workspace) for every item, in parallel, after
+// checking its block; the lowest failing item's error is raised once all have run.
+template <typename scalar_t, typename ItemFn>
+void for_each_item(const char* op, const Batch& batch, const ItemFn& item) {
+  ItemErrors errors;
+  const scalar_t* data = batch.cost.const_data_ptr<scalar_t>();
+  const int64_t grain = grain_for(kCellNs * batch.rows * batch.cols);
+  parallel_for(0, batch.size, grain, [&](int64_t first, int64_t last) {
+    Workspace ws;
+    for (int64_t b = first; b < last; ++b) {
+      errors.run(b, [&] {
+        const scalar_t* item_cost = data + b * batch.rows * batch.cols;
+        check_item(op, item_cost, batch.n[b], batch.m[b], batch.cols, b);
+        item(b, item_cost, ws);
+      });
+    }
+  });
+  errors.rethrow();
+}
+
+}  // namespace mt::dtw_family

@@ -1,0 +1,188 @@
+"""What a benchmark workload is, and where workloads come from.
+
+Each operator family declares its workloads beside its specs, in
+``torch_mt/_registry/<family>.py`` (``workloads(quick)``); the runtime's own
+costs are measured by :func:`runtime_workloads`. :func:`all_workloads`
+collects them all, so no list of workloads is kept by hand.
+
+An arm that calls an optional peer package (``rapidfuzz``, ``scipy``, ...)
+names it in ``requires``; when it is not installed the arm is skipped and the
+report says which package would add it. Arms import their peer only when they
+run (:func:`peer`), so a missing one never stops the benchmark.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import operator
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any, Optional
+
+import torch
+
+import torch_mt
+
+
+@dataclass(frozen=True)
+class Arm:
+    """One way of computing a workload's result."""
+
+    name: str
+    run: Callable[[], Any]
+    #: torch_mt threads to run with (None: the arm does not use torch_mt).
+    threads: Optional[int] = None
+    #: Import names of the optional packages the arm calls (its "peers").
+    requires: tuple[str, ...] = ()
+
+    def missing(self) -> list[str]:
+        """The required packages that are not installed."""
+        return [name for name in self.requires if importlib.util.find_spec(name) is None]
+
+
+@dataclass(frozen=True)
+class Workload:
+    name: str
+    description: str
+    #: The torch_mt operators it measures (the registry test checks that
+    #: every operator has a workload).
+    ops: tuple[str, ...]
+    #: What users do without torch_mt (the first is the baseline: every
+    #: speedup is relative to it), and other ways of calling torch_mt.
+    arms: list[Arm]
+    #: Turns an arm's output into a comparable value (all arms must agree).
+    normalise: Callable[[Any], Any]
+    #: The torch_mt call; the harness runs it at each thread count measured
+    #: (1 and all, or --threads), as arms "torch_mt, N threads".
+    torch_mt: Optional[Callable[[], Any]] = None
+    #: Whether two normalised results agree: equality unless floating point
+    #: results computed in different orders are compared.
+    agree: Callable[[Any, Any], bool] = operator.eq
+    #: "main" (a realistic size), "small" (a tiny call: must not slow down
+    #: with threads) or "runtime" (the pool's own costs).
+    kind: str = "main"
+
+
+def peer(module: str) -> ModuleType:
+    """The optional package ``module``, imported when an arm first runs."""
+    return importlib.import_module(module)
+
+
+def torch_mt_arm_name(threads: int) -> str:
+    return f"torch_mt, {threads} thread{'' if threads == 1 else 's'}"
+
+
+def arms_of(workload: Workload, thread_counts: Sequence[int]) -> list[Arm]:
+    """The workload's arms whose peers are installed, then torch_mt at each thread count."""
+    generated = [Arm(torch_mt_arm_name(n), workload.torch_mt, threads=n) for n in thread_counts]
+    present = [arm for arm in workload.arms if not arm.missing()]
+    return present + (generated if workload.torch_mt is not None else [])
+
+
+def skipped_arms(workload: Workload) -> list[tuple[str, list[str]]]:
+    """(arm name, missing packages) of each arm that cannot run here."""
+    return [(arm.name, arm.missing()) for arm in workload.arms if arm.missing()]
+
+
+def all_threads() -> int:
+    """The torch_mt thread count: what a thread-pool peer arm gets too."""
+    return torch_mt.get_num_threads()
+
+
+# ---- helpers the families' workloads share ------------------------------------
+
+
+def random_sequences(
+    count: int, min_length: int, max_length: int, vocab: int, rng: random.Random
+) -> list[list[int]]:
+    return [
+        [rng.randrange(vocab) for _ in range(rng.randint(min_length, max_length))]
+        for _ in range(count)
+    ]
+
+
+def as_int_lists(result: Any) -> list:
+    """A tensor, NumPy array or (nested) list of ints as nested Python lists."""
+    if isinstance(result, torch.Tensor):
+        return result.tolist()
+    if isinstance(result, list):
+        return [as_int_lists(item) if not isinstance(item, int) else item for item in result]
+    return result.astype("int64").tolist()  # a NumPy array
+
+
+def as_comparable(result: Any) -> Any:
+    """Tensors (or tuples of them) as nested lists."""
+    if isinstance(result, tuple):
+        return [as_comparable(part) for part in result]
+    return result.tolist()
+
+
+def close(rtol: float) -> Callable[[Any, Any], bool]:
+    def agree(actual: torch.Tensor, expected: torch.Tensor) -> bool:
+        return torch.allclose(actual.double(), expected.double(), rtol=rtol, atol=rtol)
+
+    return agree
+
+
+def small_workload(op: str, call: Callable[[], Any]) -> Workload:
+    """A tiny call of ``op``: below one grain, so it runs inline and must cost
+    the same at any thread count (ratio all threads / 1 thread >= 0.9)."""
+    return Workload(
+        name=f"small: {op}",
+        description=f"a tiny {op} call",
+        ops=(op,),
+        arms=[],
+        torch_mt=call,
+        normalise=as_comparable,
+        kind="small",
+    )
+
+
+# ---- the runtime's own costs, and the collection ----------------------------------
+
+
+def runtime_workloads() -> list[Workload]:
+    """What one fan-out costs: an (almost) empty body cut into 2 and into 64 chunks.
+
+    Uses the runtime's test operator ``mt_test.fan_out_fail`` (writes one int
+    per index), so the time is the runtime's own: wakeup, chunk claims, join.
+    The probes are built from a source checkout (``torch_mt._probes``); an
+    installed package has none, and these workloads are left out.
+    """
+    from torch_mt import _probes
+
+    if not _probes.available():
+        return []
+    _probes.load()
+    workloads = []
+    for chunks in (2, 64):
+
+        def empty_fan_out(chunks: int = chunks) -> torch.Tensor:
+            return torch.ops.mt_test.fan_out_fail(chunks, 1, -1, "")
+
+        workloads.append(
+            Workload(
+                name=f"runtime: empty fan-out, {chunks} chunks",
+                description=f"an empty parallel_for over {chunks} one-item chunks "
+                "(1 thread: inline)",
+                ops=(),
+                arms=[],
+                torch_mt=empty_fan_out,
+                normalise=as_int_lists,
+                kind="runtime",
+            )
+        )
+    return workloads
+
+
+def all_workloads(quick: bool) -> list[Workload]:
+    """Every family's workloads (main ones first, then the tiny calls), then the runtime's."""
+    from torch_mt._registry import family_modules
+
+    declared = [workload for module in family_modules() for workload in module.workloads(quick)]
+    main = [workload for workload in declared if workload.kind == "main"]
+    small = [workload for workload in declared if workload.kind == "small"]
+    return main + small + runtime_workloads()
