@@ -22,10 +22,13 @@ build:
 
 # Style gates (config: pyproject.toml [tool.ruff], .clang-format); part of `make test`.
 CXX_SOURCES = $(shell git ls-files 'ops/*.cpp' 'ops/*.h')
+# The pinned clang-format wheel (test extra) installs its binary beside the
+# interpreter's scripts, which need not be on PATH.
+CLANG_FORMAT = $(shell $(PYTHON) -c "import sysconfig; print(sysconfig.get_path('scripts'))")/clang-format
 lint:
 	$(PYTHON) -m ruff check .
 	$(PYTHON) -m ruff format --check .
-	clang-format --dry-run -Werror $(CXX_SOURCES)
+	$(CLANG_FORMAT) --dry-run -Werror $(CXX_SOURCES)
 
 test: install lint
 	HYPOTHESIS_PROFILE=$${HYPOTHESIS_PROFILE:-ci} $(PYTHON) -m pytest
