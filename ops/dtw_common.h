@@ -36,16 +36,7 @@ constexpr int64_t kCellNs = 1;
 inline void check_cost_and_lengths(const char* op, Kernel kernel, const at::Tensor& cost,
                                    const std::optional<at::Tensor>& n_lengths,
                                    const std::optional<at::Tensor>& m_lengths) {
-  check_devices(op, kernel,
-                {{&cost, "cost"},
-                 {if_present(n_lengths), "n_lengths"},
-                 {if_present(m_lengths), "m_lengths"}});
-  check_dim(op, cost, "cost", 3, "[B, N, M]");
-  check_floating(op, cost, "cost");
-  check_lengths_argument(op, n_lengths, "n_lengths", cost.sym_size(0),
-                         "the batch size of 'cost' is");
-  check_lengths_argument(op, m_lengths, "m_lengths", cost.sym_size(0),
-                         "the batch size of 'cost' is");
+  check_cost_batch(op, kernel, cost, CostDtypes::kFloating, n_lengths, m_lengths);
 }
 
 // ---- the batch, as the kernels see it ---------------------------------------

@@ -42,16 +42,8 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 void check_arguments(Kernel kernel, const at::Tensor& cost,
                      const std::optional<at::Tensor>& n_lengths,
                      const std::optional<at::Tensor>& m_lengths) {
-  check_devices(kOp, kernel,
-                {{&cost, "cost"},
-                 {if_present(n_lengths), "n_lengths"},
-                 {if_present(m_lengths), "m_lengths"}});
-  check_dim(kOp, cost, "cost", 3, "[B, N, M]");
-  check_real(kOp, cost, "cost");
-  check_lengths_argument(kOp, n_lengths, "n_lengths", cost.sym_size(0),
-                         "the batch size of 'cost' is");
-  check_lengths_argument(kOp, m_lengths, "m_lengths", cost.sym_size(0),
-                         "the batch size of 'cost' is");
+  // Real, not only floating: SciPy accepts integer and bool costs.
+  check_cost_batch(kOp, kernel, cost, CostDtypes::kReal, n_lengths, m_lengths);
 }
 
 // ---- kernel ---------------------------------------------------------------

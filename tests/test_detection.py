@@ -47,6 +47,19 @@ def test_batched_nms_is_nms_per_category(args, categories, seed):
         assert set(alone.tolist()) == {i for i in kept if idxs[i] == category}
 
 
+@pytest.mark.parametrize("idxs", [torch.empty(0), torch.empty(0, dtype=torch.int32)])
+def test_batched_nms_of_no_boxes_is_empty_whatever_idxs_is_as_in_torchvision(idxs):
+    # torchvision.ops.batched_nms returns torch.empty((0,), dtype=torch.int64)
+    # for boxes.numel() == 0 without looking at the other arguments.
+    boxes, scores = torch.empty(0, 4), torch.empty(0)
+    for call in (
+        torch_mt.batched_nms,
+        torch.compile(torch_mt.batched_nms, backend="aot_eager", fullgraph=True),
+    ):
+        kept = call(boxes, scores, idxs, 0.5)
+        assert kept.dtype == torch.int64 and kept.shape == (0,)
+
+
 @settings(max_examples=15)
 @given(args=nms_args(), copies=st.integers(1, 3))
 def test_nms_padded_rows_equal_nms(args, copies):

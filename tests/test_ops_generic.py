@@ -7,6 +7,7 @@ all of them without writing a test.
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import subprocess
 import sys
 import textwrap
@@ -237,3 +238,29 @@ def test_every_operator_is_declared_once_everywhere():
         assert f"`{name}`" in docs or f"mt::{name}" in docs, f"not in docs/ops.md: {name}"
         assert name in benchmarked, f"no benchmark workload: {name}"
     assert torch_mt.__all__ == sorted(torch_mt.__all__)
+
+
+@WRAPPED
+def test_wrapper_takes_the_schema_arguments_in_order_options_keyword_only(spec: OpSpec):
+    schema = spec.op.default._schema
+    parameters = list(inspect.signature(spec.wrapper).parameters.values())
+    assert [p.name for p in parameters] == [arg.name for arg in schema.arguments]
+    for parameter, arg in zip(parameters, schema.arguments):
+        optional = arg.has_default_value()
+        expected = (
+            inspect.Parameter.KEYWORD_ONLY
+            if optional
+            else (inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        )
+        assert parameter.kind == expected, f"{spec.name}: {arg.name}"
+        if optional and arg.default_value is None:
+            assert parameter.default is None, f"{spec.name}: {arg.name} defaults to None"
+
+
+@pytest.mark.parametrize("name", torch_mt.__all__)
+def test_every_public_function_documents_args_returns_raises_and_an_example(name):
+    doc = inspect.getdoc(getattr(torch_mt, name)) or ""
+    for section in ("Returns:", "Raises:", "Example"):
+        assert section in doc, f"torch_mt.{name}: no {section}"
+    if inspect.signature(getattr(torch_mt, name)).parameters:
+        assert "Args:" in doc, f"torch_mt.{name}: no Args:"

@@ -14,6 +14,9 @@ def get_num_threads() -> int:
     The first call decides it: ``TORCH_MT_NUM_THREADS`` if set, else the CPUs this
     process may use (its affinity mask, capped by a cgroup CPU quota).
 
+    Returns:
+        The thread count, an ``int`` in [1, 1024].
+
     Raises:
         ValueError: ``TORCH_MT_NUM_THREADS`` is not an integer in [1, 1024].
 
@@ -34,6 +37,9 @@ def set_num_threads(num_threads: int) -> None:
 
     Args:
         num_threads: an ``int`` in [1, 1024].
+
+    Returns:
+        None.
 
     Raises:
         TypeError: ``num_threads`` is not an ``int`` (``bool`` included).
@@ -60,6 +66,16 @@ def num_threads(count: int) -> Iterator[None]:
     """Context manager: run the block with ``count`` torch_mt threads, then restore.
 
     The setting is process-wide, so other Python threads see it too.
+
+    Args:
+        count: the thread count inside the block, an ``int`` in [1, 1024].
+
+    Returns:
+        A context manager; the previous count is restored on exit, also when
+        the block raises.
+
+    Raises:
+        TypeError, ValueError: as :func:`set_num_threads`.
 
     Example:
         >>> import torch_mt

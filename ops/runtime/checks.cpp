@@ -81,6 +81,25 @@ void check_lengths_argument(const char* op, const std::optional<at::Tensor>& len
   check_size(op, *lengths, name, 0, batch, batch_what);
 }
 
+void check_cost_batch(const char* op, Kernel kernel, const at::Tensor& cost, CostDtypes dtypes,
+                      const std::optional<at::Tensor>& n_lengths,
+                      const std::optional<at::Tensor>& m_lengths) {
+  check_devices(op, kernel,
+                {{&cost, "cost"},
+                 {if_present(n_lengths), "n_lengths"},
+                 {if_present(m_lengths), "m_lengths"}});
+  check_dim(op, cost, "cost", 3, "[B, N, M]");
+  if (dtypes == CostDtypes::kFloating) {
+    check_floating(op, cost, "cost");
+  } else {
+    check_real(op, cost, "cost");
+  }
+  check_lengths_argument(op, n_lengths, "n_lengths", cost.sym_size(0),
+                         "the batch size of 'cost' is");
+  check_lengths_argument(op, m_lengths, "m_lengths", cost.sym_size(0),
+                         "the batch size of 'cost' is");
+}
+
 void check_lengths_fit(const char* op, const int64_t* lengths, int64_t count, const char* name,
                        int64_t limit, const char* limit_what) {
   for (int64_t b = 0; b < count; ++b) {

@@ -48,6 +48,16 @@ void check_size(const char* op, const at::Tensor& tensor, const char* name, int6
 void check_lengths_argument(const char* op, const std::optional<at::Tensor>& lengths,
                             const char* name, const c10::SymInt& batch, const char* batch_what);
 
+// The dtypes a cost tensor may have.
+enum class CostDtypes { kFloating, kReal };
+
+// A batch of padded matrices, cost [B, N, M] of `dtypes`, with optional
+// n_lengths / m_lengths [B] cutting each item's rows / columns (the DTW
+// family and linear_sum_assignment).
+void check_cost_batch(const char* op, Kernel kernel, const at::Tensor& cost, CostDtypes dtypes,
+                      const std::optional<at::Tensor>& n_lengths,
+                      const std::optional<at::Tensor>& m_lengths);
+
 // Data check (CPU kernels): every lengths[b] lies in [0, limit];
 // `limit_what` names the limit ("the width of 'boxes'").
 void check_lengths_fit(const char* op, const int64_t* lengths, int64_t count, const char* name,
