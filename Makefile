@@ -16,7 +16,7 @@ install:
 	$(PIP) install --quiet $(TORCH_PIN) "setuptools>=64" wheel ninja
 	$(PIP) install --quiet --no-build-isolation --editable ".[test,bench]"
 
-# Incremental rebuild of torch_mt/_C after editing ops/ (ninja, in place).
+# Incremental rebuild of torch_mt/lib/libtorch_mt.so after editing ops/ (ninja, in place).
 build:
 	$(PYTHON) setup.py build_ext --inplace
 
@@ -40,7 +40,7 @@ test-fast: build
 bench: install
 	$(PYTHON) -m torch_mt.bench $(BENCH_ARGS)
 
-# Sanitizer runs (docs/reliability.md). Each builds an instrumented _C in
+# Sanitizer runs (docs/reliability.md). Each builds an instrumented library in
 # place, runs tests under the preloaded runtime, and the last step restores
 # the normal build. ASan+UBSan: the whole suite but the inductor compiles.
 # TSan: the concurrency tests (TSan does not follow fork(), so those are left

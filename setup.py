@@ -1,5 +1,9 @@
-"""Builds torch_mt._C, one extension from every ops/**/*.cpp but ops/probes/.
+"""Builds torch_mt/lib/libtorch_mt.so from every ops/**/*.cpp but ops/probes/.
 
+The library holds the runtime and every operator (schemas, CPU, Meta and
+Autograd kernels) and needs no Python: `import torch_mt` loads it with
+torch.ops.load_library, and C++ programs link it or load it the same way.
+It links c10, torch and torch_cpu only, never torch_python or libpython.
 ops/probes/ holds the runtime's test operators (torch.ops.mt_test); they are
 not shipped: tests and the benchmark build them on demand (torch_mt/_probes.py).
 
@@ -10,8 +14,8 @@ already installed (`make install` does this), or pip downloads another torch.
 import glob
 import os
 
-from setuptools import setup
-from torch.utils.cpp_extension import BuildExtension, CppExtension, include_paths
+from setuptools import Extension, setup
+from torch.utils.cpp_extension import BuildExtension, include_paths, library_paths
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -26,7 +30,10 @@ SOURCES = sorted(
 # torch's headers are -isystem so -Wextra reports our code, not theirs.
 CXX_FLAGS = ["-O3", "-std=c++20", "-fopenmp", "-Wall", "-Wextra"]
 CXX_FLAGS += [f"-isystem{path}" for path in include_paths()]
-LINK_FLAGS = ["-fopenmp"]
+# $ORIGIN/../../torch/lib: torch's libraries as installed beside torch_mt
+# (site-packages/torch/lib), so the library loads without LD_LIBRARY_PATH.
+LINK_FLAGS = ["-fopenmp", "-Wl,-rpath,$ORIGIN/../../torch/lib", "-Wl,--no-undefined"]
+LINK_FLAGS += [f"-Wl,-rpath,{path}" for path in library_paths()]
 # The Makefile adds -Werror for dev and CI builds (a user's newer compiler
 # must not fail the install over a new warning); sanitizer builds add theirs.
 CXX_FLAGS += os.environ.get("TORCH_MT_EXTRA_CFLAGS", "").split()
@@ -34,13 +41,18 @@ LINK_FLAGS += os.environ.get("TORCH_MT_EXTRA_LDFLAGS", "").split()
 
 setup(
     ext_modules=[
-        CppExtension(
-            name="torch_mt._C",
+        # A plain shared library, not a Python extension module: no PyInit,
+        # no Python ABI suffix (BuildExtension's no_python_abi_suffix).
+        Extension(
+            name="torch_mt.lib.libtorch_mt",
             sources=SOURCES,
-            include_dirs=[os.path.join(HERE, "ops")],
+            include_dirs=[os.path.join(HERE, "ops"), *include_paths()],
+            library_dirs=library_paths(),
+            libraries=["c10", "torch", "torch_cpu"],
             extra_compile_args={"cxx": CXX_FLAGS},
             extra_link_args=LINK_FLAGS,
+            language="c++",
         )
     ],
-    cmdclass={"build_ext": BuildExtension.with_options(use_ninja=True)},
+    cmdclass={"build_ext": BuildExtension.with_options(use_ninja=True, no_python_abi_suffix=True)},
 )

@@ -1,26 +1,10 @@
-// The `mt` operator library itself: the Python module stub that loads it and
-// the runtime's own operators. Operators add to it with TORCH_LIBRARY_FRAGMENT.
-#include <Python.h>
+// The `mt` operator library itself: its TORCH_LIBRARY block, with the
+// runtime's own operators. Operator files add to it with
+// TORCH_LIBRARY_FRAGMENT. Nothing here (or anywhere in ops/) uses Python:
+// loading libtorch_mt.so registers everything, from Python or from C++.
 #include <torch/library.h>
 
 #include "runtime/parallel.h"
-
-// `from torch_mt import _C` loads this shared object, which runs every
-// TORCH_LIBRARY block in it; the module itself is empty.
-extern "C" PyObject* PyInit__C(void) {
-  static PyModuleDef module = {
-      .m_base = PyModuleDef_HEAD_INIT,
-      .m_name = "_C",
-      .m_doc = "torch_mt operators; use torch.ops.mt.*",
-      .m_size = -1,
-      .m_methods = nullptr,
-      .m_slots = nullptr,
-      .m_traverse = nullptr,
-      .m_clear = nullptr,
-      .m_free = nullptr,
-  };
-  return PyModule_Create(&module);
-}
 
 namespace {
 int64_t get_num_threads_op() { return mt::get_num_threads(); }

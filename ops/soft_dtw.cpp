@@ -8,9 +8,12 @@
 //   mt::soft_dtw_backward_backward       soft_dtw_backward's own derivatives (Hessian-
 //                                        vector products), for double backward
 //
-// The autograd formulas linking the three are registered from Python
-// (torch_mt/alignment.py, torch.library.register_autograd).
+// The autograd formulas linking the three are registered here, at the
+// Autograd key (bottom of the file), so gradients flow without Python: in a
+// TorchScript model run from C++ as in eager Python.
 #include <ATen/ATen.h>
+#include <ATen/core/dispatch/Dispatcher.h>
+#include <torch/csrc/autograd/custom_function.h>
 #include <torch/library.h>
 
 #include <algorithm>
@@ -367,6 +370,130 @@ at::Tensor soft_dtw_backward_meta(const at::Tensor& grad, const at::Tensor& cost
   return at::empty_symint(cost.sym_sizes(), cost.options());
 }
 
+// ---- autograd (three levels) ------------------------------------------------------
+//
+// soft_dtw -> soft_dtw_backward (expected alignment) -> soft_dtw_backward_backward
+// (Hessian-vector products), each backward itself an mt operator called
+// through the dispatcher, so it is parallel, opcheck'ed, and differentiable in
+// turn. Only the inputs are saved: each backward kernel recomputes its item's
+// forward pass rather than keeping a [B, N, M] float64 table alive between
+// the passes, and nothing is saved when no gradient is needed.
+
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+// An optional tensor as the context saves it (undefined for None), and back.
+at::Tensor saved(const std::optional<at::Tensor>& tensor) { return tensor.value_or(at::Tensor()); }
+std::optional<at::Tensor> optional(const at::Tensor& tensor) {
+  return tensor.defined() ? std::optional<at::Tensor>(tensor) : std::nullopt;
+}
+
+// The operator `name` below the autograd key (the kernels), or with autograd
+// (a backward that must itself be differentiable).
+template <typename Signature>
+c10::TypedOperatorHandle<Signature> mt_op(const char* name) {
+  return c10::Dispatcher::singleton().findSchemaOrThrow(name, "").typed<Signature>();
+}
+
+using SoftDtwSignature = at::Tensor(const at::Tensor&, double, const std::optional<at::Tensor>&,
+                                    const std::optional<at::Tensor>&);
+using BackwardSignature = at::Tensor(const at::Tensor&, const at::Tensor&, double,
+                                     const std::optional<at::Tensor>&,
+                                     const std::optional<at::Tensor>&);
+using BackwardBackwardSignature = std::tuple<at::Tensor, at::Tensor>(
+    const at::Tensor&, const at::Tensor&, const at::Tensor&, double,
+    const std::optional<at::Tensor>&, const std::optional<at::Tensor>&);
+
+class SoftDtwFunction : public torch::autograd::Function<SoftDtwFunction> {
+ public:
+  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& cost, double gamma,
+                            const std::optional<at::Tensor>& n_lengths,
+                            const std::optional<at::Tensor>& m_lengths) {
+    ctx->save_for_backward({cost, saved(n_lengths), saved(m_lengths)});
+    ctx->saved_data["gamma"] = gamma;
+    at::AutoDispatchBelowADInplaceOrView below_autograd;
+    static const auto op = mt_op<SoftDtwSignature>(kSoftDtw);
+    return op.call(cost, gamma, n_lengths, m_lengths);
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    const variable_list inputs = ctx->get_saved_variables();
+    at::Tensor grad_cost;
+    if (ctx->needs_input_grad(0)) {
+      static const auto op = mt_op<BackwardSignature>(kSoftDtwBackward);
+      grad_cost = op.call(grads[0], inputs[0], ctx->saved_data["gamma"].toDouble(),
+                          optional(inputs[1]), optional(inputs[2]));
+    }
+    return {grad_cost, at::Tensor(), at::Tensor(), at::Tensor()};
+  }
+};
+
+class SoftDtwBackwardFunction : public torch::autograd::Function<SoftDtwBackwardFunction> {
+ public:
+  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& grad, const at::Tensor& cost,
+                            double gamma, const std::optional<at::Tensor>& n_lengths,
+                            const std::optional<at::Tensor>& m_lengths) {
+    ctx->save_for_backward({grad, cost, saved(n_lengths), saved(m_lengths)});
+    ctx->saved_data["gamma"] = gamma;
+    at::AutoDispatchBelowADInplaceOrView below_autograd;
+    static const auto op = mt_op<BackwardSignature>(kSoftDtwBackward);
+    return op.call(grad, cost, gamma, n_lengths, m_lengths);
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    const variable_list inputs = ctx->get_saved_variables();
+    static const auto op = mt_op<BackwardBackwardSignature>(kSoftDtwBackwardBackward);
+    auto [grad_of_grad, grad_of_cost] =
+        op.call(grads[0], inputs[0], inputs[1], ctx->saved_data["gamma"].toDouble(),
+                optional(inputs[2]), optional(inputs[3]));
+    return {ctx->needs_input_grad(0) ? grad_of_grad : at::Tensor(),
+            ctx->needs_input_grad(1) ? grad_of_cost : at::Tensor(), at::Tensor(), at::Tensor(),
+            at::Tensor()};
+  }
+};
+
+// Registered rather than left to PyTorch's fallback, which would warn and
+// silently drop a third derivative.
+class SoftDtwBackwardBackwardFunction
+    : public torch::autograd::Function<SoftDtwBackwardBackwardFunction> {
+ public:
+  static variable_list forward(AutogradContext* /*ctx*/, const at::Tensor& grad_grad,
+                               const at::Tensor& grad, const at::Tensor& cost, double gamma,
+                               const std::optional<at::Tensor>& n_lengths,
+                               const std::optional<at::Tensor>& m_lengths) {
+    at::AutoDispatchBelowADInplaceOrView below_autograd;
+    static const auto op = mt_op<BackwardBackwardSignature>(kSoftDtwBackwardBackward);
+    auto [grad_of_grad, grad_of_cost] = op.call(grad_grad, grad, cost, gamma, n_lengths, m_lengths);
+    return {grad_of_grad, grad_of_cost};
+  }
+
+  static variable_list backward(AutogradContext* /*ctx*/, variable_list /*grads*/) {
+    TORCH_CHECK(false,
+                "mt::soft_dtw: third and higher derivatives are not implemented "
+                "(first and second derivatives are)");
+  }
+};
+
+at::Tensor soft_dtw_autograd(const at::Tensor& cost, double gamma,
+                             const std::optional<at::Tensor>& n_lengths,
+                             const std::optional<at::Tensor>& m_lengths) {
+  return SoftDtwFunction::apply(cost, gamma, n_lengths, m_lengths);
+}
+
+at::Tensor soft_dtw_backward_autograd(const at::Tensor& grad, const at::Tensor& cost, double gamma,
+                                      const std::optional<at::Tensor>& n_lengths,
+                                      const std::optional<at::Tensor>& m_lengths) {
+  return SoftDtwBackwardFunction::apply(grad, cost, gamma, n_lengths, m_lengths);
+}
+
+std::tuple<at::Tensor, at::Tensor> soft_dtw_backward_backward_autograd(
+    const at::Tensor& grad_grad, const at::Tensor& grad, const at::Tensor& cost, double gamma,
+    const std::optional<at::Tensor>& n_lengths, const std::optional<at::Tensor>& m_lengths) {
+  const variable_list out =
+      SoftDtwBackwardBackwardFunction::apply(grad_grad, grad, cost, gamma, n_lengths, m_lengths);
+  return {out[0], out[1]};
+}
+
 }  // namespace
 
 TORCH_LIBRARY_FRAGMENT(mt, m) {
@@ -391,6 +518,12 @@ TORCH_LIBRARY_IMPL(mt, Meta, m) {
   m.impl("soft_dtw", &soft_dtw_meta);
   m.impl("soft_dtw_backward", &soft_dtw_backward_meta);
   m.impl("soft_dtw_backward_backward", &soft_dtw_backward_backward_meta);
+}
+
+TORCH_LIBRARY_IMPL(mt, Autograd, m) {
+  m.impl("soft_dtw", &soft_dtw_autograd);
+  m.impl("soft_dtw_backward", &soft_dtw_backward_autograd);
+  m.impl("soft_dtw_backward_backward", &soft_dtw_backward_backward_autograd);
 }
 
 }  // namespace mt

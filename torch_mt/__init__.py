@@ -6,19 +6,47 @@ it runs the same in eager mode, TorchScript and ``torch.compile``. The
 functions here are typed, documented wrappers around those operators.
 """
 
+import os
+
 import torch  # the dispatcher must exist before our library registers with it
 
+
+def library_path() -> str:
+    """Path of ``libtorch_mt.so``: the runtime and every operator, without Python.
+
+    ``import torch_mt`` loads it; a C++ program links it (see docs/deploy.md)
+    or loads it with ``torch::dynamic_library`` / ``dlopen``, and a Python
+    process that only runs a TorchScript or AOTInductor model can load it
+    alone with ``torch.ops.load_library(torch_mt.library_path())``.
+
+    Returns:
+        The absolute path of the library inside the installed package.
+
+    Raises:
+        Nothing; the file may be missing in an unbuilt checkout (see ``make build``).
+
+    Example:
+        >>> import torch_mt
+        >>> torch_mt.library_path().endswith("libtorch_mt.so")
+        True
+    """
+    return os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib", "libtorch_mt.so")
+
+
 try:
-    from . import _C  # noqa: F401  (loading it runs the TORCH_LIBRARY registrations)
-except ImportError as error:  # pragma: no cover - depends on the install
+    # Loading it runs the TORCH_LIBRARY registrations; loading it again
+    # (torch.ops.load_library from user code, say) is harmless.
+    torch.ops.load_library(library_path())
+except OSError as error:  # pragma: no cover - depends on the install
     raise ImportError(
-        "torch_mt: the compiled extension torch_mt._C could not be loaded "
+        f"torch_mt: the operator library {library_path()} could not be loaded "
         f"({error}). Build it against the installed torch {torch.__version__} with "
         "`make install` (pip install --no-build-isolation -e .) from the source tree."
     ) from error
 
-# Re-exported (``__all__`` below is derived, which ruff cannot see).
-from ._runtime import get_num_threads, num_threads, set_num_threads  # noqa: F401
+# After the library is loaded; re-exported (``__all__`` below is derived,
+# which ruff cannot see).
+from ._runtime import get_num_threads, num_threads, set_num_threads  # noqa: E402, F401
 
 # Decide the thread count now, so a bad TORCH_MT_NUM_THREADS fails at import
 # with its message, not later (or never, for inputs too small to fan out).
@@ -46,6 +74,7 @@ for _family in FAMILIES:
 __all__ = sorted(
     [
         "get_num_threads",
+        "library_path",
         "num_threads",
         "set_num_threads",
         *(name for family in FAMILIES for name in family.__all__),

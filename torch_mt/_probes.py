@@ -4,7 +4,7 @@ They exist to test and measure the pool itself (which thread ran which
 index, errors thrown from chunks, nested fan-outs, worker state), so they are
 not part of the shipped extension. ``load()`` compiles ``ops/probes/`` once
 (ninja, cached under ``build/probes``, rebuilt when the source changes),
-links it against the loaded ``torch_mt._C`` so the probes drive the very pool
+links it against ``libtorch_mt.so`` so the probes drive the very pool
 the operators use, and loads it. Needs a source checkout.
 """
 
@@ -16,7 +16,7 @@ import time
 
 import torch
 
-from . import _C
+from . import library_path
 
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SOURCE = os.path.join(_ROOT, "ops", "probes", "runtime_probes.cpp")
@@ -44,7 +44,7 @@ def load() -> None:
     inputs = [
         SOURCE,
         __file__,
-        _C.__file__,
+        library_path(),
         *glob.glob(os.path.join(_ROOT, "ops", "runtime", "*.h")),
     ]
     if os.path.exists(library) and os.path.getmtime(library) > max(map(os.path.getmtime, inputs)):
@@ -60,9 +60,9 @@ def load() -> None:
         name="torch_mt_runtime_probes",
         sources=[SOURCE],
         extra_include_paths=[os.path.join(_ROOT, "ops")],
-        extra_cflags=["-O3", "-std=c++20"],  # as setup.py builds _C
-        # The probes call mt::parallel_for of the loaded _C: one pool per process.
-        extra_ldflags=[os.path.abspath(_C.__file__)],
+        extra_cflags=["-O3", "-std=c++20"],  # as setup.py builds the library
+        # The probes call mt::parallel_for of the loaded library: one pool per process.
+        extra_ldflags=[library_path()],
         build_directory=build,
         is_python_module=False,
         verbose=False,

@@ -1,11 +1,12 @@
 """Dynamic time warping, hard and soft, over batches of precomputed cost matrices.
 
-Wrappers around ``torch.ops.mt.dtw``, ``dtw_path``, ``soft_dtw`` (kernels in
-``ops/dtw.cpp``), and soft-DTW's autograd formula: its backward is the
-parallel operator ``mt::soft_dtw_backward``, registered here with
-``torch.library.register_autograd``, so gradients reach whatever produced the
+Wrappers around ``torch.ops.mt.dtw``, ``dtw_path`` (kernels in ``ops/dtw.cpp``)
+and ``soft_dtw`` (``ops/soft_dtw.cpp``). Soft-DTW's autograd formula is
+registered in C++ at the Autograd key: its backward is the parallel operator
+``mt::soft_dtw_backward`` (itself differentiable, through
+``mt::soft_dtw_backward_backward``), so gradients reach whatever produced the
 cost (``torch.cdist(x, y) ** 2``, a network's features, ...) in eager mode,
-under ``torch.compile`` and from scripted models.
+under ``torch.compile``, from scripted models and from C++ without Python.
 """
 
 from __future__ import annotations
@@ -132,72 +133,3 @@ def soft_dtw(
         True
     """
     return torch.ops.mt.soft_dtw(cost, gamma, n_lengths, m_lengths)
-
-
-# ---- autograd ------------------------------------------------------------------------
-# Nothing but the inputs is saved: each backward kernel recomputes the soft
-# minima item by item (one forward pass, O(N M) per item, freed per chunk)
-# rather than keeping a [B, N, M] float64 table alive between the passes.
-# Three levels: soft_dtw -> soft_dtw_backward (expected alignment) ->
-# soft_dtw_backward_backward (Hessian-vector products), so gradgradcheck and
-# Hessian-vector products work; a third derivative raises.
-
-
-def _soft_dtw_setup_context(ctx, inputs, output) -> None:
-    cost, gamma, n_lengths, m_lengths = inputs
-    ctx.gamma = gamma
-    ctx.save_for_backward(cost, n_lengths, m_lengths)
-
-
-def _soft_dtw_backward(ctx, grad: Tensor):
-    cost, n_lengths, m_lengths = ctx.saved_tensors
-    grad_cost = None
-    if ctx.needs_input_grad[0]:
-        grad_cost = torch.ops.mt.soft_dtw_backward(grad, cost, ctx.gamma, n_lengths, m_lengths)
-    return grad_cost, None, None, None
-
-
-torch.library.register_autograd(
-    "mt::soft_dtw", _soft_dtw_backward, setup_context=_soft_dtw_setup_context
-)
-
-
-def _soft_dtw_backward_setup_context(ctx, inputs, output) -> None:
-    grad, cost, gamma, n_lengths, m_lengths = inputs
-    ctx.gamma = gamma
-    ctx.save_for_backward(grad, cost, n_lengths, m_lengths)
-
-
-def _soft_dtw_backward_backward(ctx, grad_grad: Tensor):
-    grad, cost, n_lengths, m_lengths = ctx.saved_tensors
-    grad_of_grad, grad_of_cost = torch.ops.mt.soft_dtw_backward_backward(
-        grad_grad, grad, cost, ctx.gamma, n_lengths, m_lengths
-    )
-    return (
-        grad_of_grad if ctx.needs_input_grad[0] else None,
-        grad_of_cost if ctx.needs_input_grad[1] else None,
-        None,
-        None,
-        None,
-    )
-
-
-torch.library.register_autograd(
-    "mt::soft_dtw_backward",
-    _soft_dtw_backward_backward,
-    setup_context=_soft_dtw_backward_setup_context,
-)
-
-
-def _no_third_derivative(ctx, grad_of_grad: Tensor, grad_of_cost: Tensor):
-    raise RuntimeError(
-        "mt::soft_dtw: third and higher derivatives are not implemented "
-        "(first and second derivatives are)"
-    )
-
-
-torch.library.register_autograd(
-    "mt::soft_dtw_backward_backward",
-    _no_third_derivative,
-    setup_context=lambda ctx, inputs, output: None,
-)
