@@ -13,6 +13,7 @@ already installed (`make install` does this), or pip downloads another torch.
 
 import glob
 import os
+import shutil
 
 from setuptools import Extension, setup
 from torch.utils.cpp_extension import BuildExtension, include_paths, library_paths
@@ -39,6 +40,27 @@ LINK_FLAGS += [f"-Wl,-rpath,{path}" for path in library_paths()]
 CXX_FLAGS += os.environ.get("TORCH_MT_EXTRA_CFLAGS", "").split()
 LINK_FLAGS += os.environ.get("TORCH_MT_EXTRA_LDFLAGS", "").split()
 
+
+class BuildLibrary(BuildExtension.with_options(use_ninja=True, no_python_abi_suffix=True)):
+    """Builds the library, then puts the public headers beside it.
+
+    The package then holds what a C++ project needs (docs/deploy.md):
+    lib/libtorch_mt.so, include/torch_mt/*.h (the runtime headers of
+    ops/runtime/) and share/cmake/TorchMT/TorchMTConfig.cmake (tracked).
+    """
+
+    def run(self):
+        super().run()
+        # Into the built package (a wheel) and the source one (editable and
+        # in-place builds, where setuptools copies only the library).
+        built = os.path.dirname(os.path.dirname(self.get_ext_fullpath("torch_mt.lib.libtorch_mt")))
+        for package in {built, os.path.join(HERE, "torch_mt")}:
+            include = os.path.join(package, "include", "torch_mt")
+            os.makedirs(include, exist_ok=True)
+            for header in glob.glob(os.path.join(HERE, "ops", "runtime", "*.h")):
+                shutil.copy2(header, include)
+
+
 setup(
     ext_modules=[
         # A plain shared library, not a Python extension module: no PyInit,
@@ -54,5 +76,5 @@ setup(
             language="c++",
         )
     ],
-    cmdclass={"build_ext": BuildExtension.with_options(use_ninja=True, no_python_abi_suffix=True)},
+    cmdclass={"build_ext": BuildLibrary},
 )

@@ -33,6 +33,11 @@ def library_path() -> str:
     return os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib", "libtorch_mt.so")
 
 
+#: Where CMake finds torch_mt's package config (``find_package(TorchMT)``), as
+#: ``torch.utils.cmake_prefix_path`` is for torch's: pass both in
+#: ``CMAKE_PREFIX_PATH``. See docs/deploy.md.
+cmake_prefix_path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "share", "cmake")
+
 try:
     # Loading it runs the TORCH_LIBRARY registrations; loading it again
     # (torch.ops.load_library from user code, say) is harmless.
@@ -73,6 +78,7 @@ for _family in FAMILIES:
 
 __all__ = sorted(
     [
+        "cmake_prefix_path",
         "get_num_threads",
         "library_path",
         "num_threads",
