@@ -1,7 +1,8 @@
 """Saves what run_model.cpp runs: a TorchScript model that calls mt operators,
-and its inputs (as buffers of a scripted module).
+its inputs (as buffers of a scripted module), and the same model exported and
+compiled by AOTInductor into a package.
 
-    python examples/cpp/make_model.py OUT_DIR   # writes model.pt and inputs.pt
+    python examples/cpp/make_model.py OUT_DIR   # writes model.pt, inputs.pt, model.pt2
 """
 
 from __future__ import annotations
@@ -45,19 +46,47 @@ class Inputs(torch.nn.Module):
         return 0
 
 
-def example_inputs(seed: int = 0) -> dict[str, torch.Tensor]:
+def example_inputs(
+    seed: int = 0, boxes: int = 200, matches: int = 8, alignments: int = 6, sequences: int = 16
+) -> dict[str, torch.Tensor]:
+    """Inputs of Pipeline; the counts are the sizes the exported model keeps dynamic."""
     generator = torch.Generator().manual_seed(seed)
-    corner = torch.rand(200, 2, generator=generator) * 100
-    boxes = torch.cat([corner, corner + 5 + torch.rand(200, 2, generator=generator) * 20], 1)
-    tokens = torch.randint(0, 4, (16, 30), generator=generator)
+    corner = torch.rand(boxes, 2, generator=generator) * 100
+    size = 5 + torch.rand(boxes, 2, generator=generator) * 20
     return {
-        "boxes": boxes,
-        "scores": torch.rand(200, generator=generator),
-        "match_cost": torch.rand(8, 20, 12, generator=generator),
-        "alignment_cost": torch.rand(6, 40, 30, dtype=torch.float64, generator=generator),
-        "tokens": tokens,
-        "lengths": torch.randint(0, 31, (16,), generator=generator),
+        "boxes": torch.cat([corner, corner + size], 1),
+        "scores": torch.rand(boxes, generator=generator),
+        "match_cost": torch.rand(matches, 20, 12, generator=generator),
+        "alignment_cost": torch.rand(alignments, 40, 30, dtype=torch.float64, generator=generator),
+        "tokens": torch.randint(0, 4, (sequences, 30), generator=generator),
+        "lengths": torch.randint(0, 31, (sequences,), generator=generator),
     }
+
+
+def exported(inputs: dict[str, torch.Tensor]) -> torch.export.ExportedProgram:
+    """Pipeline through torch.export with dynamic sizes: the box count, both
+    batches and the number of sequences. mt::nms's output size is data
+    dependent; its Python fake (torch_mt/detection.py) gives export an
+    unbacked size, which the package then computes at run time."""
+    boxes = torch.export.Dim("boxes", min=1, max=100_000)
+    sequences = torch.export.Dim("sequences", min=1, max=4096)
+    dynamic = {
+        "boxes": {0: boxes},
+        "scores": {0: boxes},
+        "match_cost": {0: torch.export.Dim("matches", min=1, max=4096)},
+        "alignment_cost": {0: torch.export.Dim("alignments", min=1, max=4096)},
+        "tokens": {0: sequences},
+        "lengths": {0: sequences},
+    }
+    return torch.export.export(Pipeline(), (), kwargs=inputs, dynamic_shapes=dynamic)
+
+
+def save_package(directory: Path) -> Path:
+    """Exports, then compiles with AOTInductor to directory / model.pt2."""
+    program = exported(example_inputs())
+    path = directory / "model.pt2"
+    torch._inductor.aoti_compile_and_package(program, package_path=str(path))
+    return path
 
 
 def save(directory: Path) -> None:
@@ -68,3 +97,4 @@ def save(directory: Path) -> None:
 
 if __name__ == "__main__":
     save(Path(sys.argv[1]))
+    save_package(Path(sys.argv[1]))

@@ -1,11 +1,14 @@
 // Runs the TorchScript model of make_model.py from C++, with no Python in the
 // process: libtorch plus libtorch_mt.so (linked through find_package(TorchMT)).
 //
-//   run_model MODEL_DIR OUT_FILE
+//   run_model MODEL_DIR OUT_FILE [PACKAGE OUT_FILE]
 //
 // Prints what a deployment would check, one fact a line, and writes the
 // model's outputs and the soft-DTW gradient to OUT_FILE (torch.load reads it).
+// With an AOTInductor package (make_model.py's model.pt2), also runs it on
+// the same inputs with libtorch's package loader and writes its outputs.
 #include <sys/wait.h>
+#include <torch/csrc/inductor/aoti_package/model_package_loader.h>
 #include <torch/script.h>
 #include <torch/torch.h>
 #include <torch_mt/parallel.h>
@@ -31,11 +34,16 @@ bool libpython_is_mapped() {
 
 std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
 
+void save(const std::vector<torch::Tensor>& tensors, const char* path) {
+  const std::vector<char> bytes = torch::pickle_save(c10::IValue(tensors));
+  std::ofstream(path, std::ios::binary).write(bytes.data(), bytes.size());
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 3) {
-    std::cerr << "usage: run_model MODEL_DIR OUT_FILE\n";
+  if (argc != 3 && argc != 5) {
+    std::cerr << "usage: run_model MODEL_DIR OUT_FILE [PACKAGE OUT_FILE]\n";
     return 2;
   }
   const std::string directory = argv[1];
@@ -61,8 +69,15 @@ int main(int argc, char** argv) {
     results.push_back(output.toTensor().detach());
   }
   results.push_back(alignment_cost.grad());
-  const std::vector<char> bytes = torch::pickle_save(c10::IValue(results));
-  std::ofstream(argv[2], std::ios::binary).write(bytes.data(), bytes.size());
+  save(results, argv[2]);
+
+  if (argc == 5) {  // the AOTInductor package: inputs in the exported order
+    torch::inductor::AOTIModelPackageLoader package(argv[3]);
+    save(package.run({input("boxes"), input("scores"), input("match_cost"), input("alignment_cost"),
+                      input("tokens"), input("lengths")}),
+         argv[4]);
+    std::cout << "package: ran\n";
+  }
 
   // A bad input found inside a worker reaches the caller as a c10::Error.
   torch::Tensor boxes = torch::rand({8, 50, 4}).cumsum(-1);
