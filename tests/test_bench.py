@@ -65,6 +65,13 @@ def test_json_has_every_field(quick_run):
     assert len({(row["workload"], row["arm"]) for row in report["results"]}) == 72
 
 
+def test_a_tiny_call_is_timed_from_cpp_and_from_python(quick_run):
+    report, _ = quick_run
+    overhead = report["cpp_call_overhead"]
+    assert overhead["note"] == "" and overhead["cpp_ns"] > 0 and overhead["python_ns"] > 0
+    assert overhead["build_s"] > 0
+
+
 def test_thread_scaling_is_computed_from_the_timings(quick_run):
     report, _ = quick_run
     medians = {

@@ -211,6 +211,12 @@ def main(argv: Optional[list[str]] = None) -> int:
             f"{'ok' if verdict['ok'] else 'BELOW THE FLOOR'}"
         )
 
+    from .cpp_calls import measure, table
+
+    print("\n## One tiny call from C++ vs from Python (mt::dtw, [2, 12, 12])\n", flush=True)
+    call_overhead = measure(min_run_time)
+    print(table(call_overhead))
+
     big_setup, big_results = None, []
     if size_gib > 0:
         from .big_tensor import big_tensor_table, run_big_tensor
@@ -235,6 +241,7 @@ def main(argv: Optional[list[str]] = None) -> int:
                     "thread_scaling": [asdict(r) for r in scaling],
                     "small_inputs": small,
                     "skipped_arms": skipped,
+                    "cpp_call_overhead": asdict(call_overhead),
                     "big_tensor": {"setup": big_setup, "results": [asdict(r) for r in big_results]},
                 },
                 file,

@@ -1,0 +1,43 @@
+// What one tiny operator call costs from C++: mt::dtw on a [2, 12, 12] cost
+// (below one grain, so it runs inline), called through the dispatcher as a
+// TorchScript or AOTInductor model calls it.
+//
+//   call_overhead CALLS BLOCKS   -> prints the median nanoseconds per call
+#include <ATen/ATen.h>
+#include <ATen/core/dispatch/Dispatcher.h>
+
+#include <algorithm>
+#include <chrono>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <vector>
+
+int main(int argc, char** argv) {
+  if (argc != 3) {
+    std::cerr << "usage: call_overhead CALLS BLOCKS\n";
+    return 2;
+  }
+  const int calls = std::stoi(argv[1]), blocks = std::stoi(argv[2]);
+  const at::Tensor cost = at::rand({2, 12, 12}, at::kDouble);
+  const auto dtw = c10::Dispatcher::singleton()
+                       .findSchemaOrThrow("mt::dtw", "")
+                       .typed<at::Tensor(const at::Tensor&, const std::optional<at::Tensor>&,
+                                         const std::optional<at::Tensor>&)>();
+  for (int i = 0; i < calls; ++i) {  // warm-up: allocator, caches
+    dtw.call(cost, std::nullopt, std::nullopt);
+  }
+  std::vector<double> per_call;
+  for (int block = 0; block < blocks; ++block) {
+    const auto start = std::chrono::steady_clock::now();
+    for (int i = 0; i < calls; ++i) {
+      dtw.call(cost, std::nullopt, std::nullopt);
+    }
+    const std::chrono::duration<double, std::nano> elapsed =
+        std::chrono::steady_clock::now() - start;
+    per_call.push_back(elapsed.count() / calls);
+  }
+  std::nth_element(per_call.begin(), per_call.begin() + blocks / 2, per_call.end());
+  std::cout << per_call[blocks / 2] << "\n";
+  return 0;
+}

@@ -1,0 +1,101 @@
+"""What one tiny operator call costs from C++ against the same call from Python.
+
+``mt::dtw`` on a [2, 12, 12] float64 cost runs inline (below one grain), so
+the time is the call itself: the dispatcher, the checks, one small output. C++
+calls it through the dispatcher as a TorchScript or AOTInductor model does
+(``examples/cpp/call_overhead.cpp``); Python calls ``torch.ops.mt.dtw``. The
+two are measured alternately, three rounds, in one run. The C++ program is
+built with CMake from a source checkout (cached in build/examples/cpp); without
+one, or without cmake, the comparison is skipped with a note.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import subprocess
+import time
+from dataclasses import dataclass
+from typing import Optional
+
+import torch
+import torch.utils.benchmark as benchmark
+
+import torch_mt
+
+_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+EXAMPLE = os.path.join(_ROOT, "examples", "cpp")
+BUILD = os.path.join(_ROOT, "build", "examples", "cpp")
+
+
+@dataclass(frozen=True)
+class CallOverhead:
+    cpp_ns: Optional[float]  # median ns per call, None when skipped
+    python_ns: Optional[float]
+    build_s: Optional[float]  # configure + build of the example in this run (cached: ~1 s)
+    note: str = ""
+
+
+def _build() -> str:
+    prefix = f"{torch.utils.cmake_prefix_path};{torch_mt.cmake_prefix_path}"
+    subprocess.run(
+        [
+            "cmake",
+            "-S",
+            EXAMPLE,
+            "-B",
+            BUILD,
+            f"-DCMAKE_PREFIX_PATH={prefix}",
+            "-DCMAKE_BUILD_TYPE=Release",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(
+        ["cmake", "--build", BUILD, "-j2", "--target", "call_overhead"],
+        check=True,
+        capture_output=True,
+    )
+    return os.path.join(BUILD, "call_overhead")
+
+
+def measure(min_run_time: float, rounds: int = 3) -> CallOverhead:
+    if not os.path.exists(EXAMPLE) or shutil.which("cmake") is None:
+        return CallOverhead(None, None, None, "skipped: needs a source checkout and cmake")
+    start = time.perf_counter()
+    try:
+        program = _build()
+    except subprocess.CalledProcessError as error:
+        return CallOverhead(None, None, None, f"skipped: the C++ build failed ({error})")
+    build_s = time.perf_counter() - start
+    cost = torch.rand(2, 12, 12, dtype=torch.float64)
+    timer = benchmark.Timer(
+        "dtw(cost, None, None)", globals={"dtw": torch.ops.mt.dtw, "cost": cost}
+    )
+    calls = 20_000
+    cpp, python = [], []
+    for _ in range(rounds):
+        out = subprocess.run(
+            [program, str(calls), "5"], check=True, capture_output=True, text=True, timeout=300
+        )
+        cpp.append(float(out.stdout.strip()))
+        python.append(timer.blocked_autorange(min_run_time=min_run_time).median * 1e9)
+    return CallOverhead(statistics.median(cpp), statistics.median(python), build_s)
+
+
+def table(result: CallOverhead) -> str:
+    if result.cpp_ns is None:
+        return f"- {result.note}"
+    return "\n".join(
+        [
+            "| caller | ns per call | vs C++ |",
+            "| --- | ---: | ---: |",
+            f"| C++ (dispatcher, as a scripted or AOTI model calls it) | {result.cpp_ns:.0f} "
+            "| 1.00x |",
+            f"| Python (torch.ops.mt.dtw) | {result.python_ns:.0f} | "
+            f"{result.python_ns / result.cpp_ns:.2f}x |",
+            "",
+            f"(example configured and built in {result.build_s:.1f} s this run; CMake caches it)",
+        ]
+    )
