@@ -117,9 +117,10 @@ def test_the_aoti_package_run_from_cpp_equals_eager(cpp_run):
         assert torch.equal(actual, wanted)
 
 
-def test_threads_come_from_the_environment_then_the_cpp_api(cpp_run):
+def test_threads_come_from_the_environment_the_cpp_api_and_the_operator(cpp_run):
     facts, _, _ = cpp_run
     assert facts["threads at start"] == "3" and facts["threads now"] == "2"
+    assert facts["threads via the operator"] == "3"
 
 
 def test_a_worker_error_reaches_cpp_with_the_python_message(cpp_run):

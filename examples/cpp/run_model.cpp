@@ -51,6 +51,13 @@ int main(int argc, char** argv) {
   std::cout << "threads at start: " << mt::get_num_threads() << "\n";
   mt::set_num_threads(2);
   std::cout << "threads now: " << mt::get_num_threads() << "\n";
+  // ... and so does the operator a scripted model would call.
+  c10::Dispatcher::singleton()
+      .findSchemaOrThrow("mt::set_num_threads", "")
+      .typed<void(int64_t)>()
+      .call(3);
+  std::cout << "threads via the operator: " << mt::get_num_threads() << "\n";
+  mt::set_num_threads(2);
 
   torch::jit::Module model = torch::jit::load(directory + "/model.pt");
   torch::jit::Module inputs = torch::jit::load(directory + "/inputs.pt");
