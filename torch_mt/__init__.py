@@ -64,7 +64,8 @@ def _family_modules() -> list:
     import importlib
     import pkgutil
 
-    helpers = {"reference", "testing"}  # references and strategies, not operators
+    # References, strategies and the build helper: not operator families.
+    helpers = {"cpp_extension", "reference", "testing"}
     return [
         importlib.import_module(f"{__name__}.{info.name}")
         for info in sorted(pkgutil.iter_modules(__path__), key=lambda info: info.name)

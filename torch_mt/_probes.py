@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import glob
 import os
-import time
 
 import torch
 
@@ -37,33 +36,15 @@ def load() -> None:
         return
     if not available():
         raise FileNotFoundError(f"torch_mt: the runtime probes need a source checkout ({SOURCE})")
-    from torch.utils.cpp_extension import load as load_extension
+    from .cpp_extension import load as load_extension
 
     build = os.path.join(_ROOT, "build", "probes")
     library = os.path.join(build, "torch_mt_runtime_probes.so")
-    inputs = [
-        SOURCE,
-        __file__,
-        library_path(),
-        *glob.glob(os.path.join(_ROOT, "ops", "runtime", "*.h")),
-    ]
+    headers = glob.glob(os.path.join(_ROOT, "ops", "runtime", "*.h"))
+    inputs = [SOURCE, __file__, library_path(), *headers]
     if os.path.exists(library) and os.path.getmtime(library) > max(map(os.path.getmtime, inputs)):
         torch.ops.load_library(library)  # up to date: no build, no build lock
         return
-    # torch's builder waits forever on a lock file that a killed build left
-    # behind; a build takes seconds, so an old lock is such a leftover.
-    lock = os.path.join(build, "lock")
-    if os.path.exists(lock) and time.time() - os.path.getmtime(lock) > 300:
-        os.remove(lock)
-    os.makedirs(build, exist_ok=True)
-    load_extension(
-        name="torch_mt_runtime_probes",
-        sources=[SOURCE],
-        extra_include_paths=[os.path.join(_ROOT, "ops")],
-        extra_cflags=["-O3", "-std=c++20"],  # as setup.py builds the library
-        # The probes call mt::parallel_for of the loaded library: one pool per process.
-        extra_ldflags=[library_path()],
-        build_directory=build,
-        is_python_module=False,
-        verbose=False,
-    )
+    # Through the public build helper, as a user's operator library is built:
+    # the probes drive the one pool of the process.
+    load_extension("torch_mt_runtime_probes", [SOURCE], build_directory=build)

@@ -11,7 +11,7 @@
 #include <thread>
 #include <vector>
 
-#include "runtime/parallel.h"
+#include <torch_mt/parallel.h>
 
 namespace mt {
 namespace {
