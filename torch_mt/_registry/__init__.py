@@ -15,17 +15,16 @@ import importlib
 import pkgutil
 from types import ModuleType
 
-from .spec import BadInput, OpSpec
+from ..testing import BadInput, OpSpec
 
 __all__ = ["REGISTRY", "BadInput", "OpSpec", "family_modules"]
 
 
 def family_modules() -> list[ModuleType]:
-    """Every family module of the registry (each module here but ``spec``)."""
+    """Every family module of the registry (each module here)."""
     return [
         importlib.import_module(f"{__name__}.{info.name}")
         for info in sorted(pkgutil.iter_modules(__path__), key=lambda info: info.name)
-        if info.name != "spec"
     ]
 
 

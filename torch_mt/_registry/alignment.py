@@ -18,8 +18,7 @@ from torch import Tensor
 
 from ..bench.workload import Arm, Workload, all_threads, close, peer, small_workload
 from ..reference import soft_dtw_antidiagonal
-from ..testing import LAYOUTS, with_layout
-from .spec import BadInput, OpSpec
+from ..testing import LAYOUTS, BadInput, OpSpec, with_layout
 
 GAMMAS = st.one_of(st.sampled_from([0.01, 0.1, 1.0, 10.0]), st.floats(0.05, 5.0))
 

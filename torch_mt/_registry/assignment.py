@@ -15,8 +15,7 @@ from hypothesis import strategies as st
 from torch import Tensor
 
 from ..bench.workload import Arm, Workload, all_threads, peer, small_workload
-from ..testing import LAYOUTS, with_layout
-from .spec import BadInput, OpSpec
+from ..testing import LAYOUTS, BadInput, OpSpec, with_layout
 
 OP = "mt::linear_sum_assignment"
 

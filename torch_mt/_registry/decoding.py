@@ -11,8 +11,7 @@ from torch import Tensor
 
 from ..bench.workload import Arm, Workload, small_workload
 from ..reference import viterbi_loop
-from ..testing import LAYOUTS, with_layout
-from .spec import BadInput, OpSpec
+from ..testing import LAYOUTS, BadInput, OpSpec, with_layout
 
 OP = "mt::viterbi_decode"
 

@@ -14,8 +14,7 @@ from torch import Tensor
 
 from ..bench.workload import Arm, Workload, all_threads, small_workload
 from ..reference import nms_loop
-from ..testing import LAYOUTS, with_layout
-from .spec import BadInput, OpSpec
+from ..testing import LAYOUTS, BadInput, OpSpec, with_layout
 
 #: Thresholds worth testing: the usual ones, the extremes, and a negative one
 #: (which suppresses every overlapping-or-touching pair but not empty unions).

@@ -15,8 +15,7 @@ from torch import Tensor
 
 from ..bench.workload import Arm, Workload, as_int_lists, peer, random_sequences, small_workload
 from ..sequences import pad_sequences
-from ..testing import LAYOUTS, padded_sequences, rows_of, with_layout
-from .spec import BadInput, OpSpec
+from ..testing import LAYOUTS, BadInput, OpSpec, padded_sequences, rows_of, with_layout
 
 
 def levenshtein_reference(x: list[int], y: list[int]) -> int:
