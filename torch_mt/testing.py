@@ -472,6 +472,8 @@ def operator_tests(specs: Sequence[OpSpec]) -> dict[str, Callable[..., None]]:
         for name, test in locals().items()
         if name.startswith("test_")
     }
+    if not any(s.call_wrapper is not None for s in specs):  # no test that cannot run
+        del tests["test_wrapper_matches_operator"]
     tests["test_compiles_with_inductor"] = pytest.mark.inductor(
         tests["test_compiles_with_inductor"]
     )
