@@ -21,7 +21,7 @@ build:
 	$(PYTHON) setup.py build_ext --inplace
 
 # Style gates (config: pyproject.toml [tool.ruff], .clang-format); part of `make test`.
-CXX_SOURCES = $(shell git ls-files 'ops/*.cpp' 'ops/*.h' 'examples/*.cpp')
+CXX_SOURCES = $(shell git ls-files 'ops/*.cpp' 'ops/*.h' 'examples/*.cpp' 'tests/*.cpp')
 # The pinned clang-format wheel (test extra) installs its binary beside the
 # interpreter's scripts, which need not be on PATH.
 CLANG_FORMAT = $(shell $(PYTHON) -c "import sysconfig; print(sysconfig.get_path('scripts'))")/clang-format
