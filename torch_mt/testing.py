@@ -28,7 +28,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Optional
 
-import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -377,6 +376,7 @@ def check_torchscript_save_then_load_in_fresh_process(spec: OpSpec) -> None:
 
 def check_bad_inputs(spec: OpSpec) -> None:
     """Every bad input raises its message; the operator still works afterwards."""
+    import pytest  # here, not at import: the benchmark imports this module without pytest
 
     @settings(max_examples=10)
     @given(args=spec.sample_args())
@@ -398,6 +398,7 @@ def check_bad_inputs_compiled(spec: OpSpec) -> None:
     PyTorch's fake-tensor propagation refuses them ("Tensor device
     mismatch") before any operator's shape function runs.
     """
+    import pytest
 
     @settings(max_examples=2)
     @given(args=spec.sample_args())
@@ -435,6 +436,8 @@ def operator_tests(specs: Sequence[OpSpec]) -> dict[str, Callable[..., None]]:
     inductor test carries the ``inductor`` marker (register it in your
     pytest configuration, or deselect it with ``-m "not inductor"``).
     """
+    import pytest
+
     every = pytest.mark.parametrize("spec", list(specs), ids=lambda spec: spec.name)
     wrapped = pytest.mark.parametrize(
         "spec", [s for s in specs if s.call_wrapper is not None], ids=lambda spec: spec.name
