@@ -22,10 +22,11 @@ from hypothesis import strategies as st
 from scripts import run_script
 
 import torch_mt
+from torch_mt.bench import cpp_calls
+from torch_mt.bench.cpp_calls import build_example
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-EXAMPLE = ROOT / "examples" / "cpp"
-BUILD = ROOT / "build" / "examples" / "cpp"
+EXAMPLE = pathlib.Path(cpp_calls.EXAMPLE)
+BUILD = pathlib.Path(cpp_calls.BUILD)
 
 
 def _make_model_module():
@@ -60,22 +61,7 @@ def package(tmp_path_factory) -> pathlib.Path:
 
 @pytest.fixture(scope="module")
 def cpp_run(tmp_path_factory, package):
-    prefix = f"{torch.utils.cmake_prefix_path};{torch_mt.cmake_prefix_path}"
-    subprocess.run(
-        [
-            "cmake",
-            "-S",
-            str(EXAMPLE),
-            "-B",
-            str(BUILD),
-            f"-DCMAKE_PREFIX_PATH={prefix}",
-            "-DCMAKE_BUILD_TYPE=Release",
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    subprocess.run(["cmake", "--build", str(BUILD), "-j2"], check=True, capture_output=True)
+    build_example()
     directory = tmp_path_factory.mktemp("cpp")
     make_model.save(directory)
     # No Python anywhere near the program: a clean environment but for the thread count.

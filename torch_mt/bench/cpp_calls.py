@@ -37,7 +37,10 @@ class CallOverhead:
     note: str = ""
 
 
-def _build() -> str:
+def build_example(target: Optional[str] = None) -> str:
+    """Configures (once) and builds examples/cpp, or only ``target``; returns
+    the build directory. CMake rebuilds only what changed. The one recipe the
+    benchmark and tests/test_deploy.py share."""
     prefix = f"{torch.utils.cmake_prefix_path};{torch_mt.cmake_prefix_path}"
     subprocess.run(
         [
@@ -53,11 +56,11 @@ def _build() -> str:
         capture_output=True,
     )
     subprocess.run(
-        ["cmake", "--build", BUILD, "-j2", "--target", "call_overhead"],
+        ["cmake", "--build", BUILD, "-j2", *(["--target", target] if target else [])],
         check=True,
         capture_output=True,
     )
-    return os.path.join(BUILD, "call_overhead")
+    return BUILD
 
 
 def measure(min_run_time: float, rounds: int = 3) -> CallOverhead:
@@ -65,7 +68,7 @@ def measure(min_run_time: float, rounds: int = 3) -> CallOverhead:
         return CallOverhead(None, None, None, "skipped: needs a source checkout and cmake")
     start = time.perf_counter()
     try:
-        program = _build()
+        program = os.path.join(build_example("call_overhead"), "call_overhead")
     except subprocess.CalledProcessError as error:
         return CallOverhead(None, None, None, f"skipped: the C++ build failed ({error})")
     build_s = time.perf_counter() - start
