@@ -26,6 +26,9 @@ SOURCES = sorted(
     if not path.startswith(os.path.join(HERE, "ops", "probes", ""))
 )
 
+# The runtime's public API, installed as torch_mt/include/torch_mt/.
+PUBLIC_HEADERS = os.path.join(HERE, "ops", "include", "torch_mt")
+
 # -fopenmp: the runtime caps OpenMP at one thread on each worker
 # (omp_set_num_threads); at run time that binds to the libgomp torch loaded.
 # torch's headers are -isystem so -Wextra reports our code, not theirs.
@@ -45,8 +48,9 @@ class BuildLibrary(BuildExtension.with_options(use_ninja=True, no_python_abi_suf
     """Builds the library, then puts the public headers beside it.
 
     The package then holds what a C++ project needs (docs/deploy.md):
-    lib/libtorch_mt.so, include/torch_mt/*.h (the runtime headers of
-    ops/runtime/) and share/cmake/TorchMT/TorchMTConfig.cmake (tracked).
+    lib/libtorch_mt.so, include/torch_mt/*.h (the public runtime headers,
+    ops/include/torch_mt/, which the built-in operators include by the same
+    <torch_mt/...> path) and share/cmake/TorchMT/TorchMTConfig.cmake (tracked).
     """
 
     def run(self):
@@ -57,7 +61,7 @@ class BuildLibrary(BuildExtension.with_options(use_ninja=True, no_python_abi_suf
         for package in {built, os.path.join(HERE, "torch_mt")}:
             include = os.path.join(package, "include", "torch_mt")
             os.makedirs(include, exist_ok=True)
-            for header in glob.glob(os.path.join(HERE, "ops", "runtime", "*.h")):
+            for header in glob.glob(os.path.join(PUBLIC_HEADERS, "*.h")):
                 shutil.copy2(header, include)
 
 
@@ -68,7 +72,9 @@ setup(
         Extension(
             name="torch_mt.lib.libtorch_mt",
             sources=SOURCES,
-            include_dirs=[os.path.join(HERE, "ops"), *include_paths()],
+            # Only the public headers' root: operators reach the runtime
+            # exactly as a user's code does, <torch_mt/parallel.h>.
+            include_dirs=[os.path.dirname(PUBLIC_HEADERS), *include_paths()],
             library_dirs=library_paths(),
             libraries=["c10", "torch", "torch_cpu"],
             extra_compile_args={"cxx": CXX_FLAGS},

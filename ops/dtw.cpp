@@ -11,8 +11,8 @@
 #include <optional>
 #include <vector>
 
+#include <torch_mt/parallel.h>
 #include "dtw_common.h"
-#include "runtime/allocation.h"
 
 namespace mt {
 namespace {

@@ -16,11 +16,7 @@
 #include <optional>
 #include <vector>
 
-#include "runtime/checks.h"
-#include "runtime/contiguous.h"
-#include "runtime/item_errors.h"
-#include "runtime/lengths.h"
-#include "runtime/parallel.h"
+#include <torch_mt/parallel.h>
 
 namespace mt::dtw_family {
 

@@ -15,12 +15,8 @@
 #include <string>
 #include <vector>
 
+#include <torch_mt/parallel.h>
 #include "levenshtein_bitparallel.h"
-#include "runtime/allocation.h"
-#include "runtime/checks.h"
-#include "runtime/contiguous.h"
-#include "runtime/lengths.h"
-#include "runtime/parallel.h"
 
 namespace mt {
 namespace {

@@ -4,7 +4,7 @@
 // loading libtorch_mt.so registers everything, from Python or from C++.
 #include <torch/library.h>
 
-#include "runtime/parallel.h"
+#include <torch_mt/parallel.h>
 
 namespace {
 int64_t get_num_threads_op() { return mt::get_num_threads(); }

@@ -30,12 +30,7 @@
 #include <utility>
 #include <vector>
 
-#include "runtime/allocation.h"
-#include "runtime/checks.h"
-#include "runtime/contiguous.h"
-#include "runtime/item_errors.h"
-#include "runtime/lengths.h"
-#include "runtime/parallel.h"
+#include <torch_mt/parallel.h>
 
 namespace mt {
 namespace {

@@ -22,8 +22,8 @@
 #include <tuple>
 #include <vector>
 
+#include <torch_mt/parallel.h>
 #include "dtw_common.h"
-#include "runtime/allocation.h"
 
 namespace mt {
 namespace {

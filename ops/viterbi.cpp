@@ -24,12 +24,7 @@
 #include <tuple>
 #include <vector>
 
-#include "runtime/allocation.h"
-#include "runtime/checks.h"
-#include "runtime/contiguous.h"
-#include "runtime/item_errors.h"
-#include "runtime/lengths.h"
-#include "runtime/parallel.h"
+#include <torch_mt/parallel.h>
 
 namespace mt {
 namespace {

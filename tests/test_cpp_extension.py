@@ -4,6 +4,7 @@ runs on torch_mt's one pool through the public headers."""
 from __future__ import annotations
 
 import pathlib
+import re
 
 import pytest
 import torch
@@ -20,7 +21,6 @@ BUILD = ROOT / "build" / "user_ops"  # cached between runs of the suite
 SOURCE = r"""
 #include <torch/library.h>
 #include <ATen/ATen.h>
-#include <torch_mt/item_errors.h>
 #include <torch_mt/parallel.h>
 
 #include <chrono>
@@ -98,3 +98,27 @@ def test_the_cached_build_loads_in_a_new_process(user_op):
         """)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["2"]
+
+
+OPS = pathlib.Path(__file__).resolve().parent.parent / "ops"
+
+
+def test_the_installed_headers_are_the_ones_the_library_was_built_with():
+    installed = pathlib.Path(torch_mt.cpp_extension.include_paths()[0]) / "torch_mt"
+    sources = OPS / "include" / "torch_mt"
+    assert sorted(p.name for p in installed.glob("*.h")) == sorted(
+        p.name for p in sources.glob("*.h")
+    )
+    for header in sources.glob("*.h"):
+        assert (installed / header.name).read_text() == header.read_text(), header.name
+
+
+def test_the_built_in_operators_reach_the_runtime_only_through_the_public_header():
+    # No back door: an operator of ours sees exactly what a user's sees.
+    operator_files = [*OPS.glob("*.cpp"), *OPS.glob("*.h")]
+    assert len(operator_files) >= 8
+    for path in operator_files:
+        includes = re.findall(r'#include [<"]([^>"]+)[>"]', path.read_text())
+        ours = [name for name in includes if name.startswith(("torch_mt/", "runtime/"))]
+        assert ours in ([], ["torch_mt/parallel.h"]), (path.name, ours)
+    assert not list((OPS / "runtime").glob("*.h")), "runtime headers are public, in ops/include"

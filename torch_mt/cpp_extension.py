@@ -1,9 +1,10 @@
 """Build your own parallel operators on torch_mt's runtime.
 
-Your C++ file includes ``<torch_mt/parallel.h>`` (and the other runtime
-headers: ``item_errors.h``, ``lengths.h``, ``contiguous.h``, ``checks.h``),
-registers its operators with ``TORCH_LIBRARY(your_namespace, m)``, and links
-``libtorch_mt.so``: its fan-outs then run on the one torch_mt pool of the
+Your C++ file includes ``<torch_mt/parallel.h>`` (the whole runtime API, the
+one the built-in operators use: ``parallel_for``, ``grain_for``,
+``ItemErrors``, ``ItemLengths``, ``contiguous_on_pool``, the checks),
+registers its operators with ``TORCH_LIBRARY(your_namespace, m)``, and
+links ``libtorch_mt.so``: its fan-outs then run on the one torch_mt pool of the
 process, follow ``torch_mt.set_num_threads`` and share its fork and exit
 handling. Two ways to build it, mirroring ``torch.utils.cpp_extension``:
 

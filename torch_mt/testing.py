@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 import torch
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from torch import Tensor
 
@@ -121,6 +121,18 @@ def rows_of(tokens: Tensor, lengths: Optional[Tensor] = None) -> list[list[int]]
         tokens[i, : width if lengths is None else int(lengths[i])].tolist()
         for i in range(tokens.shape[0])
     ]
+
+
+def _harness_settings(**overrides: Any) -> settings:
+    """Hypothesis settings of every check, over the caller's profile (its
+    example count unless overridden): inputs large enough to fan out are big
+    and slow to draw on purpose, and an example's time varies with the thread
+    count, so neither health check nor deadline applies."""
+    return settings(
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+        **overrides,
+    )
 
 
 def results_for_thread_counts(
@@ -233,6 +245,7 @@ def assert_matches(spec: OpSpec, actual: Any, expected: Any, args: tuple) -> Non
 def check_matches_reference(spec: OpSpec) -> None:
     """Random inputs at every thread count of THREAD_COUNTS equal the reference."""
 
+    @_harness_settings()
     @given(args=spec.sample_args(), threads=st.sampled_from(THREAD_COUNTS))
     def check(args, threads):
         with num_threads(threads):
@@ -247,6 +260,7 @@ def check_wrapper_matches_operator(spec: OpSpec) -> None:
     wrapper = spec.call_wrapper
     assert wrapper is not None, f"{spec.name}: no wrapper to check"
 
+    @_harness_settings()
     @given(args=spec.sample_args())
     def check(args):
         assert_identical(wrapper(**spec.by_name(args)), spec.op(*args))
@@ -257,7 +271,7 @@ def check_wrapper_matches_operator(spec: OpSpec) -> None:
 def check_same_result_for_any_thread_count(spec: OpSpec) -> None:
     """Inputs that fan out give bitwise equal results at 1, 2 and 3 threads."""
 
-    @settings(max_examples=10)
+    @_harness_settings(max_examples=10)
     @given(args=spec.sample_args(large=True))
     def check(args):
         first, *others = results_for_thread_counts(spec.op, args)
@@ -271,7 +285,7 @@ def check_same_result_for_any_thread_count(spec: OpSpec) -> None:
 def check_opcheck(spec: OpSpec) -> None:
     """torch.library.opcheck: schema, fake/Meta kernel, autograd registration, AOT dispatch."""
 
-    @settings(max_examples=8)
+    @_harness_settings(max_examples=8)
     @given(args=spec.sample_args())
     def check(args):
         torch.library.opcheck(spec.op.default, args)
@@ -315,7 +329,7 @@ def _room_for_recompiles():
 def check_compiles(spec: OpSpec, backend: str = "aot_eager", max_examples: int = 10) -> None:
     """torch.compile(fullgraph=True, dynamic=True) of the wrapper matches the reference."""
 
-    @settings(max_examples=max_examples)
+    @_harness_settings(max_examples=max_examples)
     @given(args=spec.sample_args())
     def check(args):
         assert_matches(spec, compiled(spec, backend)(*args), spec.reference(*args), args)
@@ -355,7 +369,7 @@ def check_torchscript_save_then_load_in_fresh_process(spec: OpSpec) -> None:
         scripted = torch.jit.script(module.CallsOp())
         torch.jit.save(scripted, directory / "model.pt")
 
-        @settings(max_examples=2)
+        @_harness_settings(max_examples=2)
         @given(args=spec.sample_args(large=True))
         def check(args):
             expected = spec.op(*args)
@@ -378,7 +392,7 @@ def check_bad_inputs(spec: OpSpec) -> None:
     """Every bad input raises its message; the operator still works afterwards."""
     import pytest  # here, not at import: the benchmark imports this module without pytest
 
-    @settings(max_examples=10)
+    @_harness_settings(max_examples=10)
     @given(args=spec.sample_args())
     def check(args):
         for bad in spec.bad_inputs(args):
@@ -400,7 +414,7 @@ def check_bad_inputs_compiled(spec: OpSpec) -> None:
     """
     import pytest
 
-    @settings(max_examples=2)
+    @_harness_settings(max_examples=2)
     @given(args=spec.sample_args())
     def check(args):
         for bad in spec.bad_inputs(args):

@@ -6,9 +6,6 @@
 //   -> int64 [B]: LCS length of a[i, :a_lengths[i]] and b[i, :b_lengths[i]]
 #include <ATen/ATen.h>
 #include <torch/library.h>
-#include <torch_mt/checks.h>
-#include <torch_mt/contiguous.h>
-#include <torch_mt/lengths.h>
 #include <torch_mt/parallel.h>
 
 #include <algorithm>

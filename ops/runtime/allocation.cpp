@@ -1,4 +1,4 @@
-#include "allocation.h"
+#include <torch_mt/allocation.h>
 
 #include <c10/util/Exception.h>
 #include <unistd.h>

@@ -1,4 +1,4 @@
-#include "checks.h"
+#include <torch_mt/checks.h>
 
 #include <c10/core/ScalarType.h>
 #include <c10/core/SymInt.h>

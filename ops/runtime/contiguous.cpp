@@ -1,12 +1,12 @@
-#include "contiguous.h"
+#include <torch_mt/contiguous.h>
 
 #include <ATen/ATen.h>
 
 #include <cstdint>
 #include <string>
 
-#include "allocation.h"
-#include "parallel.h"
+#include <torch_mt/allocation.h>
+#include <torch_mt/parallel_for.h>
 
 namespace mt {
 namespace {

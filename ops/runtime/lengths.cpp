@@ -1,7 +1,7 @@
-#include "lengths.h"
+#include <torch_mt/lengths.h>
 
-#include "checks.h"
-#include "contiguous.h"
+#include <torch_mt/checks.h>
+#include <torch_mt/contiguous.h>
 
 namespace mt {
 

@@ -16,7 +16,7 @@
 #include <new>
 #include <string>
 
-#include "parallel.h"
+#include <torch_mt/parallel_for.h>
 
 namespace mt {
 namespace {

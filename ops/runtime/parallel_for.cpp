@@ -9,7 +9,7 @@
 #include <thread>
 #include <vector>
 
-#include "parallel.h"
+#include <torch_mt/parallel_for.h>
 
 namespace mt {
 namespace {

@@ -1,4 +1,4 @@
-#include "thread_pool.h"
+#include <torch_mt/thread_pool.h>
 
 #include <chrono>
 

@@ -7,7 +7,6 @@
 //   3: the dtype check is missing.
 #include <ATen/ATen.h>
 #include <torch/library.h>
-#include <torch_mt/checks.h>
 #include <torch_mt/parallel.h>
 
 #include <mutex>

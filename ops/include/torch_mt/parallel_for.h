@@ -1,4 +1,5 @@
-// The fan-out every torch_mt operator uses, and the process-wide pool behind it.
+// The fan-out every torch_mt operator uses, and the process-wide pool behind it
+// (included by <torch_mt/parallel.h>, the header operators include).
 //
 //   mt::parallel_for(0, batch, /*grain=*/8, [&](int64_t first, int64_t last) {
 //     for (int64_t i = first; i < last; ++i) out[i] = work(i);
