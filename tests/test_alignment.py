@@ -14,8 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import torch_mt
-from torch_mt._registry.alignment import dtw_batch
-from torch_mt.testing import THREAD_COUNTS, results_for_thread_counts
+from torch_mt.testing import THREAD_COUNTS, cost_batches, results_for_thread_counts
 
 series = st.lists(st.floats(-10, 10, allow_nan=False, width=32), min_size=1, max_size=30)
 
@@ -62,7 +61,7 @@ def test_soft_dtw_value_and_gradient_match_tslearn(cost, gamma):
     )
 
 
-@given(batch=dtw_batch())
+@given(batch=cost_batches())
 def test_dtw_path_is_a_monotone_path_whose_cost_is_dtw(batch):
     cost, n_lengths, m_lengths = batch
     mask = torch_mt.dtw_path(cost, n_lengths=n_lengths, m_lengths=m_lengths)
@@ -82,7 +81,7 @@ def test_dtw_path_is_a_monotone_path_whose_cost_is_dtw(batch):
         assert math.isclose(path_cost, values[b].item(), rel_tol=1e-6, abs_tol=1e-6)
 
 
-@given(batch=dtw_batch(), gamma=st.sampled_from([1e-3, 0.01, 0.1, 1.0]))
+@given(batch=cost_batches(), gamma=st.sampled_from([1e-3, 0.01, 0.1, 1.0]))
 def test_soft_dtw_lies_between_dtw_and_its_smoothing_bound(batch, gamma):
     # softmin(a, b, c) is in [min - gamma log 3, min], and a path has at most
     # n + m - 1 cells, so dtw - gamma log(3) (n + m) <= soft_dtw <= dtw.
@@ -113,7 +112,7 @@ def test_soft_dtw_is_stable_for_tiny_gamma():
 
 @st.composite
 def differentiable_batch(draw):
-    cost, n_lengths, m_lengths = draw(dtw_batch())
+    cost, n_lengths, m_lengths = draw(cost_batches())
     # Finite differences need finite entries (forbidden cells are compared
     # with autograd's gradients in the generic suite instead): padding and
     # +inf become ordinary costs. Contiguous: gradcheck refuses overlapping strides.
@@ -245,7 +244,7 @@ def test_nothing_is_saved_without_grad_mode(mode):
 
 
 @settings(max_examples=10)
-@given(batch=dtw_batch(large=True), gamma=st.sampled_from([0.1, 1.0]))
+@given(batch=cost_batches(large=True), gamma=st.sampled_from([0.1, 1.0]))
 def test_gradient_is_identical_for_any_thread_count(batch, gamma):
     cost, n_lengths, m_lengths = batch
     cost = cost.nan_to_num(nan=0.0, posinf=math.inf).requires_grad_()

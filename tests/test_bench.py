@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import pathlib
 from collections import namedtuple
 
 import pytest
@@ -168,3 +169,27 @@ def test_an_arm_that_would_not_fit_in_memory_is_skipped_with_a_note(monkeypatch)
         "torch.multiprocessing Pool(2), tensor in shared memory",
     }
     assert all(r.note.startswith("skipped: needs ~") for r in skipped)
+
+
+def test_a_users_workload_file_gets_its_own_rows(tmp_path, capsys):
+    # examples/user_op/bench.py: the user op against rapidfuzz, checked to agree
+    # before timing (main() raises otherwise), and nothing of the built-in suite.
+    example = pathlib.Path(__file__).resolve().parent.parent / "examples" / "user_op" / "bench.py"
+    argv = ["--workloads", str(example), "--quick", "--min-run-time", "0.01", "--threads", "1,2"]
+    assert main([*argv, "--json", str(tmp_path / "bench.json")]) == 0
+    results = json.loads((tmp_path / "bench.json").read_text())["results"]
+    assert {(row["workload"], row["arm"]) for row in results} == {
+        ("user_ops::lcs_length, 2000 pairs", "python loop: rapidfuzz LCSseq.similarity"),
+        ("user_ops::lcs_length, 2000 pairs", "torch_mt, 1 thread"),
+        ("user_ops::lcs_length, 2000 pairs", "torch_mt, 2 threads"),
+    }
+    assert "| user_ops::lcs_length, 2000 pairs | torch_mt, 2 threads |" in capsys.readouterr().out
+
+
+def test_a_workload_file_without_workloads_is_refused_by_name(tmp_path):
+    empty = tmp_path / "empty.py"
+    empty.write_text("x = 1\n")
+    with pytest.raises(SystemExit, match=r"defines no workloads\(quick\) function"):
+        main(["--workloads", str(empty), "--quick"])
+    with pytest.raises(SystemExit, match="no Python file"):
+        main(["--workloads", str(tmp_path / "missing.py"), "--quick"])

@@ -4,68 +4,28 @@ to catch it."""
 
 from __future__ import annotations
 
+import os
 import pathlib
+import shutil
+import subprocess
+import sys
 
 import pytest
-import torch
-from hypothesis import strategies as st
 
-import torch_mt.cpp_extension
 from torch_mt.testing import (
-    LAYOUTS,
-    BadInput,
-    OpSpec,
     check_bad_inputs,
     check_matches_reference,
     check_opcheck,
     check_operator,
     check_same_result_for_any_thread_count,
-    with_layout,
 )
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-SOURCE = ROOT / "tests" / "planted" / "planted_bugs.cpp"
-BUILD = ROOT / "build" / "planted"
-torch_mt.cpp_extension.load("torch_mt_planted_bugs", [str(SOURCE)], build_directory=str(BUILD))
+PLANTED = pathlib.Path(__file__).resolve().parent / "planted"
+sys.path.insert(0, str(PLANTED))
 
+from planted_spec import ROOT, TSAN_FLAGS, build, spec_with  # noqa: E402
 
-def spec_with(bug: int) -> OpSpec:
-    @st.composite
-    def args(draw, large: bool = False):
-        rows = draw(st.integers(40, 120) if large else st.integers(1, 6))
-        cols = draw(st.integers(1, 40))
-        seed = draw(st.integers(0, 2**32 - 1))
-        generator = torch.Generator().manual_seed(seed)
-        # Magnitudes spread over many decades, so the order of a sum shows.
-        x = torch.rand(rows, cols, generator=generator, dtype=torch.float64)
-        x = x * 10.0 ** torch.randint(-8, 8, (rows, cols), generator=generator)
-        return with_layout(x, draw(st.sampled_from(LAYOUTS))), bug
-
-    def bad_inputs(valid: tuple) -> list[BadInput]:
-        x, _ = valid
-        return [
-            BadInput(
-                "float32",
-                (x.float(), bug),
-                r"planted::normalize_rows: argument 'x' must be "
-                "float64",
-            ),
-        ]
-
-    return OpSpec(
-        name="normalize_rows",
-        namespace="planted",
-        reference=lambda x, bug: x / x.sum(),
-        sample_args=args,
-        bad_inputs=bad_inputs,
-        exact=False,
-        rtol=1e-12,
-        atol=0.0,
-        setup_code=(
-            "import torch_mt.cpp_extension; torch_mt.cpp_extension.load("
-            f"'torch_mt_planted_bugs', [{str(SOURCE)!r}], build_directory={str(BUILD)!r})"
-        ),
-    )
+build()
 
 
 def test_the_correct_operator_passes_check_operator():
@@ -88,3 +48,71 @@ def test_a_meta_kernel_of_the_wrong_shape_fails_opcheck():
 def test_a_missing_argument_check_fails_the_bad_input_check():
     with pytest.raises(AssertionError, match="Regex pattern did not match"):
         check_bad_inputs(spec_with(3))
+
+
+@pytest.fixture(scope="module")
+def tsan_package(tmp_path_factory) -> pathlib.Path:
+    """A copy of the torch_mt package whose libtorch_mt.so is built with
+    ThreadSanitizer as `make sanitize` builds it (objects cached in build/tsan):
+    TSan sees the runtime's synchronisation only in instrumented code."""
+    root = tmp_path_factory.mktemp("tsan")
+    shutil.copytree(
+        ROOT / "torch_mt", root / "torch_mt", ignore=shutil.ignore_patterns("lib", "__pycache__")
+    )
+    flags = {
+        "TORCH_MT_EXTRA_CFLAGS": " ".join(["-Werror", *TSAN_FLAGS, "-Wno-tsan"]),
+        "TORCH_MT_EXTRA_LDFLAGS": "-fsanitize=thread",
+    }
+    command = [sys.executable, "setup.py", "build_ext", "--build-temp", "build/tsan"]
+    result = subprocess.run(
+        [*command, "--build-lib", str(root)],
+        cwd=ROOT,
+        env={**os.environ, **flags},
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return root
+
+
+def run_thread_count_check_under_tsan(package: pathlib.Path, bug: int):
+    """check_same_result_for_any_thread_count on normalize_rows(bug), in a
+    fresh interpreter running under ThreadSanitizer (exit status 66 on a report)."""
+    code = f"""
+import os, sys
+os.environ.pop("LD_PRELOAD")  # for the compiler and ninja: TSan is for this process
+sys.path[:0] = [{str(package)!r}, {str(PLANTED)!r}]
+import torch_mt, planted_spec
+assert torch_mt.__file__.startswith({str(package)!r}), torch_mt.__file__
+planted_spec.build(tsan=True)
+from torch_mt.testing import check_same_result_for_any_thread_count
+check_same_result_for_any_thread_count(planted_spec.spec_with({bug}))
+print("passed")
+"""
+    tsan = subprocess.run(
+        ["gcc", "-print-file-name=libtsan.so"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    env = {
+        **os.environ,
+        "LD_PRELOAD": tsan,
+        "TSAN_OPTIONS": "halt_on_error=1 exitcode=66 report_signal_unsafe=0 "
+        f"suppressions={ROOT / 'tests' / 'tsan.supp'}",
+        "TORCH_MT_NUM_THREADS": "2",
+    }
+    # sys.executable is the real interpreter, as the preload needs.
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=900
+    )
+
+
+def test_a_data_race_is_reported_when_the_harness_runs_under_tsan(tsan_package):
+    racy = run_thread_count_check_under_tsan(tsan_package, bug=4)
+    assert racy.returncode == 66, racy.stdout[-2000:] + racy.stderr[-4000:]
+    assert "WARNING: ThreadSanitizer: data race" in racy.stderr
+    assert "normalize_rows_cpu" in racy.stderr  # in the planted kernel, not elsewhere
+    # The correct operator, checked the same way, draws no report: the
+    # report above is the bug, not noise from the runtime or torch.
+    correct = run_thread_count_check_under_tsan(tsan_package, bug=0)
+    assert correct.returncode == 0, correct.stdout[-2000:] + correct.stderr[-4000:]
+    assert correct.stdout.strip().endswith("passed")

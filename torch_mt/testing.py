@@ -13,12 +13,20 @@ fresh process, every bad input's message eagerly and compiled::
                        bad_inputs=..., setup_code="import my_package")]
     globals().update(operator_tests(MY_SPECS))   # in a test module
 
+Strategies to build ``sample_args`` from (the built-in specs use them):
+:func:`padded_sequences` (ragged integer batches with lengths),
+:func:`cost_batches` (padded ``[B, N, M]`` cost matrices with lengths, ties,
+forbidden cells), :func:`boxes_and_scores` (detections with duplicates and
+degenerate boxes), :func:`with_layout` over :data:`LAYOUTS` (the same values
+strided, transposed or offset) and :func:`thread_counts`.
+
 ``tests/test_ops_generic.py`` runs torch_mt's own operators through exactly this.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import math
 import pathlib
 import subprocess
 import sys
@@ -121,6 +129,96 @@ def rows_of(tokens: Tensor, lengths: Optional[Tensor] = None) -> list[list[int]]
         tokens[i, : width if lengths is None else int(lengths[i])].tolist()
         for i in range(tokens.shape[0])
     ]
+
+
+def random_boxes(
+    generator: torch.Generator, shape: tuple[int, ...], grid: int, dtype: torch.dtype
+) -> Tensor:
+    """Boxes ``[*shape, 4]`` on a small integer grid: duplicates, shared edges,
+    zero widths and heights are common, as in real detector output."""
+    corner = torch.randint(0, grid, (*shape, 2), generator=generator)
+    size = torch.randint(0, grid // 2 + 1, (*shape, 2), generator=generator)
+    return torch.cat([corner, corner + size], dim=-1).to(dtype)
+
+
+def random_scores(
+    generator: torch.Generator, shape: tuple[int, ...], ties: bool, dtype: torch.dtype
+) -> Tensor:
+    """Scores ``[*shape]`` in [0, 1]; with ``ties``, only 0, 0.5 and 1."""
+    if ties:  # a few distinct values: the index breaks ties
+        return (torch.randint(0, 3, shape, generator=generator) / 2).to(dtype)
+    return torch.rand(shape, generator=generator, dtype=torch.float64).to(dtype)
+
+
+@st.composite
+def boxes_and_scores(draw: st.DrawFn, shape: tuple[int, ...]) -> tuple[Tensor, Tensor]:
+    """Detections ``(boxes [*shape, 4] as (x1, y1, x2, y2), scores [*shape])``,
+    float32 or float64, each in any layout of :data:`LAYOUTS`: boxes from
+    :func:`random_boxes` on a grid of 2, 8 or 64 (from all overlapping to
+    mostly apart), scores continuous or with ties."""
+    dtype = draw(st.sampled_from([torch.float32, torch.float64]))
+    generator = torch.Generator().manual_seed(draw(st.integers(0, 2**32 - 1)))
+    grid = draw(st.sampled_from([2, 8, 64]))
+    boxes = random_boxes(generator, shape, grid, dtype)
+    scores = random_scores(generator, shape, draw(st.booleans()), dtype)
+    layouts = st.sampled_from(LAYOUTS)
+    return with_layout(boxes, draw(layouts)), with_layout(scores, draw(layouts))
+
+
+@st.composite
+def cost_batches(
+    draw: st.DrawFn,
+    large: bool = False,
+    dtypes: Sequence[torch.dtype] = (torch.float32, torch.float64),
+) -> tuple[Tensor, Optional[Tensor], Optional[Tensor]]:
+    """A padded batch of cost matrices ``(cost [B, N, M], n_lengths or None,
+    m_lengths or None)`` of a floating dtype from ``dtypes``.
+
+    Costs are continuous or small integers (tied optima); some cells may be
+    +inf (forbidden), sometimes enough to leave no path. Padding past the
+    lengths is NaN: the kernel must never read it. ``large``: 8-24 items of
+    30-60 x 30-60, enough to fan out; else up to 4 items of up to 6 x 6,
+    empty ones included. Any layout of :data:`LAYOUTS`.
+    """
+    dtype = draw(st.sampled_from(dtypes))
+    if large:  # enough cells to fan out over several chunks
+        batch, rows, cols = (
+            draw(st.integers(8, 24)),
+            draw(st.integers(30, 60)),
+            draw(st.integers(30, 60)),
+        )
+    else:
+        batch, rows, cols = (
+            draw(st.integers(0, 4)),
+            draw(st.integers(0, 6)),
+            draw(st.integers(0, 6)),
+        )
+    generator = torch.Generator().manual_seed(draw(st.integers(0, 2**32 - 1)))
+    if draw(st.booleans()):
+        cost = torch.randint(0, 3, (batch, rows, cols), generator=generator).to(dtype)
+    else:
+        cost = (torch.rand((batch, rows, cols), generator=generator, dtype=torch.float64) * 10).to(
+            dtype
+        )
+    forbidden = torch.rand((batch, rows, cols), generator=generator) < draw(
+        st.sampled_from([0.0, 0.0, 0.1, 0.4])
+    )
+    cost[forbidden] = math.inf
+    n_lengths = m_lengths = None
+    if draw(st.booleans()):
+        n_lengths = torch.randint(0, rows + 1, (batch,), generator=generator)
+        m_lengths = torch.randint(0, cols + 1, (batch,), generator=generator)
+        if draw(st.booleans()):
+            m_lengths = None
+        for b in range(batch):
+            cost[b, int(n_lengths[b]) :, :] = math.nan
+            if m_lengths is not None:
+                cost[b, :, int(m_lengths[b]) :] = math.nan
+    layouts = st.sampled_from(LAYOUTS)
+    cost = with_layout(cost, draw(layouts))
+    if n_lengths is not None:
+        n_lengths = with_layout(n_lengths, draw(layouts))
+    return cost, n_lengths, m_lengths
 
 
 def _harness_settings(**overrides: Any) -> settings:

@@ -4,7 +4,9 @@
 //   1: the total is summed from per-chunk partial sums, an order that depends
 //      on the thread count (results differ in the last bits across counts);
 //   2: the Meta kernel returns the wrong shape (opcheck catches it);
-//   3: the dtype check is missing.
+//   3: the dtype check is missing;
+//   4: a data race: chunks count rows in one shared plain integer. Updates
+//      are rarely lost, so results are almost always right; TSan reports it.
 #include <ATen/ATen.h>
 #include <torch/library.h>
 #include <torch_mt/parallel.h>
@@ -32,6 +34,7 @@ at::Tensor normalize_rows_cpu(const at::Tensor& x, int64_t bug) {
   std::vector<double> row_sums(rows, 0.0);
   double total = 0.0;
   std::mutex mutex;
+  int64_t rows_seen = 0;  // bug 4 only
   mt::parallel_for(0, rows, 1, [&](int64_t first, int64_t last) {
     double chunk = 0.0;
     for (int64_t i = first; i < last; ++i) {
@@ -39,12 +42,16 @@ at::Tensor normalize_rows_cpu(const at::Tensor& x, int64_t bug) {
         row_sums[i] += in[i * cols + j];
       }
       chunk += row_sums[i];
+      if (bug == 4) {
+        ++rows_seen;  // the bug: every chunk writes it, without a lock
+      }
     }
     if (bug == 1) {
       std::lock_guard<std::mutex> lock(mutex);
       total += chunk;  // the bug: chunk boundaries depend on the thread count
     }
   });
+  TORCH_CHECK(bug != 4 || rows_seen == rows, kOp, ": counted ", rows_seen, " of ", rows, " rows");
   if (bug != 1) {
     for (const double sum : row_sums) {
       total += sum;  // in row order, whatever the thread count

@@ -18,7 +18,7 @@ from torch import Tensor
 
 from ..bench.workload import Arm, Workload, all_threads, close, peer, small_workload
 from ..reference import soft_dtw_antidiagonal
-from ..testing import LAYOUTS, BadInput, OpSpec, with_layout
+from ..testing import LAYOUTS, BadInput, OpSpec, cost_batches, with_layout
 
 GAMMAS = st.one_of(st.sampled_from([0.01, 0.1, 1.0, 10.0]), st.floats(0.05, 5.0))
 
@@ -173,59 +173,8 @@ def assert_close_for_dtype(actual, expected, args: tuple) -> None:
 
 
 @st.composite
-def dtw_batch(
-    draw: st.DrawFn, large: bool = False
-) -> tuple[Tensor, Optional[Tensor], Optional[Tensor]]:
-    """(cost [B, N, M], n_lengths or None, m_lengths or None).
-
-    Costs are continuous or small integers (tied paths); some cells may be
-    +inf (forbidden), sometimes enough to leave no path. Padding past the
-    lengths is NaN: the kernel must never read it.
-    """
-    dtype = draw(st.sampled_from([torch.float32, torch.float64]))
-    if large:  # enough cells to fan out over several chunks
-        batch, rows, cols = (
-            draw(st.integers(8, 24)),
-            draw(st.integers(30, 60)),
-            draw(st.integers(30, 60)),
-        )
-    else:
-        batch, rows, cols = (
-            draw(st.integers(0, 4)),
-            draw(st.integers(0, 6)),
-            draw(st.integers(0, 6)),
-        )
-    generator = torch.Generator().manual_seed(draw(st.integers(0, 2**32 - 1)))
-    if draw(st.booleans()):
-        cost = torch.randint(0, 3, (batch, rows, cols), generator=generator).to(dtype)
-    else:
-        cost = (torch.rand((batch, rows, cols), generator=generator, dtype=torch.float64) * 10).to(
-            dtype
-        )
-    forbidden = torch.rand((batch, rows, cols), generator=generator) < draw(
-        st.sampled_from([0.0, 0.0, 0.1, 0.4])
-    )
-    cost[forbidden] = math.inf
-    n_lengths = m_lengths = None
-    if draw(st.booleans()):
-        n_lengths = torch.randint(0, rows + 1, (batch,), generator=generator)
-        m_lengths = torch.randint(0, cols + 1, (batch,), generator=generator)
-        if draw(st.booleans()):
-            m_lengths = None
-        for b in range(batch):
-            cost[b, int(n_lengths[b]) :, :] = math.nan
-            if m_lengths is not None:
-                cost[b, :, int(m_lengths[b]) :] = math.nan
-    layouts = st.sampled_from(LAYOUTS)
-    cost = with_layout(cost, draw(layouts))
-    if n_lengths is not None:
-        n_lengths = with_layout(n_lengths, draw(layouts))
-    return cost, n_lengths, m_lengths
-
-
-@st.composite
 def soft_dtw_args(draw: st.DrawFn, large: bool = False) -> tuple:
-    cost, n_lengths, m_lengths = draw(dtw_batch(large=large))
+    cost, n_lengths, m_lengths = draw(cost_batches(large=large))
     return cost, draw(GAMMAS), n_lengths, m_lengths
 
 
@@ -403,14 +352,14 @@ SPECS = [
     OpSpec(
         name="dtw",
         reference=dtw_reference,
-        sample_args=dtw_batch,
+        sample_args=cost_batches,
         bad_inputs=_hard_bad_inputs("mt::dtw"),
         compare=assert_close_for_dtype,
     ),
     OpSpec(
         name="dtw_path",
         reference=dtw_path_reference,
-        sample_args=dtw_batch,
+        sample_args=cost_batches,
         bad_inputs=_hard_bad_inputs("mt::dtw_path"),
     ),
     OpSpec(

@@ -14,40 +14,11 @@ from torch import Tensor
 
 from ..bench.workload import Arm, Workload, all_threads, small_workload
 from ..reference import nms_loop
-from ..testing import LAYOUTS, BadInput, OpSpec, with_layout
+from ..testing import LAYOUTS, BadInput, OpSpec, boxes_and_scores, with_layout
 
 #: Thresholds worth testing: the usual ones, the extremes, and a negative one
 #: (which suppresses every overlapping-or-touching pair but not empty unions).
 THRESHOLDS = st.one_of(st.sampled_from([0.0, 0.3, 0.5, 0.7, 1.0, -0.5]), st.floats(0.0, 1.0))
-
-
-def random_boxes(
-    generator: torch.Generator, shape: tuple[int, ...], grid: int, dtype: torch.dtype
-) -> Tensor:
-    """Boxes ``[*shape, 4]`` on a small integer grid: duplicates, shared edges,
-    zero widths and heights are common, as in real detector output."""
-    corner = torch.randint(0, grid, (*shape, 2), generator=generator)
-    size = torch.randint(0, grid // 2 + 1, (*shape, 2), generator=generator)
-    return torch.cat([corner, corner + size], dim=-1).to(dtype)
-
-
-def random_scores(
-    generator: torch.Generator, shape: tuple[int, ...], ties: bool, dtype: torch.dtype
-) -> Tensor:
-    if ties:  # a few distinct values: the index breaks ties
-        return (torch.randint(0, 3, shape, generator=generator) / 2).to(dtype)
-    return torch.rand(shape, generator=generator, dtype=torch.float64).to(dtype)
-
-
-@st.composite
-def _detections(draw: st.DrawFn, shape: tuple[int, ...]) -> tuple[Tensor, Tensor]:
-    dtype = draw(st.sampled_from([torch.float32, torch.float64]))
-    generator = torch.Generator().manual_seed(draw(st.integers(0, 2**32 - 1)))
-    grid = draw(st.sampled_from([2, 8, 64]))
-    boxes = random_boxes(generator, shape, grid, dtype)
-    scores = random_scores(generator, shape, draw(st.booleans()), dtype)
-    layouts = st.sampled_from(LAYOUTS)
-    return with_layout(boxes, draw(layouts)), with_layout(scores, draw(layouts))
 
 
 def _box_count(draw: st.DrawFn, large: bool) -> int:
@@ -57,14 +28,14 @@ def _box_count(draw: st.DrawFn, large: bool) -> int:
 
 @st.composite
 def nms_args(draw: st.DrawFn, large: bool = False) -> tuple:
-    boxes, scores = draw(_detections((_box_count(draw, large),)))
+    boxes, scores = draw(boxes_and_scores((_box_count(draw, large),)))
     return boxes, scores, draw(THRESHOLDS)
 
 
 @st.composite
 def batched_nms_args(draw: st.DrawFn, large: bool = False) -> tuple:
     count = _box_count(draw, large)
-    boxes, scores = draw(_detections((count,)))
+    boxes, scores = draw(boxes_and_scores((count,)))
     categories = draw(st.sampled_from([1, 3, 40]))
     generator = torch.Generator().manual_seed(draw(st.integers(0, 2**32 - 1)))
     idxs = torch.randint(-categories, categories, (count,), generator=generator)
@@ -75,7 +46,7 @@ def batched_nms_args(draw: st.DrawFn, large: bool = False) -> tuple:
 def nms_padded_args(draw: st.DrawFn, large: bool = False) -> tuple:
     images = draw(st.integers(8, 24) if large else st.integers(0, 4))
     width = draw(st.integers(20, 80) if large else st.integers(0, 10))
-    boxes, scores = draw(_detections((images, width)))
+    boxes, scores = draw(boxes_and_scores((images, width)))
     lengths = None
     if draw(st.booleans()):
         lengths = torch.tensor(

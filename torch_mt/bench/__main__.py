@@ -4,13 +4,18 @@
     python -m torch_mt.bench --quick              # small inputs, under a minute
     python -m torch_mt.bench --threads 1,2,4,8    # thread-scaling sweep
     python -m torch_mt.bench --json out.json --plot charts/
+    python -m torch_mt.bench --workloads my_bench.py   # your own operators' rows
 
 Every arm's result is checked against the first arm's before it is timed.
+A --workloads file defines ``workloads(quick) -> list[Workload]`` with the
+types of ``torch_mt.bench.workload`` (examples/user_op/bench.py is one); only
+its rows are measured then.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import platform
@@ -143,6 +148,18 @@ def _progress(items: list, description: str):
     return tqdm(items, desc=description, file=sys.stderr, unit="workload")
 
 
+def workloads_from_file(path: str, quick: bool) -> list[Workload]:
+    """``workloads(quick)`` of the Python file at ``path`` (a user's rows)."""
+    spec = importlib.util.spec_from_file_location("torch_mt_user_workloads", path)
+    if spec is None or spec.loader is None or not os.path.isfile(path):
+        raise SystemExit(f"--workloads: no Python file at {path!r}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    if not callable(getattr(module, "workloads", None)):
+        raise SystemExit(f"--workloads: {path!r} defines no workloads(quick) function")
+    return module.workloads(quick)
+
+
 def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m torch_mt.bench",
@@ -171,9 +188,19 @@ def main(argv: Optional[list[str]] = None) -> int:
         metavar="SECONDS",
         help="per arm, for torch.utils.benchmark (default 1, 0.1 with --quick)",
     )
+    parser.add_argument(
+        "--workloads",
+        metavar="FILE",
+        help="measure only the workloads(quick) of this Python file (your own operators)",
+    )
     args = parser.parse_args(argv)
     min_run_time = args.min_run_time or (0.1 if args.quick else 1.0)
     size_gib = args.size if args.size is not None else (1 / 16 if args.quick else 1.0)
+    if args.workloads:
+        workloads = workloads_from_file(args.workloads, args.quick)
+        size_gib = 0  # the built-in sections are left out with a user's rows
+    else:
+        workloads = all_workloads(args.quick)
     thread_counts = _thread_counts(args.threads, torch_mt.get_num_threads())
 
     info = machine_info()
@@ -184,7 +211,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     )
     timings: list[Timing] = []
     skipped: list[dict] = []
-    for workload in _progress(all_workloads(args.quick), "workloads"):
+    for workload in _progress(workloads, "workloads"):
         timings += time_workload(workload, min_run_time, thread_counts)
         skipped += [
             {"workload": workload.name, "arm": arm, "missing": missing}
@@ -211,11 +238,13 @@ def main(argv: Optional[list[str]] = None) -> int:
             f"{'ok' if verdict['ok'] else 'BELOW THE FLOOR'}"
         )
 
-    from .cpp_calls import measure, table
+    call_overhead = None
+    if not args.workloads:
+        from .cpp_calls import measure, table
 
-    print("\n## One tiny call from C++ vs from Python (mt::dtw, [2, 12, 12])\n", flush=True)
-    call_overhead = measure(min_run_time)
-    print(table(call_overhead))
+        print("\n## One tiny call from C++ vs from Python (mt::dtw, [2, 12, 12])\n", flush=True)
+        call_overhead = measure(min_run_time)
+        print(table(call_overhead))
 
     big_setup, big_results = None, []
     if size_gib > 0:
@@ -241,7 +270,7 @@ def main(argv: Optional[list[str]] = None) -> int:
                     "thread_scaling": [asdict(r) for r in scaling],
                     "small_inputs": small,
                     "skipped_arms": skipped,
-                    "cpp_call_overhead": asdict(call_overhead),
+                    "cpp_call_overhead": asdict(call_overhead) if call_overhead else None,
                     "big_tensor": {"setup": big_setup, "results": [asdict(r) for r in big_results]},
                 },
                 file,
