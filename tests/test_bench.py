@@ -193,3 +193,17 @@ def test_a_workload_file_without_workloads_is_refused_by_name(tmp_path):
         main(["--workloads", str(empty), "--quick"])
     with pytest.raises(SystemExit, match="no Python file"):
         main(["--workloads", str(tmp_path / "missing.py"), "--quick"])
+
+
+def test_build_times_reports_a_cold_build_and_cached_loads(capsys):
+    from torch_mt.bench import build_times
+
+    assert build_times.main() == 0
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| ")]
+    assert [row.split("|")[1].strip() for row in rows[2:]] == [
+        "cold build + load of lcs.cpp",
+        "cached load (median of 3)",
+        "`import torch_mt` (median of 3)",
+    ]
+    for row in rows[2:]:
+        assert float(row.split("|")[2]) > 0
