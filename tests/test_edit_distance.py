@@ -275,3 +275,50 @@ def test_portable_kernels_without_simd():
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert " passed" in result.stdout
+
+
+# ---- pad_sequences: one buffer per batch, same result as item by item ---------
+
+
+def padded_by_hand(sequences, dtype):
+    """The definition, in plain Python: code points or ints, zero padding."""
+    rows = [[ord(c) for c in item] if isinstance(item, str) else list(item) for item in sequences]
+    width = max(map(len, rows), default=0)
+    tokens = torch.tensor([row + [0] * (width - len(row)) for row in rows], dtype=dtype)
+    return tokens.reshape(len(rows), width), torch.tensor(list(map(len, rows)), dtype=torch.int64)
+
+
+#: Code points from every plane, lone surrogates included (legal in a str).
+TEXT = st.text(st.characters(codec=None, min_codepoint=0, max_codepoint=0x10FFFF), max_size=12)
+INT32 = st.integers(-(2**31), 2**31 - 1)
+
+
+@given(
+    batch=st.one_of(
+        st.lists(TEXT, max_size=6),
+        st.lists(st.lists(INT32, max_size=12), max_size=6),
+        st.lists(st.tuples(INT32, INT32) | st.lists(INT32, max_size=3).map(tuple), max_size=6),
+        st.lists(st.one_of(TEXT, st.lists(INT32, max_size=5)), max_size=6),  # mixed kinds
+    ),
+    dtype=st.sampled_from([torch.int32, torch.int64]),
+)
+def test_pad_sequences_equals_its_definition(batch, dtype):
+    tokens, lengths = torch_mt.pad_sequences(batch, dtype)
+    expected_tokens, expected_lengths = padded_by_hand(batch, dtype)
+    assert tokens.dtype == dtype and lengths.dtype == torch.int64
+    assert torch.equal(tokens, expected_tokens) and torch.equal(lengths, expected_lengths)
+
+
+@pytest.mark.parametrize(
+    "batch, dtype, error, match",
+    [
+        ([[1, True]], torch.int64, TypeError, r"item 0 must be a string or a sequence of ints"),
+        ([[1], [2.0]], torch.int64, TypeError, r"item 1 must be a string or a sequence of ints"),
+        ([[1], (2**31,)], torch.int32, ValueError, r"item 1 has a token outside the int32 range"),
+        ([[2**63]], torch.int64, ValueError, r"item 0 has a token outside the int64 range"),
+        (["ab", 3], torch.int64, TypeError, r"item 1 must be a string or a sequence of ints"),
+    ],
+)
+def test_pad_sequences_refuses_what_is_not_a_token_naming_the_item(batch, dtype, error, match):
+    with pytest.raises(error, match=match):
+        torch_mt.pad_sequences(batch, dtype)

@@ -13,8 +13,16 @@ import torch
 from hypothesis import strategies as st
 from torch import Tensor
 
-from ..bench.workload import Arm, Workload, as_int_lists, peer, random_sequences, small_workload
-from ..sequences import pad_sequences
+from ..bench.workload import (
+    Arm,
+    Workload,
+    all_threads,
+    as_int_lists,
+    peer,
+    random_sequences,
+    small_workload,
+)
+from ..sequences import edit_distance, pad_sequences
 from ..testing import LAYOUTS, BadInput, OpSpec, padded_sequences, rows_of, with_layout
 
 
@@ -273,10 +281,73 @@ def workloads(quick: bool) -> list[Workload]:
         ),
         normalise=as_int_lists,
     )
+    return [
+        batch,
+        _from_strings(lefts, rights),
+        grid,
+        long_grid,
+        _padding(quick, rng),
+        *_small_workloads(),
+    ]
+
+
+def _from_strings(lefts: list[list[int]], rights: list[list[int]]) -> Workload:
+    """The same pairs as Python strings: the wrapper's conversion included."""
+    # 1000 characters: ASCII letters, then CJK ideographs.
+    spell = [chr(0x61 + t) if t < 26 else chr(0x4E00 + t) for t in range(1000)]
+    left_strings = ["".join(spell[t] for t in seq) for seq in lefts]
+    right_strings = ["".join(spell[t] for t in seq) for seq in rights]
+    (a, a_lengths), (b, b_lengths) = pad_sequences(left_strings), pad_sequences(right_strings)
+    distance = lambda: peer("rapidfuzz.distance").Levenshtein.distance  # noqa: E731
+    return Workload(
+        name=f"edit_distance from Python strings, {len(lefts)} pairs",
+        description=f"{len(lefts)} pairs of 20-60-character strings, conversion included",
+        ops=("edit_distance",),
+        arms=[
+            Arm(
+                "python loop: rapidfuzz Levenshtein.distance",
+                lambda: [distance()(x, y) for x, y in zip(left_strings, right_strings)],
+                requires=("rapidfuzz",),
+            ),
+            Arm(
+                f"the op on prepared tensors, {all_threads()} threads",
+                lambda: torch.ops.mt.edit_distance(a, b, a_lengths, b_lengths),
+                threads=all_threads(),
+            ),
+        ],
+        torch_mt=lambda: edit_distance(left_strings, right_strings),
+        normalise=as_int_lists,
+    )
+
+
+def _padding(quick: bool, rng: random.Random) -> Workload:
+    """pad_sequences on Python int lists against torch's pad_sequence on the
+    same data already held as tensors (what it would cost to build them is
+    left out: the comparison favours torch)."""
+    count = 10_000 if quick else 100_000
+    lists = random_sequences(count, 20, 60, 1000, rng)
+    tensors = [torch.tensor(seq) for seq in lists]
+    return Workload(
+        name=f"pad_sequences, {count} int lists",
+        description=f"{count} lists of 20-60 ints into a padded [B, L] tensor",
+        ops=(),
+        arms=[
+            Arm(
+                "torch.nn.utils.rnn.pad_sequence on tensors",
+                lambda: torch.nn.utils.rnn.pad_sequence(tensors, batch_first=True),
+            ),
+            Arm("torch_mt.pad_sequences on int lists", lambda: pad_sequences(lists)[0]),
+        ],
+        normalise=lambda padded: padded,
+        agree=torch.equal,
+    )
+
+
+def _small_workloads() -> list[Workload]:
     generator = torch.Generator().manual_seed(3)
     tokens = torch.randint(0, 5, (4, 6), generator=generator)
     lengths = torch.full((4,), 6)
-    small = [
+    return [
         small_workload(
             "edit_distance",
             lambda: torch.ops.mt.edit_distance(tokens, tokens.flip(0), lengths, lengths),
@@ -286,4 +357,3 @@ def workloads(quick: bool) -> list[Workload]:
             lambda: torch.ops.mt.edit_distance_pairwise(tokens, tokens, lengths, lengths),
         ),
     ]
-    return [batch, grid, long_grid, *small]

@@ -30,7 +30,10 @@ def speedup_chart(path: str, timings: list[Timing]) -> None:
     """Per workload: speedup over its baseline of the best other way and of
     torch_mt at 1 thread and at the most threads measured (log scale)."""
     pyplot = _pyplot()
-    workloads = list(dict.fromkeys(t.workload for t in timings if t.kind == "main"))
+    # Workloads with a torch_mt arm (pad_sequences, a Python function, has none).
+    workloads = list(
+        dict.fromkeys(t.workload for t in timings if t.kind == "main" and t.threads is not None)
+    )
     series = {"best other way": [], "torch_mt, 1 thread": [], "torch_mt, most threads": []}
     most_threads = 1
     for workload in workloads:
