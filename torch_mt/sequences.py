@@ -95,9 +95,8 @@ def edit_distance(
         RuntimeError: from ``mt::edit_distance``, naming the argument: float or
             mismatched dtypes, wrong rank, different batch sizes, lengths out of
             range or not int64, tensors not on the CPU.
-        TypeError, ValueError: lists that are not strings or int sequences, tokens
-            that do not fit the dtype, or
-            lengths given for a list.
+        TypeError, ValueError: lists that are not strings or int sequences,
+            tokens that do not fit the dtype, or lengths given for a list.
 
     Example:
         >>> edit_distance(["kitten", "flaw"], ["sitting", "lawn"]).tolist()
@@ -189,8 +188,8 @@ def _as_padded(
 def _pad_in_one_buffer(
     sequences: Union[Sequence[str], Sequence[Sequence[int]]], dtype: torch.dtype
 ) -> Optional[tuple[Tensor, Tensor]]:
-    """pad_sequences without Python code per item or per token (what makes it
-    as fast as torch's pad_sequence on tensors): the whole batch goes into one
+    """pad_sequences without Python code per item or per token (what brings it
+    within 1.5x of torch's pad_sequence on tensors): the whole batch goes into one
     buffer — the joined strings encoded as UTF-32 (the code points themselves),
     or the chained ints in an ``array`` — lengths come from ``map(len, ...)``
     and one masked scatter fills the padded tensor. Every loop here runs in C.
