@@ -22,7 +22,7 @@ from ..bench.workload import (
     random_sequences,
     small_workload,
 )
-from ..sequences import edit_distance, pad_sequences
+from ..sequences import edit_distance, pad_sequences, word_error_rate
 from ..testing import LAYOUTS, BadInput, OpSpec, padded_sequences, rows_of, with_layout
 
 
@@ -287,8 +287,42 @@ def workloads(quick: bool) -> list[Workload]:
         grid,
         long_grid,
         _padding(quick, rng),
+        _word_error_rate(quick, rng),
         *_small_workloads(),
     ]
+
+
+def _word_error_rate(quick: bool, rng: random.Random) -> Workload:
+    """Corpus WER of 20 000 (quick: 2 000) utterance pairs of 5-20 words
+    from a 1000-word vocabulary, hypotheses with ~20% of words changed."""
+    count = 2_000 if quick else 20_000
+    vocabulary = [f"w{i}" for i in range(1000)]
+    references = [[rng.choice(vocabulary) for _ in range(rng.randint(5, 20))] for _ in range(count)]
+    hypotheses = [
+        [word if rng.random() > 0.2 else rng.choice(vocabulary) for word in sentence]
+        for sentence in references
+    ]
+    references = [" ".join(words) for words in references]
+    hypotheses = [" ".join(words) for words in hypotheses]
+
+    def torchmetrics_wer() -> float:
+        metric = peer("torchmetrics.text").WordErrorRate()
+        return float(metric(hypotheses, references))
+
+    return Workload(
+        name=f"word_error_rate, {count} utterance pairs",
+        description=f"corpus WER of {count} pairs of 5-20-word utterances",
+        ops=("edit_distance",),
+        arms=[
+            Arm(
+                "jiwer.wer", lambda: peer("jiwer").wer(references, hypotheses), requires=("jiwer",)
+            ),
+            Arm("torchmetrics WordErrorRate", torchmetrics_wer, requires=("torchmetrics",)),
+        ],
+        torch_mt=lambda: word_error_rate(hypotheses, references),
+        normalise=float,
+        agree=lambda actual, expected: abs(actual - expected) <= 1e-12,
+    )
 
 
 def _from_strings(lefts: list[list[int]], rights: list[list[int]]) -> Workload:
