@@ -6,6 +6,9 @@
 //   b [B, Lb] same dtype,  b_lengths [B] int64 (optional)
 //   edit_distance          -> int64 [B]       distance(a_i, b_i)
 //   edit_distance_pairwise -> int64 [Ba, Bb]  distance(a_i, b_j) for every i, j
+//
+// edit_distance_text and edit_distance_pairwise_text take str[] (UTF-8) and
+// compare Unicode code points: strings inside TorchScript and from C++.
 #include <ATen/ATen.h>
 #include <torch/library.h>
 
@@ -55,14 +58,18 @@ void check_arguments(const char* op, Kernel kernel, bool same_batch, const at::T
 
 // ---- kernel ---------------------------------------------------------------
 
-// One padded batch of sequences, read-only, contiguous.
+// A batch of sequences, read-only: padded rows (row i at tokens + i * width,
+// its length from `lengths`) or packed ones (row i at tokens + offsets[i],
+// offsets[i + 1] - offsets[i] long; `width` is then the longest).
 template <typename Token>
 struct Sequences {
   const Token* tokens;
-  const ItemLengths& lengths;
+  const ItemLengths* lengths;
   int64_t width;
+  const int64_t* offsets = nullptr;
 
-  const Token* row(int64_t i) const { return tokens + i * width; }
+  const Token* row(int64_t i) const { return tokens + (offsets ? offsets[i] : i * width); }
+  int64_t length(int64_t i) const { return offsets ? offsets[i + 1] - offsets[i] : (*lengths)[i]; }
 };
 
 // Scratch kept by each thread across calls: the pattern tables are large
@@ -125,7 +132,7 @@ void edit_distance_rows(Sequences<Token> a, Sequences<Token> b, int64_t batch, i
   parallel_for(0, batch, grain_for(kWordStepNs * steps), [&](int64_t first, int64_t last) {
     BorrowedWorkspace<Token> workspace;
     for (int64_t i = first; i < last; ++i) {
-      out[i] = pair_distance(*workspace, a.row(i), a.lengths[i], b.row(i), b.lengths[i]);
+      out[i] = pair_distance(*workspace, a.row(i), a.length(i), b.row(i), b.length(i));
     }
   });
 }
@@ -145,7 +152,7 @@ void grid_row(Workspace<Token>& workspace, Sequences<Token> b, const int64_t* co
       for (int lane = 0; lane < levenshtein::kLanes; ++lane) {
         const int64_t j = columns[cell + lane - row_start];
         texts[lane] = b.row(j);
-        lengths[lane] = b.lengths[j];
+        lengths[lane] = b.length(j);
       }
       levenshtein::distances_one_block(pattern, texts, lengths, scores);
       for (int lane = 0; lane < levenshtein::kLanes; ++lane) {
@@ -156,7 +163,7 @@ void grid_row(Workspace<Token>& workspace, Sequences<Token> b, const int64_t* co
   for (; cell < end; ++cell) {
     const int64_t j = columns[cell - row_start];
     out[row_start + j] =
-        levenshtein::distance(pattern, b.row(j), b.lengths[j], workspace.plus, workspace.minus);
+        levenshtein::distance(pattern, b.row(j), b.length(j), workspace.plus, workspace.minus);
   }
 }
 
@@ -166,7 +173,7 @@ void edit_distance_grid(Sequences<Token> a, int64_t batch_a, Sequences<Token> b,
   std::vector<int64_t> columns_by_length(static_cast<size_t>(batch_b));
   std::iota(columns_by_length.begin(), columns_by_length.end(), 0);
   std::stable_sort(columns_by_length.begin(), columns_by_length.end(),
-                   [&](int64_t x, int64_t y) { return b.lengths[x] < b.lengths[y]; });
+                   [&](int64_t x, int64_t y) { return b.length(x) < b.length(y); });
   // One flat index per grid cell, so chunks stay balanced whatever the shape.
   // Each a[i] is the pattern of its whole row: its masks are built once per
   // row a chunk touches, then reused for every b[j].
@@ -176,7 +183,7 @@ void edit_distance_grid(Sequences<Token> a, int64_t batch_a, Sequences<Token> b,
                  for (int64_t cell = first; cell < last;) {
                    const int64_t i = cell / batch_b;
                    const int64_t row_end = std::min(last, (i + 1) * batch_b);
-                   workspace->pattern.prepare(a.row(i), a.lengths[i]);
+                   workspace->pattern.prepare(a.row(i), a.length(i));
                    grid_row(*workspace, b, columns_by_length.data(), i * batch_b, cell, row_end,
                             out);
                    cell = row_end;
@@ -199,10 +206,130 @@ at::Tensor run_on_cpu(const char* op, const at::Tensor& a, const at::Tensor& b,
   const ItemLengths b_lens(op, b_lengths, "b_lengths", b.size(1), "the width of 'b'");
   at::Tensor out = at::empty(out_shape, a.options().dtype(at::kLong));
   AT_DISPATCH_INDEX_TYPES(a.scalar_type(), "mt::edit_distance", [&] {
-    const Sequences<index_t> a_seqs{a_tokens.const_data_ptr<index_t>(), a_lens, a.size(1)};
-    const Sequences<index_t> b_seqs{b_tokens.const_data_ptr<index_t>(), b_lens, b.size(1)};
+    const Sequences<index_t> a_seqs{a_tokens.const_data_ptr<index_t>(), &a_lens, a.size(1)};
+    const Sequences<index_t> b_seqs{b_tokens.const_data_ptr<index_t>(), &b_lens, b.size(1)};
     launch(a_seqs, b_seqs, out.data_ptr<int64_t>());
   });
+  return out;
+}
+
+// ---- text: str[] in UTF-8, compared by code point --------------------------
+
+// Appends the code points of `text` to `out`. Strings from Python and
+// TorchScript are valid UTF-8; a C++ caller's bytes may not be, and get an
+// error naming the argument and item instead of a guess.
+void decode_utf8(const char* op, const std::string& text, const char* name, int64_t item,
+                 std::vector<int32_t>& out) {
+  const auto* byte = reinterpret_cast<const unsigned char*>(text.data());
+  const auto* end = byte + text.size();
+  const auto* begin = byte;
+  while (byte < end) {
+    const auto* start = byte;
+    const unsigned lead = *byte++;
+    if (lead < 0x80) {  // ASCII, the common case
+      out.push_back(static_cast<int32_t>(lead));
+      continue;
+    }
+    const int extra = lead >= 0xF0 ? 3 : lead >= 0xE0 ? 2 : lead >= 0xC0 ? 1 : -1;
+    bool valid = extra > 0 && lead < 0xF5 && end - byte >= extra;
+    uint32_t code = valid ? lead & (0x3F >> extra) : 0;
+    for (int k = 0; valid && k < extra; ++k, ++byte) {
+      valid = (*byte & 0xC0) == 0x80;
+      code = (code << 6) | (*byte & 0x3F);
+    }
+    // Overlong forms and values past U+10FFFF are not UTF-8. (Surrogates are
+    // kept: Python's surrogatepass writes them, and they are code points.)
+    constexpr uint32_t kSmallest[] = {0, 0x80, 0x800, 0x10000};
+    valid = valid && code >= kSmallest[extra] && code <= 0x10FFFF;
+    TORCH_CHECK(valid, op, ": ", name, "[", item, "] is not valid UTF-8 (the character at byte ",
+                start - begin, ")");
+    out.push_back(static_cast<int32_t>(code));
+  }
+}
+
+// Every string of `texts` decoded into one packed buffer, strings in
+// parallel: code points of string i at values[offsets[i], offsets[i + 1]).
+struct PackedText {
+  std::vector<int32_t> values;
+  std::vector<int64_t> offsets;
+  int64_t longest = 0;
+
+  PackedText(const char* op, const std::vector<std::string>& texts, const char* name)
+      : offsets(texts.size() + 1, 0) {
+    const auto count = static_cast<int64_t>(texts.size());
+    std::vector<std::vector<int32_t>> decoded(texts.size());
+    ItemErrors errors;
+    parallel_for(0, count, grain_for(kDecodeByteNs * 64), [&](int64_t first, int64_t last) {
+      for (int64_t i = first; i < last; ++i) {
+        errors.run(i, [&] { decode_utf8(op, texts[i], name, i, decoded[i]); });
+      }
+    });
+    errors.rethrow();
+    for (int64_t i = 0; i < count; ++i) {
+      offsets[i + 1] = offsets[i] + static_cast<int64_t>(decoded[i].size());
+      longest = std::max<int64_t>(longest, static_cast<int64_t>(decoded[i].size()));
+    }
+    values.reserve(static_cast<size_t>(offsets[count]));
+    for (const auto& codes : decoded) {
+      values.insert(values.end(), codes.begin(), codes.end());
+    }
+  }
+
+  Sequences<int32_t> sequences() const { return {values.data(), nullptr, longest, offsets.data()}; }
+
+  // One decoded byte costs about 2 ns here.
+  static constexpr int64_t kDecodeByteNs = 2;
+};
+
+int64_t longest_bytes(const std::vector<std::string>& texts) {
+  size_t longest = 0;
+  for (const auto& text : texts) {
+    longest = std::max(longest, text.size());
+  }
+  return static_cast<int64_t>(longest);
+}
+
+constexpr const char* kEditDistanceText = "mt::edit_distance_text";
+constexpr const char* kPairwiseText = "mt::edit_distance_pairwise_text";
+
+// Pairs in parallel, each decoded into this thread's buffers just before its
+// distance: no batch-sized buffer to allocate and fill first.
+at::Tensor edit_distance_text_cpu(const std::vector<std::string>& a,
+                                  const std::vector<std::string>& b) {
+  TORCH_CHECK(a.size() == b.size(), kEditDistanceText, ": argument 'b' has ", b.size(),
+              " strings but 'a' has ", a.size());
+  const auto batch = static_cast<int64_t>(a.size());
+  at::Tensor out = at::empty({batch}, at::kLong);
+  int64_t* distances = out.data_ptr<int64_t>();
+  const int64_t steps = word_steps(std::min(longest_bytes(a), longest_bytes(b)),
+                                   std::max(longest_bytes(a), longest_bytes(b)));
+  ItemErrors errors;
+  parallel_for(0, batch, grain_for(kWordStepNs * steps), [&](int64_t first, int64_t last) {
+    BorrowedWorkspace<int32_t> workspace;
+    thread_local std::vector<int32_t> x, y;
+    for (int64_t i = first; i < last; ++i) {
+      errors.run(i, [&] {
+        workspace->pattern.release();  // it reads the previous pair's x or y
+        x.clear(), y.clear();
+        decode_utf8(kEditDistanceText, a[i], "a", i, x);
+        decode_utf8(kEditDistanceText, b[i], "b", i, y);
+        distances[i] = pair_distance(*workspace, x.data(), static_cast<int64_t>(x.size()), y.data(),
+                                     static_cast<int64_t>(y.size()));
+      });
+    }
+  });
+  errors.rethrow();
+  return out;
+}
+
+at::Tensor edit_distance_pairwise_text_cpu(const std::vector<std::string>& a,
+                                           const std::vector<std::string>& b) {
+  const auto batch_a = static_cast<int64_t>(a.size()), batch_b = static_cast<int64_t>(b.size());
+  check_allocation(kPairwiseText, "the output", {batch_a, batch_b}, sizeof(int64_t));
+  const PackedText a_text(kPairwiseText, a, "a"), b_text(kPairwiseText, b, "b");
+  at::Tensor out = at::empty({batch_a, batch_b}, at::kLong);
+  edit_distance_grid(a_text.sequences(), batch_a, b_text.sequences(), batch_b,
+                     out.data_ptr<int64_t>());
   return out;
 }
 
@@ -257,6 +384,8 @@ TORCH_LIBRARY_FRAGMENT(mt, m) {
   m.def(
       "edit_distance_pairwise(Tensor a, Tensor b, Tensor? a_lengths=None, "
       "Tensor? b_lengths=None) -> Tensor");
+  m.def("edit_distance_text(str[] a, str[] b) -> Tensor");
+  m.def("edit_distance_pairwise_text(str[] a, str[] b) -> Tensor");
 }
 
 // CompositeExplicitAutograd rather than CPU: a CUDA tensor then reaches our
@@ -264,6 +393,10 @@ TORCH_LIBRARY_FRAGMENT(mt, m) {
 TORCH_LIBRARY_IMPL(mt, CompositeExplicitAutograd, m) {
   m.impl("edit_distance", &edit_distance_cpu);
   m.impl("edit_distance_pairwise", &edit_distance_pairwise_cpu);
+  // No tensor argument: the dispatcher has no device to choose, and runs this
+  // kernel. torch.compile uses the Python fakes (torch_mt/sequences.py).
+  m.impl("edit_distance_text", &edit_distance_text_cpu);
+  m.impl("edit_distance_pairwise_text", &edit_distance_pairwise_text_cpu);
 }
 
 TORCH_LIBRARY_IMPL(mt, Meta, m) {

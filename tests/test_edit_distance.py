@@ -322,3 +322,78 @@ def test_pad_sequences_equals_its_definition(batch, dtype):
 def test_pad_sequences_refuses_what_is_not_a_token_naming_the_item(batch, dtype, error, match):
     with pytest.raises(error, match=match):
         torch_mt.pad_sequences(batch, dtype)
+
+
+# ---- mt::edit_distance_text from C++: any bytes, valid UTF-8 or not ---------------
+
+#: A C++ caller of mt::edit_distance_text, through the dispatcher, with raw bytes
+#: (Python cannot hand over invalid UTF-8 in a str).
+UTF8_CALLER = r"""
+#include <ATen/ATen.h>
+#include <ATen/core/dispatch/Dispatcher.h>
+#include <torch/library.h>
+
+at::Tensor distance_to_empty(const at::Tensor& bytes) {
+  const std::string text(reinterpret_cast<const char*>(bytes.const_data_ptr<uint8_t>()),
+                         bytes.numel());
+  const auto op = c10::Dispatcher::singleton().findSchemaOrThrow("mt::edit_distance_text", "");
+  torch::jit::Stack stack{std::vector<std::string>{text}, std::vector<std::string>{""}};
+  op.callBoxed(&stack);
+  return stack.back().toTensor();
+}
+
+TORCH_LIBRARY(utf8_caller, m) {
+  m.def("distance_to_empty(Tensor bytes) -> Tensor", &distance_to_empty);
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def utf8_caller():
+    import pathlib
+
+    import torch_mt.cpp_extension
+
+    build = pathlib.Path(__file__).resolve().parent.parent / "build" / "utf8_caller"
+    build.mkdir(parents=True, exist_ok=True)
+    source = build / "utf8_caller.cpp"
+    if not source.exists() or source.read_text() != UTF8_CALLER:
+        source.write_text(UTF8_CALLER)
+    torch_mt.cpp_extension.load("torch_mt_utf8_caller", [str(source)], build_directory=str(build))
+    return torch.ops.utf8_caller.distance_to_empty
+
+
+# Bytes near the edges of UTF-8: ASCII, continuation bytes, every lead kind,
+# overlong leads (C0, C1, E0 80, F0 80), F4 90 (past U+10FFFF), F5-FF.
+UTF8_BYTES = st.lists(
+    st.sampled_from([0x00, 0x41, 0x7F, 0x80, 0x9F, 0xA0, 0xBF, 0xC0, 0xC1, 0xC2, 0xDF, 0xE0,
+                     0xED, 0xEF, 0xF0, 0xF4, 0xF5, 0xFF, 0x90, 0x8F])
+    | st.integers(0, 255),
+    max_size=12,
+)  # fmt: skip
+
+
+@given(
+    data=UTF8_BYTES | st.text(max_size=8).map(lambda t: list(t.encode("utf-8", "surrogatepass")))
+)
+def test_text_op_decodes_utf8_as_python_does_and_names_invalid_bytes(utf8_caller, data):
+    try:  # surrogatepass: the op keeps encoded surrogates as code points, as Python here
+        expected = len(bytes(data).decode("utf-8", "surrogatepass"))
+    except UnicodeDecodeError:
+        expected = None
+    bytes_tensor = torch.tensor(data, dtype=torch.uint8)
+    if expected is None:
+        with pytest.raises(
+            RuntimeError, match=r"mt::edit_distance_text: a\[0\] is not valid UTF-8"
+        ):
+            utf8_caller(bytes_tensor)
+    else:
+        assert utf8_caller(bytes_tensor).tolist() == [expected]
+
+
+def test_string_lists_with_a_lone_surrogate_take_the_code_point_path():
+    # str[] cannot carry "\ud800" (no UTF-8 form): the wrapper falls back.
+    assert torch_mt.edit_distance_pairwise(["\ud800a", "b"], ["a"]).tolist() == [[1], [1]]
+    assert torch_mt.edit_distance(["\ud800a"], ["a"]).tolist() == [1]
+    with pytest.raises(RuntimeError, match="Expected a value of type 'List\\[str\\]'"):
+        torch.ops.mt.edit_distance_text(["\ud800"], ["a"])

@@ -224,11 +224,15 @@ def cost_batches(
 def _harness_settings(**overrides: Any) -> settings:
     """Hypothesis settings of every check, over the caller's profile (its
     example count unless overridden): inputs large enough to fan out are big
-    and slow to draw on purpose, and an example's time varies with the thread
+    (even the smallest) and slow to draw on purpose, and an example's time varies with the thread
     count, so neither health check nor deadline applies."""
     return settings(
         deadline=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+        suppress_health_check=[
+            HealthCheck.too_slow,
+            HealthCheck.data_too_large,
+            HealthCheck.large_base_example,
+        ],
         **overrides,
     )
 

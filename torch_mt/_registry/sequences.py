@@ -22,7 +22,7 @@ from ..bench.workload import (
     random_sequences,
     small_workload,
 )
-from ..sequences import edit_distance, pad_sequences, word_error_rate
+from ..sequences import edit_distance, edit_distance_pairwise, pad_sequences, word_error_rate
 from ..testing import LAYOUTS, BadInput, OpSpec, padded_sequences, rows_of, with_layout
 
 
@@ -175,6 +175,48 @@ def _edit_distance_bad_inputs(op: str, pairwise: bool) -> Callable[[tuple], list
     return bad_inputs
 
 
+def _text_distances(a: list[str], b: list[str]) -> Tensor:
+    codes = lambda text: [ord(c) for c in text]  # noqa: E731
+    distances = [levenshtein_reference(codes(x), codes(y)) for x, y in zip(a, b)]
+    return torch.tensor(distances, dtype=torch.int64)
+
+
+def _text_grid(a: list[str], b: list[str]) -> Tensor:
+    codes = lambda text: [ord(c) for c in text]  # noqa: E731
+    grid = [[levenshtein_reference(codes(x), codes(y)) for y in b] for x in a]
+    return torch.tensor(grid, dtype=torch.int64).reshape(len(a), len(b))
+
+
+@st.composite
+def _text_args(draw: st.DrawFn, pairwise: bool, large: bool = False) -> tuple:
+    """Two lists of strings over a few characters of any plane (so pairs share
+    some), combining marks and empty strings included; no lone surrogates
+    (they have no UTF-8 form: str[] cannot carry them)."""
+    alphabet = draw(st.lists(st.characters(codec="utf-8"), min_size=1, max_size=4, unique=True))
+    if large:  # enough pairs (rows) or cells (grid) to fan out over many chunks
+        texts = st.text(st.sampled_from(alphabet), min_size=10, max_size=40)
+        sizes = (st.integers(20, 40), st.integers(20, 40)) if pairwise else (st.integers(200, 400),)
+    else:
+        texts = st.text(st.sampled_from(alphabet), max_size=10)
+        sizes = (st.integers(0, 5), st.integers(0, 5)) if pairwise else (st.integers(0, 5),)
+    counts = [draw(size) for size in sizes]
+    count_a, count_b = counts if pairwise else counts * 2
+    a = draw(st.lists(texts, min_size=count_a, max_size=count_a))
+    return a, draw(st.lists(texts, min_size=count_b, max_size=count_b))
+
+
+def _text_bad_inputs(args: tuple) -> list[BadInput]:
+    a, b = args
+    return [
+        BadInput(
+            "batch mismatch",
+            (a, [*b, "x"]),
+            rf"mt::edit_distance_text: argument 'b' has {len(b) + 1} strings but 'a' has "
+            rf"{len(a)}",
+        )
+    ]
+
+
 SPECS = [
     OpSpec(
         name="edit_distance",
@@ -187,6 +229,20 @@ SPECS = [
         reference=_edit_distance_pairwise_reference,
         sample_args=lambda large=False: _edit_distance_args(pairwise=True, large=large),
         bad_inputs=_edit_distance_bad_inputs("mt::edit_distance_pairwise", pairwise=True),
+    ),
+    OpSpec(
+        name="edit_distance_text",
+        reference=_text_distances,
+        sample_args=lambda large=False: _text_args(pairwise=False, large=large),
+        bad_inputs=_text_bad_inputs,
+    ),
+    OpSpec(
+        name="edit_distance_pairwise_text",
+        reference=_text_grid,
+        sample_args=lambda large=False: _text_args(pairwise=True, large=large),
+        # Every pair of lists is valid input: what str[] refuses (non-strings)
+        # torch refuses before the kernel, with its own message.
+        bad_inputs=lambda args: [],
     ),
 ]
 
@@ -285,6 +341,7 @@ def workloads(quick: bool) -> list[Workload]:
         batch,
         _from_strings(lefts, rights),
         grid,
+        _grid_from_strings(rows, cols),
         long_grid,
         _padding(quick, rng),
         _word_error_rate(quick, rng),
@@ -336,7 +393,7 @@ def _from_strings(lefts: list[list[int]], rights: list[list[int]]) -> Workload:
     return Workload(
         name=f"edit_distance from Python strings, {len(lefts)} pairs",
         description=f"{len(lefts)} pairs of 20-60-character strings, conversion included",
-        ops=("edit_distance",),
+        ops=("edit_distance", "edit_distance_text"),
         arms=[
             Arm(
                 "python loop: rapidfuzz Levenshtein.distance",
@@ -348,8 +405,40 @@ def _from_strings(lefts: list[list[int]], rights: list[list[int]]) -> Workload:
                 lambda: torch.ops.mt.edit_distance(a, b, a_lengths, b_lengths),
                 threads=all_threads(),
             ),
+            Arm(
+                f"mt::edit_distance_text on the str lists, {all_threads()} threads",
+                lambda: torch.ops.mt.edit_distance_text(left_strings, right_strings),
+                threads=all_threads(),
+            ),
         ],
         torch_mt=lambda: edit_distance(left_strings, right_strings),
+        normalise=as_int_lists,
+    )
+
+
+def _grid_from_strings(rows: list[list[int]], cols: list[list[int]]) -> Workload:
+    """The all-pairs grid on Python strings, conversion included, against
+    rapidfuzz's own parallel grid."""
+    spell = [chr(0x61 + t) if t < 26 else chr(0x4E00 + t) for t in range(1000)]
+    row_strings = ["".join(spell[t] for t in seq) for seq in rows]
+    col_strings = ["".join(spell[t] for t in seq) for seq in cols]
+    return Workload(
+        name=f"edit_distance_pairwise from Python strings, {len(rows)}x{len(cols)}",
+        description=f"all pairs of {len(rows)} x {len(cols)} strings of 20-60 characters",
+        ops=("edit_distance_pairwise", "edit_distance_pairwise_text"),
+        arms=[
+            Arm(
+                "rapidfuzz.process.cdist(workers=-1)",
+                lambda: peer("rapidfuzz.process").cdist(
+                    row_strings,
+                    col_strings,
+                    scorer=peer("rapidfuzz.distance").Levenshtein.distance,
+                    workers=-1,
+                ),
+                requires=("rapidfuzz",),
+            ),
+        ],
+        torch_mt=lambda: edit_distance_pairwise(row_strings, col_strings),
         normalise=as_int_lists,
     )
 
@@ -389,5 +478,13 @@ def _small_workloads() -> list[Workload]:
         small_workload(
             "edit_distance_pairwise",
             lambda: torch.ops.mt.edit_distance_pairwise(tokens, tokens, lengths, lengths),
+        ),
+        small_workload(
+            "edit_distance_text",
+            lambda: torch.ops.mt.edit_distance_text(["kitten", "flaw"], ["sitting", "lawn"]),
+        ),
+        small_workload(
+            "edit_distance_pairwise_text",
+            lambda: torch.ops.mt.edit_distance_pairwise_text(["kitten", "flaw"], ["sitting"]),
         ),
     ]
