@@ -13,6 +13,7 @@
 #include <torch/library.h>
 
 #include <algorithm>
+#include <array>
 #include <numeric>
 #include <optional>
 #include <string>
@@ -74,10 +75,24 @@ struct Sequences {
 
 // Scratch kept by each thread across calls: the pattern tables are large
 // enough (a 256 KiB dense table) that rebuilding them per chunk would show.
+// A pair after trimming: the shorter side is the pattern.
+template <typename Token>
+struct TrimmedPair {
+  const Token* pattern;
+  int64_t pattern_length;
+  const Token* text;
+  int64_t text_length;
+  int64_t index;  // of the pair in the batch
+};
+
 template <typename Token>
 struct Workspace {
   levenshtein::PatternMasks<Token> pattern;
   std::vector<uint64_t> plus, minus;  // per-block DP state for long patterns
+  // Row-wise batches: kLanes pairs' patterns at once, and the chunk's
+  // one-word pairs waiting for a lane.
+  std::array<levenshtein::PatternMasks<Token>, levenshtein::kLanes> lanes;
+  std::vector<TrimmedPair<Token>> one_word;
 };
 
 // Borrows this thread's workspace; releases the pattern (which points into
@@ -86,7 +101,12 @@ template <typename Token>
 class BorrowedWorkspace {
  public:
   BorrowedWorkspace() : workspace_(instance()) {}
-  ~BorrowedWorkspace() { workspace_.pattern.release(); }
+  ~BorrowedWorkspace() {
+    workspace_.pattern.release();
+    for (auto& lane : workspace_.lanes) {
+      lane.release();
+    }
+  }
   Workspace<Token>* operator->() { return &workspace_; }
   Workspace<Token>& operator*() { return workspace_; }
 
@@ -98,12 +118,10 @@ class BorrowedWorkspace {
   Workspace<Token>& workspace_;
 };
 
-// Distance of one pair; the shorter sequence becomes the bit-parallel pattern.
+// Equal prefixes and suffixes never change the distance; stripping them
+// makes near-identical pairs cheap. The shorter side becomes the pattern.
 template <typename Token>
-int64_t pair_distance(Workspace<Token>& workspace, const Token* x, int64_t n, const Token* y,
-                      int64_t m) {
-  // Equal prefixes and suffixes never change the distance; stripping them
-  // makes near-identical pairs cheap.
+TrimmedPair<Token> trim(const Token* x, int64_t n, const Token* y, int64_t m, int64_t index) {
   while (n > 0 && m > 0 && *x == *y) {
     ++x, ++y, --n, --m;
   }
@@ -114,8 +132,78 @@ int64_t pair_distance(Workspace<Token>& workspace, const Token* x, int64_t n, co
     std::swap(x, y);
     std::swap(n, m);
   }
-  workspace.pattern.prepare(x, n);
-  return levenshtein::distance(workspace.pattern, y, m, workspace.plus, workspace.minus);
+  return {x, n, y, m, index};
+}
+
+template <typename Token>
+int64_t trimmed_distance(Workspace<Token>& workspace, const TrimmedPair<Token>& pair) {
+  workspace.pattern.prepare(pair.pattern, pair.pattern_length);
+  return levenshtein::distance(workspace.pattern, pair.text, pair.text_length, workspace.plus,
+                               workspace.minus);
+}
+
+// Distance of one pair; the shorter sequence becomes the bit-parallel pattern.
+template <typename Token>
+int64_t pair_distance(Workspace<Token>& workspace, const Token* x, int64_t n, const Token* y,
+                      int64_t m) {
+  return trimmed_distance(workspace, trim(x, n, y, m, 0));
+}
+
+// Pairs [first, last) of a row-wise batch. Pairs whose pattern fits one word
+// (the common case: sequences of up to 64 tokens) run kLanes at a time, each
+// lane with its own pattern, in order of text length so that lanes end
+// together; the others one by one. Results are exact integers, so the order
+// of work never changes them.
+template <typename Token>
+void rows_chunk(Workspace<Token>& workspace, Sequences<Token> a, Sequences<Token> b, int64_t first,
+                int64_t last, int64_t* out) {
+  constexpr int kLanes = levenshtein::kLanes;
+  auto& one_word = workspace.one_word;
+  one_word.clear();
+  for (int64_t i = first; i < last; ++i) {
+    const TrimmedPair<Token> pair = trim(a.row(i), a.length(i), b.row(i), b.length(i), i);
+    if (pair.pattern_length == 0) {
+      out[i] = pair.text_length;
+    } else if (pair.pattern_length <= levenshtein::kWordBits) {
+      one_word.push_back(pair);
+    } else {
+      out[i] = trimmed_distance(workspace, pair);
+    }
+  }
+  // The rows are read once, so the group after this one is fetched from
+  // memory while this one computes (the loads would otherwise wait on it).
+  const auto prefetch_group = [&](size_t group) {
+    for (size_t p = group; p < std::min(group + kLanes, one_word.size()); ++p) {
+      const TrimmedPair<Token>& pair = one_word[p];
+      for (int64_t k = 0; k < pair.pattern_length; k += 64 / sizeof(Token)) {
+        __builtin_prefetch(pair.pattern + k);
+      }
+      for (int64_t k = 0; k < pair.text_length; k += 64 / sizeof(Token)) {
+        __builtin_prefetch(pair.text + k);
+      }
+    }
+  };
+  size_t next = 0;
+  for (; next + kLanes <= one_word.size(); next += kLanes) {
+    prefetch_group(next + kLanes);
+    const levenshtein::PatternMasks<Token>* patterns[kLanes];
+    const Token* texts[kLanes];
+    int64_t text_lengths[kLanes], scores[kLanes];
+    for (int lane = 0; lane < kLanes; ++lane) {
+      const TrimmedPair<Token>& pair = one_word[next + lane];
+      workspace.lanes[lane].prepare(pair.pattern, pair.pattern_length);
+      patterns[lane] = &workspace.lanes[lane];
+      texts[lane] = pair.text;
+      text_lengths[lane] = pair.text_length;
+    }
+    levenshtein::distances_per_lane(patterns, texts, text_lengths, scores);
+    for (int lane = 0; lane < kLanes; ++lane) {
+      out[one_word[next + lane].index] = scores[lane];
+    }
+  }
+  for (; next < one_word.size(); ++next) {
+    out[one_word[next].index] = trimmed_distance(workspace, one_word[next]);
+  }
 }
 
 // Work of one pair in 64-bit word steps: one per text symbol per pattern block.
@@ -131,9 +219,7 @@ void edit_distance_rows(Sequences<Token> a, Sequences<Token> b, int64_t batch, i
   const int64_t steps = word_steps(std::min(a.width, b.width), std::max(a.width, b.width));
   parallel_for(0, batch, grain_for(kWordStepNs * steps), [&](int64_t first, int64_t last) {
     BorrowedWorkspace<Token> workspace;
-    for (int64_t i = first; i < last; ++i) {
-      out[i] = pair_distance(*workspace, a.row(i), a.length(i), b.row(i), b.length(i));
-    }
+    rows_chunk(*workspace, a, b, first, last, out);
   });
 }
 

@@ -314,6 +314,111 @@ __attribute__((target("avx2"))) void distances_one_block_avx2(DenseMaskLookup lo
 }
 #endif
 
+// Distances of kLanes pairs at once, each lane with its own one-block
+// pattern (1..64 tokens) and its own non-empty text: the row-wise batch's
+// counterpart of distances_one_block_with(). `mask_of(lane, token)` is the
+// lane's match mask. A lane past its text's end re-reads its last token (the
+// step does not count), so texts need not be padded.
+template <typename Token, typename MaskOf>
+void distances_per_lane_with(const int64_t pattern_lengths[kLanes],
+                             const Token* const texts[kLanes], const int64_t text_lengths[kLanes],
+                             int64_t out[kLanes], MaskOf mask_of) {
+  uint64_t plus[kLanes], minus[kLanes], last_row[kLanes];
+  int64_t scores[kLanes];
+  int64_t longest = 0;
+  for (int lane = 0; lane < kLanes; ++lane) {
+    plus[lane] = ~uint64_t{0};
+    minus[lane] = 0;
+    last_row[lane] = uint64_t{1} << (pattern_lengths[lane] - 1);
+    scores[lane] = pattern_lengths[lane];
+    longest = std::max(longest, text_lengths[lane]);
+  }
+  for (int64_t k = 0; k < longest; ++k) {
+#pragma GCC unroll 4
+    for (int lane = 0; lane < kLanes; ++lane) {
+      const Token token = texts[lane][std::min(k, text_lengths[lane] - 1)];
+      const int carry =
+          advance_block(plus[lane], minus[lane], mask_of(lane, token), 1, last_row[lane]);
+      scores[lane] += k < text_lengths[lane] ? carry : 0;
+    }
+  }
+  std::copy(scores, scores + kLanes, out);
+}
+
+#if defined(__x86_64__)
+// distances_per_lane_with() for four dense one-block tables, the lanes' words
+// in one AVX2 register (callers check avx2_enabled() first).
+template <typename Token>
+__attribute__((target("avx2"))) void distances_per_lane_avx2(const DenseMaskLookup lookups[kLanes],
+                                                             const int64_t pattern_lengths[kLanes],
+                                                             const Token* const texts[kLanes],
+                                                             const int64_t text_lengths[kLanes],
+                                                             int64_t out[kLanes]) {
+  static_assert(kLanes == 4, "one AVX2 register holds four 64-bit lanes");
+  const __m256i all_ones = _mm256_set1_epi64x(-1), one = _mm256_set1_epi64x(1);
+  const __m256i score_shifts = _mm256_set_epi64x(pattern_lengths[3] - 1, pattern_lengths[2] - 1,
+                                                 pattern_lengths[1] - 1, pattern_lengths[0] - 1);
+  const __m256i ends =
+      _mm256_set_epi64x(text_lengths[3], text_lengths[2], text_lengths[1], text_lengths[0]);
+  __m256i plus = all_ones, minus = _mm256_setzero_si256();
+  __m256i scores = _mm256_set_epi64x(pattern_lengths[3], pattern_lengths[2], pattern_lengths[1],
+                                     pattern_lengths[0]);
+  const int64_t longest = *std::max_element(text_lengths, text_lengths + kLanes);
+  const auto mask_of = [&](int lane, int64_t k) {
+    return static_cast<long long>(lookups[lane](texts[lane][std::min(k, text_lengths[lane] - 1)]));
+  };
+  for (int64_t k = 0; k < longest; ++k) {
+    const __m256i match =
+        _mm256_set_epi64x(mask_of(3, k), mask_of(2, k), mask_of(1, k), mask_of(0, k));
+    // advance_block() with carry_in = +1, on four lanes with their own last rows.
+    const __m256i vertical = _mm256_or_si256(match, minus);
+    const __m256i sum = _mm256_add_epi64(_mm256_and_si256(match, plus), plus);
+    const __m256i diagonal = _mm256_or_si256(_mm256_xor_si256(sum, plus), match);
+    const __m256i horizontal_plus =
+        _mm256_or_si256(minus, _mm256_andnot_si256(_mm256_or_si256(diagonal, plus), all_ones));
+    const __m256i horizontal_minus = _mm256_and_si256(plus, diagonal);
+    const __m256i carry =
+        _mm256_sub_epi64(_mm256_and_si256(_mm256_srlv_epi64(horizontal_plus, score_shifts), one),
+                         _mm256_and_si256(_mm256_srlv_epi64(horizontal_minus, score_shifts), one));
+    const __m256i active = _mm256_cmpgt_epi64(ends, _mm256_set1_epi64x(k));
+    scores = _mm256_add_epi64(scores, _mm256_and_si256(carry, active));
+    const __m256i shifted_plus = _mm256_or_si256(_mm256_slli_epi64(horizontal_plus, 1), one);
+    const __m256i shifted_minus = _mm256_slli_epi64(horizontal_minus, 1);
+    plus = _mm256_or_si256(shifted_minus,
+                           _mm256_andnot_si256(_mm256_or_si256(vertical, shifted_plus), all_ones));
+    minus = _mm256_and_si256(shifted_plus, vertical);
+  }
+  alignas(32) int64_t lanes[kLanes];
+  _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), scores);
+  std::copy(lanes, lanes + kLanes, out);
+}
+#endif
+
+// kLanes prepared one-block patterns, each against its own text.
+template <typename Token>
+void distances_per_lane(const PatternMasks<Token>* const patterns[kLanes],
+                        const Token* const texts[kLanes], const int64_t text_lengths[kLanes],
+                        int64_t out[kLanes]) {
+  int64_t pattern_lengths[kLanes];
+  bool all_dense = true;
+  for (int lane = 0; lane < kLanes; ++lane) {
+    pattern_lengths[lane] = patterns[lane]->length();
+    all_dense = all_dense && patterns[lane]->dense_one_block();
+  }
+#if defined(__x86_64__)
+  if (all_dense && avx2_enabled()) {
+    const DenseMaskLookup lookups[kLanes] = {
+        patterns[0]->one_block_lookup(), patterns[1]->one_block_lookup(),
+        patterns[2]->one_block_lookup(), patterns[3]->one_block_lookup()};
+    distances_per_lane_avx2(lookups, pattern_lengths, texts, text_lengths, out);
+    return;
+  }
+#endif
+  distances_per_lane_with(pattern_lengths, texts, text_lengths, out, [&](int lane, Token token) {
+    return patterns[lane]->single_mask(token);
+  });
+}
+
 template <typename Token>
 void distances_one_block(const PatternMasks<Token>& pattern, const Token* const texts[kLanes],
                          const int64_t text_lengths[kLanes], int64_t out[kLanes]) {

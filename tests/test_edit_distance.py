@@ -219,8 +219,9 @@ def draw_spelled(data, size, space, dtype):
     threads=st.sampled_from([1, 2, 3]),
 )
 def test_bit_parallel_rowwise_at_word_boundaries(data, space, dtype, threads):
-    a, a_tokens, a_lengths = draw_spelled(data, 3, space, dtype)
-    b, b_tokens, b_lengths = draw_spelled(data, 3, space, dtype)
+    # 9 pairs: two groups of 4 lanes, each with its own pattern, and a tail.
+    a, a_tokens, a_lengths = draw_spelled(data, 9, space, dtype)
+    b, b_tokens, b_lengths = draw_spelled(data, 9, space, dtype)
     with torch_mt.num_threads(threads):
         out = torch_mt.edit_distance(a_tokens, b_tokens, a_lengths=a_lengths, b_lengths=b_lengths)
     assert out.tolist() == [Levenshtein.distance(x, y) for x, y in zip(a, b)]
@@ -252,6 +253,10 @@ def test_pattern_tables_are_clean_between_calls():
             torch_mt.edit_distance_pairwise([[1, 2, 3] * 30] * 8, [[1, 2, 3] * 30] * 8)
             out = torch_mt.edit_distance_pairwise([[4, 5]] * 8, [[1, 2, 3] * 30] * 8)
             assert bool((out == 90).all())
+            # Row-wise: every lane's table too.
+            torch_mt.edit_distance([[1, 2, 3] * 20] * 9, [[3, 2, 1] * 20] * 9)
+            out = torch_mt.edit_distance([[4, 5]] * 9, [[1, 2, 3] * 20] * 9)
+            assert bool((out == 60).all())
 
 
 def test_portable_kernels_without_simd():
