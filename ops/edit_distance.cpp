@@ -3,7 +3,9 @@
 //
 //   a [B, La] int32|int64, a_lengths [B] int64 (optional): sequence i is
 //                          a[i, :a_lengths[i]] (without lengths, the whole row)
-//   b [B, Lb] same dtype,  b_lengths [B] int64 (optional)
+//   or a [N] (packed):     the sequences one after another, a_lengths [B]
+//                          required; sequence i starts after the i before it
+//   b [B, Lb] or [N], same dtype, b_lengths [B] int64 (likewise)
 //   edit_distance          -> int64 [B]       distance(a_i, b_i)
 //   edit_distance_pairwise -> int64 [Ba, Bb]  distance(a_i, b_j) for every i, j
 //
@@ -27,14 +29,33 @@ namespace {
 
 // ---- checks ---------------------------------------------------------------
 
+// A side is padded (a [B, L], lengths optional) or packed (a 1-D tensor of
+// the sequences one after another, lengths [B] required): the form a list
+// of strings converts to without building a padded tensor.
+bool packed(const at::Tensor& seqs) { return seqs.dim() == 1; }
+
+// The side's batch size: rows of a padded side, lengths of a packed one.
+c10::SymInt batch_of(const at::Tensor& seqs, const std::optional<at::Tensor>& lengths) {
+  return packed(seqs) ? lengths->sym_size(0) : seqs.sym_size(0);
+}
+
 // Shape, dtype and device checks, shared by the CPU and Meta kernels so that
 // torch.compile reports the same errors as eager mode.
 void check_sequences(const char* op, const at::Tensor& seqs, const char* seqs_name,
                      const std::optional<at::Tensor>& lengths, const char* lengths_name) {
-  check_dim(op, seqs, seqs_name, 2, "[B, L]");
+  TORCH_CHECK(seqs.dim() == 2 || seqs.dim() == 1, op, ": argument '", seqs_name,
+              "' must be a 2-D tensor [B, L] (padded) or 1-D (packed, with lengths), got ",
+              seqs.dim(), "-D");
   TORCH_CHECK(seqs.scalar_type() == at::kInt || seqs.scalar_type() == at::kLong, op, ": argument '",
               seqs_name, "' must be int32 or int64 token ids, got ",
               dtype_name(seqs.scalar_type()));
+  TORCH_CHECK(!packed(seqs) || lengths.has_value(), op, ": argument '", lengths_name,
+              "' is required when '", seqs_name, "' is 1-D (packed sequences)");
+  if (packed(seqs)) {
+    check_dim(op, *lengths, lengths_name, 1, "[B]");
+    check_dtype(op, *lengths, lengths_name, at::kLong);
+    return;
+  }
   const std::string batch_what = std::string("the batch size of '") + seqs_name + "' is";
   check_lengths_argument(op, lengths, lengths_name, seqs.sym_size(0), batch_what.c_str());
 }
@@ -53,7 +74,9 @@ void check_arguments(const char* op, Kernel kernel, bool same_batch, const at::T
               ": arguments 'a' and 'b' must have the same dtype, got ", dtype_name(a.scalar_type()),
               " and ", dtype_name(b.scalar_type()));
   if (same_batch) {
-    check_size(op, b, "b", 0, a.sym_size(0), "the batch size of 'a' is");
+    // Named by the tensor that carries b's batch: its rows, or its lengths.
+    check_size(op, packed(b) ? *b_lengths : b, packed(b) ? "b_lengths" : "b", 0,
+               batch_of(a, a_lengths), "the batch size of 'a' is");
   }
 }
 
@@ -277,6 +300,44 @@ void edit_distance_grid(Sequences<Token> a, int64_t batch_a, Sequences<Token> b,
                });
 }
 
+// One side, read for the kernel: contiguous tokens and its lengths, padded
+// or packed (then with offsets, each sequence's start).
+class SideOnCpu {
+ public:
+  SideOnCpu(const char* op, const at::Tensor& seqs, const char* name,
+            const std::optional<at::Tensor>& lengths, const char* lengths_name)
+      : tokens_(contiguous_on_pool(seqs, op, name)),
+        lengths_(
+            op, lengths, lengths_name, packed(seqs) ? seqs.numel() : seqs.size(1),
+            (std::string(packed(seqs) ? "the size of '" : "the width of '") + name + "'").c_str()) {
+    if (!packed(seqs)) {
+      width_ = seqs.size(1);
+      return;
+    }
+    const int64_t count = lengths->size(0);
+    offsets_.resize(static_cast<size_t>(count) + 1, 0);
+    for (int64_t i = 0; i < count; ++i) {
+      offsets_[i + 1] = offsets_[i] + lengths_[i];
+      width_ = std::max(width_, lengths_[i]);
+    }
+    TORCH_CHECK(offsets_[count] <= seqs.numel(), op, ": the lengths in '", lengths_name,
+                "' add up to ", offsets_[count], " but '", name, "' holds ", seqs.numel(),
+                " tokens");
+  }
+
+  template <typename Token>
+  Sequences<Token> sequences() const {
+    return {tokens_.const_data_ptr<Token>(), &lengths_, width_,
+            offsets_.empty() ? nullptr : offsets_.data()};
+  }
+
+ private:
+  at::Tensor tokens_;
+  ItemLengths lengths_;
+  int64_t width_ = 0;
+  std::vector<int64_t> offsets_;  // packed only
+};
+
 // Checks, then makes every input contiguous once, before the fan-out, on our
 // own pool: ATen's copy could use OpenMP (unsafe in a forked child) or, inside
 // a worker, start threads of its own.
@@ -286,15 +347,11 @@ at::Tensor run_on_cpu(const char* op, const at::Tensor& a, const at::Tensor& b,
                       const std::optional<at::Tensor>& b_lengths, at::IntArrayRef out_shape,
                       Launch launch) {
   check_allocation(op, "the output", out_shape, sizeof(int64_t));
-  const at::Tensor a_tokens = contiguous_on_pool(a, op, "a");
-  const at::Tensor b_tokens = contiguous_on_pool(b, op, "b");
-  const ItemLengths a_lens(op, a_lengths, "a_lengths", a.size(1), "the width of 'a'");
-  const ItemLengths b_lens(op, b_lengths, "b_lengths", b.size(1), "the width of 'b'");
+  const SideOnCpu a_side(op, a, "a", a_lengths, "a_lengths");
+  const SideOnCpu b_side(op, b, "b", b_lengths, "b_lengths");
   at::Tensor out = at::empty(out_shape, a.options().dtype(at::kLong));
   AT_DISPATCH_INDEX_TYPES(a.scalar_type(), "mt::edit_distance", [&] {
-    const Sequences<index_t> a_seqs{a_tokens.const_data_ptr<index_t>(), &a_lens, a.size(1)};
-    const Sequences<index_t> b_seqs{b_tokens.const_data_ptr<index_t>(), &b_lens, b.size(1)};
-    launch(a_seqs, b_seqs, out.data_ptr<int64_t>());
+    launch(a_side.sequences<index_t>(), b_side.sequences<index_t>(), out.data_ptr<int64_t>());
   });
   return out;
 }
@@ -428,7 +485,7 @@ at::Tensor edit_distance_cpu(const at::Tensor& a, const at::Tensor& b,
                              const std::optional<at::Tensor>& a_lengths,
                              const std::optional<at::Tensor>& b_lengths) {
   check_arguments(kEditDistance, Kernel::kCpu, /*same_batch=*/true, a, b, a_lengths, b_lengths);
-  const int64_t batch = a.size(0);
+  const int64_t batch = batch_of(a, a_lengths).expect_int();
   return run_on_cpu(kEditDistance, a, b, a_lengths, b_lengths, {batch},
                     [&](auto a_seqs, auto b_seqs, int64_t* out) {
                       edit_distance_rows(a_seqs, b_seqs, batch, out);
@@ -439,7 +496,8 @@ at::Tensor edit_distance_pairwise_cpu(const at::Tensor& a, const at::Tensor& b,
                                       const std::optional<at::Tensor>& a_lengths,
                                       const std::optional<at::Tensor>& b_lengths) {
   check_arguments(kPairwise, Kernel::kCpu, /*same_batch=*/false, a, b, a_lengths, b_lengths);
-  const int64_t batch_a = a.size(0), batch_b = b.size(0);
+  const int64_t batch_a = batch_of(a, a_lengths).expect_int();
+  const int64_t batch_b = batch_of(b, b_lengths).expect_int();
   return run_on_cpu(kPairwise, a, b, a_lengths, b_lengths, {batch_a, batch_b},
                     [&](auto a_seqs, auto b_seqs, int64_t* out) {
                       edit_distance_grid(a_seqs, batch_a, b_seqs, batch_b, out);
@@ -451,14 +509,15 @@ at::Tensor edit_distance_meta(const at::Tensor& a, const at::Tensor& b,
                               const std::optional<at::Tensor>& a_lengths,
                               const std::optional<at::Tensor>& b_lengths) {
   check_arguments(kEditDistance, Kernel::kMeta, /*same_batch=*/true, a, b, a_lengths, b_lengths);
-  return at::empty_symint({a.sym_size(0)}, a.options().dtype(at::kLong));
+  return at::empty_symint({batch_of(a, a_lengths)}, a.options().dtype(at::kLong));
 }
 
 at::Tensor edit_distance_pairwise_meta(const at::Tensor& a, const at::Tensor& b,
                                        const std::optional<at::Tensor>& a_lengths,
                                        const std::optional<at::Tensor>& b_lengths) {
   check_arguments(kPairwise, Kernel::kMeta, /*same_batch=*/false, a, b, a_lengths, b_lengths);
-  return at::empty_symint({a.sym_size(0), b.sym_size(0)}, a.options().dtype(at::kLong));
+  return at::empty_symint({batch_of(a, a_lengths), batch_of(b, b_lengths)},
+                          a.options().dtype(at::kLong));
 }
 
 }  // namespace

@@ -156,8 +156,14 @@ def test_empty_inputs():
         ),
         (
             lambda: torch_mt.edit_distance(["a", "b"], ["c"]),
+            ValueError,
+            r"torch_mt.edit_distance: arguments 'a' and 'b' must hold as many sequences, "
+            r"got 2 and 1",
+        ),
+        (
+            lambda: torch_mt.edit_distance(torch.zeros(2, 3, dtype=torch.int64), ["c"]),
             RuntimeError,
-            r"mt::edit_distance: argument 'b' has size 1 in dimension 0 "
+            r"mt::edit_distance: argument 'b_lengths' has size 1 in dimension 0 "
             r"but the batch size of 'a' is 2",
         ),
         (
@@ -168,7 +174,7 @@ def test_empty_inputs():
         (
             lambda: torch_mt.edit_distance(torch.tensor([1, 2]), ["ab"]),
             RuntimeError,
-            r"mt::edit_distance: argument 'a' must be a 2-D tensor",
+            r"mt::edit_distance: argument 'a_lengths' is required when 'a' is 1-D \(packed",
         ),
     ],
 )

@@ -111,9 +111,6 @@ def edit_distance(
         >>> edit_distance(["kitten", "flaw"], ["sitting", "lawn"]).tolist()
         [3, 2]
     """
-    # Pairs of strings take the padded code-point path: for one distance per
-    # string it measured a little faster than edit_distance_text, whose cost
-    # is mostly torch converting every str (the grid below gains from it).
     a, b, a_lengths, b_lengths = _prepare("edit_distance", a, b, a_lengths, b_lengths)
     return torch.ops.mt.edit_distance(a, b, a_lengths, b_lengths)
 
@@ -145,10 +142,6 @@ def edit_distance_pairwise(
         >>> edit_distance_pairwise(["abc", "abd"], ["abc", "xbc", ""]).tolist()
         [[0, 1, 3], [1, 2, 3]]
     """
-    if a_lengths is None and b_lengths is None and _is_text(a) and _is_text(b):
-        distances = _on_text(torch.ops.mt.edit_distance_pairwise_text, a, b)
-        if distances is not None:
-            return distances
     a, b, a_lengths, b_lengths = _prepare("edit_distance_pairwise", a, b, a_lengths, b_lengths)
     return torch.ops.mt.edit_distance_pairwise(a, b, a_lengths, b_lengths)
 
@@ -159,8 +152,10 @@ def edit_distance_text(a: list[str], b: list[str]) -> Tensor:
     The ``str[]`` companion of ``mt::edit_distance``: it works inside
     TorchScript (a scripted function taking ``List[str]`` can call
     ``torch.ops.mt.edit_distance_text``) and from C++. The kernel decodes
-    each pair's UTF-8 on the pool just before comparing it, so no padded
-    tensor is built. Under ``torch.compile`` the strings are constants
+    each pair's UTF-8 on the pool just before comparing it. From Python,
+    :func:`edit_distance` on the lists is faster: torch converts each ``str``
+    of a ``str[]`` on its own, the wrapper packs a list in one buffer.
+    Under ``torch.compile`` the strings are constants
     of the graph: each new list is a new graph, so compiled models should
     take token tensors instead (see docs/ops.md).
 
@@ -186,9 +181,10 @@ def edit_distance_text(a: list[str], b: list[str]) -> Tensor:
 def edit_distance_pairwise_text(a: list[str], b: list[str]) -> Tensor:
     """Levenshtein distance between every string ``a[i]`` and every ``b[j]``, in parallel.
 
-    The ``str[]`` companion of ``mt::edit_distance_pairwise`` (TorchScript, C++;
-    :func:`edit_distance_pairwise` uses it for two lists of strings): every
-    string is decoded once, in parallel, then the grid runs as for tensors.
+    The ``str[]`` companion of ``mt::edit_distance_pairwise`` (TorchScript,
+    C++): every string is decoded once, in parallel, then the grid runs as
+    for tensors. From Python, :func:`edit_distance_pairwise` on the lists is
+    faster (it packs each list in one buffer).
 
     Args:
         a: ``Ba`` strings.
@@ -205,17 +201,6 @@ def edit_distance_pairwise_text(a: list[str], b: list[str]) -> Tensor:
         [[1, 3]]
     """
     return torch.ops.mt.edit_distance_pairwise_text(a, b)
-
-
-def _on_text(op, a: Sequence[str], b: Sequence[str]) -> Optional[Tensor]:
-    """``op`` on two lists of strings, decoded in C++; None when a string has
-    no UTF-8 form (a lone surrogate), which the code-point tensors handle."""
-    try:
-        return op(a, b)
-    except RuntimeError as error:
-        if "Expected a value of type 'List[str]'" in str(error):
-            return None
-        raise
 
 
 @torch.library.register_fake("mt::edit_distance_text")
@@ -334,8 +319,14 @@ def _utterances(op: str, hypotheses: Sequence[str], references: Sequence[str]):
 def _error_rate(hypotheses: list, references: list, per_utterance: bool) -> Tensor:
     """Edits / reference tokens, or the edits alone where there are no
     reference tokens (jiwer's rule for an empty reference)."""
-    hyp_tokens, hyp_lengths = pad_sequences(hypotheses)
-    ref_tokens, ref_lengths = pad_sequences(references)
+    # Packed (code points, or word ids below the vocabulary size: int32 fits);
+    # an empty corpus has nothing to pack and takes pad_sequences' answer.
+    hyp_tokens, hyp_lengths = _pack_in_one_buffer(hypotheses, torch.int32) or pad_sequences(
+        hypotheses, torch.int32
+    )
+    ref_tokens, ref_lengths = _pack_in_one_buffer(references, torch.int32) or pad_sequences(
+        references, torch.int32
+    )
     edits = torch.ops.mt.edit_distance(ref_tokens, hyp_tokens, ref_lengths, hyp_lengths).double()
     if per_utterance:
         return torch.where(ref_lengths > 0, edits / ref_lengths.clamp(min=1), edits)
@@ -350,26 +341,40 @@ def _prepare(
     a_lengths: Optional[Tensor],
     b_lengths: Optional[Tensor],
 ) -> tuple[Tensor, Tensor, Optional[Tensor], Optional[Tensor]]:
-    """Turn the wrapper's flexible arguments into the operator's arguments."""
+    """Turn the wrapper's flexible arguments into the operator's arguments:
+    a list becomes packed tokens and lengths (no padded tensor to fill)."""
+    if op == "edit_distance" and not isinstance(a, Tensor) and not isinstance(b, Tensor):
+        lists = all(isinstance(x, Sequence) and not isinstance(x, (str, bytes)) for x in (a, b))
+        if lists and len(a) != len(b):
+            raise ValueError(
+                f"torch_mt.{op}: arguments 'a' and 'b' must hold as many sequences, got "
+                f"{len(a)} and {len(b)}"
+            )
     # A list takes the dtype of a tensor on the other side, so the two match.
-    # Two lists of strings become int32 (code points fit, and half the bytes
-    # to write: filling fresh pages is most of the conversion's cost).
-    both_text = _is_text(a) and _is_text(b)
-    lists_dtype = torch.int32 if both_text else torch.int64
+    # Two lists of strings become int32 (code points fit, and half the bytes).
+    a_types, b_types = _item_types(a), _item_types(b)
+    lists_dtype = torch.int32 if a_types == b_types == {str} else torch.int64
     a_dtype = b.dtype if isinstance(b, Tensor) else lists_dtype
     b_dtype = a.dtype if isinstance(a, Tensor) else lists_dtype
-    a, a_lengths = _as_padded(op, "a", a, a_lengths, a_dtype)
-    b, b_lengths = _as_padded(op, "b", b, b_lengths, b_dtype)
+    a, a_lengths = _as_tokens(op, "a", a, a_lengths, a_dtype, a_types)
+    b, b_lengths = _as_tokens(op, "b", b, b_lengths, b_dtype, b_types)
     return a, b, a_lengths, b_lengths
 
 
-def _is_text(seqs: SequenceBatch) -> bool:
-    """A non-empty list of strings only."""
-    return isinstance(seqs, Sequence) and set(map(type, seqs)) == {str}
+def _item_types(seqs: SequenceBatch) -> Optional[set[type]]:
+    """The types of a list's items (None for a tensor or a non-list)."""
+    if isinstance(seqs, Tensor) or isinstance(seqs, (str, bytes)):
+        return None
+    return set(map(type, seqs)) if isinstance(seqs, Sequence) else None
 
 
-def _as_padded(
-    op: str, name: str, seqs: SequenceBatch, lengths: Optional[Tensor], dtype: torch.dtype
+def _as_tokens(
+    op: str,
+    name: str,
+    seqs: SequenceBatch,
+    lengths: Optional[Tensor],
+    dtype: torch.dtype,
+    item_types: Optional[set[type]],
 ) -> tuple[Tensor, Optional[Tensor]]:
     if isinstance(seqs, Tensor):
         return seqs, lengths
@@ -385,30 +390,34 @@ def _as_padded(
         )
     if dtype not in (torch.int32, torch.int64):
         dtype = torch.int64  # the operator reports the other side's bad dtype
-    try:
+    packed = _pack_in_one_buffer(seqs, dtype, item_types)
+    if packed is not None:
+        return packed
+    try:  # mixed kinds, or a refused item: padded item by item, errors worded
         return pad_sequences(seqs, dtype)
     except (TypeError, ValueError) as error:
         raise type(error)(f"torch_mt.{op}: argument '{name}': {error}") from None
 
 
-def _pad_in_one_buffer(
-    sequences: Union[Sequence[str], Sequence[Sequence[int]]], dtype: torch.dtype
+def _pack_in_one_buffer(
+    sequences: Union[Sequence[str], Sequence[Sequence[int]]],
+    dtype: torch.dtype,
+    item_types: Optional[set[type]] = None,
 ) -> Optional[tuple[Tensor, Tensor]]:
-    """pad_sequences without Python code per item or per token (what brings it
-    within 1.5x of torch's pad_sequence on tensors): the whole batch goes into one
-    buffer — the joined strings encoded as UTF-32 (the code points themselves),
-    or the chained ints in an ``array`` — lengths come from ``map(len, ...)``
-    and one masked scatter fills the padded tensor. Every loop here runs in C.
+    """The batch packed, ``(tokens [N] of dtype, lengths [B] int64)``: the
+    sequences one after another, as the operators take them packed. No
+    Python code runs per item or per token: the joined strings are encoded
+    as UTF-32 (the code points themselves), or the chained ints go into one
+    ``array``, and the lengths come from ``map(len, ...)``. ``item_types``:
+    the set of the items' types, when the caller has it already.
 
     Returns None when only the item-by-item path can tell: an empty or mixed
     batch, or one whose items or tokens are not all of the accepted types.
     """
-    item_types = set(map(type, sequences))
+    if item_types is None:
+        item_types = set(map(type, sequences))
     if item_types == {str}:
-        # surrogatepass: a lone surrogate (legal in a Python str) keeps its
-        # own value, as ord() gives it.
-        encoded = "".join(sequences).encode("utf-32-le", "surrogatepass")
-        values = torch.frombuffer(bytearray(encoded), dtype=torch.int32) if encoded else None
+        values = _code_points("".join(sequences))
     elif item_types and all(
         issubclass(kind, Sequence) and not issubclass(kind, (str, bytes)) for kind in item_types
     ):
@@ -425,11 +434,45 @@ def _pad_in_one_buffer(
         values = torch.frombuffer(buffer, dtype=dtype) if len(buffer) else None
     else:
         return None
-    lengths = torch.tensor(list(map(len, sequences)), dtype=torch.int64)
+    # Through an array: torch.tensor() of a list of ints is four times slower.
+    lengths = torch.frombuffer(array.array("q", list(map(len, sequences))), dtype=torch.int64)
+    if values is None:
+        return torch.zeros(0, dtype=dtype), lengths
+    return values.to(dtype), lengths
+
+
+#: An array type code whose items are 4-byte code points: "w" (Python 3.13+),
+#: else "u" where wchar_t is 4 bytes (Linux, macOS); None elsewhere (Windows).
+_UCS4_CODE = next(
+    (code for code in ("w", "u") if code in array.typecodes and array.array(code).itemsize == 4),
+    None,
+)
+
+
+def _code_points(text: str) -> Optional[Tensor]:
+    """The code points of ``text`` as int32 [len(text)] (None when empty).
+    A lone surrogate (legal in a str) keeps its own value, as ord() gives it."""
+    if not text:
+        return None
+    if _UCS4_CODE is not None:  # a straight copy, three times the codec's speed
+        return torch.frombuffer(array.array(_UCS4_CODE, text), dtype=torch.int32)
+    encoded = bytearray(text.encode("utf-32-le", "surrogatepass"))
+    return torch.frombuffer(encoded, dtype=torch.int32)
+
+
+def _pad_in_one_buffer(
+    sequences: Union[Sequence[str], Sequence[Sequence[int]]], dtype: torch.dtype
+) -> Optional[tuple[Tensor, Tensor]]:
+    """pad_sequences from the packed batch with one masked scatter (what
+    brings it within 1.5x of torch's pad_sequence on tensors); None as
+    :func:`_pack_in_one_buffer`."""
+    packed = _pack_in_one_buffer(sequences, dtype)
+    if packed is None:
+        return None
+    values, lengths = packed
     width = int(lengths.max()) if len(lengths) else 0
     tokens = torch.zeros((len(lengths), width), dtype=dtype)
-    if values is not None:
-        tokens.masked_scatter_(torch.arange(width) < lengths[:, None], values.to(dtype))
+    tokens.masked_scatter_(torch.arange(width) < lengths[:, None], values)
     return tokens, lengths
 
 

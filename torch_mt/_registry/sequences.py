@@ -42,15 +42,15 @@ def levenshtein_reference(x: list[int], y: list[int]) -> int:
 def _edit_distance_reference(
     a: Tensor, b: Tensor, a_lengths: Optional[Tensor] = None, b_lengths: Optional[Tensor] = None
 ) -> Tensor:
-    pairs = zip(rows_of(a, a_lengths), rows_of(b, b_lengths))
+    pairs = zip(_sequences_of(a, a_lengths), _sequences_of(b, b_lengths))
     return torch.tensor([levenshtein_reference(x, y) for x, y in pairs], dtype=torch.int64)
 
 
 def _edit_distance_pairwise_reference(
     a: Tensor, b: Tensor, a_lengths: Optional[Tensor] = None, b_lengths: Optional[Tensor] = None
 ) -> Tensor:
-    b_rows = rows_of(b, b_lengths)
-    grid = [[levenshtein_reference(x, y) for y in b_rows] for x in rows_of(a, a_lengths)]
+    b_rows = _sequences_of(b, b_lengths)
+    grid = [[levenshtein_reference(x, y) for y in b_rows] for x in _sequences_of(a, a_lengths)]
     return torch.tensor(grid, dtype=torch.int64).reshape(len(grid), len(b_rows))
 
 
@@ -71,13 +71,44 @@ def _edit_distance_args(draw: st.DrawFn, pairwise: bool, large: bool = False) ->
     a, b, a_lengths, b_lengths = (
         with_layout(t, draw(layouts)) for t in (a, b, a_lengths, b_lengths)
     )
-    # Without lengths, every row is whole.
-    return (
-        a,
-        b,
-        a_lengths if draw(st.booleans()) else None,
-        b_lengths if draw(st.booleans()) else None,
-    )
+    # Without lengths, every row is whole; a packed side needs its lengths.
+    a_lengths = a_lengths if draw(st.booleans()) else None
+    b_lengths = b_lengths if draw(st.booleans()) else None
+    if draw(st.booleans()):
+        a, a_lengths = _packed(a, a_lengths, draw(layouts), trailing=draw(st.integers(0, 2)))
+    if draw(st.booleans()):
+        b, b_lengths = _packed(b, b_lengths, draw(layouts), trailing=draw(st.integers(0, 2)))
+    return a, b, a_lengths, b_lengths
+
+
+def _packed(
+    tokens: Tensor, lengths: Optional[Tensor], layout: str, trailing: int
+) -> tuple[Tensor, Tensor]:
+    """The packed form of a padded side: its sequences one after another (then
+    ``trailing`` unused tokens, which the kernel must ignore) and lengths."""
+    lengths = _full_lengths(tokens, lengths)
+    rows = [tokens[i, : int(n)] for i, n in enumerate(lengths.tolist())]
+    values = torch.cat([*rows, tokens.new_full((trailing,), 7)])
+    return with_layout(values, layout), lengths
+
+
+def _sequences_of(tokens: Tensor, lengths: Optional[Tensor]) -> list[list[int]]:
+    """The sequences of a padded or a packed side, as Python lists."""
+    if tokens.dim() == 2:
+        return rows_of(tokens, lengths)
+    starts = [0, *torch.cumsum(lengths, 0).tolist()]
+    values = tokens.tolist()
+    return [values[start:end] for start, end in zip(starts, starts[1:])]
+
+
+def _padded_args(args: tuple) -> tuple:
+    """The same arguments with packed sides padded (bad inputs build on padded ones)."""
+    a, b, a_lengths, b_lengths = args
+    if a.dim() == 1:
+        a, a_lengths = pad_sequences(_sequences_of(a, a_lengths), a.dtype)
+    if b.dim() == 1:
+        b, b_lengths = pad_sequences(_sequences_of(b, b_lengths), b.dtype)
+    return a, b, a_lengths, b_lengths
 
 
 def _full_lengths(tokens: Tensor, lengths: Optional[Tensor]) -> Tensor:
@@ -89,8 +120,10 @@ def _full_lengths(tokens: Tensor, lengths: Optional[Tensor]) -> Tensor:
 
 def _edit_distance_bad_inputs(op: str, pairwise: bool) -> Callable[[tuple], list[BadInput]]:
     def bad_inputs(args: tuple) -> list[BadInput]:
+        args = _padded_args(args)
         a, b = (t.contiguous() for t in args[:2])
         a_lengths, b_lengths = _full_lengths(a, args[2]), _full_lengths(b, args[3])
+        packed_a, _ = _packed(a, a_lengths, "contiguous", trailing=0)
         other_dtype = torch.int64 if a.dtype == torch.int32 else torch.int32
         zero_length = torch.zeros(1, dtype=torch.int64)
         cases = [
@@ -108,11 +141,6 @@ def _edit_distance_bad_inputs(op: str, pairwise: bool) -> Callable[[tuple], list
                 "dtype mismatch",
                 (a, b.to(other_dtype), a_lengths, b_lengths),
                 rf"{op}: arguments 'a' and 'b' must have the same dtype",
-            ),
-            BadInput(
-                "1-D tokens",
-                (a.flatten(), b, None, b_lengths),
-                rf"{op}: argument 'a' must be a 2-D tensor",
             ),
             BadInput(
                 "3-D tokens",
@@ -141,6 +169,24 @@ def _edit_distance_bad_inputs(op: str, pairwise: bool) -> Callable[[tuple], list
                 rf"{op}: argument 'b_lengths' is on meta but 'a' is on cpu",
             ),
         ]
+        cases.append(
+            BadInput(
+                "packed tokens without lengths",
+                (packed_a, b, None, b_lengths),
+                rf"{op}: argument 'a_lengths' is required when 'a' is 1-D \(packed",
+            )
+        )
+        if a.shape[0] > 0:
+            beyond = a_lengths.clone()
+            beyond[0] += 1
+            cases.append(
+                BadInput(
+                    "packed lengths beyond the tokens",
+                    (packed_a, b, beyond, b_lengths),
+                    rf"{op}: (the lengths in 'a_lengths' add up to {packed_a.numel() + 1} but "
+                    rf"'a' holds {packed_a.numel()} tokens|a_lengths\[0\] = \d+ is outside)",
+                )
+            )
         if a.shape[0] > 0:
             too_long = a_lengths.clone()
             too_long[-1] = a.shape[1] + 1
