@@ -201,6 +201,40 @@ at::Tensor kept_by_score(const bool* keep, const scalar_t* scores, int64_t count
   return out;
 }
 
+// Box indices grouped by category (categories ascending), by index within
+// one. Categories usually span a small range (class ids): then a counting
+// sort, linear and cheap, since this part of batched_nms is serial; else a
+// comparison sort of (category, index) pairs.
+inline std::vector<int64_t> group_by_category(const int64_t* category_of, int64_t count) {
+  std::vector<int64_t> by_category(static_cast<size_t>(count));
+  if (count == 0) {
+    return by_category;
+  }
+  const auto [low, high] = std::minmax_element(category_of, category_of + count);
+  // Unsigned difference: exact for any two int64 values with high >= low.
+  const uint64_t span = static_cast<uint64_t>(*high) - static_cast<uint64_t>(*low);
+  if (span < static_cast<uint64_t>(4 * count)) {
+    std::vector<int64_t> start(static_cast<size_t>(span) + 2, 0);
+    for (int64_t i = 0; i < count; ++i) {
+      ++start[static_cast<uint64_t>(category_of[i]) - static_cast<uint64_t>(*low) + 1];
+    }
+    std::partial_sum(start.begin(), start.end(), start.begin());
+    for (int64_t i = 0; i < count; ++i) {  // ascending i: stable within a category
+      by_category[start[static_cast<uint64_t>(category_of[i]) - static_cast<uint64_t>(*low)]++] = i;
+    }
+    return by_category;
+  }
+  std::vector<std::pair<int64_t, int64_t>> keyed(static_cast<size_t>(count));
+  for (int64_t i = 0; i < count; ++i) {
+    keyed[i] = {category_of[i], i};  // (category, index): no indirect loads while sorting
+  }
+  std::sort(keyed.begin(), keyed.end());
+  for (int64_t p = 0; p < count; ++p) {
+    by_category[p] = keyed[p].second;
+  }
+  return by_category;
+}
+
 // ---- operators --------------------------------------------------------------
 
 at::Tensor nms_cpu(const at::Tensor& boxes, const at::Tensor& scores, double iou_threshold) {
@@ -262,16 +296,7 @@ at::Tensor batched_nms_cpu(const at::Tensor& boxes, const at::Tensor& scores,
     // by_category[group_start[g], group_start[g + 1]). Each group is put in
     // visiting order (by score) inside the fan-out, not here: the serial
     // part of the call is one sort, not two.
-    // (category, index) pairs sort without indirect loads.
-    std::vector<std::pair<int64_t, int64_t>> keyed(count);
-    for (int64_t i = 0; i < count; ++i) {
-      keyed[i] = {category_of[i], i};
-    }
-    std::sort(keyed.begin(), keyed.end());
-    std::vector<int64_t> by_category(count);
-    for (int64_t p = 0; p < count; ++p) {
-      by_category[p] = keyed[p].second;
-    }
+    const std::vector<int64_t> by_category = group_by_category(category_of, count);
     std::vector<int64_t> group_start;
     for (int64_t p = 0; p < count; ++p) {
       if (p == 0 || category_of[by_category[p]] != category_of[by_category[p - 1]]) {

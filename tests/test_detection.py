@@ -33,14 +33,31 @@ def test_threshold_is_strict():
     assert torch_mt.nms(boxes, scores, 0.33).tolist() == [0]
 
 
-@settings(max_examples=15)
-@given(args=nms_args(), categories=st.integers(1, 4), seed=st.integers(0, 1000))
-def test_batched_nms_is_nms_per_category(args, categories, seed):
+#: Category ids as class ids (a small range: counting sort), spread far apart,
+#: or at the int64 extremes (a comparison sort, and no overflow in the span).
+CATEGORY_SPELLINGS = {
+    "class ids": lambda c: c,
+    "spread": lambda c: c * 2**40 - 5,
+    "extremes": lambda c: 2**63 - 1 - c if c % 2 else -(2**63) + c,
+}
+
+
+@settings(max_examples=25)
+@given(
+    args=nms_args(),
+    categories=st.integers(1, 4),
+    seed=st.integers(0, 1000),
+    spelling=st.sampled_from(sorted(CATEGORY_SPELLINGS)),
+)
+def test_batched_nms_is_nms_per_category(args, categories, seed, spelling):
     boxes, scores, threshold = args
-    idxs = torch.randint(
+    classes = torch.randint(
         0, categories, (boxes.shape[0],), generator=torch.Generator().manual_seed(seed)
     )
+    idxs = torch.tensor([CATEGORY_SPELLINGS[spelling](c) for c in classes.tolist()])
+    idxs = idxs.reshape(boxes.shape[0])
     kept = set(torch_mt.batched_nms(boxes, scores, idxs, threshold).tolist())
+    idxs = classes  # the same grouping, by class
     for category in range(categories):
         members = torch.nonzero(idxs == category).flatten()
         alone = members[torch_mt.nms(boxes[members], scores[members], threshold)]
