@@ -269,28 +269,29 @@ inline bool avx2_enabled() {
   return enabled;
 }
 
-// distances_one_block_with() for a dense one-block table, with the kLanes
-// lanes' words in one AVX2 register: each word operation serves all four.
-// Compiled for AVX2 only here; callers check avx2_enabled() first.
-template <typename Token>
-__attribute__((target("avx2"))) void distances_one_block_avx2(DenseMaskLookup lookup,
-                                                              int64_t length,
-                                                              const Token* const texts[kLanes],
-                                                              const int64_t text_lengths[kLanes],
-                                                              int64_t out[kLanes]) {
+// kLanes one-block pairs at once on AVX2, the lanes' words in one register so
+// that each word operation serves all four: advance_block() with carry_in = +1,
+// each lane with its own pattern length (score row) and text length.
+// `mask_of(lane, k)` is lane's match mask for its k-th text symbol. Compiled
+// for AVX2 only here; callers check avx2_enabled() first.
+template <typename MaskOf>
+__attribute__((target("avx2"))) void four_lanes_avx2(const int64_t pattern_lengths[kLanes],
+                                                     const int64_t text_lengths[kLanes],
+                                                     int64_t out[kLanes], MaskOf mask_of) {
   static_assert(kLanes == 4, "one AVX2 register holds four 64-bit lanes");
   const __m256i all_ones = _mm256_set1_epi64x(-1), one = _mm256_set1_epi64x(1);
-  const __m128i score_shift = _mm_cvtsi32_si128(static_cast<int>((length - 1) % kWordBits));
+  const __m256i score_shifts = _mm256_set_epi64x(pattern_lengths[3] - 1, pattern_lengths[2] - 1,
+                                                 pattern_lengths[1] - 1, pattern_lengths[0] - 1);
   const __m256i ends =
       _mm256_set_epi64x(text_lengths[3], text_lengths[2], text_lengths[1], text_lengths[0]);
   __m256i plus = all_ones, minus = _mm256_setzero_si256();
-  __m256i scores = _mm256_set1_epi64x(length);
+  __m256i scores = _mm256_set_epi64x(pattern_lengths[3], pattern_lengths[2], pattern_lengths[1],
+                                     pattern_lengths[0]);
   const int64_t longest = *std::max_element(text_lengths, text_lengths + kLanes);
-  const auto mask_of = [=](Token token) { return static_cast<long long>(lookup(token)); };
   for (int64_t k = 0; k < longest; ++k) {
-    const __m256i match = _mm256_set_epi64x(mask_of(texts[3][k]), mask_of(texts[2][k]),
-                                            mask_of(texts[1][k]), mask_of(texts[0][k]));
-    // advance_block() with carry_in = +1, on four lanes.
+    const __m256i match = _mm256_set_epi64x(
+        static_cast<long long>(mask_of(3, k)), static_cast<long long>(mask_of(2, k)),
+        static_cast<long long>(mask_of(1, k)), static_cast<long long>(mask_of(0, k)));
     const __m256i vertical = _mm256_or_si256(match, minus);
     const __m256i sum = _mm256_add_epi64(_mm256_and_si256(match, plus), plus);
     const __m256i diagonal = _mm256_or_si256(_mm256_xor_si256(sum, plus), match);
@@ -298,8 +299,8 @@ __attribute__((target("avx2"))) void distances_one_block_avx2(DenseMaskLookup lo
         _mm256_or_si256(minus, _mm256_andnot_si256(_mm256_or_si256(diagonal, plus), all_ones));
     const __m256i horizontal_minus = _mm256_and_si256(plus, diagonal);
     const __m256i carry =
-        _mm256_sub_epi64(_mm256_and_si256(_mm256_srl_epi64(horizontal_plus, score_shift), one),
-                         _mm256_and_si256(_mm256_srl_epi64(horizontal_minus, score_shift), one));
+        _mm256_sub_epi64(_mm256_and_si256(_mm256_srlv_epi64(horizontal_plus, score_shifts), one),
+                         _mm256_and_si256(_mm256_srlv_epi64(horizontal_minus, score_shifts), one));
     const __m256i active = _mm256_cmpgt_epi64(ends, _mm256_set1_epi64x(k));
     scores = _mm256_add_epi64(scores, _mm256_and_si256(carry, active));
     const __m256i shifted_plus = _mm256_or_si256(_mm256_slli_epi64(horizontal_plus, 1), one);
@@ -311,6 +312,17 @@ __attribute__((target("avx2"))) void distances_one_block_avx2(DenseMaskLookup lo
   alignas(32) int64_t lanes[kLanes];
   _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), scores);
   std::copy(lanes, lanes + kLanes, out);
+}
+
+// distances_one_block_with() for a dense one-block table: one pattern, four
+// texts (padded rows, readable up to the longest length).
+template <typename Token>
+void distances_one_block_avx2(DenseMaskLookup lookup, int64_t length,
+                              const Token* const texts[kLanes], const int64_t text_lengths[kLanes],
+                              int64_t out[kLanes]) {
+  const int64_t pattern_lengths[kLanes] = {length, length, length, length};
+  four_lanes_avx2(pattern_lengths, text_lengths, out,
+                  [&](int lane, int64_t k) { return lookup(texts[lane][k]); });
 }
 #endif
 
@@ -346,51 +358,15 @@ void distances_per_lane_with(const int64_t pattern_lengths[kLanes],
 }
 
 #if defined(__x86_64__)
-// distances_per_lane_with() for four dense one-block tables, the lanes' words
-// in one AVX2 register (callers check avx2_enabled() first).
+// distances_per_lane_with() for four dense one-block tables.
 template <typename Token>
-__attribute__((target("avx2"))) void distances_per_lane_avx2(const DenseMaskLookup lookups[kLanes],
-                                                             const int64_t pattern_lengths[kLanes],
-                                                             const Token* const texts[kLanes],
-                                                             const int64_t text_lengths[kLanes],
-                                                             int64_t out[kLanes]) {
-  static_assert(kLanes == 4, "one AVX2 register holds four 64-bit lanes");
-  const __m256i all_ones = _mm256_set1_epi64x(-1), one = _mm256_set1_epi64x(1);
-  const __m256i score_shifts = _mm256_set_epi64x(pattern_lengths[3] - 1, pattern_lengths[2] - 1,
-                                                 pattern_lengths[1] - 1, pattern_lengths[0] - 1);
-  const __m256i ends =
-      _mm256_set_epi64x(text_lengths[3], text_lengths[2], text_lengths[1], text_lengths[0]);
-  __m256i plus = all_ones, minus = _mm256_setzero_si256();
-  __m256i scores = _mm256_set_epi64x(pattern_lengths[3], pattern_lengths[2], pattern_lengths[1],
-                                     pattern_lengths[0]);
-  const int64_t longest = *std::max_element(text_lengths, text_lengths + kLanes);
-  const auto mask_of = [&](int lane, int64_t k) {
-    return static_cast<long long>(lookups[lane](texts[lane][std::min(k, text_lengths[lane] - 1)]));
-  };
-  for (int64_t k = 0; k < longest; ++k) {
-    const __m256i match =
-        _mm256_set_epi64x(mask_of(3, k), mask_of(2, k), mask_of(1, k), mask_of(0, k));
-    // advance_block() with carry_in = +1, on four lanes with their own last rows.
-    const __m256i vertical = _mm256_or_si256(match, minus);
-    const __m256i sum = _mm256_add_epi64(_mm256_and_si256(match, plus), plus);
-    const __m256i diagonal = _mm256_or_si256(_mm256_xor_si256(sum, plus), match);
-    const __m256i horizontal_plus =
-        _mm256_or_si256(minus, _mm256_andnot_si256(_mm256_or_si256(diagonal, plus), all_ones));
-    const __m256i horizontal_minus = _mm256_and_si256(plus, diagonal);
-    const __m256i carry =
-        _mm256_sub_epi64(_mm256_and_si256(_mm256_srlv_epi64(horizontal_plus, score_shifts), one),
-                         _mm256_and_si256(_mm256_srlv_epi64(horizontal_minus, score_shifts), one));
-    const __m256i active = _mm256_cmpgt_epi64(ends, _mm256_set1_epi64x(k));
-    scores = _mm256_add_epi64(scores, _mm256_and_si256(carry, active));
-    const __m256i shifted_plus = _mm256_or_si256(_mm256_slli_epi64(horizontal_plus, 1), one);
-    const __m256i shifted_minus = _mm256_slli_epi64(horizontal_minus, 1);
-    plus = _mm256_or_si256(shifted_minus,
-                           _mm256_andnot_si256(_mm256_or_si256(vertical, shifted_plus), all_ones));
-    minus = _mm256_and_si256(shifted_plus, vertical);
-  }
-  alignas(32) int64_t lanes[kLanes];
-  _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), scores);
-  std::copy(lanes, lanes + kLanes, out);
+void distances_per_lane_avx2(const DenseMaskLookup lookups[kLanes],
+                             const int64_t pattern_lengths[kLanes],
+                             const Token* const texts[kLanes], const int64_t text_lengths[kLanes],
+                             int64_t out[kLanes]) {
+  four_lanes_avx2(pattern_lengths, text_lengths, out, [&](int lane, int64_t k) {
+    return lookups[lane](texts[lane][std::min(k, text_lengths[lane] - 1)]);
+  });
 }
 #endif
 
