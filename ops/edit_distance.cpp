@@ -219,7 +219,7 @@ void rows_chunk(Workspace<Token>& workspace, Sequences<Token> a, Sequences<Token
       texts[lane] = pair.text;
       text_lengths[lane] = pair.text_length;
     }
-    levenshtein::distances_per_lane(patterns, texts, text_lengths, scores);
+    levenshtein::distances_four_lanes(patterns, texts, text_lengths, scores);
     for (int lane = 0; lane < kLanes; ++lane) {
       out[one_word[next + lane].index] = scores[lane];
     }
@@ -263,7 +263,9 @@ void grid_row(Workspace<Token>& workspace, Sequences<Token> b, const int64_t* co
         texts[lane] = b.row(j);
         lengths[lane] = b.length(j);
       }
-      levenshtein::distances_one_block(pattern, texts, lengths, scores);
+      const levenshtein::PatternMasks<Token>* const patterns[levenshtein::kLanes] = {
+          &pattern, &pattern, &pattern, &pattern};
+      levenshtein::distances_four_lanes(patterns, texts, lengths, scores);
       for (int lane = 0; lane < levenshtein::kLanes; ++lane) {
         out[row_start + columns[cell + lane - row_start]] = scores[lane];
       }

@@ -225,39 +225,37 @@ int64_t distance(const PatternMasks<Token>& pattern, const Token* text, int64_t 
   return score;
 }
 
-// Distances between one prepared one-block pattern (length 1..64) and
-// kLanes texts at once. The lanes' dependency chains are independent, so the
-// CPU overlaps them: several times the throughput of one text at a time.
-// A lane past its text's end keeps reading `texts[lane][k]` for k < the
-// longest length, so every text must be readable that far (padded rows);
-// those steps do not count towards its score.
+// Four lanes at once: kLanes (pattern, text) pairs, each pattern of one block
+// (1..64 tokens). The lanes' dependency chains are independent, so the CPU
+// overlaps them (several times the throughput of one pair at a time), and on
+// AVX2 their words share one register. The grid gives every lane the same
+// pattern, row-wise batches four different ones.
 constexpr int kLanes = 4;
 
-template <typename Token, typename MaskOf>
-void distances_one_block_with(int64_t length, const Token* const texts[kLanes],
-                              const int64_t text_lengths[kLanes], int64_t out[kLanes],
-                              MaskOf mask_of) {
-  const uint64_t last_row = uint64_t{1} << ((length - 1) % kWordBits);
-  uint64_t plus[kLanes], minus[kLanes];
+// The portable loop. `symbol(lane, k)` is lane's k-th text symbol for k below
+// its length, and some readable symbol after it (that step does not count).
+template <typename MaskOf, typename SymbolOf>
+void four_lanes_with(const int64_t pattern_lengths[kLanes], const int64_t text_lengths[kLanes],
+                     int64_t out[kLanes], MaskOf mask_of, SymbolOf symbol) {
+  uint64_t plus[kLanes], minus[kLanes], last_row[kLanes];
   int64_t scores[kLanes];  // locals, so stores cannot alias the mask tables
   int64_t longest = 0;
   for (int lane = 0; lane < kLanes; ++lane) {
     plus[lane] = ~uint64_t{0};
     minus[lane] = 0;
-    scores[lane] = length;
+    last_row[lane] = uint64_t{1} << (pattern_lengths[lane] - 1);
+    scores[lane] = pattern_lengths[lane];
     longest = std::max(longest, text_lengths[lane]);
   }
   for (int64_t k = 0; k < longest; ++k) {
 #pragma GCC unroll 4  // keep every lane's state in registers
     for (int lane = 0; lane < kLanes; ++lane) {
       const int carry =
-          advance_block(plus[lane], minus[lane], mask_of(texts[lane][k]), 1, last_row);
+          advance_block(plus[lane], minus[lane], mask_of(lane, symbol(lane, k)), 1, last_row[lane]);
       scores[lane] += k < text_lengths[lane] ? carry : 0;
     }
   }
-  for (int lane = 0; lane < kLanes; ++lane) {
-    out[lane] = scores[lane];
-  }
+  std::copy(scores, scores + kLanes, out);
 }
 
 #if defined(__x86_64__)
@@ -269,15 +267,14 @@ inline bool avx2_enabled() {
   return enabled;
 }
 
-// kLanes one-block pairs at once on AVX2, the lanes' words in one register so
-// that each word operation serves all four: advance_block() with carry_in = +1,
-// each lane with its own pattern length (score row) and text length.
-// `mask_of(lane, k)` is lane's match mask for its k-th text symbol. Compiled
-// for AVX2 only here; callers check avx2_enabled() first.
-template <typename MaskOf>
+// four_lanes_with() on AVX2: advance_block() with carry_in = +1 on the four
+// lanes' words in one register, each lane with its own score row (srlv).
+// Compiled for AVX2 only here; callers check avx2_enabled() first.
+template <typename MaskOf, typename SymbolOf>
 __attribute__((target("avx2"))) void four_lanes_avx2(const int64_t pattern_lengths[kLanes],
                                                      const int64_t text_lengths[kLanes],
-                                                     int64_t out[kLanes], MaskOf mask_of) {
+                                                     int64_t out[kLanes], MaskOf mask_of,
+                                                     SymbolOf symbol) {
   static_assert(kLanes == 4, "one AVX2 register holds four 64-bit lanes");
   const __m256i all_ones = _mm256_set1_epi64x(-1), one = _mm256_set1_epi64x(1);
   const __m256i score_shifts = _mm256_set_epi64x(pattern_lengths[3] - 1, pattern_lengths[2] - 1,
@@ -288,10 +285,12 @@ __attribute__((target("avx2"))) void four_lanes_avx2(const int64_t pattern_lengt
   __m256i scores = _mm256_set_epi64x(pattern_lengths[3], pattern_lengths[2], pattern_lengths[1],
                                      pattern_lengths[0]);
   const int64_t longest = *std::max_element(text_lengths, text_lengths + kLanes);
+  const auto match_of = [&](int lane, int64_t k) {
+    return static_cast<long long>(mask_of(lane, symbol(lane, k)));
+  };
   for (int64_t k = 0; k < longest; ++k) {
-    const __m256i match = _mm256_set_epi64x(
-        static_cast<long long>(mask_of(3, k)), static_cast<long long>(mask_of(2, k)),
-        static_cast<long long>(mask_of(1, k)), static_cast<long long>(mask_of(0, k)));
+    const __m256i match =
+        _mm256_set_epi64x(match_of(3, k), match_of(2, k), match_of(1, k), match_of(0, k));
     const __m256i vertical = _mm256_or_si256(match, minus);
     const __m256i sum = _mm256_add_epi64(_mm256_and_si256(match, plus), plus);
     const __m256i diagonal = _mm256_or_si256(_mm256_xor_si256(sum, plus), match);
@@ -313,104 +312,41 @@ __attribute__((target("avx2"))) void four_lanes_avx2(const int64_t pattern_lengt
   _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), scores);
   std::copy(lanes, lanes + kLanes, out);
 }
-
-// distances_one_block_with() for a dense one-block table: one pattern, four
-// texts (padded rows, readable up to the longest length).
-template <typename Token>
-void distances_one_block_avx2(DenseMaskLookup lookup, int64_t length,
-                              const Token* const texts[kLanes], const int64_t text_lengths[kLanes],
-                              int64_t out[kLanes]) {
-  const int64_t pattern_lengths[kLanes] = {length, length, length, length};
-  four_lanes_avx2(pattern_lengths, text_lengths, out,
-                  [&](int lane, int64_t k) { return lookup(texts[lane][k]); });
-}
 #endif
 
-// Distances of kLanes pairs at once, each lane with its own one-block
-// pattern (1..64 tokens) and its own non-empty text: the row-wise batch's
-// counterpart of distances_one_block_with(). `mask_of(lane, token)` is the
-// lane's match mask. A lane past its text's end re-reads its last token (the
-// step does not count), so texts need not be padded.
-template <typename Token, typename MaskOf>
-void distances_per_lane_with(const int64_t pattern_lengths[kLanes],
-                             const Token* const texts[kLanes], const int64_t text_lengths[kLanes],
-                             int64_t out[kLanes], MaskOf mask_of) {
-  uint64_t plus[kLanes], minus[kLanes], last_row[kLanes];
-  int64_t scores[kLanes];
-  int64_t longest = 0;
-  for (int lane = 0; lane < kLanes; ++lane) {
-    plus[lane] = ~uint64_t{0};
-    minus[lane] = 0;
-    last_row[lane] = uint64_t{1} << (pattern_lengths[lane] - 1);
-    scores[lane] = pattern_lengths[lane];
-    longest = std::max(longest, text_lengths[lane]);
-  }
-  for (int64_t k = 0; k < longest; ++k) {
-#pragma GCC unroll 4
-    for (int lane = 0; lane < kLanes; ++lane) {
-      const Token token = texts[lane][std::min(k, text_lengths[lane] - 1)];
-      const int carry =
-          advance_block(plus[lane], minus[lane], mask_of(lane, token), 1, last_row[lane]);
-      scores[lane] += k < text_lengths[lane] ? carry : 0;
-    }
-  }
-  std::copy(scores, scores + kLanes, out);
-}
-
-#if defined(__x86_64__)
-// distances_per_lane_with() for four dense one-block tables.
+// Distances of kLanes prepared one-block patterns, each against its own text
+// (any length, 0 included). Texts are read only within their lengths: a lane
+// past its end re-reads its last symbol, so texts need no padding after them
+// (packed sequences end where the buffer ends).
 template <typename Token>
-void distances_per_lane_avx2(const DenseMaskLookup lookups[kLanes],
-                             const int64_t pattern_lengths[kLanes],
-                             const Token* const texts[kLanes], const int64_t text_lengths[kLanes],
-                             int64_t out[kLanes]) {
-  four_lanes_avx2(pattern_lengths, text_lengths, out, [&](int lane, int64_t k) {
-    return lookups[lane](texts[lane][std::min(k, text_lengths[lane] - 1)]);
-  });
-}
-#endif
-
-// kLanes prepared one-block patterns, each against its own text.
-template <typename Token>
-void distances_per_lane(const PatternMasks<Token>* const patterns[kLanes],
-                        const Token* const texts[kLanes], const int64_t text_lengths[kLanes],
-                        int64_t out[kLanes]) {
-  int64_t pattern_lengths[kLanes];
+void distances_four_lanes(const PatternMasks<Token>* const patterns[kLanes],
+                          const Token* const texts[kLanes], const int64_t text_lengths[kLanes],
+                          int64_t out[kLanes]) {
+  const Token none{};  // stands for an empty text's symbols, which never count
+  const Token* readable[kLanes];
+  int64_t pattern_lengths[kLanes], last[kLanes];
   bool all_dense = true;
   for (int lane = 0; lane < kLanes; ++lane) {
+    readable[lane] = text_lengths[lane] > 0 ? texts[lane] : &none;
+    last[lane] = std::max<int64_t>(text_lengths[lane] - 1, 0);
     pattern_lengths[lane] = patterns[lane]->length();
     all_dense = all_dense && patterns[lane]->dense_one_block();
   }
+  const auto symbol = [&](int lane, int64_t k) { return readable[lane][std::min(k, last[lane])]; };
 #if defined(__x86_64__)
   if (all_dense && avx2_enabled()) {
     const DenseMaskLookup lookups[kLanes] = {
         patterns[0]->one_block_lookup(), patterns[1]->one_block_lookup(),
         patterns[2]->one_block_lookup(), patterns[3]->one_block_lookup()};
-    distances_per_lane_avx2(lookups, pattern_lengths, texts, text_lengths, out);
+    four_lanes_avx2(
+        pattern_lengths, text_lengths, out,
+        [&](int lane, Token token) { return lookups[lane](token); }, symbol);
     return;
   }
 #endif
-  distances_per_lane_with(pattern_lengths, texts, text_lengths, out, [&](int lane, Token token) {
-    return patterns[lane]->single_mask(token);
-  });
-}
-
-template <typename Token>
-void distances_one_block(const PatternMasks<Token>& pattern, const Token* const texts[kLanes],
-                         const int64_t text_lengths[kLanes], int64_t out[kLanes]) {
-  if (pattern.dense_one_block()) {
-    const DenseMaskLookup lookup = pattern.one_block_lookup();
-#if defined(__x86_64__)
-    if (avx2_enabled()) {
-      distances_one_block_avx2(lookup, pattern.length(), texts, text_lengths, out);
-      return;
-    }
-#endif
-    distances_one_block_with(pattern.length(), texts, text_lengths, out, lookup);
-  } else {
-    distances_one_block_with(pattern.length(), texts, text_lengths, out,
-                             [&](Token token) { return pattern.single_mask(token); });
-  }
+  four_lanes_with(
+      pattern_lengths, text_lengths, out,
+      [&](int lane, Token token) { return patterns[lane]->single_mask(token); }, symbol);
 }
 
 }  // namespace mt::levenshtein

@@ -309,7 +309,6 @@ INT32 = st.integers(-(2**31), 2**31 - 1)
         st.lists(TEXT, max_size=6),
         st.lists(st.lists(INT32, max_size=12), max_size=6),
         st.lists(st.tuples(INT32, INT32) | st.lists(INT32, max_size=3).map(tuple), max_size=6),
-        st.lists(st.one_of(TEXT, st.lists(INT32, max_size=5)), max_size=6),  # mixed kinds
     ),
     dtype=st.sampled_from([torch.int32, torch.int64]),
 )
@@ -328,6 +327,14 @@ def test_pad_sequences_equals_its_definition(batch, dtype):
         ([[1], (2**31,)], torch.int32, ValueError, r"item 1 has a token outside the int32 range"),
         ([[2**63]], torch.int64, ValueError, r"item 0 has a token outside the int64 range"),
         (["ab", 3], torch.int64, TypeError, r"item 1 must be a string or a sequence of ints"),
+        (
+            ["ab", [1, 2]],
+            torch.int64,
+            TypeError,
+            r"item 1 is a sequence of ints but item 0 is a string: a batch holds strings or int "
+            r"sequences, not both",
+        ),
+        ([[1], "ab"], torch.int32, TypeError, r"item 1 is a string but item 0 is a sequence"),
     ],
 )
 def test_pad_sequences_refuses_what_is_not_a_token_naming_the_item(batch, dtype, error, match):

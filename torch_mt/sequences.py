@@ -39,7 +39,7 @@ def pad_sequences(
 
     Args:
         sequences: ``B`` strings (tokens are Unicode code points) or ``B``
-            sequences of Python ints.
+            sequences of Python ints (not both kinds in one batch).
         dtype: ``torch.int32`` or ``torch.int64`` for the tokens.
 
     Returns:
@@ -47,7 +47,8 @@ def pad_sequences(
         padded with 0, and int64 lengths ``[B]``.
 
     Raises:
-        TypeError: an item is neither a string nor a sequence of ints.
+        TypeError: an item is neither a string nor a sequence of ints, or the
+            batch mixes the two.
         ValueError: a token does not fit in ``dtype``.
 
     Example:
@@ -58,9 +59,10 @@ def pad_sequences(
     packed = _pad_in_one_buffer(sequences, dtype)
     if packed is not None:
         return packed
-    # Mixed strings and int sequences, or a batch the fast path refuses: item
-    # by item, which also words the error (which item, of what type).
+    # A batch the fast path refuses: item by item, which words the error
+    # (which item, of what type).
     rows = [_tokens_of(item, position) for position, item in enumerate(sequences)]
+    _check_one_kind(sequences)
     lengths = torch.tensor([len(row) for row in rows], dtype=torch.int64)
     width = max((len(row) for row in rows), default=0)
     tokens = torch.zeros((len(rows), width), dtype=dtype)
@@ -474,6 +476,19 @@ def _pad_in_one_buffer(
     tokens = torch.zeros((len(lengths), width), dtype=dtype)
     tokens.masked_scatter_(torch.arange(width) < lengths[:, None], values)
     return tokens, lengths
+
+
+def _check_one_kind(sequences: Sequence[Union[str, Sequence[int]]]) -> None:
+    """Strings and int sequences do not mix: code points and token ids are
+    different alphabets, and a distance between them would mean nothing."""
+    first_is_text = bool(sequences) and isinstance(sequences[0], str)
+    for position, item in enumerate(sequences):
+        if isinstance(item, str) != first_is_text:
+            kinds = ("a string", "a sequence of ints")
+            raise TypeError(
+                f"item {position} is {kinds[first_is_text]} but item 0 is "
+                f"{kinds[not first_is_text]}: a batch holds strings or int sequences, not both"
+            )
 
 
 def _tokens_of(item: Union[str, Sequence[int]], position: int) -> list[int]:
