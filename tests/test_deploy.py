@@ -59,13 +59,19 @@ def package(tmp_path_factory) -> pathlib.Path:
     return make_model.save_package(tmp_path_factory.mktemp("aoti"))
 
 
+SANITIZER_VARIABLES = ("LD_PRELOAD", "ASAN_OPTIONS", "UBSAN_OPTIONS", "TSAN_OPTIONS")
+
+
 @pytest.fixture(scope="module")
 def cpp_run(tmp_path_factory, package):
     build_example()
     directory = tmp_path_factory.mktemp("cpp")
     make_model.save(directory)
-    # No Python anywhere near the program: a clean environment but for the thread count.
+    # No Python anywhere near the program: a clean environment but for the
+    # thread count (and, under `make sanitize`, the sanitizer runtime that the
+    # instrumented library needs loaded first).
     env = {"PATH": os.environ.get("PATH", ""), "TORCH_MT_NUM_THREADS": "3"}
+    env.update({k: v for k, v in os.environ.items() if k in SANITIZER_VARIABLES})
     result = subprocess.run(
         [
             str(BUILD / "run_model"),

@@ -80,8 +80,7 @@ def run_thread_count_check_under_tsan(package: pathlib.Path, bug: int):
     """check_same_result_for_any_thread_count on normalize_rows(bug), in a
     fresh interpreter running under ThreadSanitizer (exit status 66 on a report)."""
     code = f"""
-import os, sys
-os.environ.pop("LD_PRELOAD")  # for the compiler and ninja: TSan is for this process
+import sys
 sys.path[:0] = [{str(package)!r}, {str(PLANTED)!r}]
 import torch_mt, planted_spec
 assert torch_mt.__file__.startswith({str(package)!r}), torch_mt.__file__

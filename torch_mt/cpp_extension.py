@@ -15,6 +15,7 @@ handling. Two ways to build it, mirroring ``torch.utils.cpp_extension``:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from typing import Any, Optional
@@ -94,17 +95,32 @@ def load(
         lock = os.path.join(build_directory, "lock")
         if os.path.exists(lock) and time.time() - os.path.getmtime(lock) > 300:
             os.remove(lock)
-    return torch_cpp_extension.load(
-        name,
-        sources,
-        extra_cflags=[*CXX_FLAGS, *(extra_cflags or [])],
-        extra_ldflags=[*_link_flags(), *(extra_ldflags or [])],
-        extra_include_paths=[*include_paths(), *(extra_include_paths or [])],
-        build_directory=build_directory,
-        verbose=verbose,
-        is_python_module=is_python_module,
-        **kwargs,
-    )
+    with _build_tools_without_preload():
+        return torch_cpp_extension.load(
+            name,
+            sources,
+            extra_cflags=[*CXX_FLAGS, *(extra_cflags or [])],
+            extra_ldflags=[*_link_flags(), *(extra_ldflags or [])],
+            extra_include_paths=[*include_paths(), *(extra_include_paths or [])],
+            build_directory=build_directory,
+            verbose=verbose,
+            is_python_module=is_python_module,
+            **kwargs,
+        )
+
+
+@contextlib.contextmanager
+def _build_tools_without_preload():
+    """ninja and the compiler run without this process's LD_PRELOAD: under a
+    sanitizer (`make sanitize` preloads ASan or TSan into the interpreter)
+    they would start with its runtime too, and some crash (a shell shim under
+    TSan does). The loaded library still runs under it, in this process."""
+    preload = os.environ.pop("LD_PRELOAD", None)
+    try:
+        yield
+    finally:
+        if preload is not None:
+            os.environ["LD_PRELOAD"] = preload
 
 
 def CppExtension(name: str, sources: list[str], *args: Any, **kwargs: Any):  # noqa: N802
