@@ -428,12 +428,18 @@ def _word_error_rate(quick: bool, rng: random.Random) -> Workload:
     )
 
 
+#: Token ids 0..999 as characters: ASCII letters, then CJK ideographs.
+_CHARACTERS = [chr(0x61 + t) if t < 26 else chr(0x4E00 + t) for t in range(1000)]
+
+
+def _as_text(sequences: list[list[int]]) -> list[str]:
+    """The benchmark's token sequences spelled as strings, one character per token."""
+    return ["".join(_CHARACTERS[t] for t in seq) for seq in sequences]
+
+
 def _from_strings(lefts: list[list[int]], rights: list[list[int]]) -> Workload:
     """The same pairs as Python strings: the wrapper's conversion included."""
-    # 1000 characters: ASCII letters, then CJK ideographs.
-    spell = [chr(0x61 + t) if t < 26 else chr(0x4E00 + t) for t in range(1000)]
-    left_strings = ["".join(spell[t] for t in seq) for seq in lefts]
-    right_strings = ["".join(spell[t] for t in seq) for seq in rights]
+    left_strings, right_strings = _as_text(lefts), _as_text(rights)
     (a, a_lengths), (b, b_lengths) = pad_sequences(left_strings), pad_sequences(right_strings)
     distance = lambda: peer("rapidfuzz.distance").Levenshtein.distance  # noqa: E731
     return Workload(
@@ -465,9 +471,7 @@ def _from_strings(lefts: list[list[int]], rights: list[list[int]]) -> Workload:
 def _grid_from_strings(rows: list[list[int]], cols: list[list[int]]) -> Workload:
     """The all-pairs grid on Python strings, conversion included, against
     rapidfuzz's own parallel grid."""
-    spell = [chr(0x61 + t) if t < 26 else chr(0x4E00 + t) for t in range(1000)]
-    row_strings = ["".join(spell[t] for t in seq) for seq in rows]
-    col_strings = ["".join(spell[t] for t in seq) for seq in cols]
+    row_strings, col_strings = _as_text(rows), _as_text(cols)
     return Workload(
         name=f"edit_distance_pairwise from Python strings, {len(rows)}x{len(cols)}",
         description=f"all pairs of {len(rows)} x {len(cols)} strings of 20-60 characters",
