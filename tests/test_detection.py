@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import torch_mt
-from torch_mt._registry.detection import nms_args
+from torch_mt._registry.detection import batched_nms_reference, nms_args
 from torch_mt.reference import nms_loop
 from torch_mt.testing import THREAD_COUNTS
 
@@ -136,3 +136,17 @@ def test_padded_error_names_lowest_failing_image_for_any_thread_count(threads):
         pytest.raises(RuntimeError, match=r"boxes\[25, 3\] has a NaN"),
     ):
         torch_mt.nms_padded(boxes, scores, 0.5, lengths=counts)
+
+
+def test_many_kept_boxes_are_ordered_the_same_at_every_thread_count():
+    # Most boxes kept (many small categories) and scores with many ties: the
+    # final ordering is sorted in one slice per thread, then merged.
+    generator = torch.Generator().manual_seed(5)
+    boxes, _ = _detections(12_000, seed=5)
+    scores = torch.randint(0, 5, (12_000,), generator=generator) / 4
+    idxs = torch.randint(0, 3_000, (12_000,), generator=generator)
+    expected = batched_nms_reference(boxes, scores, idxs, 0.5)
+    assert expected.numel() > 8_000  # several slices of 2048 and more
+    for threads in THREAD_COUNTS:
+        with torch_mt.num_threads(threads):
+            assert torch.equal(torch_mt.batched_nms(boxes, scores, idxs, 0.5), expected)
