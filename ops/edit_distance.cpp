@@ -446,8 +446,8 @@ at::Tensor edit_distance_text_cpu(const std::vector<std::string>& a,
   const auto batch = static_cast<int64_t>(a.size());
   at::Tensor out = at::empty({batch}, at::kLong);
   int64_t* distances = out.data_ptr<int64_t>();
-  const int64_t steps = word_steps(std::min(longest_bytes(a), longest_bytes(b)),
-                                   std::max(longest_bytes(a), longest_bytes(b)));
+  const int64_t a_bytes = longest_bytes(a), b_bytes = longest_bytes(b);
+  const int64_t steps = word_steps(std::min(a_bytes, b_bytes), std::max(a_bytes, b_bytes));
   ItemErrors errors;
   parallel_for(0, batch, grain_for(kWordStepNs * steps), [&](int64_t first, int64_t last) {
     BorrowedWorkspace<int32_t> workspace;
