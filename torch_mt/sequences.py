@@ -321,14 +321,9 @@ def _utterances(op: str, hypotheses: Sequence[str], references: Sequence[str]):
 def _error_rate(hypotheses: list, references: list, per_utterance: bool) -> Tensor:
     """Edits / reference tokens, or the edits alone where there are no
     reference tokens (jiwer's rule for an empty reference)."""
-    # Packed (code points, or word ids below the vocabulary size: int32 fits);
-    # an empty corpus has nothing to pack and takes pad_sequences' answer.
-    hyp_tokens, hyp_lengths = _pack_in_one_buffer(hypotheses, torch.int32) or pad_sequences(
-        hypotheses, torch.int32
-    )
-    ref_tokens, ref_lengths = _pack_in_one_buffer(references, torch.int32) or pad_sequences(
-        references, torch.int32
-    )
+    # Code points, or word ids below the vocabulary size: int32 fits.
+    hyp_tokens, hyp_lengths = _packed_or_padded(hypotheses, torch.int32)
+    ref_tokens, ref_lengths = _packed_or_padded(references, torch.int32)
     edits = torch.ops.mt.edit_distance(ref_tokens, hyp_tokens, ref_lengths, hyp_lengths).double()
     if per_utterance:
         return torch.where(ref_lengths > 0, edits / ref_lengths.clamp(min=1), edits)
@@ -392,11 +387,8 @@ def _as_tokens(
         )
     if dtype not in (torch.int32, torch.int64):
         dtype = torch.int64  # the operator reports the other side's bad dtype
-    packed = _pack_in_one_buffer(seqs, dtype, item_types)
-    if packed is not None:
-        return packed
-    try:  # mixed kinds, or a refused item: padded item by item, errors worded
-        return pad_sequences(seqs, dtype)
+    try:
+        return _packed_or_padded(seqs, dtype, item_types)
     except (TypeError, ValueError) as error:
         raise type(error)(f"torch_mt.{op}: argument '{name}': {error}") from None
 
@@ -460,6 +452,18 @@ def _code_points(text: str) -> Optional[Tensor]:
         return torch.frombuffer(array.array(_UCS4_CODE, text), dtype=torch.int32)
     encoded = bytearray(text.encode("utf-32-le", "surrogatepass"))
     return torch.frombuffer(encoded, dtype=torch.int32)
+
+
+def _packed_or_padded(
+    sequences: Union[Sequence[str], Sequence[Sequence[int]]],
+    dtype: torch.dtype,
+    item_types: Optional[set[type]] = None,
+) -> tuple[Tensor, Tensor]:
+    """The batch as the operators take it: packed in one buffer, or, when
+    the fast path refuses it (an empty batch, a bad item), padded item by item
+    by pad_sequences, which also words the errors."""
+    packed = _pack_in_one_buffer(sequences, dtype, item_types)
+    return packed if packed is not None else pad_sequences(sequences, dtype)
 
 
 def _pad_in_one_buffer(
