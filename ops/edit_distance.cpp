@@ -174,8 +174,9 @@ int64_t pair_distance(Workspace<Token>& workspace, const Token* x, int64_t n, co
 
 // Pairs [first, last) of a row-wise batch. Pairs whose pattern fits one word
 // (the common case: sequences of up to 64 tokens) run kLanes at a time, each
-// lane with its own pattern, in order of text length so that lanes end
-// together; the others one by one. Results are exact integers, so the order
+// lane with its own pattern, in batch order (sorting them by length to end
+// lanes together was measured slower: the rows are then read out of memory
+// order); the others one by one. Results are exact integers, so the order
 // of work never changes them.
 template <typename Token>
 void rows_chunk(Workspace<Token>& workspace, Sequences<Token> a, Sequences<Token> b, int64_t first,

@@ -70,15 +70,13 @@ class PatternMasks {
     release();
     length_ = length;
     blocks_ = (length + kWordBits - 1) / kWordBits;
-    masks_.assign(static_cast<size_t>(blocks_), 0);  // slot 0: tokens not in the pattern
     pattern_ = pattern;
     if (length == 0) {
+      dense_ = false;  // no lookups: distance() answers the text's length
+      masks_.clear();
       return;
     }
-    const auto [low, high] = std::minmax_element(pattern, pattern + length);
-    lowest_ = *low;
-    // Unsigned difference: exact for any two int64 values with high >= low.
-    dense_ = static_cast<uint64_t>(*high) - static_cast<uint64_t>(lowest_) < kDenseRange;
+    set_table_range(pattern, length);
     if (dense_ && blocks_ == 1) {  // the fast path: one load per text symbol
       if (dense_masks_.size() < kDenseRange) {
         dense_masks_.assign(kDenseRange, 0);  // zero between patterns: release() restores it
@@ -88,6 +86,7 @@ class PatternMasks {
       }
       return;
     }
+    masks_.assign(static_cast<size_t>(blocks_), 0);  // slot 0: tokens not in the pattern
     if (dense_) {
       if (dense_slots_.size() < kDenseRange) {
         dense_slots_.assign(kDenseRange, 0);  // zero between patterns: release() restores it
@@ -157,6 +156,30 @@ class PatternMasks {
   }
 
  private:
+  // Sets lowest_ and dense_. Most patterns are characters or vocabulary ids
+  // in [0, kDenseRange): one OR over the tokens shows it (it vectorises, and
+  // one-pair-per-pattern batches pay this scan for every pair, so it matters:
+  // a min/max scan was half of prepare()'s time). Others need the min and max.
+  void set_table_range(const Token* pattern, int64_t length) {
+    uint64_t bits = 0;
+    for (int64_t i = 0; i < length; ++i) {
+      bits |= static_cast<uint64_t>(pattern[i]);  // negative tokens set the top bits
+    }
+    if (bits < kDenseRange) {
+      lowest_ = 0;
+      dense_ = true;
+      return;
+    }
+    Token low = pattern[0], high = pattern[0];
+    for (int64_t i = 1; i < length; ++i) {
+      low = std::min(low, pattern[i]);
+      high = std::max(high, pattern[i]);
+    }
+    lowest_ = low;
+    // Unsigned difference: exact for any two int64 values with high >= low.
+    dense_ = static_cast<uint64_t>(high) - static_cast<uint64_t>(low) < kDenseRange;
+  }
+
   // Unsigned difference: exact for tokens >= lowest_, huge for those below.
   uint64_t offset_of(Token token) const {
     return static_cast<uint64_t>(token) - static_cast<uint64_t>(lowest_);

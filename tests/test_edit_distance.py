@@ -189,10 +189,14 @@ BOUNDARY_LENGTHS = [0, 1, 2, 63, 64, 65, 127, 128, 129, 1000]
 
 # Distance depends only on which tokens are equal, so sequences are drawn over
 # a small alphabet (checked with rapidfuzz on those ids) and then spelled with
-# other token values: small ids take the dense mask table, values spread over
-# more than 2**16 or at the int64/int32 extremes take the hash table.
+# other token values: ids under 2**16 take the dense mask table from 0, other
+# narrow ranges (straddling 2**16, negative) a dense table from their minimum,
+# values spread over more than 2**16 or at the int64/int32 extremes the hash table.
 TOKEN_SPACES = {
     "small": lambda symbol, dtype: symbol,
+    "top_of_small": lambda symbol, dtype: 2**16 - 1 - symbol,
+    "across_2**16": lambda symbol, dtype: 2**16 - 2 + symbol,
+    "negative": lambda symbol, dtype: -1 - symbol,
     "spread": lambda symbol, dtype: symbol * (2**20 if dtype == torch.int32 else 2**40) - 7,
     "extreme": lambda symbol, dtype: (
         torch.iinfo(dtype).max - symbol if symbol % 2 else torch.iinfo(dtype).min + symbol
