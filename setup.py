@@ -1,4 +1,5 @@
-"""Builds torch_mt/lib/libtorch_mt.so from every ops/**/*.cpp but ops/probes/.
+"""Builds torch_mt/lib/libtorch_mt.so from every ops/**/*.cpp but ops/probes/
+and ops/python/, and the Python extension module torch_mt/_text.so from ops/python/.
 
 The library holds the runtime and every operator (schemas, CPU, Meta and
 Autograd kernels) and needs no Python: `import torch_mt` loads it with
@@ -6,6 +7,8 @@ torch.ops.load_library, and C++ programs link it or load it the same way.
 It links c10, torch and torch_cpu only, never torch_python or libpython.
 ops/probes/ holds the runtime's test operators (torch.ops.mt_test); they are
 not shipped: tests and the benchmark build them on demand (torch_mt/_probes.py).
+ops/python/ holds the only C++ that uses Python's C API (the wrappers' string
+conversion); it is a separate module so that the library stays Python-free.
 
 All compiler flags live here. Build without isolation, against the torch
 already installed (`make install` does this), or pip downloads another torch.
@@ -24,6 +27,7 @@ SOURCES = sorted(
     os.path.relpath(path, HERE)
     for path in glob.glob(os.path.join(HERE, "ops", "**", "*.cpp"), recursive=True)
     if not path.startswith(os.path.join(HERE, "ops", "probes", ""))
+    and not path.startswith(os.path.join(HERE, "ops", "python", ""))
 )
 
 # The runtime's public API, installed as torch_mt/include/torch_mt/.
@@ -40,8 +44,10 @@ LINK_FLAGS = ["-fopenmp", "-Wl,-rpath,$ORIGIN/../../torch/lib", "-Wl,--no-undefi
 LINK_FLAGS += [f"-Wl,-rpath,{path}" for path in library_paths()]
 # The Makefile adds -Werror for dev and CI builds (a user's newer compiler
 # must not fail the install over a new warning); sanitizer builds add theirs.
-CXX_FLAGS += os.environ.get("TORCH_MT_EXTRA_CFLAGS", "").split()
-LINK_FLAGS += os.environ.get("TORCH_MT_EXTRA_LDFLAGS", "").split()
+EXTRA_CXX_FLAGS = os.environ.get("TORCH_MT_EXTRA_CFLAGS", "").split()
+EXTRA_LINK_FLAGS = os.environ.get("TORCH_MT_EXTRA_LDFLAGS", "").split()
+CXX_FLAGS += EXTRA_CXX_FLAGS
+LINK_FLAGS += EXTRA_LINK_FLAGS
 
 
 class BuildLibrary(BuildExtension.with_options(use_ninja=True, no_python_abi_suffix=True)):
@@ -80,7 +86,15 @@ setup(
             extra_compile_args={"cxx": CXX_FLAGS},
             extra_link_args=LINK_FLAGS,
             language="c++",
-        )
+        ),
+        # Python's C API only: no torch, so it builds in a second or two.
+        Extension(
+            name="torch_mt._text",
+            sources=["ops/python/text_packing.cpp"],
+            extra_compile_args={"cxx": ["-O3", "-std=c++20", "-Wall", "-Wextra", *EXTRA_CXX_FLAGS]},
+            extra_link_args=EXTRA_LINK_FLAGS,
+            language="c++",
+        ),
     ],
     cmdclass={"build_ext": BuildLibrary},
 )

@@ -3,6 +3,7 @@ references (editdistance, rapidfuzz), the wrapper's list inputs, its errors."""
 
 from __future__ import annotations
 
+import array
 import os
 import subprocess
 import sys
@@ -321,6 +322,32 @@ def test_pad_sequences_equals_its_definition(batch, dtype):
     expected_tokens, expected_lengths = padded_by_hand(batch, dtype)
     assert tokens.dtype == dtype and lengths.dtype == torch.int64
     assert torch.equal(tokens, expected_tokens) and torch.equal(lengths, expected_lengths)
+
+
+class Word(str):
+    """A str subclass: still a string to the packer."""
+
+
+@given(
+    strings=st.lists(TEXT.map(lambda t: Word(t) if len(t) % 3 == 1 else t), max_size=8),
+    as_tuple=st.booleans(),
+    intruder=st.none() | st.sampled_from([3, b"ab", None, ["a"]]),
+    at=st.integers(0, 8),
+)
+def test_the_c_string_packer_equals_ord_and_len(strings, as_tuple, intruder, at):
+    # torch_mt._text widens CPython's 1-, 2- and 4-byte storage to code points.
+    from torch_mt import _text
+
+    if intruder is not None:
+        strings.insert(min(at, len(strings)), intruder)
+    packed = _text.pack_strings(tuple(strings) if as_tuple else strings)
+    assert _text.all_strings(strings) == (intruder is None)
+    if intruder is not None:
+        assert packed is None
+        return
+    code_points, lengths = packed
+    assert array.array("i", bytes(code_points)).tolist() == [ord(c) for s in strings for c in s]
+    assert array.array("q", bytes(lengths)).tolist() == [len(s) for s in strings]
 
 
 @pytest.mark.parametrize(

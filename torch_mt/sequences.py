@@ -16,6 +16,8 @@ from typing import Optional, Union
 import torch
 from torch import Tensor
 
+from torch_mt import _text  # ops/python/text_packing.cpp
+
 __all__ = [
     "char_error_rate",
     "edit_distance",
@@ -359,10 +361,15 @@ def _prepare(
 
 
 def _item_types(seqs: SequenceBatch) -> Optional[set[type]]:
-    """The types of a list's items (None for a tensor or a non-list)."""
+    """The types of a list's items (None for a tensor or a non-list). A list
+    of strings, the common case, is recognised by one C pass."""
     if isinstance(seqs, Tensor) or isinstance(seqs, (str, bytes)):
         return None
-    return set(map(type, seqs)) if isinstance(seqs, Sequence) else None
+    if not isinstance(seqs, Sequence):
+        return None
+    if seqs and type(seqs[0]) is str and _text.all_strings(seqs):
+        return {str}
+    return set(map(type, seqs))
 
 
 def _as_tokens(
@@ -400,18 +407,22 @@ def _pack_in_one_buffer(
 ) -> Optional[tuple[Tensor, Tensor]]:
     """The batch packed, ``(tokens [N] of dtype, lengths [B] int64)``: the
     sequences one after another, as the operators take them packed. No
-    Python code runs per item or per token: the joined strings are encoded
-    as UTF-32 (the code points themselves), or the chained ints go into one
-    ``array``, and the lengths come from ``map(len, ...)``. ``item_types``:
+    Python code runs per item or per token: strings are widened to their
+    code points by one C pass (``torch_mt._text``), chained ints go into one
+    ``array`` and their lengths come from ``map(len, ...)``. ``item_types``:
     the set of the items' types, when the caller has it already.
 
     Returns None when only the item-by-item path can tell: an empty or mixed
     batch, or one whose items or tokens are not all of the accepted types.
     """
     if item_types is None:
-        item_types = set(map(type, sequences))
+        item_types = _item_types(sequences)
     if item_types == {str}:
-        values = _code_points("".join(sequences))
+        packed = _text.pack_strings(sequences)
+        if packed is None:  # the list changed since its types were taken
+            return None
+        code_points, lengths = packed
+        return _from_bytes(code_points, torch.int32).to(dtype), _from_bytes(lengths, torch.int64)
     elif item_types and all(
         issubclass(kind, Sequence) and not issubclass(kind, (str, bytes)) for kind in item_types
     ):
@@ -425,33 +436,16 @@ def _pack_in_one_buffer(
             buffer.extend(itertools.chain.from_iterable(sequences))
         except OverflowError:  # the item-by-item path says which value
             return None
-        values = torch.frombuffer(buffer, dtype=dtype) if len(buffer) else None
     else:
         return None
     # Through an array: torch.tensor() of a list of ints is four times slower.
-    lengths = torch.frombuffer(array.array("q", list(map(len, sequences))), dtype=torch.int64)
-    if values is None:
-        return torch.zeros(0, dtype=dtype), lengths
-    return values.to(dtype), lengths
+    lengths = array.array("q", list(map(len, sequences)))
+    return _from_bytes(buffer, dtype), _from_bytes(lengths, torch.int64)
 
 
-#: An array type code whose items are 4-byte code points: "w" (Python 3.13+),
-#: else "u" where wchar_t is 4 bytes (Linux, macOS); None elsewhere (Windows).
-_UCS4_CODE = next(
-    (code for code in ("w", "u") if code in array.typecodes and array.array(code).itemsize == 4),
-    None,
-)
-
-
-def _code_points(text: str) -> Optional[Tensor]:
-    """The code points of ``text`` as int32 [len(text)] (None when empty).
-    A lone surrogate (legal in a str) keeps its own value, as ord() gives it."""
-    if not text:
-        return None
-    if _UCS4_CODE is not None:  # a straight copy, three times the codec's speed
-        return torch.frombuffer(array.array(_UCS4_CODE, text), dtype=torch.int32)
-    encoded = bytearray(text.encode("utf-32-le", "surrogatepass"))
-    return torch.frombuffer(encoded, dtype=torch.int32)
+def _from_bytes(buffer: Union[bytearray, array.array], dtype: torch.dtype) -> Tensor:
+    """A tensor sharing ``buffer``'s memory (torch.frombuffer refuses an empty one)."""
+    return torch.frombuffer(buffer, dtype=dtype) if len(buffer) else torch.zeros(0, dtype=dtype)
 
 
 def _packed_or_padded(
