@@ -1,7 +1,7 @@
 // mt::edit_distance and mt::edit_distance_pairwise: Levenshtein distance
 // (unit insert / delete / substitute) between padded integer sequences.
 //
-//   a [B, La] int32|int64, a_lengths [B] int64 (optional): sequence i is
+//   a [B, La] uint8|int16|int32|int64, a_lengths [B] int64 (optional): sequence i is
 //                          a[i, :a_lengths[i]] (without lengths, the whole row)
 //   or a [N] (packed):     the sequences one after another, a_lengths [B]
 //                          required; sequence i starts after the i before it
@@ -12,6 +12,7 @@
 // edit_distance_text and edit_distance_pairwise_text take str[] (UTF-8) and
 // compare Unicode code points: strings inside TorchScript and from C++.
 #include <ATen/ATen.h>
+#include <ATen/Dispatch_v2.h>
 #include <torch/library.h>
 
 #include <algorithm>
@@ -46,9 +47,10 @@ void check_sequences(const char* op, const at::Tensor& seqs, const char* seqs_na
   TORCH_CHECK(seqs.dim() == 2 || seqs.dim() == 1, op, ": argument '", seqs_name,
               "' must be a 2-D tensor [B, L] (padded) or 1-D (packed, with lengths), got ",
               seqs.dim(), "-D");
-  TORCH_CHECK(seqs.scalar_type() == at::kInt || seqs.scalar_type() == at::kLong, op, ": argument '",
-              seqs_name, "' must be int32 or int64 token ids, got ",
-              dtype_name(seqs.scalar_type()));
+  const at::ScalarType dtype = seqs.scalar_type();
+  TORCH_CHECK(dtype == at::kByte || dtype == at::kShort || dtype == at::kInt || dtype == at::kLong,
+              op, ": argument '", seqs_name,
+              "' must be uint8, int16, int32 or int64 token ids, got ", dtype_name(dtype));
   TORCH_CHECK(!packed(seqs) || lengths.has_value(), op, ": argument '", lengths_name,
               "' is required when '", seqs_name, "' is 1-D (packed sequences)");
   if (packed(seqs)) {
@@ -353,9 +355,13 @@ at::Tensor run_on_cpu(const char* op, const at::Tensor& a, const at::Tensor& b,
   const SideOnCpu a_side(op, a, "a", a_lengths, "a_lengths");
   const SideOnCpu b_side(op, b, "b", b_lengths, "b_lengths");
   at::Tensor out = at::empty(out_shape, a.options().dtype(at::kLong));
-  AT_DISPATCH_INDEX_TYPES(a.scalar_type(), "mt::edit_distance", [&] {
-    launch(a_side.sequences<index_t>(), b_side.sequences<index_t>(), out.data_ptr<int64_t>());
-  });
+  // Narrow tokens (bytes; code points below 2**16 as int16 bits) halve or
+  // quarter the memory a batch of text takes; only token equality matters.
+  AT_DISPATCH_V2(a.scalar_type(), "mt::edit_distance", AT_WRAP([&] {
+                   launch(a_side.sequences<scalar_t>(), b_side.sequences<scalar_t>(),
+                          out.data_ptr<int64_t>());
+                 }),
+                 at::kByte, at::kShort, at::kInt, at::kLong);
   return out;
 }
 

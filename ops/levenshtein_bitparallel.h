@@ -81,8 +81,12 @@ class PatternMasks {
       if (dense_masks_.size() < kDenseRange) {
         dense_masks_.assign(kDenseRange, 0);  // zero between patterns: release() restores it
       }
+      // Locals: the table's uint64_t stores may alias this object's int64
+      // members, which the loop would otherwise reload on every token.
+      uint64_t* table = dense_masks_.data();
+      const auto lowest = static_cast<uint64_t>(lowest_);
       for (int64_t i = 0; i < length; ++i) {
-        dense_masks_[offset_of(pattern[i])] |= uint64_t{1} << i;
+        table[static_cast<uint64_t>(pattern[i]) - lowest] |= uint64_t{1} << i;
       }
       return;
     }
@@ -144,11 +148,19 @@ class PatternMasks {
   // only this pattern's entries. Call it before the pattern's memory goes.
   void release() {
     if (dense_ && pattern_ != nullptr) {
-      for (int64_t i = 0; i < length_; ++i) {
-        if (blocks_ == 1) {
-          dense_masks_[offset_of(pattern_[i])] = 0;
-        } else {
-          dense_slots_[offset_of(pattern_[i])] = 0;
+      // Locals, as in prepare(): the stores may alias this object's members.
+      const Token* pattern = pattern_;
+      const int64_t length = length_;
+      const auto lowest = static_cast<uint64_t>(lowest_);
+      if (blocks_ == 1) {
+        uint64_t* table = dense_masks_.data();
+        for (int64_t i = 0; i < length; ++i) {
+          table[static_cast<uint64_t>(pattern[i]) - lowest] = 0;
+        }
+      } else {
+        int32_t* slots = dense_slots_.data();
+        for (int64_t i = 0; i < length; ++i) {
+          slots[static_cast<uint64_t>(pattern[i]) - lowest] = 0;
         }
       }
     }

@@ -170,7 +170,7 @@ def test_empty_inputs():
         (
             lambda: torch_mt.edit_distance(torch.zeros(2, 3), ["abc", "d"]),
             RuntimeError,
-            r"mt::edit_distance: argument 'a' must be int32 or int64 token ids, got float32",
+            r"mt::edit_distance: argument 'a' must be uint8, int16, int32 or int64 token ids, got float32",
         ),
         (
             lambda: torch_mt.edit_distance(torch.tensor([1, 2]), ["ab"]),
@@ -331,23 +331,59 @@ class Word(str):
 @given(
     strings=st.lists(TEXT.map(lambda t: Word(t) if len(t) % 3 == 1 else t), max_size=8),
     as_tuple=st.booleans(),
+    width=st.sampled_from([0, 1, 2, 4]),
     intruder=st.none() | st.sampled_from([3, b"ab", None, ["a"]]),
     at=st.integers(0, 8),
 )
-def test_the_c_string_packer_equals_ord_and_len(strings, as_tuple, intruder, at):
-    # torch_mt._text widens CPython's 1-, 2- and 4-byte storage to code points.
+def test_the_c_string_packer_equals_ord_and_len(strings, as_tuple, width, intruder, at):
+    # torch_mt._text copies CPython's 1-, 2- and 4-byte storage into code
+    # points of `width` bytes (0: the narrowest that holds them all).
     from torch_mt import _text
 
     if intruder is not None:
         strings.insert(min(at, len(strings)), intruder)
-    packed = _text.pack_strings(tuple(strings) if as_tuple else strings)
-    assert _text.all_strings(strings) == (intruder is None)
+    batch = tuple(strings) if as_tuple else strings
     if intruder is not None:
-        assert packed is None
+        assert _text.string_width(batch) == 0 and _text.pack_strings(batch, width) is None
         return
-    code_points, lengths = packed
-    assert array.array("i", bytes(code_points)).tolist() == [ord(c) for s in strings for c in s]
+    needed = max(
+        [
+            1,
+            *(
+                4 if max(map(ord, s)) > 0xFFFF else 2 if max(map(ord, s)) > 0xFF else 1
+                for s in strings
+                if s
+            ),
+        ]
+    )
+    assert _text.string_width(batch) == needed
+    if width not in (0, needed) and width < needed:
+        with pytest.raises(ValueError, match=f"needs {needed} bytes, more than width={width}"):
+            _text.pack_strings(batch, width)
+        return
+    code_points, lengths, packed_width = _text.pack_strings(batch, width)
+    assert packed_width == (width or needed)
+    unit = {1: "B", 2: "H", 4: "i"}[packed_width]
+    assert array.array(unit, bytes(code_points)).tolist() == [ord(c) for s in strings for c in s]
     assert array.array("q", bytes(lengths)).tolist() == [len(s) for s in strings]
+
+
+def test_two_string_lists_take_the_narrowest_dtype_that_holds_both_sides():
+    # Only equality matters: code points >= 2**15 become negative int16, and a
+    # narrower side is packed again at the other side's width.
+    from torch_mt.sequences import _packed_text_pair
+
+    for a, b, dtype in [
+        (["ab"], ["\xe9"], torch.uint8),
+        (["ab"], ["\uffff\u8000"], torch.int16),
+        (["\uffff"], ["\U0001d11e"], torch.int32),
+    ]:
+        a_tokens, b_tokens, *_ = _packed_text_pair(a, b)
+        assert a_tokens.dtype == b_tokens.dtype == dtype
+        assert torch_mt.edit_distance(a, b).tolist() == [Levenshtein.distance(a[0], b[0])]
+    # U+FFFF as int16 is -1; a real token -1 on the other side is no code point.
+    assert torch_mt.edit_distance(["\uffff"], ["\uffff"]).tolist() == [0]
+    assert torch_mt.edit_distance(["\uffff", "a"], ["\U0001d11e\uffff", "b"]).tolist() == [1, 1]
 
 
 @pytest.mark.parametrize(

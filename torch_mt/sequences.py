@@ -323,9 +323,12 @@ def _utterances(op: str, hypotheses: Sequence[str], references: Sequence[str]):
 def _error_rate(hypotheses: list, references: list, per_utterance: bool) -> Tensor:
     """Edits / reference tokens, or the edits alone where there are no
     reference tokens (jiwer's rule for an empty reference)."""
-    # Code points, or word ids below the vocabulary size: int32 fits.
-    hyp_tokens, hyp_lengths = _packed_or_padded(hypotheses, torch.int32)
-    ref_tokens, ref_lengths = _packed_or_padded(references, torch.int32)
+    text = _packed_text_pair(references, hypotheses)
+    if text is not None:  # characters
+        ref_tokens, hyp_tokens, ref_lengths, hyp_lengths = text
+    else:  # word ids below the vocabulary size (int32 fits), or no utterances
+        hyp_tokens, hyp_lengths = _packed_or_padded(hypotheses, torch.int32)
+        ref_tokens, ref_lengths = _packed_or_padded(references, torch.int32)
     edits = torch.ops.mt.edit_distance(ref_tokens, hyp_tokens, ref_lengths, hyp_lengths).double()
     if per_utterance:
         return torch.where(ref_lengths > 0, edits / ref_lengths.clamp(min=1), edits)
@@ -349,6 +352,10 @@ def _prepare(
                 f"torch_mt.{op}: arguments 'a' and 'b' must hold as many sequences, got "
                 f"{len(a)} and {len(b)}"
             )
+    if a_lengths is None and b_lengths is None:
+        text = _packed_text_pair(a, b)
+        if text is not None:
+            return text
     # A list takes the dtype of a tensor on the other side, so the two match.
     # Two lists of strings become int32 (code points fit, and half the bytes).
     a_types, b_types = _item_types(a), _item_types(b)
@@ -360,6 +367,46 @@ def _prepare(
     return a, b, a_lengths, b_lengths
 
 
+#: Token dtype of packed text by the bytes a code point needs (``string_width``):
+#: the narrowest that holds every code point of both sides. int16 holds code
+#: points from 2**15 up as their bit pattern (negative numbers): a distance
+#: depends only on which tokens are equal, and a narrow batch is half or a
+#: quarter of the memory to fill and for the kernel to read.
+_TEXT_DTYPES = {1: torch.uint8, 2: torch.int16, 4: torch.int32}
+
+
+def _packed_text_pair(
+    a: SequenceBatch, b: SequenceBatch
+) -> Optional[tuple[Tensor, Tensor, Tensor, Tensor]]:
+    """Two non-empty lists of strings packed for a distance operator in the
+    narrowest dtype both fit, ``(a, b, a_lengths, b_lengths)``; None for
+    anything else (the general path takes it)."""
+    sides = [_text.pack_strings(side) if _starts_with_a_string(side) else None for side in (a, b)]
+    if None in sides:
+        return None
+    (a_points, a_lengths, a_width), (b_points, b_lengths, b_width) = sides
+    # Each side took its own narrowest width (no second pass over the lists
+    # when they agree, the usual case); else the narrower one is packed again.
+    width = max(a_width, b_width)
+    if a_width < width:
+        a_points, a_lengths, _ = _text.pack_strings(a, width)
+    if b_width < width:
+        b_points, b_lengths, _ = _text.pack_strings(b, width)
+    dtype = _TEXT_DTYPES[width]
+    return (
+        _from_bytes(a_points, dtype),
+        _from_bytes(b_points, dtype),
+        _from_bytes(a_lengths, torch.int64),
+        _from_bytes(b_lengths, torch.int64),
+    )
+
+
+def _starts_with_a_string(seqs: SequenceBatch) -> bool:
+    """A list or tuple whose first item is a string: worth a C pass to see
+    whether all are (not a tensor, an empty list, a list of int sequences)."""
+    return isinstance(seqs, (list, tuple)) and bool(seqs) and isinstance(seqs[0], str)
+
+
 def _item_types(seqs: SequenceBatch) -> Optional[set[type]]:
     """The types of a list's items (None for a tensor or a non-list). A list
     of strings, the common case, is recognised by one C pass."""
@@ -367,7 +414,7 @@ def _item_types(seqs: SequenceBatch) -> Optional[set[type]]:
         return None
     if not isinstance(seqs, Sequence):
         return None
-    if seqs and type(seqs[0]) is str and _text.all_strings(seqs):
+    if _starts_with_a_string(seqs) and _text.string_width(seqs) > 0:
         return {str}
     return set(map(type, seqs))
 
@@ -418,10 +465,10 @@ def _pack_in_one_buffer(
     if item_types is None:
         item_types = _item_types(sequences)
     if item_types == {str}:
-        packed = _text.pack_strings(sequences)
+        packed = _text.pack_strings(sequences, 4)
         if packed is None:  # the list changed since its types were taken
             return None
-        code_points, lengths = packed
+        code_points, lengths, _ = packed
         return _from_bytes(code_points, torch.int32).to(dtype), _from_bytes(lengths, torch.int64)
     elif item_types and all(
         issubclass(kind, Sequence) and not issubclass(kind, (str, bytes)) for kind in item_types

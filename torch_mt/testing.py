@@ -51,6 +51,8 @@ THREAD_COUNTS = (1, 2, 3)
 LAYOUTS = ("contiguous", "strided", "transposed", "offset")
 
 _INT_RANGES = {
+    torch.uint8: (0, 2**8 - 1),
+    torch.int16: (-(2**15), 2**15 - 1),
     torch.int32: (-(2**31), 2**31 - 1),
     torch.int64: (-(2**63), 2**63 - 1),
 }

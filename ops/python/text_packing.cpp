@@ -1,5 +1,6 @@
 // torch_mt._text: a list of Python strings to the operators' packed form
-// (code points one after another, int32, and int64 lengths) in one C pass.
+// (code points one after another, 1, 2 or 4 bytes each, and int64 lengths)
+// in one C pass.
 //
 // Why C: the Python route (join, encode, map(len, ...)) costs ~40 ns a string
 // per side, as much as the bit-parallel kernel spends on a whole pair; here a
@@ -12,25 +13,47 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#include <algorithm>
 #include <cstdint>
 
 namespace {
 
-// Widens one string's code units (1, 2 or 4 bytes each, CPython's compact
-// storage) to int32. A 2-byte string never holds surrogate pairs: each unit
-// is a code point, lone surrogates included, exactly as ord() gives them.
-template <typename Unit>
-void widen(const void* data, Py_ssize_t length, int32_t* out) {
+// Copies one string's code units (1, 2 or 4 bytes each, CPython's compact
+// storage) into units of `Out`, widening. A 2-byte string never holds
+// surrogate pairs: each unit is a code point, lone surrogates included,
+// exactly as ord() gives them.
+template <typename Unit, typename Out>
+void widen(const void* data, Py_ssize_t length, Out* out) {
   const Unit* units = static_cast<const Unit*>(data);
   for (Py_ssize_t i = 0; i < length; ++i) {
-    out[i] = static_cast<int32_t>(units[i]);
+    out[i] = static_cast<Out>(units[i]);
   }
 }
 
-// 1 when every item is a str (subclasses included), with their lengths'
-// sum in `total`; 0 when one is not; -1 with a Python error set.
-int check_strings(PyObject* const* items, Py_ssize_t count, Py_ssize_t* total) {
+// Every string's code units appended to `out` as `Out` (wide enough for
+// every string: the caller checked their kinds), lengths into `lengths`.
+template <typename Out>
+void copy_strings(PyObject* const* items, Py_ssize_t count, Out* out, int64_t* lengths) {
+  for (Py_ssize_t i = 0; i < count; ++i) {
+    PyObject* item = items[i];
+    const Py_ssize_t length = PyUnicode_GET_LENGTH(item);
+    const void* data = PyUnicode_DATA(item);
+    switch (PyUnicode_KIND(item)) {
+      case PyUnicode_1BYTE_KIND: widen<Py_UCS1>(data, length, out); break;
+      case PyUnicode_2BYTE_KIND: widen<Py_UCS2>(data, length, out); break;
+      default: widen<Py_UCS4>(data, length, out); break;
+    }
+    out += length;
+    lengths[i] = length;
+  }
+}
+
+// The bytes a code point of these strings needs (1, 2 or 4: the widest
+// string's storage kind; 1 for no strings) and their total length; 0 when
+// an item is not a str (subclasses are); -1 with a Python error set.
+int scan_strings(PyObject* const* items, Py_ssize_t count, Py_ssize_t* total) {
   *total = 0;
+  int width = 1;
   for (Py_ssize_t i = 0; i < count; ++i) {
     if (!PyUnicode_Check(items[i])) {
       return 0;
@@ -40,28 +63,45 @@ int check_strings(PyObject* const* items, Py_ssize_t count, Py_ssize_t* total) {
       return -1;
     }
 #endif
+    width = std::max(width, static_cast<int>(PyUnicode_KIND(items[i])));
     *total += PyUnicode_GET_LENGTH(items[i]);
   }
-  return 1;
+  return width;
 }
 
-PyObject* pack_strings(PyObject*, PyObject* sequence) {
-  PyObject* fast = PySequence_Fast(sequence, "torch_mt._text.pack_strings: expected a sequence");
+// pack_strings(strings, width=0): see the method table.
+PyObject* pack_strings(PyObject*, PyObject* args) {
+  PyObject* sequence = nullptr;
+  int width = 0;
+  if (!PyArg_ParseTuple(args, "O|i:pack_strings", &sequence, &width)) {
+    return nullptr;
+  }
+  if (width != 0 && width != 1 && width != 2 && width != 4) {
+    PyErr_Format(PyExc_ValueError, "pack_strings: width must be 0, 1, 2 or 4, got %d", width);
+    return nullptr;
+  }
+  PyObject* fast = PySequence_Fast(sequence, "pack_strings: expected a sequence");
   if (fast == nullptr) {
     return nullptr;
   }
   const Py_ssize_t count = PySequence_Fast_GET_SIZE(fast);
   PyObject* const* items = PySequence_Fast_ITEMS(fast);
   Py_ssize_t total = 0;
-  const int strings = check_strings(items, count, &total);
-  if (strings != 1) {
+  const int needed = scan_strings(items, count, &total);
+  if (needed <= 0 || (width != 0 && needed > width)) {
     Py_DECREF(fast);
-    if (strings < 0) {
+    if (needed < 0) {
+      return nullptr;
+    }
+    if (needed > 0) {
+      PyErr_Format(PyExc_ValueError,
+                   "pack_strings: a code point needs %d bytes, more than width=%d", needed, width);
       return nullptr;
     }
     Py_RETURN_NONE;  // the caller's item-by-item path names the bad item
   }
-  PyObject* code_points = PyByteArray_FromStringAndSize(nullptr, total * 4);
+  width = width == 0 ? needed : width;
+  PyObject* code_points = PyByteArray_FromStringAndSize(nullptr, total * width);
   PyObject* lengths = PyByteArray_FromStringAndSize(nullptr, count * 8);
   if (code_points == nullptr || lengths == nullptr) {
     Py_XDECREF(code_points);
@@ -69,41 +109,39 @@ PyObject* pack_strings(PyObject*, PyObject* sequence) {
     Py_DECREF(fast);
     return nullptr;
   }
-  auto* out = reinterpret_cast<int32_t*>(PyByteArray_AS_STRING(code_points));
-  auto* out_lengths = reinterpret_cast<int64_t*>(PyByteArray_AS_STRING(lengths));
   // Nothing below calls back into Python, so the list cannot change meanwhile.
-  for (Py_ssize_t i = 0; i < count; ++i) {
-    PyObject* item = items[i];
-    const Py_ssize_t length = PyUnicode_GET_LENGTH(item);
-    switch (PyUnicode_KIND(item)) {
-      case PyUnicode_1BYTE_KIND: widen<Py_UCS1>(PyUnicode_DATA(item), length, out); break;
-      case PyUnicode_2BYTE_KIND: widen<Py_UCS2>(PyUnicode_DATA(item), length, out); break;
-      default: widen<Py_UCS4>(PyUnicode_DATA(item), length, out); break;
-    }
-    out += length;
-    out_lengths[i] = length;
+  char* out = PyByteArray_AS_STRING(code_points);
+  auto* out_lengths = reinterpret_cast<int64_t*>(PyByteArray_AS_STRING(lengths));
+  switch (width) {
+    case 1: copy_strings(items, count, reinterpret_cast<uint8_t*>(out), out_lengths); break;
+    case 2: copy_strings(items, count, reinterpret_cast<uint16_t*>(out), out_lengths); break;
+    default: copy_strings(items, count, reinterpret_cast<int32_t*>(out), out_lengths); break;
   }
   Py_DECREF(fast);
-  return Py_BuildValue("(NN)", code_points, lengths);
+  return Py_BuildValue("(NNi)", code_points, lengths, width);
 }
 
-PyObject* all_strings(PyObject*, PyObject* sequence) {
-  PyObject* fast = PySequence_Fast(sequence, "torch_mt._text.all_strings: expected a sequence");
+PyObject* string_width(PyObject*, PyObject* sequence) {
+  PyObject* fast = PySequence_Fast(sequence, "string_width: expected a sequence");
   if (fast == nullptr) {
     return nullptr;
   }
   Py_ssize_t total = 0;
-  const int strings =
-      check_strings(PySequence_Fast_ITEMS(fast), PySequence_Fast_GET_SIZE(fast), &total);
+  const int width =
+      scan_strings(PySequence_Fast_ITEMS(fast), PySequence_Fast_GET_SIZE(fast), &total);
   Py_DECREF(fast);
-  return strings < 0 ? nullptr : PyBool_FromLong(strings);
+  return width < 0 ? nullptr : PyLong_FromLong(width);
 }
 
 PyMethodDef methods[] = {
-    {"pack_strings", pack_strings, METH_O,
-     "pack_strings(strings) -> (code_points: bytearray of int32, lengths: bytearray of int64),\n"
-     "or None when an item is not a str."},
-    {"all_strings", all_strings, METH_O, "all_strings(items) -> True when every item is a str."},
+    {"pack_strings", pack_strings, METH_VARARGS,
+     "pack_strings(strings, width=0) -> (code_points: bytearray, lengths: bytearray of\n"
+     "int64, width), or None when an item is not a str. Each code point takes `width`\n"
+     "bytes (native order; 1 and 2 unsigned, 4 signed int32); width=0 picks the\n"
+     "narrowest that holds them all. ValueError when a string needs more than width.\n"},
+    {"string_width", string_width, METH_O,
+     "string_width(items) -> the bytes a code point of these strings needs (1, 2\n"
+     "or 4; 1 when empty), or 0 when an item is not a str."},
     {nullptr, nullptr, 0, nullptr},
 };
 

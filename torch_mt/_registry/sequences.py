@@ -56,7 +56,7 @@ def _edit_distance_pairwise_reference(
 
 @st.composite
 def _edit_distance_args(draw: st.DrawFn, pairwise: bool, large: bool = False) -> tuple:
-    dtype = draw(st.sampled_from([torch.int32, torch.int64]))
+    dtype = draw(st.sampled_from([torch.uint8, torch.int16, torch.int32, torch.int64]))
     if large:  # enough DP cells that the kernel cuts the batch into many chunks
         sizes = dict(min_width=16, max_width=40)
         batch_a = draw(st.integers(20, 48) if pairwise else st.integers(200, 400))
@@ -130,12 +130,12 @@ def _edit_distance_bad_inputs(op: str, pairwise: bool) -> Callable[[tuple], list
             BadInput(
                 "float tokens",
                 (a.float(), b, a_lengths, b_lengths),
-                rf"{op}: argument 'a' must be int32 or int64",
+                rf"{op}: argument 'a' must be uint8, int16, int32 or int64",
             ),
             BadInput(
                 "bool tokens",
                 (a, b.bool(), a_lengths, b_lengths),
-                rf"{op}: argument 'b' must be int32 or int64",
+                rf"{op}: argument 'b' must be uint8, int16, int32 or int64",
             ),
             BadInput(
                 "dtype mismatch",
