@@ -170,7 +170,8 @@ def test_empty_inputs():
         (
             lambda: torch_mt.edit_distance(torch.zeros(2, 3), ["abc", "d"]),
             RuntimeError,
-            r"mt::edit_distance: argument 'a' must be uint8, int16, int32 or int64 token ids, got float32",
+            r"mt::edit_distance: argument 'a' must be uint8, int16, int32 or int64 token ids, "
+            r"got float32",
         ),
         (
             lambda: torch_mt.edit_distance(torch.tensor([1, 2]), ["ab"]),
