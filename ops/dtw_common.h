@@ -116,4 +116,63 @@ void for_each_item(const char* op, const Batch& batch, const ItemFn& item) {
   errors.rethrow();
 }
 
+// ---- series pairs (dtw_series, soft_dtw_series) -------------------------------
+//
+//   x [B, N, D], y [B, M, D] float32|float64 (same dtype), x_lengths / y_lengths
+//   int64 [B] (optional): item b compares x[b, :n_b] with y[b, :m_b], the
+//   local cost of (i, j) being the squared Euclidean distance
+//   ||x[b, i] - y[b, j]||^2, computed inside the DP (no [B, N, M] tensor).
+
+inline void check_series_pair(const char* op, Kernel kernel, const at::Tensor& x,
+                              const at::Tensor& y, const std::optional<at::Tensor>& x_lengths,
+                              const std::optional<at::Tensor>& y_lengths) {
+  check_devices(op, kernel,
+                {{&x, "x"},
+                 {&y, "y"},
+                 {if_present(x_lengths), "x_lengths"},
+                 {if_present(y_lengths), "y_lengths"}});
+  check_dim(op, x, "x", 3, "[B, N, D]");
+  check_dim(op, y, "y", 3, "[B, M, D]");
+  check_floating(op, x, "x");
+  TORCH_CHECK(y.scalar_type() == x.scalar_type(), op, ": argument 'y' must be ",
+              dtype_name(x.scalar_type()), " like 'x', got ", dtype_name(y.scalar_type()));
+  check_size(op, y, "y", 0, x.sym_size(0), "the batch size of 'x' is");
+  check_size(op, y, "y", 2, x.sym_size(2), "the number of features of 'x' is");
+  check_lengths_argument(op, x_lengths, "x_lengths", x.sym_size(0), "the batch size of 'x' is");
+  check_lengths_argument(op, y_lengths, "y_lengths", x.sym_size(0), "the batch size of 'x' is");
+}
+
+// Contiguous series plus each item's lengths, every argument checked first.
+struct SeriesBatch {
+  SeriesBatch(const char* op, const at::Tensor& x_argument, const at::Tensor& y_argument,
+              const std::optional<at::Tensor>& x_lengths,
+              const std::optional<at::Tensor>& y_lengths)
+      : x((check_series_pair(op, Kernel::kCpu, x_argument, y_argument, x_lengths, y_lengths),
+           contiguous_on_pool(x_argument, op, "x"))),
+        y(contiguous_on_pool(y_argument, op, "y")),
+        size(x_argument.size(0)),
+        rows(x_argument.size(1)),
+        cols(y_argument.size(1)),
+        features(x_argument.size(2)),
+        n(op, x_lengths, "x_lengths", rows, "the size of dimension 1 of 'x'"),
+        m(op, y_lengths, "y_lengths", cols, "the size of dimension 1 of 'y'") {}
+
+  at::Tensor x, y;  // contiguous
+  int64_t size, rows, cols, features;
+  ItemLengths n, m;  // item b is x[b, :n[b]] against y[b, :m[b]]
+};
+
+// Refuses NaN and +-inf in the first `steps` steps of item b of a series
+// (an infinite sample has no distance to anything).
+template <typename scalar_t>
+void check_series_item(const char* op, const scalar_t* series, int64_t steps, int64_t features,
+                       const char* name, int64_t b) {
+  bool all_finite = true;  // branch-free, so it vectorises
+  for (int64_t k = 0; k < steps * features; ++k) {
+    all_finite &= std::abs(series[k]) <= std::numeric_limits<scalar_t>::max();
+  }
+  TORCH_CHECK(all_finite, op, ": ", name, "[", b,
+              "] contains NaN or inf (series values must be finite)");
+}
+
 }  // namespace mt::dtw_family

@@ -71,6 +71,19 @@ def dtw_reference(
     return torch.tensor(values, dtype=torch.float64).to(cost.dtype)
 
 
+def squared_distances(x: Tensor, y: Tensor) -> Tensor:
+    """[B, N, M] squared Euclidean distances of every step pair, in float64, by
+    broadcasting (not torch.cdist, not the kernel's loop)."""
+    return ((x.double().unsqueeze(2) - y.double().unsqueeze(1)) ** 2).sum(dim=-1)
+
+
+def dtw_series_reference(
+    x: Tensor, y: Tensor, x_lengths: Optional[Tensor] = None, y_lengths: Optional[Tensor] = None
+) -> Tensor:
+    """The Python DP of :func:`dtw_reference` on the series' squared distances."""
+    return dtw_reference(squared_distances(x, y), x_lengths, y_lengths).to(x.dtype)
+
+
 def soft_dtw_reference(
     cost: Tensor,
     gamma: float,
@@ -202,6 +215,122 @@ def soft_dtw_backward_backward_args(draw: st.DrawFn, large: bool = False) -> tup
         n_lengths,
         m_lengths,
     )
+
+
+@st.composite
+def series_pairs(draw: st.DrawFn, large: bool = False) -> tuple:
+    """``(x [B, N, D], y [B, M, D], x_lengths or None, y_lengths or None)``:
+    values continuous or small integers (tied optima), padding past the
+    lengths NaN (the kernel must never read it). ``large``: 8-24 items of
+    30-60 steps, several lane groups and chunks; else up to 6 items (a group
+    of four and one with idle lanes) of up to 6 steps, 0-3 features."""
+    dtype = draw(st.sampled_from([torch.float32, torch.float64]))
+    if large:
+        batch, rows, cols = (
+            draw(st.integers(8, 24)),
+            draw(st.integers(30, 60)),
+            draw(st.integers(30, 60)),
+        )
+    else:
+        batch, rows, cols = (
+            draw(st.integers(0, 6)),
+            draw(st.integers(0, 6)),
+            draw(st.integers(0, 6)),
+        )
+    features = draw(st.integers(0 if not large else 1, 3))
+    generator = torch.Generator().manual_seed(draw(st.integers(0, 2**32 - 1)))
+
+    def series(steps: int) -> Tensor:
+        if draw(st.booleans()):
+            values = torch.randint(-2, 3, (batch, steps, features), generator=generator)
+        else:
+            values = (
+                torch.randn((batch, steps, features), generator=generator, dtype=torch.float64) * 3
+            )
+        return values.to(dtype)
+
+    x, y = series(rows), series(cols)
+    lengths = []
+    for padded, steps in ((x, rows), (y, cols)):
+        item_lengths = None
+        if draw(st.booleans()):
+            item_lengths = torch.randint(0, steps + 1, (batch,), generator=generator)
+            for b, length in enumerate(item_lengths.tolist()):
+                padded[b, length:] = math.nan
+        lengths.append(item_lengths)
+    layouts = st.sampled_from(LAYOUTS)
+    return tuple(with_layout(t, draw(layouts)) if t is not None else None for t in (x, y, *lengths))
+
+
+def dtw_series_bad_inputs(args: tuple) -> list[BadInput]:
+    x, y, x_lengths, y_lengths = args
+    op = "mt::dtw_series"
+    batch, rows, features = x.shape
+    other_dtype = torch.float32 if x.dtype == torch.float64 else torch.float64
+    full_x = torch.full((batch,), rows, dtype=torch.int64)
+    cases = [
+        BadInput(
+            "integer x",
+            (x.nan_to_num().long(), y, x_lengths, y_lengths),
+            rf"{op}: argument 'x' must be float32 or float64, got int64",
+        ),
+        BadInput(
+            "y of another dtype",
+            (x, y.to(other_dtype), x_lengths, y_lengths),
+            rf"{op}: argument 'y' must be {str(x.dtype)[6:]} like 'x', got {str(other_dtype)[6:]}",
+        ),
+        BadInput(
+            "4-D x",
+            (x.unsqueeze(0), y, x_lengths, y_lengths),
+            rf"{op}: argument 'x' must be a 3-D tensor \[B, N, D\], got 4-D",
+        ),
+        BadInput(
+            "2-D y",
+            (x, y[..., 0] if features else y.flatten(1), x_lengths, y_lengths),
+            rf"{op}: argument 'y' must be a 3-D tensor \[B, M, D\], got 2-D",
+        ),
+        BadInput(
+            "features that differ",
+            (x, torch.zeros(batch, 2, features + 1, dtype=x.dtype), x_lengths, None),
+            rf"{op}: argument 'y' has size {features + 1} in dimension 2 but the number of "
+            rf"features of 'x' is {features}",
+        ),
+        BadInput(
+            "batch sizes that differ",
+            (x, torch.zeros(batch + 1, 2, features, dtype=x.dtype), x_lengths, None),
+            rf"{op}: argument 'y' has size {batch + 1} in dimension 0 but the batch size of 'x'",
+        ),
+        BadInput(
+            "int32 lengths",
+            (x, y, full_x.int(), y_lengths),
+            rf"{op}: argument 'x_lengths' must be int64, got int32",
+        ),
+    ]
+    if batch == 0:
+        return cases
+    last = batch - 1
+    too_long = full_x.clone()
+    too_long[last] = rows + 1
+    cases.append(
+        BadInput(
+            "length beyond the padding",
+            (x, y, too_long, y_lengths),
+            rf"{op}: x_lengths\[{last}\] = {rows + 1} is outside \[0, {rows}\]",
+        )
+    )
+    if rows == 0 or features == 0:
+        return cases
+    for value, name in ((math.nan, "NaN"), (math.inf, "inf"), (-math.inf, "-inf")):
+        clean = x.nan_to_num(nan=0.0)
+        clean[last, rows - 1, features - 1] = value
+        cases.append(
+            BadInput(
+                f"{name} in x",
+                (clean, y.nan_to_num(nan=0.0), None, None),
+                rf"{op}: x\[{last}\] contains NaN or inf",
+            )
+        )
+    return cases
 
 
 def cost_bad_inputs(
@@ -363,6 +492,13 @@ SPECS = [
         bad_inputs=_hard_bad_inputs("mt::dtw_path"),
     ),
     OpSpec(
+        name="dtw_series",
+        reference=dtw_series_reference,
+        sample_args=series_pairs,
+        bad_inputs=dtw_series_bad_inputs,
+        compare=assert_close_for_dtype,
+    ),
+    OpSpec(
         name="soft_dtw",
         reference=soft_dtw_reference,
         sample_args=soft_dtw_args,
@@ -474,9 +610,9 @@ def _soft_dtw_workloads(quick: bool) -> list[Workload]:
 
 def _dtw_workloads(quick: bool) -> list[Workload]:
     """DTW distance of 64 pairs of 512-step univariate series (float64) against
-    dtaidistance; the torch_mt arms get the squared differences as a cost
-    tensor, and one arm also pays for computing it. DTW paths of 32 pairs of
-    256-step series."""
+    dtaidistance: mt::dtw on the squared differences as a cost tensor, and
+    mt::dtw_series on the series themselves (with mt::dtw paying for the cost
+    tensor as an arm). DTW paths of 32 pairs of 256-step series."""
     generator = torch.Generator().manual_seed(0)
     batch, steps = (16, 128) if quick else (64, 512)
     x = torch.randn(batch, steps, dtype=torch.float64, generator=generator).cumsum(dim=1)
@@ -504,15 +640,35 @@ def _dtw_workloads(quick: bool) -> list[Workload]:
                 lambda: list(executor.map(dtaidistance_pair, pairs)),
                 requires=("dtaidistance",),
             ),
-            # dtaidistance computes the differences inline; torch_mt's API takes
-            # a [B, N, M] cost, which here is a 134 MB tensor to fill first.
+        ],
+        torch_mt=lambda: torch.ops.mt.dtw(cost, None, None).sqrt(),
+        normalise=lambda result: torch.as_tensor(result, dtype=torch.float64),
+        agree=close(1e-9),
+    )
+    x_steps, y_steps = x.unsqueeze(-1), y.unsqueeze(-1)  # [B, N, 1]: univariate
+    from_series = Workload(
+        name=f"dtw_series, {batch} x {steps}x{steps}",
+        description=f"DTW distance of {batch} pairs of {steps}-step series, from the series",
+        ops=("dtw_series",),
+        arms=[
             Arm(
-                f"torch_mt + computing the cost tensor, {threads} threads",
+                "python loop: dtaidistance.dtw.distance_fast",
+                lambda: [dtaidistance_pair(pair) for pair in pairs],
+                requires=("dtaidistance",),
+            ),
+            Arm(
+                f"ThreadPoolExecutor({threads}): dtaidistance",
+                lambda: list(executor.map(dtaidistance_pair, pairs)),
+                requires=("dtaidistance",),
+            ),
+            # What mt::dtw costs a user who holds series: a 134 MB tensor to fill first.
+            Arm(
+                f"mt::dtw + computing the cost tensor, {threads} threads",
                 lambda: torch.ops.mt.dtw((x.unsqueeze(2) - y.unsqueeze(1)) ** 2, None, None).sqrt(),
                 threads=threads,
             ),
         ],
-        torch_mt=lambda: torch.ops.mt.dtw(cost, None, None).sqrt(),
+        torch_mt=lambda: torch.ops.mt.dtw_series(x_steps, y_steps, None, None).sqrt(),
         normalise=lambda result: torch.as_tensor(result, dtype=torch.float64),
         agree=close(1e-9),
     )
@@ -546,17 +702,19 @@ def _dtw_workloads(quick: bool) -> list[Workload]:
         torch_mt=lambda: torch.ops.mt.dtw_path(path_cost, None, None),
         normalise=as_paths,
     )
-    return [distance, path]
+    return [distance, from_series, path]
 
 
 def workloads(quick: bool) -> list[Workload]:
     """Soft-DTW (loss + gradient, Hessian-vector products), DTW, DTW paths; tiny calls."""
     generator = torch.Generator().manual_seed(3)
     cost = torch.rand(2, 12, 12, dtype=torch.float64, generator=generator)
+    series = torch.rand(2, 12, 1, dtype=torch.float64, generator=generator)
     grad = torch.ones(2, dtype=torch.float64)
     small = [
         small_workload("dtw", lambda: torch.ops.mt.dtw(cost, None, None)),
         small_workload("dtw_path", lambda: torch.ops.mt.dtw_path(cost, None, None)),
+        small_workload("dtw_series", lambda: torch.ops.mt.dtw_series(series, series, None, None)),
         small_workload("soft_dtw", lambda: torch.ops.mt.soft_dtw(cost, 1.0, None, None)),
         small_workload(
             "soft_dtw_backward", lambda: torch.ops.mt.soft_dtw_backward(grad, cost, 1.0, None, None)
