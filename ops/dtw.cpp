@@ -128,61 +128,22 @@ at::Tensor dtw_path_cpu(const at::Tensor& cost, const std::optional<at::Tensor>&
 
 // ---- hard DTW straight from series ---------------------------------------------------
 //
-// Four items at once, one per lane of a vector of doubles: an item's DP is a
-// chain (each cell waits for its left neighbour: a min and an add, ~7 cycles),
-// and four independent chains in one register make four cells per link.
-// Every item goes through the lanes, a batch's last group with idle lanes,
-// so an item's value never depends on which items share its group (that is,
-// on the thread count). A group runs over its largest item's rectangle; a
-// lane past its own item's end computes cells nothing reads (its series are
-// zero-padded there), and its value is taken when its last row is done.
+// Four items at a time in SIMD lanes (dtw_common.h: lane groups): an item's
+// DP is a chain (each cell waits for its left neighbour: a min and an add,
+// ~7 cycles), and four independent chains in one register make four cells
+// per link.
 
-constexpr int kLanes = 4;
-using Lanes = double __attribute__((vector_size(kLanes * sizeof(double))));
-
-// The group's series, lane-interleaved in float64: step i's feature k of
-// lane l at [i * features + k][l]; zeros past a lane's length.
-struct LaneSeries {
-  std::vector<Lanes> x, y;
-  std::vector<Lanes> rows;  // two DP rows
-};
-
-template <typename scalar_t>
-void interleave(const scalar_t* const series[kLanes], const int64_t steps[kLanes], int64_t longest,
-                int64_t features, std::vector<Lanes>& out) {
-  out.assign(static_cast<size_t>(longest * features), Lanes{});
-  for (int lane = 0; lane < kLanes; ++lane) {
-    for (int64_t k = 0; k < steps[lane] * features; ++k) {
-      out[k][lane] = static_cast<double>(series[lane][k]);
-    }
-  }
-}
-
-// Local costs of row i against every column, for the lanes: kFeatures is the
-// number of features when known at compile time (1: univariate), else 0.
+// DTW of the group's items; lanes with n or m of 0 keep their `out`.
 template <int kFeatures>
-void lane_costs(const Lanes* x_step, const Lanes* y, int64_t cols, int64_t features, Lanes* cost) {
-  const int64_t d = kFeatures > 0 ? kFeatures : features;
-  for (int64_t j = 0; j < cols; ++j) {
-    Lanes sum{};
-    for (int64_t k = 0; k < d; ++k) {
-      const Lanes diff = x_step[k] - y[j * d + k];
-      sum += diff * diff;
-    }
-    cost[j] = sum;
-  }
-}
-
-// DTW of kLanes items; lanes with n or m of 0 are left to the caller.
-template <int kFeatures>
-void dtw_series_lanes(LaneSeries& ws, const int64_t n[kLanes], const int64_t m[kLanes],
-                      int64_t rows, int64_t cols, int64_t features, double out[kLanes]) {
-  ws.rows.assign(static_cast<size_t>(3 * cols), Lanes{});
-  Lanes* previous = ws.rows.data();
+void dtw_series_lanes(const LaneGroup& group, int64_t features, std::vector<Lanes>& rows,
+                      double out[kLanes]) {
+  const int64_t cols = group.cols;
+  rows.assign(static_cast<size_t>(3 * cols), Lanes{});
+  Lanes* previous = rows.data();
   Lanes* current = previous + cols;
   Lanes* cost = current + cols;
-  for (int64_t i = 0; i < rows; ++i) {
-    lane_costs<kFeatures>(ws.x.data() + i * features, ws.y.data(), cols, features, cost);
+  for (int64_t i = 0; i < group.rows; ++i) {
+    lane_costs<kFeatures>(group, i, features, cost);
     if (i == 0) {
       current[0] = cost[0];
       for (int64_t j = 1; j < cols; ++j) {
@@ -198,51 +159,8 @@ void dtw_series_lanes(LaneSeries& ws, const int64_t n[kLanes], const int64_t m[k
         current[j] = cost[j] + (left < diagonal_or_up ? left : diagonal_or_up);
       }
     }
-    for (int lane = 0; lane < kLanes; ++lane) {
-      if (n[lane] == i + 1 && m[lane] > 0) {
-        out[lane] = current[m[lane] - 1][lane];
-      }
-    }
+    group.take_last_cells(i, current, out);
     std::swap(previous, current);
-  }
-}
-
-template <typename scalar_t>
-void dtw_series_group(const char* op, const SeriesBatch& batch, int64_t first, int64_t count,
-                      LaneSeries& ws, scalar_t* result) {
-  const scalar_t* xs[kLanes];
-  const scalar_t* ys[kLanes];
-  int64_t n[kLanes], m[kLanes];
-  double values[kLanes];
-  const scalar_t* x = batch.x.const_data_ptr<scalar_t>();
-  const scalar_t* y = batch.y.const_data_ptr<scalar_t>();
-  for (int lane = 0; lane < kLanes; ++lane) {
-    const int64_t b = first + std::min<int64_t>(lane, count - 1);
-    const bool used = lane < count;
-    xs[lane] = x + b * batch.rows * batch.features;
-    ys[lane] = y + b * batch.cols * batch.features;
-    n[lane] = used ? batch.n[b] : 0;
-    m[lane] = used ? batch.m[b] : 0;
-    if (used) {
-      check_series_item(op, xs[lane], n[lane], batch.features, "x", b);
-      check_series_item(op, ys[lane], m[lane], batch.features, "y", b);
-    }
-    // An empty item costs 0 when both sides are empty, +inf (no path) otherwise.
-    values[lane] = n[lane] == m[lane] ? 0.0 : kInf;
-  }
-  const int64_t rows = *std::max_element(n, n + kLanes);
-  const int64_t cols = *std::max_element(m, m + kLanes);
-  if (rows > 0 && cols > 0) {
-    interleave(xs, n, rows, batch.features, ws.x);
-    interleave(ys, m, cols, batch.features, ws.y);
-    if (batch.features == 1) {
-      dtw_series_lanes<1>(ws, n, m, rows, cols, 1, values);
-    } else {
-      dtw_series_lanes<0>(ws, n, m, rows, cols, batch.features, values);
-    }
-  }
-  for (int64_t lane = 0; lane < count; ++lane) {
-    result[first + lane] = static_cast<scalar_t>(values[lane]);
   }
 }
 
@@ -253,23 +171,21 @@ at::Tensor dtw_series_cpu(const at::Tensor& x, const at::Tensor& y,
                           const std::optional<at::Tensor>& y_lengths) {
   const SeriesBatch batch(kDtwSeries, x, y, x_lengths, y_lengths);
   at::Tensor out = at::empty({batch.size}, x.options());
-  const int64_t groups = (batch.size + kLanes - 1) / kLanes;
-  // A group costs about one cell-time per cell of its rectangle per feature.
-  const int64_t group_ns = kCellNs * batch.rows * batch.cols * std::max<int64_t>(batch.features, 1);
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), kDtwSeries, [&] {
     scalar_t* result = out.data_ptr<scalar_t>();
-    ItemErrors errors;
-    parallel_for(0, groups, grain_for(group_ns), [&](int64_t first, int64_t last) {
-      LaneSeries ws;
-      for (int64_t group = first; group < last; ++group) {
-        const int64_t start = group * kLanes;
-        errors.run(start, [&] {
-          dtw_series_group(kDtwSeries, batch, start, std::min<int64_t>(kLanes, batch.size - start),
-                           ws, result);
+    for_each_group<scalar_t>(kDtwSeries, batch, kCellNs, [&](const LaneGroup& group) {
+      std::vector<Lanes> rows;
+      double values[kLanes];
+      group.empty_item_values(values);
+      if (group.rows > 0 && group.cols > 0) {
+        with_features(batch.features, [&](auto known) {
+          dtw_series_lanes<decltype(known)::value>(group, batch.features, rows, values);
         });
       }
+      for (int64_t lane = 0; lane < group.count; ++lane) {
+        result[group.first + lane] = static_cast<scalar_t>(values[lane]);
+      }
     });
-    errors.rethrow();
   });
   return out;
 }

@@ -11,9 +11,11 @@
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <optional>
+#include <type_traits>
 #include <vector>
 
 #include <torch_mt/parallel.h>
@@ -173,6 +175,136 @@ void check_series_item(const char* op, const scalar_t* series, int64_t steps, in
   }
   TORCH_CHECK(all_finite, op, ": ", name, "[", b,
               "] contains NaN or inf (series values must be finite)");
+}
+
+// ---- lane groups: four series items at a time --------------------------------
+//
+// The series kernels run kLanes items at once, one per lane of a vector of
+// doubles: an item's DP is a chain through each cell's left neighbour, so
+// one item leaves the core idle between links, and independent items in the
+// lanes fill it. Every item goes through the lanes (a batch's last group with
+// idle lanes), so its value never depends on which items share its group,
+// that is on the thread count. A group runs over its largest item's
+// rectangle; a lane past its own item's end computes cells that no cell of
+// its item reads (its series are zero-padded there), and its value is taken
+// when its own last row is done.
+
+constexpr int kLanes = 4;
+using Lanes = double __attribute__((vector_size(kLanes * sizeof(double))));
+
+// kLanes consecutive items of a SeriesBatch, lane-interleaved in float64.
+struct LaneGroup {
+  int64_t first = 0, count = 0;            // items [first, first + count); other lanes idle
+  int64_t n[kLanes] = {}, m[kLanes] = {};  // each lane's lengths (0 for idle lanes)
+  int64_t rows = 0, cols = 0;              // the largest n and m
+  // Step i's feature k of lane l at [i * features + k][l]; 0 past the lane's length.
+  std::vector<Lanes> x, y;
+
+  // Values of empty items: 0 when both sides are empty, +inf (no path) when one is.
+  void empty_item_values(double values[kLanes]) const {
+    for (int lane = 0; lane < kLanes; ++lane) {
+      values[lane] = n[lane] == m[lane] ? 0.0 : kInf;
+    }
+  }
+
+  // After row i of a DP held in `row` (column j at row[j + offset]): the
+  // value of every lane whose last row is i.
+  void take_last_cells(int64_t i, const Lanes* row, double values[kLanes],
+                       int64_t offset = 0) const {
+    for (int lane = 0; lane < kLanes; ++lane) {
+      if (n[lane] == i + 1 && m[lane] > 0) {
+        values[lane] = row[m[lane] - 1 + offset][lane];
+      }
+    }
+  }
+};
+
+template <typename scalar_t>
+void interleave(const scalar_t* const series[kLanes], const int64_t steps[kLanes], int64_t longest,
+                int64_t features, std::vector<Lanes>& out) {
+  out.assign(static_cast<size_t>(longest * features), Lanes{});
+  for (int lane = 0; lane < kLanes; ++lane) {
+    for (int64_t k = 0; k < steps[lane] * features; ++k) {
+      out[k][lane] = static_cast<double>(series[lane][k]);
+    }
+  }
+}
+
+// Loads items [first, first + kLanes) (those that exist) into `group`,
+// refusing non-finite steps first.
+template <typename scalar_t>
+void load_group(const char* op, const SeriesBatch& batch, int64_t first, LaneGroup& group) {
+  const scalar_t* xs[kLanes];
+  const scalar_t* ys[kLanes];
+  group.first = first;
+  group.count = std::min<int64_t>(kLanes, batch.size - first);
+  for (int lane = 0; lane < kLanes; ++lane) {
+    const bool used = lane < group.count;
+    const int64_t b = first + (used ? lane : 0);
+    xs[lane] = batch.x.const_data_ptr<scalar_t>() + b * batch.rows * batch.features;
+    ys[lane] = batch.y.const_data_ptr<scalar_t>() + b * batch.cols * batch.features;
+    group.n[lane] = used ? batch.n[b] : 0;
+    group.m[lane] = used ? batch.m[b] : 0;
+    if (used) {
+      check_series_item(op, xs[lane], group.n[lane], batch.features, "x", b);
+      check_series_item(op, ys[lane], group.m[lane], batch.features, "y", b);
+    }
+  }
+  group.rows = *std::max_element(group.n, group.n + kLanes);
+  group.cols = *std::max_element(group.m, group.m + kLanes);
+  interleave(xs, group.n, group.rows, batch.features, group.x);
+  interleave(ys, group.m, group.cols, batch.features, group.y);
+}
+
+// Squared Euclidean local costs of row i against every column, in the lanes.
+// kFeatures: the number of features when known at compile time (1, the
+// univariate case), else 0 (read `features`).
+template <int kFeatures>
+void lane_costs(const LaneGroup& group, int64_t i, int64_t features, Lanes* cost) {
+  const int64_t d = kFeatures > 0 ? kFeatures : features;
+  const Lanes* x_step = group.x.data() + i * d;
+  const Lanes* y = group.y.data();
+  for (int64_t j = 0; j < group.cols; ++j) {
+    Lanes sum{};
+    for (int64_t k = 0; k < d; ++k) {
+      const Lanes diff = x_step[k] - y[j * d + k];
+      sum += diff * diff;
+    }
+    cost[j] = sum;
+  }
+}
+
+// Calls body(std::integral_constant<int, K>{}) with K = 1 for univariate
+// series (the inner loops then have a fixed trip count) and 0 otherwise.
+template <typename Body>
+void with_features(int64_t features, const Body& body) {
+  if (features == 1) {
+    body(std::integral_constant<int, 1>{});
+  } else {
+    body(std::integral_constant<int, 0>{});
+  }
+}
+
+// Runs body(group) for every group of kLanes consecutive items, groups in
+// parallel; `cell_ns`: the DP's cost per cell and feature. The lowest
+// failing item's error is raised once all groups have run.
+template <typename scalar_t, typename Body>
+void for_each_group(const char* op, const SeriesBatch& batch, int64_t cell_ns, const Body& body) {
+  const int64_t groups = (batch.size + kLanes - 1) / kLanes;
+  const int64_t group_ns = cell_ns * batch.rows * batch.cols * std::max<int64_t>(batch.features, 1);
+  ItemErrors errors;
+  parallel_for(0, groups, grain_for(group_ns), [&](int64_t first, int64_t last) {
+    LaneGroup group;
+    for (int64_t g = first; g < last; ++g) {
+      // The group's first item stands for it: groups are in item order and
+      // a group checks its items in order, so the lowest failing item wins.
+      errors.run(g * kLanes, [&] {
+        load_group<scalar_t>(op, batch, g * kLanes, group);
+        body(group);
+      });
+    }
+  });
+  errors.rethrow();
 }
 
 }  // namespace mt::dtw_family
