@@ -258,3 +258,86 @@ def test_gradient_is_identical_for_any_thread_count(batch, gamma):
     first, *others = results_for_thread_counts(gradient, (cost,), THREAD_COUNTS)
     for other in others:
         assert torch.equal(other, first)
+
+
+# ---- DTW and soft-DTW straight from series -------------------------------------------
+
+multivariate = st.integers(1, 4).flatmap(
+    lambda d: st.tuples(
+        *(
+            st.integers(1, 12).flatmap(
+                lambda n: st.lists(
+                    st.floats(-10, 10, allow_nan=False, width=32), min_size=n * d, max_size=n * d
+                ).map(lambda values: torch.tensor(values, dtype=torch.float64).view(-1, d))
+            )
+            for _ in range(2)
+        )
+    )
+)
+
+
+@given(x=series, y=series)
+def test_dtw_series_matches_dtaidistance(x, y):
+    expected = dtaidistance_dtw.distance_fast(
+        np.array(x, dtype=np.double), np.array(y, dtype=np.double), use_pruning=False
+    )
+    as_steps = lambda values: torch.tensor(values, dtype=torch.float64).view(1, -1, 1)  # noqa: E731
+    actual = math.sqrt(torch_mt.dtw_series(as_steps(x), as_steps(y)).item())
+    assert math.isclose(actual, expected, rel_tol=1e-9, abs_tol=1e-9)
+
+
+@settings(max_examples=50)
+@given(pair=multivariate, gamma=st.sampled_from([0.01, 0.1, 1.0, 10.0]))
+def test_soft_dtw_series_value_and_gradients_match_tslearn(pair, gamma):
+    # tslearn: SoftDTW on its SquaredEuclidean costs, chained back to x by
+    # the metric's jacobian_product (its gradient with respect to x).
+    from tslearn.metrics.softdtw_variants import SoftDTW, SquaredEuclidean
+
+    x, y = pair
+    metric = SquaredEuclidean(x.numpy(), y.numpy())
+    reference = SoftDTW(metric.compute(), gamma=gamma)
+    expected_value = reference.compute()
+    expected_grad_x = torch.from_numpy(metric.jacobian_product(reference.grad()))
+    x_leaf, y_leaf = x.unsqueeze(0).requires_grad_(), y.unsqueeze(0).requires_grad_()
+    value = torch_mt.soft_dtw_series(x_leaf, y_leaf, gamma=gamma)
+    value.sum().backward()
+    assert math.isclose(value.item(), expected_value, rel_tol=1e-9, abs_tol=1e-9)
+    scale = max(1.0, expected_grad_x.abs().max().item())
+    torch.testing.assert_close(x_leaf.grad[0], expected_grad_x, rtol=1e-7, atol=1e-9 * scale)
+
+
+@settings(max_examples=30)
+@given(pair=multivariate, gamma=st.sampled_from([0.1, 1.0]))
+def test_series_ops_equal_the_cost_ops_on_cdist_squared(pair, gamma):
+    x, y = (t.unsqueeze(0) for t in pair)
+    cost = (torch.cdist(x, y) ** 2).detach().requires_grad_()
+    torch.testing.assert_close(torch_mt.dtw_series(x, y), torch_mt.dtw(cost.detach()))
+    x_leaf, y_leaf = x.clone().requires_grad_(), y.clone().requires_grad_()
+    torch_mt.soft_dtw_series(x_leaf, y_leaf, gamma=gamma).sum().backward()
+    torch_mt.soft_dtw(cost, gamma=gamma).sum().backward()
+    # Chain rule through the cost by hand: d cost(i, j) / d x_i = 2 (x_i - y_j).
+    difference = x.unsqueeze(2) - y.unsqueeze(1)  # [1, N, M, D]
+    expected_grad_x = (2 * cost.grad.unsqueeze(-1) * difference).sum(dim=2)
+    expected_grad_y = -(2 * cost.grad.unsqueeze(-1) * difference).sum(dim=1)
+    torch.testing.assert_close(x_leaf.grad, expected_grad_x, rtol=1e-9, atol=1e-9)
+    torch.testing.assert_close(y_leaf.grad, expected_grad_y, rtol=1e-9, atol=1e-9)
+
+
+@settings(max_examples=20)
+@given(pair=multivariate, gamma=st.sampled_from([0.1, 0.5, 2.0]))
+def test_soft_dtw_series_gradcheck_and_opcheck(pair, gamma):
+    x, y = (t.unsqueeze(0).requires_grad_() for t in pair)
+    assert torch.autograd.gradcheck(
+        lambda a, b: torch_mt.soft_dtw_series(a, b, gamma=gamma), (x, y)
+    )
+    torch.library.opcheck(torch.ops.mt.soft_dtw_series.default, (x, y, gamma, None, None))
+
+
+def test_soft_dtw_series_second_derivative_raises_a_clear_error():
+    x = torch.rand(2, 3, 2, dtype=torch.float64, requires_grad=True)
+    y = torch.rand(2, 4, 2, dtype=torch.float64)
+    (first,) = torch.autograd.grad(
+        torch_mt.soft_dtw_series(x, y, gamma=1.0).sum(), x, create_graph=True
+    )
+    with pytest.raises(RuntimeError, match="mt::soft_dtw_series: second derivatives are not"):
+        torch.autograd.grad(first.sum(), x)

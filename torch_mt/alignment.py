@@ -1,12 +1,14 @@
 """Dynamic time warping, hard and soft, over batches of precomputed cost matrices.
 
 Wrappers around ``torch.ops.mt.dtw``, ``dtw_path``, ``dtw_series`` (kernels in
-``ops/dtw.cpp``) and ``soft_dtw`` (``ops/soft_dtw.cpp``). Soft-DTW's autograd formula is
-registered in C++ at the Autograd key: its backward is the parallel operator
-``mt::soft_dtw_backward`` (itself differentiable, through
-``mt::soft_dtw_backward_backward``), so gradients reach whatever produced the
-cost (``torch.cdist(x, y) ** 2``, a network's features, ...) in eager mode,
-under ``torch.compile``, from scripted models and from C++ without Python.
+``ops/dtw.cpp``), ``soft_dtw`` and ``soft_dtw_series`` (``ops/soft_dtw.cpp``).
+Soft-DTW's autograd formula is registered in C++ at the Autograd key: its
+backward is the parallel operator ``mt::soft_dtw_backward`` (itself
+differentiable, through ``mt::soft_dtw_backward_backward``), so gradients
+reach whatever produced the cost (``torch.cdist(x, y) ** 2``, a network's
+features, ...) in eager mode, under ``torch.compile``, from scripted models
+and from C++ without Python; ``soft_dtw_series``'s backward,
+``mt::soft_dtw_series_backward``, gives the gradients of the series.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Optional
 import torch
 from torch import Tensor
 
-__all__ = ["dtw", "dtw_path", "dtw_series", "soft_dtw"]
+__all__ = ["dtw", "dtw_path", "dtw_series", "soft_dtw", "soft_dtw_series"]
 
 
 def dtw(
@@ -174,3 +176,53 @@ def soft_dtw(
         True
     """
     return torch.ops.mt.soft_dtw(cost, gamma, n_lengths, m_lengths)
+
+
+def soft_dtw_series(
+    x: Tensor,
+    y: Tensor,
+    *,
+    gamma: float = 1.0,
+    x_lengths: Optional[Tensor] = None,
+    y_lengths: Optional[Tensor] = None,
+) -> Tensor:
+    """Soft-DTW of every pair of series, the local cost computed on the fly; differentiable.
+
+    Equal to ``soft_dtw(torch.cdist(x, y) ** 2, gamma=gamma)`` (to rounding),
+    gradients included, without the ``[B, N, M]`` cost tensor or its
+    gradient: the squared Euclidean distance of each cell is computed inside
+    the dynamic programme, four items at a time in SIMD lanes, and the
+    backward pass (``mt::soft_dtw_series_backward``, parallel, registered in
+    C++) accumulates the gradients with respect to ``x`` and ``y`` directly.
+    Second derivatives are not implemented (they raise); use
+    :func:`soft_dtw` on the cost for Hessian-vector products.
+
+    Args:
+        x: float32 or float64 ``[B, N, D]``.
+        y: ``[B, M, D]``, the dtype of ``x``.
+        gamma: smoothing, > 0.
+        x_lengths: int64 ``[B]`` or None: item ``b`` uses the first
+            ``x_lengths[b]`` steps of ``x[b]`` (None: all ``N``).
+        y_lengths: int64 ``[B]`` or None: likewise for ``y``.
+
+    Returns:
+        ``[B]``, the dtype of ``x``. Empty items as in :func:`dtw_series`, with
+        zero gradients.
+
+    Raises:
+        RuntimeError: as :func:`dtw_series`, plus ``gamma <= 0`` or not finite.
+
+    Example — fit one series to another under the soft-DTW loss:
+        >>> _ = torch.manual_seed(0)
+        >>> target = torch.sin(torch.linspace(0, 6, 40)).view(1, 40, 1)
+        >>> fitted = torch.zeros(1, 30, 1, requires_grad=True)
+        >>> optimizer = torch.optim.Adam([fitted], lr=0.1)
+        >>> before = soft_dtw_series(fitted, target, gamma=0.1).item()
+        >>> for _ in range(50):
+        ...     optimizer.zero_grad()
+        ...     soft_dtw_series(fitted, target, gamma=0.1).sum().backward()
+        ...     optimizer.step()
+        >>> soft_dtw_series(fitted, target, gamma=0.1).item() < before / 10
+        True
+    """
+    return torch.ops.mt.soft_dtw_series(x, y, gamma, x_lengths, y_lengths)

@@ -262,45 +262,46 @@ def series_pairs(draw: st.DrawFn, large: bool = False) -> tuple:
     return tuple(with_layout(t, draw(layouts)) if t is not None else None for t in (x, y, *lengths))
 
 
-def dtw_series_bad_inputs(args: tuple) -> list[BadInput]:
-    x, y, x_lengths, y_lengths = args
-    op = "mt::dtw_series"
+def series_bad_inputs(
+    op: str, x: Tensor, y: Tensor, x_lengths: Optional[Tensor], y_lengths: Optional[Tensor]
+) -> list[tuple[str, tuple, str]]:
+    """(description, (x, y, x_lengths, y_lengths), message) every series op refuses."""
     batch, rows, features = x.shape
     other_dtype = torch.float32 if x.dtype == torch.float64 else torch.float64
     full_x = torch.full((batch,), rows, dtype=torch.int64)
     cases = [
-        BadInput(
+        (
             "integer x",
             (x.nan_to_num().long(), y, x_lengths, y_lengths),
             rf"{op}: argument 'x' must be float32 or float64, got int64",
         ),
-        BadInput(
+        (
             "y of another dtype",
             (x, y.to(other_dtype), x_lengths, y_lengths),
             rf"{op}: argument 'y' must be {str(x.dtype)[6:]} like 'x', got {str(other_dtype)[6:]}",
         ),
-        BadInput(
+        (
             "4-D x",
             (x.unsqueeze(0), y, x_lengths, y_lengths),
             rf"{op}: argument 'x' must be a 3-D tensor \[B, N, D\], got 4-D",
         ),
-        BadInput(
+        (
             "2-D y",
             (x, y[..., 0] if features else y.flatten(1), x_lengths, y_lengths),
             rf"{op}: argument 'y' must be a 3-D tensor \[B, M, D\], got 2-D",
         ),
-        BadInput(
+        (
             "features that differ",
             (x, torch.zeros(batch, 2, features + 1, dtype=x.dtype), x_lengths, None),
             rf"{op}: argument 'y' has size {features + 1} in dimension 2 but the number of "
             rf"features of 'x' is {features}",
         ),
-        BadInput(
+        (
             "batch sizes that differ",
             (x, torch.zeros(batch + 1, 2, features, dtype=x.dtype), x_lengths, None),
             rf"{op}: argument 'y' has size {batch + 1} in dimension 0 but the batch size of 'x'",
         ),
-        BadInput(
+        (
             "int32 lengths",
             (x, y, full_x.int(), y_lengths),
             rf"{op}: argument 'x_lengths' must be int64, got int32",
@@ -312,7 +313,7 @@ def dtw_series_bad_inputs(args: tuple) -> list[BadInput]:
     too_long = full_x.clone()
     too_long[last] = rows + 1
     cases.append(
-        BadInput(
+        (
             "length beyond the padding",
             (x, y, too_long, y_lengths),
             rf"{op}: x_lengths\[{last}\] = {rows + 1} is outside \[0, {rows}\]",
@@ -324,13 +325,116 @@ def dtw_series_bad_inputs(args: tuple) -> list[BadInput]:
         clean = x.nan_to_num(nan=0.0)
         clean[last, rows - 1, features - 1] = value
         cases.append(
-            BadInput(
+            (
                 f"{name} in x",
                 (clean, y.nan_to_num(nan=0.0), None, None),
                 rf"{op}: x\[{last}\] contains NaN or inf",
             )
         )
     return cases
+
+
+def dtw_series_bad_inputs(args: tuple) -> list[BadInput]:
+    return [BadInput(*case) for case in series_bad_inputs("mt::dtw_series", *args)]
+
+
+def _gamma_cases(op: str, with_gamma: Callable[[float], tuple]) -> list[BadInput]:
+    return [
+        BadInput(
+            f"gamma {text}", with_gamma(value), rf"{op}: argument 'gamma' must be > 0, got {text}"
+        )
+        for value, text in ((0.0, "0"), (-1.0, "-1"), (math.nan, "nan"))
+    ]
+
+
+def soft_dtw_series_bad_inputs(args: tuple) -> list[BadInput]:
+    x, y, gamma, x_lengths, y_lengths = args
+    op = "mt::soft_dtw_series"
+    cases = [
+        BadInput(description, (bx, by, gamma, bxl, byl), match)
+        for description, (bx, by, bxl, byl), match in series_bad_inputs(
+            op, x, y, x_lengths, y_lengths
+        )
+    ]
+    return cases + _gamma_cases(op, lambda g: (x, y, g, x_lengths, y_lengths))
+
+
+def soft_dtw_series_backward_bad_inputs(args: tuple) -> list[BadInput]:
+    grad, x, y, gamma, x_lengths, y_lengths = args
+    op = "mt::soft_dtw_series_backward"
+    cases = [
+        BadInput(description, (grad, bx, by, gamma, bxl, byl), match)
+        for description, (bx, by, bxl, byl), match in series_bad_inputs(
+            op, x, y, x_lengths, y_lengths
+        )
+    ]
+    return (
+        cases
+        + [
+            BadInput(
+                "grad of another dtype",
+                (grad.to(torch.float16), x, y, gamma, x_lengths, y_lengths),
+                rf"{op}: argument 'grad' must be {str(x.dtype)[6:]}",
+            ),
+            BadInput(
+                "grad of another batch",
+                (torch.zeros(x.shape[0] + 1, dtype=x.dtype), x, y, gamma, x_lengths, y_lengths),
+                rf"{op}: argument 'grad' has size {x.shape[0] + 1} in dimension 0",
+            ),
+        ]
+        + _gamma_cases(op, lambda g: (grad, x, y, g, x_lengths, y_lengths))
+    )
+
+
+@st.composite
+def soft_dtw_series_args(draw: st.DrawFn, large: bool = False) -> tuple:
+    x, y, x_lengths, y_lengths = draw(series_pairs(large=large))
+    return x, y, draw(GAMMAS), x_lengths, y_lengths
+
+
+@st.composite
+def soft_dtw_series_backward_args(draw: st.DrawFn, large: bool = False) -> tuple:
+    x, y, gamma, x_lengths, y_lengths = draw(soft_dtw_series_args(large=large))
+    grad = torch.randn(
+        x.shape[0],
+        dtype=torch.float64,
+        generator=torch.Generator().manual_seed(draw(st.integers(0, 2**32 - 1))),
+    )
+    return grad.to(x.dtype), x, y, gamma, x_lengths, y_lengths
+
+
+def soft_dtw_series_reference(
+    x: Tensor,
+    y: Tensor,
+    gamma: float,
+    x_lengths: Optional[Tensor] = None,
+    y_lengths: Optional[Tensor] = None,
+) -> Tensor:
+    """The Python soft-DTW DP on the series' squared distances."""
+    return soft_dtw_reference(squared_distances(x, y), gamma, x_lengths, y_lengths).to(x.dtype)
+
+
+def soft_dtw_series_backward_reference(
+    grad: Tensor,
+    x: Tensor,
+    y: Tensor,
+    gamma: float,
+    x_lengths: Optional[Tensor] = None,
+    y_lengths: Optional[Tensor] = None,
+) -> tuple[Tensor, Tensor]:
+    """Autograd through the anti-diagonal soft-DTW of the broadcast squared
+    distances (float64), times grad[b]; zero for items with no finite value."""
+    x64 = x.double().nan_to_num(nan=0.0).requires_grad_()
+    y64 = y.double().nan_to_num(nan=0.0).requires_grad_()
+    values = soft_dtw_antidiagonal(squared_distances(x64, y64), gamma, x_lengths, y_lengths)
+    finite = torch.isfinite(values)
+    total = (values[finite] * grad.double()[finite]).sum()
+    if not total.requires_grad:  # only empty items: constants
+        return torch.zeros_like(x), torch.zeros_like(y)
+    grad_x, grad_y = torch.autograd.grad(total, (x64, y64), allow_unused=True)
+    grad_x = grad_x if grad_x is not None else torch.zeros_like(x64)
+    grad_y = grad_y if grad_y is not None else torch.zeros_like(y64)
+    return grad_x.to(x.dtype), grad_y.to(y.dtype)
 
 
 def cost_bad_inputs(
@@ -499,6 +603,21 @@ SPECS = [
         compare=assert_close_for_dtype,
     ),
     OpSpec(
+        name="soft_dtw_series",
+        reference=soft_dtw_series_reference,
+        sample_args=soft_dtw_series_args,
+        bad_inputs=soft_dtw_series_bad_inputs,
+        compare=assert_close_for_dtype,
+    ),
+    OpSpec(
+        name="soft_dtw_series_backward",
+        derivative_of="soft_dtw_series",
+        reference=soft_dtw_series_backward_reference,
+        sample_args=soft_dtw_series_backward_args,
+        bad_inputs=soft_dtw_series_backward_bad_inputs,
+        compare=assert_close_for_dtype,
+    ),
+    OpSpec(
         name="soft_dtw",
         reference=soft_dtw_reference,
         sample_args=soft_dtw_args,
@@ -576,7 +695,72 @@ def _soft_dtw_workloads(quick: bool) -> list[Workload]:
         agree=close(1e-9),
     )
 
-    # Hessian-vector products of the soft-DTW loss (double backward), 16 x 128 x 128.
+    hessian = _soft_dtw_hessian_workload(quick)
+    return [forward_backward, *_soft_dtw_series_workloads(quick), hessian]
+
+
+def _soft_dtw_series_workloads(quick: bool) -> list[Workload]:
+    """Soft-DTW loss and its gradient with respect to the series, 64 pairs of
+    256 steps of 1 and of 16 features (float64), against tslearn's numba
+    SoftDTW on its SquaredEuclidean costs chained back to x (jacobian_product)
+    per item, and against mt::soft_dtw on a cost tensor built by torch.cdist."""
+    batch, steps, gamma = (16, 64, 0.1) if quick else (64, 256, 0.1)
+    workloads = []
+    for features in (1, 16):
+        generator = torch.Generator().manual_seed(4 + features)
+        x = torch.randn(batch, steps, features, dtype=torch.float64, generator=generator)
+        y = torch.randn(batch, steps, features, dtype=torch.float64, generator=generator)
+        items = list(zip(x.numpy(), y.numpy()))
+
+        def tslearn_gradient(items=items) -> Tensor:
+            variants = peer("tslearn.metrics.softdtw_variants")
+            gradients = []
+            for x_item, y_item in items:
+                metric = variants.SquaredEuclidean(x_item, y_item)
+                item = variants.SoftDTW(metric.compute(), gamma=gamma)
+                item.compute()
+                gradients.append(torch.from_numpy(metric.jacobian_product(item.grad())))
+            return torch.stack(gradients)
+
+        def series_gradient(loss: Callable[[Tensor], Tensor], x=x) -> Tensor:
+            leaf = x.detach().requires_grad_()
+            loss(leaf).sum().backward()
+            return leaf.grad
+
+        workloads.append(
+            Workload(
+                name=f"soft_dtw_series forward+backward, {batch} x {steps}x{steps}, D={features}",
+                description=f"soft-DTW loss of {batch} series pairs and its gradient in x",
+                ops=("soft_dtw_series", "soft_dtw_series_backward"),
+                arms=[
+                    Arm(
+                        "python loop: tslearn SquaredEuclidean + SoftDTW (numba), value + grad",
+                        tslearn_gradient,
+                        requires=("tslearn",),
+                    ),
+                    Arm(
+                        f"mt::soft_dtw on torch.cdist(x, y) ** 2, {all_threads()} threads",
+                        lambda x=x, y=y: series_gradient(
+                            lambda leaf: torch.ops.mt.soft_dtw(
+                                torch.cdist(leaf, y) ** 2, gamma, None, None
+                            ),
+                            x,
+                        ),
+                        threads=all_threads(),
+                    ),
+                ],
+                torch_mt=lambda x=x, y=y: series_gradient(
+                    lambda leaf: torch.ops.mt.soft_dtw_series(leaf, y, gamma, None, None), x
+                ),
+                normalise=lambda gradient: gradient,
+                agree=close(1e-6),
+            )
+        )
+    return workloads
+
+
+def _soft_dtw_hessian_workload(quick: bool) -> Workload:
+    """Hessian-vector products of the soft-DTW loss (double backward), 16 x 128 x 128."""
     generator = torch.Generator().manual_seed(2)
     batch, steps = (4, 32) if quick else (16, 128)
     hessian_cost = torch.rand(batch, steps, steps, dtype=torch.float64, generator=generator) * 4
@@ -589,7 +773,7 @@ def _soft_dtw_workloads(quick: bool) -> list[Workload]:
         (product,) = torch.autograd.grad((gradient * direction).sum(), leaf)
         return product
 
-    hessian = Workload(
+    return Workload(
         name=f"soft_dtw Hessian-vector product, {batch} x {steps}x{steps}",
         description=f"soft-DTW double backward, {batch} pairs of {steps} steps",
         ops=("soft_dtw_backward_backward",),
@@ -605,7 +789,6 @@ def _soft_dtw_workloads(quick: bool) -> list[Workload]:
         normalise=lambda product: product,
         agree=close(1e-8),
     )
-    return [forward_backward, hessian]
 
 
 def _dtw_workloads(quick: bool) -> list[Workload]:
