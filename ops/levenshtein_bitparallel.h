@@ -17,6 +17,8 @@
 #include <immintrin.h>
 #endif
 
+#include "simd.h"
+
 namespace mt::levenshtein {
 
 constexpr int kWordBits = 64;
@@ -294,17 +296,9 @@ void four_lanes_with(const int64_t pattern_lengths[kLanes], const int64_t text_l
 }
 
 #if defined(__x86_64__)
-// True when this CPU has AVX2 and TORCH_MT_DISABLE_SIMD is unset (the tests
-// set it to check the portable path against the same references).
-inline bool avx2_enabled() {
-  static const bool enabled =
-      __builtin_cpu_supports("avx2") && std::getenv("TORCH_MT_DISABLE_SIMD") == nullptr;
-  return enabled;
-}
-
 // four_lanes_with() on AVX2: advance_block() with carry_in = +1 on the four
 // lanes' words in one register, each lane with its own score row (srlv).
-// Compiled for AVX2 only here; callers check avx2_enabled() first.
+// Compiled for AVX2 only here; callers check simd::avx2_enabled() first.
 template <typename MaskOf, typename SymbolOf>
 __attribute__((target("avx2"))) void four_lanes_avx2(const int64_t pattern_lengths[kLanes],
                                                      const int64_t text_lengths[kLanes],
@@ -369,7 +363,7 @@ void distances_four_lanes(const PatternMasks<Token>* const patterns[kLanes],
   }
   const auto symbol = [&](int lane, int64_t k) { return readable[lane][std::min(k, last[lane])]; };
 #if defined(__x86_64__)
-  if (all_dense && avx2_enabled()) {
+  if (all_dense && simd::avx2_enabled()) {
     const DenseMaskLookup lookups[kLanes] = {
         patterns[0]->one_block_lookup(), patterns[1]->one_block_lookup(),
         patterns[2]->one_block_lookup(), patterns[3]->one_block_lookup()};

@@ -3,7 +3,11 @@ unique and on tied optima), the wrapper's input forms, errors from inside the fa
 
 from __future__ import annotations
 
+import json
 import math
+import os
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -123,3 +127,39 @@ def test_wrapper_refuses_mixed_or_malformed_lists():
         torch_mt.linear_sum_assignment(torch.rand(2, 2), n_lengths=torch.tensor([2]))
     with pytest.raises(TypeError, match=r"positional"):
         torch_mt.linear_sum_assignment(torch.rand(2, 2), True)  # maximize is keyword-only
+
+
+# Solved once with the AVX2 column scan and once in a process where it is
+# switched off: tie-heavy, forbidden-pair and random batches, wide and tall.
+_SIMD_CASES = """
+import json, torch, torch_mt
+generator = torch.Generator().manual_seed(7)
+cases = []
+for rows, cols in ((37, 41), (41, 37), (64, 64), (5, 130)):
+    tied = torch.randint(0, 3, (6, rows, cols), generator=generator).double()
+    duplicated = torch.randint(0, 5, (6, 1, cols), generator=generator).expand(6, rows, cols)
+    forbidden = torch.rand(6, rows, cols, generator=generator, dtype=torch.float64)
+    forbidden[forbidden < 0.2] = float("inf")
+    uniform = torch.rand(6, rows, cols, generator=generator)
+    for cost in (tied, duplicated.double(), forbidden, uniform):
+        row_ind, col_ind = torch.ops.mt.linear_sum_assignment(cost, None, None, False)
+        cases.append([row_ind.tolist(), col_ind.tolist()])
+print(json.dumps(cases))
+"""
+
+
+def test_portable_column_scan_gives_the_same_assignments_as_avx2():
+    def solve(simd_off: bool) -> list:
+        env = {**os.environ, **({"TORCH_MT_DISABLE_SIMD": "1"} if simd_off else {})}
+        result = subprocess.run(
+            [sys.executable, "-c", _SIMD_CASES],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout)
+
+    with_simd, without_simd = solve(False), solve(True)
+    assert len(with_simd) == 16 and with_simd == without_simd
