@@ -15,6 +15,9 @@ export TORCH_MT_EXTRA_CFLAGS ?= -Werror
 install:
 	$(PIP) install --quiet $(TORCH_PIN) "setuptools>=64" wheel ninja
 	$(PIP) install --quiet --no-build-isolation --editable ".[test,bench]"
+	# pyctcdecode, the beam-search peer of the bench, caps numpy < 2 in its
+	# metadata (pip would downgrade numpy) but runs on numpy 2: installed without its pins.
+	$(PIP) install --quiet --no-deps pyctcdecode pygtrie
 
 # Incremental rebuild of torch_mt/lib/libtorch_mt.so after editing ops/ (ninja, in place).
 build:

@@ -898,6 +898,14 @@ def workloads(quick: bool) -> list[Workload]:
         small_workload("dtw", lambda: torch.ops.mt.dtw(cost, None, None)),
         small_workload("dtw_path", lambda: torch.ops.mt.dtw_path(cost, None, None)),
         small_workload("dtw_series", lambda: torch.ops.mt.dtw_series(series, series, None, None)),
+        small_workload(
+            "soft_dtw_series",
+            lambda: torch.ops.mt.soft_dtw_series(series, series, 1.0, None, None),
+        ),
+        small_workload(
+            "soft_dtw_series_backward",
+            lambda: torch.ops.mt.soft_dtw_series_backward(grad, series, series, 1.0, None, None),
+        ),
         small_workload("soft_dtw", lambda: torch.ops.mt.soft_dtw(cost, 1.0, None, None)),
         small_workload(
             "soft_dtw_backward", lambda: torch.ops.mt.soft_dtw_backward(grad, cost, 1.0, None, None)
