@@ -20,8 +20,9 @@
 //
 // What it does not do: Jonker-Volgenant's initialisation (column reduction,
 // augmenting row reduction), which lets lap.lapjv assign most rows of a dense
-// square matrix before any shortest-path search and is ~1.3x faster on one
-// core there; it finds a different optimum among ties, and SciPy's is ours.
+// square matrix before any shortest-path search: it finds a different optimum
+// among ties, and SciPy's is ours. The vectorised scan keeps up with lapjv on
+// one core anyway (docs/benchmarks.md).
 #include <ATen/ATen.h>
 #include <torch/library.h>
 
@@ -88,15 +89,16 @@ struct Unvisited {
 // One step of a row's shortest-path search: relaxes every unvisited column
 // through `row` (reduced cost path_length + cost(row, j) - row_dual - col_dual[j],
 // summed left to right as SciPy does: another order rounds differently and
-// can break a tie the other way) and returns the smallest tentative distance.
+// can break a tie the other way), recording `row` as the predecessor of the
+// columns it brings strictly closer, and returns the smallest tentative distance.
 double relax_portable(Unvisited u, const double* row_cost, int64_t row, double path_length,
                       double row_dual, int64_t count) {
   double nearest = kInf;
   for (int64_t k = 0; k < count; ++k) {
     const double reduced = path_length + row_cost[u.col[k]] - row_dual - u.dual[k];
     if (reduced < u.shortest[k]) {
-      u.path[k] = row;
       u.shortest[k] = reduced;
+      u.path[k] = row;
     }
     nearest = std::min(nearest, u.shortest[k]);
   }
@@ -126,7 +128,7 @@ __attribute__((target("avx2"))) double relax_avx2(Unvisited u, const double* row
                                                   double path_length, double row_dual,
                                                   int64_t count) {
   const __m256d length = _mm256_set1_pd(path_length), dual = _mm256_set1_pd(row_dual);
-  const __m256d predecessor = _mm256_castsi256_pd(_mm256_set1_epi64x(row));
+  const __m256i rows4 = _mm256_set1_epi64x(row);
   __m256d nearest4 = _mm256_set1_pd(kInf);
   int64_t k = 0;
   for (; k + 4 <= count; k += 4) {
@@ -134,12 +136,14 @@ __attribute__((target("avx2"))) double relax_avx2(Unvisited u, const double* row
     const __m256d entry = _mm256_i64gather_pd(row_cost, cols, 8);
     const __m256d reduced = _mm256_sub_pd(_mm256_sub_pd(_mm256_add_pd(length, entry), dual),
                                           _mm256_loadu_pd(u.dual + k));
-    __m256d shortest = _mm256_loadu_pd(u.shortest + k);
-    const __m256d shorter = _mm256_cmp_pd(reduced, shortest, _CMP_LT_OQ);
-    shortest = _mm256_blendv_pd(shortest, reduced, shorter);
+    // min(a, b) is a when a < b, else b: std::min(shortest, reduced) exactly.
+    const __m256d before = _mm256_loadu_pd(u.shortest + k);
+    const __m256d shortest = _mm256_min_pd(reduced, before);
     _mm256_storeu_pd(u.shortest + k, shortest);
-    auto* path = reinterpret_cast<double*>(u.path + k);
-    _mm256_storeu_pd(path, _mm256_blendv_pd(_mm256_loadu_pd(path), predecessor, shorter));
+    // The predecessor only where strictly closer: a masked store writes
+    // nothing in the other lanes (a blend would rewrite all four).
+    _mm256_maskstore_epi64(reinterpret_cast<long long*>(u.path + k),
+                           _mm256_castpd_si256(_mm256_cmp_pd(reduced, before, _CMP_LT_OQ)), rows4);
     nearest4 = _mm256_min_pd(nearest4, shortest);
   }
   alignas(32) double lanes[4];

@@ -578,11 +578,12 @@ def _ctc_workloads(quick: bool) -> list[Workload]:
     executor = ThreadPoolExecutor(threads)
     matrices = list(log_probs.numpy())
 
-    def decoder():
-        return peer("pyctcdecode").build_ctcdecoder(labels_text)
+    decoders = []  # built once, on the first call (pyctcdecode is optional)
 
     def pyctcdecode_text(matrix) -> str:
-        return decoder().decode(matrix, beam_width=beam_width)
+        if not decoders:
+            decoders.append(peer("pyctcdecode").build_ctcdecoder(labels_text))
+        return decoders[0].decode(matrix, beam_width=beam_width)
 
     def as_texts(result: Any) -> list[str]:
         if isinstance(result, tuple):  # the op: best hypothesis of each item
