@@ -333,18 +333,7 @@ struct PrefixNode {
   int64_t length;
 };
 
-struct Hypothesis {
-  int64_t node;
-  double p_blank, p_label;
-  double total() const {
-    const double high = std::max(p_blank, p_label);
-    if (high == kMinusInf) {
-      return kMinusInf;
-    }
-    return high + std::log1p(std::exp(std::min(p_blank, p_label) - high));
-  }
-};
-
+// log(e^a + e^b), without overflow; -inf when both are.
 inline double log_add(double a, double b) {
   const double high = std::max(a, b);
   if (high == kMinusInf) {
@@ -352,6 +341,12 @@ inline double log_add(double a, double b) {
   }
   return high + std::log1p(std::exp(std::min(a, b) - high));
 }
+
+struct Hypothesis {
+  int64_t node;
+  double p_blank, p_label;
+  double total() const { return log_add(p_blank, p_label); }
+};
 
 // A candidate of the next beam: an existing prefix (label -1) or beam entry
 // `from` extended by `label`; `order` breaks ties of total log-probability.
@@ -372,7 +367,7 @@ inline double extension_score(const Hypothesis& from, const PrefixNode& last, in
 struct BeamWorkspace {
   std::vector<PrefixNode> trie;
   std::unordered_map<int64_t, int64_t> children;  // parent * classes + label -> node
-  std::vector<Hypothesis> beam, next;
+  std::vector<Hypothesis> beam, next, survivors;
   std::vector<Candidate> candidates;
   std::vector<int64_t> child;  // [beam entry, label] -> the beam entry holding that child, or -1
 };
@@ -435,8 +430,8 @@ void beam_item(const scalar_t* log_probs, int64_t frames, int64_t classes, int64
     const auto keep = std::min<int64_t>(beam_width, static_cast<int64_t>(ws.candidates.size()));
     std::partial_sort(ws.candidates.begin(), ws.candidates.begin() + keep, ws.candidates.end(),
                       better);
-    std::vector<Hypothesis> survivors;
-    survivors.reserve(keep);
+    std::vector<Hypothesis>& survivors = ws.survivors;
+    survivors.clear();
     for (int64_t k = 0; k < keep; ++k) {
       const Candidate& candidate = ws.candidates[k];
       if (candidate.order < beam_size) {
