@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <type_traits>
 #include <vector>
 
 #if defined(__x86_64__)
@@ -47,17 +48,33 @@ inline int advance_block(uint64_t& plus, uint64_t& minus, uint64_t match, int ca
   return carry_out;
 }
 
-// The match mask of a token for a one-block pattern with a dense table:
-// table[token - lowest], or 0 for tokens outside the table's range.
+// A token's row in a dense table. 1- and 2-byte tokens: their unsigned bits
+// (every value has a row: no range to find, no bound to check per lookup);
+// wider ones: the unsigned difference from the pattern's lowest token
+// (exact for tokens >= lowest, huge, so outside the table, for those below).
+template <typename Token>
+inline uint64_t table_index(Token token, uint64_t lowest) {
+  if constexpr (sizeof(Token) <= 2) {
+    return static_cast<std::make_unsigned_t<Token>>(token);
+  } else {
+    return static_cast<uint64_t>(token) - lowest;
+  }
+}
+
+// The match mask of a token for a one-block pattern with a dense table, or 0
+// for tokens outside the table's range.
 struct DenseMaskLookup {
   const uint64_t* table;
   uint64_t lowest;
 
   template <typename Token>
   uint64_t operator()(Token token) const {
-    // Unsigned difference: exact for tokens >= lowest, huge for those below.
-    const uint64_t offset = static_cast<uint64_t>(token) - lowest;
-    return offset < kDenseRange ? table[offset] : 0;
+    const uint64_t index = table_index(token, lowest);
+    if constexpr (sizeof(Token) <= 2) {
+      return table[index];
+    } else {
+      return index < kDenseRange ? table[index] : 0;
+    }
   }
 };
 
@@ -87,7 +104,7 @@ class PatternMasks {
       uint64_t* table = dense_masks_.data();
       const auto lowest = static_cast<uint64_t>(lowest_);
       for (int64_t i = 0; i < length; ++i) {
-        table[static_cast<uint64_t>(pattern[i]) - lowest] |= uint64_t{1} << i;
+        table[table_index(pattern[i], lowest)] |= uint64_t{1} << i;
       }
       return;
     }
@@ -156,12 +173,12 @@ class PatternMasks {
       if (blocks_ == 1) {
         uint64_t* table = dense_masks_.data();
         for (int64_t i = 0; i < length; ++i) {
-          table[static_cast<uint64_t>(pattern[i]) - lowest] = 0;
+          table[table_index(pattern[i], lowest)] = 0;
         }
       } else {
         int32_t* slots = dense_slots_.data();
         for (int64_t i = 0; i < length; ++i) {
-          slots[static_cast<uint64_t>(pattern[i]) - lowest] = 0;
+          slots[table_index(pattern[i], lowest)] = 0;
         }
       }
     }
@@ -174,6 +191,11 @@ class PatternMasks {
   // one-pair-per-pattern batches pay this scan for every pair, so it matters:
   // a min/max scan was half of prepare()'s time). Others need the min and max.
   void set_table_range(const Token* pattern, int64_t length) {
+    if constexpr (sizeof(Token) <= 2) {  // every value has its row: see table_index()
+      lowest_ = 0;
+      dense_ = true;
+      return;
+    }
     uint64_t bits = 0;
     for (int64_t i = 0; i < length; ++i) {
       bits |= static_cast<uint64_t>(pattern[i]);  // negative tokens set the top bits
@@ -193,9 +215,8 @@ class PatternMasks {
     dense_ = static_cast<uint64_t>(high) - static_cast<uint64_t>(low) < kDenseRange;
   }
 
-  // Unsigned difference: exact for tokens >= lowest_, huge for those below.
   uint64_t offset_of(Token token) const {
-    return static_cast<uint64_t>(token) - static_cast<uint64_t>(lowest_);
+    return table_index(token, static_cast<uint64_t>(lowest_));
   }
 
   int32_t& slot_of(Token token) {
