@@ -170,24 +170,13 @@ at::Tensor dtw_series_cpu(const at::Tensor& x, const at::Tensor& y,
                           const std::optional<at::Tensor>& x_lengths,
                           const std::optional<at::Tensor>& y_lengths) {
   const SeriesBatch batch(kDtwSeries, x, y, x_lengths, y_lengths);
-  at::Tensor out = at::empty({batch.size}, x.options());
-  AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), kDtwSeries, [&] {
-    scalar_t* result = out.data_ptr<scalar_t>();
-    for_each_group<scalar_t>(kDtwSeries, batch, kCellNs, [&](const LaneGroup& group) {
-      std::vector<Lanes> rows;
-      double values[kLanes];
-      group.empty_item_values(values);
-      if (group.rows > 0 && group.cols > 0) {
+  return series_values(
+      kDtwSeries, batch, x,
+      [&](const LaneGroup& group, std::vector<Lanes>& rows, double values[kLanes]) {
         with_features(batch.features, [&](auto known) {
           dtw_series_lanes<decltype(known)::value>(group, batch.features, rows, values);
         });
-      }
-      for (int64_t lane = 0; lane < group.count; ++lane) {
-        result[group.first + lane] = static_cast<scalar_t>(values[lane]);
-      }
-    });
-  });
-  return out;
+      });
 }
 
 // ---- shape functions (torch.compile, meta tensors) -------------------------------

@@ -307,4 +307,29 @@ void for_each_group(const char* op, const SeriesBatch& batch, int64_t cell_ns, c
   errors.rethrow();
 }
 
+// The [B] values of a series operator: for every group with a non-empty
+// item, `lanes(group, scratch, values)` fills its items' values (float64);
+// empty items get their values from empty_item_values(). Dtypes are checked
+// before (check_series_pair), so the dispatch name never shows in a message.
+template <typename LanesFn>
+at::Tensor series_values(const char* op, const SeriesBatch& batch, const at::Tensor& x,
+                         const LanesFn& lanes) {
+  at::Tensor out = at::empty({batch.size}, x.options());
+  AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "mt::series_values", [&] {
+    scalar_t* result = out.data_ptr<scalar_t>();
+    for_each_group<scalar_t>(op, batch, kCellNs, [&](const LaneGroup& group) {
+      std::vector<Lanes> scratch;
+      double values[kLanes];
+      group.empty_item_values(values);
+      if (group.rows > 0 && group.cols > 0) {
+        lanes(group, scratch, values);
+      }
+      for (int64_t lane = 0; lane < group.count; ++lane) {
+        result[group.first + lane] = static_cast<scalar_t>(values[lane]);
+      }
+    });
+  });
+  return out;
+}
+
 }  // namespace mt::dtw_family

@@ -478,25 +478,14 @@ at::Tensor soft_dtw_series_cpu(const at::Tensor& x, const at::Tensor& y, double 
                                const std::optional<at::Tensor>& y_lengths) {
   check_gamma(kSoftDtwSeries, gamma);
   const SeriesBatch batch(kSoftDtwSeries, x, y, x_lengths, y_lengths);
-  at::Tensor out = at::empty({batch.size}, x.options());
-  AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), kSoftDtwSeries, [&] {
-    scalar_t* result = out.data_ptr<scalar_t>();
-    for_each_group<scalar_t>(kSoftDtwSeries, batch, kCellNs, [&](const LaneGroup& group) {
-      std::vector<Lanes> scratch;
-      double values[kLanes];
-      group.empty_item_values(values);
-      if (group.rows > 0 && group.cols > 0) {
+  return series_values(
+      kSoftDtwSeries, batch, x,
+      [&](const LaneGroup& group, std::vector<Lanes>& scratch, double values[kLanes]) {
         with_features(batch.features, [&](auto known) {
           soft_dtw_series_lanes<decltype(known)::value>(group, batch.features, gamma, scratch,
                                                         /*shares=*/nullptr, values);
         });
-      }
-      for (int64_t lane = 0; lane < group.count; ++lane) {
-        result[group.first + lane] = static_cast<scalar_t>(values[lane]);
-      }
-    });
-  });
-  return out;
+      });
 }
 
 void check_soft_dtw_series_backward(Kernel kernel, const at::Tensor& grad, const at::Tensor& x,
