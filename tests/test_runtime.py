@@ -215,6 +215,53 @@ def test_environment_variable_sets_thread_count():
     assert result.stdout.split() == ["5"]
 
 
+@pytest.mark.parametrize(
+    ("omp", "ours", "expected"),
+    [
+        ("1", None, "1"),
+        ("1,4", None, "1"),  # a list of nesting levels: the first is ours
+        ("1", "3", "3"),  # TORCH_MT_NUM_THREADS comes first
+        ("0", None, "cpus"),  # not an allocation: OpenMP's to reject, ignored here
+        ("abc", None, "cpus"),
+        ("64", None, "cpus"),  # never more than the affinity mask allows
+    ],
+)
+def test_omp_num_threads_caps_the_default(omp, ours, expected):
+    env = {"OMP_NUM_THREADS": omp}
+    if ours is not None:
+        env["TORCH_MT_NUM_THREADS"] = ours
+    result = run_script(
+        "import os, torch_mt; print(torch_mt.get_num_threads(), len(os.sched_getaffinity(0)))",
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    threads, cpus = result.stdout.split()
+    assert threads == (cpus if expected == "cpus" else expected)
+
+
+def test_default_follows_an_allocation_that_changes_until_a_count_is_chosen():
+    # A Ray worker process runs task after task, setting OMP_NUM_THREADS to
+    # each one's num_cpus; a default count must follow it, a chosen one stay.
+    result = run_script("""
+        import os
+        os.sched_setaffinity(0, set(list(os.sched_getaffinity(0))[:2]))
+        import torch, torch_mt
+        cpus = len(os.sched_getaffinity(0))
+        a = torch.randint(0, 4, (4000, 40))
+        seen = []
+        for omp in ["1", str(cpus), "1"]:
+            os.environ["OMP_NUM_THREADS"] = omp
+            torch.ops.mt.edit_distance(a, a.flip(1))  # fans out: the pool follows
+            seen.append(torch_mt.get_num_threads() == int(omp))
+        torch_mt.set_num_threads(cpus)
+        os.environ["OMP_NUM_THREADS"] = "1"
+        seen.append(torch_mt.get_num_threads() == cpus)
+        print(seen)
+        """)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["[True,", "True,", "True,", "True]"]
+
+
 @pytest.mark.parametrize("bad", ["0", "-2", "abc", "2.5", "1025", "99999999999999999999"])
 def test_invalid_environment_variable_fails_at_import_with_clear_error(bad):
     result = run_script(

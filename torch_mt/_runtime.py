@@ -11,8 +11,12 @@ import torch
 def get_num_threads() -> int:
     """Return how many threads a torch_mt operator fans out over (caller included).
 
-    The first call decides it: ``TORCH_MT_NUM_THREADS`` if set, else the CPUs this
-    process may use (its affinity mask, capped by a cgroup CPU quota).
+    In order of precedence: the count given to :func:`set_num_threads` (or
+    :func:`num_threads`, which restores it); else ``TORCH_MT_NUM_THREADS``, read at
+    first use; else the CPUs this process is allocated, the smallest of its
+    affinity mask, its cgroup CPU quota and ``OMP_NUM_THREADS``. That default is
+    looked at again whenever an operator fans out, so a Ray worker follows each
+    task's ``num_cpus`` (Ray sets ``OMP_NUM_THREADS`` to it for every task).
 
     Returns:
         The thread count, an ``int`` in [1, 1024].

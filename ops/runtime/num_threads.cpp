@@ -24,6 +24,10 @@ namespace {
 struct ProcessPoolState {
   std::mutex mutex;
   int num_threads = 0;  // 0 until first use decides it
+  // Set by set_num_threads or TORCH_MT_NUM_THREADS. Otherwise the count
+  // follows the allocation, which can change while the process lives: a Ray
+  // worker runs one task after another, each with its own OMP_NUM_THREADS.
+  bool chosen = false;
   std::shared_ptr<ThreadPool> pool;
 };
 
@@ -97,13 +101,55 @@ int parse_thread_count_env(const char* name, const char* text) {
   return static_cast<int>(parsed);
 }
 
-// Caller holds state().mutex.
-int decided_num_threads(ProcessPoolState& s) {
+// OMP_NUM_THREADS as the allocation it states: the first number of its list
+// ("4" or "4,2" for nested levels); 0 when unset or not a positive number
+// (the variable is OpenMP's to validate, not ours).
+int omp_num_threads_limit() {
+  const char* env = std::getenv("OMP_NUM_THREADS");
+  if (env == nullptr) {
+    return 0;
+  }
+  char* end = nullptr;
+  errno = 0;
+  const long parsed = std::strtol(env, &end, 10);
+  const bool number = end != env && errno == 0 && (*end == '\0' || *end == ',');
+  return number && parsed > 0 ? static_cast<int>(std::min<long>(parsed, kMaxThreads)) : 0;
+}
+
+// The CPUs the affinity mask allows, capped by the cgroup quota. The quota
+// takes file reads and does not change under a running process: read once.
+int machine_cpus() {
+  static const int quota = cgroup_cpu_limit();
+  int cpus = 0;
+  cpu_set_t allowed;
+  if (sched_getaffinity(0, sizeof(allowed), &allowed) == 0) {
+    cpus = CPU_COUNT(&allowed);
+  }
+  if (cpus <= 0) {
+    cpus = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  }
+  return quota > 0 ? std::min(cpus, quota) : cpus;
+}
+
+// Caller holds state().mutex. A chosen count stays; a default one is checked
+// against the allocation again (a getenv and a syscall, ~1 us, only on calls
+// that fan out), and a changed allocation moves the pool into `retired`, for
+// the caller to let go of after unlocking (a running fan-out may still hold
+// it; whoever lets go last joins its workers).
+int decided_num_threads(ProcessPoolState& s, std::shared_ptr<ThreadPool>& retired) {
   if (s.num_threads == 0) {
     const char* env = std::getenv("TORCH_MT_NUM_THREADS");
-    s.num_threads = (env != nullptr && *env != '\0')
-                        ? parse_thread_count_env("TORCH_MT_NUM_THREADS", env)
-                        : default_num_threads();
+    s.chosen = env != nullptr && *env != '\0';
+    s.num_threads = s.chosen ? parse_thread_count_env("TORCH_MT_NUM_THREADS", env)
+                             : default_num_threads();
+    return s.num_threads;
+  }
+  if (!s.chosen) {
+    const int allocation = default_num_threads();
+    if (allocation != s.num_threads) {
+      s.num_threads = allocation;
+      retired = std::move(s.pool);
+    }
   }
   return s.num_threads;
 }
@@ -137,25 +183,19 @@ const bool fork_handlers_installed = [] {
 }  // namespace
 
 int default_num_threads() {
-  int cpus = 0;
-  cpu_set_t allowed;
-  if (sched_getaffinity(0, sizeof(allowed), &allowed) == 0) {
-    cpus = CPU_COUNT(&allowed);
-  }
-  if (cpus <= 0) {
-    cpus = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  }
-  const int quota = cgroup_cpu_limit();
-  if (quota > 0) {
-    cpus = std::min(cpus, quota);
+  int cpus = machine_cpus();
+  const int omp = omp_num_threads_limit();
+  if (omp > 0) {
+    cpus = std::min(cpus, omp);
   }
   return std::clamp(cpus, 1, kMaxThreads);
 }
 
 int get_num_threads() {
   ProcessPoolState& s = state();
+  std::shared_ptr<ThreadPool> retired;  // let go of after the lock (declared first)
   std::lock_guard<std::mutex> lock(s.mutex);
-  return decided_num_threads(s);
+  return decided_num_threads(s, retired);
 }
 
 void set_num_threads(int64_t num_threads) {
@@ -165,6 +205,7 @@ void set_num_threads(int64_t num_threads) {
   {
     ProcessPoolState& s = state();
     std::lock_guard<std::mutex> lock(s.mutex);
+    s.chosen = true;  // from now on the allocation no longer moves it
     if (s.num_threads == num_threads) {
       return;
     }
@@ -178,10 +219,11 @@ void set_num_threads(int64_t num_threads) {
 std::shared_ptr<ThreadPool> process_pool() {
   TORCH_INTERNAL_ASSERT(fork_handlers_installed, "torch_mt: pthread_atfork failed");
   ProcessPoolState& s = state();
+  std::shared_ptr<ThreadPool> retired;  // let go of after the lock (declared first)
   std::lock_guard<std::mutex> lock(s.mutex);
+  const int threads = decided_num_threads(s, retired);
   if (!s.pool) {
-    s.pool = std::make_shared<ThreadPool>(decided_num_threads(s) - 1,
-                                          limit_intra_op_threads_on_this_worker);
+    s.pool = std::make_shared<ThreadPool>(threads - 1, limit_intra_op_threads_on_this_worker);
   }
   return s.pool;
 }

@@ -34,8 +34,10 @@ namespace mt {
 // Upper bound for set_num_threads and TORCH_MT_NUM_THREADS.
 constexpr int kMaxThreads = 1024;
 
-// Threads an operator fans out over, the calling thread included.
-// First use reads TORCH_MT_NUM_THREADS, else default_num_threads().
+// Threads an operator fans out over, the calling thread included:
+// set_num_threads's count, else TORCH_MT_NUM_THREADS, else
+// default_num_threads(), checked again on every fan-out (the allocation can
+// change under a process: a Ray worker runs tasks of different sizes).
 int get_num_threads();
 
 // Resizes the pool (takes effect for the next fan-out; running ones finish
@@ -43,7 +45,8 @@ int get_num_threads();
 // unless 1 <= num_threads <= kMaxThreads: the one range check of a thread count.
 void set_num_threads(int64_t num_threads);
 
-// CPUs this process may use: its affinity mask, capped by a cgroup CPU quota.
+// CPUs this process may use: its affinity mask, capped by a cgroup CPU quota
+// and by OMP_NUM_THREADS when that is set (Ray sets it to a task's num_cpus).
 int default_num_threads();
 
 // The process-wide pool with get_num_threads() - 1 workers. Rebuilt on first
