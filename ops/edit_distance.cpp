@@ -6,6 +6,9 @@
 //   or a [N] (packed):     the sequences one after another, a_lengths [B]
 //                          required; sequence i starts after the i before it
 //   b [B, Lb] or [N], same dtype, b_lengths [B] int64 (likewise)
+//   max_distance           int (optional): a cutoff k >= 0; a distance above
+//                          it is reported as k + 1, and work that cannot end
+//                          within it is skipped
 //   edit_distance          -> int64 [B]       distance(a_i, b_i)
 //   edit_distance_pairwise -> int64 [Ba, Bb]  distance(a_i, b_j) for every i, j
 //
@@ -80,6 +83,17 @@ void check_arguments(const char* op, Kernel kernel, bool same_batch, const at::T
     check_size(op, packed(b) ? *b_lengths : b, packed(b) ? "b_lengths" : "b", 0,
                batch_of(a, a_lengths), "the batch size of 'a' is");
   }
+}
+
+// The kernels' bound for a max_distance argument: kNoCutoff for none, and
+// no more than it for huge ones (any distance is far below it anyway).
+int64_t cutoff_bound(const char* op, std::optional<int64_t> max_distance) {
+  if (!max_distance.has_value()) {
+    return levenshtein::kNoCutoff;
+  }
+  TORCH_CHECK(*max_distance >= 0, op, ": argument 'max_distance' must be >= 0, got ",
+              *max_distance);
+  return std::min(*max_distance, levenshtein::kNoCutoff);
 }
 
 // ---- kernel ---------------------------------------------------------------
@@ -160,18 +174,30 @@ TrimmedPair<Token> trim(const Token* x, int64_t n, const Token* y, int64_t m, in
   return {x, n, y, m, index};
 }
 
+// A distance cut at `bound`: min(distance, bound + 1), for any value the
+// kernels return (exact up to the bound, anything above it past it).
+int64_t capped(int64_t distance, int64_t bound) { return std::min(distance, bound + 1); }
+
+// The distance of a trimmed pair, capped at bound + 1. Cheap cases first:
+// an empty pattern, or a length difference alone above the bound.
 template <typename Token>
-int64_t trimmed_distance(Workspace<Token>& workspace, const TrimmedPair<Token>& pair) {
+int64_t trimmed_distance(Workspace<Token>& workspace, const TrimmedPair<Token>& pair,
+                         int64_t bound) {
+  if (pair.pattern_length == 0 || pair.text_length - pair.pattern_length > bound) {
+    return capped(pair.text_length - pair.pattern_length, bound);
+  }
   workspace.pattern.prepare(pair.pattern, pair.pattern_length);
-  return levenshtein::distance(workspace.pattern, pair.text, pair.text_length, workspace.plus,
-                               workspace.minus);
+  return capped(levenshtein::distance(workspace.pattern, pair.text, pair.text_length,
+                                      workspace.plus, workspace.minus, bound),
+                bound);
 }
 
-// Distance of one pair; the shorter sequence becomes the bit-parallel pattern.
+// Distance of one pair, capped at bound + 1; the shorter sequence becomes
+// the bit-parallel pattern.
 template <typename Token>
 int64_t pair_distance(Workspace<Token>& workspace, const Token* x, int64_t n, const Token* y,
-                      int64_t m) {
-  return trimmed_distance(workspace, trim(x, n, y, m, 0));
+                      int64_t m, int64_t bound) {
+  return trimmed_distance(workspace, trim(x, n, y, m, 0), bound);
 }
 
 // Pairs [first, last) of a row-wise batch. Pairs whose pattern fits one word
@@ -179,21 +205,21 @@ int64_t pair_distance(Workspace<Token>& workspace, const Token* x, int64_t n, co
 // lane with its own pattern, in batch order (sorting them by length to end
 // lanes together was measured slower: the rows are then read out of memory
 // order); the others one by one. Results are exact integers, so the order
-// of work never changes them.
+// of work never changes them. Distances are capped at bound + 1.
 template <typename Token>
 void rows_chunk(Workspace<Token>& workspace, Sequences<Token> a, Sequences<Token> b, int64_t first,
-                int64_t last, int64_t* out) {
+                int64_t last, int64_t bound, int64_t* out) {
   constexpr int kLanes = levenshtein::kLanes;
   auto& one_word = workspace.one_word;
   one_word.clear();
   for (int64_t i = first; i < last; ++i) {
     const TrimmedPair<Token> pair = trim(a.row(i), a.length(i), b.row(i), b.length(i), i);
-    if (pair.pattern_length == 0) {
-      out[i] = pair.text_length;
-    } else if (pair.pattern_length <= levenshtein::kWordBits) {
+    const bool settled_by_lengths =
+        pair.pattern_length == 0 || pair.text_length - pair.pattern_length > bound;
+    if (pair.pattern_length <= levenshtein::kWordBits && !settled_by_lengths) {
       one_word.push_back(pair);
     } else {
-      out[i] = trimmed_distance(workspace, pair);
+      out[i] = trimmed_distance(workspace, pair, bound);
     }
   }
   // The rows are read once, so the group after this one is fetched from
@@ -222,13 +248,13 @@ void rows_chunk(Workspace<Token>& workspace, Sequences<Token> a, Sequences<Token
       texts[lane] = pair.text;
       text_lengths[lane] = pair.text_length;
     }
-    levenshtein::distances_four_lanes(patterns, texts, text_lengths, scores);
+    levenshtein::distances_four_lanes(patterns, texts, text_lengths, bound, scores);
     for (int lane = 0; lane < kLanes; ++lane) {
-      out[one_word[next + lane].index] = scores[lane];
+      out[one_word[next + lane].index] = capped(scores[lane], bound);
     }
   }
   for (; next < one_word.size(); ++next) {
-    out[one_word[next].index] = trimmed_distance(workspace, one_word[next]);
+    out[one_word[next].index] = trimmed_distance(workspace, one_word[next], bound);
   }
 }
 
@@ -241,68 +267,100 @@ int64_t word_steps(int64_t pattern_width, int64_t text_width) {
 constexpr int64_t kWordStepNs = 4;
 
 template <typename Token>
-void edit_distance_rows(Sequences<Token> a, Sequences<Token> b, int64_t batch, int64_t* out) {
+void edit_distance_rows(Sequences<Token> a, Sequences<Token> b, int64_t batch, int64_t bound,
+                        int64_t* out) {
   const int64_t steps = word_steps(std::min(a.width, b.width), std::max(a.width, b.width));
   parallel_for(0, batch, grain_for(kWordStepNs * steps), [&](int64_t first, int64_t last) {
     BorrowedWorkspace<Token> workspace;
-    rows_chunk(*workspace, a, b, first, last, out);
+    rows_chunk(*workspace, a, b, first, last, bound, out);
   });
 }
 
-// Cells [first, end) of one grid row against the prepared pattern a[i].
-// Cell row_start + p holds column `columns[p]`: columns come in order of
-// length, so the kLanes texts run in lockstep waste few steps.
+// Positions [first, end) of one grid row against the prepared pattern:
+// position p is column `columns[p]` of `row_out`. Columns come in order of
+// length, so the kLanes texts run in lockstep waste few steps. Distances
+// are capped at bound + 1.
 template <typename Token>
 void grid_row(Workspace<Token>& workspace, Sequences<Token> b, const int64_t* columns,
-              int64_t row_start, int64_t first, int64_t end, int64_t* out) {
+              int64_t first, int64_t end, int64_t bound, int64_t* row_out) {
+  constexpr int kLanes = levenshtein::kLanes;
   const auto& pattern = workspace.pattern;
-  int64_t cell = first;
+  int64_t p = first;
   if (pattern.blocks() == 1) {  // one-word patterns: kLanes texts at a time
-    for (; cell + levenshtein::kLanes <= end; cell += levenshtein::kLanes) {
-      const Token* texts[levenshtein::kLanes];
-      int64_t lengths[levenshtein::kLanes], scores[levenshtein::kLanes];
-      for (int lane = 0; lane < levenshtein::kLanes; ++lane) {
-        const int64_t j = columns[cell + lane - row_start];
-        texts[lane] = b.row(j);
-        lengths[lane] = b.length(j);
+    for (; p + kLanes <= end; p += kLanes) {
+      const Token* texts[kLanes];
+      int64_t lengths[kLanes], scores[kLanes];
+      for (int lane = 0; lane < kLanes; ++lane) {
+        texts[lane] = b.row(columns[p + lane]);
+        lengths[lane] = b.length(columns[p + lane]);
       }
-      const levenshtein::PatternMasks<Token>* const patterns[levenshtein::kLanes] = {
-          &pattern, &pattern, &pattern, &pattern};
-      levenshtein::distances_four_lanes(patterns, texts, lengths, scores);
-      for (int lane = 0; lane < levenshtein::kLanes; ++lane) {
-        out[row_start + columns[cell + lane - row_start]] = scores[lane];
+      const levenshtein::PatternMasks<Token>* const patterns[kLanes] = {&pattern, &pattern,
+                                                                        &pattern, &pattern};
+      levenshtein::distances_four_lanes(patterns, texts, lengths, bound, scores);
+      for (int lane = 0; lane < kLanes; ++lane) {
+        row_out[columns[p + lane]] = capped(scores[lane], bound);
       }
     }
   }
-  for (; cell < end; ++cell) {
-    const int64_t j = columns[cell - row_start];
-    out[row_start + j] =
-        levenshtein::distance(pattern, b.row(j), b.length(j), workspace.plus, workspace.minus);
+  for (; p < end; ++p) {
+    const int64_t j = columns[p];
+    row_out[j] = capped(levenshtein::distance(pattern, b.row(j), b.length(j), workspace.plus,
+                                              workspace.minus, bound),
+                        bound);
   }
 }
 
 template <typename Token>
 void edit_distance_grid(Sequences<Token> a, int64_t batch_a, Sequences<Token> b, int64_t batch_b,
-                        int64_t* out) {
+                        int64_t bound, int64_t* out) {
   std::vector<int64_t> columns_by_length(static_cast<size_t>(batch_b));
   std::iota(columns_by_length.begin(), columns_by_length.end(), 0);
   std::stable_sort(columns_by_length.begin(), columns_by_length.end(),
                    [&](int64_t x, int64_t y) { return b.length(x) < b.length(y); });
+  std::vector<int64_t> sorted_lengths(static_cast<size_t>(batch_b));
+  for (int64_t p = 0; p < batch_b; ++p) {
+    sorted_lengths[p] = b.length(columns_by_length[p]);
+  }
   // One flat index per grid cell, so chunks stay balanced whatever the shape.
   // Each a[i] is the pattern of its whole row: its masks are built once per
   // row a chunk touches, then reused for every b[j].
-  parallel_for(0, batch_a * batch_b, grain_for(kWordStepNs * word_steps(a.width, b.width)),
-               [&](int64_t first, int64_t last) {
-                 BorrowedWorkspace<Token> workspace;
-                 for (int64_t cell = first; cell < last;) {
-                   const int64_t i = cell / batch_b;
-                   const int64_t row_end = std::min(last, (i + 1) * batch_b);
-                   workspace->pattern.prepare(a.row(i), a.length(i));
-                   grid_row(*workspace, b, columns_by_length.data(), i * batch_b, cell, row_end,
-                            out);
-                   cell = row_end;
-                 }
-               });
+  parallel_for(
+      0, batch_a * batch_b, grain_for(kWordStepNs * word_steps(a.width, b.width)),
+      [&](int64_t first, int64_t last) {
+        BorrowedWorkspace<Token> workspace;
+        for (int64_t cell = first; cell < last;) {
+          const int64_t i = cell / batch_b;
+          const int64_t row_end = std::min(last, (i + 1) * batch_b);
+          int64_t* row_out = out + i * batch_b;
+          const int64_t p_first = cell - i * batch_b, p_end = row_end - i * batch_b;
+          // Under a cutoff only columns within `bound` of this row's length
+          // can come under it: one run of the columns sorted by length.
+          // The others are settled by the length difference alone.
+          const int64_t length = a.length(i);
+          const auto in_reach_first = static_cast<int64_t>(
+              std::lower_bound(sorted_lengths.begin(), sorted_lengths.end(),
+                               length - std::min(bound, length)) -
+              sorted_lengths.begin());
+          const auto in_reach_end = static_cast<int64_t>(
+              std::upper_bound(sorted_lengths.begin(), sorted_lengths.end(),
+                               bound >= levenshtein::kNoCutoff ? INT64_MAX : length + bound) -
+              sorted_lengths.begin());
+          const int64_t compute_first = std::clamp(in_reach_first, p_first, p_end);
+          const int64_t compute_end = std::clamp(in_reach_end, compute_first, p_end);
+          for (int64_t p = p_first; p < compute_first; ++p) {
+            row_out[columns_by_length[p]] = bound + 1;
+          }
+          for (int64_t p = compute_end; p < p_end; ++p) {
+            row_out[columns_by_length[p]] = bound + 1;
+          }
+          if (compute_first < compute_end) {
+            workspace->pattern.prepare(a.row(i), length);
+            grid_row(*workspace, b, columns_by_length.data(), compute_first, compute_end, bound,
+                     row_out);
+          }
+          cell = row_end;
+        }
+      });
 }
 
 // One side, read for the kernel: contiguous tokens and its lengths, padded
@@ -447,12 +505,14 @@ constexpr const char* kPairwiseText = "mt::edit_distance_pairwise_text";
 // Pairs in parallel, each decoded into this thread's buffers just before its
 // distance: no batch-sized buffer to allocate and fill first.
 at::Tensor edit_distance_text_cpu(const std::vector<std::string>& a,
-                                  const std::vector<std::string>& b) {
+                                  const std::vector<std::string>& b,
+                                  std::optional<int64_t> max_distance) {
   TORCH_CHECK(a.size() == b.size(), kEditDistanceText, ": argument 'b' has ", b.size(),
               " strings but 'a' has ", a.size());
   const auto batch = static_cast<int64_t>(a.size());
   at::Tensor out = at::empty({batch}, at::kLong);
   int64_t* distances = out.data_ptr<int64_t>();
+  const int64_t bound = cutoff_bound(kEditDistanceText, max_distance);
   const int64_t a_bytes = longest_bytes(a), b_bytes = longest_bytes(b);
   const int64_t steps = word_steps(std::min(a_bytes, b_bytes), std::max(a_bytes, b_bytes));
   ItemErrors errors;
@@ -466,7 +526,7 @@ at::Tensor edit_distance_text_cpu(const std::vector<std::string>& a,
         decode_utf8(kEditDistanceText, a[i], "a", i, x);
         decode_utf8(kEditDistanceText, b[i], "b", i, y);
         distances[i] = pair_distance(*workspace, x.data(), static_cast<int64_t>(x.size()), y.data(),
-                                     static_cast<int64_t>(y.size()));
+                                     static_cast<int64_t>(y.size()), bound);
       });
     }
   });
@@ -475,12 +535,14 @@ at::Tensor edit_distance_text_cpu(const std::vector<std::string>& a,
 }
 
 at::Tensor edit_distance_pairwise_text_cpu(const std::vector<std::string>& a,
-                                           const std::vector<std::string>& b) {
+                                           const std::vector<std::string>& b,
+                                           std::optional<int64_t> max_distance) {
+  const int64_t bound = cutoff_bound(kPairwiseText, max_distance);
   const auto batch_a = static_cast<int64_t>(a.size()), batch_b = static_cast<int64_t>(b.size());
   check_allocation(kPairwiseText, "the output", {batch_a, batch_b}, sizeof(int64_t));
   const PackedText a_text(kPairwiseText, a, "a"), b_text(kPairwiseText, b, "b");
   at::Tensor out = at::empty({batch_a, batch_b}, at::kLong);
-  edit_distance_grid(a_text.sequences(), batch_a, b_text.sequences(), batch_b,
+  edit_distance_grid(a_text.sequences(), batch_a, b_text.sequences(), batch_b, bound,
                      out.data_ptr<int64_t>());
   return out;
 }
@@ -492,39 +554,47 @@ constexpr const char* kPairwise = "mt::edit_distance_pairwise";
 
 at::Tensor edit_distance_cpu(const at::Tensor& a, const at::Tensor& b,
                              const std::optional<at::Tensor>& a_lengths,
-                             const std::optional<at::Tensor>& b_lengths) {
+                             const std::optional<at::Tensor>& b_lengths,
+                             std::optional<int64_t> max_distance) {
   check_arguments(kEditDistance, Kernel::kCpu, /*same_batch=*/true, a, b, a_lengths, b_lengths);
+  const int64_t bound = cutoff_bound(kEditDistance, max_distance);
   const int64_t batch = batch_of(a, a_lengths).expect_int();
   return run_on_cpu(kEditDistance, a, b, a_lengths, b_lengths, {batch},
                     [&](auto a_seqs, auto b_seqs, int64_t* out) {
-                      edit_distance_rows(a_seqs, b_seqs, batch, out);
+                      edit_distance_rows(a_seqs, b_seqs, batch, bound, out);
                     });
 }
 
 at::Tensor edit_distance_pairwise_cpu(const at::Tensor& a, const at::Tensor& b,
                                       const std::optional<at::Tensor>& a_lengths,
-                                      const std::optional<at::Tensor>& b_lengths) {
+                                      const std::optional<at::Tensor>& b_lengths,
+                                      std::optional<int64_t> max_distance) {
   check_arguments(kPairwise, Kernel::kCpu, /*same_batch=*/false, a, b, a_lengths, b_lengths);
+  const int64_t bound = cutoff_bound(kPairwise, max_distance);
   const int64_t batch_a = batch_of(a, a_lengths).expect_int();
   const int64_t batch_b = batch_of(b, b_lengths).expect_int();
   return run_on_cpu(kPairwise, a, b, a_lengths, b_lengths, {batch_a, batch_b},
                     [&](auto a_seqs, auto b_seqs, int64_t* out) {
-                      edit_distance_grid(a_seqs, batch_a, b_seqs, batch_b, out);
+                      edit_distance_grid(a_seqs, batch_a, b_seqs, batch_b, bound, out);
                     });
 }
 
 // Meta kernels: shapes only, with symbolic sizes so dynamic-shape graphs work.
 at::Tensor edit_distance_meta(const at::Tensor& a, const at::Tensor& b,
                               const std::optional<at::Tensor>& a_lengths,
-                              const std::optional<at::Tensor>& b_lengths) {
+                              const std::optional<at::Tensor>& b_lengths,
+                              std::optional<int64_t> max_distance) {
   check_arguments(kEditDistance, Kernel::kMeta, /*same_batch=*/true, a, b, a_lengths, b_lengths);
+  (void)cutoff_bound(kEditDistance, max_distance);
   return at::empty_symint({batch_of(a, a_lengths)}, a.options().dtype(at::kLong));
 }
 
 at::Tensor edit_distance_pairwise_meta(const at::Tensor& a, const at::Tensor& b,
                                        const std::optional<at::Tensor>& a_lengths,
-                                       const std::optional<at::Tensor>& b_lengths) {
+                                       const std::optional<at::Tensor>& b_lengths,
+                                       std::optional<int64_t> max_distance) {
   check_arguments(kPairwise, Kernel::kMeta, /*same_batch=*/false, a, b, a_lengths, b_lengths);
+  (void)cutoff_bound(kPairwise, max_distance);
   return at::empty_symint({batch_of(a, a_lengths), batch_of(b, b_lengths)},
                           a.options().dtype(at::kLong));
 }
@@ -533,13 +603,13 @@ at::Tensor edit_distance_pairwise_meta(const at::Tensor& a, const at::Tensor& b,
 
 TORCH_LIBRARY_FRAGMENT(mt, m) {
   m.def(
-      "edit_distance(Tensor a, Tensor b, Tensor? a_lengths=None, Tensor? b_lengths=None) "
-      "-> Tensor");
+      "edit_distance(Tensor a, Tensor b, Tensor? a_lengths=None, Tensor? b_lengths=None, "
+      "int? max_distance=None) -> Tensor");
   m.def(
       "edit_distance_pairwise(Tensor a, Tensor b, Tensor? a_lengths=None, "
-      "Tensor? b_lengths=None) -> Tensor");
-  m.def("edit_distance_text(str[] a, str[] b) -> Tensor");
-  m.def("edit_distance_pairwise_text(str[] a, str[] b) -> Tensor");
+      "Tensor? b_lengths=None, int? max_distance=None) -> Tensor");
+  m.def("edit_distance_text(str[] a, str[] b, int? max_distance=None) -> Tensor");
+  m.def("edit_distance_pairwise_text(str[] a, str[] b, int? max_distance=None) -> Tensor");
 }
 
 // CompositeExplicitAutograd rather than CPU: a CUDA tensor then reaches our

@@ -22,6 +22,24 @@
 namespace mt::levenshtein {
 
 constexpr int kWordBits = 64;
+
+// A distance cutoff (`bound`) lets a computation stop once the distance is
+// known to exceed it; the result is then some value above the bound, which
+// callers cap at bound + 1. kNoCutoff is "no cutoff": larger than any
+// distance, and bound + 1 still fits an int64.
+constexpr int64_t kNoCutoff = INT64_MAX / 2;
+
+// Whether a distance is sure to exceed `bound` when the last DP row is at
+// `score` after `done` of `text_length` text symbols: each remaining symbol
+// can lower it by at most one.
+inline bool exceeds(int64_t score, int64_t done, int64_t text_length, int64_t bound) {
+  return score - (text_length - done) > bound;
+}
+
+// Early exits are checked once every kCutoffStride text symbols: often
+// enough to stop within a few symbols of the point where it is certain,
+// rarely enough to cost nothing measurable in the loops without a cutoff.
+constexpr int64_t kCutoffStride = 8;
 // Dense tables cover patterns whose tokens span fewer values than this.
 constexpr uint64_t kDenseRange = uint64_t{1} << 16;
 
@@ -249,11 +267,13 @@ class PatternMasks {
   std::vector<uint64_t> masks_;  // [slot][block]
 };
 
-// Distance between the prepared pattern and `text`; `plus`/`minus` are
-// scratch of at least pattern.blocks() words.
+// Distance between the prepared pattern and `text`, exact when it is at
+// most `bound` (else some value above it); `plus`/`minus` are scratch of at
+// least pattern.blocks() words.
 template <typename Token>
 int64_t distance(const PatternMasks<Token>& pattern, const Token* text, int64_t text_length,
-                 std::vector<uint64_t>& plus, std::vector<uint64_t>& minus) {
+                 std::vector<uint64_t>& plus, std::vector<uint64_t>& minus,
+                 int64_t bound = kNoCutoff) {
   const int64_t length = pattern.length();
   if (length == 0) {
     return text_length;
@@ -265,6 +285,9 @@ int64_t distance(const PatternMasks<Token>& pattern, const Token* text, int64_t 
     uint64_t block_plus = ~uint64_t{0}, block_minus = 0;
     for (int64_t k = 0; k < text_length; ++k) {
       score += advance_block(block_plus, block_minus, pattern.single_mask(text[k]), 1, last_row);
+      if ((k + 1) % kCutoffStride == 0 && exceeds(score, k + 1, text_length, bound)) {
+        return score;
+      }
     }
     return score;
   }
@@ -278,6 +301,9 @@ int64_t distance(const PatternMasks<Token>& pattern, const Token* text, int64_t 
       carry = advance_block(plus[b], minus[b], match[b], carry, kTopRow);
     }
     score += advance_block(plus[blocks - 1], minus[blocks - 1], match[blocks - 1], carry, last_row);
+    if (exceeds(score, k + 1, text_length, bound)) {  // a column costs several blocks here
+      return score;
+    }
   }
   return score;
 }
@@ -291,9 +317,10 @@ constexpr int kLanes = 4;
 
 // The portable loop. `symbol(lane, k)` is lane's k-th text symbol for k below
 // its length, and some readable symbol after it (that step does not count).
+// Stops early once every lane's distance exceeds `bound`.
 template <typename MaskOf, typename SymbolOf>
 void four_lanes_with(const int64_t pattern_lengths[kLanes], const int64_t text_lengths[kLanes],
-                     int64_t out[kLanes], MaskOf mask_of, SymbolOf symbol) {
+                     int64_t bound, int64_t out[kLanes], MaskOf mask_of, SymbolOf symbol) {
   uint64_t plus[kLanes], minus[kLanes], last_row[kLanes];
   int64_t scores[kLanes];  // locals, so stores cannot alias the mask tables
   int64_t longest = 0;
@@ -311,6 +338,16 @@ void four_lanes_with(const int64_t pattern_lengths[kLanes], const int64_t text_l
           advance_block(plus[lane], minus[lane], mask_of(lane, symbol(lane, k)), 1, last_row[lane]);
       scores[lane] += k < text_lengths[lane] ? carry : 0;
     }
+    if ((k + 1) % kCutoffStride == 0 && bound < kNoCutoff) {
+      bool all_exceed = true;
+      for (int lane = 0; lane < kLanes; ++lane) {
+        const int64_t done = std::min(k + 1, text_lengths[lane]);
+        all_exceed = all_exceed && exceeds(scores[lane], done, text_lengths[lane], bound);
+      }
+      if (all_exceed) {
+        break;
+      }
+    }
   }
   std::copy(scores, scores + kLanes, out);
 }
@@ -322,8 +359,8 @@ void four_lanes_with(const int64_t pattern_lengths[kLanes], const int64_t text_l
 template <typename MaskOf, typename SymbolOf>
 __attribute__((target("avx2"))) void four_lanes_avx2(const int64_t pattern_lengths[kLanes],
                                                      const int64_t text_lengths[kLanes],
-                                                     int64_t out[kLanes], MaskOf mask_of,
-                                                     SymbolOf symbol) {
+                                                     int64_t bound, int64_t out[kLanes],
+                                                     MaskOf mask_of, SymbolOf symbol) {
   static_assert(kLanes == 4, "one AVX2 register holds four 64-bit lanes");
   const __m256i all_ones = _mm256_set1_epi64x(-1), one = _mm256_set1_epi64x(1);
   const __m256i score_shifts = _mm256_set_epi64x(pattern_lengths[3] - 1, pattern_lengths[2] - 1,
@@ -356,6 +393,17 @@ __attribute__((target("avx2"))) void four_lanes_avx2(const int64_t pattern_lengt
     plus = _mm256_or_si256(shifted_minus,
                            _mm256_andnot_si256(_mm256_or_si256(vertical, shifted_plus), all_ones));
     minus = _mm256_and_si256(shifted_plus, vertical);
+    if ((k + 1) % kCutoffStride == 0 && bound < kNoCutoff) {
+      // exceeds() on every lane: score - max(end - done, 0) > bound.
+      const __m256i left = _mm256_sub_epi64(ends, _mm256_set1_epi64x(k + 1));
+      const __m256i remaining =
+          _mm256_and_si256(left, _mm256_cmpgt_epi64(left, _mm256_setzero_si256()));
+      const __m256i lower = _mm256_sub_epi64(scores, remaining);
+      const __m256i beyond = _mm256_cmpgt_epi64(lower, _mm256_set1_epi64x(bound));
+      if (_mm256_movemask_pd(_mm256_castsi256_pd(beyond)) == 0xF) {
+        break;
+      }
+    }
   }
   alignas(32) int64_t lanes[kLanes];
   _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), scores);
@@ -364,13 +412,13 @@ __attribute__((target("avx2"))) void four_lanes_avx2(const int64_t pattern_lengt
 #endif
 
 // Distances of kLanes prepared one-block patterns, each against its own text
-// (any length, 0 included). Texts are read only within their lengths: a lane
-// past its end re-reads its last symbol, so texts need no padding after them
-// (packed sequences end where the buffer ends).
+// (any length, 0 included), exact where at most `bound`. Texts are read only
+// within their lengths: a lane past its end re-reads its last symbol, so
+// texts need no padding after them (packed sequences end where the buffer ends).
 template <typename Token>
 void distances_four_lanes(const PatternMasks<Token>* const patterns[kLanes],
                           const Token* const texts[kLanes], const int64_t text_lengths[kLanes],
-                          int64_t out[kLanes]) {
+                          int64_t bound, int64_t out[kLanes]) {
   const Token none{};  // stands for an empty text's symbols, which never count
   const Token* readable[kLanes];
   int64_t pattern_lengths[kLanes], last[kLanes];
@@ -388,13 +436,13 @@ void distances_four_lanes(const PatternMasks<Token>* const patterns[kLanes],
         patterns[0]->one_block_lookup(), patterns[1]->one_block_lookup(),
         patterns[2]->one_block_lookup(), patterns[3]->one_block_lookup()};
     four_lanes_avx2(
-        pattern_lengths, text_lengths, out,
+        pattern_lengths, text_lengths, bound, out,
         [&](int lane, Token token) { return lookups[lane](token); }, symbol);
     return;
   }
 #endif
   four_lanes_with(
-      pattern_lengths, text_lengths, out,
+      pattern_lengths, text_lengths, bound, out,
       [&](int lane, Token token) { return patterns[lane]->single_mask(token); }, symbol);
 }
 

@@ -423,7 +423,9 @@ at::Tensor distance_to_empty(const at::Tensor& bytes) {
   const std::string text(reinterpret_cast<const char*>(bytes.const_data_ptr<uint8_t>()),
                          bytes.numel());
   const auto op = c10::Dispatcher::singleton().findSchemaOrThrow("mt::edit_distance_text", "");
-  torch::jit::Stack stack{std::vector<std::string>{text}, std::vector<std::string>{""}};
+  // A boxed call passes every argument: max_distance=None too.
+  torch::jit::Stack stack{std::vector<std::string>{text}, std::vector<std::string>{""},
+                          c10::IValue()};
   op.callBoxed(&stack);
   return stack.back().toTensor();
 }

@@ -87,11 +87,15 @@ def edit_distance(
     *,
     a_lengths: Optional[Tensor] = None,
     b_lengths: Optional[Tensor] = None,
+    max_distance: Optional[int] = None,
 ) -> Tensor:
     """Levenshtein distance between ``a[i]`` and ``b[i]`` for every ``i``, in parallel.
 
     Unit cost for each insertion, deletion and substitution. Sequence ``i`` of a
     padded tensor is ``a[i, :a_lengths[i]]``; tokens past its length are ignored.
+    With ``max_distance=k`` each result is ``min(distance, k + 1)``, and pairs
+    that cannot come within ``k`` (lengths more than ``k`` apart, or a DP that
+    has passed ``k``) stop early: much faster when most pairs are far apart.
 
     Args:
         a: int32/int64 tensor ``[B, La]``, or a list of ``B`` strings or int sequences.
@@ -100,6 +104,7 @@ def edit_distance(
         a_lengths: int64 ``[B]`` valid length of each row of a tensor ``a``, each in
             ``[0, La]``; ``None`` means the full width. Must be ``None`` for a list.
         b_lengths: likewise for ``b``.
+        max_distance: a cutoff ``k >= 0``, or ``None`` (exact distances).
 
     Returns:
         int64 tensor ``[B]``.
@@ -109,14 +114,20 @@ def edit_distance(
             mismatched dtypes, wrong rank, different batch sizes, lengths out of
             range or not int64, tensors not on the CPU.
         TypeError, ValueError: lists that are not strings or int sequences,
-            tokens that do not fit the dtype, or lengths given for a list.
+            tokens that do not fit the dtype, or lengths given for a list;
+            a ``max_distance`` that is not an int (a negative one: RuntimeError).
 
     Example:
         >>> edit_distance(["kitten", "flaw"], ["sitting", "lawn"]).tolist()
         [3, 2]
+        >>> edit_distance(["kitten", "flaw"], ["sitting", "lawn"], max_distance=2).tolist()
+        [3, 2]
+        >>> edit_distance(["kitten", "flaw"], ["sitting", "lawn"], max_distance=1).tolist()
+        [2, 2]
     """
+    _check_max_distance("edit_distance", max_distance)
     a, b, a_lengths, b_lengths = _prepare("edit_distance", a, b, a_lengths, b_lengths)
-    return torch.ops.mt.edit_distance(a, b, a_lengths, b_lengths)
+    return torch.ops.mt.edit_distance(a, b, a_lengths, b_lengths, max_distance)
 
 
 def edit_distance_pairwise(
@@ -125,14 +136,21 @@ def edit_distance_pairwise(
     *,
     a_lengths: Optional[Tensor] = None,
     b_lengths: Optional[Tensor] = None,
+    max_distance: Optional[int] = None,
 ) -> Tensor:
     """Levenshtein distance between every ``a[i]`` and every ``b[j]``, in parallel.
+
+    For only the close pairs of a large corpus, without the ``[Ba, Bb]``
+    matrix, see :func:`torch_mt.similarity_join`.
 
     Args:
         a: ``Ba`` sequences, in any form :func:`edit_distance` accepts.
         b: ``Bb`` sequences (``Bb`` may differ from ``Ba``).
         a_lengths: int64 ``[Ba]`` or ``None``; see :func:`edit_distance`.
         b_lengths: int64 ``[Bb]`` or ``None``.
+        max_distance: a cutoff ``k >= 0``: cells hold ``min(distance, k + 1)``,
+            and columns whose length is more than ``k`` from a row's are not
+            computed at all. ``None``: exact distances.
 
     Returns:
         int64 tensor ``[Ba, Bb]``: ``out[i, j] = distance(a[i], b[j])``.
@@ -145,12 +163,17 @@ def edit_distance_pairwise(
     Example:
         >>> edit_distance_pairwise(["abc", "abd"], ["abc", "xbc", ""]).tolist()
         [[0, 1, 3], [1, 2, 3]]
+        >>> edit_distance_pairwise(["abc", "abd"], ["abc", "xbc", ""], max_distance=1).tolist()
+        [[0, 1, 2], [1, 2, 2]]
     """
+    _check_max_distance("edit_distance_pairwise", max_distance)
     a, b, a_lengths, b_lengths = _prepare("edit_distance_pairwise", a, b, a_lengths, b_lengths)
-    return torch.ops.mt.edit_distance_pairwise(a, b, a_lengths, b_lengths)
+    return torch.ops.mt.edit_distance_pairwise(a, b, a_lengths, b_lengths, max_distance)
 
 
-def edit_distance_text(a: list[str], b: list[str]) -> Tensor:
+def edit_distance_text(
+    a: list[str], b: list[str], *, max_distance: Optional[int] = None
+) -> Tensor:
     """Levenshtein distance between strings ``a[i]`` and ``b[i]`` by code point, in parallel.
 
     The ``str[]`` companion of ``mt::edit_distance``: it works inside
@@ -166,6 +189,7 @@ def edit_distance_text(a: list[str], b: list[str]) -> Tensor:
     Args:
         a: ``B`` strings.
         b: ``B`` strings.
+        max_distance: a cutoff, as for :func:`edit_distance`.
 
     Returns:
         int64 tensor ``[B]``.
@@ -173,16 +197,18 @@ def edit_distance_text(a: list[str], b: list[str]) -> Tensor:
     Raises:
         RuntimeError: the lists differ in length, an item is not a string, or
             a string has no UTF-8 form (a lone surrogate; :func:`edit_distance`
-            takes those), each naming the argument.
+            takes those), each naming the argument, or a negative ``max_distance``.
 
     Example:
         >>> edit_distance_text(["kitten", "𝄞ab"], ["sitting", "ab"]).tolist()
         [3, 1]
     """
-    return torch.ops.mt.edit_distance_text(a, b)
+    return torch.ops.mt.edit_distance_text(a, b, max_distance)
 
 
-def edit_distance_pairwise_text(a: list[str], b: list[str]) -> Tensor:
+def edit_distance_pairwise_text(
+    a: list[str], b: list[str], *, max_distance: Optional[int] = None
+) -> Tensor:
     """Levenshtein distance between every string ``a[i]`` and every ``b[j]``, in parallel.
 
     The ``str[]`` companion of ``mt::edit_distance_pairwise`` (TorchScript,
@@ -193,32 +219,60 @@ def edit_distance_pairwise_text(a: list[str], b: list[str]) -> Tensor:
     Args:
         a: ``Ba`` strings.
         b: ``Bb`` strings.
+        max_distance: a cutoff, as for :func:`edit_distance_pairwise`.
 
     Returns:
         int64 tensor ``[Ba, Bb]``.
 
     Raises:
-        RuntimeError: an item is not a string, or has no UTF-8 form.
+        RuntimeError: an item is not a string, or has no UTF-8 form, or a
+            negative ``max_distance``.
 
     Example:
         >>> edit_distance_pairwise_text(["abc"], ["abd", ""]).tolist()
         [[1, 3]]
     """
-    return torch.ops.mt.edit_distance_pairwise_text(a, b)
+    return torch.ops.mt.edit_distance_pairwise_text(a, b, max_distance)
 
 
 @torch.library.register_fake("mt::edit_distance_text")
-def _edit_distance_text_fake(a: list[str], b: list[str]) -> Tensor:
+def _edit_distance_text_fake(
+    a: list[str], b: list[str], max_distance: Optional[int] = None
+) -> Tensor:
     torch._check(
         len(a) == len(b),
         lambda: f"mt::edit_distance_text: argument 'b' has {len(b)} strings but 'a' has {len(a)}",
     )
+    _check_cutoff_value("mt::edit_distance_text", max_distance)
     return torch.empty((len(a),), dtype=torch.int64)
 
 
 @torch.library.register_fake("mt::edit_distance_pairwise_text")
-def _edit_distance_pairwise_text_fake(a: list[str], b: list[str]) -> Tensor:
+def _edit_distance_pairwise_text_fake(
+    a: list[str], b: list[str], max_distance: Optional[int] = None
+) -> Tensor:
+    _check_cutoff_value("mt::edit_distance_pairwise_text", max_distance)
     return torch.empty((len(a), len(b)), dtype=torch.int64)
+
+
+def _check_max_distance(op: str, max_distance: Optional[int]) -> None:
+    """A cutoff is None or an int (a bool or a float is a mistake, which the
+    schema's ``int?`` would take); the operator checks that it is >= 0."""
+    if max_distance is not None and (
+        isinstance(max_distance, bool) or not isinstance(max_distance, int)
+    ):
+        raise TypeError(
+            f"torch_mt.{op}: argument 'max_distance' must be an int or None, "
+            f"got {type(max_distance).__name__}"
+        )
+
+
+def _check_cutoff_value(op: str, max_distance: Optional[int]) -> None:
+    """The kernels' check of a cutoff, for the fake kernels (same message)."""
+    torch._check(
+        max_distance is None or max_distance >= 0,
+        lambda: f"{op}: argument 'max_distance' must be >= 0, got {max_distance}",
+    )
 
 
 def word_error_rate(

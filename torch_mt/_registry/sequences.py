@@ -39,19 +39,39 @@ def levenshtein_reference(x: list[int], y: list[int]) -> int:
     return previous[-1]
 
 
+def _cut(distances: Tensor, max_distance: Optional[int]) -> Tensor:
+    """What a cutoff makes of exact distances: min(d, max_distance + 1)."""
+    return distances if max_distance is None else distances.clamp(max=max_distance + 1)
+
+
 def _edit_distance_reference(
-    a: Tensor, b: Tensor, a_lengths: Optional[Tensor] = None, b_lengths: Optional[Tensor] = None
+    a: Tensor,
+    b: Tensor,
+    a_lengths: Optional[Tensor] = None,
+    b_lengths: Optional[Tensor] = None,
+    max_distance: Optional[int] = None,
 ) -> Tensor:
     pairs = zip(_sequences_of(a, a_lengths), _sequences_of(b, b_lengths))
-    return torch.tensor([levenshtein_reference(x, y) for x, y in pairs], dtype=torch.int64)
+    distances = [levenshtein_reference(x, y) for x, y in pairs]
+    return _cut(torch.tensor(distances, dtype=torch.int64), max_distance)
 
 
 def _edit_distance_pairwise_reference(
-    a: Tensor, b: Tensor, a_lengths: Optional[Tensor] = None, b_lengths: Optional[Tensor] = None
+    a: Tensor,
+    b: Tensor,
+    a_lengths: Optional[Tensor] = None,
+    b_lengths: Optional[Tensor] = None,
+    max_distance: Optional[int] = None,
 ) -> Tensor:
     b_rows = _sequences_of(b, b_lengths)
     grid = [[levenshtein_reference(x, y) for y in b_rows] for x in _sequences_of(a, a_lengths)]
-    return torch.tensor(grid, dtype=torch.int64).reshape(len(grid), len(b_rows))
+    grid = torch.tensor(grid, dtype=torch.int64).reshape(len(grid), len(b_rows))
+    return _cut(grid, max_distance)
+
+
+#: Cutoffs the strategies draw: none (exact), tight ones that settle most
+#: pairs by length or early exit, and loose ones that settle none.
+_MAX_DISTANCES = st.none() | st.integers(0, 12) | st.just(2**62)
 
 
 @st.composite
@@ -78,7 +98,7 @@ def _edit_distance_args(draw: st.DrawFn, pairwise: bool, large: bool = False) ->
         a, a_lengths = _packed(a, a_lengths, draw(layouts), trailing=draw(st.integers(0, 2)))
     if draw(st.booleans()):
         b, b_lengths = _packed(b, b_lengths, draw(layouts), trailing=draw(st.integers(0, 2)))
-    return a, b, a_lengths, b_lengths
+    return a, b, a_lengths, b_lengths, draw(_MAX_DISTANCES)
 
 
 def _packed(
@@ -103,7 +123,7 @@ def _sequences_of(tokens: Tensor, lengths: Optional[Tensor]) -> list[list[int]]:
 
 def _padded_args(args: tuple) -> tuple:
     """The same arguments with packed sides padded (bad inputs build on padded ones)."""
-    a, b, a_lengths, b_lengths = args
+    a, b, a_lengths, b_lengths = args[:4]
     if a.dim() == 1:
         a, a_lengths = pad_sequences(_sequences_of(a, a_lengths), a.dtype)
     if b.dim() == 1:
@@ -168,6 +188,11 @@ def _edit_distance_bad_inputs(op: str, pairwise: bool) -> Callable[[tuple], list
                 (a, b, a_lengths, b_lengths.to("meta")),
                 rf"{op}: argument 'b_lengths' is on meta but 'a' is on cpu",
             ),
+            BadInput(
+                "negative cutoff",
+                (a, b, a_lengths, b_lengths, -1),
+                rf"{op}: argument 'max_distance' must be >= 0, got -1",
+            ),
         ]
         cases.append(
             BadInput(
@@ -221,16 +246,16 @@ def _edit_distance_bad_inputs(op: str, pairwise: bool) -> Callable[[tuple], list
     return bad_inputs
 
 
-def _text_distances(a: list[str], b: list[str]) -> Tensor:
+def _text_distances(a: list[str], b: list[str], max_distance: Optional[int] = None) -> Tensor:
     codes = lambda text: [ord(c) for c in text]  # noqa: E731
     distances = [levenshtein_reference(codes(x), codes(y)) for x, y in zip(a, b)]
-    return torch.tensor(distances, dtype=torch.int64)
+    return _cut(torch.tensor(distances, dtype=torch.int64), max_distance)
 
 
-def _text_grid(a: list[str], b: list[str]) -> Tensor:
+def _text_grid(a: list[str], b: list[str], max_distance: Optional[int] = None) -> Tensor:
     codes = lambda text: [ord(c) for c in text]  # noqa: E731
     grid = [[levenshtein_reference(codes(x), codes(y)) for y in b] for x in a]
-    return torch.tensor(grid, dtype=torch.int64).reshape(len(a), len(b))
+    return _cut(torch.tensor(grid, dtype=torch.int64).reshape(len(a), len(b)), max_distance)
 
 
 @st.composite
@@ -248,19 +273,28 @@ def _text_args(draw: st.DrawFn, pairwise: bool, large: bool = False) -> tuple:
     counts = [draw(size) for size in sizes]
     count_a, count_b = counts if pairwise else counts * 2
     a = draw(st.lists(texts, min_size=count_a, max_size=count_a))
-    return a, draw(st.lists(texts, min_size=count_b, max_size=count_b))
+    return a, draw(st.lists(texts, min_size=count_b, max_size=count_b)), draw(_MAX_DISTANCES)
 
 
-def _text_bad_inputs(args: tuple) -> list[BadInput]:
-    a, b = args
-    return [
-        BadInput(
-            "batch mismatch",
-            (a, [*b, "x"]),
-            rf"mt::edit_distance_text: argument 'b' has {len(b) + 1} strings but 'a' has "
-            rf"{len(a)}",
-        )
-    ]
+def _text_bad_inputs(op: str, pairwise: bool) -> Callable[[tuple], list[BadInput]]:
+    def bad_inputs(args: tuple) -> list[BadInput]:
+        a, b = args[:2]
+        cases = [
+            BadInput(
+                "negative cutoff", (a, b, -3), rf"{op}: argument 'max_distance' must be >= 0, got -3"
+            )
+        ]
+        if not pairwise:
+            cases.append(
+                BadInput(
+                    "batch mismatch",
+                    (a, [*b, "x"]),
+                    rf"{op}: argument 'b' has {len(b) + 1} strings but 'a' has {len(a)}",
+                )
+            )
+        return cases
+
+    return bad_inputs
 
 
 SPECS = [
@@ -280,15 +314,15 @@ SPECS = [
         name="edit_distance_text",
         reference=_text_distances,
         sample_args=lambda large=False: _text_args(pairwise=False, large=large),
-        bad_inputs=_text_bad_inputs,
+        bad_inputs=_text_bad_inputs("mt::edit_distance_text", pairwise=False),
     ),
     OpSpec(
         name="edit_distance_pairwise_text",
         reference=_text_grid,
         sample_args=lambda large=False: _text_args(pairwise=True, large=large),
-        # Every pair of lists is valid input: what str[] refuses (non-strings)
-        # torch refuses before the kernel, with its own message.
-        bad_inputs=lambda args: [],
+        # Non-strings in a list torch refuses before the kernel, with its own
+        # message: only the cutoff is the kernel's to check.
+        bad_inputs=_text_bad_inputs("mt::edit_distance_pairwise_text", pairwise=True),
     ),
 ]
 
