@@ -281,7 +281,9 @@ def _text_bad_inputs(op: str, pairwise: bool) -> Callable[[tuple], list[BadInput
         a, b = args[:2]
         cases = [
             BadInput(
-                "negative cutoff", (a, b, -3), rf"{op}: argument 'max_distance' must be >= 0, got -3"
+                "negative cutoff",
+                (a, b, -3),
+                rf"{op}: argument 'max_distance' must be >= 0, got -3",
             )
         ]
         if not pairwise:
