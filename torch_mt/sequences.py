@@ -171,9 +171,7 @@ def edit_distance_pairwise(
     return torch.ops.mt.edit_distance_pairwise(a, b, a_lengths, b_lengths, max_distance)
 
 
-def edit_distance_text(
-    a: list[str], b: list[str], *, max_distance: Optional[int] = None
-) -> Tensor:
+def edit_distance_text(a: list[str], b: list[str], *, max_distance: Optional[int] = None) -> Tensor:
     """Levenshtein distance between strings ``a[i]`` and ``b[i]`` by code point, in parallel.
 
     The ``str[]`` companion of ``mt::edit_distance``: it works inside
