@@ -337,10 +337,10 @@ void edit_distance_grid(Sequences<Token> a, int64_t batch_a, Sequences<Token> b,
           // can come under it: one run of the columns sorted by length.
           // The others are settled by the length difference alone.
           const int64_t length = a.length(i);
-          const auto in_reach_first = static_cast<int64_t>(
-              std::lower_bound(sorted_lengths.begin(), sorted_lengths.end(),
-                               length - std::min(bound, length)) -
-              sorted_lengths.begin());
+          const auto in_reach_first =
+              static_cast<int64_t>(std::lower_bound(sorted_lengths.begin(), sorted_lengths.end(),
+                                                    length - std::min(bound, length)) -
+                                   sorted_lengths.begin());
           const auto in_reach_end = static_cast<int64_t>(
               std::upper_bound(sorted_lengths.begin(), sorted_lengths.end(),
                                bound >= levenshtein::kNoCutoff ? INT64_MAX : length + bound) -

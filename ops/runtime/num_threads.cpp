@@ -140,8 +140,8 @@ int decided_num_threads(ProcessPoolState& s, std::shared_ptr<ThreadPool>& retire
   if (s.num_threads == 0) {
     const char* env = std::getenv("TORCH_MT_NUM_THREADS");
     s.chosen = env != nullptr && *env != '\0';
-    s.num_threads = s.chosen ? parse_thread_count_env("TORCH_MT_NUM_THREADS", env)
-                             : default_num_threads();
+    s.num_threads =
+        s.chosen ? parse_thread_count_env("TORCH_MT_NUM_THREADS", env) : default_num_threads();
     return s.num_threads;
   }
   if (!s.chosen) {
