@@ -64,8 +64,9 @@ def _family_modules() -> list:
     import importlib
     import pkgutil
 
-    # References, strategies and the build helper: not operator families.
-    helpers = {"cpp_extension", "reference", "testing"}
+    # References, strategies, the build helper and the Ray engine (an
+    # optional dependency, imported on demand): not operator families.
+    helpers = {"cpp_extension", "ray", "reference", "testing"}
     return [
         importlib.import_module(f"{__name__}.{info.name}")
         for info in sorted(pkgutil.iter_modules(__path__), key=lambda info: info.name)

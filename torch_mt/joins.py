@@ -1,0 +1,285 @@
+"""Similarity joins: every pair of sequences within an edit distance, without
+ever holding the ``[Na, Nb]`` distance matrix.
+
+The work is ``mt::edit_distance_pairwise`` with a cutoff, block by block, over
+both sides sorted by length: a block of rows only meets the columns whose
+lengths are within the cutoff of its own (a length difference alone is a lower
+bound on the distance), so a tight cutoff skips most of the grid without
+computing it. The same blocks run here (``engine="local"``) or as Ray tasks
+(``torch_mt.ray``); both finish with the same sort, so they agree exactly.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from .sequences import SequenceBatch, _prepare
+
+__all__ = ["similarity_join"]
+
+#: Rows (and columns) per block. One block's distances take 8 bytes a cell
+#: and its mask one: 9 * 2048**2 bytes, about 36 MiB.
+DEFAULT_BLOCK_SIZE = 2048
+
+_ENGINES = ("local", "ray")
+
+
+def similarity_join(
+    a: SequenceBatch,
+    b: Optional[SequenceBatch] = None,
+    *,
+    max_distance: int,
+    a_lengths: Optional[Tensor] = None,
+    b_lengths: Optional[Tensor] = None,
+    block_size: int = DEFAULT_BLOCK_SIZE,
+    engine: str = "local",
+) -> tuple[Tensor, Tensor, Tensor]:
+    """Every pair ``(a[i], b[j])`` whose edit distance is at most ``max_distance``.
+
+    Near-duplicate detection, record linkage, dataset deduplication: only the
+    close pairs come back, never the ``[Na, Nb]`` matrix. With ``b=None`` the
+    corpus is joined with itself and each unordered pair comes once, as
+    ``i < j`` (no ``i == j``).
+
+    Both sides are sorted by length and cut into blocks of ``block_size``;
+    a block of rows is compared only with the columns whose lengths are
+    within ``max_distance`` of its own, by ``mt::edit_distance_pairwise``
+    with the cutoff, on torch_mt's pool. Memory beyond the inputs and the
+    result: one block's distances and mask, ``9 * block_size**2`` bytes
+    (36 MiB at the default 2048), plus a length-sorted copy of the tokens
+    and 24 bytes per pair found.
+
+    Args:
+        a: ``Na`` sequences: a list of strings (compared by code point) or of
+            int sequences, or a padded ``[Na, L]`` integer tensor.
+        b: ``Nb`` sequences in the same forms, or ``None`` for a self-join of ``a``.
+        max_distance: the cutoff ``k``, an int ``>= 0``.
+        a_lengths: int64 ``[Na]`` lengths for a padded tensor ``a`` (``None``:
+            whole rows); ``None`` for a list.
+        b_lengths: likewise for ``b``.
+        block_size: rows and columns per block, an int ``>= 1``.
+        engine: ``"local"`` (this process, torch_mt's threads) or ``"ray"``
+            (Ray tasks on the cluster ``ray.init`` connected to, one CPU each;
+            :func:`torch_mt.ray.similarity_join` takes more options).
+
+    Returns:
+        ``(i, j, distance)``: three int64 tensors ``[P]``, one entry per pair
+        within the cutoff, sorted by ``i`` then ``j``. Empty when either side is.
+
+    Raises:
+        TypeError: a side that is not sequences (items mixing strings and ints,
+            ``None`` items), or a non-int ``max_distance`` / ``block_size``.
+        ValueError: a negative ``max_distance``, ``block_size < 1``, an
+            unknown ``engine``, or lengths given for a list.
+        RuntimeError: from ``mt::edit_distance_pairwise`` (dtypes, lengths).
+        ImportError: ``engine="ray"`` without Ray installed.
+
+    Example:
+        >>> names = ["jon smith", "john smith", "jane doe", "jon smyth"]
+        >>> i, j, d = similarity_join(names, max_distance=1)
+        >>> list(zip(i.tolist(), j.tolist(), d.tolist()))
+        [(0, 1, 1), (0, 3, 1)]
+        >>> i, j, d = similarity_join(["abc"], ["abd", "xyz", "ab"], max_distance=1)
+        >>> list(zip(i.tolist(), j.tolist(), d.tolist()))
+        [(0, 0, 1), (0, 2, 1)]
+    """
+    if engine not in _ENGINES:
+        raise ValueError(
+            f"torch_mt.similarity_join: argument 'engine' must be one of {_ENGINES}, got {engine!r}"
+        )
+    plan = JoinPlan.of(a, b, a_lengths, b_lengths, max_distance, block_size)
+    if engine == "ray":
+        from . import ray as ray_engine
+
+        return ray_engine.run_plan(plan)
+    return plan.finish([plan.join_rows(first, last) for first, last in plan.row_blocks()])
+
+
+def _check_int(name: str, value: object, lowest: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(
+            f"torch_mt.similarity_join: argument '{name}' must be an int, "
+            f"got {type(value).__name__}"
+        )
+    if value < lowest:
+        raise ValueError(
+            f"torch_mt.similarity_join: argument '{name}' must be >= {lowest}, got {value}"
+        )
+    return value
+
+
+@dataclass(frozen=True)
+class _SortedSide:
+    """One side packed in order of length: item ``p`` of the sorted order is
+    ``values[offsets[p]:offsets[p + 1]]``, originally item ``order[p]``.
+    NumPy arrays: Ray's object store shares them between the tasks of a node
+    without a copy (torch tensors would be pickled into each task)."""
+
+    values: np.ndarray
+    lengths: np.ndarray  # int64, ascending
+    offsets: np.ndarray  # int64, len(lengths) + 1
+    order: np.ndarray  # int64
+
+    @staticmethod
+    def of(tokens: Tensor, lengths: Tensor) -> _SortedSide:
+        """A packed side (tokens ``[N]``, lengths ``[B]``) sorted by length."""
+        order = torch.argsort(lengths, stable=True)
+        sorted_lengths = lengths[order]
+        starts = torch.cumsum(lengths, 0) - lengths
+        sorted_offsets = torch.zeros(len(lengths) + 1, dtype=torch.int64)
+        torch.cumsum(sorted_lengths, 0, out=sorted_offsets[1:])
+        # Token t of sorted item p comes from starts[order[p]] + t.
+        shift = torch.repeat_interleave(starts[order] - sorted_offsets[:-1], sorted_lengths)
+        gather = torch.arange(int(sorted_offsets[-1]), dtype=torch.int64) + shift
+        return _SortedSide(
+            tokens[gather].numpy(), sorted_lengths.numpy(), sorted_offsets.numpy(), order.numpy()
+        )
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+    def block(self, first: int, last: int) -> tuple[Tensor, Tensor]:
+        """Items ``[first, last)`` of the sorted order, packed: (tokens, lengths)."""
+        start, end = int(self.offsets[first]), int(self.offsets[last])
+        return tensor_view(self.values[start:end]), tensor_view(self.lengths[first:last])
+
+    def reach(self, shortest: int, longest: int) -> tuple[int, int]:
+        """The run ``[first, last)`` of items whose lengths lie in [shortest, longest]."""
+        first = int(np.searchsorted(self.lengths, shortest, side="left"))
+        return first, int(np.searchsorted(self.lengths, longest, side="right"))
+
+
+def tensor_view(array: np.ndarray) -> Tensor:
+    """A tensor over ``array``, without a copy. Arrays from Ray's object store
+    are read-only; torch warns that writing to such a tensor is undefined,
+    which does not apply: the kernels only read their inputs."""
+    if array.flags.writeable:
+        return torch.from_numpy(array)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+        return torch.from_numpy(array)
+
+
+def _checked_and_packed(
+    tokens: Tensor,
+    lengths: Optional[Tensor],
+    other: Tensor,
+    other_lengths: Optional[Tensor],
+    side: str,
+) -> tuple[Tensor, Tensor]:
+    """One side as the wrappers prepared it (packed, or padded with optional
+    lengths), checked by the operator itself against an empty slice of the
+    other side (rank, dtypes, every length: its messages name the argument),
+    then in packed form: contiguous tokens, one sequence after another."""
+    empty = other[:0]  # no items, same rank and dtype
+    empty_lengths = None if other_lengths is None else other_lengths[:0]
+    if side == "a":
+        torch.ops.mt.edit_distance_pairwise(tokens, empty, lengths, empty_lengths)
+    else:
+        torch.ops.mt.edit_distance_pairwise(empty, tokens, empty_lengths, lengths)
+    if tokens.dim() == 1:
+        return tokens.contiguous(), lengths.contiguous()
+    count, width = tokens.shape
+    if lengths is None:
+        lengths = torch.full((count,), width, dtype=torch.int64)
+    keep = torch.arange(width) < lengths.unsqueeze(1)
+    return tokens[keep], lengths.contiguous()
+
+
+@dataclass(frozen=True)
+class JoinPlan:
+    """A join cut into row blocks: what each engine runs, and how the blocks'
+    pairs become the answer. Picklable (NumPy arrays and ints), for Ray."""
+
+    a: _SortedSide
+    b: _SortedSide  # a itself for a self-join
+    self_join: bool
+    max_distance: int
+    block_size: int
+
+    @staticmethod
+    def of(
+        a: SequenceBatch,
+        b: Optional[SequenceBatch],
+        a_lengths: Optional[Tensor],
+        b_lengths: Optional[Tensor],
+        max_distance: int,
+        block_size: int,
+    ) -> JoinPlan:
+        max_distance = _check_int("max_distance", max_distance, 0)
+        block_size = _check_int("block_size", block_size, 1)
+        self_join = b is None
+        if self_join and b_lengths is not None:
+            raise ValueError(
+                "torch_mt.similarity_join: argument 'b_lengths' must be None when 'b' is None"
+            )
+        a_tokens, b_tokens, a_lengths, b_lengths = _prepare(
+            "similarity_join",
+            a,
+            a if self_join else b,
+            a_lengths,
+            a_lengths if self_join else b_lengths,
+        )
+        a_packed = _checked_and_packed(a_tokens, a_lengths, b_tokens, b_lengths, "a")
+        a_side = _SortedSide.of(*a_packed)
+        if self_join:
+            b_side = a_side
+        else:
+            b_side = _SortedSide.of(
+                *_checked_and_packed(b_tokens, b_lengths, a_tokens, a_lengths, "b")
+            )
+        return JoinPlan(a_side, b_side, self_join, max_distance, block_size)
+
+    def row_blocks(self) -> list[tuple[int, int]]:
+        """The ``[first, last)`` ranges of sorted rows, one per task."""
+        rows = len(self.a)
+        return [
+            (first, min(first + self.block_size, rows)) for first in range(0, rows, self.block_size)
+        ]
+
+    def join_rows(self, first: int, last: int) -> tuple[Tensor, Tensor, Tensor]:
+        """The pairs of sorted rows ``[first, last)`` within the cutoff, as
+        (row, column, distance) in sorted positions."""
+        k = self.max_distance
+        found: list[tuple[Tensor, Tensor, Tensor]] = []
+        rows, row_lengths = self.a.block(first, last)
+        shortest, longest = int(self.a.lengths[first]), int(self.a.lengths[last - 1])
+        column_first, column_end = self.b.reach(shortest - k, longest + k)
+        if self.self_join:  # each unordered pair once: columns after the row
+            column_first = max(column_first, first + 1)
+        for start in range(column_first, column_end, self.block_size):
+            end = min(start + self.block_size, column_end)
+            columns, column_lengths = self.b.block(start, end)
+            distances = torch.ops.mt.edit_distance_pairwise(
+                rows, columns, row_lengths, column_lengths, max_distance=k
+            )
+            close = distances <= k
+            if self.self_join and start < last:
+                row_index = torch.arange(first, last).unsqueeze(1)
+                close &= torch.arange(start, end).unsqueeze(0) > row_index
+            where = close.nonzero()
+            found.append((where[:, 0] + first, where[:, 1] + start, distances[close]))
+        if not found:
+            empty = torch.zeros(0, dtype=torch.int64)
+            return empty, empty, empty
+        return tuple(torch.cat(part) for part in zip(*found))  # type: ignore[return-value]
+
+    def finish(self, parts: list[tuple[Tensor, Tensor, Tensor]]) -> tuple[Tensor, Tensor, Tensor]:
+        """The blocks' pairs in original indices, sorted by (i, j): the same
+        answer whatever order or engine the blocks ran in."""
+        empty = torch.zeros(0, dtype=torch.int64)
+        rows = torch.cat([empty, *(part[0] for part in parts)])
+        columns = torch.cat([empty, *(part[1] for part in parts)])
+        distances = torch.cat([empty, *(part[2] for part in parts)])
+        i = torch.from_numpy(self.a.order)[rows]
+        j = torch.from_numpy(self.b.order)[columns]
+        if self.self_join:
+            i, j = torch.minimum(i, j), torch.maximum(i, j)
+        order = torch.argsort(i * max(len(self.b), 1) + j)
+        return i[order], j[order], distances[order]
