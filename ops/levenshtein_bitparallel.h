@@ -39,7 +39,7 @@ inline bool exceeds(int64_t score, int64_t done, int64_t text_length, int64_t bo
 // Early exits are checked once every kCutoffStride text symbols: often
 // enough to stop within a few symbols of the point where it is certain,
 // rarely enough to cost nothing measurable in the loops without a cutoff.
-constexpr int64_t kCutoffStride = 8;
+constexpr int64_t kCutoffStride = 4;
 // Dense tables cover patterns whose tokens span fewer values than this.
 constexpr uint64_t kDenseRange = uint64_t{1} << 16;
 

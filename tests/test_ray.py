@@ -87,8 +87,8 @@ def _join_task_pids() -> list[int]:
 
 
 def test_a_worker_killed_mid_join_loses_and_duplicates_nothing(local_ray):
-    # 24 blocks of ~0.1 s on 2 CPUs: the killer finds a block running, kills
-    # its worker with SIGKILL, and Ray runs that block again elsewhere.
+    # 24 blocks of ~0.1 s in 8 tasks on 2 CPUs: the killer finds a task
+    # running, kills its worker with SIGKILL, and Ray runs that task again.
     rng = torch.Generator().manual_seed(5)
     corpus = [
         torch.randint(0, 4, (int(n),), generator=rng).tolist()

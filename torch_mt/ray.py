@@ -22,7 +22,7 @@ except ImportError as error:  # pragma: no cover - depends on the install
         "torch_mt.ray needs Ray: pip install 'torch_mt[ray]' (or pip install 'ray[data]')"
     ) from error
 
-from .joins import DEFAULT_BLOCK_SIZE, JoinPlan, tensor_view
+from .joins import DEFAULT_BLOCK_SIZE, JoinPlan
 from .sequences import SequenceBatch
 
 __all__ = ["similarity_join"]
@@ -83,26 +83,39 @@ def similarity_join(
     return run_plan(plan, num_cpus_per_task=num_cpus_per_task, max_retries=max_retries)
 
 
+#: Tasks per task slot of the cluster: enough that a slow task (a block of
+#: common lengths reaches many columns) does not leave the others idle at
+#: the end, few enough that Ray's per-task cost (~1 ms) stays small.
+TASKS_PER_SLOT = 4
+
+
 def run_plan(
     plan: JoinPlan, *, num_cpus_per_task: float = 1, max_retries: int = 3
 ) -> tuple[Tensor, Tensor, Tensor]:
-    """The plan's row blocks as Ray tasks; their pairs gathered and sorted."""
+    """The plan's row blocks as Ray tasks; their pairs gathered and sorted.
+
+    Task ``t`` of ``T`` runs blocks ``t, t + T, t + 2T, ...``: blocks next to
+    each other hold rows of similar lengths, hence similar work, so dealing
+    them out round-robin balances the tasks."""
     blocks = plan.row_blocks()
     if not blocks:
         return plan.finish([])
+    slots = max(1, int(ray.cluster_resources().get("CPU", 1) // num_cpus_per_task))
+    tasks = min(len(blocks), TASKS_PER_SLOT * slots)
     shared = ray.put(plan)  # once: each node then fetches it once
     task = _join_rows.options(num_cpus=num_cpus_per_task, max_retries=max_retries)
-    parts = ray.get([task.remote(shared, first, last) for first, last in blocks])
-    return plan.finish([tuple(tensor_view(array) for array in part) for part in parts])
+    parts = ray.get([task.remote(shared, blocks[t::tasks]) for t in range(tasks)])
+    return plan.finish(parts)
 
 
 @ray.remote
-def _join_rows(plan: JoinPlan, first: int, last: int) -> tuple[np.ndarray, ...]:
-    """One row block, in a Ray worker: torch_mt's pool there follows the
+def _join_rows(plan: JoinPlan, blocks: list[tuple[int, int]]) -> tuple[np.ndarray, ...]:
+    """Some row blocks, in a Ray worker: torch_mt's pool there follows the
     task's allocation (see torch_mt.get_num_threads)."""
     import torch_mt  # noqa: F401  (registers torch.ops.mt in this worker)
 
-    return tuple(part.numpy() for part in plan.join_rows(first, last))
+    parts = [plan.join_rows(first, last) for first, last in blocks]
+    return tuple(np.concatenate([part[at] for part in parts]) for at in range(3))
 
 
 def thread_count_in_task() -> int:
