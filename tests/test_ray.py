@@ -31,6 +31,7 @@ def local_ray():
     # The workers must decide their own thread counts: an inherited
     # TORCH_MT_NUM_THREADS would take precedence over the allocation.
     saved = os.environ.pop("TORCH_MT_NUM_THREADS", None)
+    ray.shutdown()  # one a benchmark test may have left (a no-op when none)
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield
     ray.shutdown()

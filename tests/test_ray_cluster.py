@@ -26,6 +26,7 @@ pytestmark = pytest.mark.ray
 @pytest.fixture(scope="module")
 def two_nodes():
     saved = os.environ.pop("TORCH_MT_NUM_THREADS", None)  # see test_ray.py
+    ray.shutdown()  # one a benchmark test may have left (a no-op when none)
     cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
     cluster.add_node(num_cpus=1)
     cluster.wait_for_nodes()
