@@ -6,6 +6,8 @@ docs/scale_out.md."""
 from __future__ import annotations
 
 import os
+import pathlib
+import re
 import signal
 import threading
 import time
@@ -24,6 +26,8 @@ ray = pytest.importorskip("ray", reason="the ray extra is not installed")
 import torch_mt.ray  # noqa: E402  (needs ray)
 
 pytestmark = pytest.mark.ray
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
@@ -139,42 +143,18 @@ def test_bad_input_fails_before_any_task(local_ray):
     assert as_triples(torch_mt.ray.similarity_join([], max_distance=1)) == []
 
 
-def test_ray_data_recipe_scores_padded_batches(local_ray):
-    # The recipe of docs/scale_out.md: a dataset of padded token rows, scored
-    # batch by batch by a torch_mt op inside map_batches.
-    import numpy as np
-    import ray.data
-
-    rng = np.random.default_rng(0)
-    rows = [
-        {
-            "index": index,
-            "a": rng.integers(0, 5, 12, dtype=np.int32),
-            "b": rng.integers(0, 5, 12, dtype=np.int32),
-            "a_lengths": int(rng.integers(0, 13)),
-            "b_lengths": int(rng.integers(0, 13)),
-        }
-        for index in range(500)
-    ]
-
-    def score(batch: dict) -> dict:
-        # The wrapper, not torch.ops.mt: cloudpickle, which ships this
-        # function to the workers, cannot pickle a reference to torch.ops.
-        distances = torch_mt.edit_distance(
-            torch.from_numpy(batch["a"]),
-            torch.from_numpy(batch["b"]),
-            a_lengths=torch.from_numpy(batch["a_lengths"]).long(),
-            b_lengths=torch.from_numpy(batch["b_lengths"]).long(),
-        )
-        return {"index": batch["index"], "distance": distances.numpy()}
-
-    dataset = ray.data.from_items(rows)
-    scored = dataset.map_batches(score, batch_size=128, batch_format="numpy").take_all()
-    got = {int(row["index"]): int(row["distance"]) for row in scored}
-    expected = {
-        row["index"]: Levenshtein.distance(
+def test_the_ray_data_recipe_of_the_docs_runs_and_scores_every_row(local_ray):
+    # The recipe's code block in docs/scale_out.md, run as written.
+    text = (ROOT / "docs" / "scale_out.md").read_text()
+    recipe = text.split("## Ray Data recipe", 1)[1]
+    code = re.search(r"```python\n(.*?)```", recipe, re.S).group(1)
+    namespace: dict = {"__name__": "recipe"}
+    exec(compile(code, "docs/scale_out.md (Ray Data recipe)", "exec"), namespace)
+    rows, distances = namespace["rows"], namespace["distances"]
+    assert len(rows) == 500
+    assert distances == {
+        row["id"]: Levenshtein.distance(
             row["a"][: row["a_lengths"]].tolist(), row["b"][: row["b_lengths"]].tolist()
         )
         for row in rows
     }
-    assert got == expected
