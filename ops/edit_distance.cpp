@@ -11,6 +11,8 @@
 //                          within it is skipped
 //   edit_distance          -> int64 [B]       distance(a_i, b_i)
 //   edit_distance_pairwise -> int64 [Ba, Bb]  distance(a_i, b_j) for every i, j
+//   edit_distance_join     -> int64 (i [P], j [P], distance [P]): only the pairs
+//                          within max_distance (required), sorted by i then j
 //
 // edit_distance_text and edit_distance_pairwise_text take str[] (UTF-8) and
 // compare Unicode code points: strings inside TorchScript and from C++.
@@ -23,6 +25,8 @@
 #include <numeric>
 #include <optional>
 #include <string>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include <torch_mt/parallel.h>
@@ -310,57 +314,119 @@ void grid_row(Workspace<Token>& workspace, Sequences<Token> b, const int64_t* co
   }
 }
 
+// The columns of a grid in order of length (stable), with their lengths:
+// the four lanes of a row then end together, and the columns a row can
+// reach under a cutoff are one run of them.
+class ColumnsByLength {
+ public:
+  template <typename Token>
+  ColumnsByLength(Sequences<Token> b, int64_t batch_b)
+      : columns_(static_cast<size_t>(batch_b)), lengths_(static_cast<size_t>(batch_b)) {
+    std::iota(columns_.begin(), columns_.end(), 0);
+    std::stable_sort(columns_.begin(), columns_.end(),
+                     [&](int64_t x, int64_t y) { return b.length(x) < b.length(y); });
+    for (size_t p = 0; p < columns_.size(); ++p) {
+      lengths_[p] = b.length(columns_[p]);
+    }
+  }
+
+  const int64_t* columns() const { return columns_.data(); }
+
+  // Positions [first, end) of the columns whose lengths are within `bound`
+  // of `length`: the only ones whose distance to it can be <= bound (a
+  // length difference alone is a lower bound on the distance).
+  std::pair<int64_t, int64_t> reach(int64_t length, int64_t bound) const {
+    const auto position = [&](auto found) {
+      return static_cast<int64_t>(found - lengths_.begin());
+    };
+    const int64_t shortest = length - std::min(bound, length);
+    const int64_t longest = bound >= levenshtein::kNoCutoff ? INT64_MAX : length + bound;
+    return {position(std::lower_bound(lengths_.begin(), lengths_.end(), shortest)),
+            position(std::upper_bound(lengths_.begin(), lengths_.end(), longest))};
+  }
+
+ private:
+  std::vector<int64_t> columns_;
+  std::vector<int64_t> lengths_;
+};
+
 template <typename Token>
 void edit_distance_grid(Sequences<Token> a, int64_t batch_a, Sequences<Token> b, int64_t batch_b,
                         int64_t bound, int64_t* out) {
-  std::vector<int64_t> columns_by_length(static_cast<size_t>(batch_b));
-  std::iota(columns_by_length.begin(), columns_by_length.end(), 0);
-  std::stable_sort(columns_by_length.begin(), columns_by_length.end(),
-                   [&](int64_t x, int64_t y) { return b.length(x) < b.length(y); });
-  std::vector<int64_t> sorted_lengths(static_cast<size_t>(batch_b));
-  for (int64_t p = 0; p < batch_b; ++p) {
-    sorted_lengths[p] = b.length(columns_by_length[p]);
-  }
+  const ColumnsByLength by_length(b, batch_b);
+  const int64_t* columns = by_length.columns();
   // One flat index per grid cell, so chunks stay balanced whatever the shape.
   // Each a[i] is the pattern of its whole row: its masks are built once per
   // row a chunk touches, then reused for every b[j].
-  parallel_for(
-      0, batch_a * batch_b, grain_for(kWordStepNs * word_steps(a.width, b.width)),
-      [&](int64_t first, int64_t last) {
-        BorrowedWorkspace<Token> workspace;
-        for (int64_t cell = first; cell < last;) {
-          const int64_t i = cell / batch_b;
-          const int64_t row_end = std::min(last, (i + 1) * batch_b);
-          int64_t* row_out = out + i * batch_b;
-          const int64_t p_first = cell - i * batch_b, p_end = row_end - i * batch_b;
-          // Under a cutoff only columns within `bound` of this row's length
-          // can come under it: one run of the columns sorted by length.
-          // The others are settled by the length difference alone.
-          const int64_t length = a.length(i);
-          const auto in_reach_first =
-              static_cast<int64_t>(std::lower_bound(sorted_lengths.begin(), sorted_lengths.end(),
-                                                    length - std::min(bound, length)) -
-                                   sorted_lengths.begin());
-          const auto in_reach_end = static_cast<int64_t>(
-              std::upper_bound(sorted_lengths.begin(), sorted_lengths.end(),
-                               bound >= levenshtein::kNoCutoff ? INT64_MAX : length + bound) -
-              sorted_lengths.begin());
-          const int64_t compute_first = std::clamp(in_reach_first, p_first, p_end);
-          const int64_t compute_end = std::clamp(in_reach_end, compute_first, p_end);
-          for (int64_t p = p_first; p < compute_first; ++p) {
-            row_out[columns_by_length[p]] = bound + 1;
-          }
-          for (int64_t p = compute_end; p < p_end; ++p) {
-            row_out[columns_by_length[p]] = bound + 1;
-          }
-          if (compute_first < compute_end) {
-            workspace->pattern.prepare(a.row(i), length);
-            grid_row(*workspace, b, columns_by_length.data(), compute_first, compute_end, bound,
-                     row_out);
-          }
-          cell = row_end;
+  parallel_for(0, batch_a * batch_b, grain_for(kWordStepNs * word_steps(a.width, b.width)),
+               [&](int64_t first, int64_t last) {
+                 BorrowedWorkspace<Token> workspace;
+                 for (int64_t cell = first; cell < last;) {
+                   const int64_t i = cell / batch_b;
+                   const int64_t row_end = std::min(last, (i + 1) * batch_b);
+                   int64_t* row_out = out + i * batch_b;
+                   const int64_t p_first = cell - i * batch_b, p_end = row_end - i * batch_b;
+                   // Under a cutoff the columns out of this row's reach are settled by
+                   // the length difference alone.
+                   const auto [in_reach_first, in_reach_end] = by_length.reach(a.length(i), bound);
+                   const int64_t compute_first = std::clamp(in_reach_first, p_first, p_end);
+                   const int64_t compute_end = std::clamp(in_reach_end, compute_first, p_end);
+                   for (int64_t p = p_first; p < compute_first; ++p) {
+                     row_out[columns[p]] = bound + 1;
+                   }
+                   for (int64_t p = compute_end; p < p_end; ++p) {
+                     row_out[columns[p]] = bound + 1;
+                   }
+                   if (compute_first < compute_end) {
+                     workspace->pattern.prepare(a.row(i), a.length(i));
+                     grid_row(*workspace, b, columns, compute_first, compute_end, bound, row_out);
+                   }
+                   cell = row_end;
+                 }
+               });
+}
+
+// A pair found by the join: column j of a row, and its distance.
+struct ClosePair {
+  int64_t column;
+  int64_t distance;
+};
+
+// The join's pairs of every row i: columns j with distance(a_i, b_j) <= bound
+// (and j - i >= diagonal when given), by column. Rows in parallel, each
+// computing only the columns within its reach; a row's distances go to
+// per-thread scratch, never to a [Ba, Bb] grid.
+template <typename Token>
+std::vector<std::vector<ClosePair>> edit_distance_join_rows(Sequences<Token> a, int64_t batch_a,
+                                                            Sequences<Token> b, int64_t batch_b,
+                                                            int64_t bound,
+                                                            std::optional<int64_t> diagonal) {
+  const ColumnsByLength by_length(b, batch_b);
+  std::vector<std::vector<ClosePair>> pairs(static_cast<size_t>(batch_a));
+  const int64_t row_ns = kWordStepNs * word_steps(a.width, b.width) * std::max<int64_t>(batch_b, 1);
+  parallel_for(0, batch_a, grain_for(row_ns), [&](int64_t first, int64_t last) {
+    BorrowedWorkspace<Token> workspace;
+    thread_local std::vector<int64_t> row_out;  // indexed by column, like a grid row
+    row_out.resize(static_cast<size_t>(batch_b));
+    for (int64_t i = first; i < last; ++i) {
+      const auto [reach_first, reach_end] = by_length.reach(a.length(i), bound);
+      if (reach_first >= reach_end) {
+        continue;
+      }
+      workspace->pattern.prepare(a.row(i), a.length(i));
+      grid_row(*workspace, b, by_length.columns(), reach_first, reach_end, bound, row_out.data());
+      auto& row_pairs = pairs[static_cast<size_t>(i)];
+      for (int64_t p = reach_first; p < reach_end; ++p) {
+        const int64_t j = by_length.columns()[p];
+        if (row_out[j] <= bound && (!diagonal.has_value() || j - i >= *diagonal)) {
+          row_pairs.push_back({j, row_out[j]});
         }
-      });
+      }
+      std::sort(row_pairs.begin(), row_pairs.end(),
+                [](const ClosePair& x, const ClosePair& y) { return x.column < y.column; });
+    }
+  });
+  return pairs;
 }
 
 // One side, read for the kernel: contiguous tokens and its lengths, padded
@@ -579,6 +645,50 @@ at::Tensor edit_distance_pairwise_cpu(const at::Tensor& a, const at::Tensor& b,
                     });
 }
 
+constexpr const char* kJoin = "mt::edit_distance_join";
+
+// The pairs (i, j) with distance(a_i, b_j) <= max_distance, and j - i >=
+// diagonal when given (as torch.triu's diagonal: 1 keeps j > i), sorted by
+// i then j: three int64 [P] tensors. The shape depends on the data, so
+// torch.compile uses a Python fake (torch_mt/sequences.py).
+std::tuple<at::Tensor, at::Tensor, at::Tensor> edit_distance_join_cpu(
+    const at::Tensor& a, const at::Tensor& b, int64_t max_distance,
+    const std::optional<at::Tensor>& a_lengths, const std::optional<at::Tensor>& b_lengths,
+    std::optional<int64_t> diagonal) {
+  check_arguments(kJoin, Kernel::kCpu, /*same_batch=*/false, a, b, a_lengths, b_lengths);
+  const int64_t bound = cutoff_bound(kJoin, max_distance);
+  const int64_t batch_a = batch_of(a, a_lengths).expect_int();
+  const int64_t batch_b = batch_of(b, b_lengths).expect_int();
+  const SideOnCpu a_side(kJoin, a, "a", a_lengths, "a_lengths");
+  const SideOnCpu b_side(kJoin, b, "b", b_lengths, "b_lengths");
+  std::vector<std::vector<ClosePair>> pairs;
+  AT_DISPATCH_V2(a.scalar_type(), "mt::edit_distance_join", AT_WRAP([&] {
+                   pairs = edit_distance_join_rows(a_side.sequences<scalar_t>(), batch_a,
+                                                   b_side.sequences<scalar_t>(), batch_b, bound,
+                                                   diagonal);
+                 }),
+                 at::kByte, at::kShort, at::kInt, at::kLong);
+  int64_t count = 0;
+  for (const auto& row : pairs) {
+    count += static_cast<int64_t>(row.size());
+  }
+  const auto options = a.options().dtype(at::kLong);
+  at::Tensor rows = at::empty({count}, options), columns = at::empty({count}, options),
+             distances = at::empty({count}, options);
+  int64_t* row_out = rows.data_ptr<int64_t>();
+  int64_t* column_out = columns.data_ptr<int64_t>();
+  int64_t* distance_out = distances.data_ptr<int64_t>();
+  for (int64_t i = 0, at = 0; i < batch_a; ++i) {
+    for (const ClosePair& pair : pairs[static_cast<size_t>(i)]) {
+      row_out[at] = i;
+      column_out[at] = pair.column;
+      distance_out[at] = pair.distance;
+      ++at;
+    }
+  }
+  return {rows, columns, distances};
+}
+
 // Meta kernels: shapes only, with symbolic sizes so dynamic-shape graphs work.
 at::Tensor edit_distance_meta(const at::Tensor& a, const at::Tensor& b,
                               const std::optional<at::Tensor>& a_lengths,
@@ -608,6 +718,9 @@ TORCH_LIBRARY_FRAGMENT(mt, m) {
   m.def(
       "edit_distance_pairwise(Tensor a, Tensor b, Tensor? a_lengths=None, "
       "Tensor? b_lengths=None, int? max_distance=None) -> Tensor");
+  m.def(
+      "edit_distance_join(Tensor a, Tensor b, int max_distance, Tensor? a_lengths=None, "
+      "Tensor? b_lengths=None, int? diagonal=None) -> (Tensor, Tensor, Tensor)");
   m.def("edit_distance_text(str[] a, str[] b, int? max_distance=None) -> Tensor");
   m.def("edit_distance_pairwise_text(str[] a, str[] b, int? max_distance=None) -> Tensor");
 }
@@ -617,6 +730,7 @@ TORCH_LIBRARY_FRAGMENT(mt, m) {
 TORCH_LIBRARY_IMPL(mt, CompositeExplicitAutograd, m) {
   m.impl("edit_distance", &edit_distance_cpu);
   m.impl("edit_distance_pairwise", &edit_distance_pairwise_cpu);
+  m.impl("edit_distance_join", &edit_distance_join_cpu);
   // No tensor argument: the dispatcher has no device to choose, and runs this
   // kernel. torch.compile uses the Python fakes (torch_mt/sequences.py).
   m.impl("edit_distance_text", &edit_distance_text_cpu);

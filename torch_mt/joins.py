@@ -1,11 +1,11 @@
 """Similarity joins: every pair of sequences within an edit distance, without
 ever holding the ``[Na, Nb]`` distance matrix.
 
-The work is ``mt::edit_distance_pairwise`` with a cutoff, block by block, over
-both sides sorted by length: a block of rows only meets the columns whose
-lengths are within the cutoff of its own (a length difference alone is a lower
-bound on the distance), so a tight cutoff skips most of the grid without
-computing it. The same blocks run here (``engine="local"``) or as Ray tasks
+The work is ``mt::edit_distance_join`` (the pairs within a cutoff, never the
+grid), block by block, over both sides sorted by length: a block of rows only
+meets the columns whose lengths are within the cutoff of its own (a length
+difference alone is a lower bound on the distance), so a tight cutoff skips
+most of the grid without computing it. The same blocks run here (``engine="local"``) or as Ray tasks
 (``torch_mt.ray``); both finish with the same sort, so they agree exactly.
 """
 
@@ -49,13 +49,14 @@ def similarity_join(
     corpus is joined with itself and each unordered pair comes once, as
     ``i < j`` (no ``i == j``).
 
-    Both sides are sorted by length and cut into blocks of ``block_size``;
-    a block of rows is compared only with the columns whose lengths are
-    within ``max_distance`` of its own, by ``mt::edit_distance_pairwise``
-    with the cutoff, on torch_mt's pool. Memory beyond the inputs and the
-    result: one block's distances and mask, ``9 * block_size**2`` bytes
-    (under 1 MiB at the default 256), a length-sorted copy of the tokens,
-    and 24 bytes per pair found (twice, while they are sorted at the end).
+    Both sides are sorted by length and the rows cut into blocks of
+    ``block_size``; a block of rows is compared only with the columns whose
+    lengths are within ``max_distance`` of its own, by
+    ``mt::edit_distance_join`` (its rows in parallel on torch_mt's pool, only
+    the close pairs returned). Memory beyond the inputs and the result: a
+    length-sorted copy of the tokens, one int64 per column in reach per
+    thread, and 24 bytes per pair found (twice, while they are sorted at the
+    end). No ``[Na, Nb]`` or block-sized matrix is ever allocated.
 
     Args:
         a: ``Na`` sequences: a list of strings (compared by code point) or of
@@ -247,36 +248,25 @@ class JoinPlan:
 
     def join_rows(self, first: int, last: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The pairs of sorted rows ``[first, last)`` within the cutoff, as
-        int64 arrays (row, column, distance) in sorted positions.
-
-        The filtering is NumPy's, on purpose: torch's own comparisons and
-        nonzero run on OpenMP threads above 32k elements, whose spinning
-        after each call took CPU from torch_mt's pool (a 256 x 256 block's
-        filter cost as much as its distances)."""
+        int64 arrays (row, column, distance) in sorted positions: one
+        ``mt::edit_distance_join`` over the columns within the rows' reach,
+        rows in parallel, only the close pairs coming back."""
         k = self.max_distance
-        found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         rows, row_lengths = self.a.block(first, last)
         shortest, longest = int(self.a.lengths[first]), int(self.a.lengths[last - 1])
         column_first, column_end = self.b.reach(shortest - k, longest + k)
-        if self.self_join:  # each unordered pair once: columns after the row
+        diagonal = None
+        if self.self_join:  # each unordered pair once: sorted column > sorted row
             column_first = max(column_first, first + 1)
-        for start in range(column_first, column_end, self.block_size):
-            end = min(start + self.block_size, column_end)
-            columns, column_lengths = self.b.block(start, end)
-            distances = torch.ops.mt.edit_distance_pairwise(
-                rows, columns, row_lengths, column_lengths, max_distance=k
-            ).numpy()
-            close = distances <= k
-            if self.self_join and start < last:
-                close &= (
-                    np.arange(start, end)[np.newaxis, :] > np.arange(first, last)[:, np.newaxis]
-                )
-            row, column = np.nonzero(close)
-            found.append((row + first, column + start, distances[row, column]))
-        empty = np.zeros(0, dtype=np.int64)
-        return (
-            tuple(np.concatenate([empty, *part]) for part in zip(*found)) if found else (empty,) * 3
+            diagonal = first + 1 - column_first  # local j - i >= this  <=>  column > row
+        if column_first >= column_end:
+            empty = np.zeros(0, dtype=np.int64)
+            return empty, empty, empty
+        columns, column_lengths = self.b.block(column_first, column_end)
+        i, j, distances = torch.ops.mt.edit_distance_join(
+            rows, columns, k, row_lengths, column_lengths, diagonal
         )
+        return i.numpy() + first, j.numpy() + column_first, distances.numpy()
 
     def finish(
         self, parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]]

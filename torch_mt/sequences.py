@@ -21,6 +21,7 @@ from torch_mt import _text  # ops/python/text_packing.cpp
 __all__ = [
     "char_error_rate",
     "edit_distance",
+    "edit_distance_join",
     "edit_distance_pairwise",
     "edit_distance_pairwise_text",
     "edit_distance_text",
@@ -169,6 +170,76 @@ def edit_distance_pairwise(
     _check_max_distance("edit_distance_pairwise", max_distance)
     a, b, a_lengths, b_lengths = _prepare("edit_distance_pairwise", a, b, a_lengths, b_lengths)
     return torch.ops.mt.edit_distance_pairwise(a, b, a_lengths, b_lengths, max_distance)
+
+
+def edit_distance_join(
+    a: SequenceBatch,
+    b: SequenceBatch,
+    max_distance: int,
+    *,
+    a_lengths: Optional[Tensor] = None,
+    b_lengths: Optional[Tensor] = None,
+    diagonal: Optional[int] = None,
+) -> tuple[Tensor, Tensor, Tensor]:
+    """The pairs ``(i, j)`` whose distance is at most ``max_distance``, without the grid.
+
+    What ``edit_distance_pairwise(a, b, max_distance=k) <= k`` selects, as
+    ``(i, j, distance)`` lists, and never the ``[Ba, Bb]`` matrix: rows run
+    in parallel, each computing only the columns whose lengths are within
+    ``k`` of its own. The building block of :func:`torch_mt.similarity_join`,
+    which adds blocks over length-sorted sides, self-joins and engines.
+
+    Args:
+        a: ``Ba`` sequences, in any form :func:`edit_distance` accepts.
+        b: ``Bb`` sequences.
+        max_distance: the cutoff ``k >= 0``.
+        a_lengths: int64 ``[Ba]`` or ``None``; see :func:`edit_distance`.
+        b_lengths: int64 ``[Bb]`` or ``None``.
+        diagonal: keep only pairs with ``j - i >= diagonal`` (as ``torch.triu``:
+            ``1`` keeps ``j > i``, the upper triangle of a self-join); ``None``: all.
+
+    Returns:
+        ``(i, j, distance)``: three int64 tensors ``[P]``, sorted by ``i`` then ``j``.
+
+    Raises:
+        RuntimeError: from ``mt::edit_distance_join``, as for
+            :func:`edit_distance_pairwise`, and a negative ``max_distance``.
+        TypeError, ValueError: as for :func:`edit_distance`.
+
+    Example:
+        >>> i, j, d = edit_distance_join(["abc", "abd"], ["abc", "xbc", ""], 1)
+        >>> i.tolist(), j.tolist(), d.tolist()
+        ([0, 0, 1], [0, 1, 0], [0, 1, 1])
+    """
+    _check_max_distance("edit_distance_join", max_distance)
+    a, b, a_lengths, b_lengths = _prepare("edit_distance_join", a, b, a_lengths, b_lengths)
+    return torch.ops.mt.edit_distance_join(a, b, max_distance, a_lengths, b_lengths, diagonal)
+
+
+@torch.library.register_fake("mt::edit_distance_join")
+def _edit_distance_join_fake(
+    a: Tensor,
+    b: Tensor,
+    max_distance: int,
+    a_lengths: Optional[Tensor] = None,
+    b_lengths: Optional[Tensor] = None,
+    diagonal: Optional[int] = None,
+) -> tuple[Tensor, Tensor, Tensor]:
+    # The join takes exactly the grid's arguments: the grid's shape function
+    # (its Meta kernel, in C++) checks them, in the join's words.
+    try:
+        grid = torch.ops.mt.edit_distance_pairwise(a, b, a_lengths, b_lengths, max_distance)
+    except RuntimeError as error:
+        raise RuntimeError(
+            str(error).replace("mt::edit_distance_pairwise", "mt::edit_distance_join")
+        ) from None
+    cells = grid.shape[0] * grid.shape[1]
+    ctx = torch.library.get_ctx()
+    if isinstance(cells, int):  # a static grid bounds the pair count
+        pairs = 0 if cells == 0 else ctx.new_dynamic_size(max=cells)
+    else:
+        pairs = ctx.new_dynamic_size()
+    return tuple(a.new_empty((pairs,), dtype=torch.int64) for _ in range(3))
 
 
 def edit_distance_text(a: list[str], b: list[str], *, max_distance: Optional[int] = None) -> Tensor:

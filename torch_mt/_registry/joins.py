@@ -1,9 +1,10 @@
 """Benchmark workloads of the edit-distance cutoff and the similarity join
 (torch_mt/joins.py, torch_mt/ray.py).
 
-No specs: the cutoff is an argument of the edit-distance operators (their
-specs in ``sequences`` draw it) and the join is Python over them, checked by
-tests/test_joins.py and tests/test_ray*.py.
+No specs: the cutoff is an argument of the edit-distance operators and
+``mt::edit_distance_join`` is one of them (their specs are in ``sequences``);
+the join itself is Python over it, checked by tests/test_joins.py and
+tests/test_ray*.py.
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..bench.workload import Arm, Workload, all_threads, peer, random_sequences
+from ..bench.workload import Arm, Workload, all_threads, peer, random_sequences, small_workload
 from ..joins import similarity_join
-from ..sequences import edit_distance_pairwise
+from ..sequences import edit_distance_pairwise, pad_sequences
 from .sequences import _as_text
 
 SPECS: list = []
@@ -29,10 +30,15 @@ def workloads(quick: bool) -> list[Workload]:
     rng = random.Random(0)
     grid_strings = _as_text(random_sequences(300 if quick else 2_000, 20, 60, 1000, rng))
     corpus = _near_duplicates(2_000 if quick else 20_000, rng)
+    tiny, tiny_lengths = pad_sequences([[1, 2, 3], [1, 2], [3]])
     return [
         _cutoff_grid(grid_strings, 2),
         _cutoff_grid(grid_strings, 10),
         _join(corpus, 2),
+        small_workload(
+            "edit_distance_join",
+            lambda: torch.ops.mt.edit_distance_join(tiny, tiny, 1, tiny_lengths, tiny_lengths),
+        ),
     ]
 
 
@@ -96,7 +102,7 @@ def _join(corpus: list[str], k: int) -> Workload:
         name=f"similarity_join max_distance={k}, {n} strings",
         description=f"self-join of {n} strings of 20-60 characters, half near-duplicates "
         f"(1-3 edits) of the other half: every pair within {k}",
-        ops=("edit_distance_pairwise",),
+        ops=("edit_distance_join",),
         arms=[
             Arm(
                 f"dense grid with the cutoff + filter, torch_mt {all_threads()} threads",

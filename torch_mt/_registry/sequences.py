@@ -69,6 +69,54 @@ def _edit_distance_pairwise_reference(
     return _cut(grid, max_distance)
 
 
+def _edit_distance_join_reference(
+    a: Tensor,
+    b: Tensor,
+    max_distance: int,
+    a_lengths: Optional[Tensor] = None,
+    b_lengths: Optional[Tensor] = None,
+    diagonal: Optional[int] = None,
+) -> tuple[Tensor, Tensor, Tensor]:
+    """Every cell of the exact grid within the cutoff (and on or above the
+    diagonal), in row-major order."""
+    grid = _edit_distance_pairwise_reference(a, b, a_lengths, b_lengths).tolist()
+    pairs = [
+        (i, j, d)
+        for i, row in enumerate(grid)
+        for j, d in enumerate(row)
+        if d <= max_distance and (diagonal is None or j - i >= diagonal)
+    ]
+    return tuple(torch.tensor([pair[at] for pair in pairs], dtype=torch.int64) for at in range(3))
+
+
+@st.composite
+def _edit_distance_join_args(draw: st.DrawFn, large: bool = False) -> tuple:
+    a, b, a_lengths, b_lengths, _ = draw(_edit_distance_args(pairwise=True, large=large))
+    max_distance = draw(st.integers(0, 12) | st.just(2**62))
+    diagonal = draw(st.none() | st.integers(-6, 6))
+    return a, b, max_distance, a_lengths, b_lengths, diagonal
+
+
+def _edit_distance_join_bad_inputs(args: tuple) -> list[BadInput]:
+    """The grid's bad inputs, in the join's argument order and words."""
+    a, b, max_distance, a_lengths, b_lengths, _ = args
+    grid_cases = _edit_distance_bad_inputs("mt::edit_distance_join", pairwise=True)(
+        (a, b, a_lengths, b_lengths)
+    )
+    cases = []
+    for case in grid_cases:
+        bad_a, bad_b, bad_a_lengths, bad_b_lengths, *cutoff = case.args
+        reordered = (
+            bad_a,
+            bad_b,
+            cutoff[0] if cutoff else max_distance,
+            bad_a_lengths,
+            bad_b_lengths,
+        )
+        cases.append(BadInput(case.description, reordered, case.match))
+    return cases
+
+
 #: Cutoffs the strategies draw: none (exact), tight ones that settle most
 #: pairs by length or early exit, and loose ones that settle none.
 _MAX_DISTANCES = st.none() | st.integers(0, 12) | st.just(2**62)
@@ -311,6 +359,12 @@ SPECS = [
         reference=_edit_distance_pairwise_reference,
         sample_args=lambda large=False: _edit_distance_args(pairwise=True, large=large),
         bad_inputs=_edit_distance_bad_inputs("mt::edit_distance_pairwise", pairwise=True),
+    ),
+    OpSpec(
+        name="edit_distance_join",
+        reference=_edit_distance_join_reference,
+        sample_args=lambda large=False: _edit_distance_join_args(large=large),
+        bad_inputs=_edit_distance_join_bad_inputs,
     ),
     OpSpec(
         name="edit_distance_text",
