@@ -61,7 +61,7 @@ sanitize:
 	TORCH_MT_EXTRA_LDFLAGS="-fsanitize=address,undefined" \
 	$(PYTHON) setup.py build_ext --inplace --build-temp build/asan
 	LD_PRELOAD="$(call SANITIZER_LIB,asan) $(call SANITIZER_LIB,ubsan)" ASAN_OPTIONS=detect_leaks=0 \
-	HYPOTHESIS_PROFILE=dev $(REAL_PYTHON) -m pytest -m "not inductor" $(ASAN_DESELECT)
+	HYPOTHESIS_PROFILE=dev $(REAL_PYTHON) -m pytest -m "not inductor and not ray" $(ASAN_DESELECT)
 	TORCH_MT_EXTRA_CFLAGS="-Werror -fsanitize=thread -fno-omit-frame-pointer -Wno-tsan" \
 	TORCH_MT_EXTRA_LDFLAGS="-fsanitize=thread" \
 	$(PYTHON) setup.py build_ext --inplace --build-temp build/tsan
