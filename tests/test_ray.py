@@ -18,6 +18,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from rapidfuzz.distance import Levenshtein
+from scripts import run_script
 from test_joins import as_triples, brute_force, corpora
 
 import torch_mt
@@ -41,6 +42,16 @@ def local_ray():
     ray.shutdown()
     if saved is not None:
         os.environ["TORCH_MT_NUM_THREADS"] = saved
+
+
+def test_without_ray_init_the_join_starts_a_local_ray():
+    # First in this file: no Ray is running in this process yet.
+    result = run_script("""
+        import torch_mt.ray
+        print(torch_mt.ray.similarity_join(["jon", "john", "jane"], max_distance=1))
+        """)
+    assert result.returncode == 0, result.stderr
+    assert "(tensor([0]), tensor([1]), tensor([1]))" in result.stdout
 
 
 @settings(max_examples=10)

@@ -80,7 +80,7 @@ def similarity_join(
             ``None`` items), or a non-int ``max_distance`` / ``block_size``.
         ValueError: a negative ``max_distance``, ``block_size < 1``, an
             unknown ``engine``, or lengths given for a list.
-        RuntimeError: from ``mt::edit_distance_pairwise`` (dtypes, lengths).
+        RuntimeError: from ``mt::edit_distance_join`` (dtypes, lengths).
         ImportError: ``engine="ray"`` without Ray installed.
 
     Example:
@@ -183,9 +183,9 @@ def _checked_and_packed(
     empty = other[:0]  # no items, same rank and dtype
     empty_lengths = None if other_lengths is None else other_lengths[:0]
     if side == "a":
-        torch.ops.mt.edit_distance_pairwise(tokens, empty, lengths, empty_lengths)
+        torch.ops.mt.edit_distance_join(tokens, empty, 0, lengths, empty_lengths)
     else:
-        torch.ops.mt.edit_distance_pairwise(empty, tokens, empty_lengths, lengths)
+        torch.ops.mt.edit_distance_join(empty, tokens, 0, empty_lengths, lengths)
     if tokens.dim() == 1:
         return tokens.contiguous(), lengths.contiguous()
     count, width = tokens.shape

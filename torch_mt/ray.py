@@ -100,9 +100,9 @@ def run_plan(
     blocks = plan.row_blocks()
     if not blocks:
         return plan.finish([])
+    shared = ray.put(plan)  # once: each node then fetches it once (starts a Ray if none)
     slots = max(1, int(ray.cluster_resources().get("CPU", 1) // num_cpus_per_task))
     tasks = min(len(blocks), TASKS_PER_SLOT * slots)
-    shared = ray.put(plan)  # once: each node then fetches it once
     task = _join_rows.options(num_cpus=num_cpus_per_task, max_retries=max_retries)
     parts = ray.get([task.remote(shared, blocks[t::tasks]) for t in range(tasks)])
     return plan.finish(parts)
