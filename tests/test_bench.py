@@ -68,6 +68,14 @@ def test_json_has_every_field(quick_run):
     assert {(row["workload"], row["arm"]) for row in report["results"]} == expected
 
 
+def test_the_ray_rows_stop_the_ray_they_started(quick_run):
+    # A local Ray left running would take CPU from every row after the join's.
+    ray = pytest.importorskip("ray")
+    report, _ = quick_run
+    assert any("torch_mt.ray" in row["arm"] for row in report["results"])
+    assert not ray.is_initialized()
+
+
 def test_a_tiny_call_is_timed_from_cpp_and_from_python(quick_run):
     report, _ = quick_run
     overhead = report["cpp_call_overhead"]

@@ -92,11 +92,19 @@ def _join(corpus: list[str], k: int) -> Workload:
         )
         return pairs_of_grid(grid)
 
+    started_ray = []  # the Ray this workload started, if any: stopped when it is timed
+
     def on_local_ray() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         ray = peer("ray")
-        if not ray.is_initialized():  # once; Ray shuts it down at exit
+        if not ray.is_initialized():
             ray.init(num_cpus=all_threads(), include_dashboard=False, log_to_driver=False)
+            started_ray.append(ray)
         return peer("torch_mt.ray").similarity_join(corpus, max_distance=k)
+
+    def stop_ray() -> None:
+        for ray in started_ray:
+            ray.shutdown()
+        started_ray.clear()
 
     return Workload(
         name=f"similarity_join max_distance={k}, {n} strings",
@@ -122,6 +130,7 @@ def _join(corpus: list[str], k: int) -> Workload:
         ],
         torch_mt=lambda: similarity_join(corpus, max_distance=k),
         normalise=lambda pairs: [part.tolist() for part in pairs],
+        finish=stop_ray,
     )
 
 

@@ -212,7 +212,11 @@ def main(argv: Optional[list[str]] = None) -> int:
     timings: list[Timing] = []
     skipped: list[dict] = []
     for workload in _progress(workloads, "workloads"):
-        timings += time_workload(workload, min_run_time, thread_counts)
+        try:
+            timings += time_workload(workload, min_run_time, thread_counts)
+        finally:
+            if workload.finish is not None:
+                workload.finish()
         skipped += [
             {"workload": workload.name, "arm": arm, "missing": missing}
             for arm, missing in skipped_arms(workload)

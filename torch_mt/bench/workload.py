@@ -64,6 +64,9 @@ class Workload:
     #: "main" (a realistic size), "small" (a tiny call: must not slow down
     #: with threads) or "runtime" (the pool's own costs).
     kind: str = "main"
+    #: Called once the workload is timed, whatever happened: stops what its
+    #: arms started (a local Ray's processes would take CPU from the rows after).
+    finish: Optional[Callable[[], None]] = None
 
 
 def peer(module: str) -> ModuleType:
