@@ -165,3 +165,25 @@ def test_bad_input_is_refused_naming_the_argument(kwargs, error, match):
     kwargs = {"max_distance": 1, **kwargs}
     with pytest.raises(error, match=match):
         torch_mt.similarity_join(**kwargs)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda cutoff: torch_mt.edit_distance(["a"], ["b"], max_distance=cutoff),
+        lambda cutoff: torch_mt.edit_distance_pairwise(["a"], ["b"], max_distance=cutoff),
+        lambda cutoff: torch_mt.edit_distance_text(["a"], ["b"], max_distance=cutoff),
+        lambda cutoff: torch_mt.edit_distance_pairwise_text(["a"], ["b"], max_distance=cutoff),
+        lambda cutoff: torch_mt.edit_distance_join(["a"], ["b"], cutoff),
+    ],
+)
+def test_a_cutoff_must_be_an_int_not_a_bool_or_float(call):
+    # The schema's int? would take True as 1: the wrappers refuse it.
+    for bad in (True, 1.5):
+        with pytest.raises(TypeError, match=r"argument 'max_distance' must be an int"):
+            call(bad)
+    with pytest.raises(RuntimeError, match=r"argument 'max_distance' must be >= 0, got -1"):
+        call(-1)
+    result = call(5)
+    distances = result[2] if isinstance(result, tuple) else result  # the join: (i, j, d)
+    assert distances.flatten().tolist() == [1]

@@ -272,6 +272,7 @@ def edit_distance_text(a: list[str], b: list[str], *, max_distance: Optional[int
         >>> edit_distance_text(["kitten", "𝄞ab"], ["sitting", "ab"]).tolist()
         [3, 1]
     """
+    _check_max_distance("edit_distance_text", max_distance)
     return torch.ops.mt.edit_distance_text(a, b, max_distance)
 
 
@@ -301,6 +302,7 @@ def edit_distance_pairwise_text(
         >>> edit_distance_pairwise_text(["abc"], ["abd", ""]).tolist()
         [[1, 3]]
     """
+    _check_max_distance("edit_distance_pairwise_text", max_distance)
     return torch.ops.mt.edit_distance_pairwise_text(a, b, max_distance)
 
 
