@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import multiprocessing
-import os
 
 import pytest
 import torch
@@ -137,37 +136,63 @@ def test_forked_child_copes_with_non_contiguous_input_after_parent_used_openmp()
     assert result.stdout.split() == ["0"]
 
 
-def _rss_mib() -> float:
+# The memory checks run in a fresh interpreter: the RSS of the test process
+# also moves with whatever earlier tests left running in it (a Ray driver's
+# threads after ray.shutdown() grew it by 13 MiB during one such window).
+_RSS_MIB = """
+import os
+
+def rss_mib():
     with open("/proc/self/statm") as statm:
         return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+"""
+
+
+def _growth_mib(script: str) -> float:
+    """The RSS growth a script prints (its last line), run in a fresh interpreter."""
+    result = run_script(_RSS_MIB + script, timeout=300)
+    assert result.returncode == 0, result.stderr
+    return float(result.stdout.split()[-1])
 
 
 def test_a_thousand_worker_errors_leak_nothing():
-    with torch_mt.num_threads(2):
-        for _ in range(200):  # warm up allocator pools and thread-local state
-            with pytest.raises(RuntimeError):
-                torch.ops.mt_test.fan_out_fail(64, 1, 33, "boom")
-        before = _rss_mib()
-        for i in range(1000):
-            with pytest.raises(RuntimeError, match="boom"):
-                torch.ops.mt_test.fan_out_fail(64, 1, i % 64, "boom")
-        growth = _rss_mib() - before
+    growth = _growth_mib("""
+import torch, torch_mt, torch_mt._probes
+torch_mt._probes.load()
+torch_mt.set_num_threads(2)
+def fail(i):
+    try:
+        torch.ops.mt_test.fan_out_fail(64, 1, i, "boom")
+    except RuntimeError as error:
+        assert "boom" in str(error)
+    else:
+        raise AssertionError("no error")
+for _ in range(200):  # warm up allocator pools and thread-local state
+    fail(33)
+before = rss_mib()
+for i in range(1000):
+    fail(i % 64)
+print(rss_mib() - before)
+""")
     print(f"RSS growth over 1000 worker errors: {growth:.2f} MiB")  # docs/reliability.md
     assert growth < 4, f"RSS grew {growth:.1f} MiB over 1000 errors"
 
 
 @pytest.mark.parametrize("op", ["edit_distance", "edit_distance_pairwise"])
 def test_a_hundred_thousand_calls_keep_memory_flat(op):
-    call = getattr(torch.ops.mt, op)
-    a = torch.randint(0, 3, (8, 12))
-    lengths = torch.randint(0, 13, (8,))
-    with torch_mt.num_threads(2):
-        for _ in range(5_000):
-            call(a, a, lengths, lengths)
-        before = _rss_mib()
-        for _ in range(100_000):
-            call(a, a, lengths, lengths)
-        growth = _rss_mib() - before
+    growth = _growth_mib(f"""
+import torch, torch_mt
+torch_mt.set_num_threads(2)
+call = torch.ops.mt.{op}
+a = torch.randint(0, 3, (8, 12))
+lengths = torch.randint(0, 13, (8,))
+for _ in range(5_000):
+    call(a, a, lengths, lengths)
+before = rss_mib()
+for _ in range(100_000):
+    call(a, a, lengths, lengths)
+print(rss_mib() - before)
+""")
     print(f"RSS growth over 100 000 calls of mt::{op}: {growth:.2f} MiB")  # docs/reliability.md
     assert growth < 4, f"RSS grew {growth:.1f} MiB over 100 000 calls of mt::{op}"
 
