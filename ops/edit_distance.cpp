@@ -182,12 +182,18 @@ TrimmedPair<Token> trim(const Token* x, int64_t n, const Token* y, int64_t m, in
 // kernels return (exact up to the bound, anything above it past it).
 int64_t capped(int64_t distance, int64_t bound) { return std::min(distance, bound + 1); }
 
-// The distance of a trimmed pair, capped at bound + 1. Cheap cases first:
-// an empty pattern, or a length difference alone above the bound.
+// Whether the lengths alone give a trimmed pair's capped distance: an empty
+// pattern, or a length difference already above the bound.
+template <typename Token>
+bool settled_by_lengths(const TrimmedPair<Token>& pair, int64_t bound) {
+  return pair.pattern_length == 0 || pair.text_length - pair.pattern_length > bound;
+}
+
+// The distance of a trimmed pair, capped at bound + 1 (cheap cases first).
 template <typename Token>
 int64_t trimmed_distance(Workspace<Token>& workspace, const TrimmedPair<Token>& pair,
                          int64_t bound) {
-  if (pair.pattern_length == 0 || pair.text_length - pair.pattern_length > bound) {
+  if (settled_by_lengths(pair, bound)) {
     return capped(pair.text_length - pair.pattern_length, bound);
   }
   workspace.pattern.prepare(pair.pattern, pair.pattern_length);
@@ -218,9 +224,7 @@ void rows_chunk(Workspace<Token>& workspace, Sequences<Token> a, Sequences<Token
   one_word.clear();
   for (int64_t i = first; i < last; ++i) {
     const TrimmedPair<Token> pair = trim(a.row(i), a.length(i), b.row(i), b.length(i), i);
-    const bool settled_by_lengths =
-        pair.pattern_length == 0 || pair.text_length - pair.pattern_length > bound;
-    if (pair.pattern_length <= levenshtein::kWordBits && !settled_by_lengths) {
+    if (pair.pattern_length <= levenshtein::kWordBits && !settled_by_lengths(pair, bound)) {
       one_word.push_back(pair);
     } else {
       out[i] = trimmed_distance(workspace, pair, bound);
@@ -467,25 +471,35 @@ class SideOnCpu {
   std::vector<int64_t> offsets_;  // packed only
 };
 
-// Checks, then makes every input contiguous once, before the fan-out, on our
-// own pool: ATen's copy could use OpenMP (unsafe in a forked child) or, inside
-// a worker, start threads of its own.
+// Makes every input contiguous once, before the fan-out, on our own pool
+// (ATen's copy could use OpenMP, unsafe in a forked child, or, inside a
+// worker, start threads of its own), then calls launch(a_seqs, b_seqs) with
+// the sides read as their token type.
+template <typename Launch>
+void with_sides(const char* op, const at::Tensor& a, const at::Tensor& b,
+                const std::optional<at::Tensor>& a_lengths,
+                const std::optional<at::Tensor>& b_lengths, Launch launch) {
+  const SideOnCpu a_side(op, a, "a", a_lengths, "a_lengths");
+  const SideOnCpu b_side(op, b, "b", b_lengths, "b_lengths");
+  // Narrow tokens (bytes; code points below 2**16 as int16 bits) halve or
+  // quarter the memory a batch of text takes; only token equality matters.
+  AT_DISPATCH_V2(a.scalar_type(), "mt::edit_distance", AT_WRAP([&] {
+                   launch(a_side.sequences<scalar_t>(), b_side.sequences<scalar_t>());
+                 }),
+                 at::kByte, at::kShort, at::kInt, at::kLong);
+}
+
+// with_sides() for an op with an int64 output of a known shape (checked to
+// fit in memory first): launch(a_seqs, b_seqs, out).
 template <typename Launch>
 at::Tensor run_on_cpu(const char* op, const at::Tensor& a, const at::Tensor& b,
                       const std::optional<at::Tensor>& a_lengths,
                       const std::optional<at::Tensor>& b_lengths, at::IntArrayRef out_shape,
                       Launch launch) {
   check_allocation(op, "the output", out_shape, sizeof(int64_t));
-  const SideOnCpu a_side(op, a, "a", a_lengths, "a_lengths");
-  const SideOnCpu b_side(op, b, "b", b_lengths, "b_lengths");
   at::Tensor out = at::empty(out_shape, a.options().dtype(at::kLong));
-  // Narrow tokens (bytes; code points below 2**16 as int16 bits) halve or
-  // quarter the memory a batch of text takes; only token equality matters.
-  AT_DISPATCH_V2(a.scalar_type(), "mt::edit_distance", AT_WRAP([&] {
-                   launch(a_side.sequences<scalar_t>(), b_side.sequences<scalar_t>(),
-                          out.data_ptr<int64_t>());
-                 }),
-                 at::kByte, at::kShort, at::kInt, at::kLong);
+  with_sides(op, a, b, a_lengths, b_lengths,
+             [&](auto a_seqs, auto b_seqs) { launch(a_seqs, b_seqs, out.data_ptr<int64_t>()); });
   return out;
 }
 
@@ -659,15 +673,10 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> edit_distance_join_cpu(
   const int64_t bound = cutoff_bound(kJoin, max_distance);
   const int64_t batch_a = batch_of(a, a_lengths).expect_int();
   const int64_t batch_b = batch_of(b, b_lengths).expect_int();
-  const SideOnCpu a_side(kJoin, a, "a", a_lengths, "a_lengths");
-  const SideOnCpu b_side(kJoin, b, "b", b_lengths, "b_lengths");
   std::vector<std::vector<ClosePair>> pairs;
-  AT_DISPATCH_V2(a.scalar_type(), "mt::edit_distance_join", AT_WRAP([&] {
-                   pairs = edit_distance_join_rows(a_side.sequences<scalar_t>(), batch_a,
-                                                   b_side.sequences<scalar_t>(), batch_b, bound,
-                                                   diagonal);
-                 }),
-                 at::kByte, at::kShort, at::kInt, at::kLong);
+  with_sides(kJoin, a, b, a_lengths, b_lengths, [&](auto a_seqs, auto b_seqs) {
+    pairs = edit_distance_join_rows(a_seqs, batch_a, b_seqs, batch_b, bound, diagonal);
+  });
   int64_t count = 0;
   for (const auto& row : pairs) {
     count += static_cast<int64_t>(row.size());

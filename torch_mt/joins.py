@@ -101,7 +101,7 @@ def similarity_join(
         from . import ray as ray_engine
 
         return ray_engine.run_plan(plan)
-    return plan.finish([plan.join_rows(first, last) for first, last in plan.row_blocks()])
+    return plan.finish([plan.join_blocks(plan.row_blocks())])
 
 
 def _check_int(name: str, value: object, lowest: int) -> int:
@@ -268,17 +268,28 @@ class JoinPlan:
         )
         return i.numpy() + first, j.numpy() + column_first, distances.numpy()
 
+    def join_blocks(
+        self, blocks: list[tuple[int, int]]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`join_rows` of several row blocks, their pairs in one set of arrays."""
+        return _concatenated([self.join_rows(first, last) for first, last in blocks])
+
     def finish(
         self, parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]]
     ) -> tuple[Tensor, Tensor, Tensor]:
         """The blocks' pairs in original indices, sorted by (i, j): the same
         answer whatever order or engine the blocks ran in."""
-        empty = np.zeros(0, dtype=np.int64)
-        rows, columns, distances = (
-            np.concatenate([empty, *(part[at] for part in parts)]) for at in range(3)
-        )
+        rows, columns, distances = _concatenated(parts)
         i, j = self.a.order[rows], self.b.order[columns]
         if self.self_join:
             i, j = np.minimum(i, j), np.maximum(i, j)
         order = np.argsort(i * max(len(self.b), 1) + j, kind="stable")
         return tuple(torch.from_numpy(np.ascontiguousarray(x[order])) for x in (i, j, distances))
+
+
+def _concatenated(
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(rows, columns, distances) parts as one triple of int64 arrays (empty for none)."""
+    empty = np.zeros(0, dtype=np.int64)
+    return tuple(np.concatenate([empty, *(part[at] for part in parts)]) for at in range(3))

@@ -114,8 +114,7 @@ def _join_rows(plan: JoinPlan, blocks: list[tuple[int, int]]) -> tuple[np.ndarra
     task's allocation (see torch_mt.get_num_threads)."""
     import torch_mt  # noqa: F401  (registers torch.ops.mt in this worker)
 
-    parts = [plan.join_rows(first, last) for first, last in blocks]
-    return tuple(np.concatenate([part[at] for part in parts]) for at in range(3))
+    return plan.join_blocks(blocks)
 
 
 def thread_count_in_task() -> int:
