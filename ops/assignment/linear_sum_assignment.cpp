@@ -37,7 +37,7 @@
 #endif
 
 #include <torch_mt/parallel.h>
-#include "simd.h"
+#include "../runtime/simd.h"
 
 namespace mt {
 namespace {

@@ -24,7 +24,7 @@ namespace mt::dtw_family {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
-// One DP cell costs about 2 ns in hard DTW and 30-70 ns in soft-DTW's passes
+// One DP cell costs 1-2 ns in hard DTW and 30-70 ns in soft-DTW's passes
 // here; the family shares the smaller figure, so soft-DTW fans out only when
 // a chunk is worth it with room to spare (the small-input bench keeps it honest).
 constexpr int64_t kCellNs = 1;

@@ -17,7 +17,7 @@
 #include <immintrin.h>
 #endif
 
-#include "simd.h"
+#include "../runtime/simd.h"
 
 namespace mt::levenshtein {
 
