@@ -30,10 +30,14 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 @pytest.fixture(autouse=True)
 def _restore_thread_count():
-    """Tests may change the pool size; every test starts from the same one."""
-    before = torch_mt.get_num_threads()
+    """Tests may change the pool size; every test starts from the same setting
+    (a chosen count, or none: following the allocation)."""
+    chosen = torch.ops.mt.chosen_num_threads()
     yield
-    torch_mt.set_num_threads(before)
+    if chosen is None:
+        torch_mt.reset_num_threads()
+    else:
+        torch_mt.set_num_threads(chosen)
 
 
 @pytest.fixture(autouse=True, scope="session")

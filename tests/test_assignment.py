@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from scipy.optimize import linear_sum_assignment as scipy_lsa
 
 import torch_mt
-from torch_mt._registry.assignment import scipy_reference
+from torch_mt.assignment.spec import scipy_reference
 from torch_mt.testing import THREAD_COUNTS
 
 
@@ -107,9 +107,22 @@ def test_error_names_lowest_failing_item_for_any_thread_count(threads):
     cost[50, 1, 1] = -math.inf
     with (
         torch_mt.num_threads(threads),
-        pytest.raises(RuntimeError, match=r"cost\[9\] contains NaN"),
+        pytest.raises(ValueError, match=r"cost\[9\] contains NaN"),
     ):
         torch.ops.mt.linear_sum_assignment(cost)
+
+
+@pytest.mark.parametrize("dtype", [torch.uint16, torch.uint32, torch.uint64])
+def test_unsigned_costs_are_solved_as_scipy_solves_them_eager_and_compiled(dtype):
+    # The kernel's dispatch used to lack these (NotImplementedError) while
+    # the Meta kernel took them: a compiled graph failed only when it ran.
+    cost = torch.randint(0, 50, (3, 6, 4), generator=torch.Generator().manual_seed(1)).to(dtype)
+    expected = scipy_reference(cost, None, None, False)
+    compiled = torch.compile(
+        torch.ops.mt.linear_sum_assignment, backend="aot_eager", fullgraph=True
+    )
+    for result in (torch_mt.linear_sum_assignment(cost), compiled(cost, None, None, False)):
+        assert [t.tolist() for t in result] == [t.tolist() for t in expected]
 
 
 def test_maximize_forbids_minus_infinity_as_scipy_does():

@@ -10,10 +10,12 @@ from collections import namedtuple
 import pytest
 from scripts import run_script
 
-from torch_mt._registry import REGISTRY
 from torch_mt.bench import big_tensor
 from torch_mt.bench.__main__ import main, time_workload
 from torch_mt.bench.workload import Arm, Workload, all_workloads, arms_of
+from torch_mt.testing import registered_specs
+
+REGISTRY = registered_specs()
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -165,6 +167,46 @@ def test_a_missing_peer_skips_its_arms_and_says_which_package_adds_them():
         in result.stdout
     )
     assert "| dtw, 16 x 128x128 | torch_mt, 1 thread |" in result.stdout
+
+
+_BROKEN_PEER_WORKLOADS = """
+import torch
+from torch_mt.bench.workload import Arm, Workload, peer
+
+def workloads(quick):
+    cost = torch.rand(2, 3, 3, dtype=torch.float64)
+    return [
+        Workload(
+            name="dtw beside a broken peer",
+            description="an arm whose peer is installed but raises at import",
+            ops=("dtw",),
+            arms=[
+                Arm("a plain call", lambda: torch.ops.mt.dtw(cost)),
+                Arm("the broken peer", lambda: peer("broken_peer").run(cost),
+                    requires=("broken_peer",)),
+            ],
+            torch_mt=lambda: torch.ops.mt.dtw(cost),
+            normalise=lambda result: result.tolist(),
+        )
+    ]
+"""
+
+
+def test_a_peer_that_fails_to_import_skips_its_arm_and_reports_the_error(
+    tmp_path, monkeypatch, capsys
+):
+    # Installed (find_spec sees it) but broken at import, as a numba that
+    # does not match numpy under tslearn: the arm is skipped, not a crash.
+    (tmp_path / "broken_peer.py").write_text("raise ImportError('needs a newer numpy')\n")
+    (tmp_path / "workloads.py").write_text(_BROKEN_PEER_WORKLOADS)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    argv = ["--workloads", str(tmp_path / "workloads.py"), "--quick", "--min-run-time", "0.01"]
+    assert main([*argv, "--threads", "1"]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "'the broken peer' (broken_peer (import failed: ImportError: needs a newer numpy))" in out
+    )
+    assert "| dtw beside a broken peer | a plain call |" in out
 
 
 def test_an_arm_that_would_not_fit_in_memory_is_skipped_with_a_note(monkeypatch):

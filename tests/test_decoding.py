@@ -9,8 +9,8 @@ import torch
 from hypothesis import given
 
 import torch_mt
-from torch_mt._registry.decoding import python_viterbi, viterbi_args
-from torch_mt.reference import viterbi_loop
+from torch_mt.decoding.reference import viterbi_loop
+from torch_mt.decoding.spec import python_viterbi, viterbi_args
 from torch_mt.testing import assert_identical
 
 

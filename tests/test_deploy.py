@@ -119,7 +119,7 @@ def test_a_worker_error_reaches_cpp_with_the_python_message(cpp_run):
     facts, _, _ = cpp_run
     scores = torch.rand(8, 50)
     scores[5, 3] = float("nan")
-    with pytest.raises(RuntimeError) as raised:
+    with pytest.raises(ValueError) as raised:
         torch.ops.mt.nms_padded(torch.rand(8, 50, 4).cumsum(-1), scores, 0.5, None)
     assert facts["error"] == str(raised.value).splitlines()[0]
 

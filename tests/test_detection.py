@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import torch_mt
-from torch_mt._registry.detection import batched_nms_reference, nms_args
-from torch_mt.reference import nms_loop
+from torch_mt.detection.reference import nms_loop
+from torch_mt.detection.spec import batched_nms_reference, nms_args
 from torch_mt.testing import THREAD_COUNTS
 
 
@@ -126,14 +126,14 @@ def test_padded_error_names_lowest_failing_image_for_any_thread_count(threads):
     scores[7, 150] = float("nan")
     with (
         torch_mt.num_threads(threads),
-        pytest.raises(RuntimeError, match=r"mt::nms_padded: the score of boxes\[7, 150\]"),
+        pytest.raises(ValueError, match=r"mt::nms_padded: the score of boxes\[7, 150\]"),
     ):
         torch_mt.nms_padded(boxes, scores, 0.5)
     counts = torch.full((32,), 200)
     counts[7] = 150  # now the NaN score is padding
     with (
         torch_mt.num_threads(threads),
-        pytest.raises(RuntimeError, match=r"boxes\[25, 3\] has a NaN"),
+        pytest.raises(ValueError, match=r"boxes\[25, 3\] has a NaN"),
     ):
         torch_mt.nms_padded(boxes, scores, 0.5, lengths=counts)
 

@@ -23,9 +23,13 @@ def test_docstring_examples(module):
     assert result.attempted > 0 and result.failed == 0
 
 
-def test_operator_reference_examples():
+@pytest.mark.parametrize(
+    "page", sorted(path.name for path in (ROOT / "docs" / "ops").glob("*.md")), ids=str
+)
+def test_operator_reference_examples(page):
+    """Each family's reference page has examples, and they run as written."""
     result = doctest.testfile(
-        str(ROOT / "docs" / "ops.md"),
+        str(ROOT / "docs" / "ops" / page),
         module_relative=False,
         globs={"torch": torch, "torch_mt": torch_mt},
         optionflags=doctest.NORMALIZE_WHITESPACE,

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from rapidfuzz.distance import Levenshtein
 
 import torch_mt
-from torch_mt._registry.sequences import levenshtein_reference
+from torch_mt.levenshtein.spec import levenshtein_reference
 from torch_mt.testing import padded_sequences, rows_of
 
 texts = st.lists(st.text(alphabet="abcdé漢", max_size=12), max_size=6)
@@ -163,19 +163,19 @@ def test_empty_inputs():
         ),
         (
             lambda: torch_mt.edit_distance(torch.zeros(2, 3, dtype=torch.int64), ["c"]),
-            RuntimeError,
+            ValueError,
             r"mt::edit_distance: argument 'b_lengths' has size 1 in dimension 0 "
             r"but the batch size of 'a' is 2",
         ),
         (
             lambda: torch_mt.edit_distance(torch.zeros(2, 3), ["abc", "d"]),
-            RuntimeError,
+            TypeError,
             r"mt::edit_distance: argument 'a' must be uint8, int16, int32 or int64 token ids, "
             r"got float32",
         ),
         (
             lambda: torch_mt.edit_distance(torch.tensor([1, 2]), ["ab"]),
-            RuntimeError,
+            ValueError,
             r"mt::edit_distance: argument 'a_lengths' is required when 'a' is 1-D \(packed",
         ),
     ],
@@ -372,14 +372,14 @@ def test_the_c_string_packer_equals_ord_and_len(strings, as_tuple, width, intrud
 def test_two_string_lists_take_the_narrowest_dtype_that_holds_both_sides():
     # Only equality matters: code points >= 2**15 become negative int16, and a
     # narrower side is packed again at the other side's width.
-    from torch_mt.sequences import _packed_text_pair
+    from torch_mt.levenshtein.packing import packed_text_pair
 
     for a, b, dtype in [
         (["ab"], ["\xe9"], torch.uint8),
         (["ab"], ["\uffff\u8000"], torch.int16),
         (["\uffff"], ["\U0001d11e"], torch.int32),
     ]:
-        a_tokens, b_tokens, *_ = _packed_text_pair(a, b)
+        a_tokens, b_tokens, *_ = packed_text_pair(a, b)
         assert a_tokens.dtype == b_tokens.dtype == dtype
         assert torch_mt.edit_distance(a, b).tolist() == [Levenshtein.distance(a[0], b[0])]
     # U+FFFF as int16 is -1; a real token -1 on the other side is no code point.
@@ -471,9 +471,7 @@ def test_text_op_decodes_utf8_as_python_does_and_names_invalid_bytes(utf8_caller
         expected = None
     bytes_tensor = torch.tensor(data, dtype=torch.uint8)
     if expected is None:
-        with pytest.raises(
-            RuntimeError, match=r"mt::edit_distance_text: a\[0\] is not valid UTF-8"
-        ):
+        with pytest.raises(ValueError, match=r"mt::edit_distance_text: a\[0\] is not valid UTF-8"):
             utf8_caller(bytes_tensor)
     else:
         assert utf8_caller(bytes_tensor).tolist() == [expected]

@@ -262,6 +262,41 @@ def test_default_follows_an_allocation_that_changes_until_a_count_is_chosen():
     assert result.stdout.split() == ["[True,", "True,", "True,", "True]"]
 
 
+def test_scoped_thread_count_restores_following_the_allocation():
+    # The context manager used to restore the count it saw on entry as a
+    # chosen one: a Ray worker that used it once then ran every later task
+    # with that count, whatever OMP_NUM_THREADS and the affinity said.
+    result = run_script("""
+        import os
+        os.sched_setaffinity(0, set(list(os.sched_getaffinity(0))[:2]))
+        import torch, torch_mt
+        cpus = len(os.sched_getaffinity(0))
+        a = torch.randint(0, 4, (4000, 40))
+        seen = []
+        os.environ["OMP_NUM_THREADS"] = "1"
+        with torch_mt.num_threads(cpus):
+            pass
+        os.environ["OMP_NUM_THREADS"] = str(cpus)
+        torch.ops.mt.edit_distance(a, a.flip(1))
+        seen.append(torch_mt.get_num_threads() == cpus)  # follows OMP_NUM_THREADS again
+        del os.environ["OMP_NUM_THREADS"]
+        with torch_mt.num_threads(cpus):
+            pass
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+        torch.ops.mt.edit_distance(a, a.flip(1))
+        seen.append(torch_mt.get_num_threads() == 1)  # and the affinity mask
+        torch_mt.set_num_threads(3)
+        with torch_mt.num_threads(2):
+            pass
+        seen.append(torch_mt.get_num_threads() == 3)  # a chosen count comes back chosen
+        torch_mt.reset_num_threads()
+        seen.append(torch_mt.get_num_threads() == 1)
+        print(seen)
+        """)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["[True,", "True,", "True,", "True]"]
+
+
 @pytest.mark.parametrize("bad", ["0", "-2", "abc", "2.5", "1025", "99999999999999999999"])
 def test_invalid_environment_variable_fails_at_import_with_clear_error(bad):
     result = run_script(

@@ -51,39 +51,70 @@ except OSError as error:  # pragma: no cover - depends on the install
 
 # After the library is loaded; re-exported (``__all__`` below is derived,
 # which ruff cannot see).
-from ._runtime import get_num_threads, num_threads, set_num_threads  # noqa: E402, F401
+from ._runtime import (  # noqa: E402, F401
+    get_num_threads,
+    num_threads,
+    reset_num_threads,
+    set_num_threads,
+)
 
 # Decide the thread count now, so a bad TORCH_MT_NUM_THREADS fails at import
 # with its message, not later (or never, for inputs too small to fan out).
 get_num_threads()
 
 
-def _family_modules() -> list:
-    """The operator families: every public module of this package but the
-    helpers below. Each lists its wrappers in ``__all__``; nothing else does."""
+def _family_packages() -> list:
+    """The operator families: every subpackage of this one but the benchmark
+    and the harness. Each lists its wrappers in ``__all__``; nothing else does.
+    Its ``spec`` and ``bench`` modules (the tests' specs, the benchmark's
+    workloads) are imported only by those who need them (family_modules)."""
     import importlib
     import pkgutil
 
-    # References, strategies, the build helper and the Ray engine (an
-    # optional dependency, imported on demand): not operator families.
-    helpers = {"cpp_extension", "ray", "reference", "testing"}
+    shared = {"bench", "testing"}
     return [
         importlib.import_module(f"{__name__}.{info.name}")
         for info in sorted(pkgutil.iter_modules(__path__), key=lambda info: info.name)
-        if not info.name.startswith("_") and not info.ispkg and info.name not in helpers
+        if info.ispkg and not info.name.startswith("_") and info.name not in shared
     ]
 
 
-FAMILIES = _family_modules()
+def family_modules(kind: str) -> list:
+    """Every family's module ``kind``, in family order: how the test suite finds
+    the specs and the benchmark finds the workloads, with no list kept by hand.
+
+    Args:
+        kind: ``"spec"`` (needs hypothesis: the test extra) or ``"bench"``.
+
+    Returns:
+        The imported modules ``torch_mt.<family>.<kind>``, one per family.
+
+    Raises:
+        ModuleNotFoundError: a family has no module ``kind``, or ``"spec"``
+            without hypothesis installed.
+
+    Example:
+        >>> import torch_mt
+        >>> [module.__name__ for module in torch_mt.family_modules("bench")][:1]
+        ['torch_mt.assignment.bench']
+    """
+    import importlib
+
+    return [importlib.import_module(f"{family.__name__}.{kind}") for family in FAMILIES]
+
+
+FAMILIES = _family_packages()
 for _family in FAMILIES:
     globals().update({name: getattr(_family, name) for name in _family.__all__})
 
 __all__ = sorted(
     [
         "cmake_prefix_path",
+        "family_modules",
         "get_num_threads",
         "library_path",
         "num_threads",
+        "reset_num_threads",
         "set_num_threads",
         *(name for family in FAMILIES for name in family.__all__),
     ]

@@ -65,6 +65,31 @@ def set_num_threads(num_threads: int) -> None:
     torch.ops.mt.set_num_threads(num_threads)
 
 
+def reset_num_threads() -> None:
+    """Forget a count given to :func:`set_num_threads`: follow the allocation again.
+
+    The count is then ``TORCH_MT_NUM_THREADS`` if that is set, else the CPUs
+    this process is allocated (see :func:`get_num_threads`), looked at again
+    on every fan-out. Also available to TorchScript as
+    ``torch.ops.mt.reset_num_threads``.
+
+    Returns:
+        None.
+
+    Raises:
+        ValueError: ``TORCH_MT_NUM_THREADS`` is set but not an integer in
+            [1, 1024] (raised by the next call that needs the count).
+
+    Example:
+        >>> import torch_mt
+        >>> torch_mt.set_num_threads(1)
+        >>> torch_mt.reset_num_threads()
+        >>> torch_mt.get_num_threads() >= 1
+        True
+    """
+    torch.ops.mt.reset_num_threads()
+
+
 @contextlib.contextmanager
 def num_threads(count: int) -> Iterator[None]:
     """Context manager: run the block with ``count`` torch_mt threads, then restore.
@@ -75,8 +100,10 @@ def num_threads(count: int) -> Iterator[None]:
         count: the thread count inside the block, an ``int`` in [1, 1024].
 
     Returns:
-        A context manager; the previous count is restored on exit, also when
-        the block raises.
+        A context manager. On exit, also when the block raises, the previous
+        setting comes back: a count set before is set again, and a count that
+        followed the allocation follows it again (it is not pinned to the
+        value it had on entry).
 
     Raises:
         TypeError, ValueError: as :func:`set_num_threads`.
@@ -87,9 +114,12 @@ def num_threads(count: int) -> Iterator[None]:
         ...     torch_mt.get_num_threads()
         1
     """
-    previous = get_num_threads()
+    previous = torch.ops.mt.chosen_num_threads()  # None: it followed the allocation
     set_num_threads(count)
     try:
         yield
     finally:
-        set_num_threads(previous)
+        if previous is None:
+            reset_num_threads()
+        else:
+            set_num_threads(previous)

@@ -1,10 +1,11 @@
 // What one tiny operator call costs from C++: mt::dtw on a [2, 12, 12] cost
 // (below one grain, so it runs inline), called through the dispatcher as a
-// TorchScript or AOTInductor model calls it.
+// TorchScript or AOTInductor model calls it: torch_mt::ops::dtw, the typed
+// function of <torch_mt/ops.h>.
 //
 //   call_overhead CALLS BLOCKS   -> prints the median nanoseconds per call
 #include <ATen/ATen.h>
-#include <ATen/core/dispatch/Dispatcher.h>
+#include <torch_mt/ops.h>
 
 #include <algorithm>
 #include <chrono>
@@ -20,18 +21,14 @@ int main(int argc, char** argv) {
   }
   const int calls = std::stoi(argv[1]), blocks = std::stoi(argv[2]);
   const at::Tensor cost = at::rand({2, 12, 12}, at::kDouble);
-  const auto dtw = c10::Dispatcher::singleton()
-                       .findSchemaOrThrow("mt::dtw", "")
-                       .typed<at::Tensor(const at::Tensor&, const std::optional<at::Tensor>&,
-                                         const std::optional<at::Tensor>&)>();
   for (int i = 0; i < calls; ++i) {  // warm-up: allocator, caches
-    dtw.call(cost, std::nullopt, std::nullopt);
+    torch_mt::ops::dtw(cost);
   }
   std::vector<double> per_call;
   for (int block = 0; block < blocks; ++block) {
     const auto start = std::chrono::steady_clock::now();
     for (int i = 0; i < calls; ++i) {
-      dtw.call(cost, std::nullopt, std::nullopt);
+      torch_mt::ops::dtw(cost);
     }
     const std::chrono::duration<double, std::nano> elapsed =
         std::chrono::steady_clock::now() - start;

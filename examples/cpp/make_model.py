@@ -66,7 +66,7 @@ def example_inputs(
 def exported(inputs: dict[str, torch.Tensor]) -> torch.export.ExportedProgram:
     """Pipeline through torch.export with dynamic sizes: the box count, both
     batches and the number of sequences. mt::nms's output size is data
-    dependent; its Python fake (torch_mt/detection.py) gives export an
+    dependent; its Python fake (torch_mt/detection/__init__.py) gives export an
     unbacked size, which the package then computes at run time."""
     boxes = torch.export.Dim("boxes", min=1, max=100_000)
     sequences = torch.export.Dim("sequences", min=1, max=4096)

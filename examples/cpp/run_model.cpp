@@ -11,6 +11,7 @@
 #include <torch/csrc/inductor/aoti_package/model_package_loader.h>
 #include <torch/script.h>
 #include <torch/torch.h>
+#include <torch_mt/ops.h>
 #include <torch_mt/parallel.h>
 #include <unistd.h>
 
@@ -52,10 +53,7 @@ int main(int argc, char** argv) {
   mt::set_num_threads(2);
   std::cout << "threads now: " << mt::get_num_threads() << "\n";
   // ... and so does the operator a scripted model would call.
-  c10::Dispatcher::singleton()
-      .findSchemaOrThrow("mt::set_num_threads", "")
-      .typed<void(int64_t)>()
-      .call(3);
+  torch_mt::ops::set_num_threads(3);
   std::cout << "threads via the operator: " << mt::get_num_threads() << "\n";
   mt::set_num_threads(2);
 
@@ -90,12 +88,8 @@ int main(int argc, char** argv) {
   torch::Tensor boxes = torch::rand({8, 50, 4}).cumsum(-1);
   torch::Tensor scores = torch::rand({8, 50});
   scores.index_put_({5, 3}, std::numeric_limits<float>::quiet_NaN());
-  const auto nms_padded = c10::Dispatcher::singleton()
-                              .findSchemaOrThrow("mt::nms_padded", "")
-                              .typed<at::Tensor(const at::Tensor&, const at::Tensor&, double,
-                                                const std::optional<at::Tensor>&)>();
   try {
-    nms_padded.call(boxes, scores, 0.5, std::nullopt);
+    torch_mt::ops::nms_padded(boxes, scores, 0.5);
     std::cout << "error: none\n";
   } catch (const c10::Error& error) {
     std::cout << "error: " << first_line(error.what_without_backtrace()) << "\n";

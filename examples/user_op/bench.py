@@ -19,7 +19,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from spec import build  # noqa: E402
 
 from torch_mt.bench.workload import Arm, Workload, as_int_lists, peer, random_sequences  # noqa: E402
-from torch_mt.sequences import pad_sequences  # noqa: E402
+from torch_mt.levenshtein import pad_sequences  # noqa: E402
 
 
 def workloads(quick: bool) -> list[Workload]:

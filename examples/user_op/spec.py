@@ -79,7 +79,12 @@ def lcs_bad_inputs(args: tuple) -> list[BadInput]:
     a, b, _, _ = args
     op = "user_ops::lcs_length"
     cases = [
-        BadInput("int32 tokens", (a.int(), b, None, None), rf"{op}: argument 'a' must be int64"),
+        BadInput(
+            "int32 tokens",
+            (a.int(), b, None, None),
+            rf"{op}: argument 'a' must be int64",
+            error=TypeError,
+        ),
         BadInput(
             "1-D tokens", (a, b.flatten(), None, None), rf"{op}: argument 'b' must be a 2-D tensor"
         ),

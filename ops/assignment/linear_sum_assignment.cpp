@@ -24,6 +24,7 @@
 // among ties, and SciPy's is ours. The vectorised scan keeps up with lapjv on
 // one core anyway (docs/benchmarks.md).
 #include <ATen/ATen.h>
+#include <ATen/Dispatch_v2.h>
 #include <torch/library.h>
 
 #include <algorithm>
@@ -37,7 +38,6 @@
 #endif
 
 #include <torch_mt/parallel.h>
-#include "../runtime/simd.h"
 
 namespace mt {
 namespace {
@@ -288,11 +288,12 @@ void load_item(Workspace& ws, const Item<scalar_t>& item, int64_t b, bool maximi
   for (int64_t i = 0; i < item.rows; ++i) {
     for (int64_t j = 0; j < item.cols; ++j) {
       const double value = static_cast<double>(item.cost[i * item.row_stride + j]);
-      TORCH_CHECK(!std::isnan(value), kOp, ": cost[", b, "] contains NaN");
+      TORCH_CHECK_VALUE(!std::isnan(value), kOp, ": cost[", b, "] contains NaN");
       const double minimised = maximize ? -value : value;
-      TORCH_CHECK(minimised != -kInf, kOp, ": cost[", b, "] contains ", maximize ? "+inf" : "-inf",
-                  "; only ", maximize ? "-inf" : "+inf", " is allowed (a forbidden pair",
-                  maximize ? " when maximize=True" : "", ")");
+      TORCH_CHECK_VALUE(minimised != -kInf, kOp, ": cost[", b, "] contains ",
+                        maximize ? "+inf" : "-inf", "; only ", maximize ? "-inf" : "+inf",
+                        " is allowed (a forbidden pair", maximize ? " when maximize=True" : "",
+                        ")");
       ws.cost[transpose ? j * cols + i : i * cols + j] = minimised;
     }
   }
@@ -305,9 +306,10 @@ void assign_item(Workspace& ws, const Item<scalar_t>& item, int64_t b, bool maxi
                  int64_t* row_ind, int64_t* col_ind) {
   const bool transpose = item.rows > item.cols;
   load_item(ws, item, b, maximize, transpose);
-  TORCH_CHECK(solve_assignment(ws, std::min(item.rows, item.cols), std::max(item.rows, item.cols)),
-              kOp, ": cost[", b, "] is infeasible: no assignment of all ",
-              "its rows (or columns) avoids the forbidden (infinite) entries");
+  TORCH_CHECK_VALUE(
+      solve_assignment(ws, std::min(item.rows, item.cols), std::max(item.rows, item.cols)), kOp,
+      ": cost[", b, "] is infeasible: no assignment of all ",
+      "its rows (or columns) avoids the forbidden (infinite) entries");
   if (!transpose) {
     for (int64_t i = 0; i < item.rows; ++i) {
       row_ind[i] = i;
@@ -349,20 +351,25 @@ std::tuple<at::Tensor, at::Tensor> linear_sum_assignment_cpu(
   at::Tensor row_ind = at::full({batch, pairs}, -1, cost.options().dtype(at::kLong));
   at::Tensor col_ind = at::full({batch, pairs}, -1, cost.options().dtype(at::kLong));
   ItemErrors errors;
-  AT_DISPATCH_ALL_TYPES_AND3(at::kHalf, at::kBFloat16, at::kBool, cost.scalar_type(), kOp, [&] {
-    const scalar_t* data = costs.const_data_ptr<scalar_t>();
-    int64_t* row_out = row_ind.data_ptr<int64_t>();
-    int64_t* col_out = col_ind.data_ptr<int64_t>();
-    parallel_for(0, batch, grain_for(item_ns(rows, cols)), [&](int64_t first, int64_t last) {
-      Workspace ws;
-      for (int64_t b = first; b < last; ++b) {
-        errors.run(b, [&] {
-          const Item<scalar_t> item{data + b * rows * cols, cols, n[b], m[b]};
-          assign_item(ws, item, b, maximize, row_out + b * pairs, col_out + b * pairs);
+  // Every real dtype SciPy takes, the unsigned ones included (the Meta kernel
+  // accepts them, so a compiled graph must run them too).
+  AT_DISPATCH_V2(
+      cost.scalar_type(), kOp, AT_WRAP([&] {
+        const scalar_t* data = costs.const_data_ptr<scalar_t>();
+        int64_t* row_out = row_ind.data_ptr<int64_t>();
+        int64_t* col_out = col_ind.data_ptr<int64_t>();
+        parallel_for(0, batch, grain_for(item_ns(rows, cols)), [&](int64_t first, int64_t last) {
+          Workspace ws;
+          for (int64_t b = first; b < last; ++b) {
+            errors.run(b, [&] {
+              const Item<scalar_t> item{data + b * rows * cols, cols, n[b], m[b]};
+              assign_item(ws, item, b, maximize, row_out + b * pairs, col_out + b * pairs);
+            });
+          }
         });
-      }
-    });
-  });
+      }),
+      AT_EXPAND(AT_ALL_TYPES), at::kHalf, at::kBFloat16, at::kBool, at::kUInt16, at::kUInt32,
+      at::kUInt64);
   errors.rethrow();
   return {row_ind, col_ind};
 }

@@ -66,9 +66,10 @@ void check_arguments(Kernel kernel, const at::Tensor& emissions, const at::Tenso
 template <typename scalar_t, typename Name>
 void check_scores(const scalar_t* values, int64_t count, const Name& name) {
   for (int64_t i = 0; i < count; ++i) {
-    TORCH_CHECK(!std::isnan(values[i]) && values[i] != std::numeric_limits<scalar_t>::infinity(),
-                kOp, ": ", name, " contains ", std::isnan(values[i]) ? "NaN" : "+inf",
-                "; scores must be finite or -inf (forbidden)");
+    TORCH_CHECK_VALUE(
+        !std::isnan(values[i]) && values[i] != std::numeric_limits<scalar_t>::infinity(), kOp, ": ",
+        name, " contains ", std::isnan(values[i]) ? "NaN" : "+inf",
+        "; scores must be finite or -inf (forbidden)");
   }
 }
 
@@ -182,7 +183,7 @@ std::tuple<at::Tensor, at::Tensor> viterbi_decode_cpu(const at::Tensor& emission
   const int64_t batch = emissions.size(0), steps = emissions.size(1), k = emissions.size(2);
   check_allocation(kOp, "the tags", {batch, steps}, sizeof(int64_t));
   check_allocation(kOp, "one item's backpointers", {steps, k}, sizeof(int32_t));
-  TORCH_CHECK(k <= std::numeric_limits<int32_t>::max(), kOp, ": ", k, " tags is too many");
+  TORCH_CHECK_VALUE(k <= std::numeric_limits<int32_t>::max(), kOp, ": ", k, " tags is too many");
   const at::Tensor emission = contiguous_on_pool(emissions, kOp, "emissions");
   const ItemLengths length_of(kOp, lengths, "lengths", steps,
                               "the number of steps T of 'emissions'");

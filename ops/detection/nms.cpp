@@ -18,7 +18,7 @@
 // anything else, as torchvision.ops.batched_nms does.
 //
 // nms and batched_nms have data-dependent output sizes: their shape
-// functions are Python fakes (torch_mt/detection.py). nms_padded's is below.
+// functions are Python fakes (torch_mt/detection/__init__.py), which call the check ops below. nms_padded's is below.
 #include <ATen/ATen.h>
 #include <torch/library.h>
 
@@ -49,9 +49,9 @@ void check_boxes_and_scores(const char* op, const at::Tensor& boxes, const at::T
   check_dim(op, boxes, "boxes", batch_dims + 2, boxes_shape);
   check_dim(op, scores, "scores", batch_dims + 1, scores_shape);
   check_floating(op, boxes, "boxes");
-  TORCH_CHECK(scores.scalar_type() == boxes.scalar_type(), op,
-              ": arguments 'boxes' and 'scores' must have the same dtype, got ",
-              dtype_name(boxes.scalar_type()), " and ", dtype_name(scores.scalar_type()));
+  TORCH_CHECK_TYPE(scores.scalar_type() == boxes.scalar_type(), op,
+                   ": arguments 'boxes' and 'scores' must have the same dtype, got ",
+                   dtype_name(boxes.scalar_type()), " and ", dtype_name(scores.scalar_type()));
   check_size(op, boxes, "boxes", batch_dims + 1, 4, "(x1, y1, x2, y2) boxes need");
   for (int64_t d = 0; d <= batch_dims; ++d) {
     check_size(op, scores, "scores", d, boxes.sym_size(d), "the matching size of 'boxes' is");
@@ -59,7 +59,7 @@ void check_boxes_and_scores(const char* op, const at::Tensor& boxes, const at::T
 }
 
 void check_threshold(const char* op, double iou_threshold) {
-  TORCH_CHECK(!std::isnan(iou_threshold), op, ": argument 'iou_threshold' is NaN");
+  TORCH_CHECK_VALUE(!std::isnan(iou_threshold), op, ": argument 'iou_threshold' is NaN");
 }
 
 // Names a box in messages: "boxes[7]", or "boxes[2, 7]" in a batch of images.
@@ -79,13 +79,13 @@ std::ostream& operator<<(std::ostream& out, const BoxName& box) {
 // Refuses a NaN score, a NaN or infinite coordinate and an inverted box.
 template <typename scalar_t>
 void check_box(const char* op, const scalar_t* box, scalar_t score, BoxName name) {
-  TORCH_CHECK(!std::isnan(score), op, ": the score of ", name, " is NaN");
+  TORCH_CHECK_VALUE(!std::isnan(score), op, ": the score of ", name, " is NaN");
   for (int k = 0; k < 4; ++k) {
-    TORCH_CHECK(std::isfinite(box[k]), op, ": ", name, " has a NaN or infinite coordinate");
+    TORCH_CHECK_VALUE(std::isfinite(box[k]), op, ": ", name, " has a NaN or infinite coordinate");
   }
-  TORCH_CHECK(box[2] >= box[0] && box[3] >= box[1], op, ": ", name,
-              " has x2 < x1 or y2 < y1; boxes must be (x1, y1, x2, y2) corners, not (x, y, ",
-              "width, height)");
+  TORCH_CHECK_VALUE(box[2] >= box[0] && box[3] >= box[1], op, ": ", name,
+                    " has x2 < x1 or y2 < y1; boxes must be (x1, y1, x2, y2) corners, not (x, y, ",
+                    "width, height)");
 }
 
 // Checks the first `count` boxes of an image, lowest index first.
@@ -254,10 +254,15 @@ inline std::vector<int64_t> group_by_category(const int64_t* category_of, int64_
 
 // ---- operators --------------------------------------------------------------
 
-at::Tensor nms_cpu(const at::Tensor& boxes, const at::Tensor& scores, double iou_threshold) {
-  check_devices(kNms, Kernel::kCpu, {{&boxes, "boxes"}, {&scores, "scores"}});
+void check_nms(Kernel kernel, const at::Tensor& boxes, const at::Tensor& scores,
+               double iou_threshold) {
+  check_devices(kNms, kernel, {{&boxes, "boxes"}, {&scores, "scores"}});
   check_boxes_and_scores(kNms, boxes, scores, /*batch_dims=*/0);
   check_threshold(kNms, iou_threshold);
+}
+
+at::Tensor nms_cpu(const at::Tensor& boxes, const at::Tensor& scores, double iou_threshold) {
+  check_nms(Kernel::kCpu, boxes, scores, iou_threshold);
   const int64_t count = boxes.size(0);
   const at::Tensor coords = contiguous_on_pool(boxes, kNms, "boxes");
   const at::Tensor score = contiguous_on_pool(scores, kNms, "scores");
@@ -389,6 +394,28 @@ at::Tensor nms_padded_meta(const at::Tensor& boxes, const at::Tensor& scores, do
   return at::empty_symint({boxes.sym_size(0), boxes.sym_size(1)}, boxes.options().dtype(at::kBool));
 }
 
+// ---- check ops ---------------------------------------------------------------
+//
+// mt::_nms_checks and mt::_batched_nms_checks: the argument checks alone. The
+// kept count depends on the data, so these two ops have Python fakes
+// (torch_mt/detection/__init__.py); the fakes call these ops' Meta kernels
+// for the checks and only add the data-dependent size: no message is
+// restated in Python.
+void nms_checks_meta(const at::Tensor& boxes, const at::Tensor& scores, double iou_threshold) {
+  check_nms(Kernel::kMeta, boxes, scores, iou_threshold);
+}
+void nms_checks_cpu(const at::Tensor& boxes, const at::Tensor& scores, double iou_threshold) {
+  check_nms(Kernel::kCpu, boxes, scores, iou_threshold);
+}
+void batched_nms_checks_meta(const at::Tensor& boxes, const at::Tensor& scores,
+                             const at::Tensor& idxs, double iou_threshold) {
+  (void)check_batched_nms(Kernel::kMeta, boxes, scores, idxs, iou_threshold);
+}
+void batched_nms_checks_cpu(const at::Tensor& boxes, const at::Tensor& scores,
+                            const at::Tensor& idxs, double iou_threshold) {
+  (void)check_batched_nms(Kernel::kCpu, boxes, scores, idxs, iou_threshold);
+}
+
 }  // namespace
 
 TORCH_LIBRARY_FRAGMENT(mt, m) {
@@ -397,14 +424,22 @@ TORCH_LIBRARY_FRAGMENT(mt, m) {
   m.def(
       "nms_padded(Tensor boxes, Tensor scores, float iou_threshold, Tensor? lengths=None) "
       "-> Tensor");
+  m.def("_nms_checks(Tensor boxes, Tensor scores, float iou_threshold) -> ()");
+  m.def("_batched_nms_checks(Tensor boxes, Tensor scores, Tensor idxs, float iou_threshold) -> ()");
 }
 
 TORCH_LIBRARY_IMPL(mt, CompositeExplicitAutograd, m) {
   m.impl("nms", &nms_cpu);
   m.impl("batched_nms", &batched_nms_cpu);
   m.impl("nms_padded", &nms_padded_cpu);
+  m.impl("_nms_checks", &nms_checks_cpu);
+  m.impl("_batched_nms_checks", &batched_nms_checks_cpu);
 }
 
-TORCH_LIBRARY_IMPL(mt, Meta, m) { m.impl("nms_padded", &nms_padded_meta); }
+TORCH_LIBRARY_IMPL(mt, Meta, m) {
+  m.impl("nms_padded", &nms_padded_meta);
+  m.impl("_nms_checks", &nms_checks_meta);
+  m.impl("_batched_nms_checks", &batched_nms_checks_meta);
+}
 
 }  // namespace mt

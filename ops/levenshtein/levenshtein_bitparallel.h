@@ -17,7 +17,7 @@
 #include <immintrin.h>
 #endif
 
-#include "../runtime/simd.h"
+#include <torch_mt/parallel.h>
 
 namespace mt::levenshtein {
 

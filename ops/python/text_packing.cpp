@@ -9,7 +9,7 @@
 // This is the one C++ file that touches Python. It builds into its own
 // extension module beside the package (setup.py), never into libtorch_mt.so,
 // which C++ programs and TorchScript deployments load without Python; they
-// pass strings through the str[] operators instead (ops/edit_distance.cpp).
+// pass strings through the str[] operators instead (ops/levenshtein/edit_distance_text.cpp).
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 

@@ -32,43 +32,45 @@ void check_devices(const char* op, Kernel kernel, std::initializer_list<NamedTen
       continue;
     }
     if (kernel == Kernel::kCpu) {
-      TORCH_CHECK(tensor->device().is_cpu(), op, ": argument '", name,
-                  "' must be a CPU tensor, got device ", tensor->device());
+      TORCH_CHECK_VALUE(tensor->device().is_cpu(), op, ": argument '", name,
+                        "' must be a CPU tensor, got device ", tensor->device());
     } else if (first == nullptr) {
       first = tensor, first_name = name;
     } else {
-      TORCH_CHECK(tensor->device() == first->device(), op, ": argument '", name, "' is on ",
-                  tensor->device(), " but '", first_name, "' is on ", first->device());
+      TORCH_CHECK_VALUE(tensor->device() == first->device(), op, ": argument '", name, "' is on ",
+                        tensor->device(), " but '", first_name, "' is on ", first->device());
     }
   }
 }
 
 void check_dim(const char* op, const at::Tensor& tensor, const char* name, int64_t dim,
                const char* shape) {
-  TORCH_CHECK(tensor.dim() == dim, op, ": argument '", name, "' must be a ", dim, "-D tensor ",
-              shape, ", got ", tensor.dim(), "-D");
+  TORCH_CHECK_VALUE(tensor.dim() == dim, op, ": argument '", name, "' must be a ", dim,
+                    "-D tensor ", shape, ", got ", tensor.dim(), "-D");
 }
 
 void check_floating(const char* op, const at::Tensor& tensor, const char* name) {
-  TORCH_CHECK(tensor.scalar_type() == at::kFloat || tensor.scalar_type() == at::kDouble, op,
-              ": argument '", name, "' must be float32 or float64, got ",
-              dtype_name(tensor.scalar_type()));
+  TORCH_CHECK_TYPE(tensor.scalar_type() == at::kFloat || tensor.scalar_type() == at::kDouble, op,
+                   ": argument '", name, "' must be float32 or float64, got ",
+                   dtype_name(tensor.scalar_type()));
 }
 
 void check_real(const char* op, const at::Tensor& tensor, const char* name) {
-  TORCH_CHECK(!at::isComplexType(tensor.scalar_type()), op, ": argument '", name,
-              "' must be real (floating, integer or bool), got ", dtype_name(tensor.scalar_type()));
+  TORCH_CHECK_TYPE(!at::isComplexType(tensor.scalar_type()), op, ": argument '", name,
+                   "' must be real (floating, integer or bool), got ",
+                   dtype_name(tensor.scalar_type()));
 }
 
 void check_dtype(const char* op, const at::Tensor& tensor, const char* name, at::ScalarType dtype) {
-  TORCH_CHECK(tensor.scalar_type() == dtype, op, ": argument '", name, "' must be ",
-              dtype_name(dtype), ", got ", dtype_name(tensor.scalar_type()));
+  TORCH_CHECK_TYPE(tensor.scalar_type() == dtype, op, ": argument '", name, "' must be ",
+                   dtype_name(dtype), ", got ", dtype_name(tensor.scalar_type()));
 }
 
 void check_size(const char* op, const at::Tensor& tensor, const char* name, int64_t dim,
                 const c10::SymInt& expected, const char* what) {
-  TORCH_SYM_CHECK(tensor.sym_size(dim).sym_eq(expected), op, ": argument '", name, "' has size ",
-                  tensor.sym_size(dim), " in dimension ", dim, " but ", what, " ", expected);
+  TORCH_CHECK_VALUE(tensor.sym_size(dim).sym_eq(expected).expect_true(__FILE__, __LINE__), op,
+                    ": argument '", name, "' has size ", tensor.sym_size(dim), " in dimension ",
+                    dim, " but ", what, " ", expected);
 }
 
 void check_lengths_argument(const char* op, const std::optional<at::Tensor>& lengths,
@@ -103,8 +105,8 @@ void check_cost_batch(const char* op, Kernel kernel, const at::Tensor& cost, Cos
 void check_lengths_fit(const char* op, const int64_t* lengths, int64_t count, const char* name,
                        int64_t limit, const char* limit_what) {
   for (int64_t b = 0; b < count; ++b) {
-    TORCH_CHECK(lengths[b] >= 0 && lengths[b] <= limit, op, ": ", name, "[", b, "] = ", lengths[b],
-                " is outside [0, ", limit, "], ", limit_what);
+    TORCH_CHECK_VALUE(lengths[b] >= 0 && lengths[b] <= limit, op, ": ", name, "[", b,
+                      "] = ", lengths[b], " is outside [0, ", limit, "], ", limit_what);
   }
 }
 

@@ -62,8 +62,8 @@ at::Tensor contiguous_on_pool(const at::Tensor& input, const char* op, const cha
     case 4: copy(uint32_t{}); break;
     case 8: copy(uint64_t{}); break;
     default:
-      TORCH_CHECK(false, op, ": argument '", argument, "': no pool copy for ", input.scalar_type(),
-                  " tensors");
+      TORCH_CHECK_TYPE(false, op, ": argument '", argument, "': no pool copy for ",
+                       input.scalar_type(), " tensors");
   }
   return out;
 }

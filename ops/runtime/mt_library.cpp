@@ -9,6 +9,8 @@
 namespace {
 int64_t get_num_threads_op() { return mt::get_num_threads(); }
 void set_num_threads_op(int64_t num_threads) { mt::set_num_threads(num_threads); }
+std::optional<int64_t> chosen_num_threads_op() { return mt::chosen_num_threads(); }
+void reset_num_threads_op() { mt::reset_num_threads(); }
 }  // namespace
 
 // Both read or write process state, so TorchScript must neither drop a call
@@ -20,4 +22,8 @@ TORCH_LIBRARY(mt, m) {
   m.def(
       torch::schema("set_num_threads(int num_threads) -> ()", c10::AliasAnalysisKind::CONSERVATIVE),
       &set_num_threads_op);
+  m.def(torch::schema("chosen_num_threads() -> int?", c10::AliasAnalysisKind::CONSERVATIVE),
+        &chosen_num_threads_op);
+  m.def(torch::schema("reset_num_threads() -> ()", c10::AliasAnalysisKind::CONSERVATIVE),
+        &reset_num_threads_op);
 }

@@ -142,6 +142,10 @@ int decided_num_threads(ProcessPoolState& s, std::shared_ptr<ThreadPool>& retire
     s.chosen = env != nullptr && *env != '\0';
     s.num_threads =
         s.chosen ? parse_thread_count_env("TORCH_MT_NUM_THREADS", env) : default_num_threads();
+    // A pool kept from before a reset_num_threads() may have another size.
+    if (s.pool && s.pool->num_workers() + 1 != s.num_threads) {
+      retired = std::move(s.pool);
+    }
     return s.num_threads;
   }
   if (!s.chosen) {
@@ -214,6 +218,22 @@ void set_num_threads(int64_t num_threads) {
   }
   // `retired` is joined here, outside the lock, unless a running fan-out
   // still holds it; then that fan-out's caller joins it when it finishes.
+}
+
+std::optional<int64_t> chosen_num_threads() {
+  ProcessPoolState& s = state();
+  std::shared_ptr<ThreadPool> retired;  // let go of after the lock (declared first)
+  std::lock_guard<std::mutex> lock(s.mutex);
+  const int threads = decided_num_threads(s, retired);
+  return s.chosen ? std::optional<int64_t>(threads) : std::nullopt;
+}
+
+void reset_num_threads() {
+  ProcessPoolState& s = state();
+  std::lock_guard<std::mutex> lock(s.mutex);
+  // Decided again on the next use, as at start-up (the pool is kept if its size still fits).
+  s.num_threads = 0;
+  s.chosen = false;
 }
 
 std::shared_ptr<ThreadPool> process_pool() {

@@ -82,9 +82,9 @@ void check_item(const char* op, const scalar_t* item, int64_t n, int64_t m, int6
   for (int64_t i = 0; i < n; ++i) {
     for (int64_t j = 0; j < m; ++j) {
       const scalar_t value = item[i * cols + j];
-      TORCH_CHECK(!std::isnan(value), op, ": cost[", b, "] contains NaN");
-      TORCH_CHECK(value != -std::numeric_limits<scalar_t>::infinity(), op, ": cost[", b,
-                  "] contains -inf; only +inf is allowed (a forbidden cell)");
+      TORCH_CHECK_VALUE(!std::isnan(value), op, ": cost[", b, "] contains NaN");
+      TORCH_CHECK_VALUE(value != -std::numeric_limits<scalar_t>::infinity(), op, ": cost[", b,
+                        "] contains -inf; only +inf is allowed (a forbidden cell)");
     }
   }
 }
@@ -136,8 +136,8 @@ inline void check_series_pair(const char* op, Kernel kernel, const at::Tensor& x
   check_dim(op, x, "x", 3, "[B, N, D]");
   check_dim(op, y, "y", 3, "[B, M, D]");
   check_floating(op, x, "x");
-  TORCH_CHECK(y.scalar_type() == x.scalar_type(), op, ": argument 'y' must be ",
-              dtype_name(x.scalar_type()), " like 'x', got ", dtype_name(y.scalar_type()));
+  TORCH_CHECK_TYPE(y.scalar_type() == x.scalar_type(), op, ": argument 'y' must be ",
+                   dtype_name(x.scalar_type()), " like 'x', got ", dtype_name(y.scalar_type()));
   check_size(op, y, "y", 0, x.sym_size(0), "the batch size of 'x' is");
   check_size(op, y, "y", 2, x.sym_size(2), "the number of features of 'x' is");
   check_lengths_argument(op, x_lengths, "x_lengths", x.sym_size(0), "the batch size of 'x' is");
@@ -173,8 +173,8 @@ void check_series_item(const char* op, const scalar_t* series, int64_t steps, in
   for (int64_t k = 0; k < steps * features; ++k) {
     all_finite &= std::abs(series[k]) <= std::numeric_limits<scalar_t>::max();
   }
-  TORCH_CHECK(all_finite, op, ": ", name, "[", b,
-              "] contains NaN or inf (series values must be finite)");
+  TORCH_CHECK_VALUE(all_finite, op, ": ", name, "[", b,
+                    "] contains NaN or inf (series values must be finite)");
 }
 
 // ---- lane groups: four series items at a time --------------------------------

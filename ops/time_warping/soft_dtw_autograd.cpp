@@ -116,7 +116,7 @@ class SoftDtwFunction : public torch::autograd::Function<SoftDtwFunction<kOp>> {
   // two lengths (none).
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
     if constexpr (kOp.backward == nullptr) {
-      TORCH_CHECK(false, kOp.no_backward);
+      TORCH_CHECK_NOT_IMPLEMENTED(false, kOp.no_backward);
     } else {
       const variable_list saved_inputs = ctx->get_saved_variables();
       const size_t tensor_count = saved_inputs.size() - 2;

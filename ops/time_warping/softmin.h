@@ -13,8 +13,8 @@
 namespace mt::dtw_family {
 
 inline void check_gamma(const char* op, double gamma) {
-  TORCH_CHECK(gamma > 0, op, ": argument 'gamma' must be > 0, got ", gamma);
-  TORCH_CHECK(std::isfinite(gamma), op, ": argument 'gamma' must be finite, got ", gamma);
+  TORCH_CHECK_VALUE(gamma > 0, op, ": argument 'gamma' must be > 0, got ", gamma);
+  TORCH_CHECK_VALUE(std::isfinite(gamma), op, ": argument 'gamma' must be finite, got ", gamma);
 }
 
 // softmin_gamma(a, b, c) = -gamma log(e^(-a/gamma) + e^(-b/gamma) + e^(-c/gamma)),

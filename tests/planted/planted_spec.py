@@ -54,6 +54,7 @@ def spec_with(bug: int) -> OpSpec:
                 "float32",
                 (x.float(), bug),
                 r"planted::normalize_rows: argument 'x' must be float64",
+                error=TypeError,
             ),
         ]
 

@@ -160,7 +160,16 @@ def workloads_from_file(path: str, quick: bool) -> list[Workload]:
     return module.workloads(quick)
 
 
-def main(argv: Optional[list[str]] = None) -> int:
+def _why_skipped(missing: list[str]) -> str:
+    """'pip install X adds it' for packages not installed; import errors as they are."""
+    absent = [reason for reason in missing if " " not in reason]
+    broken = [reason for reason in missing if " " in reason]
+    parts = [f"pip install {' '.join(absent)} adds it"] if absent else []
+    return "; ".join(parts + broken)
+
+
+def _parser() -> argparse.ArgumentParser:
+    """The command line of ``python -m torch_mt.bench``."""
     parser = argparse.ArgumentParser(
         prog="python -m torch_mt.bench",
         description=__doc__,
@@ -193,7 +202,31 @@ def main(argv: Optional[list[str]] = None) -> int:
         metavar="FILE",
         help="measure only the workloads(quick) of this Python file (your own operators)",
     )
-    args = parser.parse_args(argv)
+    return parser
+
+
+def _print_tables(
+    timings: list[Timing], skipped: list[dict], scaling: list, small: list[dict]
+) -> None:
+    """The per-operator table, the skipped arms, thread scaling and the small-input verdicts."""
+    print("## Per operator\n")
+    print(markdown_table(timings))
+    if skipped:
+        print("\nArms skipped because an optional package is not installed or fails to import:\n")
+        for row in skipped:
+            print(f"- {row['workload']}: '{row['arm']}' ({_why_skipped(row['missing'])})")
+    print("\n## Thread scaling (same run)\n")
+    print(scaling_table(scaling))
+    print(f"\n## Small inputs (all threads vs 1 thread, floor {SMALL_INPUT_FLOOR})\n")
+    for verdict in small:
+        print(
+            f"- {verdict['workload']}: {verdict['ratio']:.2f}x at {verdict['threads']} threads "
+            f"{'ok' if verdict['ok'] else 'BELOW THE FLOOR'}"
+        )
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    args = _parser().parse_args(argv)
     min_run_time = args.min_run_time or (0.1 if args.quick else 1.0)
     size_gib = args.size if args.size is not None else (1 / 16 if args.quick else 1.0)
     if args.workloads:
@@ -224,23 +257,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     scaling = thread_scaling(timings)
     small = small_input_verdicts(scaling, timings)
 
-    print("## Per operator\n")
-    print(markdown_table(timings))
-    if skipped:
-        print("\nArms skipped because an optional package is not installed:\n")
-        for row in skipped:
-            print(
-                f"- {row['workload']}: '{row['arm']}' (pip install "
-                f"{' '.join(row['missing'])} adds it)"
-            )
-    print("\n## Thread scaling (same run)\n")
-    print(scaling_table(scaling))
-    print(f"\n## Small inputs (all threads vs 1 thread, floor {SMALL_INPUT_FLOOR})\n")
-    for verdict in small:
-        print(
-            f"- {verdict['workload']}: {verdict['ratio']:.2f}x at {verdict['threads']} threads "
-            f"{'ok' if verdict['ok'] else 'BELOW THE FLOOR'}"
-        )
+    _print_tables(timings, skipped, scaling, small)
 
     call_overhead = None
     if not args.workloads:
@@ -263,23 +280,20 @@ def main(argv: Optional[list[str]] = None) -> int:
         print(big_tensor_table(big_setup, big_results))
 
     if args.json:
+        report = {
+            "machine": info,
+            "min_run_time_s": min_run_time,
+            "quick": args.quick,
+            "thread_counts": thread_counts,
+            "results": [asdict(t) for t in timings],
+            "thread_scaling": [asdict(r) for r in scaling],
+            "small_inputs": small,
+            "skipped_arms": skipped,
+            "cpp_call_overhead": asdict(call_overhead) if call_overhead else None,
+            "big_tensor": {"setup": big_setup, "results": [asdict(r) for r in big_results]},
+        }
         with open(args.json, "w") as file:
-            json.dump(
-                {
-                    "machine": info,
-                    "min_run_time_s": min_run_time,
-                    "quick": args.quick,
-                    "thread_counts": thread_counts,
-                    "results": [asdict(t) for t in timings],
-                    "thread_scaling": [asdict(r) for r in scaling],
-                    "small_inputs": small,
-                    "skipped_arms": skipped,
-                    "cpp_call_overhead": asdict(call_overhead) if call_overhead else None,
-                    "big_tensor": {"setup": big_setup, "results": [asdict(r) for r in big_results]},
-                },
-                file,
-                indent=2,
-            )
+            json.dump(report, file, indent=2)
     if args.plot:
         from .plots import write_charts
 

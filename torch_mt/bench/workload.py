@@ -1,7 +1,7 @@
 """What a benchmark workload is, and where workloads come from.
 
 Each operator family declares its workloads beside its specs, in
-``torch_mt/_registry/<family>.py`` (``workloads(quick)``); the runtime's own
+``torch_mt/<family>/bench.py`` (``workloads(quick)``); the runtime's own
 costs are measured by :func:`runtime_workloads`. :func:`all_workloads`
 collects them all, so no list of workloads is kept by hand.
 
@@ -39,8 +39,24 @@ class Arm:
     requires: tuple[str, ...] = ()
 
     def missing(self) -> list[str]:
-        """The required packages that are not installed."""
-        return [name for name in self.requires if importlib.util.find_spec(name) is None]
+        """Why each required package cannot be used here: ``"NAME"`` when it
+        is not installed, ``"NAME (import failed: ...)"`` when it is but
+        raises on import (a broken numba under tslearn, say). Empty: the arm runs."""
+        return [reason for reason in map(_unavailable, self.requires) if reason is not None]
+
+
+def _unavailable(package: str) -> Optional[str]:
+    """None when ``package`` imports; else why not (see Arm.missing). An
+    installed package is imported here, once (Python caches it), so a peer
+    that fails at import is skipped and reported, not a crash mid-run."""
+    try:
+        if importlib.util.find_spec(package) is None:
+            return package
+        importlib.import_module(package)
+    except Exception as error:  # any import-time failure of a third-party package
+        first_line = str(error).splitlines()[0] if str(error) else ""
+        return f"{package} (import failed: {type(error).__name__}: {first_line})"
+    return None
 
 
 @dataclass(frozen=True)
@@ -105,6 +121,15 @@ def random_sequences(
         [rng.randrange(vocab) for _ in range(rng.randint(min_length, max_length))]
         for _ in range(count)
     ]
+
+
+#: Token ids 0..999 as characters: ASCII letters, then CJK ideographs.
+_CHARACTERS = [chr(0x61 + t) if t < 26 else chr(0x4E00 + t) for t in range(1000)]
+
+
+def as_text(sequences: list[list[int]]) -> list[str]:
+    """Token sequences (ids below 1000) spelled as strings, one character per token."""
+    return ["".join(_CHARACTERS[t] for t in seq) for seq in sequences]
 
 
 def as_int_lists(result: Any) -> list:
@@ -183,9 +208,11 @@ def runtime_workloads() -> list[Workload]:
 
 def all_workloads(quick: bool) -> list[Workload]:
     """Every family's workloads (main ones first, then the tiny calls), then the runtime's."""
-    from torch_mt._registry import family_modules
-
-    declared = [workload for module in family_modules() for workload in module.workloads(quick)]
+    declared = [
+        workload
+        for module in torch_mt.family_modules("bench")
+        for workload in module.workloads(quick)
+    ]
     main = [workload for workload in declared if workload.kind == "main"]
     small = [workload for workload in declared if workload.kind == "small"]
     return main + small + runtime_workloads()

@@ -12,6 +12,8 @@
 //   mt::contiguous_on_pool(t, op, arg)          inputs made contiguous on the pool
 //   mt::check_*                                 argument checks naming op and argument
 //   mt::check_allocation(...)                   refuse outputs that cannot fit
+//   mt::simd::avx2_enabled()                    the AVX2 switch (TORCH_MT_DISABLE_SIMD)
+//                                               of kernels with a SIMD path
 //
 // Linking: every library that includes this header links libtorch_mt.so
 // (torch_mt.cpp_extension and find_package(TorchMT) do it), so a process has
@@ -24,7 +26,8 @@
 //    undefined behaviour; the TSan build, `make sanitize`, finds it).
 //  - Nesting: a parallel_for inside a body runs inline on that thread.
 //    ATen calls inside a body run with ATen's intra-op threads at 1.
-//  - Errors: throw (TORCH_CHECK) from the body; the caller gets the first
+//  - Errors: throw (TORCH_CHECK_VALUE / TORCH_CHECK_TYPE: Python's ValueError /
+//    TypeError) from the body; the caller gets the first
 //    chunk's exception after every chunk stopped. With ItemErrors it gets the
 //    lowest failing item's, the same for any thread count.
 //  - Determinism: chunk boundaries change with the thread count, so results
@@ -39,3 +42,4 @@
 #include "item_errors.h"
 #include "lengths.h"
 #include "parallel_for.h"
+#include "simd.h"

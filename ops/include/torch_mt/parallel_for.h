@@ -27,6 +27,8 @@
 #include <cstdint>
 #include <memory>
 
+#include <optional>
+
 #include "thread_pool.h"
 
 namespace mt {
@@ -44,6 +46,15 @@ int get_num_threads();
 // on the pool they started with). Throws c10::ValueError (Python: ValueError)
 // unless 1 <= num_threads <= kMaxThreads: the one range check of a thread count.
 void set_num_threads(int64_t num_threads);
+
+// The count set by set_num_threads or TORCH_MT_NUM_THREADS; nullopt while the
+// count follows the allocation (default_num_threads()).
+std::optional<int64_t> chosen_num_threads();
+
+// Forgets a count set by set_num_threads: the count is TORCH_MT_NUM_THREADS
+// again if that is set, else it follows the allocation again. What a scoped
+// override restores when there was no chosen count before it.
+void reset_num_threads();
 
 // CPUs this process may use: its affinity mask, capped by a cgroup CPU quota
 // and by OMP_NUM_THREADS when that is set (Ray sets it to a task's num_cpus).

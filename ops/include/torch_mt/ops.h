@@ -1,0 +1,285 @@
+// <torch_mt/ops.h>: one typed C++ function per torch_mt operator,
+// torch_mt::ops::<name>(...), with the schema's arguments and defaults.
+// Each calls the operator through the dispatcher (checks, kernels and
+// autograd as from Python); link libtorch_mt.so, which registers them.
+//
+// Generated from the operator schemas by tests/test_cpp_api.py, which fails
+// when this file is out of date: do not edit by hand.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+#include <ATen/core/dispatch/Dispatcher.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <vector>
+
+namespace torch_mt::ops {
+namespace detail {
+
+// The operator's handle, typed; each function looks it up once.
+template <typename Signature>
+c10::TypedOperatorHandle<Signature> typed(const char* name) {
+  return c10::Dispatcher::singleton().findSchemaOrThrow(name, "").typed<Signature>();
+}
+
+}  // namespace detail
+
+// mt::batched_nms(Tensor boxes, Tensor scores, Tensor idxs, float iou_threshold) -> Tensor
+inline at::Tensor batched_nms(const at::Tensor& boxes, const at::Tensor& scores,
+                              const at::Tensor& idxs, double iou_threshold) {
+  static const auto op =
+      detail::typed<at::Tensor(const at::Tensor&, const at::Tensor&, const at::Tensor&, double)>(
+          "mt::batched_nms");
+  return op.call(boxes, scores, idxs, iou_threshold);
+}
+
+// mt::chosen_num_threads() -> int?
+inline std::optional<int64_t> chosen_num_threads() {
+  static const auto op = detail::typed<std::optional<int64_t>()>("mt::chosen_num_threads");
+  return op.call();
+}
+
+// mt::ctc_beam_search(Tensor log_probs, Tensor input_lengths, int beam_width, int blank=0, int
+// top_k=1) -> (Tensor, Tensor, Tensor)
+inline std::tuple<at::Tensor, at::Tensor, at::Tensor> ctc_beam_search(
+    const at::Tensor& log_probs, const at::Tensor& input_lengths, int64_t beam_width,
+    int64_t blank = 0, int64_t top_k = 1) {
+  static const auto op = detail::typed<std::tuple<at::Tensor, at::Tensor, at::Tensor>(
+      const at::Tensor&, const at::Tensor&, int64_t, int64_t, int64_t)>("mt::ctc_beam_search");
+  return op.call(log_probs, input_lengths, beam_width, blank, top_k);
+}
+
+// mt::ctc_forced_align(Tensor log_probs, Tensor targets, Tensor input_lengths, Tensor
+// target_lengths, int blank=0) -> (Tensor, Tensor)
+inline std::tuple<at::Tensor, at::Tensor> ctc_forced_align(const at::Tensor& log_probs,
+                                                           const at::Tensor& targets,
+                                                           const at::Tensor& input_lengths,
+                                                           const at::Tensor& target_lengths,
+                                                           int64_t blank = 0) {
+  static const auto op = detail::typed<std::tuple<at::Tensor, at::Tensor>(
+      const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&, int64_t)>(
+      "mt::ctc_forced_align");
+  return op.call(log_probs, targets, input_lengths, target_lengths, blank);
+}
+
+// mt::ctc_greedy_decode(Tensor log_probs, Tensor input_lengths, int blank=0) -> (Tensor, Tensor)
+inline std::tuple<at::Tensor, at::Tensor> ctc_greedy_decode(const at::Tensor& log_probs,
+                                                            const at::Tensor& input_lengths,
+                                                            int64_t blank = 0) {
+  static const auto op = detail::typed<std::tuple<at::Tensor, at::Tensor>(
+      const at::Tensor&, const at::Tensor&, int64_t)>("mt::ctc_greedy_decode");
+  return op.call(log_probs, input_lengths, blank);
+}
+
+// mt::dtw(Tensor cost, Tensor? n_lengths=None, Tensor? m_lengths=None) -> Tensor
+inline at::Tensor dtw(const at::Tensor& cost,
+                      const std::optional<at::Tensor>& n_lengths = std::nullopt,
+                      const std::optional<at::Tensor>& m_lengths = std::nullopt) {
+  static const auto op =
+      detail::typed<at::Tensor(const at::Tensor&, const std::optional<at::Tensor>&,
+                               const std::optional<at::Tensor>&)>("mt::dtw");
+  return op.call(cost, n_lengths, m_lengths);
+}
+
+// mt::dtw_path(Tensor cost, Tensor? n_lengths=None, Tensor? m_lengths=None) -> Tensor
+inline at::Tensor dtw_path(const at::Tensor& cost,
+                           const std::optional<at::Tensor>& n_lengths = std::nullopt,
+                           const std::optional<at::Tensor>& m_lengths = std::nullopt) {
+  static const auto op =
+      detail::typed<at::Tensor(const at::Tensor&, const std::optional<at::Tensor>&,
+                               const std::optional<at::Tensor>&)>("mt::dtw_path");
+  return op.call(cost, n_lengths, m_lengths);
+}
+
+// mt::dtw_series(Tensor x, Tensor y, Tensor? x_lengths=None, Tensor? y_lengths=None) -> Tensor
+inline at::Tensor dtw_series(const at::Tensor& x, const at::Tensor& y,
+                             const std::optional<at::Tensor>& x_lengths = std::nullopt,
+                             const std::optional<at::Tensor>& y_lengths = std::nullopt) {
+  static const auto op =
+      detail::typed<at::Tensor(const at::Tensor&, const at::Tensor&,
+                               const std::optional<at::Tensor>&, const std::optional<at::Tensor>&)>(
+          "mt::dtw_series");
+  return op.call(x, y, x_lengths, y_lengths);
+}
+
+// mt::edit_distance(Tensor a, Tensor b, Tensor? a_lengths=None, Tensor? b_lengths=None, int?
+// max_distance=None) -> Tensor
+inline at::Tensor edit_distance(const at::Tensor& a, const at::Tensor& b,
+                                const std::optional<at::Tensor>& a_lengths = std::nullopt,
+                                const std::optional<at::Tensor>& b_lengths = std::nullopt,
+                                std::optional<int64_t> max_distance = std::nullopt) {
+  static const auto op = detail::typed<at::Tensor(
+      const at::Tensor&, const at::Tensor&, const std::optional<at::Tensor>&,
+      const std::optional<at::Tensor>&, std::optional<int64_t>)>("mt::edit_distance");
+  return op.call(a, b, a_lengths, b_lengths, max_distance);
+}
+
+// mt::edit_distance_join(Tensor a, Tensor b, int max_distance, Tensor? a_lengths=None, Tensor?
+// b_lengths=None, int? diagonal=None) -> (Tensor, Tensor, Tensor)
+inline std::tuple<at::Tensor, at::Tensor, at::Tensor> edit_distance_join(
+    const at::Tensor& a, const at::Tensor& b, int64_t max_distance,
+    const std::optional<at::Tensor>& a_lengths = std::nullopt,
+    const std::optional<at::Tensor>& b_lengths = std::nullopt,
+    std::optional<int64_t> diagonal = std::nullopt) {
+  static const auto op = detail::typed<std::tuple<at::Tensor, at::Tensor, at::Tensor>(
+      const at::Tensor&, const at::Tensor&, int64_t, const std::optional<at::Tensor>&,
+      const std::optional<at::Tensor>&, std::optional<int64_t>)>("mt::edit_distance_join");
+  return op.call(a, b, max_distance, a_lengths, b_lengths, diagonal);
+}
+
+// mt::edit_distance_pairwise(Tensor a, Tensor b, Tensor? a_lengths=None, Tensor? b_lengths=None,
+// int? max_distance=None) -> Tensor
+inline at::Tensor edit_distance_pairwise(const at::Tensor& a, const at::Tensor& b,
+                                         const std::optional<at::Tensor>& a_lengths = std::nullopt,
+                                         const std::optional<at::Tensor>& b_lengths = std::nullopt,
+                                         std::optional<int64_t> max_distance = std::nullopt) {
+  static const auto op = detail::typed<at::Tensor(
+      const at::Tensor&, const at::Tensor&, const std::optional<at::Tensor>&,
+      const std::optional<at::Tensor>&, std::optional<int64_t>)>("mt::edit_distance_pairwise");
+  return op.call(a, b, a_lengths, b_lengths, max_distance);
+}
+
+// mt::edit_distance_pairwise_text(str[] a, str[] b, int? max_distance=None) -> Tensor
+inline at::Tensor edit_distance_pairwise_text(const std::vector<std::string>& a,
+                                              const std::vector<std::string>& b,
+                                              std::optional<int64_t> max_distance = std::nullopt) {
+  static const auto op =
+      detail::typed<at::Tensor(const std::vector<std::string>&, const std::vector<std::string>&,
+                               std::optional<int64_t>)>("mt::edit_distance_pairwise_text");
+  return op.call(a, b, max_distance);
+}
+
+// mt::edit_distance_text(str[] a, str[] b, int? max_distance=None) -> Tensor
+inline at::Tensor edit_distance_text(const std::vector<std::string>& a,
+                                     const std::vector<std::string>& b,
+                                     std::optional<int64_t> max_distance = std::nullopt) {
+  static const auto op =
+      detail::typed<at::Tensor(const std::vector<std::string>&, const std::vector<std::string>&,
+                               std::optional<int64_t>)>("mt::edit_distance_text");
+  return op.call(a, b, max_distance);
+}
+
+// mt::get_num_threads() -> int
+inline int64_t get_num_threads() {
+  static const auto op = detail::typed<int64_t()>("mt::get_num_threads");
+  return op.call();
+}
+
+// mt::linear_sum_assignment(Tensor cost, Tensor? n_lengths=None, Tensor? m_lengths=None, bool
+// maximize=False) -> (Tensor, Tensor)
+inline std::tuple<at::Tensor, at::Tensor> linear_sum_assignment(
+    const at::Tensor& cost, const std::optional<at::Tensor>& n_lengths = std::nullopt,
+    const std::optional<at::Tensor>& m_lengths = std::nullopt, bool maximize = false) {
+  static const auto op = detail::typed<std::tuple<at::Tensor, at::Tensor>(
+      const at::Tensor&, const std::optional<at::Tensor>&, const std::optional<at::Tensor>&, bool)>(
+      "mt::linear_sum_assignment");
+  return op.call(cost, n_lengths, m_lengths, maximize);
+}
+
+// mt::nms(Tensor boxes, Tensor scores, float iou_threshold) -> Tensor
+inline at::Tensor nms(const at::Tensor& boxes, const at::Tensor& scores, double iou_threshold) {
+  static const auto op =
+      detail::typed<at::Tensor(const at::Tensor&, const at::Tensor&, double)>("mt::nms");
+  return op.call(boxes, scores, iou_threshold);
+}
+
+// mt::nms_padded(Tensor boxes, Tensor scores, float iou_threshold, Tensor? lengths=None) -> Tensor
+inline at::Tensor nms_padded(const at::Tensor& boxes, const at::Tensor& scores,
+                             double iou_threshold,
+                             const std::optional<at::Tensor>& lengths = std::nullopt) {
+  static const auto op =
+      detail::typed<at::Tensor(const at::Tensor&, const at::Tensor&, double,
+                               const std::optional<at::Tensor>&)>("mt::nms_padded");
+  return op.call(boxes, scores, iou_threshold, lengths);
+}
+
+// mt::reset_num_threads() -> ()
+inline void reset_num_threads() {
+  static const auto op = detail::typed<void()>("mt::reset_num_threads");
+  op.call();
+}
+
+// mt::set_num_threads(int num_threads) -> ()
+inline void set_num_threads(int64_t num_threads) {
+  static const auto op = detail::typed<void(int64_t)>("mt::set_num_threads");
+  op.call(num_threads);
+}
+
+// mt::soft_dtw(Tensor cost, float gamma=1., Tensor? n_lengths=None, Tensor? m_lengths=None) ->
+// Tensor
+inline at::Tensor soft_dtw(const at::Tensor& cost, double gamma = 1.0,
+                           const std::optional<at::Tensor>& n_lengths = std::nullopt,
+                           const std::optional<at::Tensor>& m_lengths = std::nullopt) {
+  static const auto op =
+      detail::typed<at::Tensor(const at::Tensor&, double, const std::optional<at::Tensor>&,
+                               const std::optional<at::Tensor>&)>("mt::soft_dtw");
+  return op.call(cost, gamma, n_lengths, m_lengths);
+}
+
+// mt::soft_dtw_backward(Tensor grad, Tensor cost, float gamma, Tensor? n_lengths=None, Tensor?
+// m_lengths=None) -> Tensor
+inline at::Tensor soft_dtw_backward(const at::Tensor& grad, const at::Tensor& cost, double gamma,
+                                    const std::optional<at::Tensor>& n_lengths = std::nullopt,
+                                    const std::optional<at::Tensor>& m_lengths = std::nullopt) {
+  static const auto op =
+      detail::typed<at::Tensor(const at::Tensor&, const at::Tensor&, double,
+                               const std::optional<at::Tensor>&, const std::optional<at::Tensor>&)>(
+          "mt::soft_dtw_backward");
+  return op.call(grad, cost, gamma, n_lengths, m_lengths);
+}
+
+// mt::soft_dtw_backward_backward(Tensor grad_grad, Tensor grad, Tensor cost, float gamma, Tensor?
+// n_lengths=None, Tensor? m_lengths=None) -> (Tensor, Tensor)
+inline std::tuple<at::Tensor, at::Tensor> soft_dtw_backward_backward(
+    const at::Tensor& grad_grad, const at::Tensor& grad, const at::Tensor& cost, double gamma,
+    const std::optional<at::Tensor>& n_lengths = std::nullopt,
+    const std::optional<at::Tensor>& m_lengths = std::nullopt) {
+  static const auto op = detail::typed<std::tuple<at::Tensor, at::Tensor>(
+      const at::Tensor&, const at::Tensor&, const at::Tensor&, double,
+      const std::optional<at::Tensor>&, const std::optional<at::Tensor>&)>(
+      "mt::soft_dtw_backward_backward");
+  return op.call(grad_grad, grad, cost, gamma, n_lengths, m_lengths);
+}
+
+// mt::soft_dtw_series(Tensor x, Tensor y, float gamma=1., Tensor? x_lengths=None, Tensor?
+// y_lengths=None) -> Tensor
+inline at::Tensor soft_dtw_series(const at::Tensor& x, const at::Tensor& y, double gamma = 1.0,
+                                  const std::optional<at::Tensor>& x_lengths = std::nullopt,
+                                  const std::optional<at::Tensor>& y_lengths = std::nullopt) {
+  static const auto op =
+      detail::typed<at::Tensor(const at::Tensor&, const at::Tensor&, double,
+                               const std::optional<at::Tensor>&, const std::optional<at::Tensor>&)>(
+          "mt::soft_dtw_series");
+  return op.call(x, y, gamma, x_lengths, y_lengths);
+}
+
+// mt::soft_dtw_series_backward(Tensor grad, Tensor x, Tensor y, float gamma, Tensor?
+// x_lengths=None, Tensor? y_lengths=None) -> (Tensor, Tensor)
+inline std::tuple<at::Tensor, at::Tensor> soft_dtw_series_backward(
+    const at::Tensor& grad, const at::Tensor& x, const at::Tensor& y, double gamma,
+    const std::optional<at::Tensor>& x_lengths = std::nullopt,
+    const std::optional<at::Tensor>& y_lengths = std::nullopt) {
+  static const auto op = detail::typed<std::tuple<at::Tensor, at::Tensor>(
+      const at::Tensor&, const at::Tensor&, const at::Tensor&, double,
+      const std::optional<at::Tensor>&, const std::optional<at::Tensor>&)>(
+      "mt::soft_dtw_series_backward");
+  return op.call(grad, x, y, gamma, x_lengths, y_lengths);
+}
+
+// mt::viterbi_decode(Tensor emissions, Tensor transitions, Tensor? lengths=None, Tensor?
+// start=None, Tensor? end=None) -> (Tensor, Tensor)
+inline std::tuple<at::Tensor, at::Tensor> viterbi_decode(
+    const at::Tensor& emissions, const at::Tensor& transitions,
+    const std::optional<at::Tensor>& lengths = std::nullopt,
+    const std::optional<at::Tensor>& start = std::nullopt,
+    const std::optional<at::Tensor>& end = std::nullopt) {
+  static const auto op = detail::typed<std::tuple<at::Tensor, at::Tensor>(
+      const at::Tensor&, const at::Tensor&, const std::optional<at::Tensor>&,
+      const std::optional<at::Tensor>&, const std::optional<at::Tensor>&)>("mt::viterbi_decode");
+  return op.call(emissions, transitions, lengths, start, end);
+}
+
+}  // namespace torch_mt::ops
