@@ -19,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rapidfuzz.distance import Levenshtein
 from scripts import run_script
-from test_joins import as_triples, brute_force, corpora
+from test_levenshtein_join import as_triples, brute_force, corpora
 
 import torch_mt
 

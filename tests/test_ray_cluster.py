@@ -11,7 +11,7 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_joins import as_triples, brute_force, corpora
+from test_levenshtein_join import as_triples, brute_force, corpora
 
 import torch_mt
 
