@@ -40,7 +40,8 @@ def load() -> None:
 
     build = os.path.join(_ROOT, "build", "probes")
     library = os.path.join(build, "torch_mt_runtime_probes.so")
-    headers = glob.glob(os.path.join(_ROOT, "ops", "runtime", "*.h"))
+    # The probes include the public runtime headers: a change there rebuilds them.
+    headers = glob.glob(os.path.join(_ROOT, "ops", "include", "torch_mt", "*.h"))
     inputs = [SOURCE, __file__, library_path(), *headers]
     if os.path.exists(library) and os.path.getmtime(library) > max(map(os.path.getmtime, inputs)):
         torch.ops.load_library(library)  # up to date: no build, no build lock

@@ -47,7 +47,8 @@ def edit_distance(
     has passed ``k``) stop early: much faster when most pairs are far apart.
 
     Args:
-        a: int32/int64 tensor ``[B, La]``, or a list of ``B`` strings or int sequences.
+        a: uint8/int16/int32/int64 token tensor ``[B, La]`` (only equality of tokens
+            matters), or a list of ``B`` strings or int sequences.
         b: same form and dtype as ``a`` (a list is converted to the other side's dtype),
             ``B`` sequences.
         a_lengths: int64 ``[B]`` valid length of each row of a tensor ``a``, each in
