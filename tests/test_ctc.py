@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import torch_mt
-from torch_mt.ctc.bench import speech_like, trellis_align
+from torch_mt.ctc.bench import batched_trellis_align, speech_like, trellis_align
 
 
 def collapse(path: tuple[int, ...], blank: int) -> tuple[int, ...]:
@@ -135,6 +135,25 @@ def test_forced_alignment_equals_an_independent_vectorised_trellis():
     )
     for b in range(4):
         assert labels[b].tolist() == trellis_align(log_probs[b], targets[b], 0).tolist()
+
+
+@settings(max_examples=15)
+@given(
+    batch=st.integers(1, 5),
+    tokens=st.integers(1, 12),
+    classes=st.integers(2, 6),
+    seed=st.integers(0, 2**16),
+)
+def test_the_batch_vectorised_baseline_aligns_as_the_operator(batch, tokens, classes, seed):
+    # The benchmark's baseline (over batch and states): checked here, so the
+    # speedup it reports is against a correct implementation. Few classes
+    # make repeated tokens (no skip) common.
+    steps = 3 * tokens + 2
+    log_probs, targets, lengths = speech_like(batch, steps, classes, tokens, seed=seed)
+    labels, _ = torch_mt.ctc_forced_align(
+        log_probs, targets, lengths, torch.full((batch,), tokens, dtype=torch.int64)
+    )
+    assert torch.equal(batched_trellis_align(log_probs, targets, 0), labels)
 
 
 def test_corner_cases_no_frames_no_tokens_blank_only():

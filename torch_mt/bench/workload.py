@@ -123,6 +123,62 @@ def random_sequences(
     ]
 
 
+#: Common English words: the text most users compare (names, words,
+#: transcripts) is ASCII, where rapidfuzz has its fastest path.
+_ENGLISH_WORDS = (
+    "the of and to in is that for it with as was on be by at this have from or one had not "
+    "but what all were when we there can an your which their said if do will each about how "
+    "up out them then she many some so these would other into has more her two like him see "
+    "time could no make than first been its who now people my made over did down only way "
+    "find use may water long little very after words called just where most know get through "
+    "back much before go good new write our used me man too any day same right look think also "
+    "around another came come work three word must because does part even place well such"
+).split()
+#: Latin-1 letters beyond ASCII (Western European names and words).
+_LATIN1_LETTERS = "àáâäçèéêëíîïñòóôöùúûüýÿßæøå"
+
+
+def word_text(
+    count: int, min_chars: int, max_chars: int, rng: random.Random, latin1: bool = False
+) -> list[str]:
+    """``count`` strings of ``min_chars``-``max_chars`` characters: English words
+    and spaces (ASCII), or with ``latin1`` about one letter in six accented."""
+    texts = []
+    for _ in range(count):
+        target = rng.randint(min_chars, max_chars)
+        text = ""
+        while len(text) < target:
+            text += ("" if not text else " ") + rng.choice(_ENGLISH_WORDS)
+        text = text[:target]
+        if latin1:
+            text = "".join(
+                rng.choice(_LATIN1_LETTERS) if c != " " and rng.random() < 1 / 6 else c
+                for c in text
+            )
+        texts.append(text)
+    return texts
+
+
+def with_typos(texts: list[str], rate: float, rng: random.Random) -> list[str]:
+    """Each text with about ``rate`` of its characters substituted, deleted or
+    doubled (near-duplicates, as record linkage and spelling compare them)."""
+    noisy = []
+    for text in texts:
+        out = []
+        for c in text:
+            roll = rng.random()
+            if roll < rate / 3:
+                out.append(rng.choice(text))  # substituted
+            elif roll < 2 * rate / 3:
+                continue  # deleted
+            elif roll < rate:
+                out.append(c + c)  # doubled
+            else:
+                out.append(c)
+        noisy.append("".join(out))
+    return noisy
+
+
 #: Token ids 0..999 as characters: ASCII letters, then CJK ideographs.
 _CHARACTERS = [chr(0x61 + t) if t < 26 else chr(0x4E00 + t) for t in range(1000)]
 

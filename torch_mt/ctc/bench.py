@@ -63,6 +63,47 @@ def trellis_align(log_probs: Tensor, tokens: Tensor, blank: int) -> Tensor:
     return torch.tensor(path)
 
 
+def batched_trellis_align(log_probs: Tensor, tokens: Tensor, blank: int) -> Tensor:
+    """Forced alignment of a whole batch as a PyTorch user with a batch writes
+    it (float64): one Python loop over frames, every state of every item in a
+    few tensor ops ``[B, 2L+1]``, the kernel's tie rules; full-length items
+    (as the workload's), the labels ``[B, T]``. The stronger baseline: it
+    vectorises over the batch as well as over the states."""
+    log_probs = log_probs.double()
+    batch, frames = log_probs.shape[:2]
+    states = 2 * tokens.shape[1] + 1
+    labels = torch.full((batch, states), blank, dtype=torch.int64)
+    labels[:, 1::2] = tokens
+    skippable = torch.zeros(batch, states, dtype=torch.bool)
+    skippable[:, 3::2] = tokens[:, 1:] != tokens[:, :-1]
+    minus_inf = torch.full((batch, 2), -math.inf, dtype=torch.float64)
+    emissions = log_probs.gather(2, labels.unsqueeze(1).expand(batch, frames, states))
+    alpha = torch.full((batch, states), -math.inf, dtype=torch.float64)
+    alpha[:, :2] = emissions[:, 0, :2]
+    steps = []
+    for t in range(1, frames):
+        advance = torch.cat([minus_inf[:, :1], alpha[:, :-1]], dim=1)
+        skip = torch.where(skippable, torch.cat([minus_inf, alpha[:, :-2]], dim=1), -math.inf)
+        take_skip = (skip > advance) & (skip > alpha)
+        take_advance = ~take_skip & (advance > alpha)
+        best = torch.where(take_skip, skip, torch.where(take_advance, advance, alpha))
+        steps.append(take_skip.long() * 2 + take_advance.long())
+        alpha = best + emissions[:, t]
+    last = states - 1
+    state = (
+        torch.full((batch,), last)
+        if states == 1
+        else torch.where(alpha[:, last] > alpha[:, last - 1], last, last - 1)
+    )
+    path = torch.empty(batch, frames, dtype=torch.int64)
+    rows = torch.arange(batch)
+    for t in range(frames - 1, -1, -1):
+        path[:, t] = labels[rows, state]
+        if t > 0:
+            state = state - steps[t - 1][rows, state]
+    return path
+
+
 def _ctc_workloads(quick: bool) -> list[Workload]:
     batch, steps, classes, tokens = (8, 400, 32, 60) if quick else (64, 2000, 32, 300)
     log_probs, targets, input_lengths = speech_like(batch, steps, classes, tokens, seed=0)
@@ -72,6 +113,11 @@ def _ctc_workloads(quick: bool) -> list[Workload]:
         description=f"forced alignment of {batch} utterances of {steps} frames, C={classes}",
         ops=("ctc_forced_align",),
         arms=[
+            # The baseline: a PyTorch user with a batch vectorises over it too.
+            Arm(
+                "pure PyTorch: trellis vectorised over batch and states",
+                lambda: batched_trellis_align(log_probs, targets, 0),
+            ),
             # torchaudio's CPU forced_align takes one utterance at a time, but
             # no torchaudio wheel loads with this torch (the PyPI wheels are
             # CUDA builds): a vectorised PyTorch trellis stands in for it.
@@ -80,7 +126,7 @@ def _ctc_workloads(quick: bool) -> list[Workload]:
                 lambda: torch.stack(
                     [trellis_align(log_probs[b], targets[b], 0) for b in range(batch)]
                 ),
-            )
+            ),
         ],
         torch_mt=lambda: torch.ops.mt.ctc_forced_align(
             log_probs, targets, input_lengths, target_lengths, 0

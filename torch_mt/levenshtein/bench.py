@@ -17,6 +17,8 @@ from ..bench.workload import (
     peer,
     random_sequences,
     small_workload,
+    with_typos,
+    word_text,
 )
 from . import (
     edit_distance,
@@ -25,6 +27,11 @@ from . import (
     similarity_join,
     word_error_rate,
 )
+
+#: The benchmark's token sequences spelled as text: ids below 26 are ASCII
+#: letters, the rest CJK, where rapidfuzz takes its slower hash-map path; kept
+#: as a row of its own, labelled, beside the ASCII and Latin-1 rows.
+_VOCABULARY_TEXT = "vocabulary-1000 tokens as text (CJK above id 26)"
 
 
 def workloads(quick: bool) -> list[Workload]:
@@ -117,9 +124,14 @@ def workloads(quick: bool) -> list[Workload]:
     return [
         *join_workloads(quick),
         batch,
-        _from_strings(lefts, rights),
+        *_text_rows(num_pairs, grid_side, rng),
+        _from_strings(
+            as_text(lefts), as_text(rights), "vocabulary-1000 tokens as text (CJK above id 26)"
+        ),
         grid,
-        _grid_from_strings(rows, cols),
+        _grid_from_strings(
+            as_text(rows), as_text(cols), "vocabulary-1000 tokens as text (CJK above id 26)"
+        ),
         long_grid,
         _padding(quick, rng),
         _word_error_rate(quick, rng),
@@ -160,14 +172,28 @@ def _word_error_rate(quick: bool, rng: random.Random) -> Workload:
     )
 
 
-def _from_strings(lefts: list[list[int]], rights: list[list[int]]) -> Workload:
-    """The same pairs as Python strings: the wrapper's conversion included."""
-    left_strings, right_strings = as_text(lefts), as_text(rights)
+def _text_rows(num_pairs: int, grid_side: int, rng: random.Random) -> list[Workload]:
+    """The headline string rows, on the text users have: English words in
+    ASCII, and the same with Latin-1 accents; each pair a near-duplicate
+    (about 15% of characters changed), row-wise and as a grid."""
+    rows = []
+    for latin1, what in ((False, "ASCII words"), (True, "Latin-1 words")):
+        lefts = word_text(num_pairs, 20, 60, rng, latin1=latin1)
+        rights = with_typos(lefts, 0.15, rng)
+        rows.append(_from_strings(lefts, rights, what))
+        rows.append(_grid_from_strings(lefts[:grid_side], rights[:grid_side], what))
+    return rows
+
+
+def _from_strings(left_strings: list[str], right_strings: list[str], what: str) -> Workload:
+    """Pairs of Python strings, the wrapper's conversion included."""
     (a, a_lengths), (b, b_lengths) = pad_sequences(left_strings), pad_sequences(right_strings)
     distance = lambda: peer("rapidfuzz.distance").Levenshtein.distance  # noqa: E731
     return Workload(
-        name=f"edit_distance from Python strings, {len(lefts)} pairs",
-        description=f"{len(lefts)} pairs of 20-60-character strings, conversion included",
+        name=f"edit_distance from Python strings, {what}, {len(left_strings)} pairs",
+        description=(
+            f"{len(left_strings)} pairs of 20-60-character strings ({what}), conversion included"
+        ),
         ops=("edit_distance", "edit_distance_text"),
         arms=[
             Arm(
@@ -191,13 +217,13 @@ def _from_strings(lefts: list[list[int]], rights: list[list[int]]) -> Workload:
     )
 
 
-def _grid_from_strings(rows: list[list[int]], cols: list[list[int]]) -> Workload:
+def _grid_from_strings(row_strings: list[str], col_strings: list[str], what: str) -> Workload:
     """The all-pairs grid on Python strings, conversion included, against
     rapidfuzz's own parallel grid."""
-    row_strings, col_strings = as_text(rows), as_text(cols)
+    shape = f"{len(row_strings)}x{len(col_strings)}"
     return Workload(
-        name=f"edit_distance_pairwise from Python strings, {len(rows)}x{len(cols)}",
-        description=f"all pairs of {len(rows)} x {len(cols)} strings of 20-60 characters",
+        name=f"edit_distance_pairwise from Python strings, {what}, {shape}",
+        description=f"all pairs of {shape} strings of 20-60 characters ({what})",
         ops=("edit_distance_pairwise", "edit_distance_pairwise_text"),
         arms=[
             Arm(
