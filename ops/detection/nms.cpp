@@ -18,7 +18,8 @@
 // anything else, as torchvision.ops.batched_nms does.
 //
 // nms and batched_nms have data-dependent output sizes: their shape
-// functions are Python fakes (torch_mt/detection/__init__.py), which call the check ops below. nms_padded's is below.
+// functions are Python fakes (torch_mt/detection/__init__.py), which call the
+// check ops below for their argument checks. nms_padded's is below.
 #include <ATen/ATen.h>
 #include <torch/library.h>
 
