@@ -45,6 +45,9 @@ def test_json_has_every_field(quick_run):
     report, _ = quick_run
     assert {
         "cpu_model",
+        "cpu_vendor",
+        "cpu_flags",
+        "torch_mt_simd",
         "cpus_usable",
         "cpus_online",
         "torch",

@@ -109,17 +109,31 @@ def time_workload(
     ]
 
 
+#: The SIMD features that decide which kernel variant runs (and how fast).
+_SIMD_FLAGS = ("avx2", "fma", "avx512f", "avx512bw", "avx512vl")
+
+
+def _cpuinfo_field(lines: list[str], name: str) -> str:
+    return next((line.split(":", 1)[1].strip() for line in lines if line.startswith(name)), "")
+
+
 def machine_info() -> dict:
-    model = "unknown"
+    """The machine a run measured: CPU model and vendor, its SIMD flags (a
+    figure holds for one microarchitecture: docs/benchmarks.md keeps Intel and
+    AMD runs apart), whether torch_mt's SIMD paths are on, versions, threads."""
     try:
         with open("/proc/cpuinfo") as cpuinfo:
-            model = next(
-                line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")
-            )
-    except (OSError, StopIteration):
-        pass
+            lines = cpuinfo.readlines()
+    except OSError:
+        lines = []
+    flags = set(_cpuinfo_field(lines, "flags").split())
     return {
-        "cpu_model": model,
+        "cpu_model": _cpuinfo_field(lines, "model name") or "unknown",
+        "cpu_vendor": _cpuinfo_field(lines, "vendor_id") or "unknown",
+        "cpu_flags": [flag for flag in _SIMD_FLAGS if flag in flags],
+        "torch_mt_simd": "off (TORCH_MT_DISABLE_SIMD)"
+        if os.environ.get("TORCH_MT_DISABLE_SIMD") is not None
+        else ("avx2" if "avx2" in flags else "portable"),
         "cpus_online": os.cpu_count(),
         "cpus_usable": len(os.sched_getaffinity(0)),
         "torch": torch.__version__,
@@ -238,8 +252,10 @@ def main(argv: Optional[list[str]] = None) -> int:
 
     info = machine_info()
     print(
-        f"# torch_mt benchmark\n\n{info['cpu_model']}, {info['cpus_usable']} usable CPUs, "
-        f"torch {info['torch']}, torch_mt threads: {', '.join(map(str, thread_counts))}\n",
+        f"# torch_mt benchmark\n\n{info['cpu_model']} ({info['cpu_vendor']}; "
+        f"{' '.join(info['cpu_flags']) or 'no AVX2'}; torch_mt SIMD: {info['torch_mt_simd']}), "
+        f"{info['cpus_usable']} usable CPUs, torch {info['torch']}, "
+        f"torch_mt threads: {', '.join(map(str, thread_counts))}\n",
         flush=True,
     )
     timings: list[Timing] = []
