@@ -6,7 +6,11 @@ vectorised trellis, and the corner cases (no frames, no tokens, blank only)."""
 from __future__ import annotations
 
 import itertools
+import json
 import math
+import os
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -218,3 +222,40 @@ def test_results_are_identical_for_any_thread_count_on_speech_like_input():
             [*results[0][0], *results[0][1]], [*other[0], *other[1]], strict=True
         ):
             assert torch.equal(mine, theirs)
+
+
+# Aligned once with the AVX2 trellis step and once in a process where it is
+# switched off: speech-like, tie-heavy (all-equal frames) and repeat-heavy
+# (two classes) batches, in both float dtypes.
+_SIMD_CASES = """
+import json, torch, torch_mt
+from torch_mt.ctc.bench import speech_like
+cases = []
+for batch, steps, classes, tokens, seed in ((4, 300, 12, 40, 1), (3, 90, 2, 20, 2)):
+    log_probs, targets, lengths = speech_like(batch, steps, classes, tokens, seed=seed)
+    target_lengths = torch.full((batch,), tokens, dtype=torch.int64)
+    tied = torch.zeros_like(log_probs)  # every path ties: the tie rules decide
+    for lp in (log_probs, log_probs.double(), tied):
+        labels, scores = torch.ops.mt.ctc_forced_align(lp, targets, lengths, target_lengths, 0)
+        cases.append([labels.tolist(), scores.tolist()])
+print(json.dumps(cases))
+"""
+
+
+def test_portable_trellis_step_aligns_as_the_avx2_one():
+    def align(simd_off: bool) -> list:
+        env = {k: v for k, v in os.environ.items() if k != "TORCH_MT_DISABLE_SIMD"}
+        if simd_off:
+            env["TORCH_MT_DISABLE_SIMD"] = "1"
+        result = subprocess.run(
+            [sys.executable, "-c", _SIMD_CASES],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout)
+
+    with_simd, without_simd = align(False), align(True)
+    assert len(with_simd) == 6 and with_simd == without_simd

@@ -74,9 +74,55 @@ void check_transcript(const Transcript<target_t>& transcript, int64_t frames, in
 
 // Scratch of one chunk's items.
 struct AlignWorkspace {
-  std::vector<double> previous, current;  // the trellis column of the last frame and this one
-  std::vector<int8_t> step;               // [frames, S]: 0 stay, 1 from s - 1, 2 skip from s - 2
+  // The trellis column of the last frame and this one, each with two -inf
+  // cells in front (states -2 and -1): every state reads its three
+  // predecessors without a bounds test.
+  std::vector<double> previous, current;
+  std::vector<int32_t> label;     // [S]: the class of each state
+  std::vector<uint8_t> can_skip;  // [S]: the skip from s - 2 into s is allowed
+  std::vector<double> emission;   // [S]: this frame's log-probability of each state's class
+  std::vector<int8_t> step;       // [frames, S]: 0 stay, 1 from s - 1, 2 skip from s - 2
 };
+
+// One frame of the trellis, every state at once, branch-free so that the
+// compiler vectorises it along the states (each state depends only on the
+// last frame's column). The same comparisons, selects and one add per state
+// as a scalar loop, so every vector width gives the same bits. Ties go to
+// staying, then advancing, then skipping (torchaudio's rules).
+__attribute__((always_inline)) inline void trellis_frame_body(const double* __restrict previous,
+                                                              const uint8_t* __restrict can_skip,
+                                                              const double* __restrict emission,
+                                                              int64_t states,
+                                                              double* __restrict current,
+                                                              int8_t* __restrict step) {
+  for (int64_t s = 0; s < states; ++s) {
+    const double stay = previous[s];
+    const double advance = previous[s - 1];
+    const double two_back = previous[s - 2];  // always readable: the padding
+    const double skip = can_skip[s] != 0 ? two_back : kMinusInf;
+    const bool take_skip = (skip > advance) & (skip > stay);
+    const bool take_advance = !take_skip & (advance > stay);
+    const double best = take_skip ? skip : (take_advance ? advance : stay);
+    step[s] = static_cast<int8_t>(2 * static_cast<int>(take_skip) + static_cast<int>(take_advance));
+    current[s] = best + emission[s];
+  }
+}
+
+void trellis_frame_portable(const double* previous, const uint8_t* can_skip, const double* emission,
+                            int64_t states, double* current, int8_t* step) {
+  trellis_frame_body(previous, can_skip, emission, states, current, step);
+}
+
+#if defined(__x86_64__)
+// Four states per AVX2 instruction: compares, blends and adds only (no
+// gather, no masked store: nothing that Zen cores run as microcode).
+__attribute__((target("avx2"))) void trellis_frame_avx2(const double* previous,
+                                                        const uint8_t* can_skip,
+                                                        const double* emission, int64_t states,
+                                                        double* current, int8_t* step) {
+  trellis_frame_body(previous, can_skip, emission, states, current, step);
+}
+#endif
 
 template <typename scalar_t, typename target_t>
 void align_item(const scalar_t* log_probs, int64_t frames, int64_t classes,
@@ -86,35 +132,38 @@ void align_item(const scalar_t* log_probs, int64_t frames, int64_t classes,
     return;  // nothing to align (check_transcript allowed it: no tokens)
   }
   const int64_t states = 2 * transcript.length + 1;
-  ws.previous.assign(states, kMinusInf);
-  ws.current.assign(states, kMinusInf);
-  ws.step.assign(frames * states, 0);
-  ws.previous[0] = static_cast<double>(log_probs[blank]);
-  if (states > 1) {
-    ws.previous[1] = static_cast<double>(log_probs[transcript.label(1, blank)]);
+  ws.previous.assign(states + 2, kMinusInf);
+  ws.current.assign(states + 2, kMinusInf);
+  ws.label.resize(states);
+  ws.can_skip.resize(states);
+  ws.emission.resize(states);
+  for (int64_t s = 0; s < states; ++s) {
+    ws.label[s] = static_cast<int32_t>(transcript.label(s, blank));
+    ws.can_skip[s] = transcript.can_skip_into(s) ? 1 : 0;
   }
+  ws.step.assign(frames * states, 0);
+  double* previous = ws.previous.data() + 2;  // state 0; [-2] and [-1] stay -inf
+  double* current = ws.current.data() + 2;
+  previous[0] = static_cast<double>(log_probs[blank]);
+  if (states > 1) {
+    previous[1] = static_cast<double>(log_probs[ws.label[1]]);
+  }
+#if defined(__x86_64__)
+  const auto frame_step = simd::avx2_enabled() ? trellis_frame_avx2 : trellis_frame_portable;
+#else
+  const auto frame_step = trellis_frame_portable;
+#endif
   for (int64_t t = 1; t < frames; ++t) {
     const scalar_t* frame = log_probs + t * classes;
-    int8_t* step = ws.step.data() + t * states;
-    for (int64_t s = 0; s < states; ++s) {
-      const double stay = ws.previous[s];
-      const double advance = s >= 1 ? ws.previous[s - 1] : kMinusInf;
-      const double skip = transcript.can_skip_into(s) ? ws.previous[s - 2] : kMinusInf;
-      double best = stay;
-      step[s] = 0;
-      if (skip > advance && skip > stay) {
-        best = skip;
-        step[s] = 2;
-      } else if (advance > stay) {
-        best = advance;
-        step[s] = 1;
-      }
-      ws.current[s] = best + static_cast<double>(frame[transcript.label(s, blank)]);
+    for (int64_t s = 0; s < states; ++s) {  // a gather: kept out of the vector loop
+      ws.emission[s] = static_cast<double>(frame[ws.label[s]]);
     }
-    std::swap(ws.previous, ws.current);
+    frame_step(previous, ws.can_skip.data(), ws.emission.data(), states, current,
+               ws.step.data() + t * states);
+    std::swap(previous, current);
   }
   int64_t state = states - 1;
-  if (states > 1 && !(ws.previous[states - 1] > ws.previous[states - 2])) {
+  if (states > 1 && !(previous[states - 1] > previous[states - 2])) {
     state = states - 2;
   }
   for (int64_t t = frames - 1; t >= 0; --t) {
