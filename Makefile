@@ -7,7 +7,7 @@ PIP := $(PYTHON) -m pip
 # keeps a range. No build isolation: it would download another, CUDA, torch.
 TORCH_PIN := torch==2.13.0
 
-.PHONY: install build lint test test-fast bench sanitize
+.PHONY: install build lint test test-fast bench sanitize dist
 
 # Our own code builds warning-free; -Werror keeps it so in dev and CI.
 export TORCH_MT_EXTRA_CFLAGS ?= -Werror
@@ -23,6 +23,14 @@ install:
 build:
 	$(PYTHON) setup.py build_ext --inplace
 
+# The release: dist/torch_mt-<version>.tar.gz and the wheel built from it
+# (so the sdist is proven to build), against the installed torch, without
+# build isolation. tests/test_install.py installs both as users do.
+dist: install
+	rm -rf dist
+	$(PYTHON) -m build --no-isolation --sdist --outdir dist .
+	$(PIP) wheel --no-build-isolation --no-deps --wheel-dir dist dist/torch_mt-*.tar.gz
+
 # Style gates (config: pyproject.toml [tool.ruff], .clang-format); part of `make test`.
 CXX_SOURCES = $(shell git ls-files 'ops/*.cpp' 'ops/*.h' 'examples/*.cpp' 'tests/*.cpp')
 # The pinned clang-format wheel (test extra) installs its binary beside the
@@ -36,9 +44,9 @@ lint:
 test: install lint
 	HYPOTHESIS_PROFILE=$${HYPOTHESIS_PROFILE:-ci} $(PYTHON) -m pytest
 
-# The suite without the slow inductor compiles, on the quick profile.
+# The suite without the slow inductor compiles and the release install, on the quick profile.
 test-fast: build
-	HYPOTHESIS_PROFILE=dev $(PYTHON) -m pytest -m "not inductor"
+	HYPOTHESIS_PROFILE=dev $(PYTHON) -m pytest -m "not inductor and not install"
 
 bench: install
 	$(PYTHON) -m torch_mt.bench $(BENCH_ARGS)
@@ -61,7 +69,7 @@ sanitize:
 	TORCH_MT_EXTRA_LDFLAGS="-fsanitize=address,undefined" \
 	$(PYTHON) setup.py build_ext --inplace --build-temp build/asan
 	LD_PRELOAD="$(call SANITIZER_LIB,asan) $(call SANITIZER_LIB,ubsan)" ASAN_OPTIONS=detect_leaks=0 \
-	HYPOTHESIS_PROFILE=dev $(REAL_PYTHON) -m pytest -m "not inductor and not ray" $(ASAN_DESELECT)
+	HYPOTHESIS_PROFILE=dev $(REAL_PYTHON) -m pytest -m "not inductor and not ray and not install" $(ASAN_DESELECT)
 	TORCH_MT_EXTRA_CFLAGS="-Werror -fsanitize=thread -fno-omit-frame-pointer -Wno-tsan" \
 	TORCH_MT_EXTRA_LDFLAGS="-fsanitize=thread" \
 	$(PYTHON) setup.py build_ext --inplace --build-temp build/tsan

@@ -18,6 +18,7 @@ import glob
 import os
 import shutil
 
+import torch
 from setuptools import Extension, setup
 from torch.utils.cpp_extension import BuildExtension, include_paths, library_paths
 
@@ -69,6 +70,13 @@ class BuildLibrary(BuildExtension.with_options(use_ninja=True, no_python_abi_suf
             os.makedirs(include, exist_ok=True)
             for header in glob.glob(os.path.join(PUBLIC_HEADERS, "*.h")):
                 shutil.copy2(header, include)
+            # The torch this library is compiled against: `import torch_mt`
+            # compares it with the running torch before loading the library.
+            with open(os.path.join(package, "_build_info.py"), "w") as info:
+                info.write(
+                    "# Written by setup.py when the library was built: not in git.\n"
+                    f"BUILT_WITH_TORCH = {torch.__version__!r}\n"
+                )
 
 
 setup(

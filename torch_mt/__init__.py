@@ -38,6 +38,35 @@ def library_path() -> str:
 #: ``CMAKE_PREFIX_PATH``. See docs/deploy.md.
 cmake_prefix_path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "share", "cmake")
 
+
+def _release(version: str) -> str:
+    """``2.13.0`` of ``2.13.0+cpu``: the local tag names the build of torch
+    (CPU, a CUDA version), whose C++ ABI is that of the release."""
+    return version.split("+", 1)[0]
+
+
+#: The torch version the library was compiled against (``torch.__version__``
+#: at build time); ``import torch_mt`` refuses another torch release.
+built_with_torch: str
+try:
+    from ._build_info import BUILT_WITH_TORCH as built_with_torch
+except ImportError:  # pragma: no cover - an unbuilt source checkout
+    raise ImportError(
+        "torch_mt: this copy was never built (no torch_mt/_build_info.py); build it with "
+        "`make install` (pip install --no-build-isolation -e .) from the source tree"
+    ) from None
+
+if _release(torch.__version__) != _release(built_with_torch):
+    # Loading a library built for another torch fails with an undefined
+    # symbol, or worse: say what happened and what to do instead.
+    needed = _release(built_with_torch)
+    raise ImportError(
+        f"torch_mt: this build of torch_mt was compiled against torch {built_with_torch}, "
+        f"but the running torch is {torch.__version__}. Install torch=={needed}, or rebuild "
+        "torch_mt against your torch from its source distribution: pip install "
+        "--no-build-isolation torch_mt-<version>.tar.gz (see docs/install.md)"
+    )
+
 try:
     # Loading it runs the TORCH_LIBRARY registrations; loading it again
     # (torch.ops.load_library from user code, say) is harmless.
@@ -109,6 +138,7 @@ for _family in FAMILIES:
 
 __all__ = sorted(
     [
+        "built_with_torch",
         "cmake_prefix_path",
         "family_modules",
         "get_num_threads",
