@@ -220,11 +220,23 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _print_tables(
-    timings: list[Timing], skipped: list[dict], scaling: list, small: list[dict]
+    timings: list[Timing],
+    family_of: dict[str, str],
+    skipped: list[dict],
+    scaling: list,
+    small: list[dict],
 ) -> None:
     """The per-operator table, the skipped arms, thread scaling and the small-input verdicts."""
     print("## Per operator\n")
-    print(markdown_table(timings))
+    # A section per family, named as its folders are (ops/<family>/,
+    # torch_mt/<family>/, docs/ops/<family>.md), in the order measured.
+    sections: dict[str, list[Timing]] = {}
+    for timing in timings:
+        sections.setdefault(family_of.get(timing.workload, ""), []).append(timing)
+    for family, rows in sections.items():
+        if family:
+            print(f"### {family}\n")
+        print(markdown_table(rows) + ("\n" if len(sections) > 1 else ""))
     if skipped:
         print("\nArms skipped because an optional package is not installed or fails to import:\n")
         for row in skipped:
@@ -273,7 +285,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     scaling = thread_scaling(timings)
     small = small_input_verdicts(scaling, timings)
 
-    _print_tables(timings, skipped, scaling, small)
+    family_of = {workload.name: workload.family for workload in workloads}
+    _print_tables(timings, family_of, skipped, scaling, small)
 
     call_overhead = None
     if not args.workloads:

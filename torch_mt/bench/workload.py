@@ -13,6 +13,7 @@ run (:func:`peer`), so a missing one never stops the benchmark.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import importlib.util
 import operator
@@ -83,6 +84,9 @@ class Workload:
     #: Called once the workload is timed, whatever happened: stops what its
     #: arms started (a local Ray's processes would take CPU from the rows after).
     finish: Optional[Callable[[], None]] = None
+    #: The family that declared it (its package's name: the benchmark prints a
+    #: section per family); set by all_workloads, "" for a user's file.
+    family: str = ""
 
 
 def peer(module: str) -> ModuleType:
@@ -265,10 +269,11 @@ def runtime_workloads() -> list[Workload]:
 def all_workloads(quick: bool) -> list[Workload]:
     """Every family's workloads (main ones first, then the tiny calls), then the runtime's."""
     declared = [
-        workload
+        dataclasses.replace(workload, family=module.__name__.split(".")[-2])
         for module in torch_mt.family_modules("bench")
         for workload in module.workloads(quick)
     ]
     main = [workload for workload in declared if workload.kind == "main"]
     small = [workload for workload in declared if workload.kind == "small"]
-    return main + small + runtime_workloads()
+    runtime = [dataclasses.replace(w, family="runtime") for w in runtime_workloads()]
+    return main + small + runtime
