@@ -288,13 +288,22 @@ def main(argv: Optional[list[str]] = None) -> int:
     family_of = {workload.name: workload.family for workload in workloads}
     _print_tables(timings, family_of, skipped, scaling, small)
 
-    call_overhead = None
+    call_overhead = text_calls = None
     if not args.workloads:
         from .cpp_calls import measure, table
 
         print("\n## One tiny call from C++ vs from Python (mt::dtw, [2, 12, 12])\n", flush=True)
         call_overhead = measure(min_run_time)
         print(table(call_overhead))
+        from .cpp_calls import measure_text, text_table
+
+        print(
+            "\n## mt::edit_distance_text in TorchScript run from C++ "
+            "(20 000 pairs of ASCII words)\n",
+            flush=True,
+        )
+        text_calls = measure_text(min_run_time, thread_counts)
+        print(text_table(text_calls))
 
     big_setup, big_results = None, []
     if size_gib > 0:
@@ -319,6 +328,7 @@ def main(argv: Optional[list[str]] = None) -> int:
             "small_inputs": small,
             "skipped_arms": skipped,
             "cpp_call_overhead": asdict(call_overhead) if call_overhead else None,
+            "text_in_torchscript_from_cpp": asdict(text_calls) if text_calls else None,
             "big_tensor": {"setup": big_setup, "results": [asdict(r) for r in big_results]},
         }
         with open(args.json, "w") as file:

@@ -1,4 +1,5 @@
-"""What one tiny operator call costs from C++ against the same call from Python.
+"""What one tiny operator call costs from C++ against the same call from Python,
+and the str[] edit distance inside TorchScript run from C++.
 
 ``mt::dtw`` on a [2, 12, 12] float64 cost runs inline (below one grain), so
 the time is the call itself: the dispatcher, the checks, one small output. C++
@@ -11,6 +12,7 @@ one, or without cmake, the comparison is skipped with a note.
 
 from __future__ import annotations
 
+import importlib
 import os
 import shutil
 import statistics
@@ -102,3 +104,87 @@ def table(result: CallOverhead) -> str:
             f"(example configured and built in {result.build_s:.1f} s this run; CMake caches it)",
         ]
     )
+
+
+# ---- mt::edit_distance_text in TorchScript, run from C++ ------------------------------
+
+
+class _TextDistances(torch.nn.Module):
+    """The scripted model the C++ program runs: the strings arrive as IValues."""
+
+    def forward(self, a: list[str], b: list[str]) -> torch.Tensor:
+        return torch.ops.mt.edit_distance_text(a, b, None)
+
+
+@dataclass(frozen=True)
+class TextCalls:
+    pairs: int
+    cpp_ms: dict  # threads -> median ms of one call of the model, run from C++
+    rapidfuzz_ms: Optional[float]  # a Python loop of rapidfuzz's Levenshtein.distance
+    note: str = ""
+
+
+def measure_text(min_run_time: float, thread_counts: list, pairs: int = 20_000) -> TextCalls:
+    """``mt::edit_distance_text`` on 20 000 pairs of ASCII words (the
+    benchmark's headline text), inside a scripted model that
+    ``examples/cpp/text_in_torchscript.cpp`` loads and runs, at each thread
+    count; against a rapidfuzz loop in this process on the same pairs."""
+    import random
+    import tempfile
+
+    from .workload import with_typos, word_text
+
+    if not os.path.exists(EXAMPLE) or shutil.which("cmake") is None:
+        return TextCalls(pairs, {}, None, "skipped: needs a source checkout and cmake")
+    try:
+        program = os.path.join(build_example("text_in_torchscript"), "text_in_torchscript")
+    except subprocess.CalledProcessError as error:
+        return TextCalls(pairs, {}, None, f"skipped: the C++ build failed ({error})")
+    rng = random.Random(0)
+    lefts = word_text(pairs, 20, 60, rng)
+    rights = with_typos(lefts, 0.15, rng)
+    expected = int(torch.ops.mt.edit_distance_text(lefts, rights, None).sum())
+    cpp_ms = {}
+    with tempfile.TemporaryDirectory() as folder:
+        model, strings = os.path.join(folder, "model.pt"), os.path.join(folder, "pairs.txt")
+        torch.jit.script(_TextDistances()).save(model)
+        with open(strings, "w") as file:
+            file.writelines(f"{x}\n{y}\n" for x, y in zip(lefts, rights))
+        for threads in thread_counts:
+            out = subprocess.run(
+                [program, model, strings, str(threads), "21"],
+                check=True,
+                capture_output=True,
+                text=True,
+                timeout=600,
+            )
+            milliseconds, checksum = out.stdout.split()
+            assert int(checksum) == expected, "the C++ run computed other distances"
+            cpp_ms[threads] = float(milliseconds)
+    try:
+        distance = importlib.import_module("rapidfuzz.distance").Levenshtein.distance
+    except ImportError:
+        return TextCalls(pairs, cpp_ms, None, "rapidfuzz not installed: no peer row")
+    timer = benchmark.Timer(
+        "[distance(x, y) for x, y in zip(lefts, rights)]",
+        globals={"distance": distance, "lefts": lefts, "rights": rights},
+    )
+    rapidfuzz_ms = timer.blocked_autorange(min_run_time=min_run_time).median * 1e3
+    return TextCalls(pairs, cpp_ms, rapidfuzz_ms)
+
+
+def text_table(result: TextCalls) -> str:
+    if not result.cpp_ms:
+        return f"- {result.note}"
+    rows = ["| caller | ms per call | vs the rapidfuzz loop |", "| --- | ---: | ---: |"]
+    if result.rapidfuzz_ms is not None:
+        rows.append(
+            f"| Python loop: rapidfuzz Levenshtein.distance | {result.rapidfuzz_ms:.3g} | 1.00x |"
+        )
+    for threads, milliseconds in result.cpp_ms.items():
+        ratio = f"{result.rapidfuzz_ms / milliseconds:.2f}x" if result.rapidfuzz_ms else "-"
+        rows.append(
+            f"| C++: a TorchScript model calling mt::edit_distance_text, {threads} thread"
+            f"{'' if threads == 1 else 's'} | {milliseconds:.3g} | {ratio} |"
+        )
+    return "\n".join(rows + ([f"\n{result.note}"] if result.note else []))

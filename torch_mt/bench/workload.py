@@ -94,6 +94,14 @@ def peer(module: str) -> ModuleType:
     return importlib.import_module(module)
 
 
+def python_loop(module: str, function: str, lefts: Sequence, rights: Sequence) -> list:
+    """``module.function(x, y)`` for every pair, in a Python loop, the function
+    looked up once, as a user's loop does (not once per pair: an import
+    lookup costs as much as a short rapidfuzz call, and flattered us)."""
+    call = getattr(peer(module), function)
+    return [call(x, y) for x, y in zip(lefts, rights)]
+
+
 def torch_mt_arm_name(threads: int) -> str:
     return f"torch_mt, {threads} thread{'' if threads == 1 else 's'}"
 

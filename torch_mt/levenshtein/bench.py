@@ -15,6 +15,7 @@ from ..bench.workload import (
     as_int_lists,
     as_text,
     peer,
+    python_loop,
     random_sequences,
     small_workload,
     with_typos,
@@ -27,6 +28,9 @@ from . import (
     similarity_join,
     word_error_rate,
 )
+
+#: rapidfuzz's Levenshtein functions (a module of rapidfuzz.distance).
+_LEVENSHTEIN = "rapidfuzz.distance.Levenshtein"
 
 #: The benchmark's token sequences spelled as text: ids below 26 are ASCII
 #: letters, the rest CJK, where rapidfuzz takes its slower hash-map path; kept
@@ -64,12 +68,12 @@ def workloads(quick: bool) -> list[Workload]:
         arms=[
             Arm(
                 "python loop: editdistance.eval",
-                lambda: [peer("editdistance").eval(x, y) for x, y in zip(lefts, rights)],
+                lambda: python_loop("editdistance", "eval", lefts, rights),
                 requires=("editdistance",),
             ),
             Arm(
                 "python loop: rapidfuzz Levenshtein.distance",
-                lambda: [levenshtein().distance(x, y) for x, y in zip(lefts, rights)],
+                lambda: python_loop(_LEVENSHTEIN, "distance", lefts, rights),
                 requires=("rapidfuzz",),
             ),
         ],
@@ -85,7 +89,7 @@ def workloads(quick: bool) -> list[Workload]:
         arms=[
             Arm(
                 "python loop: editdistance.eval",
-                lambda: [[peer("editdistance").eval(x, y) for y in cols] for x in rows],
+                lambda: [python_loop("editdistance", "eval", [x] * len(cols), cols) for x in rows],
                 requires=("editdistance",),
             ),
             Arm(
@@ -188,7 +192,6 @@ def _text_rows(num_pairs: int, grid_side: int, rng: random.Random) -> list[Workl
 def _from_strings(left_strings: list[str], right_strings: list[str], what: str) -> Workload:
     """Pairs of Python strings, the wrapper's conversion included."""
     (a, a_lengths), (b, b_lengths) = pad_sequences(left_strings), pad_sequences(right_strings)
-    distance = lambda: peer("rapidfuzz.distance").Levenshtein.distance  # noqa: E731
     return Workload(
         name=f"edit_distance from Python strings, {what}, {len(left_strings)} pairs",
         description=(
@@ -198,7 +201,7 @@ def _from_strings(left_strings: list[str], right_strings: list[str], what: str) 
         arms=[
             Arm(
                 "python loop: rapidfuzz Levenshtein.distance",
-                lambda: [distance()(x, y) for x, y in zip(left_strings, right_strings)],
+                lambda: python_loop(_LEVENSHTEIN, "distance", left_strings, right_strings),
                 requires=("rapidfuzz",),
             ),
             Arm(
