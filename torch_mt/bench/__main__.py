@@ -297,12 +297,12 @@ def main(argv: Optional[list[str]] = None) -> int:
         print(table(call_overhead))
         from .cpp_calls import measure_text, text_table
 
+        pairs = 2_000 if args.quick else 20_000
         print(
-            "\n## mt::edit_distance_text in TorchScript run from C++ "
-            "(20 000 pairs of ASCII words)\n",
+            f"\n## mt::edit_distance_text in TorchScript run from C++ ({pairs} pairs of ASCII words)\n",
             flush=True,
         )
-        text_calls = measure_text(min_run_time, thread_counts)
+        text_calls = measure_text(min_run_time, thread_counts, pairs)
         print(text_table(text_calls))
 
     big_setup, big_results = None, []

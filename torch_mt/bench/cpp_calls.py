@@ -125,7 +125,7 @@ class TextCalls:
 
 
 def measure_text(min_run_time: float, thread_counts: list, pairs: int = 20_000) -> TextCalls:
-    """``mt::edit_distance_text`` on 20 000 pairs of ASCII words (the
+    """``mt::edit_distance_text`` on ``pairs`` pairs of ASCII words (the
     benchmark's headline text), inside a scripted model that
     ``examples/cpp/text_in_torchscript.cpp`` loads and runs, at each thread
     count; against a rapidfuzz loop in this process on the same pairs."""
