@@ -299,7 +299,8 @@ def main(argv: Optional[list[str]] = None) -> int:
 
         pairs = 2_000 if args.quick else 20_000
         print(
-            f"\n## mt::edit_distance_text in TorchScript run from C++ ({pairs} pairs of ASCII words)\n",
+            "\n## mt::edit_distance_text in TorchScript run from C++ "
+            f"({pairs} pairs of ASCII words)\n",
             flush=True,
         )
         text_calls = measure_text(min_run_time, thread_counts, pairs)
