@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -26,3 +27,23 @@ def run_script(
         return subprocess.run(
             [sys.executable, script], capture_output=True, text=True, timeout=timeout, env=full_env
         )
+
+
+def json_with_and_without_simd(code: str, timeout: float = 300) -> tuple:
+    """What ``code`` prints as JSON, run once with torch_mt's SIMD paths and
+    once in a process where TORCH_MT_DISABLE_SIMD switches them off: the
+    check that each SIMD kernel's portable twin gives the same bits."""
+    outputs = []
+    for simd_off in (False, True):
+        env = {"TORCH_MT_DISABLE_SIMD": "1"} if simd_off else {}
+        full_env = {k: v for k, v in os.environ.items() if k != "TORCH_MT_DISABLE_SIMD"}
+        result = subprocess.run(
+            [sys.executable, "-c", code],
+            env={**full_env, **env},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        assert result.returncode == 0, result.stderr
+        outputs.append(json.loads(result.stdout))
+    return tuple(outputs)

@@ -3,17 +3,14 @@ unique and on tied optima), the wrapper's input forms, errors from inside the fa
 
 from __future__ import annotations
 
-import json
 import math
-import os
-import subprocess
-import sys
 
 import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linear_sum_assignment as scipy_lsa
+from scripts import json_with_and_without_simd
 
 import torch_mt
 from torch_mt.assignment.spec import scipy_reference
@@ -162,17 +159,5 @@ print(json.dumps(cases))
 
 
 def test_portable_column_scan_gives_the_same_assignments_as_avx2():
-    def solve(simd_off: bool) -> list:
-        env = {**os.environ, **({"TORCH_MT_DISABLE_SIMD": "1"} if simd_off else {})}
-        result = subprocess.run(
-            [sys.executable, "-c", _SIMD_CASES],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        assert result.returncode == 0, result.stderr
-        return json.loads(result.stdout)
-
-    with_simd, without_simd = solve(False), solve(True)
+    with_simd, without_simd = json_with_and_without_simd(_SIMD_CASES)
     assert len(with_simd) == 16 and with_simd == without_simd

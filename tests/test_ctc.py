@@ -6,16 +6,13 @@ vectorised trellis, and the corner cases (no frames, no tokens, blank only)."""
 from __future__ import annotations
 
 import itertools
-import json
 import math
-import os
-import subprocess
-import sys
 
 import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scripts import json_with_and_without_simd
 
 import torch_mt
 from torch_mt.ctc.bench import batched_trellis_align, speech_like, trellis_align
@@ -243,19 +240,5 @@ print(json.dumps(cases))
 
 
 def test_portable_trellis_step_aligns_as_the_avx2_one():
-    def align(simd_off: bool) -> list:
-        env = {k: v for k, v in os.environ.items() if k != "TORCH_MT_DISABLE_SIMD"}
-        if simd_off:
-            env["TORCH_MT_DISABLE_SIMD"] = "1"
-        result = subprocess.run(
-            [sys.executable, "-c", _SIMD_CASES],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        assert result.returncode == 0, result.stderr
-        return json.loads(result.stdout)
-
-    with_simd, without_simd = align(False), align(True)
+    with_simd, without_simd = json_with_and_without_simd(_SIMD_CASES)
     assert len(with_simd) == 6 and with_simd == without_simd
