@@ -10,7 +10,7 @@ import pytest
 import torch
 from hypothesis import HealthCheck, settings
 
-import torch_mt
+from torch_mt._runtime import _thread_setting_restored
 
 settings.register_profile(
     "dev",
@@ -32,12 +32,8 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 def _restore_thread_count():
     """Tests may change the pool size; every test starts from the same setting
     (a chosen count, or none: following the allocation)."""
-    chosen = torch.ops.mt.chosen_num_threads()
-    yield
-    if chosen is None:
-        torch_mt.reset_num_threads()
-    else:
-        torch_mt.set_num_threads(chosen)
+    with _thread_setting_restored():
+        yield
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -114,8 +114,16 @@ def num_threads(count: int) -> Iterator[None]:
         ...     torch_mt.get_num_threads()
         1
     """
+    with _thread_setting_restored():
+        set_num_threads(count)
+        yield
+
+
+@contextlib.contextmanager
+def _thread_setting_restored() -> Iterator[None]:
+    """Runs the block, then brings back the thread setting it found: a chosen
+    count is set again, a count that followed the allocation follows it again."""
     previous = torch.ops.mt.chosen_num_threads()  # None: it followed the allocation
-    set_num_threads(count)
     try:
         yield
     finally:

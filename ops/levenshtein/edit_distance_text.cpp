@@ -98,13 +98,13 @@ constexpr const char* kEditDistanceText = "mt::edit_distance_text";
 constexpr const char* kPairwiseText = "mt::edit_distance_pairwise_text";
 
 // What the str[] ops check before reading a string: the cutoff, and for the
-// row-wise op, as many strings on each side.
-void check_text_arguments(const char* op, const std::vector<std::string>& a,
-                          const std::vector<std::string>& b, std::optional<int64_t> max_distance,
-                          bool same_length) {
+// row-wise op, as many strings on each side. Returns the kernels' bound.
+int64_t check_text_arguments(const char* op, const std::vector<std::string>& a,
+                             const std::vector<std::string>& b, std::optional<int64_t> max_distance,
+                             bool same_length) {
   TORCH_CHECK_VALUE(!same_length || a.size() == b.size(), op, ": argument 'b' has ", b.size(),
                     " strings but 'a' has ", a.size());
-  (void)cutoff_bound(op, max_distance);
+  return cutoff_bound(op, max_distance);
 }
 
 // mt::_edit_distance_text_checks(a, b, max_distance, pairwise): those checks
@@ -112,8 +112,8 @@ void check_text_arguments(const char* op, const std::vector<std::string>& a,
 // of the graph, and the fakes must not compute the distances).
 void edit_distance_text_checks(const std::vector<std::string>& a, const std::vector<std::string>& b,
                                std::optional<int64_t> max_distance, bool pairwise) {
-  check_text_arguments(pairwise ? kPairwiseText : kEditDistanceText, a, b, max_distance,
-                       /*same_length=*/!pairwise);
+  (void)check_text_arguments(pairwise ? kPairwiseText : kEditDistanceText, a, b, max_distance,
+                             /*same_length=*/!pairwise);
 }
 
 // Pairs in parallel, each decoded into this thread's buffers just before its
@@ -121,11 +121,11 @@ void edit_distance_text_checks(const std::vector<std::string>& a, const std::vec
 at::Tensor edit_distance_text_cpu(const std::vector<std::string>& a,
                                   const std::vector<std::string>& b,
                                   std::optional<int64_t> max_distance) {
-  check_text_arguments(kEditDistanceText, a, b, max_distance, /*same_length=*/true);
+  const int64_t bound =
+      check_text_arguments(kEditDistanceText, a, b, max_distance, /*same_length=*/true);
   const auto batch = static_cast<int64_t>(a.size());
   at::Tensor out = at::empty({batch}, at::kLong);
   int64_t* distances = out.data_ptr<int64_t>();
-  const int64_t bound = cutoff_bound(kEditDistanceText, max_distance);
   const int64_t a_bytes = longest_bytes(a), b_bytes = longest_bytes(b);
   const int64_t steps = word_steps(std::min(a_bytes, b_bytes), std::max(a_bytes, b_bytes));
   ItemErrors errors;
@@ -152,8 +152,8 @@ at::Tensor edit_distance_text_cpu(const std::vector<std::string>& a,
 at::Tensor edit_distance_pairwise_text_cpu(const std::vector<std::string>& a,
                                            const std::vector<std::string>& b,
                                            std::optional<int64_t> max_distance) {
-  check_text_arguments(kPairwiseText, a, b, max_distance, /*same_length=*/false);
-  const int64_t bound = cutoff_bound(kPairwiseText, max_distance);
+  const int64_t bound =
+      check_text_arguments(kPairwiseText, a, b, max_distance, /*same_length=*/false);
   const auto batch_a = static_cast<int64_t>(a.size()), batch_b = static_cast<int64_t>(b.size());
   check_allocation(kPairwiseText, "the output", {batch_a, batch_b}, sizeof(int64_t));
   const PackedText a_text(kPairwiseText, a, "a"), b_text(kPairwiseText, b, "b");
