@@ -8,7 +8,9 @@ It links c10, torch and torch_cpu only, never torch_python or libpython.
 ops/probes/ holds the runtime's test operators (torch.ops.mt_test); they are
 not shipped: tests and the benchmark build them on demand (torch_mt/_probes.py).
 ops/python/ holds the only C++ that uses Python's C API (the wrappers' string
-conversion); it is a separate module so that the library stays Python-free.
+conversion, and the edit distance of strings read in place); it is a separate
+module so that the library stays Python-free. It links the library (its pool
+and kernels), found beside it at run time as lib/libtorch_mt.so.
 
 All compiler flags live here. Build without isolation, against the torch
 already installed (`make install` does this), or pip downloads another torch.
@@ -60,6 +62,12 @@ class BuildLibrary(BuildExtension.with_options(use_ninja=True, no_python_abi_suf
     <torch_mt/...> path) and share/cmake/TorchMT/TorchMTConfig.cmake (tracked).
     """
 
+    def build_extension(self, ext):
+        if ext.name == "torch_mt._text":  # links the library, built first (ext_modules' order)
+            library = self.get_ext_fullpath("torch_mt.lib.libtorch_mt")
+            ext.library_dirs = [os.path.dirname(library)]
+        super().build_extension(ext)
+
     def run(self):
         super().run()
         # Into the built package (a wheel) and the source one (editable and
@@ -95,12 +103,19 @@ setup(
             extra_link_args=LINK_FLAGS,
             language="c++",
         ),
-        # Python's C API only: no torch, so it builds in a second or two.
+        # Python's C API and the library's strings.h only (no torch headers,
+        # so it compiles in a second or two); linked to the library built
+        # just before it (BuildLibrary.build_extension adds where it is).
         Extension(
             name="torch_mt._text",
             sources=["ops/python/text_packing.cpp"],
+            libraries=["torch_mt"],
             extra_compile_args={"cxx": ["-O3", "-std=c++20", "-Wall", "-Wextra", *EXTRA_CXX_FLAGS]},
-            extra_link_args=EXTRA_LINK_FLAGS,
+            extra_link_args=[
+                "-Wl,-rpath,$ORIGIN/lib",
+                *[f"-Wl,-rpath-link,{path}" for path in library_paths()],
+                *EXTRA_LINK_FLAGS,
+            ],
             language="c++",
         ),
     ],

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import array
 import os
+import random
 import subprocess
 import sys
 
@@ -42,6 +43,71 @@ def test_strings_match_rapidfuzz(pairs, threads):
     with torch_mt.num_threads(threads):
         out = torch_mt.edit_distance(a, b)
     assert out.tolist() == [Levenshtein.distance(x, y) for x, y in pairs]
+
+
+# Characters of every storage width CPython picks for a str (1 byte: ASCII
+# and Latin-1, 2 bytes, 4 bytes), and strings long enough for patterns of
+# more than one 64-bit word; a pair of 1-byte strings is read where it lies.
+NARROW = "ab \x00\x7féÿ"
+ANY_WIDTH = NARROW + "Ωж漢\U0001d11e"
+
+
+@st.composite
+def string_pairs(draw):
+    """Row-wise string pairs: the same alphabet kind on both sides or a
+    different one, lengths across the word boundary. Small batches are drawn
+    string by string; big ones (several chunks of the pool, a chunk being
+    about a hundred pairs) from a drawn seed, as near-duplicates or unrelated
+    strings: hypothesis's own big lists are mostly repeats, which trimming
+    reduces to nothing."""
+    alphabet = draw(st.sampled_from([NARROW, ANY_WIDTH]))
+    if draw(st.booleans()):
+        text = st.text(alphabet=alphabet, max_size=70) | st.text(
+            alphabet=alphabet, min_size=60, max_size=140
+        )
+        return draw(st.lists(st.tuples(text, text), max_size=8))
+    rng = random.Random(draw(st.integers(0, 2**32 - 1)))
+    longest = draw(st.sampled_from([20, 64, 140]))
+
+    def spelled(length):
+        return "".join(rng.choice(alphabet) for _ in range(length))
+
+    def typo(text):
+        chars = list(text)
+        for _ in range(rng.randint(0, 6)):
+            at = rng.randrange(len(chars) + 1)
+            chars[at : at + rng.randint(0, 1)] = rng.choice(["", rng.choice(alphabet)])
+        return "".join(chars)
+
+    lefts = [spelled(rng.randint(0, longest)) for _ in range(draw(st.integers(200, 400)))]
+    return [(x, typo(x) if rng.random() < 0.5 else spelled(rng.randint(0, longest))) for x in lefts]
+
+
+@settings(max_examples=40)
+@given(pairs=string_pairs(), threads=st.integers(1, 3), cutoff=st.none() | st.integers(0, 20))
+def test_strings_read_in_place_matches_rapidfuzz(pairs, threads, cutoff):
+    a = [x for x, _ in pairs]
+    b = [y for _, y in pairs]
+    with torch_mt.num_threads(threads):
+        out = torch_mt.edit_distance(a, b, max_distance=cutoff)
+    distances = [Levenshtein.distance(x, y) for x, y in pairs]
+    if cutoff is not None:
+        distances = [min(d, cutoff + 1) for d in distances]
+    assert out.dtype == torch.int64 and out.tolist() == distances
+
+
+@pytest.mark.parametrize(
+    "a, b, error, match",
+    [
+        (["ab", 3], ["ab", "c"], TypeError, r"argument 'a'.*item 1"),
+        (["ab", "c"], ["ab", b"c"], TypeError, r"argument 'b'.*item 1"),
+        (["ab", "c"], ["ab"], ValueError, "as many sequences"),
+    ],
+)
+def test_strings_read_in_place_fall_back_to_name_a_bad_item(a, b, error, match):
+    # The workers find the bad item; the general path then names it.
+    with pytest.raises(error, match=match):
+        torch_mt.edit_distance(a, b)
 
 
 @given(a=texts, b=texts)

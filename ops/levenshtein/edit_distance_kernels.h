@@ -13,10 +13,14 @@
 #include <numeric>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include <torch_mt/parallel.h>
+#include "byte_lanes.h"
+#include "four_lanes.h"
 #include "levenshtein_bitparallel.h"
 
 namespace mt::edit_distance_family {
@@ -120,9 +124,11 @@ struct Workspace {
   levenshtein::PatternMasks<Token> pattern;
   std::vector<uint64_t> plus, minus;  // per-block DP state for long patterns
   // Row-wise batches: kLanes pairs' patterns at once, and the chunk's
-  // one-word pairs waiting for a lane.
+  // trimmed pairs.
   std::array<levenshtein::PatternMasks<Token>, levenshtein::kLanes> lanes;
-  std::vector<TrimmedPair<Token>> one_word;
+  std::vector<TrimmedPair<Token>> pairs;
+  // Bytes: the kLanes patterns in one table instead (byte_lanes.h).
+  std::conditional_t<sizeof(Token) == 1, levenshtein::ByteLanes, std::monostate> byte_lanes;
 };
 
 // Borrows this thread's workspace; releases the pattern (which points into
@@ -135,6 +141,9 @@ class BorrowedWorkspace {
     workspace_.pattern.release();
     for (auto& lane : workspace_.lanes) {
       lane.release();
+    }
+    if constexpr (sizeof(Token) == 1) {
+      workspace_.byte_lanes.release();
     }
   }
   Workspace<Token>* operator->() { return &workspace_; }
@@ -197,26 +206,27 @@ int64_t pair_distance(Workspace<Token>& workspace, const Token* x, int64_t n, co
   return trimmed_distance(workspace, trim(x, n, y, m, 0), bound);
 }
 
-// Pairs [first, last) of a row-wise batch. Pairs whose pattern fits one word
-// (the common case: sequences of up to 64 tokens) run kLanes at a time, each
-// lane with its own pattern, in batch order (sorting them by length to end
-// lanes together was measured slower: the rows are then read out of memory
-// order); the others one by one. Results are exact integers, so the order
-// of work never changes them. Distances are capped at bound + 1.
+// Distances of trimmed pairs, each into out[pair.index], capped at bound + 1.
+// `pairs` is consumed: the pairs whose pattern fits one word (the common
+// case: sequences of up to 64 tokens) are kept and run kLanes at a time, each
+// lane with its own pattern, in the given order (sorting them by length to
+// end lanes together was measured slower: the rows are then read out of
+// memory order); the others are computed one by one first. Results are
+// exact integers, so the order of work never changes them.
 template <typename Token>
-void rows_chunk(Workspace<Token>& workspace, Sequences<Token> a, Sequences<Token> b, int64_t first,
-                int64_t last, int64_t bound, int64_t* out) {
+void trimmed_pairs_distances(Workspace<Token>& workspace, std::vector<TrimmedPair<Token>>& pairs,
+                             int64_t bound, int64_t* out) {
   constexpr int kLanes = levenshtein::kLanes;
-  auto& one_word = workspace.one_word;
-  one_word.clear();
-  for (int64_t i = first; i < last; ++i) {
-    const TrimmedPair<Token> pair = trim(a.row(i), a.length(i), b.row(i), b.length(i), i);
+  size_t kept = 0;
+  for (const TrimmedPair<Token>& pair : pairs) {
     if (pair.pattern_length <= levenshtein::kWordBits && !settled_by_lengths(pair, bound)) {
-      one_word.push_back(pair);
+      pairs[kept++] = pair;
     } else {
-      out[i] = trimmed_distance(workspace, pair, bound);
+      out[pair.index] = trimmed_distance(workspace, pair, bound);
     }
   }
+  pairs.resize(kept);
+  const std::vector<TrimmedPair<Token>>& one_word = pairs;
   // The rows are read once, so the group after this one is fetched from
   // memory while this one computes (the loads would otherwise wait on it).
   const auto prefetch_group = [&](size_t group) {
@@ -233,17 +243,28 @@ void rows_chunk(Workspace<Token>& workspace, Sequences<Token> a, Sequences<Token
   size_t next = 0;
   for (; next + kLanes <= one_word.size(); next += kLanes) {
     prefetch_group(next + kLanes);
-    const levenshtein::PatternMasks<Token>* patterns[kLanes];
     const Token* texts[kLanes];
     int64_t text_lengths[kLanes], scores[kLanes];
     for (int lane = 0; lane < kLanes; ++lane) {
-      const TrimmedPair<Token>& pair = one_word[next + lane];
-      workspace.lanes[lane].prepare(pair.pattern, pair.pattern_length);
-      patterns[lane] = &workspace.lanes[lane];
-      texts[lane] = pair.text;
-      text_lengths[lane] = pair.text_length;
+      texts[lane] = one_word[next + lane].text;
+      text_lengths[lane] = one_word[next + lane].text_length;
     }
-    levenshtein::distances_four_lanes(patterns, texts, text_lengths, bound, scores);
+    if constexpr (sizeof(Token) == 1) {
+      auto& lanes = workspace.byte_lanes;
+      lanes.release();
+      for (int lane = 0; lane < kLanes; ++lane) {
+        lanes.prepare(lane, one_word[next + lane].pattern, one_word[next + lane].pattern_length);
+      }
+      lanes.distances(texts, text_lengths, bound, scores);
+    } else {
+      const levenshtein::PatternMasks<Token>* patterns[kLanes];
+      for (int lane = 0; lane < kLanes; ++lane) {
+        const TrimmedPair<Token>& pair = one_word[next + lane];
+        workspace.lanes[lane].prepare(pair.pattern, pair.pattern_length);
+        patterns[lane] = &workspace.lanes[lane];
+      }
+      levenshtein::distances_four_lanes(patterns, texts, text_lengths, bound, scores);
+    }
     for (int lane = 0; lane < kLanes; ++lane) {
       out[one_word[next + lane].index] = capped(scores[lane], bound);
     }
@@ -251,6 +272,18 @@ void rows_chunk(Workspace<Token>& workspace, Sequences<Token> a, Sequences<Token
   for (; next < one_word.size(); ++next) {
     out[one_word[next].index] = trimmed_distance(workspace, one_word[next], bound);
   }
+}
+
+// Pairs [first, last) of a row-wise batch, capped at bound + 1.
+template <typename Token>
+void rows_chunk(Workspace<Token>& workspace, Sequences<Token> a, Sequences<Token> b, int64_t first,
+                int64_t last, int64_t bound, int64_t* out) {
+  auto& pairs = workspace.pairs;
+  pairs.clear();
+  for (int64_t i = first; i < last; ++i) {
+    pairs.push_back(trim(a.row(i), a.length(i), b.row(i), b.length(i), i));
+  }
+  trimmed_pairs_distances(workspace, pairs, bound, out);
 }
 
 // Work of one pair in 64-bit word steps: one per text symbol per pattern block.

@@ -6,16 +6,25 @@
 // per side, as much as the bit-parallel kernel spends on a whole pair; here a
 // string costs a type check, a length and a widening copy.
 //
+// edit_distances(): the row-wise edit distance of two lists of strings with
+// no copy at all: the library's pool reads each str where it lies
+// (ops/levenshtein/strings.h).
+//
 // This is the one C++ file that touches Python. It builds into its own
 // extension module beside the package (setup.py), never into libtorch_mt.so,
 // which C++ programs and TorchScript deployments load without Python; they
 // pass strings through the str[] operators instead (ops/levenshtein/edit_distance_text.cpp).
+// This module links the library (for the pool and the kernels), not the reverse.
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <exception>
+#include <new>
+
+#include "../levenshtein/strings.h"
 
 namespace {
 
@@ -140,6 +149,88 @@ PyObject* string_width(PyObject*, PyObject* sequence) {
   return width < 0 ? nullptr : PyLong_FromLong(width);
 }
 
+// A str of a list, read in place by a worker thread. Safe without taking the
+// GIL because the calling thread holds it for the whole fan-out: no Python
+// code runs meanwhile, so the list cannot change, it holds a reference to
+// each item, and a str's kind, length and code units never change after it
+// is made. Nothing here writes to an object (no reference count changes).
+// Not a str, or (before Python 3.12) a legacy string not yet in its compact
+// form: unreadable, and the caller's item-by-item path takes the batch.
+mt::strings::StringView read_python_string(const void* items, int64_t i) {
+  PyObject* item = static_cast<PyObject* const*>(items)[i];
+  if (!PyUnicode_Check(item)) {
+    return {nullptr, 0, mt::strings::kUnreadable};
+  }
+#if PY_VERSION_HEX < 0x030C0000
+  if (!PyUnicode_IS_READY(item)) {
+    return {nullptr, 0, mt::strings::kUnreadable};
+  }
+#endif
+  return {PyUnicode_DATA(item), PyUnicode_GET_LENGTH(item), static_cast<int>(PyUnicode_KIND(item))};
+}
+
+// edit_distances(a, b, bound): see the method table.
+PyObject* edit_distances(PyObject*, PyObject* args) {
+  PyObject *a = nullptr, *b = nullptr;
+  long long bound = 0;
+  if (!PyArg_ParseTuple(args, "OOL:edit_distances", &a, &b, &bound)) {
+    return nullptr;
+  }
+  if (!PyList_CheckExact(a) || !PyList_CheckExact(b) || PyList_GET_SIZE(a) != PyList_GET_SIZE(b) ||
+      bound < 0) {
+    Py_RETURN_NONE;
+  }
+#ifdef Py_GIL_DISABLED
+  // Free-threaded Python: no GIL keeps other threads off the lists, so the
+  // workers read a snapshot that holds its own references.
+  a = PySequence_Tuple(a);
+  b = a == nullptr ? nullptr : PySequence_Tuple(b);
+  if (b == nullptr) {
+    Py_XDECREF(a);
+    return nullptr;
+  }
+  PyObject* const* a_items = PySequence_Fast_ITEMS(a);
+  PyObject* const* b_items = PySequence_Fast_ITEMS(b);
+#else
+  PyObject* const* a_items = PySequence_Fast_ITEMS(a);
+  PyObject* const* b_items = PySequence_Fast_ITEMS(b);
+#endif
+  const Py_ssize_t count = PySequence_Fast_GET_SIZE(a);
+  PyObject* distances = PyByteArray_FromStringAndSize(nullptr, count * 8);
+  bool read = false;
+  const char* failure = nullptr;
+  PyObject* failure_type = PyExc_RuntimeError;
+  if (distances != nullptr) {
+    try {
+      read =
+          mt::strings::edit_distances("torch_mt.edit_distance", {a_items, &read_python_string, "a"},
+                                      {b_items, &read_python_string, "b"}, count, bound,
+                                      reinterpret_cast<int64_t*>(PyByteArray_AS_STRING(distances)));
+    } catch (const std::bad_alloc&) {
+      failure = "torch_mt.edit_distance: out of memory";
+      failure_type = PyExc_MemoryError;
+    } catch (const std::exception& error) {
+      failure = error.what();
+    }
+  }
+#ifdef Py_GIL_DISABLED
+  Py_DECREF(a);
+  Py_DECREF(b);
+#endif
+  if (distances == nullptr) {
+    return nullptr;
+  }
+  if (failure != nullptr || !read) {
+    Py_DECREF(distances);
+    if (failure != nullptr) {
+      PyErr_SetString(failure_type, failure);
+      return nullptr;
+    }
+    Py_RETURN_NONE;
+  }
+  return distances;
+}
+
 PyMethodDef methods[] = {
     {"pack_strings", pack_strings, METH_VARARGS,
      "pack_strings(strings, width=0) -> (code_points: bytearray, lengths: bytearray of\n"
@@ -149,13 +240,18 @@ PyMethodDef methods[] = {
     {"string_width", string_width, METH_O,
      "string_width(items) -> the bytes a code point of these strings needs (1, 2\n"
      "or 4; 1 when empty), or 0 when an item is not a str."},
+    {"edit_distances", edit_distances, METH_VARARGS,
+     "edit_distances(a, b, bound) -> bytearray of int64: min(distance(a[i], b[i]), bound + 1)\n"
+     "by code point, pairs in parallel on torch_mt's pool, each str read in place; None\n"
+     "unless a and b are lists of as many str and bound >= 0 (the caller's general path\n"
+     "then names what is wrong)."},
     {nullptr, nullptr, 0, nullptr},
 };
 
 PyModuleDef module = {
     PyModuleDef_HEAD_INIT,
     "torch_mt._text",
-    "Python strings to packed code points.",
+    "Python strings to packed code points, and edit distances of strings read in place.",
     -1,
     methods,
     nullptr,

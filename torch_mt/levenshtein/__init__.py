@@ -15,7 +15,7 @@ from torch import Tensor
 from . import fakes  # noqa: F401  (registers the shape functions)
 from .error_rates import char_error_rate, word_error_rate
 from .join import similarity_join
-from .packing import SequenceBatch, pad_sequences, prepare
+from .packing import SequenceBatch, pad_sequences, prepare, string_pair_distances
 
 __all__ = [
     "char_error_rate",
@@ -76,6 +76,10 @@ def edit_distance(
         [2, 2]
     """
     _check_max_distance("edit_distance", max_distance)
+    if a_lengths is None and b_lengths is None:
+        distances = string_pair_distances(a, b, max_distance)
+        if distances is not None:
+            return distances
     a, b, a_lengths, b_lengths = prepare("edit_distance", a, b, a_lengths, b_lengths)
     return torch.ops.mt.edit_distance(a, b, a_lengths, b_lengths, max_distance)
 

@@ -100,6 +100,26 @@ def prepare(
     return a, b, a_lengths, b_lengths
 
 
+#: The kernels' "no cutoff" (levenshtein::kNoCutoff): above any distance.
+_NO_CUTOFF = (2**63 - 1) // 2
+
+
+def string_pair_distances(
+    a: SequenceBatch, b: SequenceBatch, max_distance: Optional[int]
+) -> Optional[Tensor]:
+    """The row-wise distances of two lists of as many strings, each string
+    read in place by the pool's workers (no packed copy, no serial pass);
+    None for anything else (the operator's path takes it and names what is
+    wrong)."""
+    if not (isinstance(a, list) and isinstance(b, list) and a and len(a) == len(b)):
+        return None
+    if max_distance is not None and max_distance < 0:
+        return None
+    bound = _NO_CUTOFF if max_distance is None else min(max_distance, _NO_CUTOFF)
+    distances = _text.edit_distances(a, b, bound)
+    return None if distances is None else torch.frombuffer(distances, dtype=torch.int64)
+
+
 #: Token dtype of packed text by the bytes a code point needs (``string_width``):
 #: the narrowest that holds every code point of both sides. int16 holds code
 #: points from 2**15 up as their bit pattern (negative numbers): a distance
