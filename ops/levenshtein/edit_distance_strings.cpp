@@ -1,6 +1,6 @@
 // The row-wise edit distance on strings read in place (strings.h): each
 // worker reads its chunk's strings through the owner's reader, compares
-// 1-byte pairs where they lie and widens the others a pair at a time, so
+// 1-byte pairs where they lie and widens the others on the worker, so
 // no serial pass over the strings precedes the fan-out.
 #include "strings.h"
 
@@ -24,8 +24,8 @@ bool all_ascii(const unsigned char* bytes, int64_t size) {
   return bits < 0x80;
 }
 
-template <typename Unit>
-void append_units(const void* data, int64_t length, std::vector<int32_t>& out) {
+template <typename Unit, typename Out>
+void append_units(const void* data, int64_t length, std::vector<Out>& out) {
   const Unit* units = static_cast<const Unit*>(data);
   out.insert(out.end(), units, units + length);
 }
@@ -51,6 +51,69 @@ StringView narrowed(StringView view) {
   }
   return view;
 }
+
+// Whether every code point of a view fits 16 bits (UTF-8 is decoded into
+// 4-byte units: not known before decoding).
+bool fits_two_bytes(const StringView& view) { return view.unit_bytes == 1 || view.unit_bytes == 2; }
+
+// A chunk's pairs of wider strings as `Token` units, computed together
+// (kLanes at a time where they fit a word): read in place when both strings
+// are stored in units of that size, else widened into one buffer.
+// int16 holds code points below 2**16 as their bit pattern: only equality
+// matters, and its dense tables need no range check.
+template <typename Token>
+class WidenedPairs {
+ public:
+  void add(const char* op, int64_t index, const StringView& u, const char* u_name,
+           const StringView& v, const char* v_name) {
+    if (u.unit_bytes == sizeof(Token) && v.unit_bytes == sizeof(Token)) {
+      in_place_.push_back(trim(static_cast<const Token*>(u.data), u.length,
+                               static_cast<const Token*>(v.data), v.length, index));
+      return;
+    }
+    const auto a_start = static_cast<int64_t>(units_.size());
+    append(op, u, u_name, index);
+    const auto b_start = static_cast<int64_t>(units_.size());
+    append(op, v, v_name, index);
+    pairs_.push_back({index, a_start, b_start, static_cast<int64_t>(units_.size())});
+  }
+
+  void distances(int64_t bound, int64_t* out) {
+    if (pairs_.empty() && in_place_.empty()) {
+      return;
+    }
+    BorrowedWorkspace<Token> workspace;
+    auto& trimmed = workspace->pairs;  // pointers only now: units_ has stopped growing
+    trimmed.assign(in_place_.begin(), in_place_.end());
+    for (const Pair& pair : pairs_) {
+      const Token* units = units_.data();
+      trimmed.push_back(trim(units + pair.a_start, pair.b_start - pair.a_start,
+                             units + pair.b_start, pair.b_end - pair.b_start, pair.index));
+    }
+    trimmed_pairs_distances(*workspace, trimmed, bound, out);
+  }
+
+ private:
+  struct Pair {
+    int64_t index, a_start, b_start, b_end;
+  };
+
+  void append(const char* op, const StringView& view, const char* name, int64_t item) {
+    if constexpr (sizeof(Token) == 2) {
+      if (view.unit_bytes == 1) {
+        append_units<uint8_t>(view.data, view.length, units_);
+      } else {
+        append_units<uint16_t>(view.data, view.length, units_);
+      }
+    } else {
+      append_code_points(op, view, name, item, units_);
+    }
+  }
+
+  std::vector<Token> units_;
+  std::vector<Pair> pairs_;
+  std::vector<TrimmedPair<Token>> in_place_;
+};
 
 // Work of a typical pair (40 characters a side) in word steps: the grain's
 // estimate, as the lengths are not known before the workers read them.
@@ -93,12 +156,12 @@ bool edit_distances(const char* op, StringSide a, StringSide b, int64_t count, i
   ItemErrors errors;
   parallel_for(
       0, count, grain_for(kWordStepNs * kTypicalPairSteps), [&](int64_t first, int64_t last) {
-        // Code points of the pair being widened, reused pair after pair. Declared
-        // before the workspaces: their release at the chunk's end reads the last
-        // pattern in them.
-        std::vector<int32_t> x, y;
+        // The chunk's other pairs widened to code points (declared before the
+        // workspaces: their release at the chunk's end reads the last
+        // patterns in them), then run through the lanes too.
+        WidenedPairs<int16_t> two_byte;
+        WidenedPairs<int32_t> four_byte;
         BorrowedWorkspace<uint8_t> bytes;
-        BorrowedWorkspace<int32_t> wide;
         auto& byte_pairs = bytes->pairs;
         byte_pairs.clear();
         for (int64_t i = first; i < last; ++i) {
@@ -113,15 +176,16 @@ bool edit_distances(const char* op, StringSide a, StringSide b, int64_t count, i
             continue;
           }
           errors.run(i, [&] {
-            wide->pattern.release();  // it reads the previous pair's x or y
-            x.clear(), y.clear();
-            append_code_points(op, u, a.name, i, x);
-            append_code_points(op, v, b.name, i, y);
-            distances[i] = pair_distance(*wide, x.data(), static_cast<int64_t>(x.size()), y.data(),
-                                         static_cast<int64_t>(y.size()), bound);
+            if (fits_two_bytes(u) && fits_two_bytes(v)) {
+              two_byte.add(op, i, u, a.name, v, b.name);
+            } else {
+              four_byte.add(op, i, u, a.name, v, b.name);
+            }
           });
         }
         trimmed_pairs_distances(*bytes, byte_pairs, bound, distances);
+        two_byte.distances(bound, distances);
+        four_byte.distances(bound, distances);
       });
   errors.rethrow();
   return !unreadable.load(std::memory_order_relaxed);

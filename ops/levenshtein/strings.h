@@ -36,7 +36,7 @@ struct StringSide {
 // distances[i] = min(Levenshtein distance of a[i] and b[i], bound + 1) by
 // code point, for i in [0, count), pairs in parallel on the pool. Pairs of
 // 1-byte strings (ASCII and Latin-1; ASCII-only UTF-8) are compared in
-// place; others are widened to code points, a pair at a time, on the worker.
+// place; others are widened to code points on the worker, a chunk at a time.
 // Returns false, with `distances` incomplete, when an item is kUnreadable.
 // Throws a ValueError naming `op`, the side and the item for invalid UTF-8.
 bool edit_distances(const char* op, StringSide a, StringSide b, int64_t count, int64_t bound,
