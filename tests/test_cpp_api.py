@@ -28,6 +28,7 @@ _ARGUMENT_TYPES = {
     "float": "double",
     "bool": "bool",
     "List[str]": "const std::vector<std::string>&",
+    "List[int]": "at::IntArrayRef",
 }
 _RETURN_TYPES = {
     "Tensor": "at::Tensor",

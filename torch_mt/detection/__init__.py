@@ -1,8 +1,11 @@
-"""Non-maximum suppression for object detection, without torchvision.
+"""Object detection: non-maximum suppression without torchvision, and COCO
+evaluation equal to pycocotools.
 
 Wrappers around ``torch.ops.mt.nms``, ``batched_nms`` and ``nms_padded``
 (kernels in ``ops/detection/nms.cpp``), and the shape functions of the two whose output
-size depends on the data (registered here, as fakes, for torch.compile).
+size depends on the data (registered here, as fakes, for torch.compile);
+``coco_evaluate`` (``coco.py``) and its operators ``coco_match`` and
+``coco_accumulate`` (``coco_ops.py``).
 """
 
 from __future__ import annotations
@@ -12,7 +15,17 @@ from typing import Optional
 import torch
 from torch import Tensor
 
-__all__ = ["batched_nms", "nms", "nms_padded"]
+from .coco import COCOEvalResult, coco_evaluate  # noqa: F401 (COCOEvalResult: the result type)
+from .coco_ops import coco_accumulate, coco_match
+
+__all__ = [
+    "batched_nms",
+    "coco_accumulate",
+    "coco_evaluate",
+    "coco_match",
+    "nms",
+    "nms_padded",
+]
 
 
 def nms(boxes: Tensor, scores: Tensor, iou_threshold: float) -> Tensor:

@@ -42,6 +42,36 @@ inline std::optional<int64_t> chosen_num_threads() {
   return op.call();
 }
 
+// mt::coco_accumulate(Tensor dt_scores, Tensor matched, Tensor ignored, Tensor dt_offsets, Tensor
+// regular, int num_categories, Tensor recall_thresholds, int[] max_detections) -> (Tensor
+// precision, Tensor recall, Tensor scores)
+inline std::tuple<at::Tensor, at::Tensor, at::Tensor> coco_accumulate(
+    const at::Tensor& dt_scores, const at::Tensor& matched, const at::Tensor& ignored,
+    const at::Tensor& dt_offsets, const at::Tensor& regular, int64_t num_categories,
+    const at::Tensor& recall_thresholds, at::IntArrayRef max_detections) {
+  static const auto op = detail::typed<std::tuple<at::Tensor, at::Tensor, at::Tensor>(
+      const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&,
+      int64_t, const at::Tensor&, at::IntArrayRef)>("mt::coco_accumulate");
+  return op.call(dt_scores, matched, ignored, dt_offsets, regular, num_categories,
+                 recall_thresholds, max_detections);
+}
+
+// mt::coco_match(Tensor dt_boxes, Tensor dt_areas, Tensor dt_offsets, Tensor gt_boxes, Tensor
+// gt_areas, Tensor gt_crowd, Tensor gt_ignore, Tensor gt_ids, Tensor gt_offsets, Tensor
+// area_ranges, Tensor iou_thresholds) -> (Tensor matched, Tensor ignored, Tensor regular)
+inline std::tuple<at::Tensor, at::Tensor, at::Tensor> coco_match(
+    const at::Tensor& dt_boxes, const at::Tensor& dt_areas, const at::Tensor& dt_offsets,
+    const at::Tensor& gt_boxes, const at::Tensor& gt_areas, const at::Tensor& gt_crowd,
+    const at::Tensor& gt_ignore, const at::Tensor& gt_ids, const at::Tensor& gt_offsets,
+    const at::Tensor& area_ranges, const at::Tensor& iou_thresholds) {
+  static const auto op = detail::typed<std::tuple<at::Tensor, at::Tensor, at::Tensor>(
+      const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&,
+      const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&,
+      const at::Tensor&)>("mt::coco_match");
+  return op.call(dt_boxes, dt_areas, dt_offsets, gt_boxes, gt_areas, gt_crowd, gt_ignore, gt_ids,
+                 gt_offsets, area_ranges, iou_thresholds);
+}
+
 // mt::ctc_beam_search(Tensor log_probs, Tensor input_lengths, int beam_width, int blank=0, int
 // top_k=1) -> (Tensor, Tensor, Tensor)
 inline std::tuple<at::Tensor, at::Tensor, at::Tensor> ctc_beam_search(

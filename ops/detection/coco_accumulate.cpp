@@ -1,0 +1,358 @@
+// COCOeval.accumulate of pycocotools 2.0.11, bit for bit, on coco_match's
+// output (cells and packing: coco_match.cpp). One task per (category, area
+// range, max detections): the images' first max-detections detections
+// concatenated in image order, mergesorted by score (stable, so ties keep
+// that order), then per IoU threshold the cumulative true and false
+// positives, recall = tp / npig, precision = tp / (fp + tp + eps) made
+// non-increasing from the right, sampled at the recall thresholds with
+// searchsorted(side="left"); points above the highest recall stay 0.
+// Absent categories (no regular ground truth) stay -1.
+#include <ATen/ATen.h>
+#include <torch/library.h>
+
+#include <algorithm>
+#include <cfloat>
+#include <cmath>
+#include <numeric>
+#include <tuple>
+#include <vector>
+
+#include <torch_mt/parallel.h>
+
+namespace mt {
+namespace {
+
+constexpr const char* kAccumulate = "mt::coco_accumulate";
+
+void check_accumulate_arguments(Kernel kernel, const at::Tensor& dt_scores,
+                                const at::Tensor& matched, const at::Tensor& ignored,
+                                const at::Tensor& dt_offsets, const at::Tensor& regular,
+                                int64_t num_categories, const at::Tensor& recall_thresholds,
+                                at::IntArrayRef max_detections) {
+  const char* op = kAccumulate;
+  check_devices(op, kernel,
+                {{&dt_scores, "dt_scores"},
+                 {&matched, "matched"},
+                 {&ignored, "ignored"},
+                 {&dt_offsets, "dt_offsets"},
+                 {&regular, "regular"},
+                 {&recall_thresholds, "recall_thresholds"}});
+  check_dim(op, dt_scores, "dt_scores", 1, "[D]");
+  check_dtype(op, dt_scores, "dt_scores", at::kDouble);
+  check_dim(op, matched, "matched", 3, "[A, T, D]");
+  check_dtype(op, matched, "matched", at::kBool);
+  check_dim(op, ignored, "ignored", 3, "[A, T, D]");
+  check_dtype(op, ignored, "ignored", at::kBool);
+  check_dim(op, dt_offsets, "dt_offsets", 1, "[C + 1]");
+  check_dtype(op, dt_offsets, "dt_offsets", at::kLong);
+  check_dim(op, regular, "regular", 2, "[A, C]");
+  check_dtype(op, regular, "regular", at::kLong);
+  check_dim(op, recall_thresholds, "recall_thresholds", 1, "[R]");
+  check_dtype(op, recall_thresholds, "recall_thresholds", at::kDouble);
+  for (int64_t d = 0; d < 3; ++d) {
+    check_size(op, ignored, "ignored", d, matched.sym_size(d), "the matching size of 'matched' is");
+  }
+  check_size(op, matched, "matched", 2, dt_scores.sym_size(0), "the size of 'dt_scores' is");
+  check_size(op, regular, "regular", 0, matched.sym_size(0), "the size of 'matched' (A) is");
+  TORCH_CHECK_VALUE(dt_offsets.sym_size(0) >= 1, op,
+                    ": argument 'dt_offsets' must hold C + 1 >= 1 offsets, got none");
+  check_size(op, regular, "regular", 1, dt_offsets.sym_size(0) - 1,
+             "the number of cells (the size of 'dt_offsets' - 1) is");
+  TORCH_CHECK_VALUE(num_categories >= 1, op, ": argument 'num_categories' must be >= 1, got ",
+                    num_categories);
+  // C = K * I: the cells are category-major.
+  TORCH_CHECK_VALUE((dt_offsets.sym_size(0) - 1) % num_categories == 0, op, ": the ",
+                    dt_offsets.sym_size(0) - 1, " cells are not num_categories = ", num_categories,
+                    " times a number of images");
+  for (size_t m = 0; m < max_detections.size(); ++m) {
+    TORCH_CHECK_VALUE(max_detections[m] >= 0, op, ": max_detections[", m, "] must be >= 0, got ",
+                      max_detections[m]);
+  }
+}
+
+std::tuple<at::Tensor, at::Tensor, at::Tensor> accumulate_outputs(
+    const at::Tensor& matched, int64_t num_categories, const at::Tensor& recall_thresholds,
+    at::IntArrayRef max_detections) {
+  const auto options = matched.options().dtype(at::kDouble);
+  const c10::SymInt ranges = matched.sym_size(0), thresholds = matched.sym_size(1);
+  const c10::SymInt points = recall_thresholds.sym_size(0);
+  const auto m = static_cast<int64_t>(max_detections.size());
+  return {at::full_symint({thresholds, points, num_categories, ranges, m}, -1.0, options),
+          at::full_symint({thresholds, num_categories, ranges, m}, -1.0, options),
+          at::full_symint({thresholds, points, num_categories, ranges, m}, -1.0, options)};
+}
+
+std::tuple<at::Tensor, at::Tensor, at::Tensor> coco_accumulate_meta(
+    const at::Tensor& dt_scores, const at::Tensor& matched, const at::Tensor& ignored,
+    const at::Tensor& dt_offsets, const at::Tensor& regular, int64_t num_categories,
+    const at::Tensor& recall_thresholds, at::IntArrayRef max_detections) {
+  check_accumulate_arguments(Kernel::kMeta, dt_scores, matched, ignored, dt_offsets, regular,
+                             num_categories, recall_thresholds, max_detections);
+  return accumulate_outputs(matched, num_categories, recall_thresholds, max_detections);
+}
+
+struct AccumulateInputs {
+  const double *scores, *recall_thresholds;
+  const bool *matched, *ignored;  // [A, T, D]
+  const int64_t *offsets, *regular;
+  int64_t detections, thresholds, points, categories, images, ranges;
+  const int64_t* max_detections;
+  int64_t num_max;
+};
+
+struct AccumulateOutputs {
+  double *precision, *recall, *scores;  // [T, R, K, A, M], [T, K, A, M], [T, R, K, A, M]
+};
+
+// A detection at one threshold: ignored, a true positive or a false positive.
+constexpr uint8_t kIgnored = 0, kPositive = 1, kNegative = 2;
+
+// Scratch of one task, reused task after task.
+struct TaskScratch {
+  std::vector<int64_t> detections;      // the task's detections, image after image
+  std::vector<int64_t> rank;            // each one's rank in its image
+  std::vector<uint8_t> kinds;           // [t][j]: kIgnored, kPositive or kNegative
+  std::vector<int64_t> sorted;          // local indices j by score (all max-detections values)
+  std::vector<int64_t> selected;        // those of one max-detections value
+  std::vector<int64_t> first_with;      // [v]: the position where tp reaches v
+  std::vector<double> precision_at_tp;  // [v]: the precision there
+  std::vector<int64_t> tp_needed;       // [r]: the least tp whose recall reaches threshold r
+};
+
+// One (category, area range) task, for every max-detections value: the
+// detections are sorted once (the sorted subset of a max-detections value
+// is the full sort's subsequence: a stable sort orders by score, then by
+// place in the concatenation, which the subset keeps).
+//
+// pycocotools computes recall and precision at every position, then
+// searchsorted and the right-to-left maximum. The same values come from
+// less work: recall = tp / npig grows with tp alone, so the first position
+// whose recall reaches a threshold is where tp first reaches the least v
+// with v / npig >= threshold; and precision can only rise where tp does
+// (an ignored detection repeats it, a false positive lowers it), so the
+// running maximum from the right at position p is
+// max(precision[p], the precisions where tp rises after p). Both are exact:
+// the same divisions of the same doubles, compared as pycocotools compares.
+void accumulate_task(const AccumulateInputs& in, const AccumulateOutputs& out, int64_t k, int64_t a,
+                     TaskScratch& scratch) {
+  int64_t npig = 0, widest = 0;
+  for (int64_t m = 0; m < in.num_max; ++m) {
+    widest = std::max(widest, in.max_detections[m]);
+  }
+  auto& detections = scratch.detections;
+  auto& rank = scratch.rank;
+  detections.clear();
+  rank.clear();
+  for (int64_t i = 0; i < in.images; ++i) {
+    const int64_t c = k * in.images + i;
+    npig += in.regular[a * in.categories * in.images + c];
+    const int64_t first = in.offsets[c];
+    const int64_t last = std::min(in.offsets[c + 1], first + widest);
+    for (int64_t d = first; d < last; ++d) {
+      detections.push_back(d);
+      rank.push_back(d - first);
+    }
+  }
+  if (npig == 0) {  // also when no image has anything: pycocotools' two `continue`s
+    return;
+  }
+  // The task's flags, read in memory order into a small array: the sorted
+  // order below would read them scattered over all detections, once per
+  // threshold and max-detections value.
+  const auto n = static_cast<int64_t>(detections.size());
+  auto& kinds = scratch.kinds;
+  kinds.resize(static_cast<size_t>(in.thresholds * n));
+  for (int64_t t = 0; t < in.thresholds; ++t) {
+    const bool* matched = in.matched + (a * in.thresholds + t) * in.detections;
+    const bool* ignored = in.ignored + (a * in.thresholds + t) * in.detections;
+    for (int64_t j = 0; j < n; ++j) {
+      const int64_t d = detections[j];
+      kinds[t * n + j] = ignored[d] ? kIgnored : matched[d] ? kPositive : kNegative;
+    }
+  }
+  // np.argsort(-scores, kind="mergesort"): stable, descending.
+  auto& sorted = scratch.sorted;
+  sorted.resize(static_cast<size_t>(n));
+  std::iota(sorted.begin(), sorted.end(), 0);
+  std::stable_sort(sorted.begin(), sorted.end(), [&](int64_t x, int64_t y) {
+    return in.scores[detections[x]] > in.scores[detections[y]];
+  });
+  const int64_t R = in.points, K = in.categories, A = in.ranges, M = in.num_max;
+  const auto npig_f = static_cast<double>(npig);
+  for (int64_t m = 0; m < M; ++m) {
+    auto& selected = scratch.selected;
+    selected.clear();
+    for (const int64_t j : sorted) {
+      if (rank[j] < in.max_detections[m]) {
+        selected.push_back(j);
+      }
+    }
+    const auto nd = static_cast<int64_t>(selected.size());
+    // tp_needed[r]: the least v in [0, nd] with v / npig >= threshold r
+    // (nd + 1: none), by bisection on the same quotients.
+    auto& tp_needed = scratch.tp_needed;
+    tp_needed.resize(static_cast<size_t>(R));
+    for (int64_t r = 0; r < R; ++r) {
+      int64_t low = 0, high = nd + 1;
+      while (low < high) {
+        const int64_t mid = low + (high - low) / 2;
+        if (static_cast<double>(mid) / npig_f >= in.recall_thresholds[r]) {
+          high = mid;
+        } else {
+          low = mid + 1;
+        }
+      }
+      tp_needed[r] = low;
+    }
+    for (int64_t t = 0; t < in.thresholds; ++t) {
+      const uint8_t* kind = kinds.data() + t * n;
+      auto& first_with = scratch.first_with;
+      auto& precision_at_tp = scratch.precision_at_tp;
+      first_with.assign(1, 0);
+      precision_at_tp.assign(1, 0.0);  // v = 0: no rise
+      int64_t tp = 0, fp = 0;
+      double first_precision = 0;  // at position 0
+      for (int64_t p = 0; p < nd; ++p) {
+        const uint8_t this_kind = kind[selected[p]];
+        const bool positive = this_kind == kPositive;
+        tp += positive ? 1 : 0;
+        fp += this_kind == kNegative ? 1 : 0;
+        if (positive || p == 0) {
+          const auto tp_sum = static_cast<double>(tp), fp_sum = static_cast<double>(fp);
+          // np.spacing(1) == DBL_EPSILON
+          const double precision = tp_sum / (fp_sum + tp_sum + DBL_EPSILON);
+          if (p == 0) {
+            first_precision = precision;
+          }
+          if (positive) {
+            first_with.push_back(p);
+            precision_at_tp.push_back(precision);
+          }
+        }
+      }
+      out.recall[((t * K + k) * A + a) * M + m] = nd > 0 ? static_cast<double>(tp) / npig_f : 0;
+      // Running maximum from the right over the rises: the best at v' >= v.
+      for (int64_t v = tp - 1; v >= 1; --v) {
+        if (precision_at_tp[v + 1] > precision_at_tp[v]) {
+          precision_at_tp[v] = precision_at_tp[v + 1];
+        }
+      }
+      // pycocotools' loop over the thresholds stops at the first point past
+      // the end (its `except: pass`), leaving the rest of its zeros.
+      bool past_the_end = false;
+      for (int64_t r = 0; r < R; ++r) {
+        const int64_t at = (((t * R + r) * K + k) * A + a) * M + m;
+        const int64_t v = tp_needed[r];
+        past_the_end = past_the_end || v > tp || nd == 0;
+        if (past_the_end) {
+          out.precision[at] = 0;
+          out.scores[at] = 0;
+          continue;
+        }
+        const int64_t p = v == 0 ? 0 : first_with[v];
+        double best = v == 0 ? first_precision : precision_at_tp[v];
+        if (v == 0 && tp >= 1 && precision_at_tp[1] > best) {
+          best = precision_at_tp[1];
+        }
+        out.precision[at] = best;
+        out.scores[at] = in.scores[detections[selected[p]]];
+      }
+    }
+  }
+}
+
+// Data checks: offsets from 0 to D without decreasing, scores not NaN and
+// non-increasing within each cell (the order coco_match's caller made).
+void check_cells(const int64_t* offsets, int64_t cells, const double* scores, int64_t detections) {
+  const char* op = kAccumulate;
+  TORCH_CHECK_VALUE(offsets[0] == 0, op, ": dt_offsets[0] must be 0, got ", offsets[0]);
+  for (int64_t c = 0; c < cells; ++c) {
+    TORCH_CHECK_VALUE(offsets[c + 1] >= offsets[c], op,
+                      ": dt_offsets must not decrease, but dt_offsets[", c + 1,
+                      "] = ", offsets[c + 1], " < dt_offsets[", c, "] = ", offsets[c]);
+  }
+  TORCH_CHECK_VALUE(offsets[cells] == detections, op,
+                    ": dt_offsets[-1] must be the number of detections, ", detections, ", got ",
+                    offsets[cells]);
+  for (int64_t c = 0; c < cells; ++c) {
+    for (int64_t d = offsets[c]; d < offsets[c + 1]; ++d) {
+      TORCH_CHECK_VALUE(!std::isnan(scores[d]), op, ": dt_scores[", d, "] is NaN");
+      TORCH_CHECK_VALUE(d == offsets[c] || scores[d] <= scores[d - 1], op, ": dt_scores[", d,
+                        "] = ", scores[d], " is above dt_scores[", d - 1, "] = ", scores[d - 1],
+                        " in the same cell ", c,
+                        " (each cell's detections come by score, descending)");
+    }
+  }
+}
+
+// A task costs about this much per detection, per threshold and max-detections value.
+constexpr int64_t kDetectionNs = 20;
+
+std::tuple<at::Tensor, at::Tensor, at::Tensor> coco_accumulate_cpu(
+    const at::Tensor& dt_scores, const at::Tensor& matched, const at::Tensor& ignored,
+    const at::Tensor& dt_offsets, const at::Tensor& regular, int64_t num_categories,
+    const at::Tensor& recall_thresholds, at::IntArrayRef max_detections) {
+  const char* op = kAccumulate;
+  check_accumulate_arguments(Kernel::kCpu, dt_scores, matched, ignored, dt_offsets, regular,
+                             num_categories, recall_thresholds, max_detections);
+  const at::Tensor scores = contiguous_on_pool(dt_scores, op, "dt_scores");
+  const at::Tensor matched_c = contiguous_on_pool(matched, op, "matched");
+  const at::Tensor ignored_c = contiguous_on_pool(ignored, op, "ignored");
+  const at::Tensor offsets = contiguous_on_pool(dt_offsets, op, "dt_offsets");
+  const at::Tensor regular_c = contiguous_on_pool(regular, op, "regular");
+  const at::Tensor thresholds = contiguous_on_pool(recall_thresholds, op, "recall_thresholds");
+  const int64_t cells = offsets.size(0) - 1;
+  check_cells(offsets.const_data_ptr<int64_t>(), cells, scores.const_data_ptr<double>(),
+              scores.size(0));
+  const double* points = thresholds.const_data_ptr<double>();
+  for (int64_t r = 0; r < thresholds.size(0); ++r) {
+    TORCH_CHECK_VALUE(!std::isnan(points[r]), op, ": recall_thresholds[", r, "] is NaN");
+  }
+  auto [precision, recall, score_out] =
+      accumulate_outputs(matched, num_categories, recall_thresholds, max_detections);
+  const AccumulateInputs in{scores.const_data_ptr<double>(),
+                            points,
+                            matched_c.const_data_ptr<bool>(),
+                            ignored_c.const_data_ptr<bool>(),
+                            offsets.const_data_ptr<int64_t>(),
+                            regular_c.const_data_ptr<int64_t>(),
+                            scores.size(0),
+                            matched.size(1),
+                            thresholds.size(0),
+                            num_categories,
+                            cells / num_categories,
+                            matched.size(0),
+                            max_detections.data(),
+                            static_cast<int64_t>(max_detections.size())};
+  const AccumulateOutputs out{precision.data_ptr<double>(), recall.data_ptr<double>(),
+                              score_out.data_ptr<double>()};
+  const int64_t tasks = in.categories * in.ranges;
+  const int64_t per_task =
+      std::max<int64_t>(1, in.detections / std::max<int64_t>(1, in.categories));
+  parallel_for(0, tasks,
+               grain_for(kDetectionNs * per_task * (in.thresholds + 1) * (in.num_max + 1)),
+               [&](int64_t first, int64_t last) {
+                 TaskScratch scratch;
+                 for (int64_t task = first; task < last; ++task) {
+                   accumulate_task(in, out, task / in.ranges, task % in.ranges, scratch);
+                 }
+               });
+  return {precision, recall, score_out};
+}
+
+}  // namespace
+
+TORCH_LIBRARY_FRAGMENT(mt, m) {
+  m.def(
+      "coco_accumulate(Tensor dt_scores, Tensor matched, Tensor ignored, Tensor dt_offsets, "
+      "Tensor regular, int num_categories, Tensor recall_thresholds, int[] max_detections) -> "
+      "(Tensor precision, Tensor recall, Tensor scores)");
+}
+
+TORCH_LIBRARY_IMPL(mt, CompositeExplicitAutograd, m) {
+  m.impl("coco_accumulate", &coco_accumulate_cpu);
+}
+
+TORCH_LIBRARY_IMPL(mt, Meta, m) { m.impl("coco_accumulate", &coco_accumulate_meta); }
+
+}  // namespace mt

@@ -1,0 +1,332 @@
+// COCO detection evaluation, bit for bit as pycocotools 2.0.11's COCOeval,
+// on packed tensors, in parallel: here evaluateImg (the greedy matching),
+// in coco_accumulate.cpp accumulate (precision and recall).
+// torch_mt.coco_evaluate (torch_mt/detection/coco.py) turns the COCO dicts
+// into these tensors.
+//
+// A "cell" is one (category, image) pair, category-major: cell c = k * I + i
+// for category index k and image index i (images and categories in sorted id
+// order). Annotations are packed cell after cell, `*_offsets` [C + 1] giving
+// each cell's range. Within a cell the ground truth keeps the dataset's
+// order and the detections are sorted by score, descending, ties in the
+// results' order (a stable sort), and cut to the largest max-detections
+// value: pycocotools' order, on which its ties depend.
+//
+//   coco_match(dt_boxes [D, 4], dt_areas [D], dt_offsets [C + 1], gt_boxes [G, 4],
+//              gt_areas [G], gt_crowd [G] bool, gt_ignore [G] bool, gt_ids [G] int64,
+//              gt_offsets [C + 1], area_ranges [A, 2], iou_thresholds [T])
+//       -> (matched [A, T, D] bool, ignored [A, T, D] bool, regular [A, C] int64)
+//   coco_accumulate(dt_scores [D], matched, ignored, dt_offsets, regular,
+//                   num_categories, recall_thresholds [R], max_detections [M])
+//       -> (precision [T, R, K, A, M], recall [T, K, A, M], scores [T, R, K, A, M])
+//
+// Boxes are COCO's (x, y, width, height), float64 like every real here.
+// Cells fan out in coco_match, (category, area range, max detections)
+// triples in coco_accumulate; each is computed alone, so any thread count
+// gives the same bits.
+#include <ATen/ATen.h>
+#include <torch/library.h>
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <tuple>
+#include <vector>
+
+#include <torch_mt/parallel.h>
+
+namespace mt {
+namespace {
+
+constexpr const char* kMatch = "mt::coco_match";
+constexpr const char* kAccumulate = "mt::coco_accumulate";
+
+// ---- checks ---------------------------------------------------------------
+
+void check_vector(const char* op, const at::Tensor& tensor, const char* name,
+                  at::ScalarType dtype) {
+  check_dim(op, tensor, name, 1, "[N]");
+  check_dtype(op, tensor, name, dtype);
+}
+
+void check_boxes(const char* op, const at::Tensor& boxes, const char* name) {
+  check_dim(op, boxes, name, 2, "[N, 4]");
+  check_dtype(op, boxes, name, at::kDouble);
+  check_size(op, boxes, name, 1, 4, "(x, y, width, height) boxes need");
+}
+
+// `values` [size] of one per annotation named by `what` ("'dt_boxes' has").
+void check_per_annotation(const char* op, const at::Tensor& values, const char* name,
+                          const at::Tensor& annotations, const char* what) {
+  check_size(op, values, name, 0, annotations.sym_size(0), what);
+}
+
+void check_match_arguments(Kernel kernel, const at::Tensor& dt_boxes, const at::Tensor& dt_areas,
+                           const at::Tensor& dt_offsets, const at::Tensor& gt_boxes,
+                           const at::Tensor& gt_areas, const at::Tensor& gt_crowd,
+                           const at::Tensor& gt_ignore, const at::Tensor& gt_ids,
+                           const at::Tensor& gt_offsets, const at::Tensor& area_ranges,
+                           const at::Tensor& iou_thresholds) {
+  const char* op = kMatch;
+  check_devices(op, kernel,
+                {{&dt_boxes, "dt_boxes"},
+                 {&dt_areas, "dt_areas"},
+                 {&dt_offsets, "dt_offsets"},
+                 {&gt_boxes, "gt_boxes"},
+                 {&gt_areas, "gt_areas"},
+                 {&gt_crowd, "gt_crowd"},
+                 {&gt_ignore, "gt_ignore"},
+                 {&gt_ids, "gt_ids"},
+                 {&gt_offsets, "gt_offsets"},
+                 {&area_ranges, "area_ranges"},
+                 {&iou_thresholds, "iou_thresholds"}});
+  check_boxes(op, dt_boxes, "dt_boxes");
+  check_boxes(op, gt_boxes, "gt_boxes");
+  check_vector(op, dt_areas, "dt_areas", at::kDouble);
+  check_vector(op, gt_areas, "gt_areas", at::kDouble);
+  check_vector(op, gt_crowd, "gt_crowd", at::kBool);
+  check_vector(op, gt_ignore, "gt_ignore", at::kBool);
+  check_vector(op, gt_ids, "gt_ids", at::kLong);
+  check_vector(op, dt_offsets, "dt_offsets", at::kLong);
+  check_vector(op, gt_offsets, "gt_offsets", at::kLong);
+  check_vector(op, iou_thresholds, "iou_thresholds", at::kDouble);
+  check_per_annotation(op, dt_areas, "dt_areas", dt_boxes, "'dt_boxes' has");
+  for (const auto& [values, name] : {std::pair{&gt_areas, "gt_areas"},
+                                     {&gt_crowd, "gt_crowd"},
+                                     {&gt_ignore, "gt_ignore"},
+                                     {&gt_ids, "gt_ids"}}) {
+    check_per_annotation(op, *values, name, gt_boxes, "'gt_boxes' has");
+  }
+  TORCH_CHECK_VALUE(dt_offsets.sym_size(0) >= 1, op,
+                    ": argument 'dt_offsets' must hold C + 1 >= 1 offsets, got none");
+  check_size(op, gt_offsets, "gt_offsets", 0, dt_offsets.sym_size(0),
+             "the size of 'dt_offsets' is");
+  check_dim(op, area_ranges, "area_ranges", 2, "[A, 2]");
+  check_dtype(op, area_ranges, "area_ranges", at::kDouble);
+  check_size(op, area_ranges, "area_ranges", 1, 2, "(lowest, highest) ranges need");
+}
+
+// CPU: the offsets run from 0 to the annotation count without decreasing.
+void check_offsets(const char* op, const int64_t* offsets, int64_t cells, const char* name,
+                   int64_t count, const char* counted) {
+  TORCH_CHECK_VALUE(offsets[0] == 0, op, ": ", name, "[0] must be 0, got ", offsets[0]);
+  for (int64_t c = 0; c < cells; ++c) {
+    TORCH_CHECK_VALUE(offsets[c + 1] >= offsets[c], op, ": ", name, " must not decrease, but ",
+                      name, "[", c + 1, "] = ", offsets[c + 1], " < ", name, "[", c,
+                      "] = ", offsets[c]);
+  }
+  TORCH_CHECK_VALUE(offsets[cells] == count, op, ": ", name, "[-1] must be the number of ", counted,
+                    ", ", count, ", got ", offsets[cells]);
+}
+
+// CPU: finite boxes, areas and thresholds (NaN would make every comparison false).
+void check_finite(const char* op, const double* values, int64_t count, int64_t per_item,
+                  const char* name) {
+  for (int64_t i = 0; i < count * per_item; ++i) {
+    TORCH_CHECK_VALUE(std::isfinite(values[i]), op, ": ", name, "[", i / per_item,
+                      "] is NaN or infinite");
+  }
+}
+
+// ---- matching: COCOeval.evaluateImg ----------------------------------------
+
+// maskUtils.iou on boxes (maskApi.c's bbIou), in its order of operations:
+// intersection over union, or over the detection's area for a crowd.
+double box_iou(const double* d, const double* g, bool crowd) {
+  const double w = std::fmin(d[2] + d[0], g[2] + g[0]) - std::fmax(d[0], g[0]);
+  if (w <= 0) {
+    return 0;
+  }
+  const double h = std::fmin(d[3] + d[1], g[3] + g[1]) - std::fmax(d[1], g[1]);
+  if (h <= 0) {
+    return 0;
+  }
+  const double intersection = w * h;
+  const double dt_area = d[2] * d[3];
+  const double union_area = crowd ? dt_area : dt_area + g[2] * g[3] - intersection;
+  return intersection / union_area;
+}
+
+struct MatchInputs {
+  const double *dt_boxes, *dt_areas, *gt_boxes, *gt_areas, *area_ranges, *thresholds;
+  const bool *gt_crowd, *gt_ignore;
+  const int64_t *gt_ids, *dt_offsets, *gt_offsets;
+  int64_t detections, cells, ranges, num_thresholds;
+};
+
+struct MatchOutputs {
+  bool *matched, *ignored;  // [A, T, D]
+  int64_t* regular;         // [A, C]
+};
+
+// Scratch of one cell, reused cell after cell.
+struct CellScratch {
+  std::vector<double> ious;       // [D][G]
+  std::vector<char> gt_ignored;   // this range's ignore flags
+  std::vector<int64_t> gt_order;  // regular first, then ignored (stable)
+  std::vector<char> gt_taken;     // matched at this threshold
+};
+
+void match_cell(const MatchInputs& in, const MatchOutputs& out, int64_t c, CellScratch& scratch) {
+  const int64_t d0 = in.dt_offsets[c], dn = in.dt_offsets[c + 1] - d0;
+  const int64_t g0 = in.gt_offsets[c], gn = in.gt_offsets[c + 1] - g0;
+  auto& ious = scratch.ious;
+  ious.assign(static_cast<size_t>(dn * gn), 0.0);
+  for (int64_t d = 0; d < dn; ++d) {
+    for (int64_t g = 0; g < gn; ++g) {
+      ious[d * gn + g] =
+          box_iou(in.dt_boxes + 4 * (d0 + d), in.gt_boxes + 4 * (g0 + g), in.gt_crowd[g0 + g]);
+    }
+  }
+  for (int64_t a = 0; a < in.ranges; ++a) {
+    const double lowest = in.area_ranges[2 * a], highest = in.area_ranges[2 * a + 1];
+    auto& ignored_gt = scratch.gt_ignored;
+    ignored_gt.resize(static_cast<size_t>(gn));
+    int64_t regular = 0;
+    for (int64_t g = 0; g < gn; ++g) {
+      const double area = in.gt_areas[g0 + g];
+      ignored_gt[g] = in.gt_ignore[g0 + g] || area < lowest || area > highest;
+      regular += ignored_gt[g] ? 0 : 1;
+    }
+    out.regular[a * in.cells + c] = regular;
+    auto& order = scratch.gt_order;  // np.argsort(ignore, kind="mergesort")
+    order.resize(static_cast<size_t>(gn));
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_partition(order.begin(), order.end(), [&](int64_t g) { return !ignored_gt[g]; });
+    for (int64_t t = 0; t < in.num_thresholds; ++t) {
+      bool* matched = out.matched + (a * in.num_thresholds + t) * in.detections + d0;
+      bool* ignored = out.ignored + (a * in.num_thresholds + t) * in.detections + d0;
+      auto& taken = scratch.gt_taken;
+      taken.assign(static_cast<size_t>(gn), 0);
+      for (int64_t d = 0; d < dn; ++d) {
+        double best = std::min(in.thresholds[t], 1 - 1e-10);
+        int64_t m = -1;
+        for (const int64_t g : order) {
+          if (taken[g] && !in.gt_crowd[g0 + g]) {  // matched, and not a crowd
+            continue;
+          }
+          if (m > -1 && !ignored_gt[m] && ignored_gt[g]) {  // a regular match beats the rest
+            break;
+          }
+          if (ious[d * gn + g] < best) {
+            continue;
+          }
+          best = ious[d * gn + g];
+          m = g;
+        }
+        // pycocotools keeps the matched ground truth's id and tests it for
+        // truth: a match with id 0 counts as no match (tp, area) there, so here.
+        const bool has_match = m > -1 && in.gt_ids[g0 + m] != 0;
+        const double area = in.dt_areas[d0 + d];
+        matched[d] = has_match;
+        ignored[d] = (m > -1 && ignored_gt[m]) || (!has_match && (area < lowest || area > highest));
+        if (m > -1) {
+          taken[m] = 1;
+        }
+      }
+    }
+  }
+}
+
+std::tuple<at::Tensor, at::Tensor, at::Tensor> match_outputs(const at::Tensor& dt_boxes,
+                                                             const at::Tensor& dt_offsets,
+                                                             const at::Tensor& area_ranges,
+                                                             const at::Tensor& iou_thresholds) {
+  const auto options = dt_boxes.options();
+  const c10::SymInt ranges = area_ranges.sym_size(0), thresholds = iou_thresholds.sym_size(0);
+  const c10::SymInt cells = dt_offsets.sym_size(0) - 1;
+  return {at::empty_symint({ranges, thresholds, dt_boxes.sym_size(0)}, options.dtype(at::kBool)),
+          at::empty_symint({ranges, thresholds, dt_boxes.sym_size(0)}, options.dtype(at::kBool)),
+          at::empty_symint({ranges, cells}, options.dtype(at::kLong))};
+}
+
+std::tuple<at::Tensor, at::Tensor, at::Tensor> coco_match_meta(
+    const at::Tensor& dt_boxes, const at::Tensor& dt_areas, const at::Tensor& dt_offsets,
+    const at::Tensor& gt_boxes, const at::Tensor& gt_areas, const at::Tensor& gt_crowd,
+    const at::Tensor& gt_ignore, const at::Tensor& gt_ids, const at::Tensor& gt_offsets,
+    const at::Tensor& area_ranges, const at::Tensor& iou_thresholds) {
+  check_match_arguments(Kernel::kMeta, dt_boxes, dt_areas, dt_offsets, gt_boxes, gt_areas, gt_crowd,
+                        gt_ignore, gt_ids, gt_offsets, area_ranges, iou_thresholds);
+  return match_outputs(dt_boxes, dt_offsets, area_ranges, iou_thresholds);
+}
+
+// One cell's matching costs about this much per (detection, ground truth) pair
+// and threshold; a cell with neither still costs a little.
+constexpr int64_t kPairNs = 4;
+
+std::tuple<at::Tensor, at::Tensor, at::Tensor> coco_match_cpu(
+    const at::Tensor& dt_boxes, const at::Tensor& dt_areas, const at::Tensor& dt_offsets,
+    const at::Tensor& gt_boxes, const at::Tensor& gt_areas, const at::Tensor& gt_crowd,
+    const at::Tensor& gt_ignore, const at::Tensor& gt_ids, const at::Tensor& gt_offsets,
+    const at::Tensor& area_ranges, const at::Tensor& iou_thresholds) {
+  const char* op = kMatch;
+  check_match_arguments(Kernel::kCpu, dt_boxes, dt_areas, dt_offsets, gt_boxes, gt_areas, gt_crowd,
+                        gt_ignore, gt_ids, gt_offsets, area_ranges, iou_thresholds);
+  // Read once, contiguous, before the fan-out (contiguous_on_pool: torch_mt's pool).
+  const auto read = [&](const at::Tensor& t, const char* name) {
+    return contiguous_on_pool(t, op, name);
+  };
+  const at::Tensor db = read(dt_boxes, "dt_boxes"), da = read(dt_areas, "dt_areas"),
+                   dof = read(dt_offsets, "dt_offsets"), gb = read(gt_boxes, "gt_boxes"),
+                   ga = read(gt_areas, "gt_areas"), gc = read(gt_crowd, "gt_crowd"),
+                   gi = read(gt_ignore, "gt_ignore"), gid = read(gt_ids, "gt_ids"),
+                   gof = read(gt_offsets, "gt_offsets"), ar = read(area_ranges, "area_ranges"),
+                   th = read(iou_thresholds, "iou_thresholds");
+  const MatchInputs in{db.const_data_ptr<double>(),
+                       da.const_data_ptr<double>(),
+                       gb.const_data_ptr<double>(),
+                       ga.const_data_ptr<double>(),
+                       ar.const_data_ptr<double>(),
+                       th.const_data_ptr<double>(),
+                       gc.const_data_ptr<bool>(),
+                       gi.const_data_ptr<bool>(),
+                       gid.const_data_ptr<int64_t>(),
+                       dof.const_data_ptr<int64_t>(),
+                       gof.const_data_ptr<int64_t>(),
+                       db.size(0),
+                       dof.size(0) - 1,
+                       ar.size(0),
+                       th.size(0)};
+  check_offsets(op, in.dt_offsets, in.cells, "dt_offsets", db.size(0), "detections");
+  check_offsets(op, in.gt_offsets, in.cells, "gt_offsets", gb.size(0), "ground-truth boxes");
+  check_finite(op, in.dt_boxes, db.size(0), 4, "dt_boxes");
+  check_finite(op, in.gt_boxes, gb.size(0), 4, "gt_boxes");
+  check_finite(op, in.dt_areas, db.size(0), 1, "dt_areas");
+  check_finite(op, in.gt_areas, gb.size(0), 1, "gt_areas");
+  check_finite(op, in.thresholds, th.size(0), 1, "iou_thresholds");
+  for (int64_t a = 0; a < in.ranges; ++a) {
+    TORCH_CHECK_VALUE(!std::isnan(in.area_ranges[2 * a]) && !std::isnan(in.area_ranges[2 * a + 1]),
+                      op, ": area_ranges[", a, "] is NaN");
+  }
+  auto [matched, ignored, regular] =
+      match_outputs(dt_boxes, dt_offsets, area_ranges, iou_thresholds);
+  const MatchOutputs out{matched.data_ptr<bool>(), ignored.data_ptr<bool>(),
+                         regular.data_ptr<int64_t>()};
+  // Cells are uneven (most hold nothing): chunk by a typical cell's cost.
+  const int64_t typical =
+      std::max<int64_t>(1, (db.size(0) + gb.size(0)) / std::max<int64_t>(1, in.cells));
+  parallel_for(0, in.cells, grain_for(kPairNs * typical * typical * (in.num_thresholds + 1) + 50),
+               [&](int64_t first, int64_t last) {
+                 CellScratch scratch;
+                 for (int64_t c = first; c < last; ++c) {
+                   match_cell(in, out, c, scratch);
+                 }
+               });
+  return {matched, ignored, regular};
+}
+
+}  // namespace
+
+TORCH_LIBRARY_FRAGMENT(mt, m) {
+  m.def(
+      "coco_match(Tensor dt_boxes, Tensor dt_areas, Tensor dt_offsets, Tensor gt_boxes, "
+      "Tensor gt_areas, Tensor gt_crowd, Tensor gt_ignore, Tensor gt_ids, Tensor gt_offsets, "
+      "Tensor area_ranges, Tensor iou_thresholds) -> (Tensor matched, Tensor ignored, "
+      "Tensor regular)");
+}
+
+TORCH_LIBRARY_IMPL(mt, CompositeExplicitAutograd, m) { m.impl("coco_match", &coco_match_cpu); }
+
+TORCH_LIBRARY_IMPL(mt, Meta, m) { m.impl("coco_match", &coco_match_meta); }
+
+}  // namespace mt
