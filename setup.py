@@ -8,8 +8,9 @@ It links c10, torch and torch_cpu only, never torch_python or libpython.
 ops/probes/ holds the runtime's test operators (torch.ops.mt_test); they are
 not shipped: tests and the benchmark build them on demand (torch_mt/_probes.py).
 ops/python/ holds the only C++ that uses Python's C API (the wrappers' string
-conversion, and the edit distance of strings read in place); it is a separate
-module so that the library stays Python-free. It links the library (its pool
+conversion, and the edit distance of strings read in place: torch_mt._text;
+COCO's lists of dicts to columns: torch_mt._records); they are separate
+modules so that the library stays Python-free. It links the library (its pool
 and kernels), found beside it at run time as lib/libtorch_mt.so.
 
 All compiler flags live here. Build without isolation, against the torch
@@ -116,6 +117,14 @@ setup(
                 *[f"-Wl,-rpath-link,{path}" for path in library_paths()],
                 *EXTRA_LINK_FLAGS,
             ],
+            language="c++",
+        ),
+        # Python's C API only.
+        Extension(
+            name="torch_mt._records",
+            sources=["ops/python/records.cpp"],
+            extra_compile_args={"cxx": ["-O3", "-std=c++20", "-Wall", "-Wextra", *EXTRA_CXX_FLAGS]},
+            extra_link_args=EXTRA_LINK_FLAGS,
             language="c++",
         ),
     ],

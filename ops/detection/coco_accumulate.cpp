@@ -104,25 +104,63 @@ struct AccumulateOutputs {
   double *precision, *recall, *scores;  // [T, R, K, A, M], [T, K, A, M], [T, R, K, A, M]
 };
 
+// Sorting costs about this much per detection.
+constexpr int64_t kSortNs = 100;
+
 // A detection at one threshold: ignored, a true positive or a false positive.
 constexpr uint8_t kIgnored = 0, kPositive = 1, kNegative = 2;
 
+// Each category's detections by score: the images' first max-detections
+// (the largest value) concatenated in image order, then mergesorted by
+// score (stable, descending). Shared by the category's area-range tasks.
+struct CategoryOrders {
+  std::vector<std::vector<int64_t>> sorted;  // [k]: detection indices
+  std::vector<int64_t> rank;                 // [d]: its rank in its image
+};
+
+CategoryOrders sort_categories(const AccumulateInputs& in) {
+  int64_t widest = 0;
+  for (int64_t m = 0; m < in.num_max; ++m) {
+    widest = std::max(widest, in.max_detections[m]);
+  }
+  CategoryOrders orders{std::vector<std::vector<int64_t>>(static_cast<size_t>(in.categories)),
+                        std::vector<int64_t>(static_cast<size_t>(in.detections), 0)};
+  const int64_t per_category =
+      std::max<int64_t>(1, in.detections / std::max<int64_t>(1, in.categories));
+  parallel_for(
+      0, in.categories, grain_for(kSortNs * per_category), [&](int64_t first, int64_t last) {
+        for (int64_t k = first; k < last; ++k) {
+          auto& sorted = orders.sorted[k];
+          for (int64_t i = 0; i < in.images; ++i) {
+            const int64_t c = k * in.images + i;
+            const int64_t begin = in.offsets[c];
+            const int64_t end = std::min(in.offsets[c + 1], begin + widest);
+            for (int64_t d = begin; d < end; ++d) {
+              sorted.push_back(d);
+              orders.rank[d] = d - begin;
+            }
+          }
+          // np.argsort(-scores, kind="mergesort"): stable, descending.
+          std::stable_sort(sorted.begin(), sorted.end(),
+                           [&](int64_t x, int64_t y) { return in.scores[x] > in.scores[y]; });
+        }
+      });
+  return orders;
+}
+
 // Scratch of one task, reused task after task.
 struct TaskScratch {
-  std::vector<int64_t> detections;      // the task's detections, image after image
-  std::vector<int64_t> rank;            // each one's rank in its image
-  std::vector<uint8_t> kinds;           // [t][j]: kIgnored, kPositive or kNegative
-  std::vector<int64_t> sorted;          // local indices j by score (all max-detections values)
-  std::vector<int64_t> selected;        // those of one max-detections value
+  std::vector<uint8_t> kinds;           // [t][p]: kIgnored, kPositive or kNegative
+  std::vector<int64_t> selected;        // positions of one max-detections value
   std::vector<int64_t> first_with;      // [v]: the position where tp reaches v
   std::vector<double> precision_at_tp;  // [v]: the precision there
   std::vector<int64_t> tp_needed;       // [r]: the least tp whose recall reaches threshold r
 };
 
-// One (category, area range) task, for every max-detections value: the
-// detections are sorted once (the sorted subset of a max-detections value
-// is the full sort's subsequence: a stable sort orders by score, then by
-// place in the concatenation, which the subset keeps).
+// One (category, area range) task, for every max-detections value. The
+// sorted subset of a max-detections value is the category's sorted order
+// filtered (a stable sort orders by score, then by place in the
+// concatenation, which the subset keeps).
 //
 // pycocotools computes recall and precision at every position, then
 // searchsorted and the right-to-left maximum. The same values come from
@@ -133,58 +171,37 @@ struct TaskScratch {
 // running maximum from the right at position p is
 // max(precision[p], the precisions where tp rises after p). Both are exact:
 // the same divisions of the same doubles, compared as pycocotools compares.
-void accumulate_task(const AccumulateInputs& in, const AccumulateOutputs& out, int64_t k, int64_t a,
-                     TaskScratch& scratch) {
-  int64_t npig = 0, widest = 0;
-  for (int64_t m = 0; m < in.num_max; ++m) {
-    widest = std::max(widest, in.max_detections[m]);
-  }
-  auto& detections = scratch.detections;
-  auto& rank = scratch.rank;
-  detections.clear();
-  rank.clear();
+void accumulate_task(const AccumulateInputs& in, const AccumulateOutputs& out,
+                     const CategoryOrders& orders, int64_t k, int64_t a, TaskScratch& scratch) {
+  int64_t npig = 0;
   for (int64_t i = 0; i < in.images; ++i) {
-    const int64_t c = k * in.images + i;
-    npig += in.regular[a * in.categories * in.images + c];
-    const int64_t first = in.offsets[c];
-    const int64_t last = std::min(in.offsets[c + 1], first + widest);
-    for (int64_t d = first; d < last; ++d) {
-      detections.push_back(d);
-      rank.push_back(d - first);
-    }
+    npig += in.regular[a * in.categories * in.images + k * in.images + i];
   }
   if (npig == 0) {  // also when no image has anything: pycocotools' two `continue`s
     return;
   }
-  // The task's flags, read in memory order into a small array: the sorted
-  // order below would read them scattered over all detections, once per
-  // threshold and max-detections value.
-  const auto n = static_cast<int64_t>(detections.size());
+  const std::vector<int64_t>& order = orders.sorted[k];
+  const auto n = static_cast<int64_t>(order.size());
+  // The flags of this range, in score order, once: the category's
+  // detections are one run of memory, so this reads it about in order.
   auto& kinds = scratch.kinds;
   kinds.resize(static_cast<size_t>(in.thresholds * n));
   for (int64_t t = 0; t < in.thresholds; ++t) {
     const bool* matched = in.matched + (a * in.thresholds + t) * in.detections;
     const bool* ignored = in.ignored + (a * in.thresholds + t) * in.detections;
-    for (int64_t j = 0; j < n; ++j) {
-      const int64_t d = detections[j];
-      kinds[t * n + j] = ignored[d] ? kIgnored : matched[d] ? kPositive : kNegative;
+    for (int64_t p = 0; p < n; ++p) {
+      const int64_t d = order[p];
+      kinds[t * n + p] = ignored[d] ? kIgnored : matched[d] ? kPositive : kNegative;
     }
   }
-  // np.argsort(-scores, kind="mergesort"): stable, descending.
-  auto& sorted = scratch.sorted;
-  sorted.resize(static_cast<size_t>(n));
-  std::iota(sorted.begin(), sorted.end(), 0);
-  std::stable_sort(sorted.begin(), sorted.end(), [&](int64_t x, int64_t y) {
-    return in.scores[detections[x]] > in.scores[detections[y]];
-  });
   const int64_t R = in.points, K = in.categories, A = in.ranges, M = in.num_max;
   const auto npig_f = static_cast<double>(npig);
   for (int64_t m = 0; m < M; ++m) {
     auto& selected = scratch.selected;
     selected.clear();
-    for (const int64_t j : sorted) {
-      if (rank[j] < in.max_detections[m]) {
-        selected.push_back(j);
+    for (int64_t p = 0; p < n; ++p) {
+      if (orders.rank[order[p]] < in.max_detections[m]) {
+        selected.push_back(p);
       }
     }
     const auto nd = static_cast<int64_t>(selected.size());
@@ -255,7 +272,7 @@ void accumulate_task(const AccumulateInputs& in, const AccumulateOutputs& out, i
           best = precision_at_tp[1];
         }
         out.precision[at] = best;
-        out.scores[at] = in.scores[detections[selected[p]]];
+        out.scores[at] = in.scores[order[selected[p]]];
       }
     }
   }
@@ -326,6 +343,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> coco_accumulate_cpu(
                             static_cast<int64_t>(max_detections.size())};
   const AccumulateOutputs out{precision.data_ptr<double>(), recall.data_ptr<double>(),
                               score_out.data_ptr<double>()};
+  const CategoryOrders orders = sort_categories(in);
   const int64_t tasks = in.categories * in.ranges;
   const int64_t per_task =
       std::max<int64_t>(1, in.detections / std::max<int64_t>(1, in.categories));
@@ -334,7 +352,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> coco_accumulate_cpu(
                [&](int64_t first, int64_t last) {
                  TaskScratch scratch;
                  for (int64_t task = first; task < last; ++task) {
-                   accumulate_task(in, out, task / in.ranges, task % in.ranges, scratch);
+                   accumulate_task(in, out, orders, task / in.ranges, task % in.ranges, scratch);
                  }
                });
   return {precision, recall, score_out};

@@ -22,6 +22,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from torch_mt import _records  # ops/python/records.cpp
+
 #: pycocotools' defaults (Params.setDetParams), computed the same way.
 DEFAULT_IOU_THRESHOLDS = np.linspace(0.5, 0.95, int(np.round((0.95 - 0.5) / 0.05)) + 1)
 DEFAULT_RECALL_THRESHOLDS = np.linspace(0.0, 1.00, int(np.round((1.00 - 0.0) / 0.01)) + 1)
@@ -282,14 +284,69 @@ def _numbers(values: list, key: str, what: str, width: int = 0) -> Tensor:
         raise
 
 
-def _indices(ids: list, known: list) -> tuple[Tensor, Tensor]:
+def _indices(ids: Tensor, known: list) -> tuple[Tensor, Tensor]:
     """Index of each id in the sorted ``known`` ids, and whether it is there."""
     known_t = torch.tensor(known, dtype=torch.int64)
-    ids_t = torch.tensor(ids, dtype=torch.int64)
     if not known:
-        return torch.zeros_like(ids_t), torch.zeros_like(ids_t, dtype=torch.bool)
-    index = torch.searchsorted(known_t, ids_t).clamp(max=len(known) - 1)
-    return index, known_t[index] == ids_t
+        return torch.zeros_like(ids), torch.zeros_like(ids, dtype=torch.bool)
+    index = torch.searchsorted(known_t, ids).clamp(max=len(known) - 1)
+    return index, known_t[index] == ids
+
+
+#: The fields read from each record: key, kind for torch_mt._records (i int64,
+#: r float64, t truth, b box), and the tensor dtype and shape of the column.
+_GT_FIELDS = (
+    ("id", "i"),
+    ("image_id", "i"),
+    ("category_id", "i"),
+    ("bbox", "b"),
+    ("area", "r"),
+    ("iscrowd", "t"),
+)
+_DT_FIELDS = (("image_id", "i"), ("category_id", "i"), ("bbox", "b"), ("score", "r"))
+_KIND_DTYPES = {"i": torch.int64, "r": torch.float64, "t": torch.bool, "b": torch.float64}
+
+
+def _columns(records: list, fields: tuple, what: str) -> dict[str, Tensor]:
+    """Each field of every record as a tensor: by one C pass
+    (``torch_mt._records``) when every record is regular, else field by
+    field in Python, which names the first bad record and field."""
+    keys = tuple(key for key, _ in fields)
+    kinds = "".join(kind for _, kind in fields)
+    raw = _records.columns(records, keys, kinds) if isinstance(records, list) else None
+    if raw is not None:
+        out = {}
+        for (key, kind), buffer in zip(fields, raw):
+            dtype = torch.uint8 if kind == "t" else _KIND_DTYPES[kind]
+            column = (
+                torch.frombuffer(buffer, dtype=dtype)
+                if len(buffer)
+                else torch.zeros(0, dtype=dtype)
+            )
+            out[key] = (
+                column.bool() if kind == "t" else column.reshape(-1, 4) if kind == "b" else column
+            )
+        return out
+    out = {}
+    for key, kind in fields:
+        values = _column(records, key, what)
+        if kind == "i":
+            out[key] = _integers(values, key, what)
+        elif kind == "t":
+            out[key] = torch.tensor(list(map(bool, values)), dtype=torch.bool)
+        else:
+            out[key] = _numbers(values, key, what, width=4 if kind == "b" else 0)
+    return out
+
+
+def _integers(values: list, key: str, what: str) -> Tensor:
+    for position, value in enumerate(values):
+        if not isinstance(value, int):
+            raise ValueError(
+                f"torch_mt.coco_evaluate: {what}[{position}]['{key}'] must be an int, "
+                f"got {type(value).__name__}"
+            )
+    return torch.tensor(values, dtype=torch.int64)
 
 
 def _cells(
@@ -302,21 +359,20 @@ def _ground_truth(
     annotations: list, image_ids: list, category_ids: list, use_categories: bool
 ) -> dict:
     what = "gt['annotations']"
-    ids = _column(annotations, "id", what)
-    if len(set(ids)) != len(ids):
+    columns = _columns(annotations, _GT_FIELDS, what)
+    ids = columns["id"]
+    if len(torch.unique(ids)) != len(ids):
         seen: set = set()
-        for position, value in enumerate(ids):
+        for position, value in enumerate(ids.tolist()):
             if value in seen:
                 raise ValueError(
                     f"torch_mt.coco_evaluate: {what}[{position}] repeats the id {value!r} "
                     "(pycocotools would silently evaluate another annotation in its place)"
                 )
             seen.add(value)
-    image_index, on_image = _indices(_column(annotations, "image_id", what), image_ids)
-    category_index, in_category = _indices(_column(annotations, "category_id", what), category_ids)
-    boxes = _numbers(_column(annotations, "bbox", what), "bbox", what, width=4)
-    areas = _numbers(_column(annotations, "area", what), "area", what)
-    crowd = torch.tensor(list(map(bool, _column(annotations, "iscrowd", what))), dtype=torch.bool)
+    image_index, on_image = _indices(columns["image_id"], image_ids)
+    category_index, in_category = _indices(columns["category_id"], category_ids)
+    boxes, areas, crowd = columns["bbox"], columns["area"], columns["iscrowd"]
     kept = on_image & in_category
     cell = _cells(image_index, category_index, len(image_ids), use_categories)
     # Within a cell: the dataset's order, pooled categories by category first.
@@ -327,7 +383,7 @@ def _ground_truth(
         "boxes": boxes,
         "areas": areas,
         "crowd": crowd,
-        "ids": torch.tensor(ids, dtype=torch.int64) if ids else torch.zeros(0, dtype=torch.int64),
+        "ids": ids,
         "cell": cell,
         "order": order,
     }
@@ -337,17 +393,16 @@ def _detections(
     results: list, image_ids: list, category_ids: list, use_categories: bool, max_detections: int
 ) -> dict:
     what = "dt"
-    image_column = _column(results, "image_id", what)
-    image_index, on_image = _indices(image_column, image_ids)
+    columns = _columns(results, _DT_FIELDS, what)
+    image_index, on_image = _indices(columns["image_id"], image_ids)
     if not bool(on_image.all()):
         position = int((~on_image).nonzero()[0])
         raise ValueError(
-            f"torch_mt.coco_evaluate: dt[{position}] is on image_id {image_column[position]!r}, "
-            "which is not in gt['images']"
+            f"torch_mt.coco_evaluate: dt[{position}] is on image_id "
+            f"{int(columns['image_id'][position])}, which is not in gt['images']"
         )
-    category_index, in_category = _indices(_column(results, "category_id", what), category_ids)
-    boxes = _numbers(_column(results, "bbox", what), "bbox", what, width=4)
-    scores = _numbers(_column(results, "score", what), "score", what)
+    category_index, in_category = _indices(columns["category_id"], category_ids)
+    boxes, scores = columns["bbox"], columns["score"]
     if bool(scores.isnan().any()):
         raise ValueError(
             f"torch_mt.coco_evaluate: dt[{int(scores.isnan().nonzero()[0])}]['score'] is NaN"
