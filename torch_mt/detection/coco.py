@@ -375,10 +375,10 @@ def _ground_truth(
     boxes, areas, crowd = columns["bbox"], columns["area"], columns["iscrowd"]
     kept = on_image & in_category
     cell = _cells(image_index, category_index, len(image_ids), use_categories)
-    # Within a cell: the dataset's order, pooled categories by category first.
-    position = torch.arange(len(annotations))
-    key = category_index * len(annotations) + position
-    order = _stable_order([key, cell], kept)
+    # Within a cell: the dataset's order, pooled categories by category first
+    # (one category a cell: the dataset's order is already that).
+    keys = [cell] if use_categories else [category_index, cell]
+    order = _stable_order(keys, kept)
     return {
         "boxes": boxes,
         "areas": areas,
@@ -415,11 +415,10 @@ def _detections(
         )
     areas = boxes[:, 2] * boxes[:, 3]  # loadRes: w * h
     cell = _cells(image_index, category_index, len(image_ids), use_categories)
-    position = torch.arange(len(results))
     # Within a cell: by score, descending; ties in the results' order, pooled
     # categories by category first (the order pycocotools sorts from).
-    tie = category_index * len(results) + position
-    order = _stable_order([tie, -scores, cell], in_category)
+    keys = [-scores, cell] if use_categories else [category_index, -scores, cell]
+    order = _stable_order(keys, in_category)
     # Each cell's first max_detections only.
     sorted_cell = cell[order]
     starts = torch.searchsorted(sorted_cell, sorted_cell, right=False)
