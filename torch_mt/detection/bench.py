@@ -219,8 +219,26 @@ def coco_workloads(quick: bool) -> list[Workload]:
         # faster-coco-eval's C++ accumulates in its own order: equal to about 1e-12.
         agree=lambda actual, expected: all(abs(a - b) <= 1e-9 for a, b in zip(actual, expected)),
     )
-    small_gt, small_results = coco_like(4, torch.Generator().manual_seed(6))
+    # Tiny calls of the two operators: one category of two images.
+    f64 = torch.float64
+    boxes = torch.tensor([[0.0, 0, 10, 10], [1, 1, 10, 10], [20, 20, 5, 5]], dtype=f64)
+    offsets = torch.tensor([0, 2, 3])
+    match_args = (
+        boxes, boxes[:, 2] * boxes[:, 3], offsets,
+        boxes, boxes[:, 2] * boxes[:, 3], torch.zeros(3, dtype=torch.bool),
+        torch.zeros(3, dtype=torch.bool), torch.arange(1, 4), offsets,
+        torch.tensor([[0.0, 1e10]], dtype=f64), torch.tensor([0.5, 0.75], dtype=f64),
+    )  # fmt: skip
+    matched, ignored, regular = torch.ops.mt.coco_match(*match_args)
+    scores = torch.tensor([0.9, 0.8, 0.7], dtype=f64)
+    points = torch.linspace(0, 1, 101, dtype=f64)
     return [
         evaluation,
-        small_workload("coco_match", lambda: coco_evaluate(small_gt, small_results).stats),
+        small_workload("coco_match", lambda: torch.ops.mt.coco_match(*match_args)),
+        small_workload(
+            "coco_accumulate",
+            lambda: torch.ops.mt.coco_accumulate(
+                scores, matched, ignored, offsets, regular, 1, points, [1, 10, 100]
+            ),
+        ),
     ]
