@@ -131,8 +131,7 @@ def coco_evaluate(
         raise ValueError(
             f"torch_mt.coco_evaluate: iou_type must be one of {IOU_TYPES}, got {iou_type!r}"
         )
-    gt = _load_json(gt, "gt")
-    dt = _load_json(dt, "dt")
+    gt, dt = _load_json(gt), _load_json(dt)
     if not isinstance(gt, dict):
         raise TypeError(
             f"torch_mt.coco_evaluate: 'gt' must be a COCO dataset dict, got {type(gt).__name__}"
@@ -167,15 +166,14 @@ def coco_evaluate(
     num_categories = len(category_ids) if use_categories else 1
     cells = num_categories * len(image_ids)
     ground_truth = _ground_truth(gt.get("annotations", []), image_ids, category_ids, use_categories)
-    detections = _detections(
-        dt, image_ids, category_ids, use_categories, max(max_detections, default=0)
-    )
+    detections = _detections(dt, image_ids, category_ids, use_categories, max(max_detections))
     gt_cell, gt_order = ground_truth["cell"], ground_truth["order"]
     dt_cell, dt_order = detections["cell"], detections["order"]
+    dt_offsets = _offsets(dt_cell[dt_order], cells)
     matched, ignored, regular = torch.ops.mt.coco_match(
         detections["boxes"][dt_order],
         detections["areas"][dt_order],
-        _offsets(dt_cell[dt_order], cells),
+        dt_offsets,
         ground_truth["boxes"][gt_order],
         ground_truth["areas"][gt_order],
         ground_truth["crowd"][gt_order],
@@ -189,7 +187,7 @@ def coco_evaluate(
         detections["scores"][dt_order],
         matched,
         ignored,
-        _offsets(dt_cell[dt_order], cells),
+        dt_offsets,
         regular,
         max(num_categories, 1),
         recall_thresholds,
@@ -213,7 +211,7 @@ def coco_evaluate(
     )
 
 
-def _load_json(source: Any, name: str) -> Any:
+def _load_json(source: Any) -> Any:
     if isinstance(source, (str, os.PathLike)):
         with open(source) as file:
             return json.load(file)
