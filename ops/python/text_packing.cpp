@@ -23,6 +23,7 @@
 #include <cstring>
 #include <exception>
 #include <new>
+#include <string>
 
 #include "../levenshtein/strings.h"
 
@@ -189,16 +190,13 @@ PyObject* edit_distances(PyObject*, PyObject* args) {
     Py_XDECREF(a);
     return nullptr;
   }
-  PyObject* const* a_items = PySequence_Fast_ITEMS(a);
-  PyObject* const* b_items = PySequence_Fast_ITEMS(b);
-#else
-  PyObject* const* a_items = PySequence_Fast_ITEMS(a);
-  PyObject* const* b_items = PySequence_Fast_ITEMS(b);
 #endif
+  PyObject* const* a_items = PySequence_Fast_ITEMS(a);
+  PyObject* const* b_items = PySequence_Fast_ITEMS(b);
   const Py_ssize_t count = PySequence_Fast_GET_SIZE(a);
   PyObject* distances = PyByteArray_FromStringAndSize(nullptr, count * 8);
   bool read = false;
-  const char* failure = nullptr;
+  std::string failure;  // a copy: the exception's what() dies with it
   PyObject* failure_type = PyExc_RuntimeError;
   if (distances != nullptr) {
     try {
@@ -210,7 +208,7 @@ PyObject* edit_distances(PyObject*, PyObject* args) {
       failure = "torch_mt.edit_distance: out of memory";
       failure_type = PyExc_MemoryError;
     } catch (const std::exception& error) {
-      failure = error.what();
+      failure = error.what();  // copied into the string
     }
   }
 #ifdef Py_GIL_DISABLED
@@ -220,10 +218,10 @@ PyObject* edit_distances(PyObject*, PyObject* args) {
   if (distances == nullptr) {
     return nullptr;
   }
-  if (failure != nullptr || !read) {
+  if (!failure.empty() || !read) {
     Py_DECREF(distances);
-    if (failure != nullptr) {
-      PyErr_SetString(failure_type, failure);
+    if (!failure.empty()) {
+      PyErr_SetString(failure_type, failure.c_str());
       return nullptr;
     }
     Py_RETURN_NONE;
