@@ -18,6 +18,7 @@
 #include <vector>
 
 #include <torch_mt/parallel.h>
+#include "coco_checks.h"
 
 namespace mt {
 namespace {
@@ -282,15 +283,7 @@ void accumulate_task(const AccumulateInputs& in, const AccumulateOutputs& out,
 // non-increasing within each cell (the order coco_match's caller made).
 void check_cells(const int64_t* offsets, int64_t cells, const double* scores, int64_t detections) {
   const char* op = kAccumulate;
-  TORCH_CHECK_VALUE(offsets[0] == 0, op, ": dt_offsets[0] must be 0, got ", offsets[0]);
-  for (int64_t c = 0; c < cells; ++c) {
-    TORCH_CHECK_VALUE(offsets[c + 1] >= offsets[c], op,
-                      ": dt_offsets must not decrease, but dt_offsets[", c + 1,
-                      "] = ", offsets[c + 1], " < dt_offsets[", c, "] = ", offsets[c]);
-  }
-  TORCH_CHECK_VALUE(offsets[cells] == detections, op,
-                    ": dt_offsets[-1] must be the number of detections, ", detections, ", got ",
-                    offsets[cells]);
+  check_offsets(op, offsets, cells, "dt_offsets", detections, "detections");
   for (int64_t c = 0; c < cells; ++c) {
     for (int64_t d = offsets[c]; d < offsets[c + 1]; ++d) {
       TORCH_CHECK_VALUE(!std::isnan(scores[d]), op, ": dt_scores[", d, "] is NaN");

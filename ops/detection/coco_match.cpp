@@ -34,6 +34,7 @@
 #include <vector>
 
 #include <torch_mt/parallel.h>
+#include "coco_checks.h"
 
 namespace mt {
 namespace {
@@ -104,19 +105,6 @@ void check_match_arguments(Kernel kernel, const at::Tensor& dt_boxes, const at::
   check_dim(op, area_ranges, "area_ranges", 2, "[A, 2]");
   check_dtype(op, area_ranges, "area_ranges", at::kDouble);
   check_size(op, area_ranges, "area_ranges", 1, 2, "(lowest, highest) ranges need");
-}
-
-// CPU: the offsets run from 0 to the annotation count without decreasing.
-void check_offsets(const char* op, const int64_t* offsets, int64_t cells, const char* name,
-                   int64_t count, const char* counted) {
-  TORCH_CHECK_VALUE(offsets[0] == 0, op, ": ", name, "[0] must be 0, got ", offsets[0]);
-  for (int64_t c = 0; c < cells; ++c) {
-    TORCH_CHECK_VALUE(offsets[c + 1] >= offsets[c], op, ": ", name, " must not decrease, but ",
-                      name, "[", c + 1, "] = ", offsets[c + 1], " < ", name, "[", c,
-                      "] = ", offsets[c]);
-  }
-  TORCH_CHECK_VALUE(offsets[cells] == count, op, ": ", name, "[-1] must be the number of ", counted,
-                    ", ", count, ", got ", offsets[cells]);
 }
 
 // CPU: finite boxes, areas and thresholds (NaN would make every comparison false).

@@ -66,7 +66,8 @@ class ByteLanes {
     }
 #if defined(__x86_64__)
     if (simd::avx2_enabled()) {
-      distances_avx2(texts, readable, last, text_lengths, bound, out);
+      four_lanes_avx2(lengths_, text_lengths, bound, out,
+                      ComparedMatches{padded_, texts, readable, last});
       return;
     }
 #endif
@@ -111,17 +112,6 @@ class ByteLanes {
       return static_cast<long long>((uint64_t{high} << 32) | low);
     }
   };
-#endif
-
-#if defined(__x86_64__)
-  __attribute__((target("avx2"))) void distances_avx2(const uint8_t* const texts[kLanes],
-                                                      const uint8_t* const readable[kLanes],
-                                                      const int64_t last[kLanes],
-                                                      const int64_t text_lengths[kLanes],
-                                                      int64_t bound, int64_t out[kLanes]) const {
-    four_lanes_avx2(lengths_, text_lengths, bound, out,
-                    ComparedMatches{padded_, texts, readable, last});
-  }
 #endif
 
   alignas(32) uint8_t padded_[kLanes][kWordBits] = {};  // AVX2: the patterns, zero-padded

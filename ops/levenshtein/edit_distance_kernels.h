@@ -127,7 +127,7 @@ struct Workspace {
   // trimmed pairs.
   std::array<levenshtein::PatternMasks<Token>, levenshtein::kLanes> lanes;
   std::vector<TrimmedPair<Token>> pairs;
-  // Bytes: the kLanes patterns in one table instead (byte_lanes.h).
+  // Bytes: the kLanes patterns in ByteLanes instead (byte_lanes.h).
   std::conditional_t<sizeof(Token) == 1, levenshtein::ByteLanes, std::monostate> byte_lanes;
 };
 

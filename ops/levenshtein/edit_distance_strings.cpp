@@ -5,7 +5,6 @@
 #include "strings.h"
 
 #include <atomic>
-#include <cstring>
 
 #include <torch_mt/parallel.h>
 #include "edit_distance_kernels.h"
@@ -156,9 +155,9 @@ bool edit_distances(const char* op, StringSide a, StringSide b, int64_t count, i
   ItemErrors errors;
   parallel_for(
       0, count, grain_for(kWordStepNs * kTypicalPairSteps), [&](int64_t first, int64_t last) {
-        // The chunk's other pairs widened to code points (declared before the
-        // workspaces: their release at the chunk's end reads the last
-        // patterns in them), then run through the lanes too.
+        // The chunk's other pairs, by unit width: read in place or widened,
+        // then run through the lanes too (each borrows its workspace and
+        // releases it before its buffer goes).
         WidenedPairs<int16_t> two_byte;
         WidenedPairs<int32_t> four_byte;
         BorrowedWorkspace<uint8_t> bytes;

@@ -111,7 +111,10 @@ def string_pair_distances(
     read in place by the pool's workers (no packed copy, no serial pass);
     None for anything else (the operator's path takes it and names what is
     wrong)."""
-    if not (isinstance(a, list) and isinstance(b, list) and a and len(a) == len(b)):
+    # A list of int sequences is not worth a fan-out that stops at its first item.
+    if not (isinstance(a, list) and isinstance(b, list) and len(a) == len(b)):
+        return None
+    if not (_starts_with_a_string(a) and _starts_with_a_string(b)):
         return None
     if max_distance is not None and max_distance < 0:
         return None
