@@ -11,14 +11,13 @@ import json
 import random
 
 import numpy as np
+import pycocotools.coco as pycocotools_coco  # the test extra pins 2.0.11: never skipped
+import pycocotools.cocoeval as pycocotools_eval
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import torch_mt
-
-pycocotools_coco = pytest.importorskip("pycocotools.coco")
-pycocotools_eval = pytest.importorskip("pycocotools.cocoeval")
 
 
 @st.composite
