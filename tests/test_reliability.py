@@ -258,9 +258,17 @@ def child():
         yield pool
 
 
+def rows_of_side(seqs, lengths):
+    """The sequences of one side: padded rows ``[B, L]`` cut to their lengths,
+    or a packed 1-D side split by its lengths (the operators take both)."""
+    if seqs.dim() == 1:
+        starts = [0, *torch.cumsum(lengths, 0).tolist()]
+        return [seqs[starts[i] : starts[i + 1]].tolist() for i in range(len(lengths))]
+    return [seqs[i, : int(lengths[i])].tolist() for i in range(seqs.shape[0])]
+
+
 def expected_distances(op_name, a, b, a_lengths, b_lengths):
-    rows_a = [a[i, : int(a_lengths[i])].tolist() for i in range(a.shape[0])]
-    rows_b = [b[i, : int(b_lengths[i])].tolist() for i in range(b.shape[0])]
+    rows_a, rows_b = rows_of_side(a, a_lengths), rows_of_side(b, b_lengths)
     if op_name == "edit_distance":
         return [levenshtein_reference(x, y) for x, y in zip(rows_a, rows_b)]
     return [[levenshtein_reference(x, y) for y in rows_b] for x in rows_a]
