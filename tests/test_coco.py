@@ -4,20 +4,17 @@ datasets with pycocotools' corner cases."""
 
 from __future__ import annotations
 
-import contextlib
 import copy
-import io
 import json
 import random
 
 import numpy as np
-import pycocotools.coco as pycocotools_coco  # the test extra pins 2.0.11: never skipped
-import pycocotools.cocoeval as pycocotools_eval
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import torch_mt
+from coco_reference import assert_equal_to_pycocotools, pycocotools_run
 
 
 @st.composite
@@ -78,32 +75,6 @@ def coco_sets(draw):
         "annotations": annotations,
     }
     return gt, results
-
-
-def pycocotools_run(gt, results, **params):
-    """COCOeval on copies (loadRes writes into its input), quietly."""
-    with contextlib.redirect_stdout(io.StringIO()) as printed:
-        coco = pycocotools_coco.COCO()
-        coco.dataset = copy.deepcopy(gt)
-        coco.createIndex()
-        evaluation = pycocotools_eval.COCOeval(coco, coco.loadRes(copy.deepcopy(results)), "bbox")
-        for name, value in params.items():
-            setattr(evaluation.params, name, value)
-        evaluation.evaluate()
-        evaluation.accumulate()
-        evaluation.summarize()
-    lines = [line for line in printed.getvalue().splitlines() if line.startswith(" Average")]
-    return evaluation, lines
-
-
-def assert_equal_to_pycocotools(ours, evaluation, lines):
-    for name in ("precision", "recall", "scores"):
-        expected = evaluation.eval[name]
-        actual = getattr(ours, name).numpy()
-        assert actual.shape == expected.shape, name
-        assert np.array_equal(actual, expected), f"{name} differs"
-    assert np.array_equal(ours.stats.numpy(), np.asarray(evaluation.stats))
-    assert ours.summary().splitlines() == lines
 
 
 @settings(max_examples=60)
@@ -263,5 +234,5 @@ def test_fewer_than_three_max_detections_are_refused():
 
 
 def test_unknown_iou_type_names_the_supported_ones():
-    with pytest.raises(ValueError, match=r"iou_type must be one of \('bbox',\), got 'segm'"):
-        torch_mt.coco_evaluate(GOOD_GT, [GOOD_DT], "segm")
+    with pytest.raises(ValueError, match=r"iou_type must be one of \('bbox', .*\), got 'mask'"):
+        torch_mt.coco_evaluate(GOOD_GT, [GOOD_DT], "mask")

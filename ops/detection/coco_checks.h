@@ -1,9 +1,11 @@
-// What the COCO operators (coco_match.cpp, coco_accumulate.cpp) check alike.
+// What the COCO operators (coco_match.cpp, coco_accumulate.cpp, coco_oks.cpp,
+// coco_masks.cpp) check and lay out alike.
 #pragma once
 
 #include <ATen/ATen.h>
 
 #include <cstdint>
+#include <vector>
 
 namespace mt {
 
@@ -18,6 +20,23 @@ inline void check_offsets(const char* op, const int64_t* offsets, int64_t cells,
   }
   TORCH_CHECK_VALUE(offsets[cells] == count, op, ": ", name, "[-1] must be the number of ", counted,
                     ", ", count, ", got ", offsets[cells]);
+}
+
+// Where each cell's [detections x ground truth] matrix starts in a packed
+// array of pair values (offsets already checked); the total must be `pairs`
+// when `pairs` >= 0. Serial: one add a cell.
+inline std::vector<int64_t> cell_pair_offsets(const char* op, const int64_t* dt_offsets,
+                                              const int64_t* gt_offsets, int64_t cells,
+                                              int64_t pairs) {
+  std::vector<int64_t> starts(static_cast<size_t>(cells) + 1, 0);
+  for (int64_t c = 0; c < cells; ++c) {
+    starts[c + 1] = starts[c] + (dt_offsets[c + 1] - dt_offsets[c]) *
+                                    (gt_offsets[c + 1] - gt_offsets[c]);
+  }
+  TORCH_CHECK_VALUE(pairs < 0 || starts[cells] == pairs, op, ": argument 'ious' must hold ",
+                    starts[cells], " values (each cell's detections times its ground truth), got ",
+                    pairs);
+  return starts;
 }
 
 }  // namespace mt

@@ -14,13 +14,18 @@
 //
 //   coco_match(dt_boxes [D, 4], dt_areas [D], dt_offsets [C + 1], gt_boxes [G, 4],
 //              gt_areas [G], gt_crowd [G] bool, gt_ignore [G] bool, gt_ids [G] int64,
-//              gt_offsets [C + 1], area_ranges [A, 2], iou_thresholds [T])
+//              gt_offsets [C + 1], area_ranges [A, 2], iou_thresholds [T],
+//              ious [P]? = None)
 //       -> (matched [A, T, D] bool, ignored [A, T, D] bool, regular [A, C] int64)
 //   coco_accumulate(dt_scores [D], matched, ignored, dt_offsets, regular,
 //                   num_categories, recall_thresholds [R], max_detections [M])
 //       -> (precision [T, R, K, A, M], recall [T, K, A, M], scores [T, R, K, A, M])
 //
-// Boxes are COCO's (x, y, width, height), float64 like every real here.
+// Boxes are COCO's (x, y, width, height), float64 like every real here. The
+// optional `ious` replace the box IoU with similarities computed elsewhere
+// (mask IoU for segm, OKS for keypoints: coco_masks.cpp, coco_oks.cpp): each
+// cell's [detections x ground truth] matrix, row-major, cell after cell
+// (P = the sum over cells of their products).
 // Cells fan out in coco_match, (category, area range, max detections)
 // triples in coco_accumulate; each is computed alone, so any thread count
 // gives the same bits.
@@ -67,7 +72,8 @@ void check_match_arguments(Kernel kernel, const at::Tensor& dt_boxes, const at::
                            const at::Tensor& gt_areas, const at::Tensor& gt_crowd,
                            const at::Tensor& gt_ignore, const at::Tensor& gt_ids,
                            const at::Tensor& gt_offsets, const at::Tensor& area_ranges,
-                           const at::Tensor& iou_thresholds) {
+                           const at::Tensor& iou_thresholds,
+                           const std::optional<at::Tensor>& ious) {
   const char* op = kMatch;
   check_devices(op, kernel,
                 {{&dt_boxes, "dt_boxes"},
@@ -80,7 +86,11 @@ void check_match_arguments(Kernel kernel, const at::Tensor& dt_boxes, const at::
                  {&gt_ids, "gt_ids"},
                  {&gt_offsets, "gt_offsets"},
                  {&area_ranges, "area_ranges"},
-                 {&iou_thresholds, "iou_thresholds"}});
+                 {&iou_thresholds, "iou_thresholds"},
+                 {if_present(ious), "ious"}});
+  if (ious.has_value()) {
+    check_vector(op, *ious, "ious", at::kDouble);
+  }
   check_boxes(op, dt_boxes, "dt_boxes");
   check_boxes(op, gt_boxes, "gt_boxes");
   check_vector(op, dt_areas, "dt_areas", at::kDouble);
@@ -137,6 +147,8 @@ double box_iou(const double* d, const double* g, bool crowd) {
 
 struct MatchInputs {
   const double *dt_boxes, *dt_areas, *gt_boxes, *gt_areas, *area_ranges, *thresholds;
+  const double* given_ious;        // [P], or nullptr: box IoU
+  const int64_t* pair_offsets;     // [C]: where each cell's matrix starts in given_ious
   const bool *gt_crowd, *gt_ignore;
   const int64_t *gt_ids, *dt_offsets, *gt_offsets;
   int64_t detections, cells, ranges, num_thresholds;
@@ -158,13 +170,16 @@ struct CellScratch {
 void match_cell(const MatchInputs& in, const MatchOutputs& out, int64_t c, CellScratch& scratch) {
   const int64_t d0 = in.dt_offsets[c], dn = in.dt_offsets[c + 1] - d0;
   const int64_t g0 = in.gt_offsets[c], gn = in.gt_offsets[c + 1] - g0;
-  auto& ious = scratch.ious;
-  ious.assign(static_cast<size_t>(dn * gn), 0.0);
-  for (int64_t d = 0; d < dn; ++d) {
-    for (int64_t g = 0; g < gn; ++g) {
-      ious[d * gn + g] =
-          box_iou(in.dt_boxes + 4 * (d0 + d), in.gt_boxes + 4 * (g0 + g), in.gt_crowd[g0 + g]);
+  const double* ious = in.given_ious != nullptr ? in.given_ious + in.pair_offsets[c] : nullptr;
+  if (ious == nullptr) {
+    scratch.ious.resize(static_cast<size_t>(dn * gn));
+    for (int64_t d = 0; d < dn; ++d) {
+      for (int64_t g = 0; g < gn; ++g) {
+        scratch.ious[d * gn + g] =
+            box_iou(in.dt_boxes + 4 * (d0 + d), in.gt_boxes + 4 * (g0 + g), in.gt_crowd[g0 + g]);
+      }
     }
+    ious = scratch.ious.data();
   }
   for (int64_t a = 0; a < in.ranges; ++a) {
     const double lowest = in.area_ranges[2 * a], highest = in.area_ranges[2 * a + 1];
@@ -232,9 +247,10 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> coco_match_meta(
     const at::Tensor& dt_boxes, const at::Tensor& dt_areas, const at::Tensor& dt_offsets,
     const at::Tensor& gt_boxes, const at::Tensor& gt_areas, const at::Tensor& gt_crowd,
     const at::Tensor& gt_ignore, const at::Tensor& gt_ids, const at::Tensor& gt_offsets,
-    const at::Tensor& area_ranges, const at::Tensor& iou_thresholds) {
+    const at::Tensor& area_ranges, const at::Tensor& iou_thresholds,
+    const std::optional<at::Tensor>& ious) {
   check_match_arguments(Kernel::kMeta, dt_boxes, dt_areas, dt_offsets, gt_boxes, gt_areas, gt_crowd,
-                        gt_ignore, gt_ids, gt_offsets, area_ranges, iou_thresholds);
+                        gt_ignore, gt_ids, gt_offsets, area_ranges, iou_thresholds, ious);
   return match_outputs(dt_boxes, dt_offsets, area_ranges, iou_thresholds);
 }
 
@@ -246,10 +262,11 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> coco_match_cpu(
     const at::Tensor& dt_boxes, const at::Tensor& dt_areas, const at::Tensor& dt_offsets,
     const at::Tensor& gt_boxes, const at::Tensor& gt_areas, const at::Tensor& gt_crowd,
     const at::Tensor& gt_ignore, const at::Tensor& gt_ids, const at::Tensor& gt_offsets,
-    const at::Tensor& area_ranges, const at::Tensor& iou_thresholds) {
+    const at::Tensor& area_ranges, const at::Tensor& iou_thresholds,
+    const std::optional<at::Tensor>& ious) {
   const char* op = kMatch;
   check_match_arguments(Kernel::kCpu, dt_boxes, dt_areas, dt_offsets, gt_boxes, gt_areas, gt_crowd,
-                        gt_ignore, gt_ids, gt_offsets, area_ranges, iou_thresholds);
+                        gt_ignore, gt_ids, gt_offsets, area_ranges, iou_thresholds, ious);
   // Read once, contiguous, before the fan-out (contiguous_on_pool: torch_mt's pool).
   const auto read = [&](const at::Tensor& t, const char* name) {
     return contiguous_on_pool(t, op, name);
@@ -260,23 +277,37 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> coco_match_cpu(
                    gi = read(gt_ignore, "gt_ignore"), gid = read(gt_ids, "gt_ids"),
                    gof = read(gt_offsets, "gt_offsets"), ar = read(area_ranges, "area_ranges"),
                    th = read(iou_thresholds, "iou_thresholds");
+  const at::Tensor given = ious.has_value() ? read(*ious, "ious") : at::Tensor();
+  const int64_t cells = dof.size(0) - 1;
+  check_offsets(op, dof.const_data_ptr<int64_t>(), cells, "dt_offsets", db.size(0), "detections");
+  check_offsets(op, gof.const_data_ptr<int64_t>(), cells, "gt_offsets", gb.size(0),
+                "ground-truth boxes");
+  std::vector<int64_t> pair_offsets;
+  if (given.defined()) {
+    pair_offsets = cell_pair_offsets(op, dof.const_data_ptr<int64_t>(),
+                                     gof.const_data_ptr<int64_t>(), cells, given.size(0));
+    const double* values = given.const_data_ptr<double>();
+    for (int64_t p = 0; p < given.size(0); ++p) {
+      TORCH_CHECK_VALUE(!std::isnan(values[p]), op, ": ious[", p, "] is NaN");
+    }
+  }
   const MatchInputs in{db.const_data_ptr<double>(),
                        da.const_data_ptr<double>(),
                        gb.const_data_ptr<double>(),
                        ga.const_data_ptr<double>(),
                        ar.const_data_ptr<double>(),
                        th.const_data_ptr<double>(),
+                       given.defined() ? given.const_data_ptr<double>() : nullptr,
+                       pair_offsets.data(),
                        gc.const_data_ptr<bool>(),
                        gi.const_data_ptr<bool>(),
                        gid.const_data_ptr<int64_t>(),
                        dof.const_data_ptr<int64_t>(),
                        gof.const_data_ptr<int64_t>(),
                        db.size(0),
-                       dof.size(0) - 1,
+                       cells,
                        ar.size(0),
                        th.size(0)};
-  check_offsets(op, in.dt_offsets, in.cells, "dt_offsets", db.size(0), "detections");
-  check_offsets(op, in.gt_offsets, in.cells, "gt_offsets", gb.size(0), "ground-truth boxes");
   check_finite(op, in.dt_boxes, db.size(0), 4, "dt_boxes");
   check_finite(op, in.gt_boxes, gb.size(0), 4, "gt_boxes");
   check_finite(op, in.dt_areas, db.size(0), 1, "dt_areas");
@@ -309,8 +340,8 @@ TORCH_LIBRARY_FRAGMENT(mt, m) {
   m.def(
       "coco_match(Tensor dt_boxes, Tensor dt_areas, Tensor dt_offsets, Tensor gt_boxes, "
       "Tensor gt_areas, Tensor gt_crowd, Tensor gt_ignore, Tensor gt_ids, Tensor gt_offsets, "
-      "Tensor area_ranges, Tensor iou_thresholds) -> (Tensor matched, Tensor ignored, "
-      "Tensor regular)");
+      "Tensor area_ranges, Tensor iou_thresholds, Tensor? ious=None) -> (Tensor matched, "
+      "Tensor ignored, Tensor regular)");
 }
 
 TORCH_LIBRARY_IMPL(mt, CompositeExplicitAutograd, m) { m.impl("coco_match", &coco_match_cpu); }

@@ -18,11 +18,11 @@
 namespace {
 
 // A field of each record, where it goes in the output.
-enum class Kind { kInt, kReal, kTruth, kBox };
+enum class Kind { kInt, kReal, kTruth, kNumbers };
 
 struct Field {
-  const char* key;
   Kind kind;
+  Py_ssize_t numbers;  // kNumbers: how many (a box: 4, keypoints: 3 K)
 };
 
 bool read_real(PyObject* value, double* out) {
@@ -37,10 +37,10 @@ bool read_real(PyObject* value, double* out) {
   return false;
 }
 
-// One field of one record into `out` (an int64, a double, a byte or four
-// doubles); false when the value is not of that kind.
-bool read_field(PyObject* value, Kind kind, char* out) {
-  switch (kind) {
+// One field of one record into `out` (an int64, a double, a byte or
+// `field.numbers` doubles); false when the value is not of that kind.
+bool read_field(PyObject* value, const Field& field, char* out) {
+  switch (field.kind) {
     case Kind::kInt: {
       if (!PyLong_Check(value)) {
         return false;
@@ -73,43 +73,44 @@ bool read_field(PyObject* value, Kind kind, char* out) {
       *out = static_cast<char>(truth);
       return true;
     }
-    case Kind::kBox: {
+    case Kind::kNumbers: {
       if (!(PyList_CheckExact(value) || PyTuple_CheckExact(value)) ||
-          PySequence_Fast_GET_SIZE(value) != 4) {
+          PySequence_Fast_GET_SIZE(value) != field.numbers) {
         return false;
       }
       PyObject** items = PySequence_Fast_ITEMS(value);
-      double box[4];
-      for (int k = 0; k < 4; ++k) {
-        if (!read_real(items[k], &box[k])) {
+      for (Py_ssize_t k = 0; k < field.numbers; ++k) {
+        double number = 0;
+        if (!read_real(items[k], &number)) {
           PyErr_Clear();
           return false;
         }
+        std::memcpy(out + k * sizeof number, &number, sizeof number);
       }
-      std::memcpy(out, box, sizeof box);
       return true;
     }
   }
   return false;
 }
 
-size_t width_of(Kind kind) {
-  switch (kind) {
+size_t width_of(const Field& field) {
+  switch (field.kind) {
     case Kind::kInt:
     case Kind::kReal: return 8;
     case Kind::kTruth: return 1;
-    case Kind::kBox: return 32;
+    case Kind::kNumbers: return 8 * static_cast<size_t>(field.numbers);
   }
   return 0;
 }
 
-// columns(records, keys, kinds) -> tuple of bytearrays, one per key, or None.
-// kinds: a str of one letter per key: i int64, r float64, t truth (uint8),
-// b box (4 float64).
+// columns(records, keys, kinds, list_numbers=0) -> tuple of bytearrays, one
+// per key, or None. kinds: a str of one letter per key: i int64, r float64,
+// t truth (uint8), b box (4 float64), l a list of `list_numbers` float64.
 PyObject* columns(PyObject*, PyObject* args) {
   PyObject *records = nullptr, *keys = nullptr;
   const char* kinds = nullptr;
-  if (!PyArg_ParseTuple(args, "OOs:columns", &records, &keys, &kinds)) {
+  Py_ssize_t list_numbers = 0;
+  if (!PyArg_ParseTuple(args, "OOs|n:columns", &records, &keys, &kinds, &list_numbers)) {
     return nullptr;
   }
   if (!PyList_CheckExact(records) || !PyTuple_CheckExact(keys) ||
@@ -128,14 +129,19 @@ PyObject* columns(PyObject*, PyObject* args) {
   char* buffers[16];
   for (Py_ssize_t f = 0; f < fields; ++f) {
     switch (kinds[f]) {
-      case 'i': parsed[f].kind = Kind::kInt; break;
-      case 'r': parsed[f].kind = Kind::kReal; break;
-      case 't': parsed[f].kind = Kind::kTruth; break;
-      case 'b': parsed[f].kind = Kind::kBox; break;
+      case 'i': parsed[f] = {Kind::kInt, 0}; break;
+      case 'r': parsed[f] = {Kind::kReal, 0}; break;
+      case 't': parsed[f] = {Kind::kTruth, 0}; break;
+      case 'b': parsed[f] = {Kind::kNumbers, 4}; break;
+      case 'l': parsed[f] = {Kind::kNumbers, list_numbers}; break;
       default: Py_DECREF(out); Py_RETURN_NONE;
     }
+    if (parsed[f].kind == Kind::kNumbers && parsed[f].numbers <= 0) {
+      Py_DECREF(out);
+      Py_RETURN_NONE;
+    }
     PyObject* column = PyByteArray_FromStringAndSize(
-        nullptr, static_cast<Py_ssize_t>(width_of(parsed[f].kind)) * count);
+        nullptr, static_cast<Py_ssize_t>(width_of(parsed[f])) * count);
     if (column == nullptr) {
       Py_DECREF(out);
       return nullptr;
@@ -153,8 +159,8 @@ PyObject* columns(PyObject*, PyObject* args) {
     }
     for (Py_ssize_t f = 0; f < fields; ++f) {
       PyObject* value = PyDict_GetItemWithError(record, PyTuple_GET_ITEM(keys, f));
-      const size_t width = width_of(parsed[f].kind);
-      if (value == nullptr || !read_field(value, parsed[f].kind, buffers[f] + width * i)) {
+      const size_t width = width_of(parsed[f]);
+      if (value == nullptr || !read_field(value, parsed[f], buffers[f] + width * i)) {
         PyErr_Clear();
         Py_DECREF(out);
         Py_RETURN_NONE;
@@ -166,10 +172,11 @@ PyObject* columns(PyObject*, PyObject* args) {
 
 PyMethodDef methods[] = {
     {"columns", columns, METH_VARARGS,
-     "columns(records, keys, kinds) -> tuple of bytearrays, one per key: the values of\n"
-     "that key in every dict of the list `records`, by `kinds` (one letter per key:\n"
-     "i int64, r float64, t truth as uint8, b box as 4 float64); None when a record is\n"
-     "not a dict or a value is missing or of another kind."},
+     "columns(records, keys, kinds, list_numbers=0) -> tuple of bytearrays, one per key:\n"
+     "the values of that key in every dict of the list `records`, by `kinds` (one letter\n"
+     "per key: i int64, r float64, t truth as uint8, b box as 4 float64, l a list of\n"
+     "`list_numbers` float64); None when a record is not a dict or a value is missing or\n"
+     "of another kind."},
     {nullptr, nullptr, 0, nullptr},
 };
 

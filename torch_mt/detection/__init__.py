@@ -4,8 +4,8 @@ evaluation equal to pycocotools.
 Wrappers around ``torch.ops.mt.nms``, ``batched_nms`` and ``nms_padded``
 (kernels in ``ops/detection/nms.cpp``), and the shape functions of the two whose output
 size depends on the data (registered here, as fakes, for torch.compile);
-``coco_evaluate`` (``coco.py``) and its operators ``coco_match`` and
-``coco_accumulate`` (``coco_ops.py``).
+``coco_evaluate`` (``coco.py``) and its operators ``coco_match``,
+``coco_oks_exponents`` and ``coco_accumulate`` (``coco_ops.py``).
 """
 
 from __future__ import annotations
@@ -16,13 +16,14 @@ import torch
 from torch import Tensor
 
 from .coco import COCOEvalResult, coco_evaluate  # noqa: F401 (COCOEvalResult: the result type)
-from .coco_ops import coco_accumulate, coco_match
+from .coco_ops import coco_accumulate, coco_match, coco_oks_exponents
 
 __all__ = [
     "batched_nms",
     "coco_accumulate",
     "coco_evaluate",
     "coco_match",
+    "coco_oks_exponents",
     "nms",
     "nms_padded",
 ]

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
 from typing import Any
 
 import torch
 from torch import Tensor
 
-from ..bench.workload import Arm, Workload, all_threads, peer, small_workload
-from .coco import coco_evaluate
+from ..bench.workload import Arm, Workload, all_threads, small_workload
+from .coco_bench import coco_workloads
 from .reference import nms_loop
 
 
@@ -103,142 +101,3 @@ def workloads(quick: bool) -> list[Workload]:
         ),
     ]
     return [nms_workload, batched_workload, *small, *coco_workloads(quick)]
-
-
-def coco_like(images: int, generator: torch.Generator) -> tuple[dict, list]:
-    """A COCO-val-sized bbox set: ``images`` 640 x 480 images, 80 categories,
-    0-14 ground-truth boxes an image (1% crowds), and 100 detections an
-    image, 60% of them jittered copies of a ground-truth box (its category,
-    or another), scores uniform. Returns ``(gt dict, results list)``."""
-    counts = torch.randint(0, 15, (images,), generator=generator)
-    truths = int(counts.sum())
-    image_of = torch.repeat_interleave(torch.arange(images), counts)
-    corner = torch.rand(truths, 2, generator=generator) * torch.tensor([600.0, 440.0])
-    size = 4 + torch.rand(truths, 2, generator=generator) ** 2 * 300
-    boxes = torch.cat([corner, size], 1).double()
-    category = torch.randint(1, 81, (truths,), generator=generator)
-    crowd = (torch.rand(truths, generator=generator) < 0.01).long()
-    annotations = [
-        {"id": n + 1, "image_id": i, "category_id": c, "bbox": b, "area": b[2] * b[3], "iscrowd": z}
-        for n, (i, c, b, z) in enumerate(
-            zip(image_of.tolist(), category.tolist(), boxes.tolist(), crowd.tolist())
-        )
-    ]
-    per_image = 100
-    det_image = torch.arange(images).repeat_interleave(per_image)
-    near = (torch.rand(images * per_image, generator=generator) < 0.6) & (counts[det_image] > 0)
-    # A ground-truth box of the same image for the near ones.
-    first = torch.cat([torch.zeros(1, dtype=torch.int64), counts.cumsum(0)[:-1]])
-    pick = (
-        first[det_image]
-        + (
-            torch.rand(images * per_image, generator=generator) * counts[det_image].clamp(min=1)
-        ).long()
-    )
-    pick = pick.clamp(max=max(truths - 1, 0))
-    random_boxes = torch.cat(
-        [
-            torch.rand(images * per_image, 2, generator=generator) * torch.tensor([600.0, 440.0]),
-            4 + torch.rand(images * per_image, 2, generator=generator) ** 2 * 300,
-        ],
-        1,
-    ).double()
-    jitter = 1 + 0.1 * torch.randn(images * per_image, 4, generator=generator).double()
-    det_boxes = torch.where(
-        near[:, None], boxes[pick] * jitter if truths else random_boxes, random_boxes
-    )
-    det_boxes[:, 2:] = det_boxes[:, 2:].clamp(min=1)
-    other = torch.randint(1, 81, (images * per_image,), generator=generator)
-    same = torch.rand(images * per_image, generator=generator) < 0.8
-    det_category = torch.where(near & same, category[pick] if truths else other, other)
-    scores = torch.rand(images * per_image, generator=generator, dtype=torch.float64)
-    results = [
-        {"image_id": i, "category_id": c, "bbox": b, "score": s}
-        for i, c, b, s in zip(
-            det_image.tolist(), det_category.tolist(), det_boxes.tolist(), scores.tolist()
-        )
-    ]
-    gt = {
-        "images": [{"id": i, "width": 640, "height": 480} for i in range(images)],
-        "categories": [{"id": c} for c in range(1, 81)],
-        "annotations": annotations,
-    }
-    return gt, results
-
-
-def _pycocotools(gt: dict, results: list) -> list:
-    """What users run: COCO, loadRes, evaluate, accumulate, summarize (quiet)."""
-    coco_module, eval_module = peer("pycocotools.coco"), peer("pycocotools.cocoeval")
-    with contextlib.redirect_stdout(io.StringIO()):
-        coco = coco_module.COCO()
-        coco.dataset = gt
-        coco.createIndex()
-        evaluation = eval_module.COCOeval(coco, coco.loadRes(results), "bbox")
-        evaluation.evaluate()
-        evaluation.accumulate()
-        evaluation.summarize()
-    return list(evaluation.stats)
-
-
-def _faster_coco_eval(gt: dict, results: list) -> list:
-    module = peer("faster_coco_eval")
-    coco = module.COCO(gt, print_function=lambda *_: None)
-    evaluation = module.COCOeval_faster(
-        coco, coco.loadRes(results), "bbox", print_function=lambda *_: None
-    )
-    evaluation.evaluate()
-    evaluation.accumulate()
-    evaluation.summarize()
-    return list(evaluation.stats)
-
-
-def coco_workloads(quick: bool) -> list[Workload]:
-    """COCO bbox evaluation end to end from the dicts, COCO-val-sized (5000
-    images, 80 categories), against pycocotools and faster-coco-eval; and
-    the two operators on a tiny set."""
-    generator = torch.Generator().manual_seed(5)
-    images = 200 if quick else 5000
-    gt, results = coco_like(images, generator)
-    evaluation = Workload(
-        name=f"coco_evaluate bbox, {images} images x 80 categories",
-        description=f"COCO bbox mAP of {len(results)} detections against "
-        f"{len(gt['annotations'])} boxes, from the dicts (index building included)",
-        ops=("coco_match", "coco_accumulate"),
-        arms=[
-            Arm(
-                "pycocotools COCOeval", lambda: _pycocotools(gt, results), requires=("pycocotools",)
-            ),
-            Arm(
-                "faster-coco-eval COCOeval_faster",
-                lambda: _faster_coco_eval(gt, results),
-                requires=("faster_coco_eval",),
-            ),
-        ],
-        torch_mt=lambda: coco_evaluate(gt, results).stats.tolist(),
-        normalise=lambda stats: [float(value) for value in stats],
-        # faster-coco-eval's C++ accumulates in its own order: equal to about 1e-12.
-        agree=lambda actual, expected: all(abs(a - b) <= 1e-9 for a, b in zip(actual, expected)),
-    )
-    # Tiny calls of the two operators: one category of two images.
-    f64 = torch.float64
-    boxes = torch.tensor([[0.0, 0, 10, 10], [1, 1, 10, 10], [20, 20, 5, 5]], dtype=f64)
-    offsets = torch.tensor([0, 2, 3])
-    match_args = (
-        boxes, boxes[:, 2] * boxes[:, 3], offsets,
-        boxes, boxes[:, 2] * boxes[:, 3], torch.zeros(3, dtype=torch.bool),
-        torch.zeros(3, dtype=torch.bool), torch.arange(1, 4), offsets,
-        torch.tensor([[0.0, 1e10]], dtype=f64), torch.tensor([0.5, 0.75], dtype=f64),
-    )  # fmt: skip
-    matched, ignored, regular = torch.ops.mt.coco_match(*match_args)
-    scores = torch.tensor([0.9, 0.8, 0.7], dtype=f64)
-    points = torch.linspace(0, 1, 101, dtype=f64)
-    return [
-        evaluation,
-        small_workload("coco_match", lambda: torch.ops.mt.coco_match(*match_args)),
-        small_workload(
-            "coco_accumulate",
-            lambda: torch.ops.mt.coco_accumulate(
-                scores, matched, ignored, offsets, regular, 1, points, [1, 10, 100]
-            ),
-        ),
-    ]

@@ -1,10 +1,11 @@
 """Typed wrappers of the COCO evaluation operators (ops/detection/coco_match.cpp,
-coco_accumulate.cpp): the building blocks of :func:`coco_evaluate`, for
+coco_accumulate.cpp, coco_oks.cpp): the building blocks of :func:`coco_evaluate`, for
 callers who hold packed tensors already (docs/ops/detection.md)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Optional
 
 import torch
 from torch import Tensor
@@ -22,6 +23,8 @@ def coco_match(
     gt_offsets: Tensor,
     area_ranges: Tensor,
     iou_thresholds: Tensor,
+    *,
+    ious: Optional[Tensor] = None,
 ) -> tuple[Tensor, Tensor, Tensor]:
     """pycocotools' ``evaluateImg`` for every (cell, area range), in parallel.
 
@@ -45,6 +48,11 @@ def coco_match(
         gt_offsets: int64 ``[C + 1]``, from 0 to ``G``.
         area_ranges: float64 ``[A, 2]``, ``(lowest, highest)``, inclusive.
         iou_thresholds: float64 ``[T]``.
+        ious: float64 ``[P]`` or None (box IoU): the similarities to match
+            by instead (OKS for keypoints, mask IoU for segm): each cell's
+            ``[detections, ground truth]`` matrix, row-major, cell after
+            cell (:func:`coco_oks_exponents` lists its pairs so). ``-inf``
+            never matches.
 
     Returns:
         ``(matched, ignored, regular)``: bool ``[A, T, D]`` whether each
@@ -78,6 +86,59 @@ def coco_match(
         gt_offsets,
         area_ranges,
         iou_thresholds,
+        ious=ious,
+    )
+
+
+def coco_oks_exponents(
+    dt_keypoints: Tensor,
+    gt_keypoints: Tensor,
+    gt_boxes: Tensor,
+    gt_areas: Tensor,
+    pair_dt: Tensor,
+    pair_gt: Tensor,
+    sigmas: Tensor,
+) -> tuple[Tensor, Tensor]:
+    """The exponents of pycocotools' ``computeOks`` for listed (detection,
+    ground truth) pairs, in parallel over the pairs.
+
+    OKS of pair ``p`` is ``exp(-exponents[p, :counted[p]]).mean()``. A
+    ground truth with a visible keypoint (``v > 0``) counts its visible
+    ones; one with none counts all ``K``, measured to its box grown by its
+    own width and height on each side. The exponential is left to the
+    caller: :func:`coco_evaluate` takes NumPy's, as pycocotools does, to be
+    equal to the last bit (NumPy's float64 exp differs from the C
+    library's on AVX-512 CPUs).
+
+    Args:
+        dt_keypoints: float64 ``[D, K, 3]`` ``(x, y, v)``.
+        gt_keypoints: float64 ``[G, K, 3]``.
+        gt_boxes: float64 ``[G, 4]`` ``(x, y, w, h)``.
+        gt_areas: float64 ``[G]``.
+        pair_dt: int64 ``[P]`` indices into ``dt_keypoints``.
+        pair_gt: int64 ``[P]`` indices into ``gt_keypoints``.
+        sigmas: float64 ``[K]``, ``Params.kpt_oks_sigmas``.
+
+    Returns:
+        ``(exponents, counted)``: float64 ``[P, K]``, each row's counted
+        exponents first, then ``inf``; int64 ``[P]`` how many are counted.
+
+    Raises:
+        TypeError, ValueError: wrong dtypes or shapes, an index out of
+            range, NaN or infinite keypoints, boxes or areas.
+
+    Example:
+        >>> f64 = dict(dtype=torch.float64)
+        >>> exponents, counted = coco_oks_exponents(
+        ...     torch.tensor([[[1.0, 1, 1], [5, 6, 1]]], **f64),
+        ...     torch.tensor([[[1.0, 1, 2], [5, 5, 2]]], **f64),
+        ...     torch.tensor([[0.0, 0, 10, 10]], **f64), torch.tensor([100.0], **f64),
+        ...     torch.tensor([0]), torch.tensor([0]), torch.tensor([0.5, 0.5], **f64))
+        >>> counted.tolist(), [round(v, 6) for v in exponents[0].tolist()]
+        ([2], [0.0, 0.005])
+    """
+    return torch.ops.mt.coco_oks_exponents(
+        dt_keypoints, gt_keypoints, gt_boxes, gt_areas, pair_dt, pair_gt, sigmas
     )
 
 

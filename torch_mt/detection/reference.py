@@ -5,6 +5,8 @@ restated on the packed tensors (the COCO operators' references)."""
 
 from __future__ import annotations
 
+from typing import Optional
+
 import torch
 from torch import Tensor
 
@@ -47,6 +49,7 @@ def coco_match_loop(
     gt_offsets: Tensor,
     area_ranges: Tensor,
     iou_thresholds: Tensor,
+    ious: Optional[Tensor] = None,
 ) -> tuple[Tensor, Tensor, Tensor]:
     """``COCOeval.evaluateImg`` per cell and area range, as pycocotools'
     Python loop (cells and packing: ``torch_mt.coco_match``), on Python floats."""
@@ -56,12 +59,19 @@ def coco_match_loop(
     dt_o, gt_o = dt_offsets.tolist(), gt_offsets.tolist()
     ranges, thresholds = area_ranges.tolist(), iou_thresholds.tolist()
     cells, count = len(dt_o) - 1, len(dt_b)
+    given, start = (None if ious is None else ious.tolist()), 0
     matched = torch.zeros(len(ranges), len(thresholds), count, dtype=torch.bool)
     ignored = torch.zeros(len(ranges), len(thresholds), count, dtype=torch.bool)
     regular = torch.zeros(len(ranges), cells, dtype=torch.int64)
     for c in range(cells):
         dts, gts = range(dt_o[c], dt_o[c + 1]), range(gt_o[c], gt_o[c + 1])
-        ious = [[_box_iou(dt_b[d], gt_b[g], crowd[g]) for g in gts] for d in dts]
+        if given is None:
+            cell_ious = [[_box_iou(dt_b[d], gt_b[g], crowd[g]) for g in gts] for d in dts]
+        else:  # the cell's matrix, row-major, after the previous cells'
+            width = len(gts)
+            rows = range(start, start + len(dts) * width, width) if width else [start] * len(dts)
+            cell_ious = [given[row : row + width] for row in rows]
+            start += len(dts) * width
         for a, (low, high) in enumerate(ranges):
             gt_ig = [ignore[g] or gt_a[g] < low or gt_a[g] > high for g in gts]
             regular[a, c] = gt_ig.count(False)
@@ -75,9 +85,9 @@ def coco_match_loop(
                             continue
                         if m > -1 and not gt_ig[m] and gt_ig[j]:
                             break
-                        if ious[d_pos][j] < best:
+                        if cell_ious[d_pos][j] < best:
                             continue
-                        best, m = ious[d_pos][j], j
+                        best, m = cell_ious[d_pos][j], j
                     gt_id = ids[gts[m]] if m > -1 else 0
                     outside = dt_a[d] < low or dt_a[d] > high
                     matched[a, t, d] = gt_id != 0
@@ -98,6 +108,41 @@ def _box_iou(d: list, g: list, crowd: bool) -> float:
     intersection = w * h
     union = d[2] * d[3] if crowd else d[2] * d[3] + g[2] * g[3] - intersection
     return intersection / union
+
+
+def coco_oks_exponents_loop(
+    dt_keypoints: Tensor,
+    gt_keypoints: Tensor,
+    gt_boxes: Tensor,
+    gt_areas: Tensor,
+    pair_dt: Tensor,
+    pair_gt: Tensor,
+    sigmas: Tensor,
+) -> tuple[Tensor, Tensor]:
+    """``COCOeval.computeOks``' exponents per listed pair, on Python floats
+    (layout: ``torch_mt.coco_oks_exponents``)."""
+    dt_k, gt_k, boxes = dt_keypoints.tolist(), gt_keypoints.tolist(), gt_boxes.tolist()
+    areas, sigma = gt_areas.tolist(), sigmas.tolist()
+    # NumPy squares an array (``** 2``) by multiplying, Python's ** 2 calls
+    # pow(), which can differ in the last bit: multiply, as computeOks does.
+    variances = [(s * 2) * (s * 2) for s in sigma]
+    rows, counts = [], []
+    for i, j in zip(pair_dt.tolist(), pair_gt.tolist()):
+        g, d, (bx, by, bw, bh) = gt_k[j], dt_k[i], boxes[j]
+        visible = [k for k, point in enumerate(g) if point[2] > 0]
+        x0, x1, y0, y1 = bx - bw, bx + bw * 2, by - bh, by + bh * 2
+        row = []
+        for k in visible or range(len(sigma)):
+            if visible:
+                dx, dy = d[k][0] - g[k][0], d[k][1] - g[k][1]
+            else:
+                dx = max(0.0, x0 - d[k][0]) + max(0.0, d[k][0] - x1)
+                dy = max(0.0, y0 - d[k][1]) + max(0.0, d[k][1] - y1)
+            row.append((dx * dx + dy * dy) / variances[k] / (areas[j] + 2.0**-52) / 2)
+        counts.append(len(row))
+        rows.append(row + [float("inf")] * (len(sigma) - len(row)))
+    exponents = torch.tensor(rows, dtype=torch.float64).reshape(len(rows), len(sigma))
+    return exponents, torch.tensor(counts, dtype=torch.int64)
 
 
 def coco_accumulate_loop(

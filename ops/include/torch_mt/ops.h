@@ -58,18 +58,32 @@ inline std::tuple<at::Tensor, at::Tensor, at::Tensor> coco_accumulate(
 
 // mt::coco_match(Tensor dt_boxes, Tensor dt_areas, Tensor dt_offsets, Tensor gt_boxes, Tensor
 // gt_areas, Tensor gt_crowd, Tensor gt_ignore, Tensor gt_ids, Tensor gt_offsets, Tensor
-// area_ranges, Tensor iou_thresholds) -> (Tensor matched, Tensor ignored, Tensor regular)
+// area_ranges, Tensor iou_thresholds, Tensor? ious=None) -> (Tensor matched, Tensor ignored, Tensor
+// regular)
 inline std::tuple<at::Tensor, at::Tensor, at::Tensor> coco_match(
     const at::Tensor& dt_boxes, const at::Tensor& dt_areas, const at::Tensor& dt_offsets,
     const at::Tensor& gt_boxes, const at::Tensor& gt_areas, const at::Tensor& gt_crowd,
     const at::Tensor& gt_ignore, const at::Tensor& gt_ids, const at::Tensor& gt_offsets,
-    const at::Tensor& area_ranges, const at::Tensor& iou_thresholds) {
+    const at::Tensor& area_ranges, const at::Tensor& iou_thresholds,
+    const std::optional<at::Tensor>& ious = std::nullopt) {
   static const auto op = detail::typed<std::tuple<at::Tensor, at::Tensor, at::Tensor>(
       const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&,
       const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&,
-      const at::Tensor&)>("mt::coco_match");
+      const at::Tensor&, const std::optional<at::Tensor>&)>("mt::coco_match");
   return op.call(dt_boxes, dt_areas, dt_offsets, gt_boxes, gt_areas, gt_crowd, gt_ignore, gt_ids,
-                 gt_offsets, area_ranges, iou_thresholds);
+                 gt_offsets, area_ranges, iou_thresholds, ious);
+}
+
+// mt::coco_oks_exponents(Tensor dt_keypoints, Tensor gt_keypoints, Tensor gt_boxes, Tensor
+// gt_areas, Tensor pair_dt, Tensor pair_gt, Tensor sigmas) -> (Tensor exponents, Tensor counted)
+inline std::tuple<at::Tensor, at::Tensor> coco_oks_exponents(
+    const at::Tensor& dt_keypoints, const at::Tensor& gt_keypoints, const at::Tensor& gt_boxes,
+    const at::Tensor& gt_areas, const at::Tensor& pair_dt, const at::Tensor& pair_gt,
+    const at::Tensor& sigmas) {
+  static const auto op = detail::typed<std::tuple<at::Tensor, at::Tensor>(
+      const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&,
+      const at::Tensor&, const at::Tensor&)>("mt::coco_oks_exponents");
+  return op.call(dt_keypoints, gt_keypoints, gt_boxes, gt_areas, pair_dt, pair_gt, sigmas);
 }
 
 // mt::ctc_beam_search(Tensor log_probs, Tensor input_lengths, int beam_width, int blank=0, int

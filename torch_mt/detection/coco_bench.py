@@ -1,0 +1,243 @@
+"""The COCO evaluation benchmark workloads: COCO-val-sized bbox and keypoint
+sets, end to end from the dicts, against pycocotools and faster-coco-eval."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+
+import torch
+
+from ..bench.workload import Arm, Workload, peer, small_workload
+from .coco import coco_evaluate
+
+
+def coco_like(images: int, generator: torch.Generator) -> tuple[dict, list]:
+    """A COCO-val-sized bbox set: ``images`` 640 x 480 images, 80 categories,
+    0-14 ground-truth boxes an image (1% crowds), and 100 detections an
+    image, 60% of them jittered copies of a ground-truth box (its category,
+    or another), scores uniform. Returns ``(gt dict, results list)``."""
+    counts = torch.randint(0, 15, (images,), generator=generator)
+    truths = int(counts.sum())
+    image_of = torch.repeat_interleave(torch.arange(images), counts)
+    corner = torch.rand(truths, 2, generator=generator) * torch.tensor([600.0, 440.0])
+    size = 4 + torch.rand(truths, 2, generator=generator) ** 2 * 300
+    boxes = torch.cat([corner, size], 1).double()
+    category = torch.randint(1, 81, (truths,), generator=generator)
+    crowd = (torch.rand(truths, generator=generator) < 0.01).long()
+    annotations = [
+        {"id": n + 1, "image_id": i, "category_id": c, "bbox": b, "area": b[2] * b[3], "iscrowd": z}
+        for n, (i, c, b, z) in enumerate(
+            zip(image_of.tolist(), category.tolist(), boxes.tolist(), crowd.tolist())
+        )
+    ]
+    per_image = 100
+    det_image = torch.arange(images).repeat_interleave(per_image)
+    near = (torch.rand(images * per_image, generator=generator) < 0.6) & (counts[det_image] > 0)
+    # A ground-truth box of the same image for the near ones.
+    first = torch.cat([torch.zeros(1, dtype=torch.int64), counts.cumsum(0)[:-1]])
+    pick = (
+        first[det_image]
+        + (
+            torch.rand(images * per_image, generator=generator) * counts[det_image].clamp(min=1)
+        ).long()
+    )
+    pick = pick.clamp(max=max(truths - 1, 0))
+    random_boxes = torch.cat(
+        [
+            torch.rand(images * per_image, 2, generator=generator) * torch.tensor([600.0, 440.0]),
+            4 + torch.rand(images * per_image, 2, generator=generator) ** 2 * 300,
+        ],
+        1,
+    ).double()
+    jitter = 1 + 0.1 * torch.randn(images * per_image, 4, generator=generator).double()
+    det_boxes = torch.where(
+        near[:, None], boxes[pick] * jitter if truths else random_boxes, random_boxes
+    )
+    det_boxes[:, 2:] = det_boxes[:, 2:].clamp(min=1)
+    other = torch.randint(1, 81, (images * per_image,), generator=generator)
+    same = torch.rand(images * per_image, generator=generator) < 0.8
+    det_category = torch.where(near & same, category[pick] if truths else other, other)
+    scores = torch.rand(images * per_image, generator=generator, dtype=torch.float64)
+    results = [
+        {"image_id": i, "category_id": c, "bbox": b, "score": s}
+        for i, c, b, s in zip(
+            det_image.tolist(), det_category.tolist(), det_boxes.tolist(), scores.tolist()
+        )
+    ]
+    gt = {
+        "images": [{"id": i, "width": 640, "height": 480} for i in range(images)],
+        "categories": [{"id": c} for c in range(1, 81)],
+        "annotations": annotations,
+    }
+    return gt, results
+
+
+def keypoints_like(images: int, generator: torch.Generator) -> tuple[dict, list]:
+    """A COCO-val-sized person keypoint set: ``images`` images, 0-4 people an
+    image (17 keypoints, each visible with probability 0.6; 10% with none
+    visible), and 20 detections an image, 70% of them noisy copies of a
+    person's keypoints. Returns ``(gt dict, results list)``."""
+    counts = torch.randint(0, 5, (images,), generator=generator)
+    people = int(counts.sum())
+    image_of = torch.repeat_interleave(torch.arange(images), counts)
+    corner = torch.rand(people, 2, generator=generator) * torch.tensor([500.0, 350.0])
+    size = 20 + torch.rand(people, 2, generator=generator) * 120
+    boxes = torch.cat([corner, size], 1).double()
+    xy = corner[:, None] + torch.rand(people, 17, 2, generator=generator) * size[:, None]
+    visible = (torch.rand(people, 17, generator=generator) < 0.6) & (
+        torch.rand(people, 1, generator=generator) >= 0.1
+    )
+    truth_points = torch.cat([xy.round() * visible[..., None], 2.0 * visible[..., None]], 2)
+    annotations = [
+        {
+            "id": n + 1,
+            "image_id": i,
+            "category_id": 1,
+            "bbox": b,
+            "area": b[2] * b[3] * 0.7,
+            "iscrowd": 0,
+            "keypoints": [int(v) for v in k],
+            "num_keypoints": int(nk),
+        }
+        for n, (i, b, k, nk) in enumerate(
+            zip(
+                image_of.tolist(),
+                boxes.tolist(),
+                truth_points.flatten(1).tolist(),
+                visible.sum(1).tolist(),
+            )
+        )
+    ]
+    per_image = 20
+    det_image = torch.arange(images).repeat_interleave(per_image)
+    first = torch.cat([torch.zeros(1, dtype=torch.int64), counts.cumsum(0)[:-1]])
+    pick = (
+        first[det_image]
+        + (torch.rand(len(det_image), generator=generator) * counts[det_image].clamp(min=1)).long()
+    )
+    pick = pick.clamp(max=max(people - 1, 0))
+    near = (torch.rand(len(det_image), generator=generator) < 0.7) & (counts[det_image] > 0)
+    anywhere = torch.rand(len(det_image), 17, 2, generator=generator) * 600
+    noisy = xy[pick] + torch.randn(len(det_image), 17, 2, generator=generator) * 4 if people else 0
+    det_xy = torch.where(near[:, None, None], noisy, anywhere)
+    det_points = torch.cat([det_xy, torch.ones(len(det_image), 17, 1)], 2).double()
+    scores = torch.rand(len(det_image), generator=generator, dtype=torch.float64)
+    results = [
+        {"image_id": i, "category_id": 1, "keypoints": k, "score": s}
+        for i, k, s in zip(det_image.tolist(), det_points.flatten(1).tolist(), scores.tolist())
+    ]
+    gt = {
+        "images": [{"id": i, "width": 640, "height": 480} for i in range(images)],
+        "categories": [{"id": 1, "name": "person"}],
+        "annotations": annotations,
+    }
+    return gt, results
+
+
+def _pycocotools(gt: dict, results: list, iou_type: str = "bbox") -> list:
+    """What users run: COCO, loadRes, evaluate, accumulate, summarize (quiet)."""
+    coco_module, eval_module = peer("pycocotools.coco"), peer("pycocotools.cocoeval")
+    with contextlib.redirect_stdout(io.StringIO()):
+        coco = coco_module.COCO()
+        coco.dataset = gt
+        coco.createIndex()
+        evaluation = eval_module.COCOeval(coco, coco.loadRes(results), iou_type)
+        evaluation.evaluate()
+        evaluation.accumulate()
+        evaluation.summarize()
+    return list(evaluation.stats)
+
+
+def _faster_coco_eval(gt: dict, results: list, iou_type: str = "bbox") -> list:
+    module = peer("faster_coco_eval")
+    coco = module.COCO(gt, print_function=lambda *_: None)
+    evaluation = module.COCOeval_faster(
+        coco, coco.loadRes(results), iou_type, print_function=lambda *_: None
+    )
+    evaluation.evaluate()
+    evaluation.accumulate()
+    evaluation.summarize()
+    return list(evaluation.stats)
+
+
+def coco_workloads(quick: bool) -> list[Workload]:
+    """COCO bbox and keypoint evaluation end to end from the dicts,
+    COCO-val-sized (5000 images; 80 categories for bbox, people for
+    keypoints), against pycocotools and faster-coco-eval; and the operators
+    on a tiny set."""
+    generator = torch.Generator().manual_seed(5)
+    images = 200 if quick else 5000
+    gt, results = coco_like(images, generator)
+    evaluation = Workload(
+        name=f"coco_evaluate bbox, {images} images x 80 categories",
+        description=f"COCO bbox mAP of {len(results)} detections against "
+        f"{len(gt['annotations'])} boxes, from the dicts (index building included)",
+        ops=("coco_match", "coco_accumulate"),
+        arms=[
+            Arm(
+                "pycocotools COCOeval", lambda: _pycocotools(gt, results), requires=("pycocotools",)
+            ),
+            Arm(
+                "faster-coco-eval COCOeval_faster",
+                lambda: _faster_coco_eval(gt, results),
+                requires=("faster_coco_eval",),
+            ),
+        ],
+        torch_mt=lambda: coco_evaluate(gt, results).stats.tolist(),
+        normalise=lambda stats: [float(value) for value in stats],
+        # faster-coco-eval's C++ accumulates in its own order: equal to about 1e-12.
+        agree=lambda actual, expected: all(abs(a - b) <= 1e-9 for a, b in zip(actual, expected)),
+    )
+    gt_kp, results_kp = keypoints_like(images, generator)
+    keypoints = Workload(
+        name=f"coco_evaluate keypoints, {images} images",
+        description=f"COCO keypoint mAP (OKS) of {len(results_kp)} detections against "
+        f"{len(gt_kp['annotations'])} people, from the dicts (index building included)",
+        ops=("coco_oks_exponents", "coco_match", "coco_accumulate"),
+        arms=[
+            Arm(
+                "pycocotools COCOeval",
+                lambda: _pycocotools(gt_kp, results_kp, "keypoints"),
+                requires=("pycocotools",),
+            ),
+            Arm(
+                "faster-coco-eval COCOeval_faster",
+                lambda: _faster_coco_eval(gt_kp, results_kp, "keypoints"),
+                requires=("faster_coco_eval",),
+            ),
+        ],
+        torch_mt=lambda: coco_evaluate(gt_kp, results_kp, "keypoints").stats.tolist(),
+        normalise=lambda stats: [float(value) for value in stats],
+        agree=lambda actual, expected: all(abs(a - b) <= 1e-9 for a, b in zip(actual, expected)),
+    )
+    # Tiny calls of the operators: one category of two images.
+    f64 = torch.float64
+    boxes = torch.tensor([[0.0, 0, 10, 10], [1, 1, 10, 10], [20, 20, 5, 5]], dtype=f64)
+    offsets = torch.tensor([0, 2, 3])
+    match_args = (
+        boxes, boxes[:, 2] * boxes[:, 3], offsets,
+        boxes, boxes[:, 2] * boxes[:, 3], torch.zeros(3, dtype=torch.bool),
+        torch.zeros(3, dtype=torch.bool), torch.arange(1, 4), offsets,
+        torch.tensor([[0.0, 1e10]], dtype=f64), torch.tensor([0.5, 0.75], dtype=f64),
+    )  # fmt: skip
+    matched, ignored, regular = torch.ops.mt.coco_match(*match_args)
+    scores = torch.tensor([0.9, 0.8, 0.7], dtype=f64)
+    points = torch.linspace(0, 1, 101, dtype=f64)
+    people = torch.tensor([[[1.0, 1, 2], [5, 5, 2]], [[3.0, 4, 0], [0, 0, 0]]], dtype=f64)
+    oks_args = (
+        people, people, boxes[:2], torch.tensor([100.0, 50.0], dtype=f64),
+        torch.tensor([0, 0, 1, 1]), torch.tensor([0, 1, 0, 1]), torch.tensor([0.1, 0.2], dtype=f64),
+    )  # fmt: skip
+    return [
+        evaluation,
+        keypoints,
+        small_workload("coco_match", lambda: torch.ops.mt.coco_match(*match_args)),
+        small_workload("coco_oks_exponents", lambda: torch.ops.mt.coco_oks_exponents(*oks_args)),
+        small_workload(
+            "coco_accumulate",
+            lambda: torch.ops.mt.coco_accumulate(
+                scores, matched, ignored, offsets, regular, 1, points, [1, 10, 100]
+            ),
+        ),
+    ]

@@ -1,0 +1,354 @@
+"""COCO's dicts to packed tensors for torch_mt.coco_evaluate (coco.py): the
+semantics of pycocotools' ``COCO`` index and ``COCO.loadRes``.
+
+Packing (the operators' "cells", ops/detection/coco_match.cpp): cell
+``k * I + i`` holds category index ``k`` and image index ``i`` (sorted ids),
+or image ``i`` alone with ``use_categories=False``. Ground truth keeps the
+dataset's order within a cell; detections are sorted by score, descending,
+ties in the results' order, and cut to the largest max-detections value.
+Every error names the annotation (its index in its list) and the field.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from operator import itemgetter
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from torch_mt import _records  # ops/python/records.cpp
+
+
+def load_json(source: Any) -> Any:
+    if isinstance(source, (str, os.PathLike)):
+        with open(source) as file:
+            return json.load(file)
+    return source
+
+
+def sorted_ids(gt: dict, key: str) -> list:
+    """``sorted(getImgIds())`` / ``sorted(getCatIds())``: unique ids, sorted."""
+    if key not in gt:
+        if key == "categories":
+            return []
+        raise ValueError(f"torch_mt.coco_evaluate: 'gt' has no '{key}' list")
+    items = gt[key]
+    try:
+        return sorted(set(map(itemgetter("id"), items)))
+    except (KeyError, TypeError):
+        for position, item in enumerate(items):
+            if not isinstance(item, dict) or "id" not in item:
+                raise ValueError(
+                    f"torch_mt.coco_evaluate: gt['{key}'][{position}] has no 'id'"
+                ) from None
+        raise
+
+
+def _column(annotations: list, key: str, what: str) -> list:
+    """One field of every annotation, by a C loop (``map(itemgetter)``); on a
+    missing key or a non-dict, the item and the field are named."""
+    try:
+        return list(map(itemgetter(key), annotations))
+    except (KeyError, TypeError):
+        for position, annotation in enumerate(annotations):
+            if not isinstance(annotation, dict):
+                raise ValueError(
+                    f"torch_mt.coco_evaluate: {what}[{position}] is a "
+                    f"{type(annotation).__name__}, not a dict"
+                ) from None
+            if key not in annotation:
+                raise ValueError(
+                    f"torch_mt.coco_evaluate: {what}[{position}] has no '{key}'"
+                ) from None
+        raise
+
+
+def _numbers(values: list, key: str, what: str, width: int = 0) -> Tensor:
+    """float64 tensor of a column: ``[N]`` numbers or ``[N, width]`` lists."""
+    try:
+        out = torch.tensor(values, dtype=torch.float64)
+        if width and values and out.shape[1:] != (width,):
+            raise ValueError
+        if width and not values:
+            out = out.reshape(0, width)
+        return out
+    except (TypeError, ValueError, RuntimeError):
+        for position, value in enumerate(values):
+            try:
+                item = torch.tensor(value, dtype=torch.float64)
+            except (TypeError, ValueError, RuntimeError):
+                raise ValueError(
+                    f"torch_mt.coco_evaluate: {what}[{position}]['{key}'] is not a number"
+                    + (f" list of {width}" if width else "")
+                ) from None
+            if width and item.shape != (width,):
+                raise ValueError(
+                    f"torch_mt.coco_evaluate: {what}[{position}]['{key}'] must hold {width} "
+                    "numbers, "
+                    f"got {list(item.shape) or 'a scalar'}"
+                ) from None
+        raise
+
+
+def indices(ids: Tensor, known: list) -> tuple[Tensor, Tensor]:
+    """Index of each id in the sorted ``known`` ids, and whether it is there."""
+    known_t = torch.tensor(known, dtype=torch.int64)
+    if not known:
+        return torch.zeros_like(ids), torch.zeros_like(ids, dtype=torch.bool)
+    index = torch.searchsorted(known_t, ids).clamp(max=len(known) - 1)
+    return index, known_t[index] == ids
+
+
+#: The fields read from each record: key, kind for torch_mt._records (i int64,
+#: r float64, t truth, b box), and the tensor dtype and shape of the column.
+_GT_FIELDS = (
+    ("id", "i"),
+    ("image_id", "i"),
+    ("category_id", "i"),
+    ("bbox", "b"),
+    ("area", "r"),
+    ("iscrowd", "t"),
+)
+_KIND_DTYPES = {"i": torch.int64, "r": torch.float64, "t": torch.bool, "b": torch.float64}
+
+
+def columns(records: list, fields: tuple, what: str) -> dict[str, Tensor]:
+    """Each field of every record as a tensor: by one C pass
+    (``torch_mt._records``) when every record is regular, else field by
+    field in Python, which names the first bad record and field."""
+    keys = tuple(key for key, _ in fields)
+    kinds = "".join(kind for _, kind in fields)
+    raw = _records.columns(records, keys, kinds) if isinstance(records, list) else None
+    if raw is not None:
+        out = {}
+        for (key, kind), buffer in zip(fields, raw):
+            dtype = torch.uint8 if kind == "t" else _KIND_DTYPES[kind]
+            column = (
+                torch.frombuffer(buffer, dtype=dtype)
+                if len(buffer)
+                else torch.zeros(0, dtype=dtype)
+            )
+            out[key] = (
+                column.bool() if kind == "t" else column.reshape(-1, 4) if kind == "b" else column
+            )
+        return out
+    out = {}
+    for key, kind in fields:
+        values = _column(records, key, what)
+        if kind == "i":
+            out[key] = _integers(values, key, what)
+        elif kind == "t":
+            out[key] = torch.tensor(list(map(bool, values)), dtype=torch.bool)
+        else:
+            out[key] = _numbers(values, key, what, width=4 if kind == "b" else 0)
+    return out
+
+
+def _integers(values: list, key: str, what: str) -> Tensor:
+    for position, value in enumerate(values):
+        if not isinstance(value, int):
+            raise ValueError(
+                f"torch_mt.coco_evaluate: {what}[{position}]['{key}'] must be an int, "
+                f"got {type(value).__name__}"
+            )
+    return torch.tensor(values, dtype=torch.int64)
+
+
+def _cells(
+    image_index: Tensor, category_index: Tensor, images: int, use_categories: bool
+) -> Tensor:
+    return category_index * images + image_index if use_categories else image_index
+
+
+def ground_truth(
+    annotations: list,
+    image_ids: list,
+    category_ids: list,
+    use_categories: bool,
+    keypoint_count: int = 0,
+) -> dict:
+    """The ground truth's columns, its cells and its order within them.
+    ``keypoint_count`` > 0 (keypoints) reads ``keypoints`` ``[G, K, 3]`` and
+    ``num_keypoints`` too: ``ignore`` is then a crowd or no keypoint, as in
+    ``COCOeval._prepare``; otherwise a crowd."""
+    what = "gt['annotations']"
+    fields = _GT_FIELDS + ((("num_keypoints", "i"),) if keypoint_count else ())
+    read = columns(annotations, fields, what)
+    ids = read["id"]
+    if len(torch.unique(ids)) != len(ids):
+        seen: set = set()
+        for position, value in enumerate(ids.tolist()):
+            if value in seen:
+                raise ValueError(
+                    f"torch_mt.coco_evaluate: {what}[{position}] repeats the id {value!r} "
+                    "(pycocotools would silently evaluate another annotation in its place)"
+                )
+            seen.add(value)
+    image_index, on_image = indices(read["image_id"], image_ids)
+    category_index, in_category = indices(read["category_id"], category_ids)
+    kept = on_image & in_category
+    cell = _cells(image_index, category_index, len(image_ids), use_categories)
+    # Within a cell: the dataset's order, pooled categories by category first
+    # (one category a cell: the dataset's order is already that).
+    keys = [cell] if use_categories else [category_index, cell]
+    packed = {
+        "boxes": read["bbox"],
+        "areas": read["area"],
+        "crowd": read["iscrowd"],
+        "ignore": read["iscrowd"],
+        "ids": ids,
+        "cell": cell,
+        "order": stable_order(keys, kept),
+    }
+    if keypoint_count:
+        packed["keypoints"] = keypoint_rows(annotations, what, keypoint_count)
+        packed["ignore"] = read["iscrowd"] | (read["num_keypoints"] == 0)
+    return packed
+
+
+def result_kind(results: list) -> str:
+    """Which of ``loadRes``'s branches the results take, by the first one:
+    ``"bbox"`` (a non-empty bbox: area = w * h), ``"segmentation"`` (area
+    and box from the RLE) or ``"keypoints"`` (area and box from the
+    keypoints' extent)."""
+    first = results[0] if results else {}
+    if not isinstance(first, dict):
+        raise ValueError(f"torch_mt.coco_evaluate: dt[0] is a {type(first).__name__}, not a dict")
+    if "bbox" in first and first["bbox"] != []:
+        return "bbox"
+    if "segmentation" in first:
+        return "segmentation"
+    if "keypoints" in first:
+        return "keypoints"
+    return "bbox"  # no result, or none of the three: the bbox path names the missing field
+
+
+def detections(
+    results: list,
+    image_ids: list,
+    category_ids: list,
+    use_categories: bool,
+    max_detections: int,
+    keypoint_count: int = 0,
+) -> dict:
+    """The results' columns as ``loadRes`` derives them (see
+    :func:`result_kind`), their cells and their order within them."""
+    what = "dt"
+    kind = result_kind(results)
+    if kind == "segmentation":
+        raise ValueError(
+            "torch_mt.coco_evaluate: results with 'segmentation' and no 'bbox' need the "
+            "segm path, which is not implemented yet"
+        )
+    packed = {}
+    if keypoint_count or kind == "keypoints":  # first: keypoint results name them missing
+        count = keypoint_count or _keypoint_count(results[0], what)
+        packed["keypoints"] = keypoint_rows(results, what, count)
+    fields = (("image_id", "i"), ("category_id", "i"), ("score", "r"))
+    fields += (("bbox", "b"),) if kind == "bbox" else ()
+    read = columns(results, fields, what)
+    image_index, on_image = indices(read["image_id"], image_ids)
+    if not bool(on_image.all()):
+        position = int((~on_image).nonzero()[0])
+        raise ValueError(
+            f"torch_mt.coco_evaluate: dt[{position}] is on image_id "
+            f"{int(read['image_id'][position])}, which is not in gt['images']"
+        )
+    category_index, in_category = indices(read["category_id"], category_ids)
+    scores = read["score"]
+    if bool(scores.isnan().any()):
+        raise ValueError(
+            f"torch_mt.coco_evaluate: dt[{int(scores.isnan().nonzero()[0])}]['score'] is NaN"
+        )
+    packed["scores"] = scores
+    if kind == "bbox":
+        boxes = read["bbox"]
+        _check_finite(boxes, "bbox", what)
+        areas = boxes[:, 2] * boxes[:, 3]  # loadRes: w * h
+    else:  # loadRes: the extent of every keypoint, visible or not
+        x, y = packed["keypoints"][:, :, 0], packed["keypoints"][:, :, 1]
+        low_x, low_y = x.amin(1, keepdim=True), y.amin(1, keepdim=True)
+        high_x, high_y = x.amax(1, keepdim=True), y.amax(1, keepdim=True)
+        boxes = torch.cat([low_x, low_y, high_x - low_x, high_y - low_y], 1)
+        areas = (high_x - low_x).flatten() * (high_y - low_y).flatten()
+    packed["boxes"], packed["areas"] = boxes, areas
+    cell = _cells(image_index, category_index, len(image_ids), use_categories)
+    # Within a cell: by score, descending; ties in the results' order, pooled
+    # categories by category first (the order pycocotools sorts from).
+    keys = [-scores, cell] if use_categories else [category_index, -scores, cell]
+    order = stable_order(keys, in_category)
+    # Each cell's first max_detections only.
+    sorted_cell = cell[order]
+    starts = torch.searchsorted(sorted_cell, sorted_cell, right=False)
+    rank = torch.arange(len(order)) - starts
+    packed["cell"], packed["order"] = cell, order[rank < max_detections]
+    return packed
+
+
+def _check_finite(values: Tensor, key: str, what: str) -> None:
+    if bool(values.isfinite().all()):
+        return
+    finite = values.flatten(1).isfinite().all(1)
+    if not bool(finite.all()):
+        raise ValueError(
+            f"torch_mt.coco_evaluate: {what}[{int((~finite).nonzero()[0])}]['{key}'] has a NaN "
+            "or infinite number"
+        )
+
+
+def _keypoint_count(record: dict, what: str) -> int:
+    keypoints = record.get("keypoints") if isinstance(record, dict) else None
+    if not isinstance(keypoints, list) or len(keypoints) % 3:
+        raise ValueError(
+            f"torch_mt.coco_evaluate: {what}[0]['keypoints'] must be a list of (x, y, v) "
+            "triples, a multiple of 3 numbers"
+        )
+    return len(keypoints) // 3
+
+
+def keypoint_rows(records: list, what: str, count: int) -> Tensor:
+    """float64 ``[N, count, 3]``: each record's ``keypoints``, ``3 * count``
+    numbers (``count``: the sigmas' length)."""
+    raw = _records.columns(records, ("keypoints",), "l", 3 * count) if records else None
+    if raw is not None:  # the C pass: every record regular
+        rows = torch.frombuffer(raw[0], dtype=torch.float64).reshape(-1, count, 3)
+        _check_finite(rows, "keypoints", what)
+        return rows
+    values = _column(records, "keypoints", what)
+    try:
+        regular = set(map(len, values)) <= {3 * count}
+    except TypeError:
+        regular = False
+    lengths = [] if regular else [len(v) if isinstance(v, list) else -1 for v in values]
+    for position, length in enumerate(lengths):
+        if length % 3 or length != 3 * count:
+            raise ValueError(
+                f"torch_mt.coco_evaluate: {what}[{position}]['keypoints'] must hold "
+                f"{3 * count} numbers ({count} (x, y, v) triples, one per sigma), got "
+                + (f"{length}" if length >= 0 else f"a {type(values[position]).__name__}")
+                + (" (not a multiple of 3)" if length % 3 and length >= 0 else "")
+            )
+    rows = _numbers(values, "keypoints", what, width=3 * count).reshape(-1, count, 3)
+    _check_finite(rows, "keypoints", what)
+    return rows
+
+
+def stable_order(keys: list, kept: Tensor) -> Tensor:
+    """Indices of the kept items sorted by ``keys`` (least significant first),
+    each sort stable."""
+    order = kept.nonzero().flatten()
+    for key in keys:
+        order = order[torch.sort(key[order], stable=True).indices]
+    return order
+
+
+def offsets(sorted_cells: Tensor, cells: int) -> Tensor:
+    counts = (
+        torch.bincount(sorted_cells, minlength=cells)
+        if len(sorted_cells)
+        else torch.zeros(cells, dtype=torch.int64)
+    )
+    return torch.cat([torch.zeros(1, dtype=torch.int64), counts.cumsum(0)])
