@@ -10,11 +10,11 @@ import random
 
 import numpy as np
 import pytest
+from coco_reference import assert_equal_to_pycocotools, pycocotools_run
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import torch_mt
-from coco_reference import assert_equal_to_pycocotools, pycocotools_run
 
 
 @st.composite

@@ -9,11 +9,11 @@ import random
 import numpy as np
 import pytest
 import torch
+from coco_reference import assert_equal_to_pycocotools, pycocotools_run
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import torch_mt
-from coco_reference import assert_equal_to_pycocotools, pycocotools_run
 from torch_mt.detection.coco_similarity import COCO_KEYPOINT_SIGMAS, keypoint_similarities
 
 

@@ -30,8 +30,8 @@ inline std::vector<int64_t> cell_pair_offsets(const char* op, const int64_t* dt_
                                               int64_t pairs) {
   std::vector<int64_t> starts(static_cast<size_t>(cells) + 1, 0);
   for (int64_t c = 0; c < cells; ++c) {
-    starts[c + 1] = starts[c] + (dt_offsets[c + 1] - dt_offsets[c]) *
-                                    (gt_offsets[c + 1] - gt_offsets[c]);
+    starts[c + 1] =
+        starts[c] + (dt_offsets[c + 1] - dt_offsets[c]) * (gt_offsets[c + 1] - gt_offsets[c]);
   }
   TORCH_CHECK_VALUE(pairs < 0 || starts[cells] == pairs, op, ": argument 'ious' must hold ",
                     starts[cells], " values (each cell's detections times its ground truth), got ",

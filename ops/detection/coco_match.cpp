@@ -147,8 +147,8 @@ double box_iou(const double* d, const double* g, bool crowd) {
 
 struct MatchInputs {
   const double *dt_boxes, *dt_areas, *gt_boxes, *gt_areas, *area_ranges, *thresholds;
-  const double* given_ious;        // [P], or nullptr: box IoU
-  const int64_t* pair_offsets;     // [C]: where each cell's matrix starts in given_ious
+  const double* given_ious;     // [P], or nullptr: box IoU
+  const int64_t* pair_offsets;  // [C]: where each cell's matrix starts in given_ious
   const bool *gt_crowd, *gt_ignore;
   const int64_t *gt_ids, *dt_offsets, *gt_offsets;
   int64_t detections, cells, ranges, num_thresholds;

@@ -93,8 +93,8 @@ std::tuple<at::Tensor, at::Tensor> coco_oks_exponents_meta(
 void check_indices(const int64_t* indices, int64_t count, const char* name, int64_t limit,
                    const char* what) {
   for (int64_t p = 0; p < count; ++p) {
-    TORCH_CHECK_VALUE(indices[p] >= 0 && indices[p] < limit, kOks, ": ", name, "[", p, "] = ",
-                      indices[p], " is not an index of ", what, " (", limit, ")");
+    TORCH_CHECK_VALUE(indices[p] >= 0 && indices[p] < limit, kOks, ": ", name, "[", p,
+                      "] = ", indices[p], " is not an index of ", what, " (", limit, ")");
   }
 }
 
@@ -170,13 +170,14 @@ std::tuple<at::Tensor, at::Tensor> coco_oks_exponents_cpu(
   const int64_t *dt_index = pd.const_data_ptr<int64_t>(), *gt_index = pg.const_data_ptr<int64_t>();
   double* rows = exponents.data_ptr<double>();
   int64_t* counts = counted.data_ptr<int64_t>();
-  parallel_for(0, pairs, grain_for(kKeypointNs * (keypoints + 1)), [&](int64_t first, int64_t last) {
-    for (int64_t p = first; p < last; ++p) {
-      const int64_t i = dt_index[p], j = gt_index[p];
-      counts[p] = oks_row(d + 3 * keypoints * i, g + 3 * keypoints * j, boxes + 4 * j, areas[j],
-                          sigma, keypoints, rows + keypoints * p);
-    }
-  });
+  parallel_for(0, pairs, grain_for(kKeypointNs * (keypoints + 1)),
+               [&](int64_t first, int64_t last) {
+                 for (int64_t p = first; p < last; ++p) {
+                   const int64_t i = dt_index[p], j = gt_index[p];
+                   counts[p] = oks_row(d + 3 * keypoints * i, g + 3 * keypoints * j, boxes + 4 * j,
+                                       areas[j], sigma, keypoints, rows + keypoints * p);
+                 }
+               });
   return {exponents, counted};
 }
 
