@@ -17,6 +17,7 @@ import torch
 from torch import Tensor
 
 from . import coco_records as records
+from .coco_masks import segmentation_runs
 from .coco_similarity import COCO_KEYPOINT_SIGMAS, cell_pairs, keypoint_similarities
 from .coco_summary import summarize
 
@@ -37,7 +38,7 @@ DEFAULT_KEYPOINT_AREA_RANGES = {
     "medium": (32**2, 96**2),
     "large": (96**2, 1e5**2),
 }
-IOU_TYPES = ("bbox", "keypoints")
+IOU_TYPES = ("bbox", "segm", "keypoints")
 
 Dataset = Union[dict, str, os.PathLike]
 Results = Union[Sequence[dict], str, os.PathLike]
@@ -98,12 +99,14 @@ def coco_evaluate(
         gt: a COCO dataset dict (``images``, ``annotations``, ``categories``),
             as ``json.load`` gives it, or the path of its JSON file.
         dt: a list of result dicts (``image_id``, ``category_id``, ``score``,
-            and ``bbox`` ``[x, y, w, h]`` or ``keypoints``) or the path of its
-            JSON file. Areas follow ``loadRes``: the first result decides;
-            with a bbox, w * h, else the keypoints' extent.
-        iou_type: ``"bbox"`` or ``"keypoints"`` (OKS; the ground truth needs
-            ``keypoints`` and ``num_keypoints``; ``segm`` is not implemented
-            yet).
+            and ``bbox`` ``[x, y, w, h]``, ``segmentation`` or ``keypoints``)
+            or the path of its JSON file. Areas follow ``loadRes``: the first
+            result decides; with a bbox, w * h, else with a segmentation its
+            pixel count, else the keypoints' extent.
+        iou_type: ``"bbox"``, ``"segm"`` (mask IoU of the ``segmentation``
+            polygons or RLEs; images need ``height`` and ``width``) or
+            ``"keypoints"`` (OKS; the ground truth needs ``keypoints`` and
+            ``num_keypoints``).
         iou_thresholds: ``Params.iouThrs``; default ``np.linspace(.5, .95, 10)``.
         recall_thresholds: ``Params.recThrs``; default 101 points from 0 to 1.
         max_detections: ``Params.maxDets`` (sorted, as ``evaluate`` does);
@@ -125,7 +128,8 @@ def coco_evaluate(
         ValueError: a missing key, a bbox without 4 numbers, a NaN score or a
             non-finite box, a detection on an image not in ``gt``, duplicate
             ground-truth ids, keypoints that are not one (x, y, v) triple per
-            sigma, fewer than 3 max-detections values (bbox), or an unknown
+            sigma, an RLE whose size is not its image's, fewer than 3
+            max-detections values (bbox and segm), or an unknown
             ``iou_type``; each names the annotation (its index in the list)
             and the field.
 
@@ -182,7 +186,13 @@ def coco_evaluate(
         gt.get("annotations", []), image_ids, category_ids, use_categories, keypoint_count
     )
     found = records.detections(
-        dt, image_ids, category_ids, use_categories, max(max_detections), keypoint_count
+        dt,
+        image_ids,
+        category_ids,
+        use_categories,
+        max(max_detections),
+        keypoint_count,
+        gt.get("images"),
     )
     gt_order, dt_order = truth["order"], found["order"]
     dt_offsets = records.offsets(found["cell"][dt_order], cells)
@@ -202,6 +212,29 @@ def coco_evaluate(
             )
         else:  # computeOks reads _gts[imgId, -1]: empty, so nothing matches
             ious = torch.full((len(pair_dt),), -float("inf"), dtype=torch.float64)
+    elif iou_type == "segm":  # maskUtils.iou on the RLEs annToRLE makes
+        sizes = records.image_sizes(gt.get("images"), image_ids)
+        gt_runs, gt_run_offsets = segmentation_runs(
+            gt.get("annotations", []), gt_order, "gt['annotations']", sizes, truth["image"]
+        )
+        dt_runs, dt_run_offsets = segmentation_runs(
+            dt,
+            dt_order,
+            "dt",
+            sizes,
+            found["image"],
+            found["boxes"] if found["kind"] == "bbox" else None,
+        )
+        pair_dt, pair_gt = cell_pairs(dt_offsets, gt_offsets)
+        ious = torch.ops.mt.coco_mask_iou(
+            dt_runs,
+            dt_run_offsets,
+            gt_runs,
+            gt_run_offsets,
+            truth["crowd"][gt_order],
+            pair_dt,
+            pair_gt,
+        )
     matched, ignored, regular = torch.ops.mt.coco_match(
         found["boxes"][dt_order],
         found["areas"][dt_order],

@@ -14,12 +14,14 @@ from __future__ import annotations
 import json
 import os
 from operator import itemgetter
-from typing import Any
+from typing import Any, Optional
 
 import torch
 from torch import Tensor
 
 from torch_mt import _records  # ops/python/records.cpp
+
+from .coco_masks import rle_areas_and_boxes
 
 
 def load_json(source: Any) -> Any:
@@ -195,6 +197,7 @@ def ground_truth(
     # (one category a cell: the dataset's order is already that).
     keys = [cell] if use_categories else [category_index, cell]
     packed = {
+        "image": image_index,
         "boxes": read["bbox"],
         "areas": read["area"],
         "crowd": read["iscrowd"],
@@ -233,16 +236,13 @@ def detections(
     use_categories: bool,
     max_detections: int,
     keypoint_count: int = 0,
+    gt_images: Optional[list] = None,
 ) -> dict:
     """The results' columns as ``loadRes`` derives them (see
-    :func:`result_kind`), their cells and their order within them."""
+    :func:`result_kind`; segmentation results need ``gt_images``, the
+    dataset's images, for their sizes), their cells and their order."""
     what = "dt"
     kind = result_kind(results)
-    if kind == "segmentation":
-        raise ValueError(
-            "torch_mt.coco_evaluate: results with 'segmentation' and no 'bbox' need the "
-            "segm path, which is not implemented yet"
-        )
     packed = {}
     if keypoint_count or kind == "keypoints":  # first: keypoint results name them missing
         count = keypoint_count or _keypoint_count(results[0], what)
@@ -268,13 +268,17 @@ def detections(
         boxes = read["bbox"]
         _check_finite(boxes, "bbox", what)
         areas = boxes[:, 2] * boxes[:, 3]  # loadRes: w * h
+    elif kind == "segmentation":  # loadRes: maskUtils.area and toBbox of the RLE
+        sizes = image_sizes(gt_images, image_ids)
+        areas, boxes = rle_areas_and_boxes(results, what, sizes, image_index)
     else:  # loadRes: the extent of every keypoint, visible or not
         x, y = packed["keypoints"][:, :, 0], packed["keypoints"][:, :, 1]
         low_x, low_y = x.amin(1, keepdim=True), y.amin(1, keepdim=True)
         high_x, high_y = x.amax(1, keepdim=True), y.amax(1, keepdim=True)
         boxes = torch.cat([low_x, low_y, high_x - low_x, high_y - low_y], 1)
         areas = (high_x - low_x).flatten() * (high_y - low_y).flatten()
-    packed["boxes"], packed["areas"] = boxes, areas
+    packed["boxes"], packed["areas"], packed["image"] = boxes, areas, image_index
+    packed["kind"] = kind
     cell = _cells(image_index, category_index, len(image_ids), use_categories)
     # Within a cell: by score, descending; ties in the results' order, pooled
     # categories by category first (the order pycocotools sorts from).
@@ -334,6 +338,16 @@ def keypoint_rows(records: list, what: str, count: int) -> Tensor:
     rows = _numbers(values, "keypoints", what, width=3 * count).reshape(-1, count, 3)
     _check_finite(rows, "keypoints", what)
     return rows
+
+
+def image_sizes(images: Optional[list], image_ids: list) -> Tensor:
+    """int64 ``[I, 2]``: (height, width) of each image, by sorted id."""
+    what = "gt['images']"
+    read = columns(images or [], (("id", "i"), ("height", "i"), ("width", "i")), what)
+    index, _ = indices(read["id"], image_ids)
+    sizes = torch.zeros(len(image_ids), 2, dtype=torch.int64)
+    sizes[index] = torch.stack([read["height"], read["width"]], 1)
+    return sizes
 
 
 def stable_order(keys: list, kept: Tensor) -> Tensor:

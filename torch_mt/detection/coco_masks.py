@@ -1,0 +1,151 @@
+"""Segmentations to packed RLEs for ``coco_evaluate(iou_type="segm")``, as
+pycocotools' ``annToRLE`` reads them: a compressed RLE (``counts`` a
+string), an uncompressed one (``counts`` a list) or polygons, which are
+rasterised at the image's size and merged (``frPyObjects`` + ``merge``).
+The decoding, rasterising and IoU run on the pool
+(ops/detection/coco_masks.cpp); Python only sorts the annotations by form.
+
+Packed RLEs: ``counts`` int64 ``[S]``, ``offsets`` int64 ``[N + 1]``.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import torch
+from torch import Tensor
+
+
+def _fail(what: str, position: int, message: str) -> ValueError:
+    return ValueError(f"torch_mt.coco_evaluate: {what}[{position}]['segmentation'] {message}")
+
+
+def _numbers(values: list, what: str, position: int, message: str) -> list:
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+        raise _fail(what, position, message)
+    return values
+
+
+def segmentation_runs(
+    records: list,
+    order: Tensor,
+    what: str,
+    image_sizes: Tensor,
+    image_index: Tensor,
+    boxes: Optional[Tensor] = None,
+) -> tuple[Tensor, Tensor]:
+    """The RLE of ``records[i]`` for each ``i`` in ``order``, packed in that
+    order. ``image_sizes`` int64 ``[I, 2]`` (height, width) by image index,
+    ``image_index`` each record's image. A compressed or uncompressed RLE
+    must have its image's size (pycocotools would silently give IoU -1).
+    ``boxes`` ``[N, 4]``: results that ``loadRes`` read as boxes; one
+    without a segmentation gets its box's polygon, as ``loadRes`` gives it."""
+    positions = order.tolist()
+    box_list = boxes.tolist() if boxes is not None else None
+    sizes = image_sizes[image_index[order]] if len(positions) else image_sizes[:0]
+    size_list = sizes.tolist()
+    strings, string_items = [], []
+    lists, list_items = [], []
+    polygons, polygon_items, polygon_counts = [], [], []
+    for item, (position, size) in enumerate(zip(positions, size_list)):
+        record = records[position]
+        if "segmentation" in record:
+            segmentation = record["segmentation"]
+        elif box_list is not None:
+            x1, y1, w, h = box_list[position]
+            x2, y2 = x1 + w, y1 + h
+            segmentation = [[x1, y1, x1, y2, x2, y2, x2, y1]]
+        else:
+            raise ValueError(f"torch_mt.coco_evaluate: {what}[{position}] has no 'segmentation'")
+        if isinstance(segmentation, dict):
+            counts, rle_size = segmentation.get("counts"), segmentation.get("size")
+            if not isinstance(rle_size, (list, tuple)) or list(rle_size) != size:
+                raise _fail(
+                    what,
+                    position,
+                    f"has size {rle_size!r}, but its image is {size} (height, width)",
+                )
+            if isinstance(counts, (str, bytes)):
+                strings.append(counts.encode() if isinstance(counts, str) else counts)
+                string_items.append(item)
+            elif isinstance(counts, list):
+                lists.append(_numbers(counts, what, position, "has 'counts' that are not numbers"))
+                list_items.append(item)
+            else:
+                raise _fail(what, position, "has no 'counts' string or list")
+        elif isinstance(segmentation, list):
+            parts = _polygons(segmentation, what, position)
+            polygons.extend(parts)
+            polygon_items.append(item)
+            polygon_counts.append(len(parts))
+        else:
+            raise _fail(what, position, "must be a polygon list or an RLE dict")
+    count = len(positions)
+    starts = torch.zeros(count, dtype=torch.int64)
+    lengths = torch.zeros(count, dtype=torch.int64)
+    pieces = []
+    base = 0
+    if strings:
+        char_lengths = torch.tensor(list(map(len, strings)), dtype=torch.int64)
+        char_offsets = torch.cat([torch.zeros(1, dtype=torch.int64), char_lengths.cumsum(0)])
+        chars = torch.frombuffer(bytearray(b"".join(strings)), dtype=torch.uint8)
+        counts, run_lengths = torch.ops.mt.coco_rle_from_strings(chars, char_offsets)
+        index = torch.tensor(string_items, dtype=torch.int64)
+        starts[index], lengths[index] = char_offsets[:-1] + base, run_lengths
+        pieces.append(counts)
+        base += len(counts)
+    if lists:
+        run_lengths = torch.tensor(list(map(len, lists)), dtype=torch.int64)
+        index = torch.tensor(list_items, dtype=torch.int64)
+        starts[index] = torch.cat([torch.zeros(1, dtype=torch.int64), run_lengths.cumsum(0)[:-1]])
+        starts[index] += base
+        lengths[index] = run_lengths
+        flat = [value for counts in lists for value in counts]
+        if not all(isinstance(v, int) or float(v).is_integer() for v in flat):
+            raise _fail(what, positions[list_items[0]], "has 'counts' that are not integers")
+        pieces.append(torch.tensor(flat, dtype=torch.float64).to(torch.int64))
+        base += len(flat)
+    if polygons:
+        index = torch.tensor(polygon_items, dtype=torch.int64)
+        coordinates = torch.tensor([v for part in polygons for v in part], dtype=torch.float64)
+        polygon_offsets = torch.tensor([0] + [len(part) for part in polygons]).cumsum(0)
+        item_offsets = torch.tensor([0] + polygon_counts).cumsum(0)
+        counts, offsets = torch.ops.mt.coco_rle_from_polygons(
+            coordinates, polygon_offsets, item_offsets, sizes[index]
+        )
+        starts[index], lengths[index] = offsets[:-1] + base, offsets.diff()
+        pieces.append(counts)
+    runs = torch.cat(pieces) if pieces else torch.zeros(0, dtype=torch.int64)
+    offsets = torch.cat([torch.zeros(1, dtype=torch.int64), lengths.cumsum(0)])
+    within = torch.arange(int(offsets[-1])) - torch.repeat_interleave(offsets[:-1], lengths)
+    packed = runs[torch.repeat_interleave(starts, lengths) + within]
+    # Every run list must cover its image (the IoU walks assume it).
+    torch.ops.mt.coco_rle_area_bbox(packed, offsets, sizes)
+    return packed, offsets
+
+
+def _polygons(segmentation: list, what: str, position: int) -> list:
+    """The polygons of a list segmentation. pycocotools' ``frPyObjects``
+    needs a first polygon of more than 4 numbers (one of 4 it takes for a
+    box and then fails on the list), so that is refused here too."""
+    if not segmentation or not all(isinstance(part, list) for part in segmentation):
+        raise _fail(what, position, "must be a non-empty list of polygons (lists of numbers)")
+    first = len(segmentation[0])
+    if first <= 4:
+        raise _fail(
+            what, position, f"starts with a polygon of {first} numbers (pycocotools needs > 4)"
+        )
+    return [
+        _numbers(part, what, position, "has a polygon that is not numbers")
+        for part in segmentation
+    ]
+
+
+def rle_areas_and_boxes(
+    records: list, what: str, image_sizes: Tensor, image_index: Tensor
+) -> tuple[Tensor, Tensor]:
+    """``loadRes``' area and box of segmentation results: each RLE's pixel
+    count (``maskUtils.area``) and ``maskUtils.toBbox``."""
+    order = torch.arange(len(records))
+    runs, offsets = segmentation_runs(records, order, what, image_sizes, image_index)
+    return torch.ops.mt.coco_rle_area_bbox(runs, offsets, image_sizes[image_index])
