@@ -415,8 +415,10 @@ std::tuple<at::Tensor, at::Tensor> coco_rle_area_bbox_meta(const at::Tensor& cou
   return area_bbox_outputs(offsets);
 }
 
-// rleToBbox's walk, in its unsigned 32-bit arithmetic (an odd last run is
-// dropped; a run crossing a column spans the whole height).
+// maskUtils.toBbox (rleToBbox of pycocotools 2.0.11), in its unsigned
+// 32-bit arithmetic: an odd last run is dropped; each non-empty run of ones
+// widens the box by its first and last pixel, a run crossing a column spans
+// the whole height; with no such run the width and height wrap around.
 void run_box(const int64_t* runs, int64_t count, int64_t height, int64_t width, double* box) {
   const auto h = static_cast<uint32_t>(height), w = static_cast<uint32_t>(width);
   const int64_t m = (count / 2) * 2;
@@ -424,26 +426,29 @@ void run_box(const int64_t* runs, int64_t count, int64_t height, int64_t width, 
     box[0] = box[1] = box[2] = box[3] = 0;
     return;
   }
-  uint32_t xs = w, ys = h, xe = 0, ye = 0, cc = 0, xp = 0;
+  uint32_t xs = w, ys = h, xe = 0, ye = 0, cc = 0;
   for (int64_t j = 0; j < m; ++j) {
+    const uint32_t start = cc;
     cc += static_cast<uint32_t>(runs[j]);
-    const uint32_t t = cc - static_cast<uint32_t>(j % 2);
-    const uint32_t y = h == 0 ? 0 : t % h, x = h == 0 ? 0 : (t - y) / h;
-    if (j % 2 == 0) {
-      xp = x;
-    } else if (xp < x) {
+    if (j % 2 == 0 || runs[j] == 0 || h == 0) {
+      continue;
+    }
+    const uint32_t y_start = start % h, x_start = (start - y_start) / h;
+    const uint32_t y_end = (cc - 1) % h, x_end = (cc - 1 - y_end) / h;
+    xs = std::min(xs, x_start);
+    xe = std::max(xe, x_end);
+    if (x_start < x_end) {
       ys = 0;
       ye = h - 1;
+    } else {
+      ys = std::min(ys, y_start);
+      ye = std::max(ye, y_end);
     }
-    xs = std::min(xs, x);
-    xe = std::max(xe, x);
-    ys = std::min(ys, y);
-    ye = std::max(ye, y);
   }
   box[0] = xs;
-  box[2] = static_cast<double>(xe - xs + 1);
+  box[2] = static_cast<uint32_t>(xe - xs + 1);
   box[1] = ys;
-  box[3] = static_cast<double>(ye - ys + 1);
+  box[3] = static_cast<uint32_t>(ye - ys + 1);
 }
 
 std::tuple<at::Tensor, at::Tensor> coco_rle_area_bbox_cpu(const at::Tensor& counts,
@@ -486,38 +491,55 @@ std::tuple<at::Tensor, at::Tensor> coco_rle_area_bbox_cpu(const at::Tensor& coun
 
 // ---- mask IoU: rleIou ----------------------------------------------------------
 
-// Pixels set in both masks: a sweep over the two lists of runs of ones.
-int64_t intersection(const int64_t* a, int64_t a_runs, const int64_t* b, int64_t b_runs) {
-  int64_t shared = 0;
-  int64_t ra = 0, rb = 0, a_at = 0, b_at = 0;  // run index, its start
-  // Advance to the first run of ones on each side.
-  const auto next_ones = [](const int64_t* runs, int64_t count, int64_t& r, int64_t& at) {
-    while (r < count && (r % 2 == 0 || runs[r] == 0)) {
-      at += runs[r++];
+// rleIou's walk over two RLEs, in its 32-bit unsigned arithmetic: both
+// lists advance one run at a time, and the walk stops when the two current
+// runs are both empty, so zero-length runs in the middle of both lists end
+// it early, as in pycocotools. Returns (intersection, union).
+std::pair<uint32_t, uint32_t> walk(const int64_t* a, int64_t a_runs, const int64_t* b,
+                                   int64_t b_runs) {
+  uint32_t ca = a_runs > 0 ? static_cast<uint32_t>(a[0]) : 0;
+  uint32_t cb = b_runs > 0 ? static_cast<uint32_t>(b[0]) : 0;
+  bool va = false, vb = false;
+  int64_t ia = 1, ib = 1;
+  uint32_t shared = 0, united = 0, remaining = 1;
+  while (remaining > 0) {
+    const uint32_t c = std::min(ca, cb);
+    if (va || vb) {
+      united += c;
+      shared += va && vb ? c : 0;
     }
-  };
-  next_ones(a, a_runs, ra, a_at);
-  next_ones(b, b_runs, rb, b_at);
-  while (ra < a_runs && rb < b_runs) {
-    const int64_t a_end = a_at + a[ra], b_end = b_at + b[rb];
-    shared += std::max<int64_t>(0, std::min(a_end, b_end) - std::max(a_at, b_at));
-    if (a_end <= b_end) {
-      a_at += a[ra++];
-      next_ones(a, a_runs, ra, a_at);
-    } else {
-      b_at += b[rb++];
-      next_ones(b, b_runs, rb, b_at);
+    remaining = 0;
+    ca -= c;
+    if (ca == 0 && ia < a_runs) {
+      ca = static_cast<uint32_t>(a[ia++]);
+      va = !va;
     }
+    remaining += ca;
+    cb -= c;
+    if (cb == 0 && ib < b_runs) {
+      cb = static_cast<uint32_t>(b[ib++]);
+      vb = !vb;
+    }
+    remaining += cb;
   }
-  return shared;
+  return {shared, united};
 }
 
-int64_t ones_of(const int64_t* runs, int64_t count) {
-  int64_t ones = 0;
+// rleArea: the ones, in 32-bit unsigned arithmetic.
+uint32_t ones_of(const int64_t* runs, int64_t count) {
+  uint32_t ones = 0;
   for (int64_t r = 1; r < count; r += 2) {
-    ones += runs[r];
+    ones += static_cast<uint32_t>(runs[r]);
   }
   return ones;
+}
+
+int64_t pixels_of(const int64_t* runs, int64_t count) {
+  int64_t pixels = 0;
+  for (int64_t r = 0; r < count; ++r) {
+    pixels += runs[r];
+  }
+  return pixels;
 }
 
 void check_iou_arguments(Kernel kernel, const at::Tensor& dt_counts, const at::Tensor& dt_offsets,
@@ -577,6 +599,14 @@ at::Tensor coco_mask_iou_cpu(const at::Tensor& dt_counts, const at::Tensor& dt_o
                       "] = ", gt_index[p], " is not an index of the ", truths,
                       " ground-truth masks");
   }
+  for (int64_t p = 0; p < pairs; ++p) {  // the walk needs masks of one size
+    const int64_t i = dt_index[p], j = gt_index[p];
+    const int64_t dt_pixels = pixels_of(d_runs + d_at[i], d_at[i + 1] - d_at[i]);
+    const int64_t gt_pixels = pixels_of(g_runs + g_at[j], g_at[j + 1] - g_at[j]);
+    TORCH_CHECK_VALUE(dt_pixels == gt_pixels, op, ": pair ", p, " compares a mask of ", dt_pixels,
+                      " pixels (detection ", i, ") with one of ", gt_pixels, " (ground truth ", j,
+                      ")");
+  }
   at::Tensor ious = at::empty({pairs}, pd.options().dtype(at::kDouble));
   double* out = ious.data_ptr<double>();
   const int64_t typical =
@@ -586,12 +616,13 @@ at::Tensor coco_mask_iou_cpu(const at::Tensor& dt_counts, const at::Tensor& dt_o
       const int64_t i = dt_index[p], j = gt_index[p];
       const int64_t *a = d_runs + d_at[i], *b = g_runs + g_at[j];
       const int64_t a_runs = d_at[i + 1] - d_at[i], b_runs = g_at[j + 1] - g_at[j];
-      const int64_t shared = intersection(a, a_runs, b, b_runs);
+      auto [shared, united] = walk(a, a_runs, b, b_runs);
       // rleIou: u = 1 without overlap; a crowd's union is the detection's area.
-      const int64_t dt_area = ones_of(a, a_runs);
-      const int64_t united = shared == 0   ? 1
-                             : is_crowd[j] ? dt_area
-                                           : dt_area + ones_of(b, b_runs) - shared;
+      if (shared == 0) {
+        united = 1;
+      } else if (is_crowd[j]) {
+        united = ones_of(a, a_runs);
+      }
       out[p] = static_cast<double>(shared) / static_cast<double>(united);
     }
   });

@@ -5,7 +5,10 @@ Wrappers around ``torch.ops.mt.nms``, ``batched_nms`` and ``nms_padded``
 (kernels in ``ops/detection/nms.cpp``), and the shape functions of the two whose output
 size depends on the data (registered here, as fakes, for torch.compile);
 ``coco_evaluate`` (``coco.py``) and its operators ``coco_match``,
-``coco_oks_exponents`` and ``coco_accumulate`` (``coco_ops.py``).
+``coco_oks_exponents``, ``coco_accumulate`` and the RLE operators
+``coco_rle_from_strings``, ``coco_rle_from_polygons``,
+``coco_rle_area_bbox``, ``coco_mask_iou`` (``coco_ops.py``,
+``coco_rle_ops.py``; a fake in ``coco_fakes.py``).
 """
 
 from __future__ import annotations
@@ -15,15 +18,26 @@ from typing import Optional
 import torch
 from torch import Tensor
 
+from . import coco_fakes  # noqa: F401 (registers a shape function)
 from .coco import COCOEvalResult, coco_evaluate  # noqa: F401 (COCOEvalResult: the result type)
 from .coco_ops import coco_accumulate, coco_match, coco_oks_exponents
+from .coco_rle_ops import (
+    coco_mask_iou,
+    coco_rle_area_bbox,
+    coco_rle_from_polygons,
+    coco_rle_from_strings,
+)
 
 __all__ = [
     "batched_nms",
     "coco_accumulate",
     "coco_evaluate",
+    "coco_mask_iou",
     "coco_match",
     "coco_oks_exponents",
+    "coco_rle_area_bbox",
+    "coco_rle_from_polygons",
+    "coco_rle_from_strings",
     "nms",
     "nms_padded",
 ]

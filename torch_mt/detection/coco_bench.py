@@ -135,6 +135,112 @@ def keypoints_like(images: int, generator: torch.Generator) -> tuple[dict, list]
     return gt, results
 
 
+def rle_string(runs: list) -> str:
+    """COCO's compressed RLE string of a list of runs (maskApi's rleToString:
+    from the fourth run on, the difference to the run two before; 5 bits a
+    character from '0', bit 5 to continue, bit 4 the sign of the last)."""
+    out = []
+    for i, value in enumerate(runs):
+        value -= runs[i - 2] if i > 2 else 0
+        more = True
+        while more:
+            c = value & 0x1F
+            value >>= 5
+            more = value != -1 if c & 0x10 else value != 0
+            out.append(chr((c | 0x20 if more else c) + 48))
+    return "".join(out)
+
+
+def _rectangle_runs(x0: int, y0: int, x1: int, y1: int, height: int, width: int) -> list:
+    """Runs of the rectangle [x0, x1) x [y0, y1) in a column-major mask."""
+    tall = y1 - y0
+    runs = [x0 * height + y0, tall]
+    for _ in range(x1 - x0 - 1):
+        runs += [height - tall, tall]
+    runs.append(height * width - (x1 - 1) * height - y1)
+    return runs
+
+
+def segm_like(images: int, generator: torch.Generator) -> tuple[dict, list]:
+    """A segm set: ``images`` 640 x 480 images, 80 categories, 0-14
+    ground-truth objects an image as 12-vertex polygons (1% crowds as
+    uncompressed RLEs), and 100 results an image as a detector gives them:
+    a bbox and a compressed RLE string, 60% of them near an object."""
+    height, width = 480, 640
+    counts = torch.randint(0, 15, (images,), generator=generator).tolist()
+    annotations, results = [], []
+    angles = torch.linspace(0, 2 * torch.pi, 13)[:-1]
+    for image in range(images):
+        objects = []
+        for _ in range(counts[image]):
+            cx, cy = (
+                float(torch.rand(1, generator=generator)) * 600,
+                float(torch.rand(1, generator=generator) * 440),
+            )
+            rx, ry = (4 + torch.rand(2, generator=generator) ** 2 * 150).tolist()
+            xs = (cx + rx * angles.cos()).clamp(0, width - 1)
+            ys = (cy + ry * angles.sin()).clamp(0, height - 1)
+            x0, y0, x1, y1 = float(xs.min()), float(ys.min()), float(xs.max()), float(ys.max())
+            category = int(torch.randint(1, 81, (1,), generator=generator))
+            crowd = bool(torch.rand(1, generator=generator) < 0.01)
+            box = [x0, y0, x1 - x0, y1 - y0]
+            if crowd:
+                rect = (int(x0), int(y0), int(x1) + 1, int(y1) + 1)
+                segmentation = {
+                    "size": [height, width],
+                    "counts": _rectangle_runs(*rect, height, width),
+                }
+            else:
+                segmentation = [torch.stack([xs, ys], 1).flatten().tolist()]
+            annotations.append(
+                {
+                    "id": len(annotations) + 1,
+                    "image_id": image,
+                    "category_id": category,
+                    "segmentation": segmentation,
+                    "bbox": box,
+                    "area": 3.14159 * rx * ry * 0.9,
+                    "iscrowd": int(crowd),
+                }
+            )
+            objects.append((box, category))
+        for _ in range(100):
+            near = objects and float(torch.rand(1, generator=generator)) < 0.6
+            if near:
+                (x, y, w, h), category = objects[
+                    int(torch.randint(0, len(objects), (1,), generator=generator))
+                ]
+                jitter = (1 + 0.1 * torch.randn(4, generator=generator)).tolist()
+                x, y, w, h = x * jitter[0], y * jitter[1], w * jitter[2], h * jitter[3]
+            else:
+                x, y = (
+                    float(torch.rand(1, generator=generator)) * 600,
+                    float(torch.rand(1, generator=generator)) * 440,
+                )
+                w, h = (4 + torch.rand(2, generator=generator) ** 2 * 300).tolist()
+                category = int(torch.randint(1, 81, (1,), generator=generator))
+            x0, y0 = min(max(int(x), 0), width - 1), min(max(int(y), 0), height - 1)
+            x1, y1 = min(max(int(x + w), x0 + 1), width), min(max(int(y + h), y0 + 1), height)
+            results.append(
+                {
+                    "image_id": image,
+                    "category_id": category,
+                    "bbox": [x0, y0, x1 - x0, y1 - y0],
+                    "segmentation": {
+                        "size": [height, width],
+                        "counts": rle_string(_rectangle_runs(x0, y0, x1, y1, height, width)),
+                    },
+                    "score": float(torch.rand(1, generator=generator)),
+                }
+            )
+    gt = {
+        "images": [{"id": i, "height": height, "width": width} for i in range(images)],
+        "categories": [{"id": c} for c in range(1, 81)],
+        "annotations": annotations,
+    }
+    return gt, results
+
+
 def _pycocotools(gt: dict, results: list, iou_type: str = "bbox") -> list:
     """What users run: COCO, loadRes, evaluate, accumulate, summarize (quiet)."""
     coco_module, eval_module = peer("pycocotools.coco"), peer("pycocotools.cocoeval")
@@ -211,6 +317,29 @@ def coco_workloads(quick: bool) -> list[Workload]:
         normalise=lambda stats: [float(value) for value in stats],
         agree=lambda actual, expected: all(abs(a - b) <= 1e-9 for a, b in zip(actual, expected)),
     )
+    segm_images = 50 if quick else 500
+    gt_segm, results_segm = segm_like(segm_images, generator)
+    segm = Workload(
+        name=f"coco_evaluate segm, {segm_images} images x 80 categories",
+        description=f"COCO mask mAP of {len(results_segm)} RLE results against "
+        f"{len(gt_segm['annotations'])} polygons, from the dicts (rasterising included)",
+        ops=("coco_rle_from_strings", "coco_rle_from_polygons", "coco_mask_iou", "coco_match"),
+        arms=[
+            Arm(
+                "pycocotools COCOeval",
+                lambda: _pycocotools(gt_segm, results_segm, "segm"),
+                requires=("pycocotools",),
+            ),
+            Arm(
+                "faster-coco-eval COCOeval_faster",
+                lambda: _faster_coco_eval(gt_segm, results_segm, "segm"),
+                requires=("faster_coco_eval",),
+            ),
+        ],
+        torch_mt=lambda: coco_evaluate(gt_segm, results_segm, "segm").stats.tolist(),
+        normalise=lambda stats: [float(value) for value in stats],
+        agree=lambda actual, expected: all(abs(a - b) <= 1e-9 for a, b in zip(actual, expected)),
+    )
     # Tiny calls of the operators: one category of two images.
     f64 = torch.float64
     boxes = torch.tensor([[0.0, 0, 10, 10], [1, 1, 10, 10], [20, 20, 5, 5]], dtype=f64)
@@ -229,9 +358,44 @@ def coco_workloads(quick: bool) -> list[Workload]:
         people, people, boxes[:2], torch.tensor([100.0, 50.0], dtype=f64),
         torch.tensor([0, 0, 1, 1]), torch.tensor([0, 1, 0, 1]), torch.tensor([0.1, 0.2], dtype=f64),
     )  # fmt: skip
+    square = torch.tensor([11, 7, 3, 7, 3, 7, 3, 7, 3, 7, 3, 7, 3, 7, 22])
+    two = torch.tensor([0, 15, 30])
+    text = b";7300000000000c0"
+    chars, char_offsets = (
+        torch.frombuffer(bytearray(text), dtype=torch.uint8),
+        torch.tensor([0, 16]),
+    )
+    polygon = torch.tensor([1.0, 1, 8, 1, 8, 8, 1, 8], dtype=f64)
+    rle_small = [
+        small_workload(
+            "coco_rle_from_strings",
+            lambda: torch.ops.mt.coco_rle_from_strings(chars, char_offsets),
+        ),
+        small_workload(
+            "coco_rle_from_polygons",
+            lambda: torch.ops.mt.coco_rle_from_polygons(
+                polygon, torch.tensor([0, 8]), torch.tensor([0, 1]), torch.tensor([[10, 10]])
+            ),
+        ),
+        small_workload(
+            "coco_rle_area_bbox",
+            lambda: torch.ops.mt.coco_rle_area_bbox(
+                square.repeat(2), two, torch.tensor([[10, 10]] * 2)
+            ),
+        ),
+        small_workload(
+            "coco_mask_iou",
+            lambda: torch.ops.mt.coco_mask_iou(
+                square.repeat(2), two, square, two[:2], torch.tensor([False]),
+                torch.tensor([0, 1]), torch.tensor([0, 0]),
+            ),
+        ),
+    ]  # fmt: skip
     return [
         evaluation,
         keypoints,
+        segm,
+        *rle_small,
         small_workload("coco_match", lambda: torch.ops.mt.coco_match(*match_args)),
         small_workload("coco_oks_exponents", lambda: torch.ops.mt.coco_oks_exponents(*oks_args)),
         small_workload(

@@ -136,8 +136,7 @@ def _polygons(segmentation: list, what: str, position: int) -> list:
             what, position, f"starts with a polygon of {first} numbers (pycocotools needs > 4)"
         )
     return [
-        _numbers(part, what, position, "has a polygon that is not numbers")
-        for part in segmentation
+        _numbers(part, what, position, "has a polygon that is not numbers") for part in segmentation
     ]
 
 

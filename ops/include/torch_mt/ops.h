@@ -56,6 +56,18 @@ inline std::tuple<at::Tensor, at::Tensor, at::Tensor> coco_accumulate(
                  recall_thresholds, max_detections);
 }
 
+// mt::coco_mask_iou(Tensor dt_counts, Tensor dt_offsets, Tensor gt_counts, Tensor gt_offsets,
+// Tensor gt_crowd, Tensor pair_dt, Tensor pair_gt) -> Tensor
+inline at::Tensor coco_mask_iou(const at::Tensor& dt_counts, const at::Tensor& dt_offsets,
+                                const at::Tensor& gt_counts, const at::Tensor& gt_offsets,
+                                const at::Tensor& gt_crowd, const at::Tensor& pair_dt,
+                                const at::Tensor& pair_gt) {
+  static const auto op = detail::typed<at::Tensor(
+      const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&,
+      const at::Tensor&, const at::Tensor&)>("mt::coco_mask_iou");
+  return op.call(dt_counts, dt_offsets, gt_counts, gt_offsets, gt_crowd, pair_dt, pair_gt);
+}
+
 // mt::coco_match(Tensor dt_boxes, Tensor dt_areas, Tensor dt_offsets, Tensor gt_boxes, Tensor
 // gt_areas, Tensor gt_crowd, Tensor gt_ignore, Tensor gt_ids, Tensor gt_offsets, Tensor
 // area_ranges, Tensor iou_thresholds, Tensor? ious=None) -> (Tensor matched, Tensor ignored, Tensor
@@ -84,6 +96,36 @@ inline std::tuple<at::Tensor, at::Tensor> coco_oks_exponents(
       const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&,
       const at::Tensor&, const at::Tensor&)>("mt::coco_oks_exponents");
   return op.call(dt_keypoints, gt_keypoints, gt_boxes, gt_areas, pair_dt, pair_gt, sigmas);
+}
+
+// mt::coco_rle_area_bbox(Tensor counts, Tensor offsets, Tensor sizes) -> (Tensor areas, Tensor
+// boxes)
+inline std::tuple<at::Tensor, at::Tensor> coco_rle_area_bbox(const at::Tensor& counts,
+                                                             const at::Tensor& offsets,
+                                                             const at::Tensor& sizes) {
+  static const auto op = detail::typed<std::tuple<at::Tensor, at::Tensor>(
+      const at::Tensor&, const at::Tensor&, const at::Tensor&)>("mt::coco_rle_area_bbox");
+  return op.call(counts, offsets, sizes);
+}
+
+// mt::coco_rle_from_polygons(Tensor coordinates, Tensor polygon_offsets, Tensor annotation_offsets,
+// Tensor sizes) -> (Tensor counts, Tensor offsets)
+inline std::tuple<at::Tensor, at::Tensor> coco_rle_from_polygons(
+    const at::Tensor& coordinates, const at::Tensor& polygon_offsets,
+    const at::Tensor& annotation_offsets, const at::Tensor& sizes) {
+  static const auto op = detail::typed<std::tuple<at::Tensor, at::Tensor>(
+      const at::Tensor&, const at::Tensor&, const at::Tensor&, const at::Tensor&)>(
+      "mt::coco_rle_from_polygons");
+  return op.call(coordinates, polygon_offsets, annotation_offsets, sizes);
+}
+
+// mt::coco_rle_from_strings(Tensor chars, Tensor char_offsets) -> (Tensor counts, Tensor lengths)
+inline std::tuple<at::Tensor, at::Tensor> coco_rle_from_strings(const at::Tensor& chars,
+                                                                const at::Tensor& char_offsets) {
+  static const auto op =
+      detail::typed<std::tuple<at::Tensor, at::Tensor>(const at::Tensor&, const at::Tensor&)>(
+          "mt::coco_rle_from_strings");
+  return op.call(chars, char_offsets);
 }
 
 // mt::ctc_beam_search(Tensor log_probs, Tensor input_lengths, int beam_width, int blank=0, int
