@@ -11,12 +11,12 @@ import random
 import numpy as np
 import pytest
 import torch
+from coco_reference import assert_equal_to_pycocotools, pycocotools_run
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pycocotools import mask as mask_utils
 
 import torch_mt
-from coco_reference import assert_equal_to_pycocotools, pycocotools_run
 
 
 def _polygon(rng, x, y, w, h, integer):
@@ -37,7 +37,10 @@ def _mask(rng, height, width, near=None):
         if near is not None and rng.random() < 0.7:
             x, y, w, h = near
             x0, y0 = int(x) + rng.randint(-3, 3), int(y) + rng.randint(-3, 3)
-            x1, y1 = x0 + max(1, int(w) + rng.randint(-3, 3)), y0 + max(1, int(h) + rng.randint(-3, 3))
+            x1, y1 = (
+                x0 + max(1, int(w) + rng.randint(-3, 3)),
+                y0 + max(1, int(h) + rng.randint(-3, 3)),
+            )
         else:
             x0, y0 = rng.randint(0, width - 1), rng.randint(0, height - 1)
             x1, y1 = x0 + rng.randint(1, 20), y0 + rng.randint(1, 20)
@@ -120,7 +123,12 @@ def segm_sets(draw):
                 "score": rng.choice([0.5, 0.9, rng.random()]),
             }
             ys, xs = np.nonzero(mask)
-            box = [int(xs.min()), int(ys.min()), int(xs.max() - xs.min() + 1), int(ys.max() - ys.min() + 1)]
+            box = [
+                int(xs.min()),
+                int(ys.min()),
+                int(xs.max() - xs.min() + 1),
+                int(ys.max() - ys.min() + 1),
+            ]
             if result_form != "rle":
                 result["bbox"] = box
             if result_form in ("rle", "box+rle"):
