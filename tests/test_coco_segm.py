@@ -217,17 +217,37 @@ RLE = {"size": [10, 10], "counts": ";7300000000000c0"}
 DT = {"image_id": 1, "category_id": 1, "segmentation": RLE, "score": 0.9}
 
 
+def _with(**fields):
+    return {**DT, **fields}
+
+
+def _rle_of(size, counts):
+    return _with(segmentation={"size": size, "counts": counts})
+
+
+BOXED = {"bbox": [0, 0, 3, 3]}
+
+
 @pytest.mark.parametrize(
     "dt, match",
     [
-        ([{**DT, "segmentation": {"size": [9, 10], "counts": ";7300000000000c0"}}], r"dt\[0\]\['segmentation'\] has size \[9, 10\], but its image is \[10, 10\]"),
-        ([DT, {**DT, "segmentation": {"size": [10, 10], "counts": "e1~4"}}], r"mt::coco_rle_from_strings: item 1 is not a COCO RLE string"),
-        ([{**DT, "segmentation": {"size": [10, 10], "counts": [3, 4]}}], r"RLE 0's runs cover 7 pixels, its size \(10, 10\) has 100"),
-        ([{**DT, "segmentation": {"size": [10, 10]}}], r"dt\[0\]\['segmentation'\] has no 'counts'"),
-        ([{**DT, "bbox": [0, 0, 3, 3], "segmentation": [[1, 2]]}], r"dt\[0\]\['segmentation'\] starts with a polygon of 2 numbers"),
-        ([{**DT, "bbox": [0, 0, 3, 3], "segmentation": [[1, 2, 3, 4], [1, 2, 3, 4, 5, 6]]}], r"starts with a polygon of 4 numbers"),
+        (
+            [_rle_of([9, 10], RLE["counts"])],
+            r"dt\[0\]\['segmentation'\] has size \[9, 10\], but its image is \[10, 10\]",
+        ),
+        ([DT, _rle_of([10, 10], "e1~4")], r"coco_rle_from_strings: item 1 is not a COCO RLE"),
+        ([_rle_of([10, 10], [3, 4])], r"RLE 0's runs cover 7 pixels, its size \(10, 10\) has 100"),
+        ([_with(segmentation={"size": [10, 10]})], r"dt\[0\]\['segmentation'\] has no 'counts'"),
+        (
+            [_with(**BOXED, segmentation=[[1, 2]])],
+            r"dt\[0\]\['segmentation'\] starts with a polygon of 2 numbers",
+        ),
+        (
+            [_with(**BOXED, segmentation=[[1, 2, 3, 4], [1, 2, 3, 4, 5, 6]])],
+            r"starts with a polygon of 4 numbers",
+        ),
     ],
-)  # fmt: skip
+)
 def test_bad_segmentations_name_the_result_and_the_field(dt, match):
     with pytest.raises(ValueError, match=match):
         torch_mt.coco_evaluate(GT, dt, "segm")
