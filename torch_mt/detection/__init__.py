@@ -8,7 +8,8 @@ size depends on the data (registered here, as fakes, for torch.compile);
 ``coco_oks_exponents``, ``coco_accumulate`` and the RLE operators
 ``coco_rle_from_strings``, ``coco_rle_from_polygons``,
 ``coco_rle_area_bbox``, ``coco_mask_iou`` (``coco_ops.py``,
-``coco_rle_ops.py``; a fake in ``coco_fakes.py``).
+``coco_rle_ops.py``; a fake in ``coco_fakes.py``); ``MeanAveragePrecision``
+(``mean_ap.py``), torchmetrics' metric on those operators.
 """
 
 from __future__ import annotations
@@ -27,8 +28,10 @@ from .coco_rle_ops import (
     coco_rle_from_polygons,
     coco_rle_from_strings,
 )
+from .mean_ap import MeanAveragePrecision
 
 __all__ = [
+    "MeanAveragePrecision",
     "batched_nms",
     "coco_accumulate",
     "coco_evaluate",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Optional, Sequence, Union
+from typing import Callable, Optional, Sequence, Union
 
 import numpy as np
 import torch
@@ -180,8 +180,6 @@ def coco_evaluate(
     keypoint_count = len(sigmas) if keypoints else 0
     image_ids = records.sorted_ids(gt, "images")
     category_ids = records.sorted_ids(gt, "categories")
-    num_categories = len(category_ids) if use_categories else 1
-    cells = num_categories * len(image_ids)
     truth = records.ground_truth(
         gt.get("annotations", []), image_ids, category_ids, use_categories, keypoint_count
     )
@@ -194,6 +192,61 @@ def coco_evaluate(
         keypoint_count,
         gt.get("images"),
     )
+
+    def masks(gt_order: Tensor, dt_order: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        sizes = records.image_sizes(gt.get("images"), image_ids)
+        gt_runs = segmentation_runs(
+            gt.get("annotations", []), gt_order, "gt['annotations']", sizes, truth["image"]
+        )
+        dt_runs = segmentation_runs(
+            dt,
+            dt_order,
+            "dt",
+            sizes,
+            found["image"],
+            found["boxes"] if found["kind"] == "bbox" else None,
+        )
+        return (*gt_runs, *dt_runs)
+
+    return evaluate_packed(
+        truth,
+        found,
+        image_ids,
+        category_ids,
+        iou_type,
+        use_categories=use_categories,
+        iou_thresholds=iou_thresholds,
+        recall_thresholds=recall_thresholds,
+        max_detections=max_detections,
+        area_ranges=ranges,
+        sigmas=sigmas,
+        masks=masks,
+    )
+
+
+def evaluate_packed(
+    truth: dict,
+    found: dict,
+    image_ids: list,
+    category_ids: list,
+    iou_type: str,
+    *,
+    use_categories: bool,
+    iou_thresholds: Tensor,
+    recall_thresholds: Tensor,
+    max_detections: tuple,
+    area_ranges: dict,
+    sigmas: Optional[Tensor] = None,
+    masks: Optional[Callable[[Tensor, Tensor], tuple]] = None,
+) -> COCOEvalResult:
+    """evaluate, accumulate and summarize on the columns of
+    ``coco_records.ground_truth`` and ``detections`` (or columns built the
+    same way, as torch_mt.MeanAveragePrecision builds them). ``masks(gt_order,
+    dt_order)`` gives the packed RLEs of those annotations, in that order
+    (``gt_runs, gt_offsets, dt_runs, dt_offsets``), for segm."""
+    keypoints, ranges = iou_type == "keypoints", area_ranges
+    num_categories = len(category_ids) if use_categories else 1
+    cells = num_categories * len(image_ids)
     gt_order, dt_order = truth["order"], found["order"]
     dt_offsets = records.offsets(found["cell"][dt_order], cells)
     gt_offsets = records.offsets(truth["cell"][gt_order], cells)
@@ -213,18 +266,7 @@ def coco_evaluate(
         else:  # computeOks reads _gts[imgId, -1]: empty, so nothing matches
             ious = torch.full((len(pair_dt),), -float("inf"), dtype=torch.float64)
     elif iou_type == "segm":  # maskUtils.iou on the RLEs annToRLE makes
-        sizes = records.image_sizes(gt.get("images"), image_ids)
-        gt_runs, gt_run_offsets = segmentation_runs(
-            gt.get("annotations", []), gt_order, "gt['annotations']", sizes, truth["image"]
-        )
-        dt_runs, dt_run_offsets = segmentation_runs(
-            dt,
-            dt_order,
-            "dt",
-            sizes,
-            found["image"],
-            found["boxes"] if found["kind"] == "bbox" else None,
-        )
+        gt_runs, gt_run_offsets, dt_runs, dt_run_offsets = masks(gt_order, dt_order)
         pair_dt, pair_gt = cell_pairs(dt_offsets, gt_offsets)
         ious = torch.ops.mt.coco_mask_iou(
             dt_runs,

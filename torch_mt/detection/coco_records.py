@@ -191,11 +191,9 @@ def ground_truth(
             seen.add(value)
     image_index, on_image = indices(read["image_id"], image_ids)
     category_index, in_category = indices(read["category_id"], category_ids)
-    kept = on_image & in_category
-    cell = _cells(image_index, category_index, len(image_ids), use_categories)
-    # Within a cell: the dataset's order, pooled categories by category first
-    # (one category a cell: the dataset's order is already that).
-    keys = [cell] if use_categories else [category_index, cell]
+    cell, order = truth_order(
+        image_index, category_index, on_image & in_category, len(image_ids), use_categories
+    )
     packed = {
         "image": image_index,
         "boxes": read["bbox"],
@@ -204,7 +202,7 @@ def ground_truth(
         "ignore": read["iscrowd"],
         "ids": ids,
         "cell": cell,
-        "order": stable_order(keys, kept),
+        "order": order,
     }
     if keypoint_count:
         packed["keypoints"] = keypoint_rows(annotations, what, keypoint_count)
@@ -279,17 +277,44 @@ def detections(
         areas = (high_x - low_x).flatten() * (high_y - low_y).flatten()
     packed["boxes"], packed["areas"], packed["image"] = boxes, areas, image_index
     packed["kind"] = kind
-    cell = _cells(image_index, category_index, len(image_ids), use_categories)
-    # Within a cell: by score, descending; ties in the results' order, pooled
-    # categories by category first (the order pycocotools sorts from).
+    packed["cell"], packed["order"] = detection_order(
+        image_index, category_index, in_category, scores, len(image_ids), use_categories,
+        max_detections,
+    )  # fmt: skip
+    return packed
+
+
+def truth_order(
+    image_index: Tensor, category_index: Tensor, kept: Tensor, images: int, use_categories: bool
+) -> tuple[Tensor, Tensor]:
+    """Each annotation's cell, and the kept ones' order: cell by cell, the
+    dataset's order within a cell, pooled categories by category first (one
+    category a cell: the dataset's order is already that)."""
+    cell = _cells(image_index, category_index, images, use_categories)
+    keys = [cell] if use_categories else [category_index, cell]
+    return cell, stable_order(keys, kept)
+
+
+def detection_order(
+    image_index: Tensor,
+    category_index: Tensor,
+    kept: Tensor,
+    scores: Tensor,
+    images: int,
+    use_categories: bool,
+    max_detections: int,
+) -> tuple[Tensor, Tensor]:
+    """Each result's cell, and the kept ones' order: cell by cell, by score
+    descending within a cell, ties in the results' order, pooled categories
+    by category first (the order pycocotools sorts from); each cell's first
+    ``max_detections`` only."""
+    cell = _cells(image_index, category_index, images, use_categories)
     keys = [-scores, cell] if use_categories else [category_index, -scores, cell]
-    order = stable_order(keys, in_category)
-    # Each cell's first max_detections only.
+    order = stable_order(keys, kept)
     sorted_cell = cell[order]
     starts = torch.searchsorted(sorted_cell, sorted_cell, right=False)
     rank = torch.arange(len(order)) - starts
-    packed["cell"], packed["order"] = cell, order[rank < max_detections]
-    return packed
+    return cell, order[rank < max_detections]
 
 
 def _check_finite(values: Tensor, key: str, what: str) -> None:

@@ -172,7 +172,9 @@ def _word_error_rate(quick: bool, rng: random.Random) -> Workload:
         ],
         torch_mt=lambda: word_error_rate(hypotheses, references),
         normalise=float,
-        agree=lambda actual, expected: abs(actual - expected) <= 1e-12,
+        # torchmetrics divides in float32: equal to about 1e-7 (the WER's
+        # counts themselves are checked exactly by the tests).
+        agree=lambda actual, expected: abs(actual - expected) <= 1e-6,
     )
 
 
