@@ -10,6 +10,7 @@ import torch
 
 from ..bench.workload import Arm, Workload, peer, small_workload
 from .coco import coco_evaluate
+from .mean_ap import MeanAveragePrecision, to_xywh
 
 
 def coco_like(images: int, generator: torch.Generator) -> tuple[dict, list]:
@@ -241,6 +242,66 @@ def segm_like(images: int, generator: torch.Generator) -> tuple[dict, list]:
     return gt, results
 
 
+def as_metric_inputs(gt: dict, results: list, images: int) -> tuple[list, list]:
+    """A bbox set as torchmetrics' ``update`` takes it: per image, float32
+    ``xyxy`` boxes, scores and labels; the target with iscrowd and area."""
+    preds = [{"boxes": [], "scores": [], "labels": []} for _ in range(images)]
+    target = [{"boxes": [], "labels": [], "iscrowd": [], "area": []} for _ in range(images)]
+    for result in results:
+        x, y, w, h = result["bbox"]
+        item = preds[result["image_id"]]
+        item["boxes"].append([x, y, x + w, y + h])
+        item["scores"].append(result["score"])
+        item["labels"].append(result["category_id"])
+    for annotation in gt["annotations"]:
+        x, y, w, h = annotation["bbox"]
+        item = target[annotation["image_id"]]
+        item["boxes"].append([x, y, x + w, y + h])
+        item["labels"].append(annotation["category_id"])
+        item["iscrowd"].append(annotation["iscrowd"])
+        item["area"].append(annotation["area"])
+
+    def tensors(item: dict) -> dict:
+        out = {key: torch.tensor(value) for key, value in item.items()}
+        out["boxes"] = out["boxes"].reshape(-1, 4).float()
+        return out
+
+    return [tensors(item) for item in preds], [tensors(item) for item in target]
+
+
+def _torchmetrics_map(preds: list, target: list) -> list:
+    metric = peer("torchmetrics.detection").MeanAveragePrecision(backend="pycocotools")
+    metric.update(preds, target)
+    return _map_values(metric.compute())
+
+
+def _torchmetrics_compute_path(preds: list, target: list) -> list:
+    """torchmetrics' update state and compute (its COCO conversion, then
+    pycocotools), without the constructor that needs torchvision: the boxes
+    converted as its ``box_convert`` call does."""
+    helpers = peer("torchmetrics.detection.helpers")
+    result = helpers._calculate_map_with_coco(
+        helpers.CocoBackend("pycocotools"),
+        [t["labels"] for t in target], [to_xywh(t["boxes"], "xyxy") for t in target], [],
+        [t["iscrowd"] for t in target], [t["area"] for t in target],
+        [p["labels"] for p in preds], [to_xywh(p["boxes"], "xyxy") for p in preds], [],
+        [p["scores"] for p in preds], ("bbox",), "macro",
+        torch.linspace(0.5, 0.95, 10).tolist(), torch.linspace(0.0, 1.0, 101).tolist(),
+        [1, 10, 100], False, False,
+    )  # fmt: skip
+    return _map_values(result)
+
+
+def _torch_mt_map(preds: list, target: list) -> list:
+    metric = MeanAveragePrecision()
+    metric.update(preds, target)
+    return _map_values(metric.compute())
+
+
+def _map_values(result: dict) -> list:
+    return [float(result[key]) for key in ("map", "map_50", "map_75", "mar_100")]
+
+
 def _pycocotools(gt: dict, results: list, iou_type: str = "bbox") -> list:
     """What users run: COCO, loadRes, evaluate, accumulate, summarize (quiet)."""
     coco_module, eval_module = peer("pycocotools.coco"), peer("pycocotools.cocoeval")
@@ -340,6 +401,27 @@ def coco_workloads(quick: bool) -> list[Workload]:
         normalise=lambda stats: [float(value) for value in stats],
         agree=lambda actual, expected: all(abs(a - b) <= 1e-9 for a, b in zip(actual, expected)),
     )
+    map_images = 500 if quick else 5000
+    preds, target = as_metric_inputs(*coco_like(map_images, generator), map_images)
+    mean_ap = Workload(
+        name=f"MeanAveragePrecision bbox, {map_images} images x 80 categories",
+        description="torchmetrics' metric: update with per-image tensors, then compute",
+        ops=("coco_match", "coco_accumulate"),
+        arms=[
+            Arm(
+                "torchmetrics MeanAveragePrecision (pycocotools)",
+                lambda: _torchmetrics_map(preds, target),
+                requires=("torchmetrics", "torchvision", "pycocotools"),
+            ),
+            Arm(
+                "torchmetrics' compute path (pycocotools), no torchvision",
+                lambda: _torchmetrics_compute_path(preds, target),
+                requires=("torchmetrics", "pycocotools"),
+            ),
+        ],
+        torch_mt=lambda: _torch_mt_map(preds, target),
+        normalise=lambda values: values,
+    )
     # Tiny calls of the operators: one category of two images.
     f64 = torch.float64
     boxes = torch.tensor([[0.0, 0, 10, 10], [1, 1, 10, 10], [20, 20, 5, 5]], dtype=f64)
@@ -395,6 +477,7 @@ def coco_workloads(quick: bool) -> list[Workload]:
         evaluation,
         keypoints,
         segm,
+        mean_ap,
         *rle_small,
         small_workload("coco_match", lambda: torch.ops.mt.coco_match(*match_args)),
         small_workload("coco_oks_exponents", lambda: torch.ops.mt.coco_oks_exponents(*oks_args)),
