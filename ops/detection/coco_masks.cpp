@@ -10,9 +10,13 @@
 //       -> (counts [B], lengths [N])     item i's runs at counts[char_offsets[i]:][:lengths[i]]
 //   coco_rle_from_polygons(coordinates [V], polygon_offsets [Q + 1], annotation_offsets [N + 1],
 //                          sizes [N, 2]) -> (counts [S], offsets [N + 1])
-//   coco_rle_area_bbox(counts [S], offsets [N + 1], sizes [N, 2]) -> (areas [N], boxes [N, 4])
-//   coco_mask_iou(dt_counts, dt_offsets [D + 1], gt_counts, gt_offsets [G + 1], gt_crowd [G],
-//                 pair_dt [P], pair_gt [P]) -> ious [P] float64
+//   coco_rle_area_bbox(counts [S], offsets [N + 1] or [N, 2], sizes [N, 2])
+//       -> (areas [N], boxes [N, 4])
+//   coco_mask_iou(dt_counts, dt_offsets [D + 1] or [D, 2], gt_counts, gt_offsets [G + 1] or
+//                 [G, 2], gt_crowd [G], pair_dt [P], pair_gt [P]) -> ious [P] float64
+//
+// Those two read each RLE at offsets (packed one after another) or at spans
+// (begin, end): the strings' decoded runs, or a selection, read in place.
 //
 // The string form is COCO's compressed "counts" (rleFrString): 5 bits a
 // character from '0', a continuation bit, a sign bit, each run from the
@@ -381,29 +385,57 @@ void coco_rle_from_polygons_checks_cpu(const at::Tensor& coordinates,
 
 // ---- area and box: rleArea, rleToBbox ----------------------------------------
 
+// Where each RLE's runs are: offsets [N + 1] (packed one after another) or
+// spans [N, 2] (begin, end) anywhere in the counts, gaps and any order
+// allowed (coco_rle_from_strings' output, or a selection, read in place).
 void check_rle_arguments(const char* op, Kernel kernel, const at::Tensor& counts,
                          const at::Tensor& offsets, const char* counts_name,
                          const char* offsets_name) {
   check_devices(op, kernel, {{&counts, counts_name}, {&offsets, offsets_name}});
   check_vector(op, counts, counts_name, at::kLong);
-  check_vector(op, offsets, offsets_name, at::kLong);
-  TORCH_CHECK_VALUE(offsets.sym_size(0) >= 1, op, ": argument '", offsets_name,
-                    "' must hold N + 1 >= 1 offsets, got none");
+  check_dtype(op, offsets, offsets_name, at::kLong);
+  TORCH_CHECK_VALUE(offsets.dim() == 1 || (offsets.dim() == 2 && offsets.sym_size(1) == 2), op,
+                    ": argument '", offsets_name, "' must be offsets [N + 1] or spans [N, 2], got ",
+                    offsets.dim(), " dimensions");
+  TORCH_CHECK_VALUE(offsets.dim() == 2 || offsets.sym_size(0) >= 1, op, ": argument '",
+                    offsets_name, "' must hold N + 1 >= 1 offsets, got none");
 }
 
-// CPU: runs in [0, 2^32) (COCO's counts), offsets from 0 to the run count.
-void check_runs(const char* op, const int64_t* counts, int64_t runs, const int64_t* offsets,
-                int64_t items, const char* counts_name, const char* offsets_name) {
-  check_offsets(op, offsets, items, offsets_name, runs, "runs");
+c10::SymInt rle_count(const at::Tensor& offsets) {
+  return offsets.dim() == 2 ? offsets.sym_size(0) : offsets.sym_size(0) - 1;
+}
+
+struct RunSpans {
+  const int64_t* data;
+  bool pairs;
+  int64_t begin(int64_t i) const { return pairs ? data[2 * i] : data[i]; }
+  int64_t end(int64_t i) const { return pairs ? data[2 * i + 1] : data[i + 1]; }
+  int64_t size(int64_t i) const { return end(i) - begin(i); }
+};
+
+// CPU: runs in [0, 2^32) (COCO's counts); offsets from 0 to the run count,
+// or spans inside the counts.
+RunSpans check_runs(const char* op, const int64_t* counts, int64_t runs, const at::Tensor& where,
+                    int64_t items, const char* counts_name, const char* offsets_name) {
+  const RunSpans spans{where.const_data_ptr<int64_t>(), where.dim() == 2};
+  if (!spans.pairs) {
+    check_offsets(op, spans.data, items, offsets_name, runs, "runs");
+  }
+  for (int64_t i = 0; spans.pairs && i < items; ++i) {
+    TORCH_CHECK_VALUE(0 <= spans.begin(i) && spans.begin(i) <= spans.end(i) && spans.end(i) <= runs,
+                      op, ": ", offsets_name, "[", i, "] = (", spans.begin(i), ", ", spans.end(i),
+                      ") is not a span of the ", runs, " runs");
+  }
   for (int64_t r = 0; r < runs; ++r) {
     TORCH_CHECK_VALUE(counts[r] >= 0 && counts[r] <= UINT32_MAX, op, ": ", counts_name, "[", r,
                       "] = ", counts[r], " is not a run length (0 to 2^32 - 1)");
   }
+  return spans;
 }
 
 std::tuple<at::Tensor, at::Tensor> area_bbox_outputs(const at::Tensor& offsets) {
   const auto options = offsets.options().dtype(at::kDouble);
-  const c10::SymInt items = offsets.sym_size(0) - 1;
+  const c10::SymInt items = rle_count(offsets);
   return {at::empty_symint({items}, options), at::empty_symint({items, 4}, options)};
 }
 
@@ -411,7 +443,7 @@ std::tuple<at::Tensor, at::Tensor> coco_rle_area_bbox_meta(const at::Tensor& cou
                                                            const at::Tensor& offsets,
                                                            const at::Tensor& sizes) {
   check_rle_arguments(kAreaBbox, Kernel::kMeta, counts, offsets, "counts", "offsets");
-  check_sizes(kAreaBbox, sizes, offsets.sym_size(0) - 1, "the number of RLEs is");
+  check_sizes(kAreaBbox, sizes, rle_count(offsets), "the number of RLEs is");
   return area_bbox_outputs(offsets);
 }
 
@@ -456,14 +488,13 @@ std::tuple<at::Tensor, at::Tensor> coco_rle_area_bbox_cpu(const at::Tensor& coun
                                                           const at::Tensor& sizes) {
   const char* op = kAreaBbox;
   check_rle_arguments(op, Kernel::kCpu, counts, offsets, "counts", "offsets");
-  check_sizes(op, sizes, offsets.sym_size(0) - 1, "the number of RLEs is");
+  check_sizes(op, sizes, rle_count(offsets), "the number of RLEs is");
   const at::Tensor c = contiguous_on_pool(counts, op, "counts");
   const at::Tensor o = contiguous_on_pool(offsets, op, "offsets");
   const at::Tensor hw = contiguous_on_pool(sizes, op, "sizes");
-  const int64_t items = o.size(0) - 1;
-  const int64_t *runs = c.const_data_ptr<int64_t>(), *at = o.const_data_ptr<int64_t>(),
-                *size = hw.const_data_ptr<int64_t>();
-  check_runs(op, runs, c.size(0), at, items, "counts", "offsets");
+  const int64_t items = rle_count(o).expect_int();
+  const int64_t *runs = c.const_data_ptr<int64_t>(), *size = hw.const_data_ptr<int64_t>();
+  const RunSpans at = check_runs(op, runs, c.size(0), o, items, "counts", "offsets");
   check_size_values(op, size, items);
   auto [areas, boxes] = area_bbox_outputs(offsets);
   double *area = areas.data_ptr<double>(), *box = boxes.data_ptr<double>();
@@ -472,13 +503,13 @@ std::tuple<at::Tensor, at::Tensor> coco_rle_area_bbox_cpu(const at::Tensor& coun
   parallel_for(0, items, grain_for(2 * typical + 10), [&](int64_t first, int64_t last) {
     for (int64_t i = first; i < last; ++i) {
       int64_t ones = 0, total = 0;
-      for (int64_t r = at[i]; r < at[i + 1]; ++r) {
-        ones += (r - at[i]) % 2 == 1 ? runs[r] : 0;
+      for (int64_t r = at.begin(i); r < at.end(i); ++r) {
+        ones += (r - at.begin(i)) % 2 == 1 ? runs[r] : 0;
         total += runs[r];
       }
       area[i] = static_cast<double>(ones);
       totals[i] = total;
-      run_box(runs + at[i], at[i + 1] - at[i], size[2 * i], size[2 * i + 1], box + 4 * i);
+      run_box(runs + at.begin(i), at.size(i), size[2 * i], size[2 * i + 1], box + 4 * i);
     }
   });
   for (int64_t i = 0; i < items; ++i) {
@@ -555,7 +586,7 @@ void check_iou_arguments(Kernel kernel, const at::Tensor& dt_counts, const at::T
                  {&pair_dt, "pair_dt"},
                  {&pair_gt, "pair_gt"}});
   check_vector(op, gt_crowd, "gt_crowd", at::kBool);
-  check_size(op, gt_crowd, "gt_crowd", 0, gt_offsets.sym_size(0) - 1,
+  check_size(op, gt_crowd, "gt_crowd", 0, rle_count(gt_offsets),
              "the number of ground-truth RLEs is");
   check_vector(op, pair_dt, "pair_dt", at::kLong);
   check_vector(op, pair_gt, "pair_gt", at::kLong);
@@ -585,13 +616,14 @@ at::Tensor coco_mask_iou_cpu(const at::Tensor& dt_counts, const at::Tensor& dt_o
                    gc = read(gt_counts, "gt_counts"), gof = read(gt_offsets, "gt_offsets"),
                    crowd = read(gt_crowd, "gt_crowd"), pd = read(pair_dt, "pair_dt"),
                    pg = read(pair_gt, "pair_gt");
-  const int64_t detections = dof.size(0) - 1, truths = gof.size(0) - 1, pairs = pd.size(0);
-  const int64_t *d_runs = dc.const_data_ptr<int64_t>(), *d_at = dof.const_data_ptr<int64_t>(),
-                *g_runs = gc.const_data_ptr<int64_t>(), *g_at = gof.const_data_ptr<int64_t>(),
+  const int64_t detections = rle_count(dof).expect_int(), truths = rle_count(gof).expect_int();
+  const int64_t pairs = pd.size(0);
+  const int64_t *d_runs = dc.const_data_ptr<int64_t>(), *g_runs = gc.const_data_ptr<int64_t>(),
                 *dt_index = pd.const_data_ptr<int64_t>(), *gt_index = pg.const_data_ptr<int64_t>();
   const bool* is_crowd = crowd.const_data_ptr<bool>();
-  check_runs(op, d_runs, dc.size(0), d_at, detections, "dt_counts", "dt_offsets");
-  check_runs(op, g_runs, gc.size(0), g_at, truths, "gt_counts", "gt_offsets");
+  const RunSpans d_at =
+      check_runs(op, d_runs, dc.size(0), dof, detections, "dt_counts", "dt_offsets");
+  const RunSpans g_at = check_runs(op, g_runs, gc.size(0), gof, truths, "gt_counts", "gt_offsets");
   for (int64_t p = 0; p < pairs; ++p) {
     TORCH_CHECK_VALUE(dt_index[p] >= 0 && dt_index[p] < detections, op, ": pair_dt[", p,
                       "] = ", dt_index[p], " is not an index of the ", detections, " detections");
@@ -601,8 +633,8 @@ at::Tensor coco_mask_iou_cpu(const at::Tensor& dt_counts, const at::Tensor& dt_o
   }
   for (int64_t p = 0; p < pairs; ++p) {  // the walk needs masks of one size
     const int64_t i = dt_index[p], j = gt_index[p];
-    const int64_t dt_pixels = pixels_of(d_runs + d_at[i], d_at[i + 1] - d_at[i]);
-    const int64_t gt_pixels = pixels_of(g_runs + g_at[j], g_at[j + 1] - g_at[j]);
+    const int64_t dt_pixels = pixels_of(d_runs + d_at.begin(i), d_at.size(i));
+    const int64_t gt_pixels = pixels_of(g_runs + g_at.begin(j), g_at.size(j));
     TORCH_CHECK_VALUE(dt_pixels == gt_pixels, op, ": pair ", p, " compares a mask of ", dt_pixels,
                       " pixels (detection ", i, ") with one of ", gt_pixels, " (ground truth ", j,
                       ")");
@@ -614,8 +646,8 @@ at::Tensor coco_mask_iou_cpu(const at::Tensor& dt_counts, const at::Tensor& dt_o
   parallel_for(0, pairs, grain_for(4 * typical + 20), [&](int64_t first, int64_t last) {
     for (int64_t p = first; p < last; ++p) {
       const int64_t i = dt_index[p], j = gt_index[p];
-      const int64_t *a = d_runs + d_at[i], *b = g_runs + g_at[j];
-      const int64_t a_runs = d_at[i + 1] - d_at[i], b_runs = g_at[j + 1] - g_at[j];
+      const int64_t *a = d_runs + d_at.begin(i), *b = g_runs + g_at.begin(j);
+      const int64_t a_runs = d_at.size(i), b_runs = g_at.size(j);
       auto [shared, united] = walk(a, a_runs, b, b_runs);
       // rleIou: u = 1 without overlap; a crowd's union is the detection's area.
       if (shared == 0) {

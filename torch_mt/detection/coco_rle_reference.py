@@ -75,12 +75,20 @@ def coco_rle_from_polygons_loop(
     return torch.tensor(counts, dtype=torch.int64), torch.tensor(offsets, dtype=torch.int64)
 
 
+def _spans(offsets: Tensor) -> list:
+    """(begin, end) of each RLE, from offsets [N + 1] or spans [N, 2]."""
+    if offsets.dim() == 2:
+        return [tuple(span) for span in offsets.tolist()]
+    at = offsets.tolist()
+    return list(zip(at, at[1:]))
+
+
 def coco_rle_area_bbox_loop(
     counts: Tensor, offsets: Tensor, sizes: Tensor
 ) -> tuple[Tensor, Tensor]:
     """maskUtils.area and maskUtils.toBbox of each RLE."""
-    runs, at, size = counts.tolist(), offsets.tolist(), sizes.tolist()
-    rles = [_uncompressed(runs[at[i] : at[i + 1]], h, w) for i, (h, w) in enumerate(size)]
+    runs, size = counts.tolist(), sizes.tolist()
+    rles = [_uncompressed(runs[b:e], h, w) for (b, e), (h, w) in zip(_spans(offsets), size)]
     if not rles:
         return torch.zeros(0, dtype=torch.float64), torch.zeros(0, 4, dtype=torch.float64)
     # One at a time: maskUtils.area sizes an array by the list's length in
@@ -103,8 +111,8 @@ def coco_mask_iou_loop(
     runs cover the same pixels; a 1 x pixels mask is as good as any)."""
 
     def rles(counts: Tensor, offsets: Tensor) -> list:
-        runs, at = counts.tolist(), offsets.tolist()
-        return [runs[at[i] : at[i + 1]] for i in range(len(at) - 1)]
+        runs = counts.tolist()
+        return [runs[begin:end] for begin, end in _spans(offsets)]
 
     detections, truths = rles(dt_counts, dt_offsets), rles(gt_counts, gt_offsets)
     crowd = gt_crowd.tolist()

@@ -34,6 +34,22 @@ def _offsets(lengths: list) -> Tensor:
     return torch.tensor([0] + lengths, dtype=torch.int64).cumsum(0)
 
 
+def _maybe_spans(draw: st.DrawFn, counts: Tensor, offsets: Tensor) -> tuple[Tensor, Tensor]:
+    """The same RLEs as offsets, or as spans [N, 2] into counts with a gap
+    before each RLE and the RLEs in reverse order."""
+    if not draw(st.booleans()):
+        return counts, offsets
+    pieces, spans, at = [], [], 0
+    for i in reversed(range(len(offsets) - 1)):
+        piece = counts[offsets[i] : offsets[i + 1]]
+        pieces += [torch.tensor([7], dtype=torch.int64), piece]
+        spans.append([at + 1, at + 1 + len(piece)])
+        at += 1 + len(piece)
+    spans.reverse()
+    packed = torch.cat(pieces) if pieces else counts[:0]
+    return packed, torch.tensor(spans, dtype=torch.int64).reshape(-1, 2)
+
+
 @st.composite
 def coco_rle_from_strings_args(draw: st.DrawFn, large: bool = False) -> tuple:
     from pycocotools import mask as mask_utils
@@ -149,6 +165,7 @@ def coco_rle_area_bbox_args(draw: st.DrawFn, large: bool = False) -> tuple:
     items = draw(st.integers(300, 500) if large else st.integers(0, 6))
     sizes = torch.randint(1, 20, (items, 2), generator=generator)
     counts, offsets = _packed_runs(generator, items, lambda i: int(sizes[i].prod()))
+    counts, offsets = _maybe_spans(draw, counts, offsets)
     return with_layout(counts, draw(st.sampled_from(LAYOUTS))), offsets, sizes
 
 
@@ -171,9 +188,18 @@ def coco_rle_area_bbox_bad_inputs(args: tuple) -> list[BadInput]:
         )
         longer = counts.clone()
         longer[0] += 1
-        cases.append(
-            BadInput("runs past the size", (longer, offsets, sizes), rf"{op}: RLE 0's runs cover")
-        )
+        if offsets.dim() == 1:
+            cases.append(
+                BadInput(
+                    "runs past the size", (longer, offsets, sizes), rf"{op}: RLE 0's runs cover"
+                )
+            )
+        else:
+            past = offsets.clone()
+            past[0, 1] = len(counts) + 1
+            cases.append(
+                BadInput("a span past the runs", (counts, past, sizes), rf"{op}: offsets\[0\]")
+            )
     return cases
 
 
@@ -186,7 +212,9 @@ def coco_mask_iou_args(draw: st.DrawFn, large: bool = False) -> tuple:
     pairs = (
         draw(st.integers(400, 800) if large else st.integers(0, 8)) if detections * truths else 0
     )
-    dt_counts, dt_offsets = _packed_runs(generator, detections, lambda i: pixels)
+    dt_counts, dt_offsets = _maybe_spans(
+        draw, *_packed_runs(generator, detections, lambda i: pixels)
+    )
     gt_counts, gt_offsets = _packed_runs(generator, truths, lambda i: pixels)
     layout = st.sampled_from(LAYOUTS)
     return (
@@ -218,7 +246,7 @@ def coco_mask_iou_bad_inputs(args: tuple) -> list[BadInput]:
     ]
     if len(pair_dt) > 0:
         past = pair_dt.clone()
-        past[0] = len(dt_offsets) - 1
+        past[0] = len(dt_offsets) - (1 if dt_offsets.dim() == 1 else 0)
         cases.append(
             BadInput(
                 "an index past the detections", _replaced(args, 5, past), rf"{op}: pair_dt\[0\]"

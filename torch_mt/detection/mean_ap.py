@@ -388,8 +388,5 @@ def _run_areas(runs: Tensor, offsets: Tensor) -> Tensor:
 
 
 def _take(runs: Tensor, offsets: Tensor, order: Tensor) -> tuple[Tensor, Tensor]:
-    """The packed RLEs ``order`` picks, packed in that order."""
-    lengths = offsets.diff()[order]
-    new_offsets = torch.cat([torch.zeros(1, dtype=torch.int64), lengths.cumsum(0)])
-    within = torch.arange(int(new_offsets[-1])) - torch.repeat_interleave(new_offsets[:-1], lengths)
-    return runs[torch.repeat_interleave(offsets[:-1][order], lengths) + within], new_offsets
+    """The RLEs ``order`` picks, as spans ``[N, 2]`` into the same runs."""
+    return runs, torch.stack([offsets[:-1][order], offsets[1:][order]], 1)
