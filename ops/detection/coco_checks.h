@@ -1,5 +1,5 @@
 // What the COCO operators (coco_match.cpp, coco_accumulate.cpp, coco_oks.cpp,
-// coco_masks.cpp) check and lay out alike.
+// the mask operators) check and lay out alike.
 #pragma once
 
 #include <ATen/ATen.h>

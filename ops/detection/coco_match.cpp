@@ -23,7 +23,7 @@
 //
 // Boxes are COCO's (x, y, width, height), float64 like every real here. The
 // optional `ious` replace the box IoU with similarities computed elsewhere
-// (mask IoU for segm, OKS for keypoints: coco_masks.cpp, coco_oks.cpp): each
+// (mask IoU for segm, OKS for keypoints: coco_mask_iou.cpp, coco_oks.cpp): each
 // cell's [detections x ground truth] matrix, row-major, cell after cell
 // (P = the sum over cells of their products).
 // Cells fan out in coco_match, (category, area range, max detections)

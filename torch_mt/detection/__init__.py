@@ -7,7 +7,8 @@ size depends on the data (registered here, as fakes, for torch.compile);
 ``coco_evaluate`` (``coco.py``) and its operators ``coco_match``,
 ``coco_oks_exponents``, ``coco_accumulate`` and the RLE operators
 ``coco_rle_from_strings``, ``coco_rle_from_polygons``,
-``coco_rle_area_bbox``, ``coco_mask_iou`` (``coco_ops.py``,
+``coco_rle_area_bbox``, ``coco_mask_iou``, ``coco_rle_encode``,
+``coco_rle_decode`` (``coco_ops.py``,
 ``coco_rle_ops.py``; a fake in ``coco_fakes.py``); ``MeanAveragePrecision``
 (``mean_ap.py``), torchmetrics' metric on those operators.
 """
@@ -25,6 +26,8 @@ from .coco_ops import coco_accumulate, coco_match, coco_oks_exponents
 from .coco_rle_ops import (
     coco_mask_iou,
     coco_rle_area_bbox,
+    coco_rle_decode,
+    coco_rle_encode,
     coco_rle_from_polygons,
     coco_rle_from_strings,
 )
@@ -39,6 +42,8 @@ __all__ = [
     "coco_match",
     "coco_oks_exponents",
     "coco_rle_area_bbox",
+    "coco_rle_decode",
+    "coco_rle_encode",
     "coco_rle_from_polygons",
     "coco_rle_from_strings",
     "nms",

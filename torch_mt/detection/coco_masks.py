@@ -3,7 +3,7 @@ pycocotools' ``annToRLE`` reads them: a compressed RLE (``counts`` a
 string), an uncompressed one (``counts`` a list) or polygons, which are
 rasterised at the image's size and merged (``frPyObjects`` + ``merge``).
 The decoding, rasterising and IoU run on the pool
-(ops/detection/coco_masks.cpp); Python only sorts the annotations by form.
+(ops/detection/coco_rle_decode.cpp, coco_mask_iou.cpp); Python only sorts the annotations by form.
 
 RLEs: ``runs`` int64 ``[S]`` and ``spans`` int64 ``[N, 2]`` (begin, end).
 """

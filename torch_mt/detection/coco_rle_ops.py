@@ -1,4 +1,4 @@
-"""Typed wrappers of the COCO mask operators (ops/detection/coco_masks.cpp):
+"""Typed wrappers of the COCO mask operators (ops/detection/coco_rle_decode.cpp, coco_mask_iou.cpp):
 run-length masks (RLE) as pycocotools' maskApi makes and compares them, on
 packed tensors, in parallel. An RLE is a column-major binary mask as run
 lengths alternating from zeros; packed RLEs are ``counts`` int64 ``[S]``
@@ -73,6 +73,54 @@ def coco_rle_from_polygons(
     return torch.ops.mt.coco_rle_from_polygons(
         coordinates, polygon_offsets, annotation_offsets, sizes
     )
+
+
+def coco_rle_encode(masks: Tensor) -> tuple[Tensor, Tensor]:
+    """Binary masks to RLEs, as ``maskUtils.encode``: column-major runs from
+    zeros (a first empty run where a mask starts with a 1), in parallel.
+
+    Args:
+        masks: bool or uint8 ``[N, H, W]`` (a pixel is set where nonzero).
+
+    Returns:
+        ``(counts, offsets)``: int64 ``[S]`` runs, int64 ``[N + 1]``.
+
+    Raises:
+        TypeError, ValueError: another dtype or number of dimensions.
+
+    Example:
+        >>> mask = torch.zeros(1, 3, 4, dtype=torch.bool)
+        >>> mask[0, 1:, 1:3] = True
+        >>> counts, offsets = coco_rle_encode(mask)
+        >>> counts.tolist(), offsets.tolist()
+        ([4, 2, 1, 2, 3], [0, 5])
+    """
+    return torch.ops.mt.coco_rle_encode(masks)
+
+
+def coco_rle_decode(counts: Tensor, offsets: Tensor, height: int, width: int) -> Tensor:
+    """RLEs to binary masks, as ``maskUtils.decode``, in parallel.
+
+    Args:
+        counts: int64 ``[S]`` runs, each in ``[0, 2**32)``.
+        offsets: int64 ``[N + 1]`` (packed) or ``[N, 2]`` spans (begin, end).
+        height: the masks' height.
+        width: the masks' width; each RLE must cover ``height * width`` pixels.
+
+    Returns:
+        bool ``[N, height, width]``.
+
+    Raises:
+        TypeError, ValueError: wrong dtypes or shapes, bad offsets or runs,
+            runs that do not cover the size.
+
+    Example:
+        >>> coco_rle_decode(torch.tensor([4, 2, 1, 2, 3]), torch.tensor([0, 5]), 3, 4).int()
+        tensor([[[0, 0, 0, 0],
+                 [0, 1, 1, 0],
+                 [0, 1, 1, 0]]], dtype=torch.int32)
+    """
+    return torch.ops.mt.coco_rle_decode(counts, offsets, height, width)
 
 
 def coco_rle_area_bbox(counts: Tensor, offsets: Tensor, sizes: Tensor) -> tuple[Tensor, Tensor]:

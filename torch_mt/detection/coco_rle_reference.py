@@ -1,4 +1,4 @@
-"""References of the COCO mask operators (ops/detection/coco_masks.cpp):
+"""References of the COCO mask operators (ops/detection/coco_rle_decode.cpp, coco_mask_iou.cpp):
 pycocotools' maskUtils itself where it takes the same input (polygons,
 uncompressed RLEs), and a plain Python decoder of COCO's RLE strings.
 pycocotools is a test dependency (pinned in the test extra): imported here,
@@ -122,3 +122,28 @@ def coco_mask_iou_loop(
         d, g = _uncompressed(detections[i], 1, pixels), _uncompressed(truths[j], 1, pixels)
         out.append(float(mask_utils.iou([d], [g], [int(crowd[j])])[0][0]))
     return torch.tensor(out, dtype=torch.float64)
+
+
+def coco_rle_encode_loop(masks: Tensor) -> tuple[Tensor, Tensor]:
+    """maskUtils.encode of each mask, its string read back into runs by the
+    plain decoder above."""
+    counts, offsets = [], [0]
+    for mask in masks.numpy():
+        text = mask_utils.encode(np.asfortranarray((mask != 0).astype(np.uint8)))["counts"]
+        chars = torch.tensor(list(text), dtype=torch.uint8)
+        runs, lengths = coco_rle_from_strings_loop(chars, torch.tensor([0, len(text)]))
+        counts += runs[: int(lengths[0])].tolist()
+        offsets.append(len(counts))
+    return torch.tensor(counts, dtype=torch.int64), torch.tensor(offsets, dtype=torch.int64)
+
+
+def coco_rle_decode_loop(counts: Tensor, offsets: Tensor, height: int, width: int) -> Tensor:
+    """maskUtils.decode of each RLE."""
+    runs = counts.tolist()
+    masks = [
+        mask_utils.decode(_uncompressed(runs[begin:end], height, width)).astype(bool)
+        for begin, end in _spans(offsets)
+    ]
+    if not masks:
+        return torch.zeros(0, height, width, dtype=torch.bool)
+    return torch.from_numpy(np.stack(masks))

@@ -1,4 +1,4 @@
-"""Specs of the COCO mask operators (ops/detection/coco_masks.cpp), checked
+"""Specs of the COCO mask operators (ops/detection/coco_rle_decode.cpp, coco_mask_iou.cpp), checked
 against pycocotools' maskUtils and a plain RLE-string decoder
 (coco_rle_reference.py); coco_evaluate(iou_type="segm") itself is checked
 against pycocotools in tests/test_coco_segm.py."""
@@ -13,6 +13,8 @@ from ..testing import LAYOUTS, BadInput, OpSpec, with_layout
 from .coco_rle_reference import (
     coco_mask_iou_loop,
     coco_rle_area_bbox_loop,
+    coco_rle_decode_loop,
+    coco_rle_encode_loop,
     coco_rle_from_polygons_loop,
     coco_rle_from_strings_loop,
 )
@@ -255,6 +257,66 @@ def coco_mask_iou_bad_inputs(args: tuple) -> list[BadInput]:
     return cases
 
 
+@st.composite
+def coco_rle_encode_args(draw: st.DrawFn, large: bool = False) -> tuple:
+    generator = torch.Generator().manual_seed(draw(st.integers(0, 2**32 - 1)))
+    items = draw(st.integers(100, 200) if large else st.integers(0, 5))
+    height, width = draw(st.integers(1, 30)), draw(st.integers(1, 30))
+    density = draw(st.sampled_from([0.0, 0.1, 0.5, 0.9, 1.0]))
+    masks = torch.rand(items, height, width, generator=generator) < density
+    if draw(st.booleans()):
+        masks = masks.to(torch.uint8) * torch.randint(1, 255, masks.shape, generator=generator)
+        masks = masks.to(torch.uint8)
+    return (with_layout(masks, draw(st.sampled_from(LAYOUTS))),)
+
+
+def coco_rle_encode_bad_inputs(args: tuple) -> list[BadInput]:
+    op = "mt::coco_rle_encode"
+    (masks,) = args
+    return [
+        BadInput(
+            "float masks",
+            (masks.float(),),
+            rf"{op}: argument 'masks' must be bool or uint8, got float32",
+            error=TypeError,
+        ),
+        BadInput("2-D masks", (masks.reshape(-1, masks.shape[-1]),), rf"{op}: argument 'masks'"),
+    ]
+
+
+@st.composite
+def coco_rle_decode_args(draw: st.DrawFn, large: bool = False) -> tuple:
+    generator = torch.Generator().manual_seed(draw(st.integers(0, 2**32 - 1)))
+    items = draw(st.integers(100, 200) if large else st.integers(0, 5))
+    height, width = draw(st.integers(1, 25)), draw(st.integers(1, 25))
+    counts, offsets = _packed_runs(generator, items, lambda i: height * width)
+    counts, offsets = _maybe_spans(draw, counts, offsets)
+    return with_layout(counts, draw(st.sampled_from(LAYOUTS))), offsets, height, width
+
+
+def coco_rle_decode_bad_inputs(args: tuple) -> list[BadInput]:
+    op = "mt::coco_rle_decode"
+    counts, offsets, height, width = args
+    cases = [
+        BadInput("negative height", (counts, offsets, -1, width), rf"{op}: arguments 'height' and"),
+        BadInput(
+            "float runs",
+            (counts.double(), offsets, height, width),
+            rf"{op}: argument 'counts' must be int64, got float64",
+            error=TypeError,
+        ),
+    ]
+    if len(counts) > 0 and offsets.dim() == 1:
+        cases.append(
+            BadInput(
+                "a size the runs do not cover",
+                (counts, offsets, height + 1, width),
+                rf"{op}: RLE \d+'s runs cover",
+            )
+        )
+    return cases
+
+
 COCO_RLE_SPECS = [
     OpSpec(
         name="coco_rle_from_strings",
@@ -279,5 +341,17 @@ COCO_RLE_SPECS = [
         reference=coco_mask_iou_loop,
         sample_args=coco_mask_iou_args,
         bad_inputs=coco_mask_iou_bad_inputs,
+    ),
+    OpSpec(
+        name="coco_rle_encode",
+        reference=coco_rle_encode_loop,
+        sample_args=coco_rle_encode_args,
+        bad_inputs=coco_rle_encode_bad_inputs,
+    ),
+    OpSpec(
+        name="coco_rle_decode",
+        reference=coco_rle_decode_loop,
+        sample_args=coco_rle_decode_args,
+        bad_inputs=coco_rle_decode_bad_inputs,
     ),
 ]

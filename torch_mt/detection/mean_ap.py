@@ -42,27 +42,6 @@ def to_xywh(boxes: Tensor, box_format: str) -> Tensor:
     return torch.stack((x1, y1, x2 - x1, y2 - y1), -1)
 
 
-def mask_runs(masks: Tensor) -> tuple[Tensor, Tensor]:
-    """Column-major run lengths of ``[N, H, W]`` masks, from zeros (a first
-    zero-length run where a mask starts with 1), as ``maskUtils.encode``
-    makes them: ``(counts [S], offsets [N + 1])``."""
-    count = masks.shape[0]
-    pixels = masks.shape[1] * masks.shape[2]
-    flat = masks.transpose(1, 2).reshape(count, pixels).to(torch.int8)
-    before = torch.cat([torch.zeros(count, 1, dtype=torch.int8), flat[:, :-1]], 1)
-    rows, positions = (flat != before).nonzero(as_tuple=True)
-    all_rows = torch.cat([torch.arange(count), rows, torch.arange(count)])
-    all_positions = torch.cat(
-        [torch.zeros(count, dtype=torch.int64), positions, torch.full((count,), pixels)]
-    )
-    order = torch.sort(all_rows * (pixels + 1) + all_positions, stable=True).indices
-    sorted_rows, sorted_positions = all_rows[order], all_positions[order]
-    same_row = sorted_rows[1:] == sorted_rows[:-1]
-    counts = (sorted_positions[1:] - sorted_positions[:-1])[same_row]
-    lengths = torch.bincount(sorted_rows, minlength=count) - 1
-    return counts, torch.cat([torch.zeros(1, dtype=torch.int64), lengths.cumsum(0)])
-
-
 class MeanAveragePrecision:
     """COCO mAP and mAR of detections, as torchmetrics'
     ``MeanAveragePrecision(backend="pycocotools")`` computes them.
@@ -372,7 +351,7 @@ def _packed_masks(masks: list) -> dict[str, Tensor]:
     over every update)."""
     runs, lengths = [], []
     for image_masks in masks:
-        counts, offsets = mask_runs(image_masks)
+        counts, offsets = torch.ops.mt.coco_rle_encode(image_masks)  # maskUtils.encode's runs
         runs.append(counts)
         lengths.append(offsets.diff())
     return {"runs": _cat(runs, torch.int64), "run_lengths": _cat(lengths, torch.int64)}

@@ -108,6 +108,22 @@ inline std::tuple<at::Tensor, at::Tensor> coco_rle_area_bbox(const at::Tensor& c
   return op.call(counts, offsets, sizes);
 }
 
+// mt::coco_rle_decode(Tensor counts, Tensor offsets, int height, int width) -> Tensor
+inline at::Tensor coco_rle_decode(const at::Tensor& counts, const at::Tensor& offsets,
+                                  int64_t height, int64_t width) {
+  static const auto op =
+      detail::typed<at::Tensor(const at::Tensor&, const at::Tensor&, int64_t, int64_t)>(
+          "mt::coco_rle_decode");
+  return op.call(counts, offsets, height, width);
+}
+
+// mt::coco_rle_encode(Tensor masks) -> (Tensor counts, Tensor offsets)
+inline std::tuple<at::Tensor, at::Tensor> coco_rle_encode(const at::Tensor& masks) {
+  static const auto op =
+      detail::typed<std::tuple<at::Tensor, at::Tensor>(const at::Tensor&)>("mt::coco_rle_encode");
+  return op.call(masks);
+}
+
 // mt::coco_rle_from_polygons(Tensor coordinates, Tensor polygon_offsets, Tensor annotation_offsets,
 // Tensor sizes) -> (Tensor counts, Tensor offsets)
 inline std::tuple<at::Tensor, at::Tensor> coco_rle_from_polygons(
