@@ -22,6 +22,15 @@ inline void check_offsets(const char* op, const int64_t* offsets, int64_t cells,
                     ", ", count, ", got ", offsets[cells]);
 }
 
+// CPU: every index of a pair list in [0, limit); `what` names what it indexes.
+inline void check_indices(const char* op, const int64_t* indices, int64_t count, const char* name,
+                          int64_t limit, const char* what) {
+  for (int64_t p = 0; p < count; ++p) {
+    TORCH_CHECK_VALUE(indices[p] >= 0 && indices[p] < limit, op, ": ", name, "[", p,
+                      "] = ", indices[p], " is not an index of ", what, " (", limit, ")");
+  }
+}
+
 // Where each cell's [detections x ground truth] matrix starts in a packed
 // array of pair values (offsets already checked); the total must be `pairs`
 // when `pairs` >= 0. Serial: one add a cell.

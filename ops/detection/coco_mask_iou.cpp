@@ -225,13 +225,8 @@ at::Tensor coco_mask_iou_cpu(const at::Tensor& dt_counts, const at::Tensor& dt_o
   const RunSpans d_at =
       check_runs(op, d_runs, dc.size(0), dof, detections, "dt_counts", "dt_offsets");
   const RunSpans g_at = check_runs(op, g_runs, gc.size(0), gof, truths, "gt_counts", "gt_offsets");
-  for (int64_t p = 0; p < pairs; ++p) {
-    TORCH_CHECK_VALUE(dt_index[p] >= 0 && dt_index[p] < detections, op, ": pair_dt[", p,
-                      "] = ", dt_index[p], " is not an index of the ", detections, " detections");
-    TORCH_CHECK_VALUE(gt_index[p] >= 0 && gt_index[p] < truths, op, ": pair_gt[", p,
-                      "] = ", gt_index[p], " is not an index of the ", truths,
-                      " ground-truth masks");
-  }
+  check_indices(op, dt_index, pairs, "pair_dt", detections, "the detections");
+  check_indices(op, gt_index, pairs, "pair_gt", truths, "the ground-truth masks");
   for (int64_t p = 0; p < pairs; ++p) {  // the walk needs masks of one size
     const int64_t i = dt_index[p], j = gt_index[p];
     const int64_t dt_pixels = pixels_of(d_runs + d_at.begin(i), d_at.size(i));

@@ -26,6 +26,7 @@
 #include <tuple>
 
 #include <torch_mt/parallel.h>
+#include "coco_checks.h"
 
 namespace mt {
 namespace {
@@ -89,15 +90,7 @@ std::tuple<at::Tensor, at::Tensor> coco_oks_exponents_meta(
   return oks_outputs(pair_dt, sigmas);
 }
 
-// CPU: every index in [0, limit), every real finite.
-void check_indices(const int64_t* indices, int64_t count, const char* name, int64_t limit,
-                   const char* what) {
-  for (int64_t p = 0; p < count; ++p) {
-    TORCH_CHECK_VALUE(indices[p] >= 0 && indices[p] < limit, kOks, ": ", name, "[", p,
-                      "] = ", indices[p], " is not an index of ", what, " (", limit, ")");
-  }
-}
-
+// CPU: every real finite.
 void check_finite(const double* values, int64_t count, int64_t per_item, const char* name) {
   for (int64_t i = 0; i < count * per_item; ++i) {
     TORCH_CHECK_VALUE(std::isfinite(values[i]), kOks, ": ", name, "[", i / per_item,
@@ -156,8 +149,8 @@ std::tuple<at::Tensor, at::Tensor> coco_oks_exponents_cpu(
                    pd = read(pair_dt, "pair_dt"), pg = read(pair_gt, "pair_gt"),
                    sg = read(sigmas, "sigmas");
   const int64_t keypoints = sg.size(0), pairs = pd.size(0);
-  check_indices(pd.const_data_ptr<int64_t>(), pairs, "pair_dt", dk.size(0), "dt_keypoints");
-  check_indices(pg.const_data_ptr<int64_t>(), pairs, "pair_gt", gk.size(0), "gt_keypoints");
+  check_indices(op, pd.const_data_ptr<int64_t>(), pairs, "pair_dt", dk.size(0), "dt_keypoints");
+  check_indices(op, pg.const_data_ptr<int64_t>(), pairs, "pair_gt", gk.size(0), "gt_keypoints");
   check_finite(dk.const_data_ptr<double>(), dk.size(0), 3 * keypoints, "dt_keypoints");
   check_finite(gk.const_data_ptr<double>(), gk.size(0), 3 * keypoints, "gt_keypoints");
   check_finite(gb.const_data_ptr<double>(), gb.size(0), 4, "gt_boxes");

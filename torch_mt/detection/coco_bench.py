@@ -328,78 +328,70 @@ def _faster_coco_eval(gt: dict, results: list, iou_type: str = "bbox") -> list:
     return list(evaluation.stats)
 
 
-def coco_workloads(quick: bool) -> list[Workload]:
-    """COCO bbox and keypoint evaluation end to end from the dicts,
-    COCO-val-sized (5000 images; 80 categories for bbox, people for
-    keypoints), against pycocotools and faster-coco-eval; and the operators
-    on a tiny set."""
-    generator = torch.Generator().manual_seed(5)
-    images = 200 if quick else 5000
-    gt, results = coco_like(images, generator)
-    evaluation = Workload(
-        name=f"coco_evaluate bbox, {images} images x 80 categories",
-        description=f"COCO bbox mAP of {len(results)} detections against "
-        f"{len(gt['annotations'])} boxes, from the dicts (index building included)",
-        ops=("coco_match", "coco_accumulate"),
+def _evaluation_row(
+    name: str, description: str, ops: tuple, gt: dict, results: list, iou_type: str
+) -> Workload:
+    """One end-to-end row: the dicts evaluated by pycocotools, faster-coco-eval
+    and torch_mt, index building included."""
+    return Workload(
+        name=name,
+        description=f"{description}, from the dicts (index building included)",
+        ops=ops,
         arms=[
             Arm(
-                "pycocotools COCOeval", lambda: _pycocotools(gt, results), requires=("pycocotools",)
+                "pycocotools COCOeval",
+                lambda: _pycocotools(gt, results, iou_type),
+                requires=("pycocotools",),
             ),
             Arm(
                 "faster-coco-eval COCOeval_faster",
-                lambda: _faster_coco_eval(gt, results),
+                lambda: _faster_coco_eval(gt, results, iou_type),
                 requires=("faster_coco_eval",),
             ),
         ],
-        torch_mt=lambda: coco_evaluate(gt, results).stats.tolist(),
+        torch_mt=lambda: coco_evaluate(gt, results, iou_type).stats.tolist(),
         normalise=lambda stats: [float(value) for value in stats],
         # faster-coco-eval's C++ accumulates in its own order: equal to about 1e-12.
         agree=lambda actual, expected: all(abs(a - b) <= 1e-9 for a, b in zip(actual, expected)),
     )
+
+
+def coco_workloads(quick: bool) -> list[Workload]:
+    """COCO bbox, keypoint and segm evaluation end to end from the dicts
+    (5000 images, COCO-val-sized; segm 500), against pycocotools and
+    faster-coco-eval; MeanAveragePrecision against torchmetrics; and the
+    operators on a tiny set."""
+    generator = torch.Generator().manual_seed(5)
+    images = 200 if quick else 5000
+    gt, results = coco_like(images, generator)
+    evaluation = _evaluation_row(
+        f"coco_evaluate bbox, {images} images x 80 categories",
+        f"COCO bbox mAP of {len(results)} detections against {len(gt['annotations'])} boxes",
+        ("coco_match", "coco_accumulate"),
+        gt,
+        results,
+        "bbox",
+    )
     gt_kp, results_kp = keypoints_like(images, generator)
-    keypoints = Workload(
-        name=f"coco_evaluate keypoints, {images} images",
-        description=f"COCO keypoint mAP (OKS) of {len(results_kp)} detections against "
-        f"{len(gt_kp['annotations'])} people, from the dicts (index building included)",
-        ops=("coco_oks_exponents", "coco_match", "coco_accumulate"),
-        arms=[
-            Arm(
-                "pycocotools COCOeval",
-                lambda: _pycocotools(gt_kp, results_kp, "keypoints"),
-                requires=("pycocotools",),
-            ),
-            Arm(
-                "faster-coco-eval COCOeval_faster",
-                lambda: _faster_coco_eval(gt_kp, results_kp, "keypoints"),
-                requires=("faster_coco_eval",),
-            ),
-        ],
-        torch_mt=lambda: coco_evaluate(gt_kp, results_kp, "keypoints").stats.tolist(),
-        normalise=lambda stats: [float(value) for value in stats],
-        agree=lambda actual, expected: all(abs(a - b) <= 1e-9 for a, b in zip(actual, expected)),
+    keypoints = _evaluation_row(
+        f"coco_evaluate keypoints, {images} images",
+        f"COCO keypoint mAP (OKS) of {len(results_kp)} detections against "
+        f"{len(gt_kp['annotations'])} people",
+        ("coco_oks_exponents", "coco_match", "coco_accumulate"),
+        gt_kp,
+        results_kp,
+        "keypoints",
     )
     segm_images = 50 if quick else 500
     gt_segm, results_segm = segm_like(segm_images, generator)
-    segm = Workload(
-        name=f"coco_evaluate segm, {segm_images} images x 80 categories",
-        description=f"COCO mask mAP of {len(results_segm)} RLE results against "
-        f"{len(gt_segm['annotations'])} polygons, from the dicts (rasterising included)",
-        ops=("coco_rle_from_strings", "coco_rle_from_polygons", "coco_mask_iou", "coco_match"),
-        arms=[
-            Arm(
-                "pycocotools COCOeval",
-                lambda: _pycocotools(gt_segm, results_segm, "segm"),
-                requires=("pycocotools",),
-            ),
-            Arm(
-                "faster-coco-eval COCOeval_faster",
-                lambda: _faster_coco_eval(gt_segm, results_segm, "segm"),
-                requires=("faster_coco_eval",),
-            ),
-        ],
-        torch_mt=lambda: coco_evaluate(gt_segm, results_segm, "segm").stats.tolist(),
-        normalise=lambda stats: [float(value) for value in stats],
-        agree=lambda actual, expected: all(abs(a - b) <= 1e-9 for a, b in zip(actual, expected)),
+    segm = _evaluation_row(
+        f"coco_evaluate segm, {segm_images} images x 80 categories",
+        f"COCO mask mAP of {len(results_segm)} RLE results against "
+        f"{len(gt_segm['annotations'])} polygons (rasterising included)",
+        ("coco_rle_from_strings", "coco_rle_from_polygons", "coco_mask_iou", "coco_match"),
+        gt_segm,
+        results_segm,
+        "segm",
     )
     map_images = 500 if quick else 5000
     preds, target = as_metric_inputs(*coco_like(map_images, generator), map_images)

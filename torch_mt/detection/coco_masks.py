@@ -90,15 +90,7 @@ def segmentation_runs(
     pieces = []
     base = 0
     if strings:
-        char_lengths = torch.tensor(list(map(len, strings)), dtype=torch.int64)
-        char_offsets = torch.cat([torch.zeros(1, dtype=torch.int64), char_lengths.cumsum(0)])
-        text = b"".join(strings)
-        chars = (
-            torch.frombuffer(bytearray(text), dtype=torch.uint8)
-            if text
-            else torch.zeros(0, dtype=torch.uint8)
-        )
-        counts, run_lengths = torch.ops.mt.coco_rle_from_strings(chars, char_offsets)
+        char_offsets, counts, run_lengths = _decoded(strings)
         index = torch.tensor(string_items, dtype=torch.int64)
         starts[index], lengths[index] = char_offsets[:-1] + base, run_lengths
         pieces.append(counts)
@@ -155,9 +147,10 @@ def _all_strings(records: list, positions: list, sizes: Tensor) -> Optional[list
     return [text.encode() for text in counts]
 
 
-def _string_runs(strings: list, sizes: Tensor) -> tuple[Tensor, Tensor]:
-    """Decoded compressed RLEs, read in place (spans), each checked to cover
-    its size."""
+def _decoded(strings: list) -> tuple[Tensor, Tensor, Tensor]:
+    """``(char_offsets, counts, lengths)``: the strings (bytes) one after
+    another, decoded by ``mt::coco_rle_from_strings`` (runs in place of
+    their characters)."""
     char_lengths = torch.tensor(list(map(len, strings)), dtype=torch.int64)
     char_offsets = torch.cat([torch.zeros(1, dtype=torch.int64), char_lengths.cumsum(0)])
     text = b"".join(strings)
@@ -166,7 +159,13 @@ def _string_runs(strings: list, sizes: Tensor) -> tuple[Tensor, Tensor]:
         if text
         else torch.zeros(0, dtype=torch.uint8)
     )
-    counts, lengths = torch.ops.mt.coco_rle_from_strings(chars, char_offsets)
+    return char_offsets, *torch.ops.mt.coco_rle_from_strings(chars, char_offsets)
+
+
+def _string_runs(strings: list, sizes: Tensor) -> tuple[Tensor, Tensor]:
+    """Decoded compressed RLEs, read in place (spans), each checked to cover
+    its size."""
+    char_offsets, counts, lengths = _decoded(strings)
     spans = torch.stack([char_offsets[:-1], char_offsets[:-1] + lengths], 1)
     torch.ops.mt.coco_rle_area_bbox(counts, spans, sizes)
     return counts, spans
