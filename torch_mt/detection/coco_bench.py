@@ -440,6 +440,7 @@ def coco_workloads(quick: bool) -> list[Workload]:
         torch.tensor([0, 16]),
     )
     polygon = torch.tensor([1.0, 1, 8, 1, 8, 8, 1, 8], dtype=f64)
+    diagonals = torch.eye(10, dtype=torch.bool).repeat(2, 1, 1)
     rle_small = [
         small_workload(
             "coco_rle_from_strings",
@@ -463,6 +464,10 @@ def coco_workloads(quick: bool) -> list[Workload]:
                 square.repeat(2), two, square, two[:2], torch.tensor([False]),
                 torch.tensor([0, 1]), torch.tensor([0, 0]),
             ),
+        ),
+        small_workload("coco_rle_encode", lambda: torch.ops.mt.coco_rle_encode(diagonals)),
+        small_workload(
+            "coco_rle_decode", lambda: torch.ops.mt.coco_rle_decode(square.repeat(2), two, 10, 10)
         ),
     ]  # fmt: skip
     return [
