@@ -7,7 +7,16 @@
 #include <cstdint>
 #include <vector>
 
+#include <torch_mt/checks.h>
+
 namespace mt {
+
+// One value per item: 1-D, of `dtype`.
+inline void check_vector(const char* op, const at::Tensor& tensor, const char* name,
+                         at::ScalarType dtype) {
+  check_dim(op, tensor, name, 1, "[N]");
+  check_dtype(op, tensor, name, dtype);
+}
 
 // CPU: the offsets run from 0 to the annotation count without decreasing.
 inline void check_offsets(const char* op, const int64_t* offsets, int64_t cells, const char* name,

@@ -49,12 +49,6 @@ constexpr const char* kAccumulate = "mt::coco_accumulate";
 
 // ---- checks ---------------------------------------------------------------
 
-void check_vector(const char* op, const at::Tensor& tensor, const char* name,
-                  at::ScalarType dtype) {
-  check_dim(op, tensor, name, 1, "[N]");
-  check_dtype(op, tensor, name, dtype);
-}
-
 void check_boxes(const char* op, const at::Tensor& boxes, const char* name) {
   check_dim(op, boxes, name, 2, "[N, 4]");
   check_dtype(op, boxes, name, at::kDouble);

@@ -19,12 +19,6 @@
 namespace mt {
 namespace coco_rle {
 
-inline void check_vector(const char* op, const at::Tensor& tensor, const char* name,
-                         at::ScalarType dtype) {
-  check_dim(op, tensor, name, 1, "[N]");
-  check_dtype(op, tensor, name, dtype);
-}
-
 inline void check_sizes(const char* op, const at::Tensor& sizes, const c10::SymInt& items,
                         const char* what) {
   check_dim(op, sizes, "sizes", 2, "[N, 2]");

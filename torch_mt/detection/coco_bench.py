@@ -7,10 +7,20 @@ import contextlib
 import io
 
 import torch
+from torch import Tensor
 
 from ..bench.workload import Arm, Workload, peer, small_workload
+from . import coco_records as records
 from .coco import coco_evaluate
 from .mean_ap import MeanAveragePrecision, to_xywh
+
+
+def _owners(counts: Tensor, det_image: Tensor, generator: torch.Generator) -> Tensor:
+    """For each detection, a random ground-truth object of its image (its
+    index among all objects; clamped where the image has none)."""
+    first = records.offsets_of(counts)[:-1]
+    spread = torch.rand(len(det_image), generator=generator) * counts[det_image].clamp(min=1)
+    return (first[det_image] + spread.long()).clamp(max=max(int(counts.sum()) - 1, 0))
 
 
 def coco_like(images: int, generator: torch.Generator) -> tuple[dict, list]:
@@ -35,15 +45,7 @@ def coco_like(images: int, generator: torch.Generator) -> tuple[dict, list]:
     per_image = 100
     det_image = torch.arange(images).repeat_interleave(per_image)
     near = (torch.rand(images * per_image, generator=generator) < 0.6) & (counts[det_image] > 0)
-    # A ground-truth box of the same image for the near ones.
-    first = torch.cat([torch.zeros(1, dtype=torch.int64), counts.cumsum(0)[:-1]])
-    pick = (
-        first[det_image]
-        + (
-            torch.rand(images * per_image, generator=generator) * counts[det_image].clamp(min=1)
-        ).long()
-    )
-    pick = pick.clamp(max=max(truths - 1, 0))
+    pick = _owners(counts, det_image, generator)  # a ground-truth box of the same image
     random_boxes = torch.cat(
         [
             torch.rand(images * per_image, 2, generator=generator) * torch.tensor([600.0, 440.0]),
@@ -112,12 +114,7 @@ def keypoints_like(images: int, generator: torch.Generator) -> tuple[dict, list]
     ]
     per_image = 20
     det_image = torch.arange(images).repeat_interleave(per_image)
-    first = torch.cat([torch.zeros(1, dtype=torch.int64), counts.cumsum(0)[:-1]])
-    pick = (
-        first[det_image]
-        + (torch.rand(len(det_image), generator=generator) * counts[det_image].clamp(min=1)).long()
-    )
-    pick = pick.clamp(max=max(people - 1, 0))
+    pick = _owners(counts, det_image, generator)
     near = (torch.rand(len(det_image), generator=generator) < 0.7) & (counts[det_image] > 0)
     anywhere = torch.rand(len(det_image), 17, 2, generator=generator) * 600
     noisy = xy[pick] + torch.randn(len(det_image), 17, 2, generator=generator) * 4 if people else 0

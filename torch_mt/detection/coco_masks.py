@@ -15,6 +15,8 @@ from typing import Optional
 import torch
 from torch import Tensor
 
+from . import coco_records  # a cycle (records reads RLE areas here): by module
+
 
 def _fail(what: str, position: int, message: str) -> ValueError:
     return ValueError(f"torch_mt.coco_evaluate: {what}[{position}]['segmentation'] {message}")
@@ -98,7 +100,7 @@ def segmentation_runs(
     if lists:
         run_lengths = torch.tensor(list(map(len, lists)), dtype=torch.int64)
         index = torch.tensor(list_items, dtype=torch.int64)
-        starts[index] = torch.cat([torch.zeros(1, dtype=torch.int64), run_lengths.cumsum(0)[:-1]])
+        starts[index] = coco_records.offsets_of(run_lengths)[:-1]
         starts[index] += base
         lengths[index] = run_lengths
         flat = [value for counts in lists for value in counts]
@@ -152,7 +154,7 @@ def _decoded(strings: list) -> tuple[Tensor, Tensor, Tensor]:
     another, decoded by ``mt::coco_rle_from_strings`` (runs in place of
     their characters)."""
     char_lengths = torch.tensor(list(map(len, strings)), dtype=torch.int64)
-    char_offsets = torch.cat([torch.zeros(1, dtype=torch.int64), char_lengths.cumsum(0)])
+    char_offsets = coco_records.offsets_of(char_lengths)
     text = b"".join(strings)
     chars = (
         torch.frombuffer(bytearray(text), dtype=torch.uint8)

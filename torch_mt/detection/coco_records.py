@@ -390,4 +390,10 @@ def offsets(sorted_cells: Tensor, cells: int) -> Tensor:
         if len(sorted_cells)
         else torch.zeros(cells, dtype=torch.int64)
     )
-    return torch.cat([torch.zeros(1, dtype=torch.int64), counts.cumsum(0)])
+    return offsets_of(counts)
+
+
+def offsets_of(lengths: Tensor) -> Tensor:
+    """int64 ``[N + 1]``: where each of ``N`` consecutive items starts, then
+    the total (0, then the running sum of ``lengths``)."""
+    return torch.cat([torch.zeros(1, dtype=torch.int64), lengths.cumsum(0)])

@@ -18,10 +18,7 @@ from .coco_rle_reference import (
     coco_rle_from_polygons_loop,
     coco_rle_from_strings_loop,
 )
-
-
-def _replaced(args: tuple, position: int, value) -> tuple:
-    return args[:position] + (value,) + args[position + 1 :]
+from .coco_spec import _replaced
 
 
 def _random_runs(generator: torch.Generator, pixels: int, cuts: int) -> list:

@@ -207,8 +207,7 @@ class MeanAveragePrecision:
         return torch.cat(parts) if parts else torch.zeros(0, dtype=torch.int64)
 
     def _run_offsets(self, side: str) -> Tensor:
-        lengths = self._state(f"{side}_run_lengths")
-        return torch.cat([torch.zeros(1, dtype=torch.int64), lengths.cumsum(0)])
+        return records.offsets_of(self._state(f"{side}_run_lengths"))
 
     def compute(self) -> dict[str, Tensor]:
         """The metric over every update: torchmetrics' keys and values
@@ -316,7 +315,11 @@ class MeanAveragePrecision:
             else torch.zeros(count, 4, dtype=torch.float64)
         )
         mask_areas = (
-            _run_areas(self._state(f"{side}_runs"), self._run_offsets(side))
+            torch.ops.mt.coco_rle_area_bbox(
+                self._state(f"{side}_runs"),
+                self._run_offsets(side),
+                self._state(f"{side}_run_sizes").reshape(-1, 2),
+            )[0]
             if "segm" in self.iou_type
             else None
         )
@@ -347,23 +350,19 @@ def _cat(parts: list, dtype: torch.dtype) -> Tensor:
 
 
 def _packed_masks(masks: list) -> dict[str, Tensor]:
-    """Each mask's runs, and how many (offsets are made at compute time,
-    over every update)."""
-    runs, lengths = [], []
+    """Each mask's runs, how many, and its (height, width) (offsets are made
+    at compute time, over every update)."""
+    runs, lengths, sizes = [], [], []
     for image_masks in masks:
         counts, offsets = torch.ops.mt.coco_rle_encode(image_masks)  # maskUtils.encode's runs
         runs.append(counts)
         lengths.append(offsets.diff())
-    return {"runs": _cat(runs, torch.int64), "run_lengths": _cat(lengths, torch.int64)}
-
-
-def _run_areas(runs: Tensor, offsets: Tensor) -> Tensor:
-    """Pixels set in each packed RLE (odd runs)."""
-    lengths = offsets.diff()
-    within = torch.arange(len(runs)) - torch.repeat_interleave(offsets[:-1], lengths)
-    owner = torch.repeat_interleave(torch.arange(len(lengths)), lengths)
-    areas = torch.zeros(len(lengths), dtype=torch.float64)
-    return areas.index_add_(0, owner, (runs * (within % 2)).to(torch.float64))
+        sizes.append(torch.tensor(image_masks.shape[1:]).expand(len(image_masks), 2))
+    return {
+        "runs": _cat(runs, torch.int64),
+        "run_lengths": _cat(lengths, torch.int64),
+        "run_sizes": torch.cat(sizes) if sizes else torch.zeros(0, 2, dtype=torch.int64),
+    }
 
 
 def _take(runs: Tensor, offsets: Tensor, order: Tensor) -> tuple[Tensor, Tensor]:
