@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <vector>
 
-#include <torch_mt/checks.h>
+#include <torch_mt/parallel.h>
 
 namespace mt {
 
