@@ -109,7 +109,8 @@ setup(
         # just before it (BuildLibrary.build_extension adds where it is).
         Extension(
             name="torch_mt._text",
-            sources=["ops/python/text_packing.cpp"],
+            sources=["ops/python/text_packing.cpp", "ops/python/text_metrics.cpp"],
+            include_dirs=[os.path.dirname(PUBLIC_HEADERS)],
             libraries=["torch_mt"],
             extra_compile_args={"cxx": ["-O3", "-std=c++20", "-Wall", "-Wextra", *EXTRA_CXX_FLAGS]},
             extra_link_args=[

@@ -23,23 +23,11 @@ bool all_ascii(const unsigned char* bytes, int64_t size) {
   return bits < 0x80;
 }
 
+// Units of one width appended, widened, to a buffer of tokens.
 template <typename Unit, typename Out>
 void append_units(const void* data, int64_t length, std::vector<Out>& out) {
   const Unit* units = static_cast<const Unit*>(data);
   out.insert(out.end(), units, units + length);
-}
-
-// The code points of a view, appended to `out`.
-void append_code_points(const char* op, const StringView& view, const char* name, int64_t item,
-                        std::vector<int32_t>& out) {
-  switch (view.unit_bytes) {
-    case kUtf8:
-      decode_utf8(op, static_cast<const char*>(view.data), view.length, name, item, out);
-      break;
-    case 1: append_units<uint8_t>(view.data, view.length, out); break;
-    case 2: append_units<uint16_t>(view.data, view.length, out); break;
-    default: append_units<int32_t>(view.data, view.length, out); break;
-  }
 }
 
 // A view of ASCII-only UTF-8 as the 1-byte string it is.
@@ -119,35 +107,6 @@ class WidenedPairs {
 constexpr int64_t kTypicalPairSteps = 40;
 
 }  // namespace
-
-void decode_utf8(const char* op, const char* text, int64_t size, const char* name, int64_t item,
-                 std::vector<int32_t>& out) {
-  const auto* byte = reinterpret_cast<const unsigned char*>(text);
-  const auto* end = byte + size;
-  const auto* begin = byte;
-  while (byte < end) {
-    const auto* start = byte;
-    const unsigned lead = *byte++;
-    if (lead < 0x80) {  // ASCII, the common case
-      out.push_back(static_cast<int32_t>(lead));
-      continue;
-    }
-    const int extra = lead >= 0xF0 ? 3 : lead >= 0xE0 ? 2 : lead >= 0xC0 ? 1 : -1;
-    bool valid = extra > 0 && lead < 0xF5 && end - byte >= extra;
-    uint32_t code = valid ? lead & (0x3F >> extra) : 0;
-    for (int k = 0; valid && k < extra; ++k, ++byte) {
-      valid = (*byte & 0xC0) == 0x80;
-      code = (code << 6) | (*byte & 0x3F);
-    }
-    // Overlong forms and values past U+10FFFF are not UTF-8. (Surrogates are
-    // kept: Python's surrogatepass writes them, and they are code points.)
-    constexpr uint32_t kSmallest[] = {0, 0x80, 0x800, 0x10000};
-    valid = valid && code >= kSmallest[extra] && code <= 0x10FFFF;
-    TORCH_CHECK_VALUE(valid, op, ": ", name, "[", item,
-                      "] is not valid UTF-8 (the character at byte ", start - begin, ")");
-    out.push_back(static_cast<int32_t>(code));
-  }
-}
 
 bool edit_distances(const char* op, StringSide a, StringSide b, int64_t count, int64_t bound,
                     int64_t* distances) {

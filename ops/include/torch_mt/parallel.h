@@ -14,6 +14,7 @@
 //   mt::check_allocation(...)                   refuse outputs that cannot fit
 //   mt::simd::avx2_enabled()                    the AVX2 switch (TORCH_MT_DISABLE_SIMD)
 //                                               of kernels with a SIMD path
+//   mt::strings::StringSide, append_code_points strings read in place (str[], Python str)
 //
 // Linking: every library that includes this header links libtorch_mt.so
 // (torch_mt.cpp_extension and find_package(TorchMT) do it), so a process has
@@ -43,3 +44,4 @@
 #include "lengths.h"
 #include "parallel_for.h"
 #include "simd.h"
+#include "strings.h"

@@ -1,0 +1,144 @@
+// BLEU's statistics (sacrebleu's BLEU._compute_segment_statistics) per
+// sentence, and pairwise sentence BLEU, on the pool.
+#include <algorithm>
+#include <cstdlib>
+
+#include <torch_mt/parallel.h>
+#include "ngrams.h"
+#include "reading.h"
+#include "text_metrics.h"
+
+namespace mt::text_metrics {
+namespace {
+
+// sacrebleu's _get_closest_ref_len: the closest length, ties to the shorter.
+int64_t closest_length(int64_t hyp_len, const std::vector<int64_t>& ref_lens) {
+  int64_t closest_diff = -1, closest_len = -1;
+  for (const int64_t ref_len : ref_lens) {
+    const int64_t diff = std::llabs(hyp_len - ref_len);
+    if (closest_diff == -1 || diff < closest_diff) {
+      closest_diff = diff;
+      closest_len = ref_len;
+    } else if (diff == closest_diff && ref_len < closest_len) {
+      closest_len = ref_len;
+    }
+  }
+  return closest_len;
+}
+
+// One sentence's statistics row from its token ids: sequence 0 the
+// hypothesis, 1.. the references.
+struct BleuCounter {
+  NgramHashes hyp;
+  std::vector<NgramHashes> refs;
+  std::vector<NgramCount> hyp_counts, ref_counts;
+  std::vector<int32_t> ref_max;
+  std::vector<int64_t> ref_lens;
+
+  void row(const std::vector<std::vector<int32_t>>& ids, int64_t* out) {
+    const size_t streams = ids.size() - 1;
+    refs.resize(streams);
+    ref_lens.clear();
+    hyp.reset(ids[0].data(), static_cast<int64_t>(ids[0].size()));
+    for (size_t r = 0; r < streams; ++r) {
+      refs[r].reset(ids[r + 1].data(), static_cast<int64_t>(ids[r + 1].size()));
+      ref_lens.push_back(static_cast<int64_t>(ids[r + 1].size()));
+    }
+    const auto hyp_len = static_cast<int64_t>(ids[0].size());
+    out[0] = hyp_len;
+    out[1] = closest_length(hyp_len, ref_lens);
+    for (int n = 1; n <= kBleuOrder; ++n) {
+      hyp.next_order(hyp_counts);
+      // Multiple references: each n-gram's largest count in any of them.
+      ref_max.assign(hyp_counts.size(), 0);
+      for (size_t r = 0; r < streams; ++r) {
+        refs[r].next_order(ref_counts);
+        for_each_match(hyp_counts, ids[0].data(), ref_counts, ids[r + 1].data(), n,
+                       [&](size_t i, int32_t count) { ref_max[i] = std::max(ref_max[i], count); });
+      }
+      int64_t correct = 0;
+      for (size_t i = 0; i < hyp_counts.size(); ++i) {
+        correct += std::min(hyp_counts[i].count, ref_max[i]);
+      }
+      out[1 + n] = correct;
+      out[1 + kBleuOrder + n] = std::max<int64_t>(0, hyp_len - n + 1);
+    }
+  }
+};
+
+// A sentence of ~20 words and its references cost ~2 us to tokenize and count.
+constexpr int64_t kSentenceNs = 2000;
+
+}  // namespace
+
+bool bleu_statistics(const char* op, StringSide hypotheses, StringSide references, int64_t count,
+                     int64_t streams, const BleuOptions& options, int64_t* stats) {
+  SentenceReader reader(op, hypotheses, references, count, streams);
+  ItemErrors errors;
+  parallel_for(0, count, grain_for(kSentenceNs * (1 + streams)), [&](int64_t first, int64_t last) {
+    TokenizerScratch scratch;
+    std::vector<int32_t> codes;
+    IdSequences sentence;
+    sentence.resize(static_cast<size_t>(streams + 1));
+    BleuCounter counter;
+    for (int64_t i = first; i < last; ++i) {
+      errors.run(i, [&] {
+        if (!reader.hypothesis(i, codes)) return;
+        bleu_tokens(codes, options.tokenizer, options.lowercase, scratch, sentence.tokens[0]);
+        for (int64_t r = 0; r < streams; ++r) {
+          if (!reader.reference(r, i, codes)) return;
+          bleu_tokens(codes, options.tokenizer, options.lowercase, scratch,
+                      sentence.tokens[r + 1]);
+        }
+        sentence.assign_ids();
+        counter.row(sentence.ids, stats + i * kBleuColumns);
+      });
+    }
+  });
+  errors.rethrow();
+  return !reader.unreadable();
+}
+
+bool bleu_pairwise(const char* op, StringSide a, int64_t count_a, StringSide b, int64_t count_b,
+                   const BleuOptions& options, const BleuSmoothing& smoothing, double* scores) {
+  // Every sentence tokenized once (in parallel), then one id per distinct
+  // token across both sides, so that any two sentences' n-grams compare.
+  const int64_t total = count_a + count_b;
+  SentenceReader reader_a(op, a, b, count_a, 0), reader_b(op, b, a, count_b, 0);
+  IdSequences sentences;
+  sentences.resize(static_cast<size_t>(total));
+  ItemErrors errors;
+  parallel_for(0, total, grain_for(kSentenceNs), [&](int64_t first, int64_t last) {
+    TokenizerScratch scratch;
+    std::vector<int32_t> codes;
+    for (int64_t s = first; s < last; ++s) {
+      errors.run(s, [&] {
+        const bool read =
+            s < count_a ? reader_a.hypothesis(s, codes) : reader_b.hypothesis(s - count_a, codes);
+        if (read) {
+          bleu_tokens(codes, options.tokenizer, options.lowercase, scratch, sentences.tokens[s]);
+        }
+      });
+    }
+  });
+  errors.rethrow();
+  if (reader_a.unreadable() || reader_b.unreadable()) return false;
+  sentences.assign_ids();
+  // Rows in parallel: a[i] against each b[j] as its one reference.
+  parallel_for(0, count_a, grain_for(kSentenceNs / 4 * count_b), [&](int64_t first, int64_t last) {
+    BleuCounter counter;
+    std::vector<std::vector<int32_t>> pair(2);
+    int64_t row[kBleuColumns];
+    for (int64_t i = first; i < last; ++i) {
+      pair[0] = sentences.ids[i];
+      for (int64_t j = 0; j < count_b; ++j) {
+        pair[1] = sentences.ids[count_a + j];
+        counter.row(pair, row);
+        scores[i * count_b + j] = bleu_score(row, smoothing);
+      }
+    }
+  });
+  return true;
+}
+
+}  // namespace mt::text_metrics
