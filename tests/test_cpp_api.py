@@ -29,6 +29,9 @@ _ARGUMENT_TYPES = {
     "bool": "bool",
     "List[str]": "const std::vector<std::string>&",
     "List[int]": "at::IntArrayRef",
+    "str": "const std::string&",
+    "Optional[float]": "std::optional<double>",
+    "List[List[str]]": "const std::vector<std::vector<std::string>>&",
 }
 _RETURN_TYPES = {
     "Tensor": "at::Tensor",
@@ -42,6 +45,8 @@ def _default(value: object) -> str:
         return "std::nullopt"
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, str):
+        return f'"{value}"'
     return repr(value)
 
 

@@ -117,8 +117,10 @@ def main() -> None:
     out += emit_ranges("kCaseIgnorable", ignorable, "Skipped by str.lower's Final_Sigma rule.")
     out += emit_ranges("kCased", cased, "Cased and not case-ignorable (Final_Sigma).")
     items = [f"{{0x{a:X}, 0x{b:X}, {s}, {d}}}" for a, b, s, d in runs]
-    out += ["// str.lower's one-to-one mappings (U+0130 is the lone longer one).",
-            "inline constexpr LowerRun kLower[] = {"]
+    out += [
+        "// str.lower's one-to-one mappings (U+0130 is the lone longer one).",
+        "inline constexpr LowerRun kLower[] = {",
+    ]
     for start in range(0, len(items), 4):
         out.append("    " + ", ".join(items[start : start + 4]) + ",")
     out += ["};", "", "}  // namespace mt::text_metrics::unicode", "// clang-format on", ""]

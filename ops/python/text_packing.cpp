@@ -10,7 +10,9 @@
 // no copy at all: the library's pool reads each str where it lies
 // (ops/levenshtein/strings.h).
 //
-// This is the one C++ file that touches Python. It builds into its own
+// text_metrics.cpp adds the text-metrics family's functions to this module.
+//
+// This file and text_metrics.cpp are the C++ that touches Python. It builds into its own
 // extension module beside the package (setup.py), never into libtorch_mt.so,
 // which C++ programs and TorchScript deployments load without Python; they
 // pass strings through the str[] operators instead (ops/levenshtein/edit_distance_text.cpp).
@@ -260,4 +262,14 @@ PyModuleDef module = {
 
 }  // namespace
 
-PyMODINIT_FUNC PyInit__text() { return PyModule_Create(&module); }
+// The text-metrics family's functions (text_metrics.cpp).
+extern PyMethodDef text_metrics_methods[];
+
+PyMODINIT_FUNC PyInit__text() {
+  PyObject* text = PyModule_Create(&module);
+  if (text != nullptr && PyModule_AddFunctions(text, text_metrics_methods) < 0) {
+    Py_DECREF(text);
+    return nullptr;
+  }
+  return text;
+}

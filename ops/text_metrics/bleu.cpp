@@ -87,8 +87,7 @@ bool bleu_statistics(const char* op, StringSide hypotheses, StringSide reference
         bleu_tokens(codes, options.tokenizer, options.lowercase, scratch, sentence.tokens[0]);
         for (int64_t r = 0; r < streams; ++r) {
           if (!reader.reference(r, i, codes)) return;
-          bleu_tokens(codes, options.tokenizer, options.lowercase, scratch,
-                      sentence.tokens[r + 1]);
+          bleu_tokens(codes, options.tokenizer, options.lowercase, scratch, sentence.tokens[r + 1]);
         }
         sentence.assign_ids();
         counter.row(sentence.ids, stats + i * kBleuColumns);

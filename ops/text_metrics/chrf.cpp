@@ -93,8 +93,8 @@ bool chrf_statistics(const char* op, StringSide hypotheses, StringSide reference
         double best = -1.0;
         for (int64_t s = 1; s <= streams; ++s) {
           chrf_row(profiles[0], profiles[s], options, row.data());
-          const double f = chrf_score(row.data(), options.orders(), options.beta,
-                                      options.eps_smoothing);
+          const double f =
+              chrf_score(row.data(), options.orders(), options.beta, options.eps_smoothing);
           if (f > best) {
             best = f;
             std::copy(row.begin(), row.end(), out);

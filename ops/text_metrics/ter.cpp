@@ -47,8 +47,8 @@ class BeamEditDistance {
     ref_ = &ref;
     rows_ = hyp_length + 1;
     columns_ = static_cast<int64_t>(ref.size()) + 1;
-    ratio_ = hyp_length > 0 ? static_cast<double>(ref.size()) / static_cast<double>(hyp_length)
-                            : 1.0;
+    ratio_ =
+        hyp_length > 0 ? static_cast<double>(ref.size()) / static_cast<double>(hyp_length) : 1.0;
     beam_ = kBeamWidth < ratio_ / 2 ? static_cast<int64_t>(std::ceil(ratio_ / 2 + kBeamWidth))
                                     : kBeamWidth;
     cells_.assign(static_cast<size_t>(rows_ * columns_), Cell{kInfinity, kUndefined});
@@ -180,8 +180,7 @@ struct ShiftSearch {
 
  private:
   void try_shift(const Words& words, const Words& ref, int64_t start_h, int64_t start_r,
-                 int64_t length, int64_t pre_score, int64_t& checked, bool& found,
-                 int64_t* best) {
+                 int64_t length, int64_t pre_score, int64_t& checked, bool& found, int64_t* best) {
     // Shift only words the hypothesis got wrong, to where the reference
     // differs, and not within themselves.
     if (!std::any_of(hyp_err.begin() + start_h, hyp_err.begin() + start_h + length,
@@ -255,6 +254,16 @@ int64_t ter_edits(const Words& hyp, const Words& ref, ShiftSearch& search, Words
   return shifts + search.matrix.distance(current);
 }
 
+// ' '.join(tokens).
+void joined(const Tokens& tokens, std::vector<int32_t>& out) {
+  out.clear();
+  for (int64_t k = 0; k < tokens.size(); ++k) {
+    if (k > 0) out.push_back(' ');
+    const int32_t* start = tokens.text.data() + tokens.starts[k];
+    out.insert(out.end(), start, start + tokens.lengths[k]);
+  }
+}
+
 constexpr int64_t kSentenceNs = 20000;  // a ~20-word pair's shift search
 
 }  // namespace
@@ -276,6 +285,14 @@ bool ter_statistics(const char* op, StringSide hypotheses, StringSide references
         for (int64_t s = 0; s <= streams; ++s) {
           if (!(s == 0 ? reader.hypothesis(i, codes) : reader.reference(s - 1, i, codes))) return;
           ter_tokens(codes, options, scratch, sentence.tokens[s]);
+          if (s > 0) {
+            // sacrebleu tokenizes a reference twice (once when it caches the
+            // references, again when it splits them into words), and the
+            // Tercom normaliser is not idempotent: "john's 猫" gains a
+            // possessive split the second time. So do we.
+            joined(sentence.tokens[s], codes);
+            ter_tokens(codes, options, scratch, sentence.tokens[s]);
+          }
         }
         sentence.assign_ids();
         int64_t best = kInfinity, lengths = 0;

@@ -28,7 +28,7 @@ using Streams = std::vector<Strings>;
 // ---- checks (shared with the fakes through mt::_text_metrics_checks) -------
 
 // Every stream as long as the hypotheses, and at least one stream.
-int64_t check_streams(const char* op, int64_t count, const std::vector<int64_t>& lengths) {
+int64_t check_streams(const char* op, int64_t count, c10::IntArrayRef lengths) {
   TORCH_CHECK_VALUE(!lengths.empty() || count == 0, op,
                     ": argument 'references' has no reference stream (give a list of streams, "
                     "each a list of one reference per hypothesis)");
@@ -88,10 +88,10 @@ ChrfOptions check_chrf(const char* op, int64_t char_order, int64_t word_order, i
 
 // mt::_text_metrics_checks: what an operator checks before reading a string,
 // for the Python fakes. count < 0: no references (the pairwise operators).
-void text_metrics_checks(const std::string& op, int64_t count,
-                         const std::vector<int64_t>& stream_lengths, const std::string& tokenize,
-                         const std::string& smooth_method, std::optional<double> smooth_value,
-                         int64_t char_order, int64_t word_order, int64_t beta) {
+void text_metrics_checks(const std::string& op, int64_t count, c10::IntArrayRef stream_lengths,
+                         const std::string& tokenize, const std::string& smooth_method,
+                         std::optional<double> smooth_value, int64_t char_order, int64_t word_order,
+                         int64_t beta) {
   if (count >= 0) (void)check_streams(op.c_str(), count, stream_lengths);
   (void)check_tokenizer(op.c_str(), tokenize);
   (void)check_smoothing(op.c_str(), smooth_method, smooth_value, true);
@@ -144,8 +144,8 @@ at::Tensor bleu_statistics_cpu(const Strings& hypotheses, const Streams& referen
 }
 
 at::Tensor chrf_statistics_cpu(const Strings& hypotheses, const Streams& references,
-                               int64_t char_order, int64_t word_order, int64_t beta,
-                               bool lowercase, bool whitespace, bool eps_smoothing) {
+                               int64_t char_order, int64_t word_order, int64_t beta, bool lowercase,
+                               bool whitespace, bool eps_smoothing) {
   constexpr const char* op = "mt::chrf_statistics";
   const Sentences sentences(op, hypotheses, references);
   ChrfOptions options = check_chrf(op, char_order, word_order, beta);

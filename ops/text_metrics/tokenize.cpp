@@ -45,8 +45,9 @@ bool contains(const Codes& line, char32_t code) {
 
 // Replacements applied one after another on `line` (each a full pass, as
 // chained str.replace calls are), ping-ponging with `spare`.
-void replace_each(Codes& line, Codes& spare,
-                  std::initializer_list<std::pair<std::u32string_view, std::u32string_view>> rules) {
+void replace_each(
+    Codes& line, Codes& spare,
+    std::initializer_list<std::pair<std::u32string_view, std::u32string_view>> rules) {
   for (const auto& [pattern, replacement] : rules) {
     if (std::search(line.begin(), line.end(), pattern.begin(), pattern.end(),
                     [](int32_t c, char32_t p) { return static_cast<uint32_t>(c) == p; }) ==
@@ -172,11 +173,16 @@ bool asian_punctuation(uint32_t c) {
 }
 bool full_width_punctuation(uint32_t c) {
   switch (c) {
-    case 0xFF0E: case 0xFF0C: case 0xFF1F: case 0xFF1A: case 0xFF1B:
-    case 0xFF01: case 0xFF02: case 0xFF08: case 0xFF09:
-      return true;
-    default:
-      return false;
+    case 0xFF0E:
+    case 0xFF0C:
+    case 0xFF1F:
+    case 0xFF1A:
+    case 0xFF1B:
+    case 0xFF01:
+    case 0xFF02:
+    case 0xFF08:
+    case 0xFF09: return true;
+    default: return false;
   }
 }
 
@@ -204,8 +210,7 @@ void bleu_tokens(const Codes& codes, BleuTokenizer tokenizer, bool lowercase,
   copy_or_lower(codes, lowercase, line);
   rstrip(line);
   switch (tokenizer) {
-    case BleuTokenizer::kNone:
-      break;
+    case BleuTokenizer::kNone: break;
     case BleuTokenizer::kChar:
       // " ".join(line): every character its own token once split.
       pad(line, spare, [](uint32_t) { return true; });
@@ -269,22 +274,29 @@ void ter_tokens(const Codes& codes, const TerOptions& options, TokenizerScratch&
     if (options.no_punct) {
       remove_if(line, [](uint32_t c) {
         switch (c) {
-          case '.': case ',': case '?': case ':': case ';': case '!': case '"': case '(': case ')':
-            return true;
-          default:
-            return false;
+          case '.':
+          case ',':
+          case '?':
+          case ':':
+          case ';':
+          case '!':
+          case '"':
+          case '(':
+          case ')': return true;
+          default: return false;
         }
       });
       if (options.asian_support) {
-        remove_if(line, [](uint32_t c) { return asian_punctuation(c) || full_width_punctuation(c); });
+        remove_if(line,
+                  [](uint32_t c) { return asian_punctuation(c) || full_width_punctuation(c); });
       }
     }
   }
   split(line, out);
 }
 
-void chrf_characters(const Codes& codes, bool lowercase, bool whitespace,
-                     TokenizerScratch& scratch, Codes& out) {
+void chrf_characters(const Codes& codes, bool lowercase, bool whitespace, TokenizerScratch& scratch,
+                     Codes& out) {
   if (whitespace) {
     copy_or_lower(codes, lowercase, out);
     return;

@@ -18,9 +18,9 @@ namespace mt::text_metrics::unicode {
 template <size_t N>
 bool in_ranges(const CodeRange (&table)[N], uint32_t code) {
   // The last range whose first code point is <= code.
-  const CodeRange* after = std::upper_bound(
-      std::begin(table), std::end(table), code,
-      [](uint32_t value, const CodeRange& range) { return value < range.first; });
+  const CodeRange* after =
+      std::upper_bound(std::begin(table), std::end(table), code,
+                       [](uint32_t value, const CodeRange& range) { return value < range.first; });
   return after != std::begin(table) && code <= (after - 1)->last;
 }
 

@@ -36,10 +36,58 @@ inline at::Tensor batched_nms(const at::Tensor& boxes, const at::Tensor& scores,
   return op.call(boxes, scores, idxs, iou_threshold);
 }
 
+// mt::bleu_scores(Tensor statistics, str smooth_method="exp", float? smooth_value=None, bool
+// use_effective_order=True) -> Tensor
+inline at::Tensor bleu_scores(const at::Tensor& statistics,
+                              const std::string& smooth_method = "exp",
+                              std::optional<double> smooth_value = std::nullopt,
+                              bool use_effective_order = true) {
+  static const auto op =
+      detail::typed<at::Tensor(const at::Tensor&, const std::string&, std::optional<double>, bool)>(
+          "mt::bleu_scores");
+  return op.call(statistics, smooth_method, smooth_value, use_effective_order);
+}
+
+// mt::bleu_statistics(str[] hypotheses, str[][] references, str tokenize="13a", bool
+// lowercase=False) -> Tensor
+inline at::Tensor bleu_statistics(const std::vector<std::string>& hypotheses,
+                                  const std::vector<std::vector<std::string>>& references,
+                                  const std::string& tokenize = "13a", bool lowercase = false) {
+  static const auto op = detail::typed<at::Tensor(const std::vector<std::string>&,
+                                                  const std::vector<std::vector<std::string>>&,
+                                                  const std::string&, bool)>("mt::bleu_statistics");
+  return op.call(hypotheses, references, tokenize, lowercase);
+}
+
 // mt::chosen_num_threads() -> int?
 inline std::optional<int64_t> chosen_num_threads() {
   static const auto op = detail::typed<std::optional<int64_t>()>("mt::chosen_num_threads");
   return op.call();
+}
+
+// mt::chrf_scores(Tensor statistics, int char_order=6, int word_order=0, int beta=2, bool
+// eps_smoothing=False) -> Tensor
+inline at::Tensor chrf_scores(const at::Tensor& statistics, int64_t char_order = 6,
+                              int64_t word_order = 0, int64_t beta = 2,
+                              bool eps_smoothing = false) {
+  static const auto op =
+      detail::typed<at::Tensor(const at::Tensor&, int64_t, int64_t, int64_t, bool)>(
+          "mt::chrf_scores");
+  return op.call(statistics, char_order, word_order, beta, eps_smoothing);
+}
+
+// mt::chrf_statistics(str[] hypotheses, str[][] references, int char_order=6, int word_order=0, int
+// beta=2, bool lowercase=False, bool whitespace=False, bool eps_smoothing=False) -> Tensor
+inline at::Tensor chrf_statistics(const std::vector<std::string>& hypotheses,
+                                  const std::vector<std::vector<std::string>>& references,
+                                  int64_t char_order = 6, int64_t word_order = 0, int64_t beta = 2,
+                                  bool lowercase = false, bool whitespace = false,
+                                  bool eps_smoothing = false) {
+  static const auto op = detail::typed<at::Tensor(
+      const std::vector<std::string>&, const std::vector<std::vector<std::string>>&, int64_t,
+      int64_t, int64_t, bool, bool, bool)>("mt::chrf_statistics");
+  return op.call(hypotheses, references, char_order, word_order, beta, lowercase, whitespace,
+                 eps_smoothing);
 }
 
 // mt::coco_accumulate(Tensor dt_scores, Tensor matched, Tensor ignored, Tensor dt_offsets, Tensor
@@ -298,6 +346,32 @@ inline at::Tensor nms_padded(const at::Tensor& boxes, const at::Tensor& scores,
   return op.call(boxes, scores, iou_threshold, lengths);
 }
 
+// mt::pairwise_bleu(str[] a, str[] b, str tokenize="13a", str smooth_method="exp", float?
+// smooth_value=None, bool lowercase=False, bool use_effective_order=True) -> Tensor
+inline at::Tensor pairwise_bleu(const std::vector<std::string>& a,
+                                const std::vector<std::string>& b,
+                                const std::string& tokenize = "13a",
+                                const std::string& smooth_method = "exp",
+                                std::optional<double> smooth_value = std::nullopt,
+                                bool lowercase = false, bool use_effective_order = true) {
+  static const auto op = detail::typed<at::Tensor(
+      const std::vector<std::string>&, const std::vector<std::string>&, const std::string&,
+      const std::string&, std::optional<double>, bool, bool)>("mt::pairwise_bleu");
+  return op.call(a, b, tokenize, smooth_method, smooth_value, lowercase, use_effective_order);
+}
+
+// mt::pairwise_chrf(str[] a, str[] b, int char_order=6, int word_order=0, int beta=2, bool
+// lowercase=False, bool whitespace=False, bool eps_smoothing=False) -> Tensor
+inline at::Tensor pairwise_chrf(const std::vector<std::string>& a,
+                                const std::vector<std::string>& b, int64_t char_order = 6,
+                                int64_t word_order = 0, int64_t beta = 2, bool lowercase = false,
+                                bool whitespace = false, bool eps_smoothing = false) {
+  static const auto op =
+      detail::typed<at::Tensor(const std::vector<std::string>&, const std::vector<std::string>&,
+                               int64_t, int64_t, int64_t, bool, bool, bool)>("mt::pairwise_chrf");
+  return op.call(a, b, char_order, word_order, beta, lowercase, whitespace, eps_smoothing);
+}
+
 // mt::reset_num_threads() -> ()
 inline void reset_num_threads() {
   static const auto op = detail::typed<void()>("mt::reset_num_threads");
@@ -369,6 +443,18 @@ inline std::tuple<at::Tensor, at::Tensor> soft_dtw_series_backward(
       const std::optional<at::Tensor>&, const std::optional<at::Tensor>&)>(
       "mt::soft_dtw_series_backward");
   return op.call(grad, x, y, gamma, x_lengths, y_lengths);
+}
+
+// mt::ter_statistics(str[] hypotheses, str[][] references, bool normalized=False, bool
+// no_punct=False, bool asian_support=False, bool case_sensitive=False) -> (Tensor, Tensor)
+inline std::tuple<at::Tensor, at::Tensor> ter_statistics(
+    const std::vector<std::string>& hypotheses,
+    const std::vector<std::vector<std::string>>& references, bool normalized = false,
+    bool no_punct = false, bool asian_support = false, bool case_sensitive = false) {
+  static const auto op = detail::typed<std::tuple<at::Tensor, at::Tensor>(
+      const std::vector<std::string>&, const std::vector<std::vector<std::string>>&, bool, bool,
+      bool, bool)>("mt::ter_statistics");
+  return op.call(hypotheses, references, normalized, no_punct, asian_support, case_sensitive);
 }
 
 // mt::viterbi_decode(Tensor emissions, Tensor transitions, Tensor? lengths=None, Tensor?

@@ -1,0 +1,48 @@
+"""Text metrics: sacrebleu's BLEU, chrF (chrF++) and TER, per corpus, per
+sentence and pairwise, with sacrebleu's tokenizers in C++ on the pool.
+
+Scores equal sacrebleu 2.6's to the last bit (docs/ops/text_metrics.md). The
+word and character error rates (jiwer's) are edit distances, in the
+edit-distance family (``torch_mt.word_error_rate``).
+"""
+
+from . import fakes  # noqa: F401  (registers the shape functions)
+from .scores import (
+    BLEUScore,
+    CHRFScore,
+    TERScore,
+    corpus_bleu,
+    corpus_chrf,
+    corpus_ter,
+    sentence_bleu,
+    sentence_chrf,
+    sentence_ter,
+)
+from .statistics import (
+    bleu_scores,
+    bleu_statistics,
+    chrf_scores,
+    chrf_statistics,
+    pairwise_bleu,
+    pairwise_chrf,
+    ter_statistics,
+)
+
+__all__ = [
+    "bleu_scores",
+    "bleu_statistics",
+    "chrf_scores",
+    "chrf_statistics",
+    "corpus_bleu",
+    "corpus_chrf",
+    "corpus_ter",
+    "pairwise_bleu",
+    "pairwise_chrf",
+    "sentence_bleu",
+    "sentence_chrf",
+    "sentence_ter",
+    "ter_statistics",
+]
+
+# The score types are reachable as torch_mt.text_metrics.BLEUScore etc.
+_SCORE_TYPES = (BLEUScore, CHRFScore, TERScore)
