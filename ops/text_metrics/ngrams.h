@@ -124,48 +124,47 @@ inline int64_t clipped_matches(const std::vector<NgramCount>& hyp, const int32_t
 }
 
 // Token ids: equal tokens (as code-point spans) get equal ids, across every
-// sequence added, so their n-grams compare as symbols.
+// sequence interned since clear(): ids count up from 0 in order of first
+// appearance, so they depend only on the tokens and their order. An
+// open-addressing table keyed by the token's hash; a hit compares the spans.
 class TokenInterner {
  public:
-  void clear() { entries_.clear(); }
-  // Token k of sequence `sequence` is text[start, start + length).
-  void add(int32_t sequence, int32_t token, const int32_t* text, int32_t start, int32_t length) {
+  void clear(size_t expected_tokens) {
+    size_t slots = 64;
+    while (slots < 2 * expected_tokens) slots *= 2;
+    slots_.assign(slots, Slot{0, nullptr, 0, -1});
+    next_id_ = 0;
+  }
+  int32_t id(const int32_t* text, int32_t length) {
     uint64_t hash = 0x13198A2E03707344ULL ^ static_cast<uint64_t>(length);
     for (int32_t k = 0; k < length; ++k) {
-      hash = (hash ^ static_cast<uint32_t>(text[start + k])) * 0x9E3779B97F4A7C15ULL;
+      hash = (hash ^ static_cast<uint32_t>(text[k])) * 0x9E3779B97F4A7C15ULL;
       hash ^= hash >> 29;
     }
-    entries_.push_back({hash, text + start, length, sequence, token});
-  }
-  // Calls assign(sequence, token, id) for every token added; ids are dense
-  // from 0 and depend only on the set of tokens added.
-  template <typename Assign>
-  int32_t assign_ids(Assign assign) {
-    std::sort(entries_.begin(), entries_.end(), [](const Entry& a, const Entry& b) {
-      if (a.hash != b.hash) return a.hash < b.hash;
-      return std::lexicographical_compare(a.text, a.text + a.length, b.text, b.text + b.length);
-    });
-    int32_t id = -1;
-    for (size_t i = 0; i < entries_.size(); ++i) {
-      const Entry& e = entries_[i];
-      const bool same = i > 0 && entries_[i - 1].hash == e.hash &&
-                        entries_[i - 1].length == e.length &&
-                        std::equal(e.text, e.text + e.length, entries_[i - 1].text);
-      id += same ? 0 : 1;
-      assign(e.sequence, e.token, id);
+    const size_t mask = slots_.size() - 1;
+    for (size_t i = hash & mask;; i = (i + 1) & mask) {
+      Slot& slot = slots_[i];
+      if (slot.id < 0) {
+        slot = {hash, text, length, next_id_};
+        return next_id_++;
+      }
+      if (slot.hash == hash && slot.length == length &&
+          std::equal(text, text + length, slot.text)) {
+        return slot.id;
+      }
     }
-    return id + 1;
   }
+  int32_t size() const { return next_id_; }
 
  private:
-  struct Entry {
+  struct Slot {
     uint64_t hash;
     const int32_t* text;
     int32_t length;
-    int32_t sequence;
-    int32_t token;
+    int32_t id;
   };
-  std::vector<Entry> entries_;
+  std::vector<Slot> slots_;
+  int32_t next_id_ = 0;
 };
 
 // Sentences' tokens as ids shared across them (equal tokens, equal ids).
@@ -178,17 +177,20 @@ struct IdSequences {
     tokens.resize(count);
     ids.resize(count);
   }
+  int32_t distinct = 0;  // tokens' distinct count after assign_ids()
+
   void assign_ids() {
-    interner.clear();
+    size_t total = 0;
+    for (const Tokens& t : tokens) total += static_cast<size_t>(t.size());
+    interner.clear(total);
     for (size_t s = 0; s < tokens.size(); ++s) {
       const Tokens& t = tokens[s];
       ids[s].resize(static_cast<size_t>(t.size()));
       for (int64_t k = 0; k < t.size(); ++k) {
-        interner.add(static_cast<int32_t>(s), static_cast<int32_t>(k), t.text.data(), t.starts[k],
-                     t.lengths[k]);
+        ids[s][k] = interner.id(t.text.data() + t.starts[k], t.lengths[k]);
       }
     }
-    interner.assign_ids([&](int32_t s, int32_t k, int32_t id) { ids[s][k] = id; });
+    distinct = interner.size();
   }
 };
 

@@ -39,10 +39,6 @@ void replace_all(const Codes& in, std::u32string_view pattern, std::u32string_vi
   }
 }
 
-bool contains(const Codes& line, char32_t code) {
-  return std::find(line.begin(), line.end(), static_cast<int32_t>(code)) != line.end();
-}
-
 // Replacements applied one after another on `line` (each a full pass, as
 // chained str.replace calls are), ping-ponging with `spare`.
 void replace_each(
@@ -111,16 +107,6 @@ bool western_punctuation(uint32_t c) {
 }
 bool period_or_comma(uint32_t c) { return c == '.' || c == ','; }
 bool not_digit(uint32_t c) { return !unicode::is_ascii_digit(c); }
-
-// The language-dependent passes 13a and Tercom share: punctuation, then
-// period and comma unless preceded by a digit, unless followed by a digit,
-// then a dash after a digit.
-void western_passes(Codes& line, Codes& spare) {
-  pad(line, spare, western_punctuation);
-  pair_pass(line, spare, not_digit, period_or_comma, false);
-  pair_pass(line, spare, period_or_comma, not_digit, true);
-  pair_pass(line, spare, unicode::is_ascii_digit, [](uint32_t c) { return c == '-'; }, false);
-}
 
 void surround_with_spaces(Codes& line, Codes& spare) {
   spare.clear();
@@ -215,15 +201,34 @@ void bleu_tokens(const Codes& codes, BleuTokenizer tokenizer, bool lowercase,
       // " ".join(line): every character its own token once split.
       pad(line, spare, [](uint32_t) { return true; });
       break;
-    case BleuTokenizer::k13a:
-      replace_each(line, spare, {{U"<skipped>", U""}, {U"-\n", U""}, {U"\n", U" "}});
-      if (contains(line, '&')) {
+    case BleuTokenizer::k13a: {
+      // Passes that cannot change the line are skipped: one scan says which
+      // characters they look for are there at all.
+      bool angle_or_newline = false, ampersand = false, period_or_comma_seen = false, dash = false;
+      for (const int32_t c : line) {
+        angle_or_newline |= c == '<' || c == '\n';
+        ampersand |= c == '&';
+        period_or_comma_seen |= c == '.' || c == ',';
+        dash |= c == '-';
+      }
+      if (angle_or_newline) {
+        replace_each(line, spare, {{U"<skipped>", U""}, {U"-\n", U""}, {U"\n", U" "}});
+      }
+      if (ampersand) {
         replace_each(line, spare,
                      {{U"&quot;", U"\""}, {U"&amp;", U"&"}, {U"&lt;", U"<"}, {U"&gt;", U">"}});
       }
       surround_with_spaces(line, spare);
-      western_passes(line, spare);
+      pad(line, spare, western_punctuation);
+      if (period_or_comma_seen) {  // entities never make one
+        pair_pass(line, spare, not_digit, period_or_comma, false);
+        pair_pass(line, spare, period_or_comma, not_digit, true);
+      }
+      if (dash) {
+        pair_pass(line, spare, unicode::is_ascii_digit, [](uint32_t c) { return c == '-'; }, false);
+      }
       break;
+    }
     case BleuTokenizer::kIntl: {
       const auto not_number = [](uint32_t c) { return !unicode::is_number(c); };
       pair_pass(line, spare, not_number, unicode::is_punctuation, false);

@@ -137,7 +137,7 @@ def random_sequences(
 
 #: Common English words: the text most users compare (names, words,
 #: transcripts) is ASCII, where rapidfuzz has its fastest path.
-_ENGLISH_WORDS = (
+ENGLISH_WORDS = (
     "the of and to in is that for it with as was on be by at this have from or one had not "
     "but what all were when we there can an your which their said if do will each about how "
     "up out them then she many some so these would other into has more her two like him see "
@@ -160,7 +160,7 @@ def word_text(
         target = rng.randint(min_chars, max_chars)
         text = ""
         while len(text) < target:
-            text += ("" if not text else " ") + rng.choice(_ENGLISH_WORDS)
+            text += ("" if not text else " ") + rng.choice(ENGLISH_WORDS)
         text = text[:target]
         if latin1:
             text = "".join(

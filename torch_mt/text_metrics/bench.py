@@ -1,0 +1,163 @@
+"""The text-metrics benchmark workloads: corpus BLEU, sentence TER and
+pairwise chrF on translation-like English text (ASCII: what MT and generation
+outputs mostly are), against sacrebleu (the reference), torchmetrics and
+fastchrf where installed."""
+
+from __future__ import annotations
+
+import random
+
+import torch
+
+from ..bench.workload import ENGLISH_WORDS as WORDS
+from ..bench.workload import Arm, Workload, peer, small_workload
+from .scores import corpus_bleu, sentence_ter
+from .statistics import (
+    bleu_scores,
+    bleu_statistics,
+    chrf_scores,
+    chrf_statistics,
+    pairwise_bleu,
+    pairwise_chrf,
+    ter_statistics,
+)
+
+
+def _sentence(rng: random.Random, words: int) -> list[str]:
+    out = [rng.choice(WORDS) for _ in range(words)]
+    if rng.random() < 0.3:  # a number, as news text has
+        out.insert(rng.randrange(len(out)), str(rng.randint(2, 2000)))
+    if rng.random() < 0.4:
+        out[rng.randrange(len(out))] += ","
+    out[0] = out[0].capitalize()
+    return out
+
+
+def translation_pairs(count: int, rng: random.Random) -> tuple[list[str], list[str]]:
+    """``count`` (hypothesis, reference) pairs of 8-30 word English sentences
+    with commas, numbers and a final period: the reference, then a system's
+    output with ~20% of its words replaced, dropped or added and, in one pair
+    of three, a chunk of words moved (what TER's shifts repair)."""
+    hypotheses, references = [], []
+    for _ in range(count):
+        reference = _sentence(rng, rng.randint(8, 30))
+        hypothesis = []
+        for word in reference:
+            roll = rng.random()
+            if roll < 0.1:
+                hypothesis.append(rng.choice(WORDS))
+            elif roll < 0.15:
+                continue
+            elif roll < 0.2:
+                hypothesis += [word, rng.choice(WORDS)]
+            else:
+                hypothesis.append(word)
+        if rng.random() < 1 / 3 and len(hypothesis) > 6:
+            start = rng.randrange(len(hypothesis) - 3)
+            chunk = hypothesis[start : start + 3]
+            del hypothesis[start : start + 3]
+            hypothesis[rng.randrange(len(hypothesis)) : 0] = chunk
+        references.append(" ".join(reference) + ".")
+        hypotheses.append(" ".join(hypothesis) + ".")
+    return hypotheses, references
+
+
+def _close(a, b) -> bool:
+    """Equal up to float32 rounding (torchmetrics computes in float32); the
+    tests check that torch_mt equals sacrebleu to the last bit."""
+    a, b = torch.as_tensor(a, dtype=torch.float64), torch.as_tensor(b, dtype=torch.float64)
+    return a.shape == b.shape and bool(torch.allclose(a, b, rtol=1e-5, atol=1e-4))
+
+
+def _sacrebleu_sentence_loop(metric, hypotheses: list[str], references: list[str]) -> list:
+    return [metric.sentence_score(h, [r]).score for h, r in zip(hypotheses, references)]
+
+
+def workloads(quick: bool) -> list[Workload]:
+    """Corpus BLEU (100 000 pairs), sentence TER (5000 pairs), pairwise chrF
+    (1000 x 1000), and tiny calls of every operator."""
+    rng = random.Random(26)
+    count = 5_000 if quick else 100_000
+    hyps, refs = translation_pairs(count, rng)
+    bleu = Workload(
+        name=f"corpus_bleu, {count} sentence pairs",
+        description="corpus BLEU (13a, exp smoothing) of a system's output against one reference",
+        ops=("bleu_statistics",),
+        arms=[
+            Arm(
+                "sacrebleu.corpus_bleu",
+                lambda: peer("sacrebleu").corpus_bleu(hyps, [refs]).score,
+                requires=("sacrebleu",),
+            ),
+            Arm(
+                "torchmetrics sacre_bleu_score",
+                lambda: (
+                    100  # torchmetrics scores in [0, 1]
+                    * peer("torchmetrics.functional.text").sacre_bleu_score(
+                        hyps, [[r] for r in refs]
+                    )
+                ),
+                requires=("torchmetrics",),
+            ),
+        ],
+        torch_mt=lambda: corpus_bleu(hyps, [refs]).score,
+        normalise=float,
+        agree=_close,
+    )
+    ter_count = 500 if quick else 5_000
+    ter_hyps, ter_refs = hyps[:ter_count], refs[:ter_count]
+    ter = Workload(
+        name=f"sentence_ter, {ter_count} pairs",
+        description="TER of every sentence (edit distance and shift search per pair)",
+        ops=("ter_statistics",),
+        arms=[
+            Arm(
+                "sacrebleu TER.sentence_score loop",
+                lambda: _sacrebleu_sentence_loop(peer("sacrebleu").TER(), ter_hyps, ter_refs),
+                requires=("sacrebleu",),
+            ),
+            # No torchmetrics arm: its translation_edit_rate differs from
+            # sacrebleu on 12 of these 500 sentences (by up to 12.5 points).
+        ],
+        torch_mt=lambda: sentence_ter(ter_hyps, [ter_refs]),
+        normalise=lambda scores: torch.as_tensor(scores, dtype=torch.float64).flatten().tolist(),
+        agree=_close,
+    )
+    side = 100 if quick else 1_000
+    candidates, others = hyps[:side], refs[side : 2 * side]
+    grid = Workload(
+        name=f"pairwise_chrf, {side} x {side}",
+        description="sentence chrF of every candidate against every other (MBR, self-chrF)",
+        ops=("pairwise_chrf",),
+        arms=[
+            Arm(
+                "sacrebleu CHRF.sentence_score loop",
+                lambda: [
+                    _sacrebleu_sentence_loop(peer("sacrebleu").CHRF(), [c] * side, others)
+                    for c in candidates
+                ],
+                requires=("sacrebleu",),
+            ),
+            Arm(
+                "fastchrf.pairwise_chrf",
+                lambda: peer("fastchrf").pairwise_chrf([candidates], [others])[0],
+                requires=("fastchrf",),
+            ),
+        ],
+        torch_mt=lambda: pairwise_chrf(candidates, others),
+        normalise=lambda scores: torch.as_tensor(scores, dtype=torch.float64),
+        agree=_close,
+    )
+    few_hyps, few_refs = hyps[:3], [refs[:3]]
+    bleu_rows = bleu_statistics(few_hyps, few_refs)
+    chrf_rows = chrf_statistics(few_hyps, few_refs)
+    small = [
+        small_workload("bleu_statistics", lambda: bleu_statistics(few_hyps, few_refs)),
+        small_workload("bleu_scores", lambda: bleu_scores(bleu_rows)),
+        small_workload("pairwise_bleu", lambda: pairwise_bleu(few_hyps, few_refs[0])),
+        small_workload("chrf_statistics", lambda: chrf_statistics(few_hyps, few_refs)),
+        small_workload("chrf_scores", lambda: chrf_scores(chrf_rows)),
+        small_workload("pairwise_chrf", lambda: pairwise_chrf(few_hyps, few_refs[0])),
+        small_workload("ter_statistics", lambda: ter_statistics(few_hyps, few_refs)),
+    ]
+    return [bleu, ter, grid, *small]
