@@ -13,6 +13,7 @@
 
 #include <exception>
 #include <new>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -109,6 +110,18 @@ struct Corpus {
   }
 };
 
+tm::ChrfOptions chrf_options(long long char_order, long long word_order, long long beta,
+                             int lowercase, int whitespace, int eps_smoothing) {
+  tm::ChrfOptions options;
+  options.char_order = char_order;
+  options.word_order = word_order;
+  options.beta = beta;
+  options.lowercase = lowercase != 0;
+  options.whitespace = whitespace != 0;
+  options.eps_smoothing = eps_smoothing != 0;
+  return options;
+}
+
 // Runs a kernel, turning its C++ exceptions into Python's. The kernel
 // returns false for an unreadable item (a legacy string before 3.12): None.
 template <typename Kernel>
@@ -173,19 +186,11 @@ PyObject* chrf_statistics(PyObject*, PyObject* args) {
                         &whitespace, &eps_smoothing)) {
     return nullptr;
   }
-  // Orders and beta are checked by the operator's path.
-  const bool valid = char_order >= 0 && word_order >= 0 && char_order + word_order >= 1 &&
-                     beta >= 0 && beta <= (1LL << 31);
-  Corpus corpus;
-  const int taken = valid ? corpus.take("torch_mt.chrf_statistics", hyps, refs) : 0;
+  const tm::ChrfOptions options =
+      chrf_options(char_order, word_order, beta, lowercase, whitespace, eps_smoothing);
+  Corpus corpus;  // invalid options: the operator's path names them
+  const int taken = options.valid() ? corpus.take("torch_mt.chrf_statistics", hyps, refs) : 0;
   if (taken <= 0) return taken < 0 ? nullptr : (Py_INCREF(Py_None), Py_None);
-  tm::ChrfOptions options;
-  options.char_order = char_order;
-  options.word_order = word_order;
-  options.beta = beta;
-  options.lowercase = lowercase != 0;
-  options.whitespace = whitespace != 0;
-  options.eps_smoothing = eps_smoothing != 0;
   PyObject* out = bytes_for(corpus.count * 3 * options.orders());
   if (out == nullptr) return nullptr;
   return run(
@@ -242,26 +247,12 @@ PyObject* pairwise_bleu(PyObject*, PyObject* args) {
     return nullptr;
   }
   const auto tokenizer = tm::parse_bleu_tokenizer(tokenize);
-  const std::string method = smooth_method;
-  tm::BleuSmoothing smoothing;
-  smoothing.effective_order = effective_order != 0;
   bool valid =
       tokenizer.has_value() && (smooth_value == Py_None || PyFloat_CheckExact(smooth_value));
-  const double value = smooth_value == Py_None ? 0.0 : PyFloat_AsDouble(smooth_value);
-  if (method == "exp") {
-    smoothing.method = tm::Smoothing::kExp;
-  } else if (method == "none") {
-    smoothing.method = tm::Smoothing::kNone;
-  } else if (method == "floor") {
-    smoothing.method = tm::Smoothing::kFloor;
-    smoothing.value = smooth_value == Py_None ? 0.1 : value;
-  } else if (method == "add-k") {
-    smoothing.method = tm::Smoothing::kAddK;
-    smoothing.value = smooth_value == Py_None ? 1.0 : value;
-  } else {
-    valid = false;
-  }
-  valid = valid && (smooth_value == Py_None || Py_IS_FINITE(value));
+  std::optional<double> value;
+  if (valid && smooth_value != Py_None) value = PyFloat_AS_DOUBLE(smooth_value);
+  const auto smoothing = tm::parse_smoothing(smooth_method, value, effective_order != 0);
+  valid = valid && smoothing.has_value();
   HeldList held_a, held_b;
   const int taken = valid ? take_pair("torch_mt.pairwise_bleu", a, b, held_a, held_b) : 0;
   if (taken <= 0) return taken < 0 ? nullptr : (Py_INCREF(Py_None), Py_None);
@@ -272,7 +263,7 @@ PyObject* pairwise_bleu(PyObject*, PyObject* args) {
       [&] {
         return tm::bleu_pairwise("torch_mt.pairwise_bleu", {held_a.items, &read_list, "a"},
                                  held_a.size, {held_b.items, &read_list, "b"}, held_b.size, options,
-                                 smoothing, data_of<double>(out));
+                                 *smoothing, data_of<double>(out));
       },
       out);
 }
@@ -285,18 +276,11 @@ PyObject* pairwise_chrf(PyObject*, PyObject* args) {
                         &whitespace, &eps_smoothing)) {
     return nullptr;
   }
-  const bool valid = char_order >= 0 && word_order >= 0 && char_order + word_order >= 1 &&
-                     beta >= 0 && beta <= (1LL << 31);
+  const tm::ChrfOptions options =
+      chrf_options(char_order, word_order, beta, lowercase, whitespace, eps_smoothing);
   HeldList held_a, held_b;
-  const int taken = valid ? take_pair("torch_mt.pairwise_chrf", a, b, held_a, held_b) : 0;
+  const int taken = options.valid() ? take_pair("torch_mt.pairwise_chrf", a, b, held_a, held_b) : 0;
   if (taken <= 0) return taken < 0 ? nullptr : (Py_INCREF(Py_None), Py_None);
-  tm::ChrfOptions options;
-  options.char_order = char_order;
-  options.word_order = word_order;
-  options.beta = beta;
-  options.lowercase = lowercase != 0;
-  options.whitespace = whitespace != 0;
-  options.eps_smoothing = eps_smoothing != 0;
   PyObject* out = bytes_for(static_cast<int64_t>(held_a.size) * held_b.size);
   if (out == nullptr) return nullptr;
   return run(

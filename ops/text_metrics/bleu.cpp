@@ -175,25 +175,14 @@ bool bleu_pairwise(const char* op, StringSide a, int64_t count_a, StringSide b, 
   // Every sentence tokenized once (in parallel), then one id per distinct
   // token across both sides, so that any two sentences' n-grams compare.
   const int64_t total = count_a + count_b;
-  SentenceReader reader_a(op, a, b, count_a, 0), reader_b(op, b, a, count_b, 0);
   IdSequences sentences;
   sentences.resize(static_cast<size_t>(total));
-  ItemErrors errors;
-  parallel_for(0, total, grain_for(kSentenceNs), [&](int64_t first, int64_t last) {
-    TokenizerScratch scratch;
-    std::vector<int32_t> codes;
-    for (int64_t s = first; s < last; ++s) {
-      errors.run(s, [&] {
-        const bool read =
-            s < count_a ? reader_a.hypothesis(s, codes) : reader_b.hypothesis(s - count_a, codes);
-        if (read) {
-          bleu_tokens(codes, options.tokenizer, options.lowercase, scratch, sentences.tokens[s]);
-        }
+  const bool read = read_both_sides(
+      op, a, count_a, b, count_b, kSentenceNs,
+      [&](int64_t s, const std::vector<int32_t>& codes, TokenizerScratch& scratch) {
+        bleu_tokens(codes, options.tokenizer, options.lowercase, scratch, sentences.tokens[s]);
       });
-    }
-  });
-  errors.rethrow();
-  if (reader_a.unreadable() || reader_b.unreadable()) return false;
+  if (!read) return false;
   sentences.assign_ids();
   // Rows in parallel: a[i] against each b[j] as its one reference.
   parallel_for(0, count_a, grain_for(kSentenceNs / 4 * count_b), [&](int64_t first, int64_t last) {

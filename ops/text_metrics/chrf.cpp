@@ -50,7 +50,7 @@ void chrf_row(const ChrfProfile& hyp, const ChrfProfile& ref, const ChrfOptions&
   }
 }
 
-// Reads, prepares and counts sentence `s` of `words` into `profile`.
+// A sentence's chrF characters (into `profile`) and, for chrF++, its words.
 void prepare(const std::vector<int32_t>& codes, const ChrfOptions& options,
              TokenizerScratch& scratch, ChrfProfile& profile, Tokens* words) {
   chrf_characters(codes, options.lowercase, options.whitespace, scratch, profile.chars);
@@ -221,27 +221,18 @@ bool chrf_statistics(const char* op, StringSide hypotheses, StringSide reference
 
 bool chrf_pairwise(const char* op, StringSide a, int64_t count_a, StringSide b, int64_t count_b,
                    const ChrfOptions& options, double* scores) {
-  // Each sentence prepared and counted once, then every pair is a merge of
-  // two sorted count lists per order.
+  // Each sentence prepared and counted once; its n-grams get ids shared by
+  // every sentence; then a pair is a lookup per n-gram (RowCounts).
   const int64_t total = count_a + count_b;
-  SentenceReader reader_a(op, a, b, count_a, 0), reader_b(op, b, a, count_b, 0);
   std::vector<ChrfProfile> profiles(static_cast<size_t>(total));
   IdSequences words;
   words.resize(static_cast<size_t>(total));
-  ItemErrors errors;
-  parallel_for(0, total, grain_for(kSentenceNs), [&](int64_t first, int64_t last) {
-    TokenizerScratch scratch;
-    std::vector<int32_t> codes;
-    for (int64_t s = first; s < last; ++s) {
-      errors.run(s, [&] {
-        const bool read =
-            s < count_a ? reader_a.hypothesis(s, codes) : reader_b.hypothesis(s - count_a, codes);
-        if (read) prepare(codes, options, scratch, profiles[s], &words.tokens[s]);
-      });
-    }
-  });
-  errors.rethrow();
-  if (reader_a.unreadable() || reader_b.unreadable()) return false;
+  const bool read =
+      read_both_sides(op, a, count_a, b, count_b, kSentenceNs,
+                      [&](int64_t s, const std::vector<int32_t>& codes, TokenizerScratch& scratch) {
+                        prepare(codes, options, scratch, profiles[s], &words.tokens[s]);
+                      });
+  if (!read) return false;
   if (options.word_order > 0) words.assign_ids();  // ids shared by every sentence
   parallel_for(0, total, grain_for(kSentenceNs), [&](int64_t first, int64_t last) {
     NgramHashes hashes;

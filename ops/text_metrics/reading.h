@@ -6,7 +6,9 @@
 #include <string>
 #include <vector>
 
+#include <torch_mt/parallel.h>
 #include <torch_mt/strings.h>
+#include "tokenize.h"
 
 namespace mt::text_metrics {
 
@@ -51,5 +53,29 @@ class SentenceReader {
   std::vector<std::string> names_;
   std::atomic<bool> unreadable_{false};
 };
+
+// The pairwise operators' first step: every sentence of `a`, then of `b`
+// (sentence s < count_a is a[s], else b[s - count_a]), read on the pool and
+// handed to prepare(s, codes, scratch) once. False when an item was
+// unreadable; a reading error is the lowest sentence's.
+template <typename Prepare>
+bool read_both_sides(const char* op, strings::StringSide a, int64_t count_a, strings::StringSide b,
+                     int64_t count_b, int64_t sentence_ns, Prepare prepare) {
+  SentenceReader reader_a(op, a, b, count_a, 0), reader_b(op, b, a, count_b, 0);
+  ItemErrors errors;
+  parallel_for(0, count_a + count_b, grain_for(sentence_ns), [&](int64_t first, int64_t last) {
+    TokenizerScratch scratch;
+    std::vector<int32_t> codes;
+    for (int64_t s = first; s < last; ++s) {
+      errors.run(s, [&] {
+        const bool read =
+            s < count_a ? reader_a.hypothesis(s, codes) : reader_b.hypothesis(s - count_a, codes);
+        if (read) prepare(s, codes, scratch);
+      });
+    }
+  });
+  errors.rethrow();
+  return !reader_a.unreadable() && !reader_b.unreadable();
+}
 
 }  // namespace mt::text_metrics

@@ -6,6 +6,8 @@
 
 #include <cmath>
 #include <cstdint>
+#include <optional>
+#include <string_view>
 
 namespace mt::text_metrics {
 
@@ -16,6 +18,31 @@ struct BleuSmoothing {
   double value = 0.0;  // the floor or k (sacrebleu's default when None: 0.1, 1)
   bool effective_order = false;
 };
+
+// sacrebleu's smoothing by name, `value` None for its defaults (floor 0.1,
+// add-k 1); nullopt for an unknown method or a non-finite value.
+inline std::optional<BleuSmoothing> parse_smoothing(std::string_view method,
+                                                    std::optional<double> value,
+                                                    bool effective_order) {
+  BleuSmoothing smoothing;
+  smoothing.effective_order = effective_order;
+  if (method == "exp") {
+    smoothing.method = Smoothing::kExp;
+  } else if (method == "none") {
+    smoothing.method = Smoothing::kNone;
+  } else if (method == "floor") {
+    smoothing.method = Smoothing::kFloor;
+    smoothing.value = value.value_or(0.1);
+  } else if (method == "add-k") {
+    smoothing.method = Smoothing::kAddK;
+    smoothing.value = value.value_or(1.0);
+  } else {
+    return std::nullopt;
+  }
+  if (value.has_value() && !std::isfinite(*value)) return std::nullopt;
+  return smoothing;
+}
+inline constexpr const char* kSmoothingMethods = "'exp', 'floor', 'add-k', 'none'";
 
 // sacrebleu's BLEU.compute_bleu on one row [hyp_len, ref_len, correct[4],
 // total[4]] (max order 4), the score only. `sum` of the logs is CPython's

@@ -39,6 +39,11 @@ struct ChrfOptions {
   bool whitespace = false;
   bool eps_smoothing = false;
   int64_t orders() const { return char_order + word_order; }
+  // Orders >= 0, not both 0, beta in [0, 2**31] (beta squared fits).
+  bool valid() const {
+    return char_order >= 0 && word_order >= 0 && orders() >= 1 && beta >= 0 &&
+           beta <= (int64_t{1} << 31);
+  }
 };
 
 // stats: [count, kBleuColumns] int64, row i as sacrebleu's BLEU gives it for

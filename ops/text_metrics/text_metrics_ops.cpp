@@ -49,40 +49,30 @@ BleuTokenizer check_tokenizer(const char* op, const std::string& name) {
 
 BleuSmoothing check_smoothing(const char* op, const std::string& method,
                               std::optional<double> value, bool effective_order) {
-  BleuSmoothing smoothing;
-  smoothing.effective_order = effective_order;
-  if (method == "exp") {
-    smoothing.method = Smoothing::kExp;
-  } else if (method == "none") {
-    smoothing.method = Smoothing::kNone;
-  } else if (method == "floor") {
-    smoothing.method = Smoothing::kFloor;
-    smoothing.value = value.value_or(0.1);  // sacrebleu's defaults
-  } else if (method == "add-k") {
-    smoothing.method = Smoothing::kAddK;
-    smoothing.value = value.value_or(1.0);
-  } else {
-    TORCH_CHECK_VALUE(false, op,
-                      ": argument 'smooth_method' must be one of 'exp', 'floor', 'add-k', "
-                      "'none', got '",
-                      method, "'");
+  const auto smoothing = parse_smoothing(method, value, effective_order);
+  if (!smoothing.has_value()) {
+    TORCH_CHECK_VALUE(!value.has_value() || std::isfinite(*value), op,
+                      ": argument 'smooth_value' must be finite, got ", *value);
+    TORCH_CHECK_VALUE(false, op, ": argument 'smooth_method' must be one of ", kSmoothingMethods,
+                      ", got '", method, "'");
   }
-  TORCH_CHECK_VALUE(!value.has_value() || std::isfinite(*value), op,
-                    ": argument 'smooth_value' must be finite, got ", *value);
-  return smoothing;
+  return *smoothing;
 }
 
 ChrfOptions check_chrf(const char* op, int64_t char_order, int64_t word_order, int64_t beta) {
-  TORCH_CHECK_VALUE(char_order >= 0, op, ": argument 'char_order' must be >= 0, got ", char_order);
-  TORCH_CHECK_VALUE(word_order >= 0, op, ": argument 'word_order' must be >= 0, got ", word_order);
-  TORCH_CHECK_VALUE(char_order + word_order >= 1, op,
-                    ": arguments 'char_order' and 'word_order' are both 0 (no n-gram to count)");
-  TORCH_CHECK_VALUE(beta >= 0 && beta <= (int64_t{1} << 31), op,
-                    ": argument 'beta' must be in [0, 2**31], got ", beta);
   ChrfOptions options;
   options.char_order = char_order;
   options.word_order = word_order;
   options.beta = beta;
+  if (!options.valid()) {
+    TORCH_CHECK_VALUE(char_order >= 0, op, ": argument 'char_order' must be >= 0, got ",
+                      char_order);
+    TORCH_CHECK_VALUE(word_order >= 0, op, ": argument 'word_order' must be >= 0, got ",
+                      word_order);
+    TORCH_CHECK_VALUE(char_order + word_order >= 1, op,
+                      ": arguments 'char_order' and 'word_order' are both 0 (no n-gram to count)");
+    TORCH_CHECK_VALUE(false, op, ": argument 'beta' must be in [0, 2**31], got ", beta);
+  }
   return options;
 }
 

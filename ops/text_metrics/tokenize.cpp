@@ -101,12 +101,19 @@ void pair_pass(Codes& line, Codes& spare, First first, Second second, bool space
 }
 
 // 13a's and Tercom's punctuation class: [\{-\~\[-\` -\&\(-\+\:-\@\/].
-bool western_punctuation(uint32_t c) {
+// Character classes as lambdas, not functions: each is its own type, so the
+// pass templates inline them (a function pointer would be an indirect call
+// per character).
+constexpr auto western_punctuation = [](uint32_t c) {
   return (c >= '{' && c <= '~') || (c >= '[' && c <= '`') || (c >= ' ' && c <= '&') ||
          (c >= '(' && c <= '+') || (c >= ':' && c <= '@') || c == '/';
-}
-bool period_or_comma(uint32_t c) { return c == '.' || c == ','; }
-bool not_digit(uint32_t c) { return !unicode::is_ascii_digit(c); }
+};
+constexpr auto period_or_comma = [](uint32_t c) { return c == '.' || c == ','; };
+constexpr auto not_digit = [](uint32_t c) { return !unicode::is_ascii_digit(c); };
+constexpr auto digit = [](uint32_t c) { return unicode::is_ascii_digit(c); };
+constexpr auto dash = [](uint32_t c) { return c == '-'; };
+constexpr auto punctuation = [](uint32_t c) { return unicode::is_punctuation(c); };
+constexpr auto symbol = [](uint32_t c) { return unicode::is_symbol(c); };
 
 void surround_with_spaces(Codes& line, Codes& spare) {
   spare.clear();
@@ -204,12 +211,13 @@ void bleu_tokens(const Codes& codes, BleuTokenizer tokenizer, bool lowercase,
     case BleuTokenizer::k13a: {
       // Passes that cannot change the line are skipped: one scan says which
       // characters they look for are there at all.
-      bool angle_or_newline = false, ampersand = false, period_or_comma_seen = false, dash = false;
+      bool angle_or_newline = false, ampersand = false, period_or_comma_seen = false,
+           dash_seen = false;
       for (const int32_t c : line) {
         angle_or_newline |= c == '<' || c == '\n';
         ampersand |= c == '&';
         period_or_comma_seen |= c == '.' || c == ',';
-        dash |= c == '-';
+        dash_seen |= c == '-';
       }
       if (angle_or_newline) {
         replace_each(line, spare, {{U"<skipped>", U""}, {U"-\n", U""}, {U"\n", U" "}});
@@ -224,16 +232,16 @@ void bleu_tokens(const Codes& codes, BleuTokenizer tokenizer, bool lowercase,
         pair_pass(line, spare, not_digit, period_or_comma, false);
         pair_pass(line, spare, period_or_comma, not_digit, true);
       }
-      if (dash) {
-        pair_pass(line, spare, unicode::is_ascii_digit, [](uint32_t c) { return c == '-'; }, false);
+      if (dash_seen) {
+        pair_pass(line, spare, digit, dash, false);
       }
       break;
     }
     case BleuTokenizer::kIntl: {
       const auto not_number = [](uint32_t c) { return !unicode::is_number(c); };
-      pair_pass(line, spare, not_number, unicode::is_punctuation, false);
-      pair_pass(line, spare, unicode::is_punctuation, not_number, true);
-      pad(line, spare, unicode::is_symbol);
+      pair_pass(line, spare, not_number, punctuation, false);
+      pair_pass(line, spare, punctuation, not_number, true);
+      pad(line, spare, symbol);
       break;
     }
   }
@@ -266,7 +274,7 @@ void ter_tokens(const Codes& codes, const TerOptions& options, TokenizerScratch&
       replace_each(line, spare, {{U"'s ", U" 's "}});
       pair_pass(line, spare, not_digit, period_or_comma, false);
       pair_pass(line, spare, period_or_comma, not_digit, true);
-      pair_pass(line, spare, unicode::is_ascii_digit, [](uint32_t c) { return c == '-'; }, false);
+      pair_pass(line, spare, digit, dash, false);
       if (options.asian_support) {
         // Each of Tercom's Asian passes pads one class with spaces; its kana
         // passes match only a line made wholly of kana, which a line that
