@@ -46,3 +46,7 @@ __all__ = [
 
 # The score types are reachable as torch_mt.text_metrics.BLEUScore etc.
 _SCORE_TYPES = (BLEUScore, CHRFScore, TERScore)
+
+# The wrappers live in submodules: doctest.testmod of this package
+# (tests/test_docs.py) runs their examples through __test__.
+__test__ = {name: globals()[name] for name in __all__}

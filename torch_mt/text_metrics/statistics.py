@@ -229,7 +229,7 @@ def bleu_scores(
         ValueError: statistics not ``[N, 10]``, an unknown method, a non-finite value.
 
     Example:
-        >>> bleu_scores(torch.tensor([[4, 4, 4, 3, 2, 1, 4, 3, 2, 1]])).tolist()  # as sacrebleu's
+        >>> bleu_scores(bleu_statistics(["a b c d"], [["a b c d"]])).tolist()  # as sacrebleu's
         [100.00000000000004]
     """
     return torch.ops.mt.bleu_scores(statistics, smooth_method, smooth_value, use_effective_order)
@@ -264,7 +264,7 @@ def chrf_scores(
             negative orders or beta, both orders 0.
 
     Example:
-        >>> chrf_scores(torch.tensor([[2, 2, 2, 1, 1, 1]]), char_order=2).tolist()
+        >>> chrf_scores(chrf_statistics(["ab"], [["ab"]], char_order=2), char_order=2).tolist()
         [100.0]
     """
     return torch.ops.mt.chrf_scores(statistics, char_order, word_order, beta, eps_smoothing)
