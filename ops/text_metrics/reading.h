@@ -43,9 +43,15 @@ class SentenceReader {
       unreadable_.store(true, std::memory_order_relaxed);
       return false;
     }
+    // Tokens are int32 spans of the processed line, which 13a's padding
+    // makes up to three times as long as the string.
+    TORCH_CHECK_VALUE(view.length <= kLongest, op_, ": ", name, "[", item, "] is longer than ",
+                      kLongest, " characters");
     strings::append_code_points(op_, view, name, item, out);
     return true;
   }
+
+  static constexpr int64_t kLongest = (int64_t{1} << 29) - 1;
 
   const char* op_;
   strings::StringSide hypotheses_, references_;
