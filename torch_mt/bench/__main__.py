@@ -1,6 +1,6 @@
 """python -m torch_mt.bench: torch_mt against what users do today, side by side.
 
-    python -m torch_mt.bench                      # the default suite (~10 min on 2 cores)
+    python -m torch_mt.bench                      # the default suite (~25 min on 2 cores)
     python -m torch_mt.bench --quick              # small inputs, under a minute
     python -m torch_mt.bench --threads 1,2,4,8    # thread-scaling sweep
     python -m torch_mt.bench --json out.json --plot charts/
