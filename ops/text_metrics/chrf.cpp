@@ -60,7 +60,7 @@ void prepare(const std::vector<int32_t>& codes, const ChrfOptions& options,
 }
 
 constexpr int64_t kSentenceNs = 4000;  // ~100 characters, 6 orders
-constexpr int64_t kPairNs = 1000;      // two such sentences' merges
+constexpr int64_t kPairNs = 1000;      // a pair's lookups (~0.4 us measured), rounded up
 
 // A sentence's distinct n-grams as ids shared by every sentence of the call
 // (per order, ascending), with their counts.

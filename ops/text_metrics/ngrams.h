@@ -3,7 +3,8 @@
 // An n-gram is known by a 64-bit hash of its symbols; lists are sorted by
 // (hash, symbols), so a hash collision only costs a comparison of the
 // symbols and never merges two different n-grams. Any order works, and two
-// lists from different sentences compare directly (pairwise scores).
+// lists from different sentences compare directly (a hypothesis against
+// each of its references).
 //
 // Only standard headers: the Python bindings compile the family's headers too.
 #pragma once
