@@ -1,7 +1,7 @@
 // What the edit-distance operators share: the checks of a side (padded or
-// packed tokens with lengths), the batch as the kernels read it, the
-// per-thread workspace, and the row-wise and grid kernels over the
-// bit-parallel loops of levenshtein_bitparallel.h. Included by
+// packed tokens with lengths), the batch as the kernels read it, and the
+// row-wise kernel (over pair_distances.h) and grid kernels (over the
+// bit-parallel loops of levenshtein_bitparallel.h). Included by
 // edit_distance.cpp, edit_distance_join.cpp and edit_distance_text.cpp.
 #pragma once
 
@@ -19,9 +19,9 @@
 #include <vector>
 
 #include <torch_mt/parallel.h>
-#include "byte_lanes.h"
 #include "four_lanes.h"
 #include "levenshtein_bitparallel.h"
+#include "pair_distances.h"
 
 namespace mt::edit_distance_family {
 
@@ -107,173 +107,6 @@ struct Sequences {
   int64_t length(int64_t i) const { return offsets ? offsets[i + 1] - offsets[i] : (*lengths)[i]; }
 };
 
-// Scratch kept by each thread across calls: the pattern tables are large
-// enough (a 256 KiB dense table) that rebuilding them per chunk would show.
-// A pair after trimming: the shorter side is the pattern.
-template <typename Token>
-struct TrimmedPair {
-  const Token* pattern;
-  int64_t pattern_length;
-  const Token* text;
-  int64_t text_length;
-  int64_t index;  // of the pair in the batch
-};
-
-template <typename Token>
-struct Workspace {
-  levenshtein::PatternMasks<Token> pattern;
-  std::vector<uint64_t> plus, minus;  // per-block DP state for long patterns
-  // Row-wise batches: kLanes pairs' patterns at once, and the chunk's
-  // trimmed pairs.
-  std::array<levenshtein::PatternMasks<Token>, levenshtein::kLanes> lanes;
-  std::vector<TrimmedPair<Token>> pairs;
-  // Bytes: the kLanes patterns in ByteLanes instead (byte_lanes.h).
-  std::conditional_t<sizeof(Token) == 1, levenshtein::ByteLanes, std::monostate> byte_lanes;
-};
-
-// Borrows this thread's workspace; releases the pattern (which points into
-// the caller's tensor) when the chunk ends, however it ends.
-template <typename Token>
-class BorrowedWorkspace {
- public:
-  BorrowedWorkspace() : workspace_(instance()) {}
-  ~BorrowedWorkspace() {
-    workspace_.pattern.release();
-    for (auto& lane : workspace_.lanes) {
-      lane.release();
-    }
-    if constexpr (sizeof(Token) == 1) {
-      workspace_.byte_lanes.release();
-    }
-  }
-  Workspace<Token>* operator->() { return &workspace_; }
-  Workspace<Token>& operator*() { return workspace_; }
-
- private:
-  static Workspace<Token>& instance() {
-    thread_local Workspace<Token> workspace;
-    return workspace;
-  }
-  Workspace<Token>& workspace_;
-};
-
-// Equal prefixes and suffixes never change the distance; stripping them
-// makes near-identical pairs cheap. The shorter side becomes the pattern.
-template <typename Token>
-TrimmedPair<Token> trim(const Token* x, int64_t n, const Token* y, int64_t m, int64_t index) {
-  while (n > 0 && m > 0 && *x == *y) {
-    ++x, ++y, --n, --m;
-  }
-  while (n > 0 && m > 0 && x[n - 1] == y[m - 1]) {
-    --n, --m;
-  }
-  if (n > m) {
-    std::swap(x, y);
-    std::swap(n, m);
-  }
-  return {x, n, y, m, index};
-}
-
-// A distance cut at `bound`: min(distance, bound + 1), for any value the
-// kernels return (exact up to the bound, anything above it past it).
-inline int64_t capped(int64_t distance, int64_t bound) { return std::min(distance, bound + 1); }
-
-// Whether the lengths alone give a trimmed pair's capped distance: an empty
-// pattern, or a length difference already above the bound.
-template <typename Token>
-bool settled_by_lengths(const TrimmedPair<Token>& pair, int64_t bound) {
-  return pair.pattern_length == 0 || pair.text_length - pair.pattern_length > bound;
-}
-
-// The distance of a trimmed pair, capped at bound + 1 (cheap cases first).
-template <typename Token>
-int64_t trimmed_distance(Workspace<Token>& workspace, const TrimmedPair<Token>& pair,
-                         int64_t bound) {
-  if (settled_by_lengths(pair, bound)) {
-    return capped(pair.text_length - pair.pattern_length, bound);
-  }
-  workspace.pattern.prepare(pair.pattern, pair.pattern_length);
-  return capped(levenshtein::distance(workspace.pattern, pair.text, pair.text_length,
-                                      workspace.plus, workspace.minus, bound),
-                bound);
-}
-
-// Distance of one pair, capped at bound + 1; the shorter sequence becomes
-// the bit-parallel pattern.
-template <typename Token>
-int64_t pair_distance(Workspace<Token>& workspace, const Token* x, int64_t n, const Token* y,
-                      int64_t m, int64_t bound) {
-  return trimmed_distance(workspace, trim(x, n, y, m, 0), bound);
-}
-
-// Distances of trimmed pairs, each into out[pair.index], capped at bound + 1.
-// `pairs` is consumed: the pairs whose pattern fits one word (the common
-// case: sequences of up to 64 tokens) are kept and run kLanes at a time, each
-// lane with its own pattern, in the given order (sorting them by length to
-// end lanes together was measured slower: the rows are then read out of
-// memory order); the others are computed one by one first. Results are
-// exact integers, so the order of work never changes them.
-template <typename Token>
-void trimmed_pairs_distances(Workspace<Token>& workspace, std::vector<TrimmedPair<Token>>& pairs,
-                             int64_t bound, int64_t* out) {
-  constexpr int kLanes = levenshtein::kLanes;
-  size_t kept = 0;
-  for (const TrimmedPair<Token>& pair : pairs) {
-    if (pair.pattern_length <= levenshtein::kWordBits && !settled_by_lengths(pair, bound)) {
-      pairs[kept++] = pair;
-    } else {
-      out[pair.index] = trimmed_distance(workspace, pair, bound);
-    }
-  }
-  pairs.resize(kept);
-  const std::vector<TrimmedPair<Token>>& one_word = pairs;
-  // The rows are read once, so the group after this one is fetched from
-  // memory while this one computes (the loads would otherwise wait on it).
-  const auto prefetch_group = [&](size_t group) {
-    for (size_t p = group; p < std::min(group + kLanes, one_word.size()); ++p) {
-      const TrimmedPair<Token>& pair = one_word[p];
-      for (int64_t k = 0; k < pair.pattern_length; k += 64 / sizeof(Token)) {
-        __builtin_prefetch(pair.pattern + k);
-      }
-      for (int64_t k = 0; k < pair.text_length; k += 64 / sizeof(Token)) {
-        __builtin_prefetch(pair.text + k);
-      }
-    }
-  };
-  size_t next = 0;
-  for (; next + kLanes <= one_word.size(); next += kLanes) {
-    prefetch_group(next + kLanes);
-    const Token* texts[kLanes];
-    int64_t text_lengths[kLanes], scores[kLanes];
-    for (int lane = 0; lane < kLanes; ++lane) {
-      texts[lane] = one_word[next + lane].text;
-      text_lengths[lane] = one_word[next + lane].text_length;
-    }
-    if constexpr (sizeof(Token) == 1) {
-      auto& lanes = workspace.byte_lanes;
-      lanes.release();
-      for (int lane = 0; lane < kLanes; ++lane) {
-        lanes.prepare(lane, one_word[next + lane].pattern, one_word[next + lane].pattern_length);
-      }
-      lanes.distances(texts, text_lengths, bound, scores);
-    } else {
-      const levenshtein::PatternMasks<Token>* patterns[kLanes];
-      for (int lane = 0; lane < kLanes; ++lane) {
-        const TrimmedPair<Token>& pair = one_word[next + lane];
-        workspace.lanes[lane].prepare(pair.pattern, pair.pattern_length);
-        patterns[lane] = &workspace.lanes[lane];
-      }
-      levenshtein::distances_four_lanes(patterns, texts, text_lengths, bound, scores);
-    }
-    for (int lane = 0; lane < kLanes; ++lane) {
-      out[one_word[next + lane].index] = capped(scores[lane], bound);
-    }
-  }
-  for (; next < one_word.size(); ++next) {
-    out[one_word[next].index] = trimmed_distance(workspace, one_word[next], bound);
-  }
-}
-
 // Pairs [first, last) of a row-wise batch, capped at bound + 1.
 template <typename Token>
 void rows_chunk(Workspace<Token>& workspace, Sequences<Token> a, Sequences<Token> b, int64_t first,
@@ -285,14 +118,6 @@ void rows_chunk(Workspace<Token>& workspace, Sequences<Token> a, Sequences<Token
   }
   trimmed_pairs_distances(workspace, pairs, bound, out);
 }
-
-// Work of one pair in 64-bit word steps: one per text symbol per pattern block.
-inline int64_t word_steps(int64_t pattern_width, int64_t text_width) {
-  return std::max<int64_t>(1, (pattern_width + 63) / 64) * std::max<int64_t>(1, text_width);
-}
-
-// One word step costs about 4 ns here.
-constexpr int64_t kWordStepNs = 4;
 
 template <typename Token>
 void edit_distance_rows(Sequences<Token> a, Sequences<Token> b, int64_t batch, int64_t bound,

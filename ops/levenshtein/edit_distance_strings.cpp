@@ -7,7 +7,7 @@
 #include <atomic>
 
 #include <torch_mt/parallel.h>
-#include "edit_distance_kernels.h"
+#include "pair_distances.h"
 
 namespace mt::strings {
 namespace {

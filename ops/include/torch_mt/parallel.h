@@ -13,6 +13,7 @@
 //   mt::check_*                                 argument checks naming op and argument
 //   mt::check_allocation(...)                   refuse outputs that cannot fit
 //   mt::simd::avx2_enabled()                    the AVX2 switch (TORCH_MT_DISABLE_SIMD)
+//   mt::simd::avx512_enabled()                  the AVX-512 switch (also TORCH_MT_DISABLE_AVX512)
 //                                               of kernels with a SIMD path
 //   mt::strings::StringSide, append_code_points strings read in place (str[], Python str)
 //

@@ -1,0 +1,269 @@
+// The distances of a row-wise batch's pairs, each pair with its own pattern:
+// the per-thread workspace, the trimming of equal prefixes and suffixes,
+// and the lanes that compute a chunk's trimmed pairs together. Shared by
+// the tensor kernels (edit_distance_kernels.h) and the strings read in
+// place (edit_distance_strings.cpp). No torch header: tokens and lengths only.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <type_traits>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include <torch_mt/parallel.h>
+#include "byte_lanes.h"
+#include "byte_timeline.h"
+#include "four_lanes.h"
+#include "levenshtein_bitparallel.h"
+
+namespace mt::edit_distance_family {
+
+// Scratch kept by each thread across calls: the pattern tables are large
+// enough (a 256 KiB dense table) that rebuilding them per chunk would show.
+// A pair after trimming: the shorter side is the pattern.
+template <typename Token>
+struct TrimmedPair {
+  const Token* pattern;
+  int64_t pattern_length;
+  const Token* text;
+  int64_t text_length;
+  int64_t index;  // of the pair in the batch
+};
+
+template <typename Token>
+struct Workspace {
+  levenshtein::PatternMasks<Token> pattern;
+  std::vector<uint64_t> plus, minus;  // per-block DP state for long patterns
+  // Row-wise batches: kLanes pairs' patterns at once, and the chunk's
+  // trimmed pairs.
+  std::array<levenshtein::PatternMasks<Token>, levenshtein::kLanes> lanes;
+  std::vector<TrimmedPair<Token>> pairs;
+  // Bytes: the kLanes patterns in ByteLanes instead (byte_lanes.h), or
+  // with AVX2 the pairs streamed through the lanes (byte_timeline.h).
+  std::conditional_t<sizeof(Token) == 1, levenshtein::ByteLanes, std::monostate> byte_lanes;
+#if defined(__x86_64__)
+  std::conditional_t<sizeof(Token) == 1, levenshtein::ByteTimeline, std::monostate> byte_timeline;
+#endif
+};
+
+// Borrows this thread's workspace; releases the pattern (which points into
+// the caller's tensor) when the chunk ends, however it ends.
+template <typename Token>
+class BorrowedWorkspace {
+ public:
+  BorrowedWorkspace() : workspace_(instance()) {}
+  ~BorrowedWorkspace() {
+    workspace_.pattern.release();
+    for (auto& lane : workspace_.lanes) {
+      lane.release();
+    }
+    if constexpr (sizeof(Token) == 1) {
+      workspace_.byte_lanes.release();
+    }
+  }
+  Workspace<Token>* operator->() { return &workspace_; }
+  Workspace<Token>& operator*() { return workspace_; }
+
+ private:
+  static Workspace<Token>& instance() {
+    thread_local Workspace<Token> workspace;
+    return workspace;
+  }
+  Workspace<Token>& workspace_;
+};
+
+#if defined(__x86_64__)
+// The equal bytes at the start (`step` = +1) or the end (-1: `x` and `y`
+// point one past their last byte) of two byte strings of which `k` bytes
+// each may be read, 64 at a time: AVX-512's masked loads read no byte past
+// those k. A scalar loop spent several cycles a byte here.
+__attribute__((target("avx512f,avx512bw"))) inline int64_t equal_run_avx512(const uint8_t* x,
+                                                                            const uint8_t* y,
+                                                                            int64_t k, int step) {
+  for (int64_t done = 0; done < k;) {
+    const int64_t chunk = std::min<int64_t>(levenshtein::kWordBits, k - done);
+    const __mmask64 bytes = chunk == 64 ? ~__mmask64{0} : (__mmask64{1} << chunk) - 1;
+    const int64_t offset = step > 0 ? done : -done - chunk;
+    const __mmask64 differ =
+        _mm512_mask_cmpneq_epi8_mask(bytes, _mm512_maskz_loadu_epi8(bytes, x + offset),
+                                     _mm512_maskz_loadu_epi8(bytes, y + offset));
+    if (differ != 0) {
+      // From the start, the lowest differing byte ends the run; from the
+      // end, the highest one.
+      return done + (step > 0 ? __builtin_ctzll(differ) : __builtin_clzll(differ) - (64 - chunk));
+    }
+    done += chunk;
+  }
+  return k;
+}
+#endif
+
+// Equal prefixes and suffixes never change the distance; stripping them
+// makes near-identical pairs cheap. The shorter side becomes the pattern.
+template <typename Token>
+TrimmedPair<Token> trim(const Token* x, int64_t n, const Token* y, int64_t m, int64_t index) {
+#if defined(__x86_64__)
+  if constexpr (sizeof(Token) == 1) {
+    if (simd::avx512_enabled()) {
+      const int64_t prefix = equal_run_avx512(x, y, std::min(n, m), 1);
+      x += prefix, y += prefix, n -= prefix, m -= prefix;
+      const int64_t suffix = equal_run_avx512(x + n, y + m, std::min(n, m), -1);
+      n -= suffix, m -= suffix;
+      return n > m ? TrimmedPair<Token>{y, m, x, n, index} : TrimmedPair<Token>{x, n, y, m, index};
+    }
+  }
+#endif
+  while (n > 0 && m > 0 && *x == *y) {
+    ++x, ++y, --n, --m;
+  }
+  while (n > 0 && m > 0 && x[n - 1] == y[m - 1]) {
+    --n, --m;
+  }
+  if (n > m) {
+    std::swap(x, y);
+    std::swap(n, m);
+  }
+  return {x, n, y, m, index};
+}
+
+// A distance cut at `bound`: min(distance, bound + 1), for any value the
+// kernels return (exact up to the bound, anything above it past it).
+inline int64_t capped(int64_t distance, int64_t bound) { return std::min(distance, bound + 1); }
+
+// Whether the lengths alone give a trimmed pair's capped distance: an empty
+// pattern, or a length difference already above the bound.
+template <typename Token>
+bool settled_by_lengths(const TrimmedPair<Token>& pair, int64_t bound) {
+  return pair.pattern_length == 0 || pair.text_length - pair.pattern_length > bound;
+}
+
+// The distance of a trimmed pair, capped at bound + 1 (cheap cases first).
+template <typename Token>
+int64_t trimmed_distance(Workspace<Token>& workspace, const TrimmedPair<Token>& pair,
+                         int64_t bound) {
+  if (settled_by_lengths(pair, bound)) {
+    return capped(pair.text_length - pair.pattern_length, bound);
+  }
+  workspace.pattern.prepare(pair.pattern, pair.pattern_length);
+  return capped(levenshtein::distance(workspace.pattern, pair.text, pair.text_length,
+                                      workspace.plus, workspace.minus, bound),
+                bound);
+}
+
+// Distance of one pair, capped at bound + 1; the shorter sequence becomes
+// the bit-parallel pattern.
+template <typename Token>
+int64_t pair_distance(Workspace<Token>& workspace, const Token* x, int64_t n, const Token* y,
+                      int64_t m, int64_t bound) {
+  return trimmed_distance(workspace, trim(x, n, y, m, 0), bound);
+}
+
+#if defined(__x86_64__)
+// One-word byte pairs through the SIMD timeline (byte_timeline.h), a batch
+// of the timeline's steps at a time; a text too long for it goes alone.
+inline void streamed_byte_pairs(Workspace<uint8_t>& workspace,
+                                const std::vector<TrimmedPair<uint8_t>>& pairs, int64_t bound,
+                                int64_t* out) {
+  auto& timeline = workspace.byte_timeline;
+  for (const TrimmedPair<uint8_t>& pair : pairs) {
+    if (!levenshtein::ByteTimeline::fits(pair.pattern_length, pair.text_length)) {
+      out[pair.index] = trimmed_distance(workspace, pair, bound);
+      continue;
+    }
+    if (!timeline.add(pair.pattern, pair.pattern_length, pair.text, pair.text_length, pair.index)) {
+      timeline.run(bound, out);
+      timeline.add(pair.pattern, pair.pattern_length, pair.text, pair.text_length, pair.index);
+    }
+  }
+  timeline.run(bound, out);
+}
+#endif
+
+// Distances of trimmed pairs, each into out[pair.index], capped at bound + 1.
+// `pairs` is consumed: the pairs whose pattern fits one word (the common
+// case: sequences of up to 64 tokens) are kept and run kLanes at a time, each
+// lane with its own pattern, in the given order (sorting them by length to
+// end lanes together was measured slower: the rows are then read out of
+// memory order); the others are computed one by one first. Results are
+// exact integers, so the order of work never changes them.
+template <typename Token>
+void trimmed_pairs_distances(Workspace<Token>& workspace, std::vector<TrimmedPair<Token>>& pairs,
+                             int64_t bound, int64_t* out) {
+  constexpr int kLanes = levenshtein::kLanes;
+  size_t kept = 0;
+  for (const TrimmedPair<Token>& pair : pairs) {
+    if (pair.pattern_length <= levenshtein::kWordBits && !settled_by_lengths(pair, bound)) {
+      pairs[kept++] = pair;
+    } else {
+      out[pair.index] = trimmed_distance(workspace, pair, bound);
+    }
+  }
+  pairs.resize(kept);
+  const std::vector<TrimmedPair<Token>>& one_word = pairs;
+#if defined(__x86_64__)
+  if constexpr (sizeof(Token) == 1) {
+    if (simd::avx2_enabled()) {
+      streamed_byte_pairs(workspace, one_word, bound, out);
+      return;
+    }
+  }
+#endif
+  // The rows are read once, so the group after this one is fetched from
+  // memory while this one computes (the loads would otherwise wait on it).
+  const auto prefetch_group = [&](size_t group) {
+    for (size_t p = group; p < std::min(group + kLanes, one_word.size()); ++p) {
+      const TrimmedPair<Token>& pair = one_word[p];
+      for (int64_t k = 0; k < pair.pattern_length; k += 64 / sizeof(Token)) {
+        __builtin_prefetch(pair.pattern + k);
+      }
+      for (int64_t k = 0; k < pair.text_length; k += 64 / sizeof(Token)) {
+        __builtin_prefetch(pair.text + k);
+      }
+    }
+  };
+  size_t next = 0;
+  for (; next + kLanes <= one_word.size(); next += kLanes) {
+    prefetch_group(next + kLanes);
+    const Token* texts[kLanes];
+    int64_t text_lengths[kLanes], scores[kLanes];
+    for (int lane = 0; lane < kLanes; ++lane) {
+      texts[lane] = one_word[next + lane].text;
+      text_lengths[lane] = one_word[next + lane].text_length;
+    }
+    if constexpr (sizeof(Token) == 1) {
+      auto& lanes = workspace.byte_lanes;
+      lanes.release();
+      for (int lane = 0; lane < kLanes; ++lane) {
+        lanes.prepare(lane, one_word[next + lane].pattern, one_word[next + lane].pattern_length);
+      }
+      lanes.distances(texts, text_lengths, bound, scores);
+    } else {
+      const levenshtein::PatternMasks<Token>* patterns[kLanes];
+      for (int lane = 0; lane < kLanes; ++lane) {
+        const TrimmedPair<Token>& pair = one_word[next + lane];
+        workspace.lanes[lane].prepare(pair.pattern, pair.pattern_length);
+        patterns[lane] = &workspace.lanes[lane];
+      }
+      levenshtein::distances_four_lanes(patterns, texts, text_lengths, bound, scores);
+    }
+    for (int lane = 0; lane < kLanes; ++lane) {
+      out[one_word[next + lane].index] = capped(scores[lane], bound);
+    }
+  }
+  for (; next < one_word.size(); ++next) {
+    out[one_word[next].index] = trimmed_distance(workspace, one_word[next], bound);
+  }
+}
+
+// Work of one pair in 64-bit word steps: one per text symbol per pattern block.
+inline int64_t word_steps(int64_t pattern_width, int64_t text_width) {
+  return std::max<int64_t>(1, (pattern_width + 63) / 64) * std::max<int64_t>(1, text_width);
+}
+
+// One word step costs about 4 ns here.
+constexpr int64_t kWordStepNs = 4;
+
+}  // namespace mt::edit_distance_family
