@@ -12,9 +12,8 @@
 // step, computed by comparison (the text byte against the pattern held in
 // registers: no per-pattern table to fill and clear), and marks the step
 // where it starts. The step loop then advances all lanes at once with no
-// branch on the data, resetting the lanes that start a pair. The lanes'
-// scores run on across their pairs: a pair's distance is its pattern length
-// plus its lane's score at its last step minus the score before its first.
+// branch on the data, resetting the lanes that start a pair, and keeps each
+// step's words: a pair's distance is read off its last column afterwards.
 //
 // Measured on an Intel Xeon (AVX-512), 20 000 ASCII word pairs of 20-60
 // characters: see docs/benchmarks.md, "Per-core speed".
@@ -36,42 +35,30 @@ namespace mt::levenshtein {
 
 #if defined(__x86_64__)
 
-// The Myers step on eight one-word lanes in one AVX-512 register: what
-// FourLanesAvx2::step() does on four, with the three-input logic of
-// vpternlogq and the score moved under a mask.
-struct EightLanesAvx512 {
-  __m512i plus, minus, scores, score_rows;
-
-  __attribute__((target("avx512f"))) EightLanesAvx512()
-      : plus(_mm512_set1_epi64(-1)),
-        minus(_mm512_setzero_si512()),
-        scores(_mm512_setzero_si512()),
-        score_rows(_mm512_setzero_si512()) {}
-
-  __attribute__((target("avx512f"), always_inline)) void step(__m512i match) {
-    const __m512i one = _mm512_set1_epi64(1);
-    const __m512i vertical = _mm512_or_si512(match, minus);
-    const __m512i sum = _mm512_add_epi64(_mm512_and_si512(match, plus), plus);
-    // 0xBE: (a ^ b) | c, and 0xF1: a | ~(b | c), as vpternlogq tables.
-    const __m512i diagonal = _mm512_ternarylogic_epi64(sum, plus, match, 0xBE);
-    const __m512i horizontal_plus = _mm512_ternarylogic_epi64(minus, diagonal, plus, 0xF1);
-    const __m512i horizontal_minus = _mm512_and_si512(plus, diagonal);
-    scores = _mm512_mask_add_epi64(scores, _mm512_test_epi64_mask(horizontal_plus, score_rows),
-                                   scores, one);
-    scores = _mm512_mask_sub_epi64(scores, _mm512_test_epi64_mask(horizontal_minus, score_rows),
-                                   scores, one);
-    // x + x shifts by one (and GCC 12 warns falsely on _mm512_slli_epi64).
-    const __m512i shifted_plus =
-        _mm512_or_si512(_mm512_add_epi64(horizontal_plus, horizontal_plus), one);
-    const __m512i shifted_minus = _mm512_add_epi64(horizontal_minus, horizontal_minus);
-    plus = _mm512_ternarylogic_epi64(shifted_minus, vertical, shifted_plus, 0xF1);
-    minus = _mm512_and_si512(shifted_plus, vertical);
-  }
-};
+// advance_block() with carry_in = +1 on eight one-word lanes in one AVX-512
+// register: FourLanesAvx2::advance() with vpternlogq's three-input logic.
+// No scores: the timeline reads each pair's distance off its last column.
+__attribute__((target("avx512f"), always_inline)) inline void advance_eight_lanes(__m512i match,
+                                                                                  __m512i& plus,
+                                                                                  __m512i& minus) {
+  const __m512i one = _mm512_set1_epi64(1);
+  const __m512i vertical = _mm512_or_si512(match, minus);
+  const __m512i sum = _mm512_add_epi64(_mm512_and_si512(match, plus), plus);
+  // 0xBE: (a ^ b) | c, and 0xF1: a | ~(b | c), as vpternlogq tables.
+  const __m512i diagonal = _mm512_ternarylogic_epi64(sum, plus, match, 0xBE);
+  const __m512i horizontal_plus = _mm512_ternarylogic_epi64(minus, diagonal, plus, 0xF1);
+  const __m512i horizontal_minus = _mm512_and_si512(plus, diagonal);
+  // x + x shifts by one (and GCC 12 warns falsely on _mm512_slli_epi64).
+  const __m512i shifted_plus =
+      _mm512_or_si512(_mm512_add_epi64(horizontal_plus, horizontal_plus), one);
+  const __m512i shifted_minus = _mm512_add_epi64(horizontal_minus, horizontal_minus);
+  plus = _mm512_ternarylogic_epi64(shifted_minus, vertical, shifted_plus, 0xF1);
+  minus = _mm512_and_si512(shifted_plus, vertical);
+}
 
 class ByteTimeline {
  public:
-  // Steps per batch: three arrays of kSteps x 8 words (24 KiB) stay in L1.
+  // Steps per batch: two arrays of kSteps x 8 words (16 KiB) stay in L1.
   static constexpr int64_t kSteps = 128;
   static constexpr int kMaxLanes = 8;
 
@@ -109,14 +96,16 @@ class ByteTimeline {
       compare_avx2(pattern, pattern_length, text, text_length, column);
     }
     starts_[start] |= static_cast<uint8_t>(1u << lane);
-    start_rows_[start * lanes_ + lane] = uint64_t{1} << (pattern_length - 1);
     lane_ends_[lane] = start + text_length;
-    scheduled_.push_back({index, pattern_length, start, lane_ends_[lane] - 1, lane});
+    scheduled_.push_back(
+        {index, pattern_length, text_length, (lane_ends_[lane] - 1) * lanes_ + lane});
     return true;
   }
 
   // The scheduled pairs' distances, capped at bound + 1, into out[index];
-  // empties the timeline.
+  // empties the timeline. A pair's last column gives its distance: the DP's
+  // bottom cell is its top cell (the text length) plus the vertical deltas
+  // down the pattern's rows (bits above them are padding).
   void run(int64_t bound, int64_t* out) {
     const int64_t steps = *std::max_element(lane_ends_, lane_ends_ + lanes_);  // lanes_ in use
     if (lanes_ == kMaxLanes) {
@@ -125,9 +114,9 @@ class ByteTimeline {
       steps_avx2(steps);
     }
     for (const Scheduled& pair : scheduled_) {
-      const int64_t before = pair.first > 0 ? scores_[(pair.first - 1) * lanes_ + pair.lane] : 0;
-      const int64_t distance =
-          pair.pattern_length + scores_[pair.last * lanes_ + pair.lane] - before;
+      const uint64_t rows = ~uint64_t{0} >> (kWordBits - pair.pattern_length);
+      const int64_t distance = pair.text_length + __builtin_popcountll(plus_[pair.last] & rows) -
+                               __builtin_popcountll(minus_[pair.last] & rows);
       out[pair.index] = std::min(distance, bound + 1);
     }
     std::memset(starts_, 0, static_cast<size_t>(steps));
@@ -143,8 +132,8 @@ class ByteTimeline {
   }
 
   struct Scheduled {
-    int64_t index, pattern_length, first, last;  // first and last step on its lane
-    int lane;
+    int64_t index, pattern_length, text_length;
+    int64_t last;  // the cell of its last step: step * lanes_ + lane
   };
 
   // Match words by comparison with the pattern in one register, zero-padded
@@ -159,7 +148,7 @@ class ByteTimeline {
         pattern_length == kWordBits ? ~__mmask64{0} : (__mmask64{1} << pattern_length) - 1;
     const __m512i held = _mm512_maskz_loadu_epi8(bytes, pattern);  // reads no byte past it
     for (int64_t k = 0; k < text_length; ++k) {
-      column[k * 8] = _cvtmask64_u64(
+      column[k * kMaxLanes] = _cvtmask64_u64(
           _mm512_cmpeq_epi8_mask(held, _mm512_set1_epi8(static_cast<char>(text[k]))));
     }
   }
@@ -181,37 +170,36 @@ class ByteTimeline {
     }
   }
 
-  // A lane's cells after its last pair hold stale words: it computes
-  // garbage there, which no pair reads.
+  // Every lane's words after every step, stored whole (no masked store: a
+  // microcoded one on some CPUs). A lane's cells after its last pair hold
+  // stale words: it computes garbage there, which no pair reads.
   __attribute__((target("avx512f,avx512bw"))) void steps_avx512(int64_t steps) {
-    EightLanesAvx512 lanes;
+    __m512i plus = _mm512_set1_epi64(-1), minus = _mm512_setzero_si512();
     for (int64_t t = 0; t < steps; ++t) {
       const __mmask8 starting = starts_[t];
-      lanes.score_rows = _mm512_mask_loadu_epi64(lanes.score_rows, starting, start_rows_ + t * 8);
-      lanes.plus = _mm512_mask_set1_epi64(lanes.plus, starting, -1);
-      lanes.minus = _mm512_maskz_mov_epi64(static_cast<__mmask8>(~starting), lanes.minus);
-      lanes.step(_mm512_load_si512(match_ + t * 8));
-      _mm512_store_si512(scores_ + t * 8, lanes.scores);
+      plus = _mm512_mask_set1_epi64(plus, starting, -1);
+      minus = _mm512_maskz_mov_epi64(static_cast<__mmask8>(~starting), minus);
+      advance_eight_lanes(_mm512_load_si512(match_ + t * kMaxLanes), plus, minus);
+      _mm512_store_si512(plus_ + t * kMaxLanes, plus);
+      _mm512_store_si512(minus_ + t * kMaxLanes, minus);
     }
   }
 
   __attribute__((target("avx2"))) void steps_avx2(int64_t steps) {
-    const int64_t none[kLanes] = {1, 1, 1, 1};  // any lengths: every member is set below
-    FourLanesAvx2 lanes(none, none);
-    lanes.scores = _mm256_setzero_si256();
-    const __m256i all = _mm256_set1_epi64x(-1);
+    const int64_t unused[kLanes] = {1, 1, 1, 1};  // FourLanesAvx2's scores go unused here
+    FourLanesAvx2 lanes(unused, unused);
     for (int64_t t = 0; t < steps; ++t) {
       const unsigned starting = starts_[t];
       const __m256i reset = _mm256_set_epi64x(
           -static_cast<int64_t>((starting >> 3) & 1), -static_cast<int64_t>((starting >> 2) & 1),
           -static_cast<int64_t>((starting >> 1) & 1), -static_cast<int64_t>(starting & 1));
-      lanes.score_rows = _mm256_blendv_epi8(
-          lanes.score_rows,
-          _mm256_load_si256(reinterpret_cast<const __m256i*>(start_rows_ + t * 4)), reset);
       lanes.plus = _mm256_or_si256(lanes.plus, reset);
       lanes.minus = _mm256_andnot_si256(reset, lanes.minus);
-      lanes.step(_mm256_load_si256(reinterpret_cast<const __m256i*>(match_ + t * 4)), all);
-      _mm256_store_si256(reinterpret_cast<__m256i*>(scores_ + t * 4), lanes.scores);
+      __m256i horizontal_plus, horizontal_minus;
+      lanes.advance(_mm256_load_si256(reinterpret_cast<const __m256i*>(match_ + t * 4)),
+                    horizontal_plus, horizontal_minus);
+      _mm256_store_si256(reinterpret_cast<__m256i*>(plus_ + t * 4), lanes.plus);
+      _mm256_store_si256(reinterpret_cast<__m256i*>(minus_ + t * 4), lanes.minus);
     }
   }
 
@@ -221,9 +209,9 @@ class ByteTimeline {
   // Step t's words of lane l at [t * lanes_ + l]. Zeroed once: a lane's stale
   // cells are read (and ignored), never uninitialised.
   alignas(64) uint64_t match_[kSteps * kMaxLanes] = {};
-  alignas(64) uint64_t start_rows_[kSteps * kMaxLanes] = {};  // score row of a pair starting there
-  alignas(64) int64_t scores_[kSteps * kMaxLanes] = {};       // each lane's running score after it
-  uint8_t starts_[kSteps] = {};  // bit l: lane l starts a pair at the step
+  alignas(64) uint64_t plus_[kSteps * kMaxLanes] = {};   // vertical +1 words after the step
+  alignas(64) uint64_t minus_[kSteps * kMaxLanes] = {};  // vertical -1 words after the step
+  uint8_t starts_[kSteps] = {};                          // bit l: lane l starts a pair there
 };
 
 #endif

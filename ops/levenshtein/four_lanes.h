@@ -81,27 +81,36 @@ struct FourLanesAvx2 {
     ends = _mm256_set_epi64x(text_lengths[3], text_lengths[2], text_lengths[1], text_lengths[0]);
   }
 
-  // One text symbol on every lane; `active` masks the lanes it counts for.
-  // A score moves by +1 where its row's horizontal delta is +1 and by -1
-  // where it is -1 (cmpeq gives -1 on a set bit: subtract it, add it).
-  __attribute__((target("avx2"), always_inline)) void step(__m256i match, __m256i active) {
+  // advance_block() on every lane, without the scores: the lanes' new
+  // vertical words, and their horizontal ones through the out-parameters.
+  __attribute__((target("avx2"), always_inline)) void advance(__m256i match,
+                                                              __m256i& horizontal_plus,
+                                                              __m256i& horizontal_minus) {
     const __m256i all_ones = _mm256_set1_epi64x(-1), one = _mm256_set1_epi64x(1);
     const __m256i vertical = _mm256_or_si256(match, minus);
     const __m256i sum = _mm256_add_epi64(_mm256_and_si256(match, plus), plus);
     const __m256i diagonal = _mm256_or_si256(_mm256_xor_si256(sum, plus), match);
-    const __m256i horizontal_plus =
+    horizontal_plus =
         _mm256_or_si256(minus, _mm256_andnot_si256(_mm256_or_si256(diagonal, plus), all_ones));
-    const __m256i horizontal_minus = _mm256_and_si256(plus, diagonal);
-    const __m256i up =
-        _mm256_cmpeq_epi64(_mm256_and_si256(horizontal_plus, score_rows), score_rows);
-    const __m256i down =
-        _mm256_cmpeq_epi64(_mm256_and_si256(horizontal_minus, score_rows), score_rows);
-    scores = _mm256_add_epi64(scores, _mm256_and_si256(_mm256_sub_epi64(down, up), active));
+    horizontal_minus = _mm256_and_si256(plus, diagonal);
     const __m256i shifted_plus = _mm256_or_si256(_mm256_slli_epi64(horizontal_plus, 1), one);
     const __m256i shifted_minus = _mm256_slli_epi64(horizontal_minus, 1);
     plus = _mm256_or_si256(shifted_minus,
                            _mm256_andnot_si256(_mm256_or_si256(vertical, shifted_plus), all_ones));
     minus = _mm256_and_si256(shifted_plus, vertical);
+  }
+
+  // One text symbol on every lane; `active` masks the lanes it counts for.
+  // A score moves by +1 where its row's horizontal delta is +1 and by -1
+  // where it is -1 (cmpeq gives -1 on a set bit: subtract it, add it).
+  __attribute__((target("avx2"), always_inline)) void step(__m256i match, __m256i active) {
+    __m256i horizontal_plus, horizontal_minus;
+    advance(match, horizontal_plus, horizontal_minus);
+    const __m256i up =
+        _mm256_cmpeq_epi64(_mm256_and_si256(horizontal_plus, score_rows), score_rows);
+    const __m256i down =
+        _mm256_cmpeq_epi64(_mm256_and_si256(horizontal_minus, score_rows), score_rows);
+    scores = _mm256_add_epi64(scores, _mm256_and_si256(_mm256_sub_epi64(down, up), active));
   }
 
   // exceeds() on every lane after `done` symbols: score - max(end - done, 0) > bound.

@@ -68,7 +68,9 @@ class BorrowedWorkspace {
   Workspace<Token>& operator*() { return workspace_; }
 
  private:
-  static Workspace<Token>& instance() {
+  // Not inlined: GCC would recompute an inlined thread_local's address
+  // (a __tls_get_addr call in a shared library) at every use in a loop.
+  __attribute__((noinline)) static Workspace<Token>& instance() {
     thread_local Workspace<Token> workspace;
     return workspace;
   }
@@ -80,9 +82,10 @@ class BorrowedWorkspace {
 // point one past their last byte) of two byte strings of which `k` bytes
 // each may be read, 64 at a time: AVX-512's masked loads read no byte past
 // those k. A scalar loop spent several cycles a byte here.
-__attribute__((target("avx512f,avx512bw"))) inline int64_t equal_run_avx512(const uint8_t* x,
-                                                                            const uint8_t* y,
-                                                                            int64_t k, int step) {
+__attribute__((target("avx512f,avx512bw"))) static inline int64_t equal_run_avx512(const uint8_t* x,
+                                                                                   const uint8_t* y,
+                                                                                   int64_t k,
+                                                                                   int step) {
   for (int64_t done = 0; done < k;) {
     const int64_t chunk = std::min<int64_t>(levenshtein::kWordBits, k - done);
     const __mmask64 bytes = chunk == 64 ? ~__mmask64{0} : (__mmask64{1} << chunk) - 1;
