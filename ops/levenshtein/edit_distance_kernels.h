@@ -111,6 +111,14 @@ struct Sequences {
 template <typename Token>
 void rows_chunk(Workspace<Token>& workspace, Sequences<Token> a, Sequences<Token> b, int64_t first,
                 int64_t last, int64_t bound, int64_t* out) {
+  if constexpr (sizeof(Token) == 1) {
+    BytePairDistances pairs(workspace, bound, out);
+    for (int64_t i = first; i < last; ++i) {
+      pairs.push(trim(a.row(i), a.length(i), b.row(i), b.length(i), i));
+    }
+    pairs.finish();
+    return;
+  }
   auto& pairs = workspace.pairs;
   pairs.clear();
   for (int64_t i = first; i < last; ++i) {

@@ -153,9 +153,6 @@ class ReadAhead {
 // estimate, as the lengths are not known before the workers read them.
 constexpr int64_t kTypicalPairNs = 80;
 
-// Byte pairs trimmed and then computed together, a block at a time.
-constexpr size_t kBytePairsBlock = 256;
-
 }  // namespace
 
 bool edit_distances(const char* op, StringSide a, StringSide b, int64_t count, int64_t bound,
@@ -169,8 +166,7 @@ bool edit_distances(const char* op, StringSide a, StringSide b, int64_t count, i
     WidenedPairs<int16_t> two_byte;
     WidenedPairs<int32_t> four_byte;
     BorrowedWorkspace<uint8_t> bytes;
-    auto& byte_pairs = bytes->pairs;
-    byte_pairs.clear();
+    BytePairDistances byte_pairs(*bytes, bound, distances);
     ReadAhead ahead(a, b, first, last);
     for (int64_t i = first; i < last; ++i) {
       const auto [raw_u, raw_v] = ahead.next(i);
@@ -180,13 +176,8 @@ bool edit_distances(const char* op, StringSide a, StringSide b, int64_t count, i
         return;
       }
       if (u.unit_bytes == 1 && v.unit_bytes == 1) {  // compared where they lie
-        byte_pairs.push_back(trim(static_cast<const uint8_t*>(u.data), u.length,
-                                  static_cast<const uint8_t*>(v.data), v.length, i));
-        // A block at a time, while its characters are still in L1.
-        if (byte_pairs.size() == kBytePairsBlock) {
-          trimmed_pairs_distances(*bytes, byte_pairs, bound, distances);
-          byte_pairs.clear();
-        }
+        byte_pairs.push(trim(static_cast<const uint8_t*>(u.data), u.length,
+                             static_cast<const uint8_t*>(v.data), v.length, i));
         continue;
       }
       errors.run(i, [&] {
@@ -197,7 +188,7 @@ bool edit_distances(const char* op, StringSide a, StringSide b, int64_t count, i
         }
       });
     }
-    trimmed_pairs_distances(*bytes, byte_pairs, bound, distances);
+    byte_pairs.finish();
     two_byte.distances(bound, distances);
     four_byte.distances(bound, distances);
   });

@@ -62,6 +62,9 @@ class BorrowedWorkspace {
     }
     if constexpr (sizeof(Token) == 1) {
       workspace_.byte_lanes.release();
+#if defined(__x86_64__)
+      workspace_.byte_timeline.clear();  // pairs left by a chunk that stopped early
+#endif
     }
   }
   Workspace<Token>* operator->() { return &workspace_; }
@@ -164,27 +167,6 @@ int64_t pair_distance(Workspace<Token>& workspace, const Token* x, int64_t n, co
   return trimmed_distance(workspace, trim(x, n, y, m, 0), bound);
 }
 
-#if defined(__x86_64__)
-// One-word byte pairs through the SIMD timeline (byte_timeline.h), a batch
-// of the timeline's steps at a time; a text too long for it goes alone.
-inline void streamed_byte_pairs(Workspace<uint8_t>& workspace,
-                                const std::vector<TrimmedPair<uint8_t>>& pairs, int64_t bound,
-                                int64_t* out) {
-  auto& timeline = workspace.byte_timeline;
-  for (const TrimmedPair<uint8_t>& pair : pairs) {
-    if (!levenshtein::ByteTimeline::fits(pair.pattern_length, pair.text_length)) {
-      out[pair.index] = trimmed_distance(workspace, pair, bound);
-      continue;
-    }
-    if (!timeline.add(pair.pattern, pair.pattern_length, pair.text, pair.text_length, pair.index)) {
-      timeline.run(bound, out);
-      timeline.add(pair.pattern, pair.pattern_length, pair.text, pair.text_length, pair.index);
-    }
-  }
-  timeline.run(bound, out);
-}
-#endif
-
 // Distances of trimmed pairs, each into out[pair.index], capped at bound + 1.
 // `pairs` is consumed: the pairs whose pattern fits one word (the common
 // case: sequences of up to 64 tokens) are kept and run kLanes at a time, each
@@ -206,14 +188,6 @@ void trimmed_pairs_distances(Workspace<Token>& workspace, std::vector<TrimmedPai
   }
   pairs.resize(kept);
   const std::vector<TrimmedPair<Token>>& one_word = pairs;
-#if defined(__x86_64__)
-  if constexpr (sizeof(Token) == 1) {
-    if (simd::avx2_enabled()) {
-      streamed_byte_pairs(workspace, one_word, bound, out);
-      return;
-    }
-  }
-#endif
   // The rows are read once, so the group after this one is fetched from
   // memory while this one computes (the loads would otherwise wait on it).
   const auto prefetch_group = [&](size_t group) {
@@ -260,6 +234,71 @@ void trimmed_pairs_distances(Workspace<Token>& workspace, std::vector<TrimmedPai
     out[one_word[next].index] = trimmed_distance(workspace, one_word[next], bound);
   }
 }
+
+// The distances of byte pairs pushed one by one as they are trimmed, each
+// into out[pair.index], capped at bound + 1. Where AVX2 is enabled, a pair
+// whose pattern fits one word goes straight into the SIMD timeline
+// (byte_timeline.h) while its bytes are still in L1; elsewhere the pairs
+// are collected and computed a block at a time by trimmed_pairs_distances.
+// Call finish() after the last push.
+class BytePairDistances {
+ public:
+  BytePairDistances(Workspace<uint8_t>& workspace, int64_t bound, int64_t* out)
+      : workspace_(workspace), bound_(bound), out_(out) {
+    workspace_.pairs.clear();
+  }
+
+  void push(const TrimmedPair<uint8_t>& pair) {
+    if (settled_by_lengths(pair, bound_)) {
+      out_[pair.index] = capped(pair.text_length - pair.pattern_length, bound_);
+      return;
+    }
+#if defined(__x86_64__)
+    if (streamed_) {
+      if (!levenshtein::ByteTimeline::fits(pair.pattern_length, pair.text_length)) {
+        out_[pair.index] = trimmed_distance(workspace_, pair, bound_);
+      } else if (!timeline().add(pair.pattern, pair.pattern_length, pair.text,
+                                 pair.text_length, pair.index)) {
+        timeline().run(bound_, out_);
+        timeline().add(pair.pattern, pair.pattern_length, pair.text, pair.text_length,
+                       pair.index);
+      }
+      return;
+    }
+#endif
+    workspace_.pairs.push_back(pair);
+    if (workspace_.pairs.size() == kBlock) {
+      flush();
+    }
+  }
+
+  void finish() {
+#if defined(__x86_64__)
+    if (streamed_) {
+      timeline().run(bound_, out_);
+      return;
+    }
+#endif
+    flush();
+  }
+
+ private:
+  // The portable path's block: its pairs' bytes still in L2 when computed.
+  static constexpr size_t kBlock = 256;
+
+  void flush() {
+    trimmed_pairs_distances(workspace_, workspace_.pairs, bound_, out_);
+    workspace_.pairs.clear();
+  }
+
+#if defined(__x86_64__)
+  levenshtein::ByteTimeline& timeline() { return workspace_.byte_timeline; }
+  const bool streamed_ = simd::avx2_enabled();
+#endif
+  Workspace<uint8_t>& workspace_;
+  int64_t bound_;
+  int64_t* out_;
+};
 
 // Work of one pair in 64-bit word steps: one per text symbol per pattern block.
 inline int64_t word_steps(int64_t pattern_width, int64_t text_width) {
