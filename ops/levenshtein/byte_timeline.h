@@ -22,7 +22,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
-#include <vector>
+#include <span>
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -97,16 +97,16 @@ class ByteTimeline {
     }
     starts_[start] |= static_cast<uint8_t>(1u << lane);
     lane_ends_[lane] = start + text_length;
-    scheduled_.push_back(
-        {index, pattern_length, text_length, (lane_ends_[lane] - 1) * lanes_ + lane});
+    scheduled_[scheduled_count_++] = {index, pattern_length, text_length,
+                                      (lane_ends_[lane] - 1) * lanes_ + lane};
     return true;
   }
 
   // The scheduled pairs' distances, capped at bound + 1, into out[index];
   // empties the timeline. (Every AVX2 CPU has popcnt: without the target
-  // attribute, each popcount is a call into libgcc.) A pair's last column gives its distance: the DP's
-  // bottom cell is its top cell (the text length) plus the vertical deltas
-  // down the pattern's rows (bits above them are padding).
+  // attribute, each popcount is a call into libgcc.) A pair's last column gives its distance: the
+  // DP's bottom cell is its top cell (the text length) plus the vertical deltas down the pattern's
+  // rows (bits above them are padding).
   __attribute__((target("popcnt"))) void run(int64_t bound, int64_t* out) {
     const int64_t steps = *std::max_element(lane_ends_, lane_ends_ + lanes_);  // lanes_ in use
     if (lanes_ == kMaxLanes) {
@@ -114,7 +114,7 @@ class ByteTimeline {
     } else {
       steps_avx2(steps);
     }
-    for (const Scheduled& pair : scheduled_) {
+    for (const Scheduled& pair : std::span(scheduled_, scheduled_count_)) {
       const uint64_t rows = ~uint64_t{0} >> (kWordBits - pair.pattern_length);
       const int64_t distance = pair.text_length + __builtin_popcountll(plus_[pair.last] & rows) -
                                __builtin_popcountll(minus_[pair.last] & rows);
@@ -127,7 +127,7 @@ class ByteTimeline {
   void clear() {
     std::memset(starts_, 0, sizeof starts_);
     free_lanes();
-    scheduled_.clear();
+    scheduled_count_ = 0;
   }
 
  private:
@@ -210,8 +210,9 @@ class ByteTimeline {
   }
 
   int lanes_;
-  int64_t lane_ends_[kMaxLanes];  // the next free step of each lane
-  std::vector<Scheduled> scheduled_;
+  int64_t lane_ends_[kMaxLanes];             // the next free step of each lane
+  Scheduled scheduled_[kSteps * kMaxLanes];  // at most a text byte a cell
+  int64_t scheduled_count_ = 0;
   // Step t's words of lane l at [t * lanes_ + l]. Zeroed once: a lane's stale
   // cells are read (and ignored), never uninitialised.
   alignas(64) uint64_t match_[kSteps * kMaxLanes] = {};
