@@ -120,10 +120,30 @@ __attribute__((target("avx512f,avx512bw"), always_inline)) static inline int64_t
   return k;
 }
 
-// trim() of byte strings on AVX-512: one call, both runs inlined.
+// trim() of byte strings on AVX-512. When the shorter string has at most
+// 64 bytes, without a loop or a branch on the bytes: the first k bytes of
+// both and their last k are compared at once (k the shorter length), and
+// the run from the ends is cut where it would overlap the run from the
+// starts. Both runs then come from independent loads, and the pair costs
+// the same whatever the bytes.
 __attribute__((target("avx512f,avx512bw"))) static inline TrimmedPair<uint8_t> trim_avx512(
     const uint8_t* x, int64_t n, const uint8_t* y, int64_t m, int64_t index) {
-  const int64_t prefix = equal_run_avx512(x, y, std::min(n, m), 1);
+  const int64_t k = std::min(n, m);
+  if (k <= levenshtein::kWordBits) {
+    const __mmask64 bytes = k == 64 ? ~__mmask64{0} : (__mmask64{1} << k) - 1;
+    const uint64_t from_start = _cvtmask64_u64(_mm512_mask_cmpneq_epi8_mask(
+        bytes, _mm512_maskz_loadu_epi8(bytes, x), _mm512_maskz_loadu_epi8(bytes, y)));
+    const uint64_t from_end = _cvtmask64_u64(
+        _mm512_mask_cmpneq_epi8_mask(bytes, _mm512_maskz_loadu_epi8(bytes, x + n - k),
+                                     _mm512_maskz_loadu_epi8(bytes, y + m - k)));
+    // A run that never differs is all k bytes; from the end, the highest
+    // differing byte ends the run (counted down from bit k - 1).
+    const int64_t prefix = from_start == 0 ? k : __builtin_ctzll(from_start);
+    const int64_t suffix = std::min<int64_t>(
+        from_end == 0 ? k : __builtin_clzll(from_end) - (levenshtein::kWordBits - k), k - prefix);
+    return shorter_first(x + prefix, n - prefix - suffix, y + prefix, m - prefix - suffix, index);
+  }
+  const int64_t prefix = equal_run_avx512(x, y, k, 1);
   x += prefix, y += prefix, n -= prefix, m -= prefix;
   const int64_t suffix = equal_run_avx512(x + n, y + m, std::min(n, m), -1);
   n -= suffix, m -= suffix;
