@@ -179,12 +179,15 @@ class ByteTimeline {
   // Every lane's words after every step, stored whole (no masked store: a
   // microcoded one on some CPUs). A lane's cells after its last pair hold
   // stale words: it computes garbage there, which no pair reads.
-  __attribute__((target("avx512f,avx512bw"))) void steps_avx512(int64_t steps) {
-    __m512i plus = _mm512_set1_epi64(-1), minus = _mm512_setzero_si512();
+  __attribute__((target("avx512f,avx512bw,avx512dq"))) void steps_avx512(int64_t steps) {
+    const __m512i all_ones = _mm512_set1_epi64(-1), zeros = _mm512_setzero_si512();
+    __m512i plus = all_ones, minus = zeros;
     for (int64_t t = 0; t < steps; ++t) {
-      const __mmask8 starting = starts_[t];
-      plus = _mm512_mask_set1_epi64(plus, starting, -1);
-      minus = _mm512_maskz_mov_epi64(static_cast<__mmask8>(~starting), minus);
+      // The lanes starting a pair, as a mask register straight from memory,
+      // and the resets as masked moves: no broadcast on the shuffle port.
+      const __mmask8 starting = _load_mask8(&starts_[t]);
+      plus = _mm512_mask_mov_epi64(plus, starting, all_ones);
+      minus = _mm512_mask_mov_epi64(minus, starting, zeros);
       advance_eight_lanes(_mm512_load_si512(match_ + t * kMaxLanes), plus, minus);
       _mm512_store_si512(plus_ + t * kMaxLanes, plus);
       _mm512_store_si512(minus_ + t * kMaxLanes, minus);

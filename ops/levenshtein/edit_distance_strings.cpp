@@ -200,7 +200,7 @@ bool chunk_distances_portable(const char* op, const StringSide& a, const StringS
 }
 
 #if defined(__x86_64__)
-__attribute__((target("avx512f,avx512bw,popcnt"), flatten)) bool chunk_distances_avx512(
+__attribute__((target("avx512f,avx512bw,avx512dq,popcnt"), flatten)) bool chunk_distances_avx512(
     const char* op, const StringSide& a, const StringSide& b, int64_t first, int64_t last,
     int64_t bound, int64_t* distances, ItemErrors& errors) {
   return chunk_distances(op, a, b, first, last, bound, distances, errors);
