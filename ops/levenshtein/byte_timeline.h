@@ -63,7 +63,12 @@ class ByteTimeline {
   static constexpr int kMaxLanes = 8;
 
   // Lanes: 8 where AVX-512 is enabled, else 4 (AVX2; callers check it).
-  ByteTimeline() : lanes_(simd::avx512_enabled() ? kMaxLanes : 4) { free_lanes(); }
+  ByteTimeline() : lanes_(simd::avx512_enabled() ? kMaxLanes : 4) {
+    free_lanes();
+    for (int value = 0; value < 256; ++value) {
+      std::memset(broadcasts_[value], value, sizeof broadcasts_[value]);
+    }
+  }
 
   // Whether a pair can ever be scheduled: a pattern of 1..64 bytes, a text
   // of 1..kSteps bytes.
@@ -145,17 +150,43 @@ class ByteTimeline {
   // Match words by comparison with the pattern in one register, zero-padded
   // (a padding byte may match a text byte 0: harmless, as bits above the
   // pattern's last row never reach it; carries and shifts only move up).
-  __attribute__((target("avx512f,avx512bw"))) void compare_avx512(const uint8_t* pattern,
-                                                                  int64_t pattern_length,
-                                                                  const uint8_t* text,
-                                                                  int64_t text_length,
-                                                                  uint64_t* column) const {
+  __attribute__((target("avx512f,avx512bw,avx512dq"))) void compare_avx512(const uint8_t* pattern,
+                                                                           int64_t pattern_length,
+                                                                           const uint8_t* text,
+                                                                           int64_t text_length,
+                                                                           uint64_t* column) const {
     const __mmask64 bytes =
         pattern_length == kWordBits ? ~__mmask64{0} : (__mmask64{1} << pattern_length) - 1;
     const __m512i held = _mm512_maskz_loadu_epi8(bytes, pattern);  // reads no byte past it
+    const auto* broadcasts = reinterpret_cast<const char*>(broadcasts_);
+    if (text_length <= kWordBits) {
+      // Each text byte's offset into broadcasts_, 64 of them at once (zero
+      // past the text); then four compares a round with no bounds to check.
+      // A round writes up to three cells past the pair: of the lane's next
+      // pair, written after, or spare rows.
+      const __mmask64 text_bytes =
+          text_length == kWordBits ? ~__mmask64{0} : (__mmask64{1} << text_length) - 1;
+      const __m512i text_held = _mm512_maskz_loadu_epi8(text_bytes, text);
+      alignas(64) uint32_t offsets[kWordBits];
+#pragma GCC unroll 4
+      for (int quarter = 0; quarter < 4; ++quarter) {
+        // (The zero-masked forms: GCC 12 warns falsely on the plain ones.)
+        const __m512i widened = _mm512_maskz_cvtepu8_epi32(
+            0xFFFF, _mm512_maskz_extracti32x4_epi32(0xF, text_held, quarter));
+        _mm512_store_si512(offsets + 16 * quarter, _mm512_maskz_slli_epi32(0xFFFF, widened, 6));
+      }
+      for (int64_t k = 0; k < text_length; k += 4) {
+#pragma GCC unroll 4
+        for (int64_t j = 0; j < 4; ++j) {
+          column[(k + j) * kMaxLanes] = _cvtmask64_u64(
+              _mm512_cmpeq_epi8_mask(held, _mm512_load_si512(broadcasts + offsets[k + j])));
+        }
+      }
+      return;
+    }
     for (int64_t k = 0; k < text_length; ++k) {
-      column[k * kMaxLanes] = _cvtmask64_u64(
-          _mm512_cmpeq_epi8_mask(held, _mm512_set1_epi8(static_cast<char>(text[k]))));
+      column[k * kMaxLanes] =
+          _cvtmask64_u64(_mm512_cmpeq_epi8_mask(held, _mm512_load_si512(broadcasts_[text[k]])));
     }
   }
 
@@ -218,10 +249,14 @@ class ByteTimeline {
   int64_t scheduled_count_ = 0;
   // Step t's words of lane l at [t * lanes_ + l]. Zeroed once: a lane's stale
   // cells are read (and ignored), never uninitialised.
-  alignas(64) uint64_t match_[kSteps * kMaxLanes] = {};
-  alignas(64) uint64_t plus_[kSteps * kMaxLanes] = {};   // vertical +1 words after the step
-  alignas(64) uint64_t minus_[kSteps * kMaxLanes] = {};  // vertical -1 words after the step
-  uint8_t starts_[kSteps] = {};                          // bit l: lane l starts a pair there
+  alignas(64) uint64_t match_[(kSteps + 3) * kMaxLanes] = {};  // + 3 spare rows
+  alignas(64) uint64_t plus_[kSteps * kMaxLanes] = {};         // vertical +1 words after the step
+  alignas(64) uint64_t minus_[kSteps * kMaxLanes] = {};        // vertical -1 words after the step
+  // Every byte value 64 times over: a text byte's register is then a load,
+  // where a broadcast would take the port the compare needs (the compare
+  // of a byte then costs one cycle instead of two).
+  alignas(64) uint8_t broadcasts_[256][kWordBits];
+  uint8_t starts_[kSteps] = {};  // bit l: lane l starts a pair there
 };
 
 #endif
