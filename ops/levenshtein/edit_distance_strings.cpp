@@ -5,7 +5,12 @@
 #include "strings.h"
 
 #include <atomic>
+#include <cstring>
 #include <utility>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 #include <torch_mt/parallel.h>
 #include "pair_distances.h"
@@ -15,8 +20,23 @@ namespace {
 
 using namespace edit_distance_family;
 
+#if defined(__x86_64__)
+// all_ascii() of at most 64 bytes: one masked load (no byte past them), no
+// loop whose length the branch predictor would have to guess per string.
+__attribute__((target("avx512f,avx512bw"))) inline bool all_ascii_avx512(const unsigned char* bytes,
+                                                                         int64_t size) {
+  const __mmask64 read = size == 64 ? ~__mmask64{0} : (__mmask64{1} << size) - 1;
+  return _mm512_movepi8_mask(_mm512_maskz_loadu_epi8(read, bytes)) == 0;
+}
+#endif
+
 // Whether `size` bytes are all ASCII (then UTF-8 is one byte a code point).
-bool all_ascii(const unsigned char* bytes, int64_t size) {
+inline bool all_ascii(const unsigned char* bytes, int64_t size) {
+#if defined(__x86_64__)
+  if (size <= 64 && simd::avx512_enabled()) {
+    return all_ascii_avx512(bytes, size);
+  }
+#endif
   unsigned bits = 0;
   for (int64_t i = 0; i < size; ++i) {
     bits |= bytes[i];  // no early exit: the loop vectorises
