@@ -59,7 +59,7 @@ __attribute__((target("avx512f"), always_inline)) inline void advance_eight_lane
 class ByteTimeline {
  public:
   // Steps per batch: two arrays of kSteps x 8 words (16 KiB) stay in L1.
-  static constexpr int64_t kSteps = 128;
+  static constexpr int64_t kSteps = 256;
   static constexpr int kMaxLanes = 8;
 
   // Lanes: 8 where AVX-512 is enabled, else 4 (AVX2; callers check it).
