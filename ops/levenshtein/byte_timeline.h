@@ -161,8 +161,8 @@ class ByteTimeline {
     const auto* broadcasts = reinterpret_cast<const char*>(broadcasts_);
     if (text_length <= kWordBits) {
       // Each text byte's offset into broadcasts_, 64 of them at once (zero
-      // past the text); then four compares a round with no bounds to check.
-      // A round writes up to three cells past the pair: of the lane's next
+      // past the text); then eight compares a round with no bounds to check.
+      // A round writes up to seven cells past the pair: of the lane's next
       // pair, written after, or spare rows.
       const __mmask64 text_bytes =
           text_length == kWordBits ? ~__mmask64{0} : (__mmask64{1} << text_length) - 1;
@@ -175,9 +175,9 @@ class ByteTimeline {
             0xFFFF, _mm512_maskz_extracti32x4_epi32(0xF, text_held, quarter));
         _mm512_store_si512(offsets + 16 * quarter, _mm512_maskz_slli_epi32(0xFFFF, widened, 6));
       }
-      for (int64_t k = 0; k < text_length; k += 4) {
-#pragma GCC unroll 4
-        for (int64_t j = 0; j < 4; ++j) {
+      for (int64_t k = 0; k < text_length; k += 8) {
+#pragma GCC unroll 8
+        for (int64_t j = 0; j < 8; ++j) {
           column[(k + j) * kMaxLanes] = _cvtmask64_u64(
               _mm512_cmpeq_epi8_mask(held, _mm512_load_si512(broadcasts + offsets[k + j])));
         }
@@ -249,7 +249,7 @@ class ByteTimeline {
   int64_t scheduled_count_ = 0;
   // Step t's words of lane l at [t * lanes_ + l]. Zeroed once: a lane's stale
   // cells are read (and ignored), never uninitialised.
-  alignas(64) uint64_t match_[(kSteps + 3) * kMaxLanes] = {};  // + 3 spare rows
+  alignas(64) uint64_t match_[(kSteps + 7) * kMaxLanes] = {};  // + 7 spare rows
   alignas(64) uint64_t plus_[kSteps * kMaxLanes] = {};         // vertical +1 words after the step
   alignas(64) uint64_t minus_[kSteps * kMaxLanes] = {};        // vertical -1 words after the step
   // Every byte value 64 times over: a text byte's register is then a load,
