@@ -176,9 +176,9 @@ constexpr int64_t kTypicalPairNs = 80;
 // Pairs [first, last): 1-byte pairs compared where they lie, the others
 // widened by unit width (each kind borrows its workspace and releases it
 // before its buffer goes). False when an item is unreadable.
-// Inlined into one function per instruction set (below), so that on
-// AVX-512 the trimming and the timeline's comparisons inline into this
-// loop instead of being called per pair.
+// Inlined into one function per instruction set (below: AVX-512, AVX2 and
+// portable), so that the trimming and the timeline's comparisons inline
+// into this loop instead of being called per pair.
 __attribute__((always_inline)) inline bool chunk_distances(const char* op, const StringSide& a,
                                                            const StringSide& b, int64_t first,
                                                            int64_t last, int64_t bound,
@@ -220,6 +220,12 @@ bool chunk_distances_portable(const char* op, const StringSide& a, const StringS
 }
 
 #if defined(__x86_64__)
+__attribute__((target("avx2,popcnt"), flatten)) bool chunk_distances_avx2(
+    const char* op, const StringSide& a, const StringSide& b, int64_t first, int64_t last,
+    int64_t bound, int64_t* distances, ItemErrors& errors) {
+  return chunk_distances(op, a, b, first, last, bound, distances, errors);
+}
+
 __attribute__((target("avx512f,avx512bw,avx512dq,popcnt"), flatten)) bool chunk_distances_avx512(
     const char* op, const StringSide& a, const StringSide& b, int64_t first, int64_t last,
     int64_t bound, int64_t* distances, ItemErrors& errors) {
@@ -237,6 +243,8 @@ bool edit_distances(const char* op, StringSide a, StringSide b, int64_t count, i
 #if defined(__x86_64__)
   if (simd::avx512_enabled()) {
     chunk = &chunk_distances_avx512;
+  } else if (simd::avx2_enabled()) {
+    chunk = &chunk_distances_avx2;
   }
 #endif
   parallel_for(0, count, grain_for(kTypicalPairNs), [&](int64_t first, int64_t last) {
