@@ -67,7 +67,7 @@ def string_pairs(draw):
         )
         return draw(st.lists(st.tuples(text, text), max_size=8))
     rng = random.Random(draw(st.integers(0, 2**32 - 1)))
-    longest = draw(st.sampled_from([20, 64, 140]))
+    longest = draw(st.sampled_from([20, 64, 140, 300]))  # 300: past the SIMD timeline's steps
 
     def spelled(length):
         return "".join(rng.choice(alphabet) for _ in range(length))
@@ -94,6 +94,61 @@ def test_strings_read_in_place_matches_rapidfuzz(pairs, threads, cutoff):
     if cutoff is not None:
         distances = [min(d, cutoff + 1) for d in distances]
     assert out.dtype == torch.int64 and out.tolist() == distances
+
+
+@settings(max_examples=30)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    batch=st.integers(0, 600),
+    longest=st.sampled_from([8, 40, 64, 65, 130, 300]),
+    threads=st.integers(1, 3),
+    cutoff=st.none() | st.integers(0, 10),
+)
+def test_byte_tensors_match_rapidfuzz(seed, batch, longest, threads, cutoff):
+    # uint8 rows (any byte, 0 included: the SIMD compare pads patterns with
+    # zeros) as near-duplicates and unrelated rows, enough of them to fill
+    # the SIMD timeline several times over, patterns and texts across its
+    # limits (64 and 256 bytes), through the tensor op, non-contiguous too.
+    rng = random.Random(seed)
+    lefts = [[rng.randrange(256) if rng.random() < 0.3 else rng.randrange(4) for _ in
+              range(rng.randint(0, longest))] for _ in range(batch)]  # fmt: skip
+    rights = []
+    for row in lefts:
+        edited = list(row)
+        for _ in range(rng.randint(0, 5)):
+            at = rng.randrange(len(edited) + 1)
+            edited[at : at + rng.randint(0, 1)] = rng.choice([[], [rng.randrange(256)]])
+        rights.append(edited if rng.random() < 0.7 else edited[::-1])
+    (a, a_lengths), (b, b_lengths) = (
+        torch_mt.pad_sequences(side, torch.uint8) for side in (lefts, rights)
+    )
+    a = torch.cat([a, a], dim=1)[:, : a.shape[1]] if a.numel() else a  # a strided view
+    with torch_mt.num_threads(threads):
+        out = torch_mt.edit_distance(
+            a, b, a_lengths=a_lengths, b_lengths=b_lengths, max_distance=cutoff
+        )
+    expected = [Levenshtein.distance(x, y) for x, y in zip(lefts, rights)]
+    if cutoff is not None:
+        expected = [min(d, cutoff + 1) for d in expected]
+    assert out.tolist() == expected
+
+
+@settings(max_examples=30)
+@given(
+    pairs=st.lists(
+        st.tuples(st.text(alphabet="ab é漢", max_size=90), st.text(alphabet="ab é漢", max_size=90)),
+        max_size=40,
+    ),
+    threads=st.integers(1, 3),
+)
+def test_text_op_on_str_lists_matches_rapidfuzz(pairs, threads):
+    # str[] values are UTF-8: ASCII-only ones (checked 64 bytes at once on
+    # AVX-512) are compared as bytes, the others by code point.
+    a = [x for x, _ in pairs]
+    b = [y for _, y in pairs]
+    with torch_mt.num_threads(threads):
+        out = torch.ops.mt.edit_distance_text(a, b, None)
+    assert out.tolist() == [Levenshtein.distance(x, y) for x, y in pairs]
 
 
 @pytest.mark.parametrize(
@@ -337,8 +392,10 @@ def test_pattern_tables_are_clean_between_calls():
             assert bool((out == 60).all())
 
 
-def test_portable_kernels_without_simd():
-    # The same boundary tests, in a process where the AVX2 path is switched off.
+@pytest.mark.parametrize("switch", ["TORCH_MT_DISABLE_SIMD", "TORCH_MT_DISABLE_AVX512"])
+def test_portable_and_avx2_kernels(switch):
+    # The same boundary tests, in a process where the SIMD paths are switched
+    # off (the portable loops) or only AVX-512 is (the AVX2 variants).
     result = subprocess.run(
         [
             sys.executable,
@@ -351,7 +408,7 @@ def test_portable_kernels_without_simd():
             "-k",
             "word_boundaries or ragged or tables_are_clean or matches_rapidfuzz",
         ],
-        env={**os.environ, "TORCH_MT_DISABLE_SIMD": "1"},
+        env={**os.environ, switch: "1"},
         capture_output=True,
         text=True,
         timeout=600,
