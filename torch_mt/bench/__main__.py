@@ -127,7 +127,20 @@ def time_workload(
 
 
 #: The SIMD features that decide which kernel variant runs (and how fast).
-_SIMD_FLAGS = ("avx2", "fma", "avx512f", "avx512bw", "avx512vl")
+_SIMD_FLAGS = ("avx2", "fma", "avx512f", "avx512bw", "avx512dq", "avx512vl")
+
+
+def _simd_level(flags: set) -> str:
+    """The SIMD variant torch_mt's kernels pick here (ops/include/torch_mt/simd.h)."""
+    if os.environ.get("TORCH_MT_DISABLE_SIMD") is not None:
+        return "off (TORCH_MT_DISABLE_SIMD)"
+    if "avx2" not in flags:
+        return "portable"
+    if {"avx512f", "avx512bw", "avx512dq"} <= flags:
+        if os.environ.get("TORCH_MT_DISABLE_AVX512") is not None:
+            return "avx2 (TORCH_MT_DISABLE_AVX512)"
+        return "avx512"
+    return "avx2"
 
 
 def _cpuinfo_field(lines: list[str], name: str) -> str:
@@ -148,9 +161,7 @@ def machine_info() -> dict:
         "cpu_model": _cpuinfo_field(lines, "model name") or "unknown",
         "cpu_vendor": _cpuinfo_field(lines, "vendor_id") or "unknown",
         "cpu_flags": [flag for flag in _SIMD_FLAGS if flag in flags],
-        "torch_mt_simd": "off (TORCH_MT_DISABLE_SIMD)"
-        if os.environ.get("TORCH_MT_DISABLE_SIMD") is not None
-        else ("avx2" if "avx2" in flags else "portable"),
+        "torch_mt_simd": _simd_level(flags),
         "cpus_online": os.cpu_count(),
         "cpus_usable": len(os.sched_getaffinity(0)),
         "torch": torch.__version__,
