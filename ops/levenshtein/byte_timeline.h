@@ -153,11 +153,9 @@ class ByteTimeline {
   // Match words by comparison with the pattern in one register, zero-padded
   // (a padding byte may match a text byte 0: harmless, as bits above the
   // pattern's last row never reach it; carries and shifts only move up).
-  __attribute__((target("avx512f,avx512bw,avx512dq"))) void compare_avx512(const uint8_t* pattern,
-                                                                           int64_t pattern_length,
-                                                                           const uint8_t* text,
-                                                                           int64_t text_length,
-                                                                           uint64_t* column) const {
+  __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl"))) void compare_avx512(
+      const uint8_t* pattern, int64_t pattern_length, const uint8_t* text, int64_t text_length,
+      uint64_t* column) const {
     const __mmask64 bytes =
         pattern_length == kWordBits ? ~__mmask64{0} : (__mmask64{1} << pattern_length) - 1;
     const __m512i held = _mm512_maskz_loadu_epi8(bytes, pattern);  // reads no byte past it
@@ -169,14 +167,15 @@ class ByteTimeline {
       // pair, written after, or spare rows.
       const __mmask64 text_bytes =
           text_length == kWordBits ? ~__mmask64{0} : (__mmask64{1} << text_length) - 1;
-      const __m512i text_held = _mm512_maskz_loadu_epi8(text_bytes, text);
-      alignas(64) uint32_t offsets[kWordBits];
-#pragma GCC unroll 4
-      for (int quarter = 0; quarter < 4; ++quarter) {
+      // 16-bit offsets (255 * 64 fits): two widenings of 32 bytes each.
+      alignas(64) uint16_t offsets[kWordBits];
+#pragma GCC unroll 2
+      for (int half = 0; half < 2; ++half) {
+        const auto half_bytes = static_cast<__mmask32>(text_bytes >> (32 * half));
         // (The zero-masked forms: GCC 12 warns falsely on the plain ones.)
-        const __m512i widened = _mm512_maskz_cvtepu8_epi32(
-            0xFFFF, _mm512_maskz_extracti32x4_epi32(0xF, text_held, quarter));
-        _mm512_store_si512(offsets + 16 * quarter, _mm512_maskz_slli_epi32(0xFFFF, widened, 6));
+        const __m512i widened = _mm512_maskz_cvtepu8_epi16(
+            ~__mmask32{0}, _mm256_maskz_loadu_epi8(half_bytes, text + 32 * half));
+        _mm512_store_si512(offsets + 32 * half, _mm512_maskz_slli_epi16(~__mmask32{0}, widened, 6));
       }
       for (int64_t k = 0; k < text_length; k += 8) {
 #pragma GCC unroll 8

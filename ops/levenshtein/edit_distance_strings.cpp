@@ -226,9 +226,9 @@ __attribute__((target("avx2,popcnt"), flatten)) bool chunk_distances_avx2(
   return chunk_distances(op, a, b, first, last, bound, distances, errors);
 }
 
-__attribute__((target("avx512f,avx512bw,avx512dq,popcnt"), flatten)) bool chunk_distances_avx512(
-    const char* op, const StringSide& a, const StringSide& b, int64_t first, int64_t last,
-    int64_t bound, int64_t* distances, ItemErrors& errors) {
+__attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,popcnt"), flatten)) bool
+chunk_distances_avx512(const char* op, const StringSide& a, const StringSide& b, int64_t first,
+                       int64_t last, int64_t bound, int64_t* distances, ItemErrors& errors) {
   return chunk_distances(op, a, b, first, last, bound, distances, errors);
 }
 #endif

@@ -136,7 +136,7 @@ def _simd_level(flags: set) -> str:
         return "off (TORCH_MT_DISABLE_SIMD)"
     if "avx2" not in flags:
         return "portable"
-    if {"avx512f", "avx512bw", "avx512dq"} <= flags:
+    if {"avx512f", "avx512bw", "avx512dq", "avx512vl"} <= flags:
         if os.environ.get("TORCH_MT_DISABLE_AVX512") is not None:
             return "avx2 (TORCH_MT_DISABLE_AVX512)"
         return "avx512"
