@@ -138,7 +138,7 @@ class ReadAhead {
 
   // The views of pair i (the pairs are taken in order), reading pair i + kAhead.
   std::pair<StringView, StringView> next(int64_t i) {
-    const std::pair<StringView, StringView> views = slots_[i % kAhead];
+    const std::pair<StringView, StringView> views = slots_[static_cast<uint64_t>(i) % kAhead];
     if (i + kAhead < last_) {
       read(i + kAhead);
     }
@@ -157,7 +157,7 @@ class ReadAhead {
   }
 
   void read(int64_t i) {
-    auto& slot = slots_[i % kAhead];
+    auto& slot = slots_[static_cast<uint64_t>(i) % kAhead];
     slot = {a_.read(a_.items, i), b_.read(b_.items, i)};
     prefetch(slot.first);
     prefetch(slot.second);
