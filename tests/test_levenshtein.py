@@ -30,18 +30,28 @@ def test_python_reference_agrees_with_editdistance(x, y):
     assert levenshtein_reference(x, y) == editdistance.eval(x, y)
 
 
+ROW_WISE_ON_STRINGS = {
+    "wrapper": torch_mt.edit_distance,
+    # str[] values are UTF-8: ASCII-only ones (checked 64 bytes at once on
+    # AVX-512) are compared as bytes, the others by code point.
+    "str[] op": lambda a, b: torch.ops.mt.edit_distance_text(a, b, None),
+}
+
+
+@settings(max_examples=30)
 @given(
     pairs=st.lists(
-        st.tuples(st.text(alphabet="abc", max_size=20), st.text(alphabet="abc", max_size=20)),
-        max_size=20,
+        st.tuples(st.text(alphabet="ab é漢", max_size=90), st.text(alphabet="ab é漢", max_size=90)),
+        max_size=40,
     ),
     threads=st.integers(1, 3),
 )
-def test_strings_match_rapidfuzz(pairs, threads):
+@pytest.mark.parametrize("form", sorted(ROW_WISE_ON_STRINGS))
+def test_strings_row_wise_matches_rapidfuzz(form, pairs, threads):
     a = [x for x, _ in pairs]
     b = [y for _, y in pairs]
     with torch_mt.num_threads(threads):
-        out = torch_mt.edit_distance(a, b)
+        out = ROW_WISE_ON_STRINGS[form](a, b)
     assert out.tolist() == [Levenshtein.distance(x, y) for x, y in pairs]
 
 
@@ -131,24 +141,6 @@ def test_byte_tensors_match_rapidfuzz(seed, batch, longest, threads, cutoff):
     if cutoff is not None:
         expected = [min(d, cutoff + 1) for d in expected]
     assert out.tolist() == expected
-
-
-@settings(max_examples=30)
-@given(
-    pairs=st.lists(
-        st.tuples(st.text(alphabet="ab é漢", max_size=90), st.text(alphabet="ab é漢", max_size=90)),
-        max_size=40,
-    ),
-    threads=st.integers(1, 3),
-)
-def test_text_op_on_str_lists_matches_rapidfuzz(pairs, threads):
-    # str[] values are UTF-8: ASCII-only ones (checked 64 bytes at once on
-    # AVX-512) are compared as bytes, the others by code point.
-    a = [x for x, _ in pairs]
-    b = [y for _, y in pairs]
-    with torch_mt.num_threads(threads):
-        out = torch.ops.mt.edit_distance_text(a, b, None)
-    assert out.tolist() == [Levenshtein.distance(x, y) for x, y in pairs]
 
 
 @pytest.mark.parametrize(
