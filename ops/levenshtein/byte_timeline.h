@@ -35,6 +35,12 @@ namespace mt::levenshtein {
 
 #if defined(__x86_64__)
 
+// The mask of a register's first `count` bytes (0..64): what an AVX-512
+// masked load of a string of `count` bytes may read.
+inline __mmask64 first_bytes(int64_t count) {
+  return count == kWordBits ? ~__mmask64{0} : (__mmask64{1} << count) - 1;
+}
+
 // advance_block() with carry_in = +1 on eight one-word lanes in one AVX-512
 // register: FourLanesAvx2::advance() with vpternlogq's three-input logic.
 // No scores: the timeline reads each pair's distance off its last column.
@@ -65,7 +71,7 @@ class ByteTimeline {
   static constexpr int kMaxLanes = 8;
 
   // Lanes: 8 where AVX-512 is enabled, else 4 (AVX2; callers check it).
-  ByteTimeline() : lanes_(simd::avx512_enabled() ? kMaxLanes : 4) {
+  ByteTimeline() : lanes_(simd::avx512_enabled() ? kMaxLanes : kLanes) {
     free_lanes();
     for (int value = 0; value < 256; ++value) {
       std::memset(broadcasts_[value], value, sizeof broadcasts_[value]);
@@ -159,17 +165,15 @@ class ByteTimeline {
   __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl"))) void compare_avx512(
       const uint8_t* pattern, int64_t pattern_length, const uint8_t* text, int64_t text_length,
       uint64_t* column) const {
-    const __mmask64 bytes =
-        pattern_length == kWordBits ? ~__mmask64{0} : (__mmask64{1} << pattern_length) - 1;
-    const __m512i held = _mm512_maskz_loadu_epi8(bytes, pattern);  // reads no byte past it
+    const __m512i held =
+        _mm512_maskz_loadu_epi8(first_bytes(pattern_length), pattern);  // reads no byte past it
     const auto* broadcasts = reinterpret_cast<const char*>(broadcasts_);
     if (text_length <= kWordBits) {
       // Each text byte's offset into broadcasts_, 64 of them at once (zero
       // past the text); then eight compares a round with no bounds to check.
       // A round writes up to seven cells past the pair: of the lane's next
       // pair, written after, or spare rows.
-      const __mmask64 text_bytes =
-          text_length == kWordBits ? ~__mmask64{0} : (__mmask64{1} << text_length) - 1;
+      const __mmask64 text_bytes = first_bytes(text_length);
       // 16-bit offsets (255 * 64 fits): two widenings of 32 bytes each.
       alignas(64) uint16_t offsets[kWordBits];
 #pragma GCC unroll 2
@@ -208,7 +212,7 @@ class ByteTimeline {
           static_cast<uint32_t>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(byte, low)));
       const auto high_bits =
           static_cast<uint32_t>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(byte, high)));
-      column[k * 4] = (uint64_t{high_bits} << 32) | low_bits;
+      column[k * kLanes] = (uint64_t{high_bits} << 32) | low_bits;
     }
   }
 
@@ -231,20 +235,19 @@ class ByteTimeline {
   }
 
   __attribute__((target("avx2"))) void steps_avx2(int64_t steps) {
-    const int64_t unused[kLanes] = {1, 1, 1, 1};  // FourLanesAvx2's scores go unused here
-    FourLanesAvx2 lanes(unused, unused);
+    __m256i plus = _mm256_set1_epi64x(-1), minus = _mm256_setzero_si256();
+    const __m256i lane_bits = _mm256_setr_epi64x(1, 2, 4, 8);
     for (int64_t t = 0; t < steps; ++t) {
-      const unsigned starting = starts_[t];
-      const __m256i reset = _mm256_set_epi64x(
-          -static_cast<int64_t>((starting >> 3) & 1), -static_cast<int64_t>((starting >> 2) & 1),
-          -static_cast<int64_t>((starting >> 1) & 1), -static_cast<int64_t>(starting & 1));
-      lanes.plus = _mm256_or_si256(lanes.plus, reset);
-      lanes.minus = _mm256_andnot_si256(reset, lanes.minus);
-      __m256i horizontal_plus, horizontal_minus;
-      lanes.advance(_mm256_load_si256(reinterpret_cast<const __m256i*>(match_ + t * 4)),
-                    horizontal_plus, horizontal_minus);
-      _mm256_store_si256(reinterpret_cast<__m256i*>(plus_ + t * 4), lanes.plus);
-      _mm256_store_si256(reinterpret_cast<__m256i*>(minus_ + t * 4), lanes.minus);
+      // All ones in the lanes starting a pair: their bits of starts_[t].
+      const __m256i reset = _mm256_cmpeq_epi64(
+          _mm256_and_si256(_mm256_set1_epi64x(starts_[t]), lane_bits), lane_bits);
+      plus = _mm256_or_si256(plus, reset);
+      minus = _mm256_andnot_si256(reset, minus);
+      __m256i horizontal_plus, horizontal_minus;  // unused: no scores here
+      advance_four_lanes(_mm256_load_si256(reinterpret_cast<const __m256i*>(match_ + t * kLanes)),
+                         plus, minus, horizontal_plus, horizontal_minus);
+      _mm256_store_si256(reinterpret_cast<__m256i*>(plus_ + t * kLanes), plus);
+      _mm256_store_si256(reinterpret_cast<__m256i*>(minus_ + t * kLanes), minus);
     }
   }
 

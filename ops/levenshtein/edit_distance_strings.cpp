@@ -5,7 +5,6 @@
 #include "strings.h"
 
 #include <atomic>
-#include <cstring>
 #include <utility>
 
 #if defined(__x86_64__)
@@ -25,8 +24,7 @@ using namespace edit_distance_family;
 // loop whose length the branch predictor would have to guess per string.
 __attribute__((target("avx512f,avx512bw"))) inline bool all_ascii_avx512(const unsigned char* bytes,
                                                                          int64_t size) {
-  const __mmask64 read = size == 64 ? ~__mmask64{0} : (__mmask64{1} << size) - 1;
-  return _mm512_movepi8_mask(_mm512_maskz_loadu_epi8(read, bytes)) == 0;
+  return _mm512_movepi8_mask(_mm512_maskz_loadu_epi8(levenshtein::first_bytes(size), bytes)) == 0;
 }
 #endif
 

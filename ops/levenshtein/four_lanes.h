@@ -62,6 +62,26 @@ void four_lanes_with(const int64_t pattern_lengths[kLanes], const int64_t text_l
 }
 
 #if defined(__x86_64__)
+// advance_block() with carry_in = +1 on four one-word lanes in one AVX2
+// register, without the scores: the lanes' new vertical words, and their
+// horizontal ones through the out-parameters.
+__attribute__((target("avx2"), always_inline)) inline void advance_four_lanes(
+    __m256i match, __m256i& plus, __m256i& minus, __m256i& horizontal_plus,
+    __m256i& horizontal_minus) {
+  const __m256i all_ones = _mm256_set1_epi64x(-1), one = _mm256_set1_epi64x(1);
+  const __m256i vertical = _mm256_or_si256(match, minus);
+  const __m256i sum = _mm256_add_epi64(_mm256_and_si256(match, plus), plus);
+  const __m256i diagonal = _mm256_or_si256(_mm256_xor_si256(sum, plus), match);
+  horizontal_plus =
+      _mm256_or_si256(minus, _mm256_andnot_si256(_mm256_or_si256(diagonal, plus), all_ones));
+  horizontal_minus = _mm256_and_si256(plus, diagonal);
+  const __m256i shifted_plus = _mm256_or_si256(_mm256_slli_epi64(horizontal_plus, 1), one);
+  const __m256i shifted_minus = _mm256_slli_epi64(horizontal_minus, 1);
+  plus = _mm256_or_si256(shifted_minus,
+                         _mm256_andnot_si256(_mm256_or_si256(vertical, shifted_plus), all_ones));
+  minus = _mm256_and_si256(shifted_plus, vertical);
+}
+
 // The state of four one-block lanes on AVX2: advance_block() with
 // carry_in = +1 on the four lanes' words in one register, each lane with its
 // own score row. (Methods, not lambdas: GCC compiles a lambda for the
@@ -81,23 +101,11 @@ struct FourLanesAvx2 {
     ends = _mm256_set_epi64x(text_lengths[3], text_lengths[2], text_lengths[1], text_lengths[0]);
   }
 
-  // advance_block() on every lane, without the scores: the lanes' new
-  // vertical words, and their horizontal ones through the out-parameters.
+  // advance_four_lanes() on this state.
   __attribute__((target("avx2"), always_inline)) void advance(__m256i match,
                                                               __m256i& horizontal_plus,
                                                               __m256i& horizontal_minus) {
-    const __m256i all_ones = _mm256_set1_epi64x(-1), one = _mm256_set1_epi64x(1);
-    const __m256i vertical = _mm256_or_si256(match, minus);
-    const __m256i sum = _mm256_add_epi64(_mm256_and_si256(match, plus), plus);
-    const __m256i diagonal = _mm256_or_si256(_mm256_xor_si256(sum, plus), match);
-    horizontal_plus =
-        _mm256_or_si256(minus, _mm256_andnot_si256(_mm256_or_si256(diagonal, plus), all_ones));
-    horizontal_minus = _mm256_and_si256(plus, diagonal);
-    const __m256i shifted_plus = _mm256_or_si256(_mm256_slli_epi64(horizontal_plus, 1), one);
-    const __m256i shifted_minus = _mm256_slli_epi64(horizontal_minus, 1);
-    plus = _mm256_or_si256(shifted_minus,
-                           _mm256_andnot_si256(_mm256_or_si256(vertical, shifted_plus), all_ones));
-    minus = _mm256_and_si256(shifted_plus, vertical);
+    advance_four_lanes(match, plus, minus, horizontal_plus, horizontal_minus);
   }
 
   // One text symbol on every lane; `active` masks the lanes it counts for.

@@ -8,7 +8,6 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
-#include <cstring>
 #include <type_traits>
 #include <utility>
 #include <variant>
@@ -105,7 +104,7 @@ __attribute__((target("avx512f,avx512bw"), always_inline)) static inline int64_t
     const uint8_t* x, const uint8_t* y, int64_t k, int step) {
   for (int64_t done = 0; done < k;) {
     const int64_t chunk = std::min<int64_t>(levenshtein::kWordBits, k - done);
-    const __mmask64 bytes = chunk == 64 ? ~__mmask64{0} : (__mmask64{1} << chunk) - 1;
+    const __mmask64 bytes = levenshtein::first_bytes(chunk);
     const int64_t offset = step > 0 ? done : -done - chunk;
     const __mmask64 differ =
         _mm512_mask_cmpneq_epi8_mask(bytes, _mm512_maskz_loadu_epi8(bytes, x + offset),
@@ -130,7 +129,7 @@ __attribute__((target("avx512f,avx512bw"))) static inline TrimmedPair<uint8_t> t
     const uint8_t* x, int64_t n, const uint8_t* y, int64_t m, int64_t index) {
   const int64_t k = std::min(n, m);
   if (k <= levenshtein::kWordBits) {
-    const __mmask64 bytes = k == 64 ? ~__mmask64{0} : (__mmask64{1} << k) - 1;
+    const __mmask64 bytes = levenshtein::first_bytes(k);
     const uint64_t from_start = _cvtmask64_u64(_mm512_mask_cmpneq_epi8_mask(
         bytes, _mm512_maskz_loadu_epi8(bytes, x), _mm512_maskz_loadu_epi8(bytes, y)));
     const uint64_t from_end = _cvtmask64_u64(
@@ -285,13 +284,11 @@ class BytePairDistances {
   }
 
   void push(const TrimmedPair<uint8_t>& pair) {
-    if (settled_by_lengths(pair, bound_)) {
-      out_[pair.index] = capped(pair.text_length - pair.pattern_length, bound_);
-      return;
-    }
 #if defined(__x86_64__)
     if (streamed_) {
-      if (!levenshtein::ByteTimeline::fits(pair.pattern_length, pair.text_length)) {
+      // trimmed_distance() settles a pair by its lengths first.
+      if (settled_by_lengths(pair, bound_) ||
+          !levenshtein::ByteTimeline::fits(pair.pattern_length, pair.text_length)) {
         out_[pair.index] = trimmed_distance(workspace_, pair, bound_);
       } else if (!timeline().add(pair.pattern, pair.pattern_length, pair.text, pair.text_length,
                                  pair.index)) {
