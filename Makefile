@@ -6,18 +6,36 @@ PIP := $(PYTHON) -m pip
 # torch is pinned here (dev/CI) to the local CPU wheel; the package metadata
 # keeps a range. No build isolation: it would download another, CUDA, torch.
 TORCH_PIN := torch==2.13.0
+# Every package the project's installs pull in, pinned (.ci/lock.py writes it):
+# a new release of a dependency cannot change what the suite runs against.
+# `make test-latest` empties it to try the newest versions on purpose.
+CONSTRAINTS ?= -c constraints.txt
 
-.PHONY: install build lint test test-fast bench sanitize dist
+.PHONY: install build lint test test-fast test-latest lock bench sanitize dist
 
 # Our own code builds warning-free; -Werror keeps it so in dev and CI.
 export TORCH_MT_EXTRA_CFLAGS ?= -Werror
 
 install:
-	$(PIP) install --quiet $(TORCH_PIN) "setuptools>=64" wheel ninja
-	$(PIP) install --quiet --no-build-isolation --editable ".[test,bench]"
+	$(PIP) install --quiet $(CONSTRAINTS) $(TORCH_PIN) "setuptools>=64" wheel ninja
+	$(PIP) install --quiet $(CONSTRAINTS) --no-build-isolation --editable ".[test,bench]"
 	# pyctcdecode, the beam-search peer of the bench, caps numpy < 2 in its
 	# metadata (pip would downgrade numpy) but runs on numpy 2: installed without its pins.
-	$(PIP) install --quiet --no-deps pyctcdecode pygtrie
+	$(PIP) install --quiet $(CONSTRAINTS) --no-deps pyctcdecode pygtrie
+
+# Re-resolve constraints.txt after changing a dependency in pyproject.toml, or
+# when `make test-latest` passes on newer versions (then commit both).
+lock:
+	$(PYTHON) .ci/lock.py
+
+# The suite against the newest release of every dependency, in a fresh venv
+# (build/latest-venv), without the lock: finds the next upstream change before
+# a landing does. For maintainers; CI runs `make test`, with the lock.
+LATEST_VENV := $(CURDIR)/build/latest-venv
+test-latest:
+	rm -rf $(LATEST_VENV)
+	$(PYTHON) -m venv $(LATEST_VENV)
+	$(MAKE) test PYTHON=$(LATEST_VENV)/bin/python CONSTRAINTS=
 
 # Incremental rebuild of torch_mt/lib/libtorch_mt.so after editing ops/ (ninja, in place).
 build:
