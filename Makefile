@@ -11,7 +11,7 @@ TORCH_PIN := torch==2.13.0
 # `make test-latest` empties it to try the newest versions on purpose.
 CONSTRAINTS ?= -c constraints.txt
 
-.PHONY: install build lint test test-fast test-latest lock bench sanitize dist
+.PHONY: install build lint test test-fast test-latest lock bench bench-full sanitize dist
 
 # Our own code builds warning-free; -Werror keeps it so in dev and CI.
 export TORCH_MT_EXTRA_CFLAGS ?= -Werror
@@ -66,8 +66,13 @@ test: install lint
 test-fast: build
 	HYPOTHESIS_PROFILE=dev $(PYTHON) -m pytest -m "not inductor and not install"
 
+# The headline run: a row per family and the summary, within 3 minutes on 2 cores.
 bench: install
 	$(PYTHON) -m torch_mt.bench $(BENCH_ARGS)
+
+# The whole suite (~25 minutes on 2 cores), with the same summary at its end.
+bench-full: install
+	$(PYTHON) -m torch_mt.bench --full $(BENCH_ARGS)
 
 # Sanitizer runs (docs/reliability.md). Each builds an instrumented library in
 # place, runs tests under the preloaded runtime, and the last step restores

@@ -12,7 +12,8 @@ from scripts import run_script
 
 from torch_mt.bench import big_tensor
 from torch_mt.bench.__main__ import main, time_workload
-from torch_mt.bench.workload import Arm, Workload, all_workloads, arms_of
+from torch_mt.bench.results import Timing, summarise
+from torch_mt.bench.workload import Arm, Workload, all_workloads, arms_of, headline_workloads
 from torch_mt.testing import registered_specs
 
 REGISTRY = registered_specs()
@@ -86,6 +87,84 @@ def test_a_tiny_call_is_timed_from_cpp_and_from_python(quick_run):
     overhead = report["cpp_call_overhead"]
     assert overhead["note"] == "" and overhead["cpp_ns"] > 0 and overhead["python_ns"] > 0
     assert overhead["build_s"] > 0
+
+
+def test_the_summary_has_a_row_per_main_workload(quick_run):
+    report, _ = quick_run
+    main_rows = {row["workload"] for row in report["results"] if row["kind"] == "main"}
+    assert {row["workload"] for row in report["summary"]} == main_rows
+    for row in report["summary"]:
+        assert set(row["torch_mt_s"]) == {"1", "2"}  # JSON keys
+
+
+def _timing(workload: str, arm: str, seconds: float, threads=None) -> Timing:
+    return Timing(workload, arm, threads, seconds, 0.0, 1, 1.0, "main")
+
+
+def test_the_summary_relates_torch_mt_to_the_status_quo_and_the_fastest_peer():
+    timings = [
+        _timing("w", "status quo loop", 8.0),
+        _timing("w", "slow peer", 4.0),
+        _timing("w", "fast peer", 2.0),
+        _timing("w", "another way to call torch_mt", 0.1, threads=2),
+        _timing("w", "torch_mt, 1 thread", 1.0, threads=1),
+        _timing("w", "torch_mt, 2 threads", 0.5, threads=2),
+        _timing("no peer", "pure PyTorch", 3.0),
+        _timing("no peer", "torch_mt, 1 thread", 1.5, threads=1),
+    ]
+    peers = {"w": {"slow peer", "fast peer"}, "no peer": set()}
+    with_peer, without = summarise(timings, {"w": "fam", "no peer": "fam"}, peers)
+    assert (with_peer.status_quo, with_peer.best_peer) == ("status quo loop", "fast peer")
+    assert with_peer.torch_mt_s == {1: 1.0, 2: 0.5} and with_peer.best_peer_s == 2.0
+    assert without.best_peer is None and without.status_quo_s == 3.0
+
+
+def test_the_headline_run_is_one_main_row_per_family():
+    import torch_mt
+
+    rows = headline_workloads()
+    assert [row.family for row in rows] == [f.__name__.split(".")[-1] for f in torch_mt.FAMILIES]
+    assert all(row.kind == "main" and row.torch_mt is not None and row.arms for row in rows)
+
+
+_NOISY_PEER_WORKLOADS = """
+import logging, warnings
+import torch
+from torch_mt.bench.workload import Arm, Workload
+
+def noisy_peer():
+    logging.getLogger("some_peer").warning("bindings are not installed")
+    warnings.warn("token authentication is off")
+    print("loading annotations into memory...")
+    return torch.ops.mt.dtw(torch.ones(1, 2, 2))
+
+def workloads(quick):
+    return [Workload(name="dtw beside a noisy peer", description="", ops=("dtw",),
+                     arms=[Arm("the noisy peer", noisy_peer)],
+                     torch_mt=lambda: torch.ops.mt.dtw(torch.ones(1, 2, 2)),
+                     normalise=lambda result: result.tolist())]
+"""
+
+
+def test_the_peers_messages_stay_out_of_the_report(tmp_path):
+    # A log record, a warning and a print from an arm: none reaches stdout or
+    # stderr (run in a subprocess: pytest's own capture would hide them).
+    (tmp_path / "workloads.py").write_text(_NOISY_PEER_WORKLOADS)
+    result = run_script(
+        f"""
+        import sys
+        from torch_mt.bench.__main__ import main
+        sys.exit(main(["--workloads", {str(tmp_path / "workloads.py")!r},
+                       "--min-run-time", "0.01", "--threads", "1"]))
+        """,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "| dtw beside a noisy peer | the noisy peer |" in result.stdout
+    for noise in ("bindings are not installed", "token authentication", "loading annotations"):
+        assert noise not in result.stdout + result.stderr
+    assert "\r" not in result.stderr  # no progress bar outside a terminal
+    assert "## Summary" in result.stdout
 
 
 def test_thread_scaling_is_computed_from_the_timings(quick_run):

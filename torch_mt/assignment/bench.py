@@ -71,6 +71,11 @@ def workloads(quick: bool) -> list[Workload]:
     return declared
 
 
+def headline() -> Workload:
+    """The family's row of the headline run (``make bench``): the square batch."""
+    return _square_workload(False, torch.Generator().manual_seed(0))
+
+
 def _square_workload(quick: bool, generator: torch.Generator) -> Workload:
     """16 square 500 x 500 float64 matrices (uniform: a unique optimum, so
     every solver returns the same pairs) against lap.lapjv, the fastest

@@ -1,12 +1,15 @@
 """python -m torch_mt.bench: torch_mt against what users do today, side by side.
 
-    python -m torch_mt.bench                      # the default suite (~25 min on 2 cores)
-    python -m torch_mt.bench --quick              # small inputs, under a minute
-    python -m torch_mt.bench --threads 1,2,4,8    # thread-scaling sweep
+    python -m torch_mt.bench                      # the headline run: a row per family (~3 min)
+    python -m torch_mt.bench --full               # the whole suite (~25 min on 2 cores)
+    python -m torch_mt.bench --full --quick       # the whole suite on small inputs (~4 min)
+    python -m torch_mt.bench --full --threads 1,2,4,8   # thread-scaling sweep
     python -m torch_mt.bench --json out.json --plot charts/
     python -m torch_mt.bench --workloads my_bench.py   # your own operators' rows
 
 Every arm's result is checked against the first arm's before it is timed.
+Every run ends with a summary: per workload, the status quo (the first arm),
+the fastest installed peer package, and torch_mt's speed-up over each.
 A --workloads file defines ``workloads(quick) -> list[Workload]`` with the
 types of ``torch_mt.bench.workload`` (examples/user_op/bench.py is one); only
 its rows are measured then.
@@ -15,13 +18,17 @@ its rows are measured then.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
+import io
 import json
+import logging
 import os
 import platform
 import sys
 import time
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict
 from typing import Optional
 
@@ -36,9 +43,18 @@ from .results import (
     markdown_table,
     scaling_table,
     small_input_verdicts,
+    summarise,
+    summary_table,
     thread_scaling,
 )
-from .workload import Arm, Workload, all_workloads, arms_of, skipped_arms
+from .workload import (
+    Arm,
+    Workload,
+    all_workloads,
+    arms_of,
+    headline_workloads,
+    skipped_arms,
+)
 
 #: Blocks per arm to aim for: enough for a median and an interquartile range.
 BLOCKS_PER_ARM = 10
@@ -182,12 +198,31 @@ def _thread_counts(text: Optional[str], all_threads: int) -> list[int]:
 
 
 def _progress(items: list, description: str):
-    """tqdm on stderr when installed (the bench extra), else no progress display."""
+    """tqdm on stderr when it is a terminal and tqdm is installed (the bench
+    extra); in a log a progress bar is only carriage returns, so none there."""
+    if not sys.stderr.isatty():
+        return items
     try:
         from tqdm import tqdm
     except ImportError:
         return items
     return tqdm(items, desc=description, file=sys.stderr, unit="workload")
+
+
+@contextlib.contextmanager
+def _quiet_peers() -> Iterator[None]:
+    """Keeps the peers' chatter out of the report while arms run: their log
+    records (pyctcdecode's "kenlm python bindings are not installed", Ray's
+    start-up warnings), their Python warnings, and what they print on stdout
+    (pycocotools' "loading annotations..."). The report's own lines are
+    printed outside it."""
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")
+        logging.disable(logging.WARNING)
+        try:
+            yield
+        finally:
+            logging.disable(logging.NOTSET)
 
 
 def workloads_from_file(path: str, quick: bool) -> list[Workload]:
@@ -217,7 +252,16 @@ def _parser() -> argparse.ArgumentParser:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--quick", action="store_true", help="small inputs, under a minute")
+    parser.add_argument(
+        "--full",
+        action="store_true",
+        help="the whole suite: every workload, the C++ call rows, the big-tensor comparison",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="the whole suite on small inputs (about 4 minutes; implies --full)",
+    )
     parser.add_argument("--json", metavar="PATH", help="also write every figure to PATH")
     parser.add_argument("--plot", metavar="DIR", help="write PNG charts into DIR")
     parser.add_argument(
@@ -230,14 +274,14 @@ def _parser() -> argparse.ArgumentParser:
         type=float,
         default=None,
         metavar="GIB",
-        help="big-tensor comparison size in GiB (default 1, 1/16 with --quick; 0 skips it)",
+        help="big-tensor comparison size in GiB (--full: default 1, 1/16 with --quick; 0 skips it)",
     )
     parser.add_argument(
         "--min-run-time",
         type=float,
         default=None,
         metavar="SECONDS",
-        help="per arm, for torch.utils.benchmark (default 1, 0.1 with --quick)",
+        help="per arm, for torch.utils.benchmark (default 0.5; --full: 1, 0.1 with --quick)",
     )
     parser.add_argument(
         "--workloads",
@@ -271,7 +315,8 @@ def _print_tables(
             print(f"- {row['workload']}: '{row['arm']}' ({_why_skipped(row['missing'])})")
     print("\n## Thread scaling (same run)\n")
     print(scaling_table(scaling))
-    print(f"\n## Small inputs (all threads vs 1 thread, floor {SMALL_INPUT_FLOOR})\n")
+    if small:
+        print(f"\n## Small inputs (all threads vs 1 thread, floor {SMALL_INPUT_FLOOR})\n")
     for verdict in small:
         print(
             f"- {verdict['workload']}: {verdict['ratio']:.2f}x at {verdict['threads']} threads "
@@ -279,30 +324,14 @@ def _print_tables(
         )
 
 
-def main(argv: Optional[list[str]] = None) -> int:
-    args = _parser().parse_args(argv)
-    min_run_time = args.min_run_time or (0.1 if args.quick else 1.0)
-    size_gib = args.size if args.size is not None else (1 / 16 if args.quick else 1.0)
-    if args.workloads:
-        workloads = workloads_from_file(args.workloads, args.quick)
-        size_gib = 0  # the built-in sections are left out with a user's rows
-    else:
-        workloads = all_workloads(args.quick)
-    thread_counts = _thread_counts(args.threads, torch_mt.get_num_threads())
-
-    info = machine_info()
-    print(
-        f"# torch_mt benchmark\n\n{info['cpu_model']} ({info['cpu_vendor']}; "
-        f"{' '.join(info['cpu_flags']) or 'no AVX2'}; torch_mt SIMD: {info['torch_mt_simd']}), "
-        f"{info['cpus_usable']} usable CPUs, torch {info['torch']}, "
-        f"torch_mt threads: {', '.join(map(str, thread_counts))}\n",
-        flush=True,
-    )
+def _measure(workloads: list[Workload], min_run_time: float, thread_counts: list[int]):
+    """Every workload timed (peers quietened), and the arms it skipped."""
     timings: list[Timing] = []
     skipped: list[dict] = []
     for workload in _progress(workloads, "workloads"):
         try:
-            timings += time_workload(workload, min_run_time, thread_counts)
+            with _quiet_peers():
+                timings += time_workload(workload, min_run_time, thread_counts)
         finally:
             if workload.finish is not None:
                 workload.finish()
@@ -310,6 +339,41 @@ def main(argv: Optional[list[str]] = None) -> int:
             {"workload": workload.name, "arm": arm, "missing": missing}
             for arm, missing in skipped_arms(workload)
         ]
+    return timings, skipped
+
+
+def _peer_arms(workloads: list[Workload]) -> dict[str, set[str]]:
+    """Per workload, the arms that call a third-party package (best-peer candidates)."""
+    return {w.name: {arm.name for arm in w.arms if arm.requires} for w in workloads}
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    args = _parser().parse_args(argv)
+    full = args.full or args.quick  # --quick is the whole suite on small inputs
+    # The headline run's arms get half a second each: it must end in minutes.
+    min_run_time = args.min_run_time or (0.1 if args.quick else 1.0 if full else 0.5)
+    size_gib = args.size if args.size is not None else (1 / 16 if args.quick else 1.0)
+    if args.workloads:
+        workloads = workloads_from_file(args.workloads, args.quick)
+    elif full:
+        workloads = all_workloads(args.quick)
+    else:
+        workloads = headline_workloads()
+    built_in_sections = full and not args.workloads
+    if not built_in_sections:
+        size_gib = 0  # the C++ call rows and the big tensor belong to the full suite
+    thread_counts = _thread_counts(args.threads, torch_mt.get_num_threads())
+
+    info = machine_info()
+    run = "the full suite" if full else "the headline run (one row per family; --full: all)"
+    print(
+        f"# torch_mt benchmark: {run}\n\n{info['cpu_model']} ({info['cpu_vendor']}; "
+        f"{' '.join(info['cpu_flags']) or 'no AVX2'}; torch_mt SIMD: {info['torch_mt_simd']}), "
+        f"{info['cpus_usable']} usable CPUs, torch {info['torch']}, "
+        f"torch_mt threads: {', '.join(map(str, thread_counts))}\n",
+        flush=True,
+    )
+    timings, skipped = _measure(workloads, min_run_time, thread_counts)
     scaling = thread_scaling(timings)
     small = small_input_verdicts(scaling, timings)
 
@@ -317,7 +381,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     _print_tables(timings, family_of, skipped, scaling, small)
 
     call_overhead = text_calls = None
-    if not args.workloads:
+    if built_in_sections:
         from .cpp_calls import measure, table
 
         print("\n## One tiny call from C++ vs from Python (mt::dtw, [2, 12, 12])\n", flush=True)
@@ -346,9 +410,18 @@ def main(argv: Optional[list[str]] = None) -> int:
         )
         print(big_tensor_table(big_setup, big_results))
 
+    summary = summarise(timings, family_of, _peer_arms(workloads))
+    print(
+        "\n## Summary: torch_mt's speed-up (their time / torch_mt's) over the status quo "
+        f"and the fastest installed peer\n\nCPU: {info['cpu_model']} ({info['cpu_vendor']}), "
+        f"torch_mt SIMD: {info['torch_mt_simd']}, {info['cpus_usable']} usable CPUs\n"
+    )
+    print(summary_table(summary))
+
     if args.json:
         report = {
             "machine": info,
+            "full": full,
             "min_run_time_s": min_run_time,
             "quick": args.quick,
             "thread_counts": thread_counts,
@@ -356,6 +429,7 @@ def main(argv: Optional[list[str]] = None) -> int:
             "thread_scaling": [asdict(r) for r in scaling],
             "small_inputs": small,
             "skipped_arms": skipped,
+            "summary": [asdict(r) for r in summary],
             "cpp_call_overhead": asdict(call_overhead) if call_overhead else None,
             "text_in_torchscript_from_cpp": asdict(text_calls) if text_calls else None,
             "big_tensor": {"setup": big_setup, "results": [asdict(r) for r in big_results]},

@@ -107,3 +107,83 @@ def small_input_verdicts(rows: list[Scaling], timings: list[Timing]) -> list[dic
         }
         for name, (n, r) in most.items()
     ]
+
+
+@dataclass(frozen=True)
+class Summary:
+    """One workload's verdict: torch_mt against what users run today."""
+
+    family: str
+    workload: str
+    status_quo: str  # the first arm measured: what users do without torch_mt
+    status_quo_s: float
+    best_peer: Optional[str]  # the fastest arm that calls a third-party package
+    best_peer_s: Optional[float]
+    torch_mt_s: dict[int, float]  # threads -> median
+
+
+def summarise(
+    timings: list[Timing], family_of: dict[str, str], peer_arms: dict[str, set[str]]
+) -> list[Summary]:
+    """A Summary per main workload; ``peer_arms`` names, per workload, the arms
+    that call an installed third-party package (the candidates for best peer)."""
+    rows = []
+    for workload in dict.fromkeys(t.workload for t in timings if t.kind == "main"):
+        mine = [t for t in timings if t.workload == workload]
+        torch_mt = {
+            t.threads: t.median_s for t in mine if t.arm == torch_mt_arm_name(t.threads or 0)
+        }
+        if not torch_mt:
+            continue
+        peers = [t for t in mine if t.arm in peer_arms.get(workload, set())]
+        best = min(peers, key=lambda t: t.median_s) if peers else None
+        rows.append(
+            Summary(
+                family_of.get(workload, ""),
+                workload,
+                mine[0].arm,
+                mine[0].median_s,
+                best.arm if best else None,
+                best.median_s if best else None,
+                torch_mt,
+            )
+        )
+    return rows
+
+
+def summary_table(rows: list[Summary]) -> str:
+    """family, workload, status quo, best peer, and torch_mt's speed-up over
+    each (their time / torch_mt's) at 1 thread and at the most threads measured."""
+    most = max((max(r.torch_mt_s) for r in rows), default=1)
+
+    def ratio(other_s: Optional[float], row: Summary, threads: int) -> str:
+        if other_s is None or threads not in row.torch_mt_s:
+            return "—"
+        return f"{other_s / row.torch_mt_s[threads]:.2f}x"
+
+    return markdown(
+        [
+            "family",
+            "workload",
+            "status quo",
+            "best peer",
+            "vs status quo, 1 thread",
+            f"vs status quo, {most} threads",
+            "vs best peer, 1 thread",
+            f"vs best peer, {most} threads",
+        ],
+        [
+            [
+                r.family,
+                r.workload,
+                r.status_quo,
+                r.best_peer or "— (none installed)",
+                ratio(r.status_quo_s, r, 1),
+                ratio(r.status_quo_s, r, most),
+                ratio(r.best_peer_s, r, 1),
+                ratio(r.best_peer_s, r, most),
+            ]
+            for r in rows
+        ],
+        text_columns=4,
+    )

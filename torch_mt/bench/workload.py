@@ -1,9 +1,11 @@
 """What a benchmark workload is, and where workloads come from.
 
 Each operator family declares its workloads beside its specs, in
-``torch_mt/<family>/bench.py`` (``workloads(quick)``); the runtime's own
-costs are measured by :func:`runtime_workloads`. :func:`all_workloads`
-collects them all, so no list of workloads is kept by hand.
+``torch_mt/<family>/bench.py``: ``workloads(quick)``, every row of the full
+suite, and ``headline()``, its one representative row of the default run; the
+runtime's own costs are measured by :func:`runtime_workloads`.
+:func:`all_workloads` and :func:`headline_workloads` collect them, so no list
+of workloads is kept by hand.
 
 An arm that calls an optional peer package (``rapidfuzz``, ``scipy``, ...)
 names it in ``requires``; when it is not installed the arm is skipped and the
@@ -274,10 +276,23 @@ def runtime_workloads() -> list[Workload]:
     return workloads
 
 
+def _family_name(module: ModuleType) -> str:
+    return module.__name__.split(".")[-2]  # torch_mt.<family>.bench
+
+
+def headline_workloads() -> list[Workload]:
+    """One row per family, its ``bench.headline()``: the default run (``make
+    bench``), which a newcomer sees and which ends within minutes."""
+    return [
+        dataclasses.replace(module.headline(), family=_family_name(module))
+        for module in torch_mt.family_modules("bench")
+    ]
+
+
 def all_workloads(quick: bool) -> list[Workload]:
     """Every family's workloads (main ones first, then the tiny calls), then the runtime's."""
     declared = [
-        dataclasses.replace(workload, family=module.__name__.split(".")[-2])
+        dataclasses.replace(workload, family=_family_name(module))
         for module in torch_mt.family_modules("bench")
         for workload in module.workloads(quick)
     ]

@@ -8,7 +8,7 @@ import torch
 from torch import Tensor
 
 from ..bench.workload import Arm, Workload, all_threads, small_workload
-from .coco_bench import coco_workloads
+from .coco_bench import coco_headline, coco_workloads
 from .reference import nms_loop
 
 
@@ -36,6 +36,11 @@ def _as_kept_sets(result: Any) -> list[list[int]]:
     if isinstance(result, torch.Tensor):
         return [row.nonzero().flatten().tolist() for row in result]
     return [sorted(kept.tolist()) for kept in result]
+
+
+def headline() -> Workload:
+    """The family's row of the headline run (``make bench``): COCO bbox mAP."""
+    return coco_headline()
 
 
 def workloads(quick: bool) -> list[Workload]:

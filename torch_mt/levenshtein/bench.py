@@ -178,6 +178,14 @@ def _word_error_rate(quick: bool, rng: random.Random) -> Workload:
     )
 
 
+def headline() -> Workload:
+    """The family's row of the headline run (``make bench``): 20 000 pairs of
+    ASCII near-duplicate strings, row-wise, against a rapidfuzz loop."""
+    rng = random.Random(0)
+    lefts = word_text(20_000, 20, 60, rng)
+    return _from_strings(lefts, with_typos(lefts, 0.15, rng), "ASCII words")
+
+
 def _text_rows(num_pairs: int, grid_side: int, rng: random.Random) -> list[Workload]:
     """The headline string rows, on the text users have: English words in
     ASCII, and the same with Latin-1 accents; each pair a near-duplicate

@@ -66,14 +66,22 @@ def _soft_dtw_workloads(quick: bool) -> list[Workload]:
     return [forward_backward, *_soft_dtw_series_workloads(quick), hessian]
 
 
-def _soft_dtw_series_workloads(quick: bool) -> list[Workload]:
+def headline() -> Workload:
+    """The family's row of the headline run (``make bench``): soft-DTW loss and
+    gradient of multivariate series (D = 16) against tslearn."""
+    return _soft_dtw_series_workloads(quick=False, feature_counts=(16,))[0]
+
+
+def _soft_dtw_series_workloads(
+    quick: bool, feature_counts: tuple[int, ...] = (1, 16)
+) -> list[Workload]:
     """Soft-DTW loss and its gradient with respect to the series, 64 pairs of
     256 steps of 1 and of 16 features (float64), against tslearn's numba
     SoftDTW on its SquaredEuclidean costs chained back to x (jacobian_product)
     per item, and against mt::soft_dtw on a cost tensor built by torch.cdist."""
     batch, steps, gamma = (16, 64, 0.1) if quick else (64, 256, 0.1)
     workloads = []
-    for features in (1, 16):
+    for features in feature_counts:
         generator = torch.Generator().manual_seed(4 + features)
         x = torch.randn(batch, steps, features, dtype=torch.float64, generator=generator)
         y = torch.randn(batch, steps, features, dtype=torch.float64, generator=generator)
