@@ -50,7 +50,9 @@ dist: install
 	$(PIP) wheel --no-build-isolation --no-deps --wheel-dir dist dist/torch_mt-*.tar.gz
 
 # Style gates (config: pyproject.toml [tool.ruff], .clang-format); part of `make test`.
-CXX_SOURCES = $(shell git ls-files 'ops/*.cpp' 'ops/*.h' 'examples/*.cpp' 'tests/*.cpp')
+# Without git (an unpacked sdist) every such file under ops/, examples/ and tests/.
+CXX_SOURCES = $(shell git ls-files 'ops/*.cpp' 'ops/*.h' 'examples/*.cpp' 'tests/*.cpp' 2>/dev/null \
+	|| find ops examples tests -name '*.cpp' -o -name '*.h')
 # The pinned clang-format wheel (test extra) installs its binary beside the
 # interpreter's scripts, which need not be on PATH.
 CLANG_FORMAT = $(shell $(PYTHON) -c "import sysconfig; print(sysconfig.get_path('scripts'))")/clang-format

@@ -18,6 +18,7 @@ already installed (`make install` does this), or pip downloads another torch.
 """
 
 import glob
+import json
 import os
 import shutil
 
@@ -81,10 +82,13 @@ class BuildLibrary(BuildExtension.with_options(use_ninja=True, no_python_abi_suf
                 shutil.copy2(header, include)
             # The torch this library is compiled against: `import torch_mt`
             # compares it with the running torch before loading the library.
+            # json.dumps: a double-quoted literal, as the project's formatter
+            # (ruff format) wants it, so a built tree without git (an unpacked
+            # sdist, where .gitignore does not hide this file) passes `make lint`.
             with open(os.path.join(package, "_build_info.py"), "w") as info:
                 info.write(
                     "# Written by setup.py when the library was built: not in git.\n"
-                    f"BUILT_WITH_TORCH = {torch.__version__!r}\n"
+                    f"BUILT_WITH_TORCH = {json.dumps(torch.__version__)}\n"
                 )
 
 

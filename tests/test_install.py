@@ -16,8 +16,10 @@ import pathlib
 import site
 import subprocess
 import sys
+import tarfile
 import textwrap
 import venv
+import zipfile
 
 import pytest
 import torch
@@ -141,6 +143,31 @@ def test_the_cpp_example_builds_with_find_package_from_the_installed_package(ins
     assert float(nanoseconds) > 0
     linked = _run(["ldd", build / "call_overhead"], outside)
     assert str(python.parent.parent) in linked and "libpython" not in linked
+
+
+@pytest.mark.install
+def test_an_unpacked_built_sdist_without_git_passes_the_projects_lint(installed, tmp_path):
+    # The sdist unpacked where no .git (and so no .gitignore) hides what a
+    # build writes, with the files the build wrote (as the wheel built from
+    # that sdist holds them: _build_info.py, lib/, include/) put back in place.
+    _, outside = installed
+    dist = outside.parent / "dist"
+    (sdist,) = dist.glob("torch_mt-*.tar.gz")
+    (wheel,) = dist.glob("torch_mt-*.whl")
+    with tarfile.open(sdist) as archive:
+        archive.extractall(tmp_path, filter="data")
+    (tree,) = tmp_path.glob("torch_mt-*")
+    with zipfile.ZipFile(wheel) as archive:
+        written = [
+            name
+            for name in archive.namelist()
+            if name == "torch_mt/_build_info.py" or name.startswith("torch_mt/include/")
+        ]
+        archive.extractall(tree, members=written)
+    assert (tree / "torch_mt" / "_build_info.py").is_file() and not (tree / ".git").exists()
+    for shipped in ("Makefile", "constraints.txt", ".clang-format", "tests", "examples"):
+        assert (tree / shipped).exists(), shipped
+    _run(["make", "lint", f"PYTHON={sys.executable}"], tree)
 
 
 def test_a_torch_of_another_release_is_refused_at_import_naming_both():
