@@ -1,5 +1,7 @@
 """Builds torch_mt/lib/libtorch_mt.so from every ops/**/*.cpp but ops/probes/
-and ops/python/, and the Python extension module torch_mt/_text.so from ops/python/.
+and ops/python/, and the Python extension modules of ops/python/:
+torch_mt/_text.so (text_packing.cpp, text_metrics.cpp) and torch_mt/_records.so
+(records.cpp).
 
 The library holds the runtime and every operator (schemas, CPU, Meta and
 Autograd kernels) and needs no Python: `import torch_mt` loads it with

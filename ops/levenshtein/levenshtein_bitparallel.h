@@ -93,7 +93,7 @@ struct DenseMaskLookup {
 };
 
 // Match masks of one pattern, reusable across many texts. Owns its scratch
-// memory (a 256 KiB dense table among it), so keep one per thread, call
+// memory (a 512 KiB dense table: 2^16 64-bit masks among it), so keep one per thread, call
 // prepare() for each new pattern and release() before the pattern is freed.
 template <typename Token>
 class PatternMasks {

@@ -22,7 +22,7 @@
 namespace mt::edit_distance_family {
 
 // Scratch kept by each thread across calls: the pattern tables are large
-// enough (a 256 KiB dense table) that rebuilding them per chunk would show.
+// enough (a 512 KiB dense table: 2^16 64-bit masks) that rebuilding them per chunk would show.
 // A pair after trimming: the shorter side is the pattern.
 template <typename Token>
 struct TrimmedPair {

@@ -12,8 +12,9 @@
 //
 // text_metrics.cpp adds the text-metrics family's functions to this module.
 //
-// This file and text_metrics.cpp are the C++ that touches Python. It builds into its own
-// extension module beside the package (setup.py), never into libtorch_mt.so,
+// This file, text_metrics.cpp and records.cpp (COCO's dicts, torch_mt._records) are the
+// C++ that touches Python. They build into extension modules of their own beside the
+// package (setup.py), never into libtorch_mt.so,
 // which C++ programs and TorchScript deployments load without Python; they
 // pass strings through the str[] operators instead (ops/levenshtein/edit_distance_text.cpp).
 // This module links the library (for the pool and the kernels), not the reverse.
