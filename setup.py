@@ -1,7 +1,8 @@
 """Builds torch_mt/lib/libtorch_mt.so from every ops/**/*.cpp but ops/probes/
-and ops/python/, and the Python extension modules of ops/python/:
-torch_mt/_text.so (text_packing.cpp, text_metrics.cpp) and torch_mt/_records.so
-(records.cpp).
+and the families' Python bindings (ops/<family>/python_*.cpp), and the Python
+extension modules of those bindings: torch_mt/_text.so
+(ops/levenshtein/python_strings.cpp, ops/text_metrics/python_text_metrics.cpp)
+and torch_mt/_records.so (ops/detection/python_records.cpp).
 
 The library holds the runtime and every operator (schemas, CPU, Meta and
 Autograd kernels) and needs no Python: `import torch_mt` loads it with
@@ -9,11 +10,14 @@ torch.ops.load_library, and C++ programs link it or load it the same way.
 It links c10, torch and torch_cpu only, never torch_python or libpython.
 ops/probes/ holds the runtime's test operators (torch.ops.mt_test); they are
 not shipped: tests and the benchmark build them on demand (torch_mt/_probes.py).
-ops/python/ holds the only C++ that uses Python's C API (the wrappers' string
-conversion, and the edit distance of strings read in place: torch_mt._text;
-COCO's lists of dicts to columns: torch_mt._records); they are separate
-modules so that the library stays Python-free. It links the library (its pool
-and kernels), found beside it at run time as lib/libtorch_mt.so.
+The python_*.cpp files are the only C++ that uses Python's C API; each lives
+with its family (the wrappers' string conversion and the edit distance of
+strings read in place, levenshtein; sacrebleu's statistics of strings read in
+place, text_metrics: torch_mt._text; COCO's lists of dicts to columns,
+detection: torch_mt._records) and includes its family's headers as siblings.
+They are separate modules so that the library stays Python-free. _text links
+the library (its pool and kernels), found beside it at run time as
+lib/libtorch_mt.so.
 
 All compiler flags live here. Build without isolation, against the torch
 already installed (`make install` does this), or pip downloads another torch.
@@ -30,11 +34,14 @@ from torch.utils.cpp_extension import BuildExtension, include_paths, library_pat
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
+#: ops/<family>/python_*.cpp: a family's Python bindings, never in the library.
+PYTHON_BINDING_PREFIX = "python_"
+
 SOURCES = sorted(
     os.path.relpath(path, HERE)
     for path in glob.glob(os.path.join(HERE, "ops", "**", "*.cpp"), recursive=True)
     if not path.startswith(os.path.join(HERE, "ops", "probes", ""))
-    and not path.startswith(os.path.join(HERE, "ops", "python", ""))
+    and not os.path.basename(path).startswith(PYTHON_BINDING_PREFIX)
 )
 
 # The runtime's public API, installed as torch_mt/include/torch_mt/.
@@ -115,7 +122,10 @@ setup(
         # just before it (BuildLibrary.build_extension adds where it is).
         Extension(
             name="torch_mt._text",
-            sources=["ops/python/text_packing.cpp", "ops/python/text_metrics.cpp"],
+            sources=[
+                "ops/levenshtein/python_strings.cpp",
+                "ops/text_metrics/python_text_metrics.cpp",
+            ],
             include_dirs=[os.path.dirname(PUBLIC_HEADERS)],
             libraries=["torch_mt"],
             extra_compile_args={"cxx": ["-O3", "-std=c++20", "-Wall", "-Wextra", *EXTRA_CXX_FLAGS]},
@@ -129,7 +139,7 @@ setup(
         # Python's C API only.
         Extension(
             name="torch_mt._records",
-            sources=["ops/python/records.cpp"],
+            sources=["ops/detection/python_records.cpp"],
             extra_compile_args={"cxx": ["-O3", "-std=c++20", "-Wall", "-Wextra", *EXTRA_CXX_FLAGS]},
             extra_link_args=EXTRA_LINK_FLAGS,
             language="c++",

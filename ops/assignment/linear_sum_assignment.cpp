@@ -39,7 +39,7 @@
 
 #include <torch_mt/parallel.h>
 
-namespace mt {
+namespace mt::assignment {
 namespace {
 
 constexpr const char* kOp = "mt::linear_sum_assignment";
@@ -398,4 +398,4 @@ TORCH_LIBRARY_IMPL(mt, CompositeExplicitAutograd, m) {
 
 TORCH_LIBRARY_IMPL(mt, Meta, m) { m.impl("linear_sum_assignment", &linear_sum_assignment_meta); }
 
-}  // namespace mt
+}  // namespace mt::assignment

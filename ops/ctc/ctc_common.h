@@ -34,7 +34,7 @@
 
 #include <torch_mt/parallel.h>
 
-namespace mt::ctc_family {
+namespace mt::ctc {
 
 constexpr double kMinusInf = -std::numeric_limits<double>::infinity();
 
@@ -100,4 +100,4 @@ void for_each_item(int64_t batch, int64_t item_ns, const ItemFn& item) {
   errors.rethrow();
 }
 
-}  // namespace mt::ctc_family
+}  // namespace mt::ctc

@@ -14,10 +14,8 @@
 #include <torch_mt/parallel.h>
 #include "ctc_common.h"
 
-namespace mt {
+namespace mt::ctc {
 namespace {
-
-using namespace ctc_family;
 
 constexpr const char* kGreedy = "mt::ctc_greedy_decode";
 constexpr const char* kBeam = "mt::ctc_beam_search";
@@ -303,4 +301,4 @@ TORCH_LIBRARY_IMPL(mt, Meta, m) {
   m.impl("ctc_beam_search", &ctc_beam_search_meta);
 }
 
-}  // namespace mt
+}  // namespace mt::ctc

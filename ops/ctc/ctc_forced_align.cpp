@@ -14,10 +14,8 @@
 #include <torch_mt/parallel.h>
 #include "ctc_common.h"
 
-namespace mt {
+namespace mt::ctc {
 namespace {
-
-using namespace ctc_family;
 
 constexpr const char* kAlign = "mt::ctc_forced_align";
 
@@ -267,4 +265,4 @@ TORCH_LIBRARY_IMPL(mt, CompositeExplicitAutograd, m) {
 
 TORCH_LIBRARY_IMPL(mt, Meta, m) { m.impl("ctc_forced_align", &ctc_forced_align_meta); }
 
-}  // namespace mt
+}  // namespace mt::ctc

@@ -26,7 +26,7 @@
 
 #include <torch_mt/parallel.h>
 
-namespace mt {
+namespace mt::decoding {
 namespace {
 
 constexpr const char* kOp = "mt::viterbi_decode";
@@ -250,4 +250,4 @@ TORCH_LIBRARY_IMPL(mt, CompositeExplicitAutograd, m) {
 
 TORCH_LIBRARY_IMPL(mt, Meta, m) { m.impl("viterbi_decode", &viterbi_decode_meta); }
 
-}  // namespace mt
+}  // namespace mt::decoding

@@ -20,7 +20,7 @@
 #include <torch_mt/parallel.h>
 #include "coco_checks.h"
 
-namespace mt {
+namespace mt::detection {
 namespace {
 
 constexpr const char* kAccumulate = "mt::coco_accumulate";
@@ -366,4 +366,4 @@ TORCH_LIBRARY_IMPL(mt, CompositeExplicitAutograd, m) {
 
 TORCH_LIBRARY_IMPL(mt, Meta, m) { m.impl("coco_accumulate", &coco_accumulate_meta); }
 
-}  // namespace mt
+}  // namespace mt::detection

@@ -9,7 +9,7 @@
 
 #include <torch_mt/parallel.h>
 
-namespace mt {
+namespace mt::detection {
 
 // One value per item: 1-D, of `dtype`.
 inline void check_vector(const char* op, const at::Tensor& tensor, const char* name,
@@ -57,4 +57,4 @@ inline std::vector<int64_t> cell_pair_offsets(const char* op, const int64_t* dt_
   return starts;
 }
 
-}  // namespace mt
+}  // namespace mt::detection

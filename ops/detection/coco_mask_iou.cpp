@@ -24,7 +24,7 @@
 #include "coco_checks.h"
 #include "coco_rle.h"
 
-namespace mt {
+namespace mt::detection {
 namespace {
 
 using namespace coco_rle;  // NOLINT: the family's shared mask checks
@@ -278,4 +278,4 @@ TORCH_LIBRARY_IMPL(mt, Meta, m) {
   m.impl("coco_mask_iou", &coco_mask_iou_meta);
 }
 
-}  // namespace mt
+}  // namespace mt::detection

@@ -41,7 +41,7 @@
 #include <torch_mt/parallel.h>
 #include "coco_checks.h"
 
-namespace mt {
+namespace mt::detection {
 namespace {
 
 constexpr const char* kMatch = "mt::coco_match";
@@ -342,4 +342,4 @@ TORCH_LIBRARY_IMPL(mt, CompositeExplicitAutograd, m) { m.impl("coco_match", &coc
 
 TORCH_LIBRARY_IMPL(mt, Meta, m) { m.impl("coco_match", &coco_match_meta); }
 
-}  // namespace mt
+}  // namespace mt::detection

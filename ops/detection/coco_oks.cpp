@@ -28,7 +28,7 @@
 #include <torch_mt/parallel.h>
 #include "coco_checks.h"
 
-namespace mt {
+namespace mt::detection {
 namespace {
 
 constexpr const char* kOks = "mt::coco_oks_exponents";
@@ -189,4 +189,4 @@ TORCH_LIBRARY_IMPL(mt, CompositeExplicitAutograd, m) {
 
 TORCH_LIBRARY_IMPL(mt, Meta, m) { m.impl("coco_oks_exponents", &coco_oks_exponents_meta); }
 
-}  // namespace mt
+}  // namespace mt::detection

@@ -16,7 +16,7 @@
 #include <torch_mt/parallel.h>
 #include "coco_checks.h"
 
-namespace mt {
+namespace mt::detection {
 namespace coco_rle {
 
 inline void check_sizes(const char* op, const at::Tensor& sizes, const c10::SymInt& items,
@@ -87,4 +87,4 @@ inline RunSpans check_runs(const char* op, const int64_t* counts, int64_t runs,
 }
 
 }  // namespace coco_rle
-}  // namespace mt
+}  // namespace mt::detection

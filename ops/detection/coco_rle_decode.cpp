@@ -33,7 +33,7 @@
 #include "coco_checks.h"
 #include "coco_rle.h"
 
-namespace mt {
+namespace mt::detection {
 namespace {
 
 using namespace coco_rle;  // NOLINT: the family's shared mask checks
@@ -373,4 +373,4 @@ TORCH_LIBRARY_IMPL(mt, Meta, m) {
   m.impl("_coco_rle_from_polygons_checks", &coco_rle_from_polygons_checks_meta);
 }
 
-}  // namespace mt
+}  // namespace mt::detection

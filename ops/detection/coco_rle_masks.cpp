@@ -21,7 +21,7 @@
 #include "coco_checks.h"
 #include "coco_rle.h"
 
-namespace mt {
+namespace mt::detection {
 namespace {
 
 using namespace coco_rle;  // NOLINT: the family's shared mask checks
@@ -159,4 +159,4 @@ TORCH_LIBRARY_IMPL(mt, Meta, m) {
   m.impl("coco_rle_decode", &coco_rle_decode_meta);
 }
 
-}  // namespace mt
+}  // namespace mt::detection

@@ -33,7 +33,7 @@
 
 #include <torch_mt/parallel.h>
 
-namespace mt {
+namespace mt::detection {
 namespace {
 
 constexpr const char* kNms = "mt::nms";
@@ -443,4 +443,4 @@ TORCH_LIBRARY_IMPL(mt, Meta, m) {
   m.impl("_batched_nms_checks", &batched_nms_checks_meta);
 }
 
-}  // namespace mt
+}  // namespace mt::detection

@@ -29,10 +29,8 @@
 #include <torch_mt/parallel.h>
 #include "edit_distance_kernels.h"
 
-namespace mt {
+namespace mt::levenshtein {
 namespace {
-
-using namespace edit_distance_family;
 
 // ---- operators --------------------------------------------------------------
 
@@ -109,4 +107,4 @@ TORCH_LIBRARY_IMPL(mt, Meta, m) {
   m.impl("edit_distance_pairwise", &edit_distance_pairwise_meta);
 }
 
-}  // namespace mt
+}  // namespace mt::levenshtein

@@ -12,10 +12,8 @@
 #include <torch_mt/parallel.h>
 #include "edit_distance_kernels.h"
 
-namespace mt {
+namespace mt::levenshtein {
 namespace {
-
-using namespace edit_distance_family;
 
 // A pair found by the join: column j of a row, and its distance.
 struct ClosePair {
@@ -145,4 +143,4 @@ TORCH_LIBRARY_IMPL(mt, Meta, m) {
   m.impl("_edit_distance_join_checks", &edit_distance_join_checks_meta);
 }
 
-}  // namespace mt
+}  // namespace mt::levenshtein

@@ -23,7 +23,7 @@
 #include "levenshtein_bitparallel.h"
 #include "pair_distances.h"
 
-namespace mt::edit_distance_family {
+namespace mt::levenshtein {
 
 // ---- checks ---------------------------------------------------------------
 
@@ -313,4 +313,4 @@ at::Tensor run_on_cpu(const char* op, const at::Tensor& a, const at::Tensor& b,
   return out;
 }
 
-}  // namespace mt::edit_distance_family
+}  // namespace mt::levenshtein

@@ -1,8 +1,8 @@
-// The row-wise edit distance on strings read in place (strings.h): each
+// The row-wise edit distance on strings read in place (string_distances.h): each
 // worker reads its chunk's strings through the owner's reader, compares
 // 1-byte pairs where they lie and widens the others on the worker, so
 // no serial pass over the strings precedes the fan-out.
-#include "strings.h"
+#include "string_distances.h"
 
 #include <atomic>
 #include <utility>
@@ -14,10 +14,10 @@
 #include <torch_mt/parallel.h>
 #include "pair_distances.h"
 
-namespace mt::strings {
+namespace mt::levenshtein {
+// The runtime's strings read in place, which this file is built on.
+using namespace strings;
 namespace {
-
-using namespace edit_distance_family;
 
 #if defined(__x86_64__)
 // all_ascii() of at most 64 bytes: one masked load (no byte past them), no
@@ -254,4 +254,4 @@ bool edit_distances(const char* op, StringSide a, StringSide b, int64_t count, i
   return !unreadable.load(std::memory_order_relaxed);
 }
 
-}  // namespace mt::strings
+}  // namespace mt::levenshtein

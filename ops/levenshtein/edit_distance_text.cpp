@@ -12,12 +12,10 @@
 
 #include <torch_mt/parallel.h>
 #include "edit_distance_kernels.h"
-#include "strings.h"
+#include "string_distances.h"
 
-namespace mt {
+namespace mt::levenshtein {
 namespace {
-
-using namespace edit_distance_family;
 
 // ---- text: str[] in UTF-8, compared by code point --------------------------
 
@@ -96,9 +94,9 @@ void edit_distance_text_boxed(const c10::OperatorHandle&, torch::jit::Stack* sta
                                              /*same_length=*/true);
   at::Tensor out = at::empty({static_cast<int64_t>(a.size())}, at::kLong);
   // Every item is a str (the schema says so): none is unreadable.
-  (void)strings::edit_distances(kEditDistanceText, {a.data(), &read_list_string, "a"},
-                                {b.data(), &read_list_string, "b"}, out.size(0), bound,
-                                out.data_ptr<int64_t>());
+  (void)edit_distances(kEditDistanceText, {a.data(), &read_list_string, "a"},
+                       {b.data(), &read_list_string, "b"}, out.size(0), bound,
+                       out.data_ptr<int64_t>());
   torch::jit::drop(*stack, 3);
   torch::jit::push(*stack, std::move(out));
 }
@@ -133,4 +131,4 @@ TORCH_LIBRARY_IMPL(mt, CompositeExplicitAutograd, m) {
   m.impl("_edit_distance_text_checks", &edit_distance_text_checks);
 }
 
-}  // namespace mt
+}  // namespace mt::levenshtein

@@ -19,7 +19,7 @@
 #include "four_lanes.h"
 #include "levenshtein_bitparallel.h"
 
-namespace mt::edit_distance_family {
+namespace mt::levenshtein {
 
 // Scratch kept by each thread across calls: the pattern tables are large
 // enough (a 512 KiB dense table: 2^16 64-bit masks) that rebuilding them per chunk would show.
@@ -340,4 +340,4 @@ inline int64_t word_steps(int64_t pattern_width, int64_t text_width) {
 // One word step costs about 4 ns here.
 constexpr int64_t kWordStepNs = 4;
 
-}  // namespace mt::edit_distance_family
+}  // namespace mt::levenshtein

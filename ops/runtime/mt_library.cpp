@@ -1,7 +1,7 @@
 // The `mt` operator library itself: its TORCH_LIBRARY block, with the
 // runtime's own operators. Operator files add to it with
-// TORCH_LIBRARY_FRAGMENT. Nothing in the library uses Python (only ops/python/
-// does, built into extension modules of their own): loading libtorch_mt.so
+// TORCH_LIBRARY_FRAGMENT. Nothing in the library uses Python (only the families'
+// ops/<family>/python_*.cpp do, built into extension modules of their own): loading libtorch_mt.so
 // registers everything, from Python or from C++.
 #include <torch/library.h>
 

@@ -1,7 +1,7 @@
 // The text-metrics family's kernels, as plain C++ over strings read in place
 // (<torch_mt/strings.h>): the torch operators (text_metrics_ops.cpp) call
-// them on TorchScript's str[] values, the Python bindings (ops/python/
-// text_metrics.cpp) on Python's str objects. Each fans out over the pool.
+// them on TorchScript's str[] values, the Python bindings (python_text_metrics.cpp)
+// on Python's str objects. Each fans out over the pool.
 //
 // References come as one flat side, stream-major: reference stream r of
 // sentence i is item r * count + i (sacrebleu's `references[r][i]`).

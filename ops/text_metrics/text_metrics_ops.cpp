@@ -17,7 +17,7 @@
 #include <torch_mt/parallel.h>
 #include "text_metrics.h"
 
-namespace mt {
+namespace mt::text_metrics {
 namespace {
 
 using namespace text_metrics;
@@ -307,4 +307,4 @@ TORCH_LIBRARY_IMPL(mt, Meta, m) {
   m.impl("chrf_scores", &chrf_scores_impl<Kernel::kMeta>);
 }
 
-}  // namespace mt
+}  // namespace mt::text_metrics

@@ -17,10 +17,8 @@
 #include <torch_mt/parallel.h>
 #include "dtw_common.h"
 
-namespace mt {
+namespace mt::time_warping {
 namespace {
-
-using namespace dtw_family;
 
 constexpr const char* kDtw = "mt::dtw";
 constexpr const char* kDtwPath = "mt::dtw_path";
@@ -220,4 +218,4 @@ TORCH_LIBRARY_IMPL(mt, Meta, m) {
   m.impl("dtw_series", &dtw_series_meta);
 }
 
-}  // namespace mt
+}  // namespace mt::time_warping

@@ -20,7 +20,7 @@
 
 #include <torch_mt/parallel.h>
 
-namespace mt::dtw_family {
+namespace mt::time_warping {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
@@ -332,4 +332,4 @@ at::Tensor series_values(const char* op, const SeriesBatch& batch, const at::Ten
   return out;
 }
 
-}  // namespace mt::dtw_family
+}  // namespace mt::time_warping

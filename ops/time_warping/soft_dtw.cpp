@@ -24,10 +24,8 @@
 #include "dtw_common.h"
 #include "softmin.h"
 
-namespace mt {
+namespace mt::time_warping {
 namespace {
-
-using namespace dtw_family;
 
 constexpr const char* kSoftDtw = "mt::soft_dtw";
 constexpr const char* kSoftDtwBackward = "mt::soft_dtw_backward";
@@ -349,4 +347,4 @@ TORCH_LIBRARY_IMPL(mt, Meta, m) {
   m.impl("soft_dtw_backward_backward", &soft_dtw_backward_backward_meta);
 }
 
-}  // namespace mt
+}  // namespace mt::time_warping

@@ -20,7 +20,7 @@
 #include <optional>
 #include <vector>
 
-namespace mt {
+namespace mt::time_warping {
 namespace {
 
 using torch::autograd::AutogradContext;
@@ -180,4 +180,4 @@ TORCH_LIBRARY_IMPL(mt, Autograd, m) {
   m.impl("soft_dtw_series_backward", autograd_kernel_of<kSoftDtwSeriesBackward>());
 }
 
-}  // namespace mt
+}  // namespace mt::time_warping

@@ -13,10 +13,8 @@
 #include "dtw_common.h"
 #include "softmin.h"
 
-namespace mt {
+namespace mt::time_warping {
 namespace {
-
-using namespace dtw_family;
 
 // ---- soft-DTW straight from series ---------------------------------------------------
 //
@@ -255,4 +253,4 @@ TORCH_LIBRARY_IMPL(mt, Meta, m) {
   m.impl("soft_dtw_series_backward", &soft_dtw_series_backward_meta);
 }
 
-}  // namespace mt
+}  // namespace mt::time_warping

@@ -10,7 +10,7 @@
 
 #include "dtw_common.h"
 
-namespace mt::dtw_family {
+namespace mt::time_warping {
 
 inline void check_gamma(const char* op, double gamma) {
   TORCH_CHECK_VALUE(gamma > 0, op, ": argument 'gamma' must be > 0, got ", gamma);
@@ -58,4 +58,4 @@ inline double softmin_with_shares(double diagonal, double up, double left, doubl
 // A cell's three predecessor shares, in this order (softmin_with_shares).
 constexpr int kDiagonal = 0, kUp = 1, kLeft = 2;
 
-}  // namespace mt::dtw_family
+}  // namespace mt::time_warping

@@ -19,7 +19,7 @@ from typing import Any, Optional
 import torch
 from torch import Tensor
 
-from torch_mt import _records  # ops/python/records.cpp
+from torch_mt import _records  # ops/detection/python_records.cpp
 
 from .coco_masks import rle_areas_and_boxes
 

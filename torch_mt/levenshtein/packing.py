@@ -14,7 +14,7 @@ from typing import Optional, Union
 import torch
 from torch import Tensor
 
-from torch_mt import _text  # ops/python/text_packing.cpp
+from torch_mt import _text  # ops/levenshtein/python_strings.cpp
 
 #: What the wrappers accept for one side: a padded ``[B, L]`` integer tensor, a
 #: list of strings (compared by Unicode code point) or a list of int sequences.

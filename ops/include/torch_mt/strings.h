@@ -6,7 +6,7 @@
 // owner's ReadString, concurrently. The edit-distance and text-metrics
 // families read their inputs this way.
 //
-// Only standard headers: the Python bindings (ops/python/) include this
+// Only standard headers: the Python bindings (ops/<family>/python_*.cpp) include this
 // without torch's, and <torch_mt/parallel.h> includes it for operators.
 #pragma once
 

@@ -8,15 +8,17 @@
 //
 // edit_distances(): the row-wise edit distance of two lists of strings with
 // no copy at all: the library's pool reads each str where it lies
-// (ops/levenshtein/strings.h).
+// (string_distances.h).
 //
-// text_metrics.cpp adds the text-metrics family's functions to this module.
+// ops/text_metrics/python_text_metrics.cpp adds the text-metrics family's
+// functions to this module.
 //
-// This file, text_metrics.cpp and records.cpp (COCO's dicts, torch_mt._records) are the
+// The ops/<family>/python_*.cpp files (this one, python_text_metrics.cpp and
+// ops/detection/python_records.cpp: COCO's dicts, torch_mt._records) are the only
 // C++ that touches Python. They build into extension modules of their own beside the
 // package (setup.py), never into libtorch_mt.so,
 // which C++ programs and TorchScript deployments load without Python; they
-// pass strings through the str[] operators instead (ops/levenshtein/edit_distance_text.cpp).
+// pass strings through the str[] operators instead (edit_distance_text.cpp).
 // This module links the library (for the pool and the kernels), not the reverse.
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -28,7 +30,7 @@
 #include <new>
 #include <string>
 
-#include "../levenshtein/strings.h"
+#include "string_distances.h"
 
 namespace {
 
@@ -203,10 +205,10 @@ PyObject* edit_distances(PyObject*, PyObject* args) {
   PyObject* failure_type = PyExc_RuntimeError;
   if (distances != nullptr) {
     try {
-      read =
-          mt::strings::edit_distances("torch_mt.edit_distance", {a_items, &read_python_string, "a"},
-                                      {b_items, &read_python_string, "b"}, count, bound,
-                                      reinterpret_cast<int64_t*>(PyByteArray_AS_STRING(distances)));
+      read = mt::levenshtein::edit_distances(
+          "torch_mt.edit_distance", {a_items, &read_python_string, "a"},
+          {b_items, &read_python_string, "b"}, count, bound,
+          reinterpret_cast<int64_t*>(PyByteArray_AS_STRING(distances)));
     } catch (const std::bad_alloc&) {
       failure = "torch_mt.edit_distance: out of memory";
       failure_type = PyExc_MemoryError;

@@ -1,8 +1,8 @@
 // torch_mt._text's text-metrics functions: sacrebleu's statistics and
 // pairwise scores of lists of Python strings, each str read in place by the
-// pool's workers (ops/text_metrics/text_metrics.h) with no copy and no
+// pool's workers (text_metrics.h) with no copy and no
 // per-sentence Python. Why that is safe: see read_python_string in
-// text_packing.cpp (the caller holds the GIL for the whole fan-out, the
+// ops/levenshtein/python_strings.cpp (the caller holds the GIL for the whole fan-out, the
 // lists hold a reference to every item, and a str never changes).
 //
 // Each returns None when it cannot take the arguments as they are (not lists,
@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "../text_metrics/text_metrics.h"
+#include "text_metrics.h"
 
 namespace {
 
@@ -294,7 +294,7 @@ PyObject* pairwise_chrf(PyObject*, PyObject* args) {
 
 }  // namespace
 
-// Added to torch_mt._text's own functions (text_packing.cpp).
+// Added to torch_mt._text's own functions (ops/levenshtein/python_strings.cpp).
 PyMethodDef text_metrics_methods[] = {
     {"bleu_statistics", bleu_statistics, METH_VARARGS,
      "bleu_statistics(hypotheses, streams, tokenize, lowercase) -> bytearray of int64\n"
