@@ -18,6 +18,8 @@ export TORCH_MT_EXTRA_CFLAGS ?= -Werror
 
 install:
 	$(PIP) install --quiet $(CONSTRAINTS) $(TORCH_PIN) "setuptools>=64" wheel ninja
+	# lapx replaces lap 0.5.13: both install the module `lap`, so an old lap goes first.
+	$(PIP) uninstall --yes --quiet lap 2>/dev/null || true
 	$(PIP) install --quiet $(CONSTRAINTS) --no-build-isolation --editable ".[test,bench]"
 	# pyctcdecode, the beam-search peer of the bench, caps numpy < 2 in its
 	# metadata (pip would downgrade numpy) but runs on numpy 2: installed without its pins.

@@ -1,5 +1,6 @@
 """linear_sum_assignment beyond the generic suite: SciPy's exact indices (on
-unique and on tied optima), the wrapper's input forms, errors from inside the fan-out."""
+unique and on tied optima), lap's pairs with cost_limit, the wrapper's input
+forms, errors from inside the fan-out."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from scipy.optimize import linear_sum_assignment as scipy_lsa
 from scripts import json_with_and_without_simd
 
 import torch_mt
-from torch_mt.assignment.spec import scipy_reference
+from torch_mt.assignment.spec import lap_pairs, scipy_reference
 from torch_mt.testing import THREAD_COUNTS
 
 
@@ -36,6 +37,47 @@ def test_indices_equal_scipy_when_optimum_is_unique(
         actual = torch_mt.linear_sum_assignment(cost, maximize=maximize)
     expected = scipy_reference(cost, None, None, maximize)
     assert torch.equal(actual[0], expected[0]) and torch.equal(actual[1], expected[1])
+
+
+@settings(max_examples=150)
+@given(
+    batch=st.integers(0, 6),
+    rows=st.integers(0, 12),
+    cols=st.integers(0, 12),
+    cost_limit=st.floats(0.0, 4.0),
+    padded=st.booleans(),
+    seed=st.integers(0, 2**32 - 1),
+    threads=st.sampled_from(THREAD_COUNTS),
+)
+def test_cost_limit_keeps_the_pairs_lap_keeps(batch, rows, cols, cost_limit, padded, seed, threads):
+    # lap.lapjv(cost, extend_cost=True, cost_limit=L), the trackers' call, on
+    # continuous costs in [0, 3) (no ties; a limit in that range keeps some
+    # pairs and rejects others), some of them forbidden (+inf: never kept).
+    generator = torch.Generator().manual_seed(seed)
+    cost = torch.rand((batch, rows, cols), generator=generator, dtype=torch.float64) * 3
+    cost[torch.rand(cost.shape, generator=generator) < 0.1] = math.inf
+    n_lengths = torch.randint(0, rows + 1, (batch,), generator=generator) if padded else None
+    with torch_mt.num_threads(threads):
+        row_ind, col_ind = torch_mt.linear_sum_assignment(
+            cost, n_lengths=n_lengths, cost_limit=cost_limit
+        )
+    assert row_ind.shape == col_ind.shape == (batch, min(rows, cols))
+    for b in range(batch):
+        n = rows if n_lengths is None else int(n_lengths[b])
+        expected_rows, expected_cols = lap_pairs(cost[b, :n].nan_to_num(posinf=1e9), cost_limit)
+        kept = int((row_ind[b] >= 0).sum())
+        assert row_ind[b, :kept].tolist() == expected_rows.tolist()
+        assert col_ind[b, :kept].tolist() == expected_cols.tolist()
+        assert (row_ind[b, kept:] == -1).all() and (col_ind[b, kept:] == -1).all()
+        assert (cost[b, row_ind[b, :kept], col_ind[b, :kept]] <= cost_limit).all()
+
+
+def test_cost_limit_of_infinity_or_none_assigns_every_row():
+    cost = torch.rand(3, 4, 6, dtype=torch.float64)
+    unlimited = torch_mt.linear_sum_assignment(cost)
+    for limit in (math.inf, None):
+        limited = torch_mt.linear_sum_assignment(cost, cost_limit=limit)
+        assert all(torch.equal(a, b) for a, b in zip(limited, unlimited))
 
 
 @settings(max_examples=10)

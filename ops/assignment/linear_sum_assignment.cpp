@@ -6,8 +6,12 @@
 //   n_lengths [B] int64, optional: item b has the first n_lengths[b] rows
 //   m_lengths [B] int64, optional: ... and the first m_lengths[b] columns
 //   maximize  find the assignment of maximal total cost instead
+//   cost_limit  optional: implicit rejection as lap.lapjv(cost, extend_cost=True,
+//             cost_limit=L) defines it: any row and any column may stay
+//             unassigned, at L/2 each, so a pair is kept only where it pays
+//             (the pairs minimise the sum of cost - L over the pairs kept)
 //   -> row_ind, col_ind int64 [B, min(N, M)]: item b's pairs, rows ascending,
-//      padded with -1 past min(n_b, m_b)
+//      padded with -1 past min(n_b, m_b) (past its kept pairs with cost_limit)
 //
 // Each item is solved by shortest augmenting paths (the Jonker-Volgenant
 // family) as SciPy's solver does it: rows enter one at a time, and a Dijkstra
@@ -29,6 +33,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <tuple>
 #include <vector>
@@ -49,9 +54,17 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 
 void check_arguments(Kernel kernel, const at::Tensor& cost,
                      const std::optional<at::Tensor>& n_lengths,
-                     const std::optional<at::Tensor>& m_lengths) {
+                     const std::optional<at::Tensor>& m_lengths, bool maximize,
+                     std::optional<double> cost_limit) {
   // Real, not only floating: SciPy accepts integer and bool costs.
   check_cost_batch(kOp, kernel, cost, CostDtypes::kReal, n_lengths, m_lengths);
+  if (cost_limit.has_value()) {
+    TORCH_CHECK_VALUE(!std::isnan(*cost_limit), kOp, ": cost_limit is NaN");
+    TORCH_CHECK_VALUE(*cost_limit >= 0, kOp, ": cost_limit must be >= 0 (got ", *cost_limit, ")");
+    TORCH_CHECK_VALUE(!maximize, kOp,
+                      ": cost_limit rejects pairs that cost more than it; it has no meaning "
+                      "with maximize=True");
+  }
 }
 
 // ---- kernel ---------------------------------------------------------------
@@ -299,11 +312,48 @@ void load_item(Workspace& ws, const Item<scalar_t>& item, int64_t b, bool maximi
   }
 }
 
+// Implicit rejection (cost_limit): item `b` as a rows x (cols + rows) problem
+// in ws.cost, where row i may also take its own reject column at cost L (all
+// other reject columns are forbidden to it). With k pairs kept that totals
+// sum(cost) + (rows - k) L, and lap's extended square matrix (L/2 for each
+// unassigned row and column) totals sum(cost) + (rows + cols - 2k) L/2: both
+// minimise sum(cost - L) over the pairs kept, so both keep the same pairs,
+// and this one solves rows x (rows + cols), not (rows + cols) squared.
+template <typename scalar_t>
+void assign_item_with_rejection(Workspace& ws, const Item<scalar_t>& item, int64_t b,
+                                double cost_limit, int64_t* row_ind, int64_t* col_ind) {
+  load_item(ws, item, b, /*maximize=*/false, /*transpose=*/false);
+  const int64_t rows = item.rows, cols = item.cols, width = cols + rows;
+  // Widen the loaded rows x cols matrix in place, last row first (a row only
+  // moves right, so no row is overwritten before it has moved).
+  ws.cost.resize(rows * width);
+  for (int64_t i = rows - 1; i >= 0; --i) {
+    double* out = ws.cost.data() + i * width;
+    std::memmove(out, ws.cost.data() + i * cols, cols * sizeof(double));
+    std::fill(out + cols, out + width, kInf);
+    out[cols + i] = cost_limit;
+  }
+  TORCH_CHECK(solve_assignment(ws, rows, width), kOp, ": cost[", b,
+              "] has no assignment, though every row may be rejected");
+  int64_t pair = 0;
+  for (int64_t i = 0; i < rows; ++i) {
+    if (ws.col_for_row[i] < cols) {
+      row_ind[pair] = i;
+      col_ind[pair] = ws.col_for_row[i];
+      ++pair;
+    }
+  }
+}
+
 // Solves item `b` and writes its pairs, rows ascending, into row_ind/col_ind
 // (already filled with -1).
 template <typename scalar_t>
 void assign_item(Workspace& ws, const Item<scalar_t>& item, int64_t b, bool maximize,
-                 int64_t* row_ind, int64_t* col_ind) {
+                 std::optional<double> cost_limit, int64_t* row_ind, int64_t* col_ind) {
+  if (cost_limit.has_value() && *cost_limit < kInf) {  // +inf rejects nothing
+    assign_item_with_rejection(ws, item, b, *cost_limit, row_ind, col_ind);
+    return;
+  }
   const bool transpose = item.rows > item.cols;
   load_item(ws, item, b, maximize, transpose);
   TORCH_CHECK_VALUE(
@@ -339,12 +389,14 @@ int64_t item_ns(int64_t rows, int64_t cols) { return std::min(rows, cols) * rows
 
 std::tuple<at::Tensor, at::Tensor> linear_sum_assignment_cpu(
     const at::Tensor& cost, const std::optional<at::Tensor>& n_lengths,
-    const std::optional<at::Tensor>& m_lengths, bool maximize) {
-  check_arguments(Kernel::kCpu, cost, n_lengths, m_lengths);
+    const std::optional<at::Tensor>& m_lengths, bool maximize, std::optional<double> cost_limit) {
+  check_arguments(Kernel::kCpu, cost, n_lengths, m_lengths, maximize, cost_limit);
   const int64_t batch = cost.size(0), rows = cost.size(1), cols = cost.size(2);
   const int64_t pairs = std::min(rows, cols);
   check_allocation(kOp, "the output", {batch, pairs}, sizeof(int64_t));
-  check_allocation(kOp, "one item's working copy", {rows, cols}, sizeof(double));
+  // With cost_limit an item is solved as rows x (cols + rows) (assign_item_with_rejection).
+  check_allocation(kOp, "one item's working copy", {rows, cost_limit ? cols + rows : cols},
+                   sizeof(double));
   const at::Tensor costs = contiguous_on_pool(cost, kOp, "cost");
   const ItemLengths n(kOp, n_lengths, "n_lengths", rows, "the size of dimension 1 of 'cost'");
   const ItemLengths m(kOp, m_lengths, "m_lengths", cols, "the size of dimension 2 of 'cost'");
@@ -353,31 +405,33 @@ std::tuple<at::Tensor, at::Tensor> linear_sum_assignment_cpu(
   ItemErrors errors;
   // Every real dtype SciPy takes, the unsigned ones included (the Meta kernel
   // accepts them, so a compiled graph must run them too).
-  AT_DISPATCH_V2(
-      cost.scalar_type(), kOp, AT_WRAP([&] {
-        const scalar_t* data = costs.const_data_ptr<scalar_t>();
-        int64_t* row_out = row_ind.data_ptr<int64_t>();
-        int64_t* col_out = col_ind.data_ptr<int64_t>();
-        parallel_for(0, batch, grain_for(item_ns(rows, cols)), [&](int64_t first, int64_t last) {
-          Workspace ws;
-          for (int64_t b = first; b < last; ++b) {
-            errors.run(b, [&] {
-              const Item<scalar_t> item{data + b * rows * cols, cols, n[b], m[b]};
-              assign_item(ws, item, b, maximize, row_out + b * pairs, col_out + b * pairs);
-            });
-          }
-        });
-      }),
-      AT_EXPAND(AT_ALL_TYPES), at::kHalf, at::kBFloat16, at::kBool, at::kUInt16, at::kUInt32,
-      at::kUInt64);
+  AT_DISPATCH_V2(cost.scalar_type(), kOp, AT_WRAP([&] {
+                   const scalar_t* data = costs.const_data_ptr<scalar_t>();
+                   int64_t* row_out = row_ind.data_ptr<int64_t>();
+                   int64_t* col_out = col_ind.data_ptr<int64_t>();
+                   const int64_t item_cost =
+                       cost_limit ? item_ns(rows, cols + rows) : item_ns(rows, cols);
+                   parallel_for(0, batch, grain_for(item_cost), [&](int64_t first, int64_t last) {
+                     Workspace ws;
+                     for (int64_t b = first; b < last; ++b) {
+                       errors.run(b, [&] {
+                         const Item<scalar_t> item{data + b * rows * cols, cols, n[b], m[b]};
+                         assign_item(ws, item, b, maximize, cost_limit, row_out + b * pairs,
+                                     col_out + b * pairs);
+                       });
+                     }
+                   });
+                 }),
+                 AT_EXPAND(AT_ALL_TYPES), at::kHalf, at::kBFloat16, at::kBool, at::kUInt16,
+                 at::kUInt32, at::kUInt64);
   errors.rethrow();
   return {row_ind, col_ind};
 }
 
 std::tuple<at::Tensor, at::Tensor> linear_sum_assignment_meta(
     const at::Tensor& cost, const std::optional<at::Tensor>& n_lengths,
-    const std::optional<at::Tensor>& m_lengths, bool /*maximize*/) {
-  check_arguments(Kernel::kMeta, cost, n_lengths, m_lengths);
+    const std::optional<at::Tensor>& m_lengths, bool maximize, std::optional<double> cost_limit) {
+  check_arguments(Kernel::kMeta, cost, n_lengths, m_lengths, maximize, cost_limit);
   const c10::SymInt pairs = cost.sym_size(1).min(cost.sym_size(2));
   const auto options = cost.options().dtype(at::kLong);
   return {at::empty_symint({cost.sym_size(0), pairs}, options),
@@ -389,7 +443,7 @@ std::tuple<at::Tensor, at::Tensor> linear_sum_assignment_meta(
 TORCH_LIBRARY_FRAGMENT(mt, m) {
   m.def(
       "linear_sum_assignment(Tensor cost, Tensor? n_lengths=None, Tensor? m_lengths=None, "
-      "bool maximize=False) -> (Tensor, Tensor)");
+      "bool maximize=False, float? cost_limit=None) -> (Tensor, Tensor)");
 }
 
 TORCH_LIBRARY_IMPL(mt, CompositeExplicitAutograd, m) {

@@ -22,6 +22,7 @@ def linear_sum_assignment(
     n_lengths: Optional[Tensor] = None,
     m_lengths: Optional[Tensor] = None,
     maximize: bool = False,
+    cost_limit: Optional[float] = None,
 ) -> tuple[Tensor, Tensor]: ...
 
 
@@ -32,6 +33,7 @@ def linear_sum_assignment(
     n_lengths: None = None,
     m_lengths: None = None,
     maximize: bool = False,
+    cost_limit: Optional[float] = None,
 ) -> list[tuple[Tensor, Tensor]]: ...
 
 
@@ -41,6 +43,7 @@ def linear_sum_assignment(
     n_lengths: Optional[Tensor] = None,
     m_lengths: Optional[Tensor] = None,
     maximize: bool = False,
+    cost_limit: Optional[float] = None,
 ) -> Union[tuple[Tensor, Tensor], list[tuple[Tensor, Tensor]]]:
     """Optimal assignment of rows to columns for every cost matrix of a batch, in parallel.
 
@@ -61,6 +64,13 @@ def linear_sum_assignment(
             has the first ``n_lengths[b]`` rows; the padding is ignored.
         m_lengths: int64 ``[B]``, likewise for the columns.
         maximize: find the assignment of maximal total cost instead.
+        cost_limit: implicit rejection, as multi-object trackers call
+            ``lap.lapjv(cost, extend_cost=True, cost_limit=cost_limit)``: any
+            row and any column may stay unassigned (at ``cost_limit / 2``
+            each), so only pairs that pay are kept; a pair costing more than
+            ``cost_limit`` never is. Where no costs tie, the pairs are lap's.
+            ``None`` or ``inf``: every row (or column) is assigned, as without
+            it. Not with ``maximize=True``.
 
     Returns:
         For a matrix: ``(row_ind, col_ind)``, int64 ``[min(N, M)]``, rows ascending:
@@ -68,33 +78,45 @@ def linear_sum_assignment(
         For a batch: ``(row_ind, col_ind)``, int64 ``[B, min(N, M)]``, each row
         padded with ``-1`` past its item's ``min(n_b, m_b)`` pairs.
         For a list: a list of ``(row_ind, col_ind)`` pairs, one per matrix.
+        With ``cost_limit`` the kept pairs come first, rows ascending, and
+        ``-1`` fills the rest (``row_ind >= 0`` selects them; a list's
+        entries hold only the kept pairs); an unassigned row or column is
+        one that no kept pair names.
 
     Raises:
         RuntimeError: wrong dtype or shape; a NaN, a ``-inf`` (``+inf`` when
             maximizing) or an infeasible item (no complete assignment avoids the
             forbidden pairs) — the message names the batch item.
-        ValueError: lengths given with a single matrix or a list.
+        ValueError: lengths given with a single matrix or a list; a NaN or
+            negative ``cost_limit``, or one with ``maximize=True``.
 
     Example:
         >>> cost = torch.tensor([[4.0, 1.0, 3.0], [2.0, 0.0, 5.0], [3.0, 2.0, 2.0]])
         >>> row_ind, col_ind = linear_sum_assignment(cost)
         >>> col_ind.tolist(), cost[row_ind, col_ind].sum().item()
         ([1, 0, 2], 5.0)
+
+        A tracker's gating: pairs costing more than the limit are not made.
+
+        >>> cost = torch.tensor([[0.1, 0.9], [0.8, 0.95]])
+        >>> row_ind, col_ind = linear_sum_assignment(cost, cost_limit=0.5)
+        >>> row_ind.tolist(), col_ind.tolist()
+        ([0, -1], [0, -1])
     """
     if isinstance(cost, Tensor):
         if cost.dim() == 2:
             if n_lengths is not None or m_lengths is not None:
                 raise ValueError("linear_sum_assignment: lengths need a [B, N, M] batch")
             row_ind, col_ind = torch.ops.mt.linear_sum_assignment(
-                cost.unsqueeze(0), None, None, maximize
+                cost.unsqueeze(0), None, None, maximize, cost_limit
             )
             return row_ind[0], col_ind[0]
-        return torch.ops.mt.linear_sum_assignment(cost, n_lengths, m_lengths, maximize)
+        return torch.ops.mt.linear_sum_assignment(cost, n_lengths, m_lengths, maximize, cost_limit)
     if n_lengths is not None or m_lengths is not None:
         raise ValueError("linear_sum_assignment: the lengths of a list come from the list itself")
     batch, rows, cols = _pad_matrices(cost)
-    row_ind, col_ind = torch.ops.mt.linear_sum_assignment(batch, rows, cols, maximize)
-    pairs = torch.minimum(rows, cols).tolist()
+    row_ind, col_ind = torch.ops.mt.linear_sum_assignment(batch, rows, cols, maximize, cost_limit)
+    pairs = (row_ind >= 0).sum(dim=1).tolist()  # min(n_b, m_b), or the pairs kept
     return [(row_ind[b, :k], col_ind[b, :k]) for b, k in enumerate(pairs)]
 
 

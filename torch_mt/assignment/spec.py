@@ -1,7 +1,10 @@
 """OpSpec of mt::linear_sum_assignment (ops/assignment/linear_sum_assignment.cpp).
 
 SciPy is the reference, compared exactly: on tied optima torch_mt returns
-SciPy's assignment, index for index.
+SciPy's assignment, index for index. With ``cost_limit`` (implicit rejection)
+the reference is lap.lapjv(cost, extend_cost=True, cost_limit=L) (lapx), on
+continuous costs: lap's pairs are the only optimum there, and on ties lap
+picks its own.
 """
 
 from __future__ import annotations
@@ -29,20 +32,43 @@ def item_shapes(
     return list(zip(ns, ms))
 
 
+def lap_pairs(item: Tensor, cost_limit: float) -> tuple[Tensor, Tensor]:
+    """The pairs lap.lapjv(item, extend_cost=True, cost_limit=cost_limit)
+    keeps, rows ascending: the trackers' call."""
+    if item.shape[0] == 0 or item.shape[1] == 0:
+        empty = torch.zeros(0, dtype=torch.int64)
+        return empty, empty
+    _, col_for_row, _ = peer("lap").lapjv(
+        item.double().numpy(), extend_cost=True, cost_limit=cost_limit
+    )
+    col_for_row = torch.from_numpy(col_for_row).long()
+    kept = col_for_row >= 0
+    return torch.arange(len(col_for_row))[kept], col_for_row[kept]
+
+
 def scipy_reference(
-    cost: Tensor, n_lengths: Optional[Tensor], m_lengths: Optional[Tensor], maximize: bool
+    cost: Tensor,
+    n_lengths: Optional[Tensor],
+    m_lengths: Optional[Tensor],
+    maximize: bool,
+    cost_limit: Optional[float] = None,
 ) -> tuple[Tensor, Tensor]:
     """SciPy on every item (as a NumPy array of the same dtype: SciPy does its
-    own conversion to float64), padded with -1 as the operator pads."""
+    own conversion to float64), padded with -1 as the operator pads; lap's
+    pairs with a finite cost_limit."""
     pairs = min(cost.shape[1], cost.shape[2])
     row_ind = torch.full((cost.shape[0], pairs), -1, dtype=torch.int64)
     col_ind = torch.full((cost.shape[0], pairs), -1, dtype=torch.int64)
     for b, (n, m) in enumerate(item_shapes(cost, n_lengths, m_lengths)):
         item = cost[b, :n, :m]
         item = item.float() if item.dtype in (torch.float16, torch.bfloat16) else item
-        rows, cols = peer("scipy.optimize").linear_sum_assignment(item.numpy(), maximize=maximize)
-        row_ind[b, : len(rows)] = torch.from_numpy(rows)
-        col_ind[b, : len(cols)] = torch.from_numpy(cols)
+        if cost_limit is not None and cost_limit < math.inf:
+            rows, cols = lap_pairs(item, cost_limit)
+        else:
+            solve = peer("scipy.optimize").linear_sum_assignment
+            rows, cols = map(torch.from_numpy, solve(item.numpy(), maximize=maximize))
+        row_ind[b, : len(rows)] = rows
+        col_ind[b, : len(cols)] = cols
     return row_ind, col_ind
 
 
@@ -82,13 +108,15 @@ def _tie_heavy(
 
 @st.composite
 def assignment_args(draw: st.DrawFn, large: bool = False) -> tuple:
-    """(cost [B, N, M], n_lengths, m_lengths, maximize), always feasible.
+    """(cost [B, N, M], n_lengths, m_lengths, maximize, cost_limit), always feasible.
 
     Costs are continuous (a unique optimum) or tie-heavy (constant, duplicated
     rows, a tiny integer range: many tied optima, where SciPy's choice must be
     ours); floating costs have some forbidden entries, but a complete
     assignment always avoids them. Padding, when there is some, is NaN (or
-    garbage for integer dtypes): the kernel must not read it.
+    garbage for integer dtypes): the kernel must not read it. A cost_limit
+    (in the costs' range, or +inf) comes with continuous floating costs
+    without forbidden entries, minimised: lap's reference has ties of its own.
     """
     dtype = draw(st.sampled_from(COST_DTYPES))
     if large:  # enough items and work per item to fan out over many chunks
@@ -103,12 +131,17 @@ def assignment_args(draw: st.DrawFn, large: bool = False) -> tuple:
             draw(st.integers(0, 6)),
             draw(st.integers(0, 6)),
         )
-    maximize = draw(st.booleans())
+    floating = dtype in (torch.float32, torch.float64)
+    cost_limit = None
+    if floating and draw(st.booleans()):
+        cost_limit = draw(st.sampled_from([math.inf, 0.0, 1.0, 50.0, 120.0, 250.0]))
+    maximize = draw(st.booleans()) if cost_limit is None else False
     padded_rows, padded_cols = draw(st.booleans()), draw(st.booleans())
-    floating = dtype.is_floating_point
-    forbidden_fraction = draw(st.sampled_from([0.0, 0.3, 0.7])) if floating else 0.0
+    forbidden_fraction = 0.0
+    if floating and cost_limit is None:
+        forbidden_fraction = draw(st.sampled_from([0.0, 0.3, 0.7]))
     generator = torch.Generator().manual_seed(draw(st.integers(0, 2**32 - 1)))
-    if draw(st.booleans()) or not floating:
+    if not floating or (cost_limit is None and draw(st.booleans())):
         cost = _tie_heavy(draw, generator, (batch, rows, cols), dtype)
     else:
         cost = (
@@ -134,11 +167,11 @@ def assignment_args(draw: st.DrawFn, large: bool = False) -> tuple:
     n_lengths, m_lengths = (
         None if t is None else with_layout(t, draw(layouts)) for t in (n_lengths, m_lengths)
     )
-    return cost, n_lengths, m_lengths, maximize
+    return cost, n_lengths, m_lengths, maximize, cost_limit
 
 
 def assignment_bad_inputs(args: tuple) -> list[BadInput]:
-    cost, n_lengths, m_lengths, maximize = args
+    cost, n_lengths, m_lengths, maximize, _ = args
     batch, rows, cols = cost.shape
     full_rows = torch.full((batch,), rows, dtype=torch.int64)
     full_cols = torch.full((batch,), cols, dtype=torch.int64)
@@ -175,6 +208,21 @@ def assignment_bad_inputs(args: tuple) -> list[BadInput]:
             "lengths on another device",
             (cost, n_lengths, full_cols.to("meta"), maximize),
             rf"{OP}: argument 'm_lengths' is on meta but 'cost' is on cpu",
+        ),
+        BadInput(
+            "NaN cost_limit",
+            (cost, n_lengths, m_lengths, False, math.nan),
+            rf"{OP}: cost_limit is NaN",
+        ),
+        BadInput(
+            "negative cost_limit",
+            (cost, n_lengths, m_lengths, False, -1.0),
+            rf"{OP}: cost_limit must be >= 0 \(got -1\)",
+        ),
+        BadInput(
+            "cost_limit with maximize",
+            (cost, n_lengths, m_lengths, True, 1.0),
+            rf"{OP}: cost_limit rejects pairs that cost more than it; it has no meaning",
         ),
     ]
     if batch == 0:

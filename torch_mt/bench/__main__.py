@@ -365,7 +365,10 @@ def main(argv: Optional[list[str]] = None) -> int:
     thread_counts = _thread_counts(args.threads, torch_mt.get_num_threads())
 
     info = machine_info()
-    run = "the full suite" if full else "the headline run (one row per family; --full: all)"
+    if args.workloads:
+        run = f"the workloads of {args.workloads}"
+    else:
+        run = "the full suite" if full else "the headline run (one row per family; --full: all)"
     print(
         f"# torch_mt benchmark: {run}\n\n{info['cpu_model']} ({info['cpu_vendor']}; "
         f"{' '.join(info['cpu_flags']) or 'no AVX2'}; torch_mt SIMD: {info['torch_mt_simd']}), "

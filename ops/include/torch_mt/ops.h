@@ -319,14 +319,15 @@ inline int64_t get_num_threads() {
 }
 
 // mt::linear_sum_assignment(Tensor cost, Tensor? n_lengths=None, Tensor? m_lengths=None, bool
-// maximize=False) -> (Tensor, Tensor)
+// maximize=False, float? cost_limit=None) -> (Tensor, Tensor)
 inline std::tuple<at::Tensor, at::Tensor> linear_sum_assignment(
     const at::Tensor& cost, const std::optional<at::Tensor>& n_lengths = std::nullopt,
-    const std::optional<at::Tensor>& m_lengths = std::nullopt, bool maximize = false) {
+    const std::optional<at::Tensor>& m_lengths = std::nullopt, bool maximize = false,
+    std::optional<double> cost_limit = std::nullopt) {
   static const auto op = detail::typed<std::tuple<at::Tensor, at::Tensor>(
-      const at::Tensor&, const std::optional<at::Tensor>&, const std::optional<at::Tensor>&, bool)>(
-      "mt::linear_sum_assignment");
-  return op.call(cost, n_lengths, m_lengths, maximize);
+      const at::Tensor&, const std::optional<at::Tensor>&, const std::optional<at::Tensor>&, bool,
+      std::optional<double>)>("mt::linear_sum_assignment");
+  return op.call(cost, n_lengths, m_lengths, maximize, cost_limit);
 }
 
 // mt::nms(Tensor boxes, Tensor scores, float iou_threshold) -> Tensor
