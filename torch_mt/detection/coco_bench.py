@@ -3,13 +3,13 @@ sets, end to end from the dicts, against pycocotools and faster-coco-eval."""
 
 from __future__ import annotations
 
-import contextlib
-import io
+import json
 
 import torch
 from torch import Tensor
 
-from ..bench.workload import Arm, Workload, peer, small_workload
+from ..bench.workload import Arm, Workload, all_threads, peer, small_workload
+from . import coco_peers
 from . import coco_records as records
 from .coco import coco_evaluate
 from .mean_ap import MeanAveragePrecision, to_xywh
@@ -21,6 +21,11 @@ def _owners(counts: Tensor, det_image: Tensor, generator: torch.Generator) -> Te
     first = records.offsets_of(counts)[:-1]
     spread = torch.rand(len(det_image), generator=generator) * counts[det_image].clamp(min=1)
     return (first[det_image] + spread.long()).clamp(max=max(int(counts.sum()) - 1, 0))
+
+
+#: COCO's 80 categories, named as a COCO file names them (vernier's strict
+#: schema needs the names; hotcoco prints a line for each one without).
+CATEGORIES = [{"id": c, "name": f"class {c}"} for c in range(1, 81)]
 
 
 def coco_like(images: int, generator: torch.Generator) -> tuple[dict, list]:
@@ -70,7 +75,7 @@ def coco_like(images: int, generator: torch.Generator) -> tuple[dict, list]:
     ]
     gt = {
         "images": [{"id": i, "width": 640, "height": 480} for i in range(images)],
-        "categories": [{"id": c} for c in range(1, 81)],
+        "categories": CATEGORIES,
         "annotations": annotations,
     }
     return gt, results
@@ -233,7 +238,7 @@ def segm_like(images: int, generator: torch.Generator) -> tuple[dict, list]:
             )
     gt = {
         "images": [{"id": i, "height": height, "width": width} for i in range(images)],
-        "categories": [{"id": c} for c in range(1, 81)],
+        "categories": CATEGORIES,
         "annotations": annotations,
     }
     return gt, results
@@ -299,37 +304,26 @@ def _map_values(result: dict) -> list:
     return [float(result[key]) for key in ("map", "map_50", "map_75", "mar_100")]
 
 
-def _pycocotools(gt: dict, results: list, iou_type: str = "bbox") -> list:
-    """What users run: COCO, loadRes, evaluate, accumulate, summarize (quiet)."""
-    coco_module, eval_module = peer("pycocotools.coco"), peer("pycocotools.cocoeval")
-    with contextlib.redirect_stdout(io.StringIO()):
-        coco = coco_module.COCO()
-        coco.dataset = gt
-        coco.createIndex()
-        evaluation = eval_module.COCOeval(coco, coco.loadRes(results), iou_type)
-        evaluation.evaluate()
-        evaluation.accumulate()
-        evaluation.summarize()
-    return list(evaluation.stats)
-
-
-def _faster_coco_eval(gt: dict, results: list, iou_type: str = "bbox") -> list:
-    module = peer("faster_coco_eval")
-    coco = module.COCO(gt, print_function=lambda *_: None)
-    evaluation = module.COCOeval_faster(
-        coco, coco.loadRes(results), iou_type, print_function=lambda *_: None
-    )
-    evaluation.evaluate()
-    evaluation.accumulate()
-    evaluation.summarize()
-    return list(evaluation.stats)
-
-
 def _evaluation_row(
     name: str, description: str, ops: tuple, gt: dict, results: list, iou_type: str
 ) -> Workload:
-    """One end-to-end row: the dicts evaluated by pycocotools, faster-coco-eval
-    and torch_mt, index building included."""
+    """One end-to-end row: the dicts evaluated by pycocotools, faster-coco-eval,
+    hotcoco, ultrafast-pycocotools, vernier (at 1 and at all threads: the
+    others take no thread count) and torch_mt, index building included.
+    hotcoco and vernier take RLE counts as text only (vernier: in the ground
+    truth; hotcoco: in the results too), and vernier the ground
+    truth as JSON bytes only: those forms are made once, outside their timed
+    calls (in their favour)."""
+    gt_text, results_text = coco_peers.as_text(gt), coco_peers.as_text(results)
+    gt_json = json.dumps(gt_text).encode()
+    vernier_arms = [
+        Arm(
+            f"vernier Evaluator (strict), num_threads={threads}",
+            lambda threads=threads: coco_peers.vernier(gt_json, results, iou_type, threads),
+            requires=("vernier",),
+        )
+        for threads in sorted({1, all_threads()})
+    ]
     return Workload(
         name=name,
         description=f"{description}, from the dicts (index building included)",
@@ -337,14 +331,25 @@ def _evaluation_row(
         arms=[
             Arm(
                 "pycocotools COCOeval",
-                lambda: _pycocotools(gt, results, iou_type),
+                lambda: coco_peers.pycocotools(gt, results, iou_type),
                 requires=("pycocotools",),
             ),
             Arm(
                 "faster-coco-eval COCOeval_faster",
-                lambda: _faster_coco_eval(gt, results, iou_type),
+                lambda: coco_peers.faster_coco_eval(gt, results, iou_type),
                 requires=("faster_coco_eval",),
             ),
+            Arm(
+                "hotcoco COCOeval",
+                lambda: coco_peers.hotcoco(gt_text, results_text, iou_type),
+                requires=("hotcoco",),
+            ),
+            Arm(
+                "ultrafast-pycocotools COCOeval",
+                lambda: coco_peers.ultrafast_pycocotools(gt, results, iou_type),
+                requires=("ultrafast_pycocotools",),
+            ),
+            *vernier_arms,
         ],
         torch_mt=lambda: coco_evaluate(gt, results, iou_type).stats.tolist(),
         normalise=lambda stats: [float(value) for value in stats],
