@@ -10,15 +10,15 @@ from torch import Tensor
 
 from ..bench.workload import Arm, Workload, all_threads, peer, small_workload
 from . import coco_peers
-from . import coco_records as records
 from .coco import coco_evaluate
 from .mean_ap import MeanAveragePrecision, to_xywh
+from .offsets import offsets_of
 
 
 def _owners(counts: Tensor, det_image: Tensor, generator: torch.Generator) -> Tensor:
     """For each detection, a random ground-truth object of its image (its
     index among all objects; clamped where the image has none)."""
-    first = records.offsets_of(counts)[:-1]
+    first = offsets_of(counts)[:-1]
     spread = torch.rand(len(det_image), generator=generator) * counts[det_image].clamp(min=1)
     return (first[det_image] + spread.long()).clamp(max=max(int(counts.sum()) - 1, 0))
 

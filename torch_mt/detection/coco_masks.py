@@ -15,7 +15,7 @@ from typing import Optional
 import torch
 from torch import Tensor
 
-from . import coco_records  # a cycle (records reads RLE areas here): by module
+from .offsets import offsets_of
 
 
 def _fail(what: str, position: int, message: str) -> ValueError:
@@ -100,7 +100,7 @@ def segmentation_runs(
     if lists:
         run_lengths = torch.tensor(list(map(len, lists)), dtype=torch.int64)
         index = torch.tensor(list_items, dtype=torch.int64)
-        starts[index] = coco_records.offsets_of(run_lengths)[:-1]
+        starts[index] = offsets_of(run_lengths)[:-1]
         starts[index] += base
         lengths[index] = run_lengths
         flat = [value for counts in lists for value in counts]
@@ -111,8 +111,8 @@ def segmentation_runs(
     if polygons:
         index = torch.tensor(polygon_items, dtype=torch.int64)
         coordinates = torch.tensor([v for part in polygons for v in part], dtype=torch.float64)
-        polygon_offsets = torch.tensor([0] + [len(part) for part in polygons]).cumsum(0)
-        item_offsets = torch.tensor([0] + polygon_counts).cumsum(0)
+        polygon_offsets = offsets_of([len(part) for part in polygons])
+        item_offsets = offsets_of(polygon_counts)
         counts, offsets = torch.ops.mt.coco_rle_from_polygons(
             coordinates, polygon_offsets, item_offsets, sizes[index]
         )
@@ -154,7 +154,7 @@ def _decoded(strings: list) -> tuple[Tensor, Tensor, Tensor]:
     another, decoded by ``mt::coco_rle_from_strings`` (runs in place of
     their characters)."""
     char_lengths = torch.tensor(list(map(len, strings)), dtype=torch.int64)
-    char_offsets = coco_records.offsets_of(char_lengths)
+    char_offsets = offsets_of(char_lengths)
     text = b"".join(strings)
     chars = (
         torch.frombuffer(bytearray(text), dtype=torch.uint8)

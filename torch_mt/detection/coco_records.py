@@ -22,6 +22,7 @@ from torch import Tensor
 from torch_mt import _records  # ops/detection/python_records.cpp
 
 from .coco_masks import rle_areas_and_boxes
+from .offsets import offsets_of
 
 
 def load_json(source: Any) -> Any:
@@ -391,9 +392,3 @@ def offsets(sorted_cells: Tensor, cells: int) -> Tensor:
         else torch.zeros(cells, dtype=torch.int64)
     )
     return offsets_of(counts)
-
-
-def offsets_of(lengths: Tensor) -> Tensor:
-    """int64 ``[N + 1]``: where each of ``N`` consecutive items starts, then
-    the total (0, then the running sum of ``lengths``)."""
-    return torch.cat([torch.zeros(1, dtype=torch.int64), lengths.cumsum(0)])

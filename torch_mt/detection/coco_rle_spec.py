@@ -19,6 +19,7 @@ from .coco_rle_reference import (
     coco_rle_from_strings_loop,
 )
 from .coco_spec import _replaced
+from .offsets import offsets_of
 
 
 def _random_runs(generator: torch.Generator, pixels: int, cuts: int) -> list:
@@ -27,10 +28,6 @@ def _random_runs(generator: torch.Generator, pixels: int, cuts: int) -> list:
     points = torch.randint(0, pixels + 1, (cuts,), generator=generator).sort().values.tolist()
     bounds = [0] + points + [pixels]
     return [b - a for a, b in zip(bounds, bounds[1:])]
-
-
-def _offsets(lengths: list) -> Tensor:
-    return torch.tensor([0] + lengths, dtype=torch.int64).cumsum(0)
 
 
 def _maybe_spans(draw: st.DrawFn, counts: Tensor, offsets: Tensor) -> tuple[Tensor, Tensor]:
@@ -63,7 +60,7 @@ def coco_rle_from_strings_args(draw: st.DrawFn, large: bool = False) -> tuple:
         strings.append(mask_utils.encode(mask.copy(order="F"))["counts"])
     chars = torch.frombuffer(bytearray(b"".join(strings)), dtype=torch.uint8) if strings else None
     chars = chars if chars is not None else torch.zeros(0, dtype=torch.uint8)
-    return with_layout(chars, draw(st.sampled_from(LAYOUTS))), _offsets(list(map(len, strings)))
+    return with_layout(chars, draw(st.sampled_from(LAYOUTS))), offsets_of(list(map(len, strings)))
 
 
 def coco_rle_from_strings_bad_inputs(args: tuple) -> list[BadInput]:
@@ -112,8 +109,8 @@ def coco_rle_from_polygons_args(draw: st.DrawFn, large: bool = False) -> tuple:
             polygon_lengths.append(2 * points)
     return (
         with_layout(torch.tensor(coordinates, dtype=torch.float64), draw(st.sampled_from(LAYOUTS))),
-        _offsets(polygon_lengths),
-        _offsets(item_polygons),
+        offsets_of(polygon_lengths),
+        offsets_of(item_polygons),
         torch.tensor(sizes, dtype=torch.int64).reshape(-1, 2),
     )
 
@@ -155,7 +152,7 @@ def _packed_runs(generator: torch.Generator, count: int, pixels_of) -> tuple[Ten
         )
         runs += item
         lengths.append(len(item))
-    return torch.tensor(runs, dtype=torch.int64), _offsets(lengths)
+    return torch.tensor(runs, dtype=torch.int64), offsets_of(lengths)
 
 
 @st.composite

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from torch import Tensor
 
 from ..testing import LAYOUTS, BadInput, OpSpec, with_layout
+from .offsets import offsets_of
 from .reference import coco_accumulate_loop, coco_match_loop, coco_oks_exponents_loop
 
 #: pycocotools' default thresholds (np.linspace(.5, .95, 10)).
@@ -22,7 +23,7 @@ _COCO_IOUS = [0.5 + 0.05 * k for k in range(10)]
 
 def _packed_counts(generator: torch.Generator, cells: int, most: int) -> tuple[Tensor, int]:
     counts = torch.randint(0, most + 1, (cells,), generator=generator)
-    offsets = torch.cat([torch.zeros(1, dtype=torch.int64), counts.cumsum(0)])
+    offsets = offsets_of(counts)
     return offsets, int(offsets[-1])
 
 

@@ -25,6 +25,7 @@ from torch import Tensor
 from . import coco_records as records
 from .coco import DEFAULT_AREA_RANGES, COCOEvalResult, evaluate_packed
 from .coco_summary import summarize
+from .offsets import offsets_of
 
 BOX_FORMATS = ("xyxy", "xywh", "cxcywh")
 _WHERE = "torch_mt.MeanAveragePrecision"
@@ -207,7 +208,7 @@ class MeanAveragePrecision:
         return torch.cat(parts) if parts else torch.zeros(0, dtype=torch.int64)
 
     def _run_offsets(self, side: str) -> Tensor:
-        return records.offsets_of(self._state(f"{side}_run_lengths"))
+        return offsets_of(self._state(f"{side}_run_lengths"))
 
     def compute(self) -> dict[str, Tensor]:
         """The metric over every update: torchmetrics' keys and values
