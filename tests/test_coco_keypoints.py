@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import torch_mt
-from torch_mt.detection.coco_similarity import COCO_KEYPOINT_SIGMAS, keypoint_similarities
+from torch_mt.detection.coco.similarity import COCO_KEYPOINT_SIGMAS, keypoint_similarities
 
 
 @st.composite

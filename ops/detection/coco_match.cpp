@@ -1,7 +1,7 @@
 // COCO detection evaluation, bit for bit as pycocotools 2.0.11's COCOeval,
 // on packed tensors, in parallel: here evaluateImg (the greedy matching),
 // in coco_accumulate.cpp accumulate (precision and recall).
-// torch_mt.coco_evaluate (torch_mt/detection/coco.py) turns the COCO dicts
+// torch_mt.coco_evaluate (torch_mt/detection/coco/evaluate.py) turns the COCO dicts
 // into these tensors.
 //
 // A "cell" is one (category, image) pair, category-major: cell c = k * I + i

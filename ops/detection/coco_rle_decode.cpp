@@ -16,7 +16,7 @@
 // on the column crossings, rounded back), and an annotation's polygons
 // merged by union, as annToRLE does with frPyObjects + merge. The number of
 // runs depends on the coordinates, so that operator has a Python fake
-// (torch_mt/detection/coco_fakes.py) that calls mt::_coco_rle_from_polygons_checks.
+// (torch_mt/detection/coco/fakes.py) that calls mt::_coco_rle_from_polygons_checks.
 #include <ATen/ATen.h>
 #include <torch/library.h>
 

@@ -8,7 +8,7 @@
 // encode's runs are maskUtils.encode's: column-major, from zeros (a first
 // zero-length run where the mask starts with a 1), no other empty run. Their
 // number depends on the pixels, so encode has a Python fake
-// (torch_mt/detection/coco_fakes.py) that calls mt::_coco_rle_encode_checks.
+// (torch_mt/detection/coco/fakes.py) that calls mt::_coco_rle_encode_checks.
 // decode needs each RLE's runs to cover height x width pixels.
 #include <ATen/ATen.h>
 #include <torch/library.h>

@@ -8,7 +8,7 @@
 //
 // Anything irregular (a missing key, a value of another type, a bbox that is
 // not 4 numbers) returns None: the caller's Python path then names the item
-// and the field (torch_mt/detection/coco.py).
+// and the field (torch_mt/detection/coco/records.py).
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 

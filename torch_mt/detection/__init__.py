@@ -4,13 +4,13 @@ evaluation equal to pycocotools.
 Wrappers around ``torch.ops.mt.nms``, ``batched_nms`` and ``nms_padded``
 (kernels in ``ops/detection/nms.cpp``), and the shape functions of the two whose output
 size depends on the data (registered here, as fakes, for torch.compile);
-``coco_evaluate`` (``coco.py``) and its operators ``coco_match``,
+and COCO evaluation, the subpackage ``coco/`` (one module per role: see
+its docstring): ``coco_evaluate`` and its operators ``coco_match``,
 ``coco_oks_exponents``, ``coco_accumulate`` and the RLE operators
 ``coco_rle_from_strings``, ``coco_rle_from_polygons``,
 ``coco_rle_area_bbox``, ``coco_mask_iou``, ``coco_rle_encode``,
-``coco_rle_decode`` (``coco_ops.py``,
-``coco_rle_ops.py``; a fake in ``coco_fakes.py``); ``MeanAveragePrecision``
-(``mean_ap.py``), torchmetrics' metric on those operators.
+``coco_rle_decode``; ``MeanAveragePrecision``, torchmetrics' metric on those
+operators.
 """
 
 from __future__ import annotations
@@ -20,18 +20,20 @@ from typing import Optional
 import torch
 from torch import Tensor
 
-from . import coco_fakes  # noqa: F401 (registers a shape function)
-from .coco import COCOEvalResult, coco_evaluate  # noqa: F401 (COCOEvalResult: the result type)
-from .coco_ops import coco_accumulate, coco_match, coco_oks_exponents
-from .coco_rle_ops import (
+from .coco import (  # noqa: F401 (COCOEvalResult: the result type)
+    COCOEvalResult,
+    MeanAveragePrecision,
+    coco_accumulate,
+    coco_evaluate,
     coco_mask_iou,
+    coco_match,
+    coco_oks_exponents,
     coco_rle_area_bbox,
     coco_rle_decode,
     coco_rle_encode,
     coco_rle_from_polygons,
     coco_rle_from_strings,
 )
-from .mean_ap import MeanAveragePrecision
 
 __all__ = [
     "MeanAveragePrecision",

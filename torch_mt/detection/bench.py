@@ -8,7 +8,7 @@ import torch
 from torch import Tensor
 
 from ..bench.workload import Arm, Workload, all_threads, small_workload
-from .coco_bench import coco_headline, coco_workloads
+from .coco.bench import coco_headline, coco_workloads
 from .reference import nms_loop
 
 

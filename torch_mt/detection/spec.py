@@ -1,6 +1,6 @@
 """Specs of the detection family's operators: here the NMS operators
-(ops/detection/nms.cpp), in coco_spec.py the COCO evaluation operators,
-in coco_rle_spec.py the COCO mask operators.
+(ops/detection/nms.cpp), in coco/spec.py the COCO evaluation operators,
+in coco/rle_spec.py the COCO mask operators.
 
 NMS references are built on reference.nms_loop (a Python loop with
 torchvision's arithmetic), which is also the benchmark's baseline.
@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from torch import Tensor
 
 from ..testing import LAYOUTS, BadInput, OpSpec, boxes_and_scores, with_layout
-from .coco_rle_spec import COCO_RLE_SPECS
-from .coco_spec import COCO_SPECS
+from .coco.rle_spec import COCO_RLE_SPECS
+from .coco.spec import COCO_SPECS
 from .reference import nms_loop
 
 #: Thresholds worth testing: the usual ones, the extremes, and a negative one

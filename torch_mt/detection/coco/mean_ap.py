@@ -22,10 +22,10 @@ from typing import Optional, Union
 import torch
 from torch import Tensor
 
-from . import coco_records as records
-from .coco import DEFAULT_AREA_RANGES, COCOEvalResult, evaluate_packed
-from .coco_summary import summarize
+from . import records
+from .evaluate import DEFAULT_AREA_RANGES, COCOEvalResult, evaluate_packed
 from .offsets import offsets_of
+from .summary import summarize
 
 BOX_FORMATS = ("xyxy", "xywh", "cxcywh")
 _WHERE = "torch_mt.MeanAveragePrecision"

@@ -1,6 +1,6 @@
 """Specs of the COCO mask operators (ops/detection/coco_rle_decode.cpp, coco_mask_iou.cpp), checked
 against pycocotools' maskUtils and a plain RLE-string decoder
-(coco_rle_reference.py); coco_evaluate(iou_type="segm") itself is checked
+(rle_reference.py); coco_evaluate(iou_type="segm") itself is checked
 against pycocotools in tests/test_coco_segm.py."""
 
 from __future__ import annotations
@@ -9,8 +9,9 @@ import torch
 from hypothesis import strategies as st
 from torch import Tensor
 
-from ..testing import LAYOUTS, BadInput, OpSpec, with_layout
-from .coco_rle_reference import (
+from ...testing import LAYOUTS, BadInput, OpSpec, with_layout
+from .offsets import offsets_of
+from .rle_reference import (
     coco_mask_iou_loop,
     coco_rle_area_bbox_loop,
     coco_rle_decode_loop,
@@ -18,8 +19,7 @@ from .coco_rle_reference import (
     coco_rle_from_polygons_loop,
     coco_rle_from_strings_loop,
 )
-from .coco_spec import _replaced
-from .offsets import offsets_of
+from .spec import _replaced
 
 
 def _random_runs(generator: torch.Generator, pixels: int, cuts: int) -> list:

@@ -13,7 +13,7 @@ import torch
 from hypothesis import strategies as st
 from torch import Tensor
 
-from ..testing import LAYOUTS, BadInput, OpSpec, with_layout
+from ...testing import LAYOUTS, BadInput, OpSpec, with_layout
 from .offsets import offsets_of
 from .reference import coco_accumulate_loop, coco_match_loop, coco_oks_exponents_loop
 

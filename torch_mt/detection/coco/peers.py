@@ -16,7 +16,7 @@ import contextlib
 import io
 from typing import Any
 
-from ..bench.workload import peer
+from ...bench.workload import peer
 
 
 def _summary_stats(evaluation: Any) -> list:

@@ -1,4 +1,4 @@
-"""COCO's dicts to packed tensors for torch_mt.coco_evaluate (coco.py): the
+"""COCO's dicts to packed tensors for torch_mt.coco_evaluate (evaluate.py): the
 semantics of pycocotools' ``COCO`` index and ``COCO.loadRes``.
 
 Packing (the operators' "cells", ops/detection/coco_match.cpp): cell
@@ -21,7 +21,7 @@ from torch import Tensor
 
 from torch_mt import _records  # ops/detection/python_records.cpp
 
-from .coco_masks import rle_areas_and_boxes
+from .masks import rle_areas_and_boxes
 from .offsets import offsets_of
 
 

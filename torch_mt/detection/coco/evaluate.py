@@ -2,8 +2,8 @@
 ``coco_evaluate`` turns the COCO dicts into packed tensors and runs
 ``mt::coco_match`` (evaluateImg) and ``mt::coco_accumulate`` (accumulate) on
 the pool; the summary is pycocotools' own arithmetic (NumPy's mean).
-The dicts become packed tensors in coco_records.py; keypoints' OKS is
-computed in coco_similarity.py; the summary in coco_summary.py.
+The dicts become packed tensors in records.py; keypoints' OKS is
+computed in similarity.py; the summary in summary.py.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from . import coco_records as records
-from .coco_masks import segmentation_runs
-from .coco_similarity import COCO_KEYPOINT_SIGMAS, cell_pairs, keypoint_similarities
-from .coco_summary import summarize
+from . import records
+from .masks import segmentation_runs
+from .similarity import COCO_KEYPOINT_SIGMAS, cell_pairs, keypoint_similarities
+from .summary import summarize
 
 #: pycocotools' defaults (Params.setDetParams), computed the same way.
 DEFAULT_IOU_THRESHOLDS = np.linspace(0.5, 0.95, int(np.round((0.95 - 0.5) / 0.05)) + 1)
@@ -240,7 +240,7 @@ def evaluate_packed(
     masks: Optional[Callable[[Tensor, Tensor], tuple]] = None,
 ) -> COCOEvalResult:
     """evaluate, accumulate and summarize on the columns of
-    ``coco_records.ground_truth`` and ``detections`` (or columns built the
+    ``records.ground_truth`` and ``detections`` (or columns built the
     same way, as torch_mt.MeanAveragePrecision builds them). ``masks(gt_order,
     dt_order)`` gives the packed RLEs of those annotations, in that order
     (``gt_runs, gt_offsets, dt_runs, dt_offsets``), for segm."""

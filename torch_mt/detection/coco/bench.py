@@ -8,9 +8,9 @@ import json
 import torch
 from torch import Tensor
 
-from ..bench.workload import Arm, Workload, all_threads, peer, small_workload
-from . import coco_peers
-from .coco import coco_evaluate
+from ...bench.workload import Arm, Workload, all_threads, peer, small_workload
+from . import peers
+from .evaluate import coco_evaluate
 from .mean_ap import MeanAveragePrecision, to_xywh
 from .offsets import offsets_of
 
@@ -314,12 +314,12 @@ def _evaluation_row(
     truth; hotcoco: in the results too), and vernier the ground
     truth as JSON bytes only: those forms are made once, outside their timed
     calls (in their favour)."""
-    gt_text, results_text = coco_peers.as_text(gt), coco_peers.as_text(results)
+    gt_text, results_text = peers.as_text(gt), peers.as_text(results)
     gt_json = json.dumps(gt_text).encode()
     vernier_arms = [
         Arm(
             f"vernier Evaluator (strict), num_threads={threads}",
-            lambda threads=threads: coco_peers.vernier(gt_json, results, iou_type, threads),
+            lambda threads=threads: peers.vernier(gt_json, results, iou_type, threads),
             requires=("vernier",),
         )
         for threads in sorted({1, all_threads()})
@@ -331,22 +331,22 @@ def _evaluation_row(
         arms=[
             Arm(
                 "pycocotools COCOeval",
-                lambda: coco_peers.pycocotools(gt, results, iou_type),
+                lambda: peers.pycocotools(gt, results, iou_type),
                 requires=("pycocotools",),
             ),
             Arm(
                 "faster-coco-eval COCOeval_faster",
-                lambda: coco_peers.faster_coco_eval(gt, results, iou_type),
+                lambda: peers.faster_coco_eval(gt, results, iou_type),
                 requires=("faster_coco_eval",),
             ),
             Arm(
                 "hotcoco COCOeval",
-                lambda: coco_peers.hotcoco(gt_text, results_text, iou_type),
+                lambda: peers.hotcoco(gt_text, results_text, iou_type),
                 requires=("hotcoco",),
             ),
             Arm(
                 "ultrafast-pycocotools COCOeval",
-                lambda: coco_peers.ultrafast_pycocotools(gt, results, iou_type),
+                lambda: peers.ultrafast_pycocotools(gt, results, iou_type),
                 requires=("ultrafast_pycocotools",),
             ),
             *vernier_arms,
