@@ -3,14 +3,11 @@ sets, end to end from the dicts, against pycocotools and faster-coco-eval."""
 
 from __future__ import annotations
 
-import json
-
 import torch
 from torch import Tensor
 
-from ...bench.workload import Arm, Workload, all_threads, peer, small_workload
-from . import peers
-from .evaluate import coco_evaluate
+from ...bench.workload import Arm, Workload, peer, small_workload
+from .bench_rows import evaluation_rows
 from .mean_ap import MeanAveragePrecision, to_xywh
 from .offsets import offsets_of
 
@@ -304,69 +301,16 @@ def _map_values(result: dict) -> list:
     return [float(result[key]) for key in ("map", "map_50", "map_75", "mar_100")]
 
 
-def _evaluation_row(
-    name: str, description: str, ops: tuple, gt: dict, results: list, iou_type: str
-) -> Workload:
-    """One end-to-end row: the dicts evaluated by pycocotools, faster-coco-eval,
-    hotcoco, ultrafast-pycocotools, vernier (at 1 and at all threads: the
-    others take no thread count) and torch_mt, index building included.
-    hotcoco and vernier take RLE counts as text only (vernier: in the ground
-    truth; hotcoco: in the results too), and vernier the ground
-    truth as JSON bytes only: those forms are made once, outside their timed
-    calls (in their favour)."""
-    gt_text, results_text = peers.as_text(gt), peers.as_text(results)
-    gt_json = json.dumps(gt_text).encode()
-    vernier_arms = [
-        Arm(
-            f"vernier Evaluator (strict), num_threads={threads}",
-            lambda threads=threads: peers.vernier(gt_json, results, iou_type, threads),
-            requires=("vernier",),
-        )
-        for threads in sorted({1, all_threads()})
-    ]
-    return Workload(
-        name=name,
-        description=f"{description}, from the dicts (index building included)",
-        ops=ops,
-        arms=[
-            Arm(
-                "pycocotools COCOeval",
-                lambda: peers.pycocotools(gt, results, iou_type),
-                requires=("pycocotools",),
-            ),
-            Arm(
-                "faster-coco-eval COCOeval_faster",
-                lambda: peers.faster_coco_eval(gt, results, iou_type),
-                requires=("faster_coco_eval",),
-            ),
-            Arm(
-                "hotcoco COCOeval",
-                lambda: peers.hotcoco(gt_text, results_text, iou_type),
-                requires=("hotcoco",),
-            ),
-            Arm(
-                "ultrafast-pycocotools COCOeval",
-                lambda: peers.ultrafast_pycocotools(gt, results, iou_type),
-                requires=("ultrafast_pycocotools",),
-            ),
-            *vernier_arms,
-        ],
-        torch_mt=lambda: coco_evaluate(gt, results, iou_type).stats.tolist(),
-        normalise=lambda stats: [float(value) for value in stats],
-        # faster-coco-eval's C++ accumulates in its own order: equal to about 1e-12.
-        agree=lambda actual, expected: all(abs(a - b) <= 1e-9 for a, b in zip(actual, expected)),
-    )
-
-
 def coco_headline() -> Workload:
     """COCO bbox evaluation of 500 images (the full run's 5000 keep
     pycocotools' arm a minute long), from the dicts."""
     gt, results = coco_like(500, torch.Generator().manual_seed(5))
-    return _bbox_row(gt, results, 500)
+    return _bbox_rows(gt, results, 500)[0]
 
 
-def _bbox_row(gt: dict, results: list, images: int) -> Workload:
-    return _evaluation_row(
+def _bbox_rows(gt: dict, results: list, images: int) -> list[Workload]:
+    """From the dicts, then from the JSON files."""
+    return evaluation_rows(
         f"coco_evaluate bbox, {images} images x 80 categories",
         f"COCO bbox mAP of {len(results)} detections against {len(gt['annotations'])} boxes",
         ("coco_match", "coco_accumulate"),
@@ -377,16 +321,16 @@ def _bbox_row(gt: dict, results: list, images: int) -> Workload:
 
 
 def coco_workloads(quick: bool) -> list[Workload]:
-    """COCO bbox, keypoint and segm evaluation end to end from the dicts
-    (5000 images, COCO-val-sized; segm 500), against pycocotools and
-    faster-coco-eval; MeanAveragePrecision against torchmetrics; and the
-    operators on a tiny set."""
+    """COCO bbox, keypoint and segm evaluation end to end, from the dicts and
+    from the JSON files (5000 images, COCO-val-sized; segm 500), against
+    pycocotools, faster-coco-eval, hotcoco, ultrafast-pycocotools and vernier;
+    MeanAveragePrecision against torchmetrics; and the operators on a tiny set."""
     generator = torch.Generator().manual_seed(5)
     images = 200 if quick else 5000
     gt, results = coco_like(images, generator)
-    evaluation = _bbox_row(gt, results, images)
+    evaluation = _bbox_rows(gt, results, images)
     gt_kp, results_kp = keypoints_like(images, generator)
-    keypoints = _evaluation_row(
+    keypoints = evaluation_rows(
         f"coco_evaluate keypoints, {images} images",
         f"COCO keypoint mAP (OKS) of {len(results_kp)} detections against "
         f"{len(gt_kp['annotations'])} people",
@@ -397,7 +341,7 @@ def coco_workloads(quick: bool) -> list[Workload]:
     )
     segm_images = 50 if quick else 500
     gt_segm, results_segm = segm_like(segm_images, generator)
-    segm = _evaluation_row(
+    segm = evaluation_rows(
         f"coco_evaluate segm, {segm_images} images x 80 categories",
         f"COCO mask mAP of {len(results_segm)} RLE results against "
         f"{len(gt_segm['annotations'])} polygons (rasterising included)",
@@ -484,9 +428,9 @@ def coco_workloads(quick: bool) -> list[Workload]:
         ),
     ]  # fmt: skip
     return [
-        evaluation,
-        keypoints,
-        segm,
+        *evaluation,
+        *keypoints,
+        *segm,
         mean_ap,
         *rle_small,
         small_workload("coco_match", lambda: torch.ops.mt.coco_match(*match_args)),

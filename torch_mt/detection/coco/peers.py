@@ -1,6 +1,7 @@
 """The COCO evaluators torch_mt's COCO rows are measured against, each called
-as its users call it, from the ground-truth dict and the results list, and
-returning the 12 summary stats (all of them equal pycocotools 2.0.11's on the
+as its users call it, from the ground-truth dict and the results list or from
+the paths of their JSON files (vernier: JSON bytes), and returning the 12
+summary stats (all of them equal pycocotools 2.0.11's on the
 bench's sets: the bench checks every arm against the first before timing).
 
 - pycocotools: the reference; Python over NumPy, serial.
@@ -29,28 +30,32 @@ def _summary_stats(evaluation: Any) -> list:
     return list(evaluation.stats)
 
 
-def _pycocotools_like(module: str, gt: dict, results: list, iou_type: str) -> list:
-    """A package with pycocotools' API: COCO(), dataset, createIndex, loadRes."""
+def _pycocotools_like(module: str, gt: Any, results: Any, iou_type: str) -> list:
+    """A package with pycocotools' API: COCO(path), or COCO() with the dict as
+    its dataset and createIndex; then loadRes (of a list or a path)."""
     coco_module = peer(f"{module}.coco")
     with contextlib.redirect_stdout(io.StringIO()):
-        coco = coco_module.COCO()
-        coco.dataset = gt
-        coco.createIndex()
+        if isinstance(gt, str):
+            coco = coco_module.COCO(gt)
+        else:
+            coco = coco_module.COCO()
+            coco.dataset = gt
+            coco.createIndex()
         detections = coco.loadRes(results)
     return _summary_stats(peer(f"{module}.cocoeval").COCOeval(coco, detections, iou_type))
 
 
-def pycocotools(gt: dict, results: list, iou_type: str = "bbox") -> list:
+def pycocotools(gt: Any, results: Any, iou_type: str = "bbox") -> list:
     """What users run: COCO, loadRes, evaluate, accumulate, summarize (quiet)."""
     return _pycocotools_like("pycocotools", gt, results, iou_type)
 
 
-def ultrafast_pycocotools(gt: dict, results: list, iou_type: str = "bbox") -> list:
+def ultrafast_pycocotools(gt: Any, results: Any, iou_type: str = "bbox") -> list:
     """ultrafast-pycocotools, the drop-in: pycocotools' calls, Rust inside."""
     return _pycocotools_like("ultrafast_pycocotools", gt, results, iou_type)
 
 
-def faster_coco_eval(gt: dict, results: list, iou_type: str = "bbox") -> list:
+def faster_coco_eval(gt: Any, results: Any, iou_type: str = "bbox") -> list:
     module = peer("faster_coco_eval")
     coco = module.COCO(gt, print_function=lambda *_: None)
     evaluation = module.COCOeval_faster(
@@ -59,7 +64,7 @@ def faster_coco_eval(gt: dict, results: list, iou_type: str = "bbox") -> list:
     return _summary_stats(evaluation)
 
 
-def hotcoco(gt: dict, results: list, iou_type: str = "bbox") -> list:
+def hotcoco(gt: Any, results: Any, iou_type: str = "bbox") -> list:
     """hotcoco from dicts; RLE counts must be text (as_text), in both."""
     module = peer("hotcoco")
     coco = module.COCO(gt)
@@ -79,8 +84,9 @@ def as_text(value: Any) -> Any:
     return value
 
 
-def vernier(gt_json: bytes, results: list, iou_type: str, threads: int) -> list:
-    """vernier's strict (pycocotools) mode on ``threads`` threads."""
+def vernier(gt_json: bytes, results: Any, iou_type: str, threads: int) -> list:
+    """vernier's strict (pycocotools) mode on ``threads`` threads; the results
+    as a list of dicts or as JSON bytes."""
     instance = peer("vernier.instance")
     iou = {"bbox": instance.Bbox, "segm": instance.Segm, "keypoints": instance.Keypoints}
     evaluator = instance.Evaluator(iou=iou[iou_type](), parity_mode="strict")
