@@ -74,7 +74,7 @@ test-fast: build
 bench: install
 	$(PYTHON) -m torch_mt.bench $(BENCH_ARGS)
 
-# The whole suite (~25 minutes on 2 cores), with the same summary at its end.
+# The whole suite (~30 minutes on 2 cores), with the same summary at its end.
 bench-full: install
 	$(PYTHON) -m torch_mt.bench --full $(BENCH_ARGS)
 

@@ -1,7 +1,7 @@
 """python -m torch_mt.bench: torch_mt against what users do today, side by side.
 
     python -m torch_mt.bench                      # the headline run: a row per family (~3 min)
-    python -m torch_mt.bench --full               # the whole suite (~25 min on 2 cores)
+    python -m torch_mt.bench --full               # the whole suite (~30 min on 2 cores)
     python -m torch_mt.bench --full --quick       # the whole suite on small inputs (~4 min)
     python -m torch_mt.bench --full --threads 1,2,4,8   # thread-scaling sweep
     python -m torch_mt.bench --json out.json --plot charts/

@@ -20,6 +20,7 @@ from typing import Optional
 import torch
 from torch import Tensor
 
+from . import coco
 from .coco import (  # noqa: F401 (COCOEvalResult: the result type)
     COCOEvalResult,
     MeanAveragePrecision,
@@ -35,22 +36,7 @@ from .coco import (  # noqa: F401 (COCOEvalResult: the result type)
     coco_rle_from_strings,
 )
 
-__all__ = [
-    "MeanAveragePrecision",
-    "batched_nms",
-    "coco_accumulate",
-    "coco_evaluate",
-    "coco_mask_iou",
-    "coco_match",
-    "coco_oks_exponents",
-    "coco_rle_area_bbox",
-    "coco_rle_decode",
-    "coco_rle_encode",
-    "coco_rle_from_polygons",
-    "coco_rle_from_strings",
-    "nms",
-    "nms_padded",
-]
+__all__ = ["batched_nms", "nms", "nms_padded", *coco.__all__]
 
 
 def nms(boxes: Tensor, scores: Tensor, iou_threshold: float) -> Tensor:

@@ -21,7 +21,7 @@ evaluate <- mean_ap), so there is no import cycle.
 from __future__ import annotations
 
 from . import fakes  # noqa: F401 (registers a shape function)
-from .evaluate import COCOEvalResult, coco_evaluate
+from .evaluate import COCOEvalResult, coco_evaluate  # noqa: F401 (the result type)
 from .mean_ap import MeanAveragePrecision
 from .ops import coco_accumulate, coco_match, coco_oks_exponents
 from .rle_ops import (
@@ -33,8 +33,9 @@ from .rle_ops import (
     coco_rle_from_strings,
 )
 
+# The functions and the metric (COCOEvalResult, the result type, is importable
+# but not listed: torch_mt.__all__ holds what users call).
 __all__ = [
-    "COCOEvalResult",
     "MeanAveragePrecision",
     "coco_accumulate",
     "coco_evaluate",
