@@ -29,6 +29,7 @@ _ARGUMENT_TYPES = {
     "bool": "bool",
     "List[str]": "const std::vector<std::string>&",
     "List[int]": "at::IntArrayRef",
+    "Optional[List[int]]": "at::OptionalIntArrayRef",
     "str": "const std::string&",
     "Optional[float]": "std::optional<double>",
     "List[List[str]]": "const std::vector<std::vector<std::string>>&",

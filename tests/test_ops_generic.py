@@ -43,8 +43,9 @@ def test_every_operator_is_declared_once_everywhere():
     from torch_mt.bench.workload import all_workloads
 
     runtime_ops = {"get_num_threads", "set_num_threads", "chosen_num_threads", "reset_num_threads"}
-    # A leading underscore marks a check op: an operator's argument checks
-    # alone, which its Python fake calls (mt::_nms_checks for mt::nms).
+    # A leading underscore marks an internal op: an operator's argument checks
+    # alone, which its Python fake calls (mt::_nms_checks for mt::nms), or one
+    # step of a kernel that tests hold against its reference (mt::_porter_stem).
     registered = {
         schema.name.split("::", 1)[1]
         for schema in torch._C._jit_get_all_schemas()

@@ -1,16 +1,20 @@
 """The text-metrics benchmark workloads: corpus BLEU, sentence TER and
 pairwise chrF on translation-like English text (ASCII: what MT and generation
 outputs mostly are), against sacrebleu (the reference), torchmetrics and
-fastchrf where installed."""
+fastchrf where installed; ROUGE of summary-like pairs against rouge-score
+(the reference), its Rust ports rouge-score-rs and rouge-rust, and
+torchmetrics."""
 
 from __future__ import annotations
 
 import random
 
 import torch
+from torch import Tensor
 
 from ..bench.workload import ENGLISH_WORDS as WORDS
 from ..bench.workload import Arm, Workload, peer, small_workload
+from .rouge import pairwise_rouge, rouge_scores
 from .scores import corpus_bleu, sentence_ter
 from .statistics import (
     bleu_scores,
@@ -60,6 +64,102 @@ def translation_pairs(count: int, rng: random.Random) -> tuple[list[str], list[s
         references.append(" ".join(reference) + ".")
         hypotheses.append(" ".join(hypothesis) + ".")
     return hypotheses, references
+
+
+#: Suffixes that give the stemmer work (news text is inflected).
+_INFLECTIONS = ["s", "ed", "ing", "ly", "ation", "ness", "ers", "ment"]
+
+
+def summary_pairs(count: int, rng: random.Random) -> tuple[list[str], list[str]]:
+    """``count`` (prediction, reference) pairs of news-like English sentences
+    of 15-45 words (capitals, commas, numbers, a period; a word in four
+    inflected), the prediction sharing about half the reference's words."""
+
+    def words(n: int) -> list[str]:
+        out = []
+        for _ in range(n):
+            word = rng.choice(WORDS)
+            out.append(word + rng.choice(_INFLECTIONS) if rng.random() < 0.25 else word)
+        return out
+
+    predictions, references = [], []
+    for _ in range(count):
+        reference = words(rng.randint(15, 45))
+        if rng.random() < 0.3:  # a number, as news text has
+            reference.insert(rng.randrange(len(reference)), str(rng.randint(2, 2000)))
+        reference[rng.randrange(len(reference))] += ","
+        reference[0] = reference[0].capitalize()
+        prediction = [w if rng.random() < 0.5 else rng.choice(WORDS) for w in reference]
+        prediction = prediction[: rng.randint(15, max(15, len(prediction)))]
+        prediction[0] = prediction[0].capitalize()
+        references.append(" ".join(reference) + ".")
+        predictions.append(" ".join(prediction) + ".")
+    return predictions, references
+
+
+#: The types every ROUGE arm computes: all that rouge-rust offers.
+_ROUGE_TYPES = ["rouge1", "rouge2", "rougeL"]
+
+
+def _rouge_rows(results: list[dict]) -> Tensor:
+    """Score dicts (any port's) as [types, N, 3]."""
+    return torch.tensor(
+        [[[r[t].precision, r[t].recall, r[t].fmeasure] for r in results] for t in _ROUGE_TYPES],
+        dtype=torch.float64,
+    ).reshape(len(_ROUGE_TYPES), len(results), 3)
+
+
+def _rouge_scorer_loop(module: str, preds: list[str], refs: list[str], stem: bool) -> Tensor:
+    scorer = peer(module).RougeScorer(_ROUGE_TYPES, use_stemmer=stem)
+    return _rouge_rows([scorer.score(r, p) for p, r in zip(preds, refs)])
+
+
+def _fast_rouge_flat(preds: list[str], refs: list[str]) -> Tensor:
+    columns = peer("fast_rouge").score_batch_flat(refs, preds)
+    return torch.tensor(
+        [
+            [getattr(columns, f"{t}_{field}") for field in ("precision", "recall", "fmeasure")]
+            for t in _ROUGE_TYPES
+        ],
+        dtype=torch.float64,
+    ).transpose(1, 2)
+
+
+def _rouge_workload(preds: list[str], refs: list[str], stem: bool) -> Workload:
+    arms = [
+        Arm(
+            "rouge-score RougeScorer.score loop",
+            lambda: _rouge_scorer_loop("rouge_score.rouge_scorer", preds, refs, stem),
+            requires=("rouge_score",),
+        ),
+        Arm(
+            "rouge-score-rs RougeScorer.score loop",
+            lambda: _rouge_scorer_loop("rouge_score_rs", preds, refs, stem),
+            requires=("rouge_score_rs",),
+        ),
+    ]
+    if not stem:  # rouge-rust has no stemmer
+        arms += [
+            Arm(
+                "rouge-rust fast_rouge.score_batch (all cores)",
+                lambda: _rouge_rows(peer("fast_rouge").score_batch(refs, preds)),
+                requires=("fast_rouge",),
+            ),
+            Arm(
+                "rouge-rust fast_rouge.score_batch_flat (all cores)",
+                lambda: _fast_rouge_flat(preds, refs),
+                requires=("fast_rouge",),
+            ),
+        ]
+    return Workload(
+        name=f"rouge 1/2/L, {len(preds)} pairs, stemmer {'on' if stem else 'off'}",
+        description="rouge-score's rouge1, rouge2 and rougeL of every pair (news-like sentences)",
+        ops=("rouge_scores",),
+        arms=arms,
+        torch_mt=lambda: rouge_scores(preds, refs, None, _ROUGE_TYPES, use_stemmer=stem),
+        normalise=lambda scores: torch.as_tensor(scores, dtype=torch.float64),
+        agree=lambda a, b: a.shape == b.shape and bool(torch.equal(a, b)),
+    )
 
 
 def _close(a, b) -> bool:
@@ -158,6 +258,36 @@ def workloads(quick: bool) -> list[Workload]:
         normalise=lambda scores: torch.as_tensor(scores, dtype=torch.float64),
         agree=_close,
     )
+    rouge_count = 2_000 if quick else 20_000
+    preds, summaries = summary_pairs(rouge_count, random.Random(38))
+    rouge_rows = [_rouge_workload(preds, summaries, stem) for stem in (True, False)]
+    rouge_side = 100 if quick else 500
+    rouge_grid = Workload(
+        name=f"pairwise_rouge rougeL, {rouge_side} x {rouge_side}, stemmer on",
+        description="ROUGE-L of every candidate against every other (MBR decoding)",
+        ops=("pairwise_rouge",),
+        arms=[
+            Arm(
+                "rouge-score-rs RougeScorer.score loop",
+                lambda: [
+                    [
+                        peer("rouge_score_rs")
+                        .RougeScorer(["rougeL"], use_stemmer=True)
+                        .score(t, c)["rougeL"]
+                        .fmeasure
+                        for t in summaries[:rouge_side]
+                    ]
+                    for c in preds[:rouge_side]
+                ],
+                requires=("rouge_score_rs",),
+            ),
+        ],
+        torch_mt=lambda: pairwise_rouge(
+            preds[:rouge_side], summaries[:rouge_side], use_stemmer=True
+        ),
+        normalise=lambda scores: torch.as_tensor(scores, dtype=torch.float64),
+        agree=lambda a, b: bool(torch.equal(a, b)),
+    )
     few_hyps, few_refs = hyps[:3], [refs[:3]]
     bleu_rows = bleu_statistics(few_hyps, few_refs)
     chrf_rows = chrf_statistics(few_hyps, few_refs)
@@ -169,5 +299,7 @@ def workloads(quick: bool) -> list[Workload]:
         small_workload("chrf_scores", lambda: chrf_scores(chrf_rows)),
         small_workload("pairwise_chrf", lambda: pairwise_chrf(few_hyps, few_refs[0])),
         small_workload("ter_statistics", lambda: ter_statistics(few_hyps, few_refs)),
+        small_workload("rouge_scores", lambda: rouge_scores(few_hyps, few_refs[0])),
+        small_workload("pairwise_rouge", lambda: pairwise_rouge(few_hyps, few_refs[0])),
     ]
-    return [bleu, ter, grid, *small]
+    return [bleu, ter, grid, *rouge_rows, rouge_grid, *small]

@@ -106,3 +106,25 @@ def _pairwise_chrf_fake(
 ) -> Tensor:
     _check("mt::pairwise_chrf", -1, char_order=char_order, word_order=word_order, beta=beta)
     return torch.empty((len(a), len(b)), dtype=torch.float64)
+
+
+@torch.library.register_fake("mt::rouge_scores")
+def _rouge_scores_fake(
+    predictions: list[str],
+    references: list[str],
+    reference_counts: Optional[list[int]],
+    rouge_types: list[str],
+    use_stemmer: bool = False,
+) -> Tensor:
+    torch.ops.mt._rouge_checks(
+        "mt::rouge_scores", len(predictions), len(references), reference_counts, rouge_types
+    )
+    return torch.empty((len(rouge_types), len(predictions), 3), dtype=torch.float64)
+
+
+@torch.library.register_fake("mt::pairwise_rouge")
+def _pairwise_rouge_fake(
+    a: list[str], b: list[str], rouge_type: str = "rougeL", use_stemmer: bool = False
+) -> Tensor:
+    torch.ops.mt._rouge_checks("mt::pairwise_rouge", -1, 0, None, [rouge_type])
+    return torch.empty((len(a), len(b)), dtype=torch.float64)

@@ -19,6 +19,7 @@ from sacrebleu.metrics import BLEU, CHRF, TER
 from torch import Tensor
 
 from ..testing import BadInput, OpSpec
+from .rouge_spec import ROUGE_SPECS
 
 #: Pieces of text, joined at random (with separators drawn from the same list).
 PIECES = [
@@ -396,6 +397,7 @@ SPECS = [
         sample_args=_ter_statistics_args,
         bad_inputs=_ter_statistics_bad_inputs,
     ),
+    *ROUGE_SPECS,
 ]
 
 assert sacrebleu.__version__ == "2.6.0", "the references are sacrebleu 2.6's"

@@ -373,10 +373,35 @@ inline at::Tensor pairwise_chrf(const std::vector<std::string>& a,
   return op.call(a, b, char_order, word_order, beta, lowercase, whitespace, eps_smoothing);
 }
 
+// mt::pairwise_rouge(str[] a, str[] b, str rouge_type="rougeL", bool use_stemmer=False) -> Tensor
+inline at::Tensor pairwise_rouge(const std::vector<std::string>& a,
+                                 const std::vector<std::string>& b,
+                                 const std::string& rouge_type = "rougeL",
+                                 bool use_stemmer = false) {
+  static const auto op =
+      detail::typed<at::Tensor(const std::vector<std::string>&, const std::vector<std::string>&,
+                               const std::string&, bool)>("mt::pairwise_rouge");
+  return op.call(a, b, rouge_type, use_stemmer);
+}
+
 // mt::reset_num_threads() -> ()
 inline void reset_num_threads() {
   static const auto op = detail::typed<void()>("mt::reset_num_threads");
   op.call();
+}
+
+// mt::rouge_scores(str[] predictions, str[] references, int[]? reference_counts, str[] rouge_types,
+// bool use_stemmer=False) -> Tensor
+inline at::Tensor rouge_scores(const std::vector<std::string>& predictions,
+                               const std::vector<std::string>& references,
+                               at::OptionalIntArrayRef reference_counts,
+                               const std::vector<std::string>& rouge_types,
+                               bool use_stemmer = false) {
+  static const auto op =
+      detail::typed<at::Tensor(const std::vector<std::string>&, const std::vector<std::string>&,
+                               at::OptionalIntArrayRef, const std::vector<std::string>&, bool)>(
+          "mt::rouge_scores");
+  return op.call(predictions, references, reference_counts, rouge_types, use_stemmer);
 }
 
 // mt::set_num_threads(int num_threads) -> ()

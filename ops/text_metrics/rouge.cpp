@@ -1,0 +1,423 @@
+// ROUGE scores (rouge_score.rouge_scorer) per pair and pairwise, on the pool.
+// Each Score is rouge-score's arithmetic on the same integers: precision and
+// recall one division each, fmeasure 2 * p * r / (p + r).
+#include "rouge.h"
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <bit>
+#include <cstring>
+
+#include <torch_mt/parallel.h>
+#include "rouge_tokens.h"
+
+namespace mt::text_metrics {
+namespace {
+
+struct Score {
+  double precision = 0, recall = 0, fmeasure = 0;
+};
+
+// rouge_score.scoring.fmeasure.
+double fmeasure(double precision, double recall) {
+  return precision + recall > 0 ? 2 * precision * recall / (precision + recall) : 0.0;
+}
+
+Score score_of(int64_t hits, int64_t prediction_count, int64_t target_count) {
+  Score score;
+  score.precision = static_cast<double>(hits) / static_cast<double>(prediction_count);
+  score.recall = static_cast<double>(hits) / static_cast<double>(target_count);
+  score.fmeasure = fmeasure(score.precision, score.recall);
+  return score;
+}
+
+using Span = std::pair<const int32_t*, int64_t>;  // tokens, count
+
+// The distinct n-grams of one token list, each with its count: open
+// addressing on a hash of the n ids, equality checked on the ids.
+class NgramIndex {
+ public:
+  void build(Span tokens, int n) {
+    tokens_ = tokens.first;
+    n_ = n;
+    const int64_t grams = std::max<int64_t>(0, tokens.second - n + 1);
+    size_t size = 16;
+    while (size < 2 * static_cast<size_t>(grams)) size *= 2;
+    slots_.assign(size, -1);
+    firsts_.clear();
+    counts_.clear();
+    for (int64_t at = 0; at < grams; ++at) {
+      const size_t slot = probe(tokens_ + at);
+      if (slots_[slot] < 0) {
+        slots_[slot] = static_cast<int32_t>(firsts_.size());
+        firsts_.push_back(static_cast<int32_t>(at));
+        counts_.push_back(0);
+      }
+      ++counts_[slots_[slot]];
+    }
+  }
+
+  // The index of the n-gram at `gram` among the distinct ones, or -1.
+  int32_t find(const int32_t* gram) const { return slots_[probe(gram)]; }
+  int32_t distinct() const { return static_cast<int32_t>(firsts_.size()); }
+  int32_t count(int32_t index) const { return counts_[index]; }
+
+ private:
+  // The slot holding `gram`, or the empty slot where it would go.
+  size_t probe(const int32_t* gram) const {
+    uint64_t hash = 0x9E3779B97F4A7C15ull;
+    for (int k = 0; k < n_; ++k) {
+      hash = (hash ^ static_cast<uint32_t>(gram[k])) * 0xBF58476D1CE4E5B9ull;
+      hash ^= hash >> 31;
+    }
+    const size_t mask = slots_.size() - 1;
+    for (size_t slot = hash & mask;; slot = (slot + 1) & mask) {
+      const int32_t index = slots_[slot];
+      if (index < 0 || std::memcmp(tokens_ + firsts_[index], gram, sizeof(int32_t) * n_) == 0) {
+        return slot;
+      }
+    }
+  }
+
+  const int32_t* tokens_ = nullptr;
+  int n_ = 1;
+  std::vector<int32_t> slots_, firsts_, counts_;
+};
+
+// Scratch one thread reuses across pairs.
+struct Workspace {
+  // Indexed by token id, all zero between uses: unigram counts, and the
+  // LCS's bit masks of a target of at most 64 tokens.
+  std::vector<int32_t> id_counts;
+  std::vector<uint64_t> id_masks;
+  NgramIndex target_grams;           // the target's n-grams (n > 2; unigrams of a long LCS)
+  std::vector<uint64_t> pair_keys;   // the target's bigrams (two ids in a key) ...
+  std::vector<int32_t> pair_counts;  // ... and their counts
+  std::vector<int32_t> used;
+  std::vector<uint64_t> masks, row;
+  std::vector<int32_t> table;
+  std::vector<char> in_union;
+  NgramIndex target_words, prediction_words;
+  std::vector<int32_t> target_left, prediction_left;
+
+  // Ids are below `vocabulary_size` from here on.
+  void fit(int64_t vocabulary_size) {
+    if (static_cast<int64_t>(id_counts.size()) >= vocabulary_size) return;
+    const auto size = static_cast<size_t>(std::max<int64_t>(2 * vocabulary_size, 1024));
+    id_counts.resize(size, 0);
+    id_masks.resize(size, 0);
+  }
+};
+
+// rouge-score's _score_ngrams for n = 1: each prediction token is a hit
+// while the target's count of it lasts.
+Score unigram_score(Span target, Span prediction, Workspace& work) {
+  int32_t* counts = work.id_counts.data();
+  for (int64_t at = 0; at < target.second; ++at) ++counts[target.first[at]];
+  int64_t hits = 0;
+  for (int64_t at = 0; at < prediction.second; ++at) {
+    int32_t& left = counts[prediction.first[at]];
+    hits += left > 0;
+    left -= left > 0;
+  }
+  for (int64_t at = 0; at < target.second; ++at) counts[target.first[at]] = 0;
+  return score_of(hits, std::max<int64_t>(prediction.second, 1),
+                  std::max<int64_t>(target.second, 1));
+}
+
+// rouge-score's _score_ngrams: the clipped overlap of n-gram counts.
+// n = 2: a bigram is two ids packed in one key, counted in a small table
+// (ids are below 2**31, so no key is all ones: the empty slot).
+Score bigram_score(Span target, Span prediction, Workspace& work) {
+  const int64_t target_grams = std::max<int64_t>(0, target.second - 1);
+  const int64_t prediction_grams = std::max<int64_t>(0, prediction.second - 1);
+  const auto key_at = [](const int32_t* tokens, int64_t at) {
+    return (static_cast<uint64_t>(tokens[at]) << 32) | static_cast<uint32_t>(tokens[at + 1]);
+  };
+  constexpr uint64_t kEmpty = ~uint64_t{0};
+  int64_t hits = 0;
+  if (target_grams > 0 && prediction_grams > 0) {
+    size_t size = 16;
+    while (size < 2 * static_cast<size_t>(target_grams)) size *= 2;
+    work.pair_keys.assign(size, kEmpty);
+    work.pair_counts.assign(size, 0);
+    const size_t mask = size - 1;
+    const int shift = 64 - std::countr_zero(size);  // the product's top bits index the table
+    const auto slot_of = [&](uint64_t key) {
+      size_t slot = (key * 0x9E3779B97F4A7C15ull) >> shift;
+      while (work.pair_keys[slot] != key && work.pair_keys[slot] != kEmpty)
+        slot = (slot + 1) & mask;
+      return slot;
+    };
+    for (int64_t at = 0; at < target_grams; ++at) {
+      const uint64_t key = key_at(target.first, at);
+      const size_t slot = slot_of(key);
+      work.pair_keys[slot] = key;
+      ++work.pair_counts[slot];
+    }
+    for (int64_t at = 0; at < prediction_grams; ++at) {
+      int32_t& left = work.pair_counts[slot_of(key_at(prediction.first, at))];
+      hits += left > 0;
+      left -= left > 0;
+    }
+  }
+  return score_of(hits, std::max<int64_t>(prediction_grams, 1), std::max<int64_t>(target_grams, 1));
+}
+
+Score ngram_score(Span target, Span prediction, int n, Workspace& work) {
+  if (n == 1) return unigram_score(target, prediction, work);
+  if (n == 2) return bigram_score(target, prediction, work);
+  const int64_t target_grams = std::max<int64_t>(0, target.second - n + 1);
+  const int64_t prediction_grams = std::max<int64_t>(0, prediction.second - n + 1);
+  int64_t hits = 0;
+  if (target_grams > 0 && prediction_grams > 0) {
+    work.target_grams.build(target, n);
+    work.used.assign(work.target_grams.distinct(), 0);
+    for (int64_t at = 0; at < prediction_grams; ++at) {
+      const int32_t index = work.target_grams.find(prediction.first + at);
+      if (index >= 0 && work.used[index] < work.target_grams.count(index)) {
+        ++work.used[index];
+        ++hits;
+      }
+    }
+  }
+  return score_of(hits, std::max<int64_t>(prediction_grams, 1), std::max<int64_t>(target_grams, 1));
+}
+
+// The LCS length, bit-parallel (Allison-Dix / Hyyrö): one bit per target
+// token, one word operation per 64 of them for each prediction token.
+int64_t lcs_length(Span target, Span prediction, Workspace& work) {
+  if (target.second <= 64) {
+    // One word: masks straight from the id-indexed table.
+    uint64_t* masks = work.id_masks.data();
+    for (int64_t at = 0; at < target.second; ++at) masks[target.first[at]] |= uint64_t{1} << at;
+    uint64_t v = ~uint64_t{0};
+    for (int64_t at = 0; at < prediction.second; ++at) {
+      const uint64_t u = v & masks[prediction.first[at]];
+      v = (v + u) | (v ^ u);
+    }
+    for (int64_t at = 0; at < target.second; ++at) masks[target.first[at]] = 0;
+    const uint64_t low = target.second == 64 ? ~uint64_t{0} : (uint64_t{1} << target.second) - 1;
+    return target.second - std::popcount(v & low);
+  }
+  work.target_grams.build(target, 1);
+  const int64_t words = (target.second + 63) / 64;
+  const int32_t distinct = work.target_grams.distinct();
+  work.masks.assign(static_cast<size_t>(distinct) * words, 0);
+  for (int64_t at = 0; at < target.second; ++at) {
+    const int32_t index = work.target_grams.find(target.first + at);
+    work.masks[index * words + at / 64] |= uint64_t{1} << (at % 64);
+  }
+  // V starts all ones; a zero bit in its low `target.second` bits ends as
+  // one unit of the LCS. U = V & M is a subset of V, so V - U = V ^ U.
+  work.row.assign(words, ~uint64_t{0});
+  uint64_t* v = work.row.data();
+  for (int64_t at = 0; at < prediction.second; ++at) {
+    const int32_t index = work.target_grams.find(prediction.first + at);
+    if (index < 0) continue;
+    const uint64_t* mask = work.masks.data() + index * words;
+    uint64_t carry = 0;
+    for (int64_t w = 0; w < words; ++w) {
+      const uint64_t u = v[w] & mask[w];
+      const uint64_t sum = v[w] + u + carry;
+      carry = (sum < v[w]) || (carry && sum == v[w]) ? 1 : 0;
+      v[w] = sum | (v[w] ^ u);
+    }
+  }
+  int64_t ones = 0;
+  for (int64_t w = 0; w < words; ++w) {
+    const int64_t bits = std::min<int64_t>(64, target.second - 64 * w);
+    const uint64_t low = bits == 64 ? ~uint64_t{0} : (uint64_t{1} << bits) - 1;
+    ones += std::popcount(v[w] & low);
+  }
+  return target.second - ones;
+}
+
+// rouge-score's _score_lcs.
+Score lcs_score(Span target, Span prediction, Workspace& work) {
+  if (target.second == 0 || prediction.second == 0) return {};
+  return score_of(lcs_length(target, prediction, work), prediction.second, target.second);
+}
+
+// rouge-score's lcs_ind: the target positions of the one LCS its table and
+// backtrack pick (ties step left in the prediction only when that keeps more),
+// marked in work.in_union.
+void mark_lcs(Span target, Span prediction, Workspace& work) {
+  const int64_t rows = target.second, cols = prediction.second;
+  work.table.assign(static_cast<size_t>((rows + 1) * (cols + 1)), 0);
+  int32_t* t = work.table.data();
+  const auto at = [&](int64_t i, int64_t j) -> int32_t& { return t[i * (cols + 1) + j]; };
+  for (int64_t i = 1; i <= rows; ++i) {
+    for (int64_t j = 1; j <= cols; ++j) {
+      at(i, j) = target.first[i - 1] == prediction.first[j - 1]
+                     ? at(i - 1, j - 1) + 1
+                     : std::max(at(i - 1, j), at(i, j - 1));
+    }
+  }
+  int64_t i = rows, j = cols;
+  while (i > 0 && j > 0) {
+    if (target.first[i - 1] == prediction.first[j - 1]) {
+      work.in_union[i - 1] = 1;
+      --i;
+      --j;
+    } else if (at(i, j - 1) > at(i - 1, j)) {
+      --j;
+    } else {
+      --i;
+    }
+  }
+}
+
+// rouge-score's _summary_level_lcs: for each target line, the union of its
+// LCS with every prediction line; each union token is a hit while both
+// texts' counts of it last.
+Score summary_lcs_score(const RougeTokens& target, const RougeTokens& prediction, Workspace& work) {
+  const int64_t m = static_cast<int64_t>(target.ids.size());
+  const int64_t n = static_cast<int64_t>(prediction.ids.size());
+  if (m == 0 || n == 0) return {};
+  work.target_words.build({target.ids.data(), m}, 1);
+  work.prediction_words.build({prediction.ids.data(), n}, 1);
+  work.target_left.resize(work.target_words.distinct());
+  for (int32_t k = 0; k < work.target_words.distinct(); ++k) {
+    work.target_left[k] = work.target_words.count(k);
+  }
+  work.prediction_left.resize(work.prediction_words.distinct());
+  for (int32_t k = 0; k < work.prediction_words.distinct(); ++k) {
+    work.prediction_left[k] = work.prediction_words.count(k);
+  }
+  int64_t hits = 0, target_start = 0;
+  for (const int32_t target_end : target.line_ends) {
+    const Span line{target.ids.data() + target_start, target_end - target_start};
+    work.in_union.assign(line.second, 0);
+    int64_t prediction_start = 0;
+    for (const int32_t prediction_end : prediction.line_ends) {
+      mark_lcs(line, {prediction.ids.data() + prediction_start, prediction_end - prediction_start},
+               work);
+      prediction_start = prediction_end;
+    }
+    for (int64_t k = 0; k < line.second; ++k) {
+      if (!work.in_union[k]) continue;
+      const int32_t in_prediction = work.prediction_words.find(line.first + k);
+      if (in_prediction < 0 || work.prediction_left[in_prediction] == 0) continue;
+      int32_t& in_target = work.target_left[work.target_words.find(line.first + k)];
+      if (in_target == 0) continue;
+      ++hits;
+      --in_target;
+      --work.prediction_left[in_prediction];
+    }
+    target_start = target_end;
+  }
+  return score_of(hits, n, m);
+}
+
+Score rouge_score(RougeType type, const RougeTokens& target, const RougeTokens& prediction,
+                  Workspace& work) {
+  const Span target_span{target.ids.data(), static_cast<int64_t>(target.ids.size())};
+  const Span prediction_span{prediction.ids.data(), static_cast<int64_t>(prediction.ids.size())};
+  switch (type.kind) {
+    case RougeType::kNgram: return ngram_score(target_span, prediction_span, type.n, work);
+    case RougeType::kLcs: return lcs_score(target_span, prediction_span, work);
+    case RougeType::kSummaryLcs:
+      // One line each: the union is the one LCS, every token of it a hit.
+      if (target.line_ends.size() == 1 && prediction.line_ends.size() == 1) {
+        return lcs_score(target_span, prediction_span, work);
+      }
+      return summary_lcs_score(target, prediction, work);
+  }
+  return {};
+}
+
+// A thread's vocabulary, kept across chunks and calls so that a word is
+// stemmed once per thread (ids only ever meet ids of the same thread).
+RougeVocabulary& thread_vocabulary(bool use_stemmer) {
+  thread_local RougeVocabulary stemmed(true), plain(false);
+  RougeVocabulary& vocabulary = use_stemmer ? stemmed : plain;
+  vocabulary.bound_memory();
+  return vocabulary;
+}
+
+// What scoring a pair costs, in ns per token, for the grain.
+constexpr int64_t kTokenNs = 60;
+constexpr int64_t kPairNs = 40 * kTokenNs;
+
+}  // namespace
+
+std::optional<RougeType> parse_rouge_type(std::string_view name) {
+  if (name == "rougeL") return RougeType{RougeType::kLcs, 0};
+  if (name == "rougeLsum") return RougeType{RougeType::kSummaryLcs, 0};
+  if (name.size() == 6 && name.substr(0, 5) == "rouge" && name[5] >= '1' && name[5] <= '9') {
+    return RougeType{RougeType::kNgram, name[5] - '0'};
+  }
+  return std::nullopt;
+}
+
+bool rouge_scores(const char* op, strings::StringSide predictions, strings::StringSide references,
+                  const int64_t* reference_offsets, int64_t count,
+                  const std::vector<RougeType>& types, bool use_stemmer, double* scores) {
+  const int64_t type_count = static_cast<int64_t>(types.size());
+  std::atomic<bool> unreadable{false};
+  ItemErrors errors;
+  parallel_for(0, count, grain_for(kPairNs), [&](int64_t first, int64_t last) {
+    RougeVocabulary& vocabulary = thread_vocabulary(use_stemmer);
+    Workspace work;
+    RougeTokens prediction, target;
+    std::vector<Score> best(type_count);
+    for (int64_t i = first; i < last; ++i) {
+      errors.run(i, [&] {
+        if (!vocabulary.tokenize(op, predictions, i, prediction)) {
+          unreadable.store(true, std::memory_order_relaxed);
+          return;
+        }
+        for (int64_t r = reference_offsets[i]; r < reference_offsets[i + 1]; ++r) {
+          if (!vocabulary.tokenize(op, references, r, target)) {
+            unreadable.store(true, std::memory_order_relaxed);
+            return;
+          }
+          work.fit(vocabulary.size());
+          for (int64_t t = 0; t < type_count; ++t) {
+            const Score score = rouge_score(types[t], target, prediction, work);
+            if (r == reference_offsets[i] || score.fmeasure > best[t].fmeasure) best[t] = score;
+          }
+        }
+        for (int64_t t = 0; t < type_count; ++t) {
+          double* out = scores + (t * count + i) * kRougeFields;
+          out[0] = best[t].precision;
+          out[1] = best[t].recall;
+          out[2] = best[t].fmeasure;
+        }
+      });
+    }
+  });
+  errors.rethrow();
+  return !unreadable.load();
+}
+
+bool rouge_pairwise(const char* op, strings::StringSide a, int64_t count_a, strings::StringSide b,
+                    int64_t count_b, RougeType type, bool use_stemmer, double* scores) {
+  // One vocabulary for both sides, so that ids compare across rows: the
+  // texts are tokenized on this thread (a pass over each text once; the
+  // grid's count_a * count_b pairs are what the pool shares).
+  RougeVocabulary vocabulary(use_stemmer);
+  std::vector<RougeTokens> texts(count_a + count_b);
+  for (int64_t s = 0; s < count_a + count_b; ++s) {
+    const bool read = s < count_a ? vocabulary.tokenize(op, a, s, texts[s])
+                                  : vocabulary.tokenize(op, b, s - count_a, texts[s]);
+    if (!read) return false;
+  }
+  int64_t tokens_b = 0;
+  const int64_t vocabulary_size = vocabulary.size();
+  for (int64_t j = 0; j < count_b; ++j) tokens_b += texts[count_a + j].ids.size() + 1;
+  parallel_for(0, count_a, grain_for(kTokenNs * tokens_b), [&](int64_t first, int64_t last) {
+    Workspace work;
+    work.fit(vocabulary_size);
+    for (int64_t i = first; i < last; ++i) {
+      for (int64_t j = 0; j < count_b; ++j) {
+        scores[i * count_b + j] = rouge_score(type, texts[count_a + j], texts[i], work).fmeasure;
+      }
+    }
+  });
+  return true;
+}
+
+}  // namespace mt::text_metrics

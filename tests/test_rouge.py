@@ -1,0 +1,141 @@
+"""ROUGE beyond the generic operator suite (which holds mt::rouge_scores and
+mt::pairwise_rouge against rouge-score on hostile text, torch_mt/text_metrics/
+rouge_spec.py): the tokenizer's Unicode claim over every code point, the
+stemmer word for word against NLTK, the dict wrapper and the RougeScorer
+drop-in against rouge-score, and the wrappers' errors."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+from nltk.stem import porter
+from rouge_score import rouge_scorer, tokenize
+
+import torch_mt
+from torch_mt.bench.workload import ENGLISH_WORDS
+from torch_mt.text_metrics import RougeScorer
+from torch_mt.text_metrics.rouge_spec import PIECES
+
+#: Suffixes every Porter step looks for, and a few endings that test its conditions.
+SUFFIXES = [
+    "", "s", "es", "ies", "sses", "ss", "ed", "eed", "ied", "ing", "y", "ly", "ational", "tional",
+    "enci", "anci", "izer", "bli", "abli", "alli", "entli", "eli", "ousli", "ization", "ation",
+    "ator", "alism", "iveness", "fulness", "ousness", "aliti", "iviti", "biliti", "fulli", "logi",
+    "icate", "ative", "alize", "iciti", "ical", "ful", "ness", "al", "ance", "ence", "er", "ic",
+    "able", "ible", "ant", "ement", "ment", "ent", "ion", "sion", "tion", "ou", "ism", "ate",
+    "iti", "ous", "ive", "ize", "e", "ll", "at", "bl", "iz", "ying",
+]  # fmt: skip
+
+
+def test_only_ascii_letters_digits_and_two_more_lowercase_to_token_characters():
+    """The C++ tokenizer's premise (ops/text_metrics/rouge_tokens.h): no other
+    code point's str.lower() holds an ASCII letter or digit."""
+    keeps = {
+        c
+        for c in range(sys.maxunicode + 1)
+        if any(ch.isascii() and ch.isalnum() for ch in chr(c).lower())
+    }
+    ascii_alnum = {c for c in range(128) if chr(c).isalnum()}
+    assert keeps == ascii_alnum | {0x130, 0x212A}
+
+
+def test_every_code_point_tokenizes_as_rouge_score_tokenizes_it():
+    """Each code point between two letters: the texts' tokens equal
+    rouge-score's, so the text scores 1 against its own tokens joined."""
+    code_points = [c for c in range(sys.maxunicode + 1) if not 0xD800 <= c <= 0xDFFF]
+    predictions, references = [], []
+    for start in range(0, len(code_points), 512):
+        text = " ".join(f"q{chr(c)}z{chr(c)}" for c in code_points[start : start + 512])
+        predictions.append(text)
+        references.append(" ".join(tokenize.tokenize(text, None)))
+    scores = torch_mt.rouge_scores(predictions, references, None, ["rouge2"])
+    assert bool((scores[0, :, 2] == 1.0).all())
+
+
+def _stems(words: list[str]) -> list[str]:
+    return torch.ops.mt._porter_stem(words)
+
+
+def test_the_stemmer_equals_nltk_on_every_rule_of_every_step():
+    stemmer = porter.PorterStemmer()
+    words = sorted(
+        {base + a + b for base in ENGLISH_WORDS for a in SUFFIXES for b in SUFFIXES[:12]}
+    )
+    irregular = ["sky", "skies", "dying", "lying", "tying", "news", "innings", "inning", "howe"]
+    words += irregular + ["proceed", "exceed", "succeed", "y", "yy", "ys", "yyyy", "sy", "by"]
+    assert _stems(words) == [stemmer.stem(w) for w in words]
+
+
+@given(
+    st.lists(
+        st.tuples(st.text("aeiouybcdlmnrstzgwx0", max_size=8), st.sampled_from(SUFFIXES)).map(
+            "".join
+        ),
+        max_size=50,
+    )
+)
+def test_the_stemmer_equals_nltk_on_random_words(words):
+    stemmer = porter.PorterStemmer()
+    assert _stems(words) == [stemmer.stem(w) for w in words]
+
+
+def test_the_stemmer_refuses_what_rouge_never_hands_it():
+    with pytest.raises(ValueError, match=r"mt::_porter_stem: argument 'words' item 1 is 'Cat'"):
+        _stems(["cat", "Cat"])
+
+
+_TEXTS = st.lists(st.sampled_from(PIECES), max_size=15).map(" ".join)
+_TYPES = ["rouge1", "rouge2", "rougeL", "rougeLsum"]
+
+
+@given(
+    st.lists(st.tuples(_TEXTS, st.one_of(_TEXTS, st.lists(_TEXTS, min_size=1, max_size=3)))),
+    st.booleans(),
+)
+def test_rouge_equals_rouge_score_with_one_or_several_references(pairs, use_stemmer):
+    predictions = [prediction for prediction, _ in pairs]
+    references = [refs for _, refs in pairs]
+    scores = torch_mt.rouge(predictions, references, use_stemmer=use_stemmer)
+    assert list(scores) == _TYPES
+    scorer = rouge_scorer.RougeScorer(_TYPES, use_stemmer=use_stemmer)
+    for i, (prediction, refs) in enumerate(pairs):
+        expected = (
+            scorer.score(refs, prediction)
+            if isinstance(refs, str)
+            else scorer.score_multi(refs, prediction)
+        )
+        for name in _TYPES:
+            assert scores[name][i].tolist() == list(expected[name]), (name, prediction, refs)
+
+
+@given(_TEXTS, st.lists(_TEXTS, min_size=1, max_size=3), st.booleans())
+def test_the_rouge_scorer_drop_in_returns_rouge_scores_tuples(prediction, targets, use_stemmer):
+    theirs = rouge_scorer.RougeScorer(_TYPES, use_stemmer=use_stemmer)
+    ours = RougeScorer(_TYPES, use_stemmer=use_stemmer)
+    assert ours.score(targets[0], prediction) == theirs.score(targets[0], prediction)
+    assert ours.score_multi(targets, prediction) == theirs.score_multi(targets, prediction)
+
+
+def test_rouge_errors_name_the_argument():
+    with pytest.raises(
+        TypeError, match=r"torch_mt.rouge: argument 'predictions' item 1 must be a str"
+    ):
+        torch_mt.rouge(["a", 3], ["a", "b"])
+    with pytest.raises(TypeError, match=r"argument 'references\[1\]' item 0 must be a str"):
+        torch_mt.rouge(["a", "b"], ["a", [None]])
+    with pytest.raises(ValueError, match=r"argument 'references' has 1 items but 'predictions'"):
+        torch_mt.rouge(["a", "b"], ["a"])
+    with pytest.raises(ValueError, match=r"argument 'references' item 1 is an empty list"):
+        torch_mt.rouge(["a", "b"], [["a"], []])
+    with pytest.raises(ValueError, match=r"argument 'rouge_types' has 'rougeS'"):
+        torch_mt.rouge(["a"], ["a"], rouge_types=["rougeS"])
+    with pytest.raises(TypeError, match=r"argument 'rouge_types' must be a list of names"):
+        torch_mt.rouge(["a"], ["a"], rouge_types="rouge1")
+    with pytest.raises(ValueError, match=r"argument 'split_summaries' must be False"):
+        torch_mt.rouge(["a"], ["a"], split_summaries=True)
+    with pytest.raises(TypeError, match=r"torch_mt.pairwise_rouge: argument 'b' item 0"):
+        torch_mt.pairwise_rouge(["a"], [b"a"])

@@ -1,0 +1,258 @@
+"""ROUGE as Google's rouge-score 0.1.2 computes it, in C++ on the pool
+(ops/text_metrics/rouge.cpp): ``rouge`` (every pair, any reference count),
+``pairwise_rouge`` (every prediction against every target: MBR, rewards),
+and ``RougeScorer``, a drop-in for ``rouge_score.rouge_scorer.RougeScorer``.
+
+Scores equal rouge-score's to the last bit, stemmer on or off, on any text
+(docs/ops/text_metrics.md, "ROUGE").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import NamedTuple, Optional, Union
+
+import torch
+from torch import Tensor
+
+#: rouge-score's usual choice, and the default here.
+DEFAULT_ROUGE_TYPES = ("rouge1", "rouge2", "rougeL", "rougeLsum")
+
+References = Sequence[Union[str, Sequence[str]]]
+
+
+def _strings(op: str, name: str, texts: Sequence[str]) -> list[str]:
+    """``texts`` as a list, every item a str (a TypeError naming the first that is not)."""
+    if isinstance(texts, str) or not isinstance(texts, Sequence):
+        raise TypeError(
+            f"torch_mt.{op}: argument '{name}' must be a list of strings, "
+            f"got {type(texts).__name__}"
+        )
+    texts = texts if type(texts) is list else list(texts)
+    for i, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise TypeError(
+                f"torch_mt.{op}: argument '{name}' item {i} must be a str, "
+                f"got {type(text).__name__}"
+            )
+    return texts
+
+
+def _flat_references(op: str, references: References) -> tuple[list[str], Optional[list[int]]]:
+    """Each item a str (one reference) or a list of str (several): the flat
+    list, and the counts (None when every item is one str)."""
+    if isinstance(references, str) or not isinstance(references, Sequence):
+        raise TypeError(
+            f"torch_mt.{op}: argument 'references' must be a list of strings or of lists of "
+            f"strings, got {type(references).__name__}"
+        )
+    if all(isinstance(item, str) for item in references):
+        return list(references), None
+    flat, counts = [], []
+    for i, item in enumerate(references):
+        texts = [item] if isinstance(item, str) else _strings(op, f"references[{i}]", item)
+        if not texts:
+            raise ValueError(
+                f"torch_mt.{op}: argument 'references' item {i} is an empty list "
+                "(give at least one reference per prediction)"
+            )
+        flat += texts
+        counts.append(len(texts))
+    return flat, counts
+
+
+def _types(op: str, rouge_types: Sequence[str]) -> list[str]:
+    if isinstance(rouge_types, str):
+        raise TypeError(
+            f"torch_mt.{op}: argument 'rouge_types' must be a list of names, got str "
+            f"(write ['{rouge_types}'])"
+        )
+    return _strings(op, "rouge_types", rouge_types)
+
+
+def rouge_scores(
+    predictions: Sequence[str],
+    references: Sequence[str],
+    reference_counts: Optional[Sequence[int]] = None,
+    rouge_types: Sequence[str] = DEFAULT_ROUGE_TYPES,
+    *,
+    use_stemmer: bool = False,
+) -> Tensor:
+    """rouge-score's Scores of every prediction, as one tensor (``mt::rouge_scores``).
+
+    Args:
+        predictions: ``N`` strings.
+        references: the references, flat: prediction ``i``'s are the next
+            ``reference_counts[i]`` strings (one each when None).
+        reference_counts: ``N`` counts, each at least 1, or None.
+        rouge_types: names among ``"rouge1"`` .. ``"rouge9"``, ``"rougeL"``, ``"rougeLsum"``.
+        use_stemmer: stem words of more than 3 letters with NLTK's Porter stemmer.
+
+    Returns:
+        float64 tensor ``[len(rouge_types), N, 3]``: precision, recall and
+        fmeasure, against the reference with the highest fmeasure (the first
+        of equals), as ``RougeScorer.score_multi`` picks it.
+
+    Raises:
+        TypeError: a non-str item (named).
+        ValueError: an unknown or empty ``rouge_types``, counts that do not
+            match the references, a count below 1.
+
+    Example:
+        >>> rouge_scores(["the cat sat"], ["the cat sat down"], None, ["rouge1"]).tolist()
+        [[[1.0, 0.75, 0.8571428571428571]]]
+    """
+    if not torch.compiler.is_compiling():
+        predictions = _strings("rouge_scores", "predictions", predictions)
+        references = _strings("rouge_scores", "references", references)
+        rouge_types = _types("rouge_scores", rouge_types)
+    return torch.ops.mt.rouge_scores(
+        predictions,
+        references,
+        None if reference_counts is None else list(reference_counts),
+        list(rouge_types),
+        use_stemmer,
+    )
+
+
+def rouge(
+    predictions: Sequence[str],
+    references: References,
+    *,
+    rouge_types: Sequence[str] = DEFAULT_ROUGE_TYPES,
+    use_stemmer: bool = False,
+    split_summaries: bool = False,
+) -> dict[str, Tensor]:
+    """ROUGE of every (prediction, references) pair, pairs in parallel.
+
+    ``rouge(p, r)[t][i]`` equals
+    ``RougeScorer([t], use_stemmer=...).score(r[i], p[i])[t]`` (or
+    ``score_multi(r[i], p[i])`` when ``r[i]`` is a list) to the last bit.
+
+    Args:
+        predictions: ``N`` strings.
+        references: ``N`` items, each a string or a non-empty list of strings.
+        rouge_types: names among ``"rouge1"`` .. ``"rouge9"``, ``"rougeL"``,
+            ``"rougeLsum"`` (summary-level LCS over the lines of each text).
+        use_stemmer: stem words of more than 3 letters (NLTK's Porter stemmer,
+            as rouge-score does).
+        split_summaries: rouge-score's option to split rougeLsum's sentences
+            with NLTK's ``sent_tokenize``; not supported (False only): its
+            model data is a download, and without it rouge-score fails too.
+
+    Returns:
+        ``{type: float64 tensor [N, 3]}``: precision, recall, fmeasure.
+
+    Raises:
+        TypeError: a non-str item (named).
+        ValueError: an unknown type, an empty ``rouge_types``, an empty list
+            of references, ``len(references) != len(predictions)``, or
+            ``split_summaries=True``.
+
+    Example:
+        >>> scores = rouge(["the cats sat"], ["the cat sat down"], rouge_types=["rougeL"],
+        ...                use_stemmer=True)
+        >>> scores["rougeL"].tolist()
+        [[1.0, 0.75, 0.8571428571428571]]
+    """
+    if split_summaries:
+        raise ValueError(
+            "torch_mt.rouge: argument 'split_summaries' must be False: splitting sentences "
+            "needs NLTK's punkt model, which torch_mt does not reproduce (split the texts "
+            "into lines yourself: rougeLsum splits on newlines)"
+        )
+    predictions = _strings("rouge", "predictions", predictions)
+    flat, counts = _flat_references("rouge", references)
+    if counts is None and len(flat) != len(predictions):
+        raise ValueError(
+            f"torch_mt.rouge: argument 'references' has {len(flat)} items but 'predictions' "
+            f"has {len(predictions)}"
+        )
+    names = _types("rouge", rouge_types)
+    scores = rouge_scores(predictions, flat, counts, names, use_stemmer=use_stemmer)
+    return {name: scores[t] for t, name in enumerate(names)}
+
+
+def pairwise_rouge(
+    a: Sequence[str],
+    b: Sequence[str],
+    *,
+    rouge_type: str = "rougeL",
+    use_stemmer: bool = False,
+) -> Tensor:
+    """The ROUGE fmeasure of every string of ``a`` against every string of
+    ``b``, rows in parallel, each string tokenized once: minimum Bayes risk
+    decoding, self-ROUGE, rewards.
+
+    Args:
+        a: ``A`` strings, the predictions.
+        b: ``B`` strings, the targets.
+        rouge_type: one of ``"rouge1"`` .. ``"rouge9"``, ``"rougeL"``, ``"rougeLsum"``.
+        use_stemmer: stem words of more than 3 letters, as rouge-score does.
+
+    Returns:
+        float64 tensor ``[A, B]``: entry ``[i, j]`` is
+        ``RougeScorer([rouge_type], use_stemmer).score(b[j], a[i])[rouge_type].fmeasure``.
+
+    Raises:
+        TypeError: a non-str item (named).
+        ValueError: an unknown ``rouge_type``.
+
+    Example:
+        >>> pairwise_rouge(["the cat sat", "a dog"], ["the cat sat down"]).tolist()
+        [[0.8571428571428571], [0.0]]
+    """
+    if not torch.compiler.is_compiling():
+        a = _strings("pairwise_rouge", "a", a)
+        b = _strings("pairwise_rouge", "b", b)
+    return torch.ops.mt.pairwise_rouge(a, b, rouge_type, use_stemmer)
+
+
+class Score(NamedTuple):
+    """rouge-score's ``Score``."""
+
+    precision: float
+    recall: float
+    fmeasure: float
+
+
+class RougeScorer:
+    """A drop-in for ``rouge_score.rouge_scorer.RougeScorer``: the same
+    constructor, ``score(target, prediction)`` and
+    ``score_multi(targets, prediction)``, the same numbers. Score many pairs
+    with :func:`rouge` instead: one call, pairs in parallel.
+
+    Example:
+        >>> RougeScorer(["rouge1"]).score("the cat sat down", "the cat sat")
+        {'rouge1': Score(precision=1.0, recall=0.75, fmeasure=0.8571428571428571)}
+    """
+
+    def __init__(
+        self,
+        rouge_types: Sequence[str],
+        use_stemmer: bool = False,
+        split_summaries: bool = False,
+        tokenizer: None = None,
+    ) -> None:
+        if tokenizer is not None:
+            raise ValueError(
+                "torch_mt.RougeScorer: argument 'tokenizer' must be None: the tokenizer is "
+                "rouge-score's default one, in C++"
+            )
+        if split_summaries:
+            rouge(["x"], ["x"], split_summaries=True)  # raises its ValueError
+        self.rouge_types = _types("RougeScorer", rouge_types)
+        self.use_stemmer = use_stemmer
+
+    def score_multi(self, targets: Sequence[str], prediction: str) -> dict[str, Score]:
+        """The Score of each type against the target with the highest fmeasure."""
+        targets = _strings("RougeScorer.score_multi", "targets", targets)
+        prediction = _strings("RougeScorer.score_multi", "prediction", [prediction])[0]
+        scores = rouge_scores(
+            [prediction], targets, [len(targets)], self.rouge_types, use_stemmer=self.use_stemmer
+        )
+        return {name: Score(*scores[t, 0].tolist()) for t, name in enumerate(self.rouge_types)}
+
+    def score(self, target: str, prediction: str) -> dict[str, Score]:
+        """The Score of each type of ``prediction`` against ``target``."""
+        return self.score_multi([target], prediction)
