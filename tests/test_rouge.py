@@ -6,18 +6,20 @@ drop-in against rouge-score, and the wrappers' errors."""
 
 from __future__ import annotations
 
+import re
 import sys
 
+import numpy
 import pytest
 import torch
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from nltk.stem import porter
-from rouge_score import rouge_scorer, tokenize
+from rouge_score import rouge_scorer, scoring, tokenize
 
 import torch_mt
 from torch_mt.bench.workload import ENGLISH_WORDS
-from torch_mt.text_metrics import RougeScorer
+from torch_mt.text_metrics import BootstrapAggregator, ROUGEScore, RougeScorer
 from torch_mt.text_metrics.rouge_spec import PIECES
 
 #: Suffixes every Porter step looks for, and a few endings that test its conditions.
@@ -122,7 +124,8 @@ def test_the_rouge_scorer_drop_in_returns_rouge_scores_tuples(prediction, target
 
 def test_rouge_errors_name_the_argument():
     with pytest.raises(
-        TypeError, match=r"torch_mt.rouge: argument 'predictions' item 1 must be a str"
+        TypeError,
+        match=r"torch_mt.rouge_scores: argument 'predictions': item 1 must be a str, got int",
     ):
         torch_mt.rouge(["a", 3], ["a", "b"])
     with pytest.raises(TypeError, match=r"argument 'references\[1\]' item 0 must be a str"):
@@ -135,7 +138,101 @@ def test_rouge_errors_name_the_argument():
         torch_mt.rouge(["a"], ["a"], rouge_types=["rougeS"])
     with pytest.raises(TypeError, match=r"argument 'rouge_types' must be a list of names"):
         torch_mt.rouge(["a"], ["a"], rouge_types="rouge1")
-    with pytest.raises(ValueError, match=r"argument 'split_summaries' must be False"):
-        torch_mt.rouge(["a"], ["a"], split_summaries=True)
-    with pytest.raises(TypeError, match=r"torch_mt.pairwise_rouge: argument 'b' item 0"):
+    with pytest.raises(
+        TypeError, match=r"torch_mt.pairwise_rouge: argument 'b': item 0 must be a str, got bytes"
+    ):
         torch_mt.pairwise_rouge(["a"], [b"a"])
+
+
+@given(st.lists(st.tuples(_TEXTS, _TEXTS), min_size=1, max_size=12), st.integers(0, 2**32 - 1))
+def test_the_seeded_bootstrap_aggregator_equals_rouge_scores_after_numpy_seed(pairs, seed):
+    theirs = scoring.BootstrapAggregator(n_samples=50)
+    scorer = rouge_scorer.RougeScorer(["rouge1", "rougeL"])
+    for prediction, target in pairs:
+        theirs.add_scores(scorer.score(target, prediction))
+    numpy.random.seed(seed)
+    expected = theirs.aggregate()
+    ours = BootstrapAggregator(n_samples=50, seed=seed)
+    predictions, targets = zip(*pairs)
+    ours.add_scores(
+        torch_mt.rouge(list(predictions), list(targets), rouge_types=["rouge1", "rougeL"])
+    )
+    assert ours.aggregate() == expected
+    # Unseeded, it draws from NumPy's global state, as rouge-score does.
+    unseeded = BootstrapAggregator(n_samples=50)
+    unseeded.add_scores(
+        torch_mt.rouge(list(predictions), list(targets), rouge_types=["rouge1", "rougeL"])
+    )
+    numpy.random.seed(seed)
+    assert unseeded.aggregate() == expected
+
+
+_METRIC_TARGETS = st.one_of(_TEXTS, st.lists(_TEXTS, min_size=1, max_size=3))
+
+
+@pytest.fixture(scope="module")
+def simple_sentences():
+    """NLTK's sentence splitter needs its punkt model (a download, not made
+    here): rouge-score, torchmetrics and torch_mt all call
+    nltk.sent_tokenize, replaced by a split after . ! or ? and whitespace
+    (which leaves newlines inside sentences)."""
+    import nltk
+    import torchmetrics.functional.text.rouge as torchmetrics_rouge
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(torchmetrics_rouge, "_ensure_nltk_punkt_is_downloaded", lambda: None)
+        patch.setattr(nltk, "sent_tokenize", lambda text: re.split(r"(?<=[.!?]) +", text))
+        yield
+
+
+@given(
+    batches=st.lists(
+        st.lists(st.tuples(_TEXTS, _METRIC_TARGETS), min_size=1, max_size=6), min_size=1, max_size=3
+    ),
+    accumulate=st.sampled_from(["best", "avg"]),
+    use_stemmer=st.booleans(),
+)
+def test_rouge_score_metric_equals_torchmetrics(simple_sentences, batches, accumulate, use_stemmer):
+    from torchmetrics.text import ROUGEScore as TorchmetricsROUGEScore
+
+    keys = ("rouge1", "rouge2", "rougeL", "rougeLsum")
+    theirs = TorchmetricsROUGEScore(use_stemmer=use_stemmer, accumulate=accumulate, rouge_keys=keys)
+    ours = ROUGEScore(use_stemmer=use_stemmer, accumulate=accumulate, rouge_keys=keys)
+    for batch in batches:
+        preds = [prediction for prediction, _ in batch]
+        targets = [target if isinstance(target, list) else [target] for _, target in batch]
+        batch_theirs, batch_ours = theirs(preds, targets), ours(preds, targets)
+        assert list(batch_ours) == list(batch_theirs)
+        for key in batch_theirs:
+            assert torch.equal(batch_ours[key], batch_theirs[key]), key
+    expected, actual = theirs.compute(), ours.compute()
+    for key in expected:
+        assert torch.equal(actual[key], expected[key]), key
+
+
+# Few words, many sentence ends and newlines: summary-level LCS unions that
+# depend on where each sentence ends.
+_SUMMARIES = st.lists(
+    st.sampled_from(["a", "b", "c", "a", "b", ". ", "! ", "\n", " "]), max_size=30
+).map(" ".join)
+
+
+@given(pairs=st.lists(st.tuples(_SUMMARIES, _SUMMARIES), max_size=6), use_stemmer=st.booleans())
+def test_split_summaries_splits_sentences_as_rouge_score_does(simple_sentences, pairs, use_stemmer):
+    scorer = rouge_scorer.RougeScorer(["rougeLsum", "rouge1"], use_stemmer, split_summaries=True)
+    ours = RougeScorer(["rougeLsum", "rouge1"], use_stemmer, split_summaries=True)
+    for prediction, target in pairs:
+        assert ours.score(target, prediction) == scorer.score(target, prediction)
+
+
+@given(pairs=st.lists(st.tuples(_SUMMARIES, _SUMMARIES), max_size=20))
+# Found by a search: a backtrack that breaks ties the other way unions other
+# target positions here, and scores other hits.
+@example(pairs=[("b b b c\nc a", "b a b c"), ("c c a b a\na c b b c a", "a a c")])
+def test_rouge_lsum_unions_the_lcs_rouge_score_backtracks(pairs):
+    """Texts of few words and many lines, where which LCS enters each union
+    (rouge-score's backtrack) changes the hits."""
+    scorer = rouge_scorer.RougeScorer(["rougeLsum"])
+    scores = torch_mt.rouge([p for p, _ in pairs], [t for _, t in pairs], rouge_types=["rougeLsum"])
+    expected = [list(scorer.score(target, prediction)["rougeLsum"]) for prediction, target in pairs]
+    assert scores["rougeLsum"].tolist() == expected

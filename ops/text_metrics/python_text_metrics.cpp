@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "rouge.h"
 #include "text_metrics.h"
 
 namespace {
@@ -292,6 +293,98 @@ PyObject* pairwise_chrf(PyObject*, PyObject* args) {
       out);
 }
 
+// ROUGE's type names from a list of str; false (the operator's path then
+// names the problem) for anything else.
+bool rouge_types_of(PyObject* names, std::vector<tm::RougeType>& types) {
+  if (!PyList_CheckExact(names) || PyList_GET_SIZE(names) == 0) return false;
+  for (Py_ssize_t t = 0; t < PyList_GET_SIZE(names); ++t) {
+    PyObject* name = PyList_GET_ITEM(names, t);
+    Py_ssize_t size = 0;
+    const char* text = PyUnicode_Check(name) ? PyUnicode_AsUTF8AndSize(name, &size) : nullptr;
+    if (text == nullptr) {
+      PyErr_Clear();
+      return false;
+    }
+    const auto type = tm::parse_rouge_type(std::string_view(text, static_cast<size_t>(size)));
+    if (!type.has_value()) return false;
+    types.push_back(*type);
+  }
+  return true;
+}
+
+// Where each prediction's references start (mt::rouge_scores's offsets):
+// from a list of counts, or one each for None; false when they do not fit.
+bool reference_offsets_of(PyObject* counts, Py_ssize_t count, Py_ssize_t reference_total,
+                          std::vector<int64_t>& offsets) {
+  offsets.assign(1, 0);
+  if (counts == Py_None) {
+    for (Py_ssize_t i = 0; i < count; ++i) offsets.push_back(i + 1);
+  } else {
+    if (!PyList_CheckExact(counts) || PyList_GET_SIZE(counts) != count) return false;
+    for (Py_ssize_t i = 0; i < count; ++i) {
+      PyObject* item = PyList_GET_ITEM(counts, i);
+      const long long n = PyLong_CheckExact(item) ? PyLong_AsLongLong(item) : -1;
+      if (n < 1) {
+        PyErr_Clear();
+        return false;
+      }
+      offsets.push_back(offsets.back() + n);
+    }
+  }
+  return offsets.back() == reference_total;
+}
+
+PyObject* rouge_scores(PyObject*, PyObject* args) {
+  PyObject *predictions, *references, *counts, *names;
+  int use_stemmer;
+  if (!PyArg_ParseTuple(args, "OOOOp", &predictions, &references, &counts, &names, &use_stemmer)) {
+    return nullptr;
+  }
+  constexpr const char* op = "torch_mt.rouge_scores";
+  std::vector<tm::RougeType> types;
+  std::vector<int64_t> offsets;
+  HeldList held_predictions, held_references;
+  if (!rouge_types_of(names, types) || !held_predictions.hold(predictions) ||
+      !held_references.hold(references) ||
+      !reference_offsets_of(counts, held_predictions.size, held_references.size, offsets)) {
+    Py_RETURN_NONE;
+  }
+  if (!all_strings(op, held_predictions, "predictions", -1) ||
+      !all_strings(op, held_references, "references", -1)) {
+    return nullptr;
+  }
+  const auto count = static_cast<int64_t>(held_predictions.size);
+  PyObject* out = bytes_for(static_cast<int64_t>(types.size()) * count * tm::kRougeFields);
+  if (out == nullptr) return nullptr;
+  return run(
+      [&] {
+        return tm::rouge_scores(op, {held_predictions.items, &read_list, "predictions"},
+                                {held_references.items, &read_list, "references"}, offsets.data(),
+                                count, types, use_stemmer != 0, data_of<double>(out));
+      },
+      out);
+}
+
+PyObject* pairwise_rouge(PyObject*, PyObject* args) {
+  PyObject *a, *b;
+  const char* name;
+  int use_stemmer;
+  if (!PyArg_ParseTuple(args, "OOsp", &a, &b, &name, &use_stemmer)) return nullptr;
+  const auto type = tm::parse_rouge_type(name);
+  HeldList held_a, held_b;
+  const int taken = type ? take_pair("torch_mt.pairwise_rouge", a, b, held_a, held_b) : 0;
+  if (taken <= 0) return taken < 0 ? nullptr : (Py_INCREF(Py_None), Py_None);
+  PyObject* out = bytes_for(static_cast<int64_t>(held_a.size) * held_b.size);
+  if (out == nullptr) return nullptr;
+  return run(
+      [&] {
+        return tm::rouge_pairwise("torch_mt.pairwise_rouge", {held_a.items, &read_list, "a"},
+                                  held_a.size, {held_b.items, &read_list, "b"}, held_b.size, *type,
+                                  use_stemmer != 0, data_of<double>(out));
+      },
+      out);
+}
+
 }  // namespace
 
 // Added to torch_mt._text's own functions (ops/levenshtein/python_strings.cpp).
@@ -311,5 +404,11 @@ PyMethodDef text_metrics_methods[] = {
     {"pairwise_chrf", pairwise_chrf, METH_VARARGS,
      "pairwise_chrf(a, b, char_order, word_order, beta, lowercase, whitespace,\n"
      "eps_smoothing) -> bytearray of float64 [len(a), len(b)], or None."},
+    {"rouge_scores", rouge_scores, METH_VARARGS,
+     "rouge_scores(predictions, references, reference_counts, rouge_types, use_stemmer)\n"
+     "-> bytearray of float64 [T, N, 3] (mt::rouge_scores), or None."},
+    {"pairwise_rouge", pairwise_rouge, METH_VARARGS,
+     "pairwise_rouge(a, b, rouge_type, use_stemmer) -> bytearray of float64\n"
+     "[len(a), len(b)], or None."},
     {nullptr, nullptr, 0, nullptr},
 };

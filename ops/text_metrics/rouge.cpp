@@ -337,6 +337,13 @@ RougeVocabulary& thread_vocabulary(bool use_stemmer) {
   return vocabulary;
 }
 
+// A thread's scratch, kept likewise (a chunk is a few dozen pairs: fresh
+// tables for each would cost as much as scoring them).
+Workspace& thread_workspace() {
+  thread_local Workspace work;
+  return work;
+}
+
 // What scoring a pair costs, in ns per token, for the grain.
 constexpr int64_t kTokenNs = 60;
 constexpr int64_t kPairNs = 40 * kTokenNs;
@@ -360,7 +367,7 @@ bool rouge_scores(const char* op, strings::StringSide predictions, strings::Stri
   ItemErrors errors;
   parallel_for(0, count, grain_for(kPairNs), [&](int64_t first, int64_t last) {
     RougeVocabulary& vocabulary = thread_vocabulary(use_stemmer);
-    Workspace work;
+    Workspace& work = thread_workspace();
     RougeTokens prediction, target;
     std::vector<Score> best(type_count);
     for (int64_t i = first; i < last; ++i) {
@@ -409,7 +416,7 @@ bool rouge_pairwise(const char* op, strings::StringSide a, int64_t count_a, stri
   const int64_t vocabulary_size = vocabulary.size();
   for (int64_t j = 0; j < count_b; ++j) tokens_b += texts[count_a + j].ids.size() + 1;
   parallel_for(0, count_a, grain_for(kTokenNs * tokens_b), [&](int64_t first, int64_t last) {
-    Workspace work;
+    Workspace& work = thread_workspace();
     work.fit(vocabulary_size);
     for (int64_t i = first; i < last; ++i) {
       for (int64_t j = 0; j < count_b; ++j) {

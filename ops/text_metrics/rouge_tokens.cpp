@@ -10,21 +10,27 @@
 namespace mt::text_metrics {
 namespace {
 
-// A word's first 8 bytes, zero-padded.
-uint64_t head_of(std::string_view word) {
-  uint64_t head = 0;
-  std::memcpy(&head, word.data(), std::min<size_t>(8, word.size()));
-  return head;
+// Up to 8 bytes at `text`, zero-padded, assembled in a register (a
+// variable-length copy through memory would stall the load that follows).
+uint64_t load_padded(const char* text, size_t size) {
+  if (size >= 8) {
+    uint64_t chunk;
+    std::memcpy(&chunk, text, 8);
+    return chunk;
+  }
+  uint64_t chunk = 0;
+  for (size_t k = 0; k < size; ++k)
+    chunk |= uint64_t{static_cast<unsigned char>(text[k])} << (8 * k);
+  return chunk;
 }
 
 // A word's hash, 8 bytes a step (words are short; only equality matters).
+// `head`: its first 8 bytes.
 uint64_t hash_word(std::string_view word, uint64_t head) {
   uint64_t hash = (0x243F6A8885A308D3ull ^ word.size() ^ head) * 0x9E3779B97F4A7C15ull;
   hash ^= hash >> 29;
   for (size_t at = 8; at < word.size(); at += 8) {
-    uint64_t chunk = 0;
-    std::memcpy(&chunk, word.data() + at, std::min<size_t>(8, word.size() - at));
-    hash = (hash ^ chunk) * 0x9E3779B97F4A7C15ull;
+    hash = (hash ^ load_padded(word.data() + at, word.size() - at)) * 0x9E3779B97F4A7C15ull;
     hash ^= hash >> 29;
   }
   return hash;
@@ -52,7 +58,7 @@ constexpr int64_t kMostWords = int64_t{1} << 22;
 WordTable::WordTable() { slots_.assign(1024, -1); }
 
 int32_t WordTable::find_or_add(std::string_view word) {
-  const uint64_t head = head_of(word), hash = hash_word(word, head);
+  const uint64_t head = load_padded(word.data(), word.size()), hash = hash_word(word, head);
   if (2 * (entries_.size() + 1) > slots_.size()) grow();
   const size_t mask = slots_.size() - 1;
   for (size_t slot = hash & mask;; slot = (slot + 1) & mask) {
@@ -184,11 +190,13 @@ bool RougeVocabulary::tokenize(const char* op, strings::StringSide side, int64_t
   out.clear();
   const strings::StringView view = side.read(side.items, item);
   if (view.unit_bytes == strings::kUnreadable) return false;
-  if (view.unit_bytes == strings::kUtf8 &&
+  // UTF-8 (str[]) or one byte a code point (Python's compact str): ASCII is
+  // the same bytes either way.
+  if ((view.unit_bytes == strings::kUtf8 || view.unit_bytes == 1) &&
       scan_ascii(static_cast<const unsigned char*>(view.data), view.length, out)) {
     return true;
   }
-  // Not ASCII (or not UTF-8 bytes): decode, checking the UTF-8.
+  // Not ASCII: decode (checking UTF-8) and scan code points.
   out.clear();
   codes_.clear();
   strings::append_code_points(op, view, side.name, item, codes_);

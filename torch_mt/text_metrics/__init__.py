@@ -10,7 +10,8 @@ edit-distance family (``torch_mt.word_error_rate``).
 """
 
 from . import fakes  # noqa: F401  (registers the shape functions)
-from .rouge import RougeScorer, pairwise_rouge, rouge, rouge_scores
+from .rouge import pairwise_rouge, rouge, rouge_scores
+from .rouge_dropins import BootstrapAggregator, ROUGEScore, RougeScorer
 from .scores import (
     BLEUScore,
     CHRFScore,
@@ -52,8 +53,11 @@ __all__ = [
 ]
 
 # The score types are reachable as torch_mt.text_metrics.BLEUScore etc.
-_SCORE_TYPES = (BLEUScore, CHRFScore, TERScore, RougeScorer)
+# The drop-ins likewise: torch_mt.text_metrics.RougeScorer etc.
+_SCORE_TYPES = (BLEUScore, CHRFScore, TERScore)
+_DROP_INS = (RougeScorer, BootstrapAggregator, ROUGEScore)
 
 # The wrappers live in submodules: doctest.testmod of this package
 # (tests/test_docs.py) runs their examples through __test__.
 __test__ = {name: globals()[name] for name in __all__}
+__test__.update({cls.__name__: cls for cls in _DROP_INS})

@@ -1,7 +1,8 @@
 """ROUGE as Google's rouge-score 0.1.2 computes it, in C++ on the pool
-(ops/text_metrics/rouge.cpp): ``rouge`` (every pair, any reference count),
-``pairwise_rouge`` (every prediction against every target: MBR, rewards),
-and ``RougeScorer``, a drop-in for ``rouge_score.rouge_scorer.RougeScorer``.
+(ops/text_metrics/rouge.cpp): ``rouge`` (every pair, any reference count) and
+``pairwise_rouge`` (every prediction against every target: MBR, rewards).
+The drop-ins for rouge-score's and torchmetrics' classes are in
+``rouge_dropins.py``.
 
 Scores equal rouge-score's to the last bit, stemmer on or off, on any text
 (docs/ops/text_metrics.md, "ROUGE").
@@ -10,10 +11,13 @@ Scores equal rouge-score's to the last bit, stemmer on or off, on any text
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import NamedTuple, Optional, Union
+from typing import Optional, Union
 
 import torch
 from torch import Tensor
+
+from .. import _text
+from .statistics import _as_list, _in_place, _tensor
 
 #: rouge-score's usual choice, and the default here.
 DEFAULT_ROUGE_TYPES = ("rouge1", "rouge2", "rougeL", "rougeLsum")
@@ -46,8 +50,8 @@ def _flat_references(op: str, references: References) -> tuple[list[str], Option
             f"torch_mt.{op}: argument 'references' must be a list of strings or of lists of "
             f"strings, got {type(references).__name__}"
         )
-    if all(isinstance(item, str) for item in references):
-        return list(references), None
+    if all(type(item) is str for item in references):
+        return references if type(references) is list else list(references), None
     flat, counts = [], []
     for i, item in enumerate(references):
         texts = [item] if isinstance(item, str) else _strings(op, f"references[{i}]", item)
@@ -102,16 +106,18 @@ def rouge_scores(
         >>> rouge_scores(["the cat sat"], ["the cat sat down"], None, ["rouge1"]).tolist()
         [[[1.0, 0.75, 0.8571428571428571]]]
     """
-    if not torch.compiler.is_compiling():
-        predictions = _strings("rouge_scores", "predictions", predictions)
-        references = _strings("rouge_scores", "references", references)
+    counts = None if reference_counts is None else list(reference_counts)
+    if _in_place():
+        predictions = _as_list("rouge_scores", "predictions", predictions)
+        references = _as_list("rouge_scores", "references", references)
         rouge_types = _types("rouge_scores", rouge_types)
+        # Each str read where it lies; None: an argument the operator refuses.
+        scores = _text.rouge_scores(predictions, references, counts, rouge_types, use_stemmer)
+        if scores is not None:
+            shape = (len(rouge_types), len(predictions), 3)
+            return _tensor(scores, torch.float64, shape)
     return torch.ops.mt.rouge_scores(
-        predictions,
-        references,
-        None if reference_counts is None else list(reference_counts),
-        list(rouge_types),
-        use_stemmer,
+        predictions, references, counts, list(rouge_types), use_stemmer
     )
 
 
@@ -136,9 +142,9 @@ def rouge(
             ``"rougeLsum"`` (summary-level LCS over the lines of each text).
         use_stemmer: stem words of more than 3 letters (NLTK's Porter stemmer,
             as rouge-score does).
-        split_summaries: rouge-score's option to split rougeLsum's sentences
-            with NLTK's ``sent_tokenize``; not supported (False only): its
-            model data is a download, and without it rouge-score fails too.
+        split_summaries: split rougeLsum's sentences with NLTK's
+            ``sent_tokenize`` (as rouge-score does; it needs NLTK and its punkt
+            model) instead of on newlines.
 
     Returns:
         ``{type: float64 tensor [N, 3]}``: precision, recall, fmeasure.
@@ -146,8 +152,7 @@ def rouge(
     Raises:
         TypeError: a non-str item (named).
         ValueError: an unknown type, an empty ``rouge_types``, an empty list
-            of references, ``len(references) != len(predictions)``, or
-            ``split_summaries=True``.
+            of references, or ``len(references) != len(predictions)``.
 
     Example:
         >>> scores = rouge(["the cats sat"], ["the cat sat down"], rouge_types=["rougeL"],
@@ -155,13 +160,7 @@ def rouge(
         >>> scores["rougeL"].tolist()
         [[1.0, 0.75, 0.8571428571428571]]
     """
-    if split_summaries:
-        raise ValueError(
-            "torch_mt.rouge: argument 'split_summaries' must be False: splitting sentences "
-            "needs NLTK's punkt model, which torch_mt does not reproduce (split the texts "
-            "into lines yourself: rougeLsum splits on newlines)"
-        )
-    predictions = _strings("rouge", "predictions", predictions)
+    predictions = _as_list("rouge", "predictions", predictions)
     flat, counts = _flat_references("rouge", references)
     if counts is None and len(flat) != len(predictions):
         raise ValueError(
@@ -170,7 +169,25 @@ def rouge(
         )
     names = _types("rouge", rouge_types)
     scores = rouge_scores(predictions, flat, counts, names, use_stemmer=use_stemmer)
-    return {name: scores[t] for t, name in enumerate(names)}
+    result = {name: scores[t] for t, name in enumerate(names)}
+    if split_summaries and "rougeLsum" in names:
+        lined = (
+            [sentences_as_lines(text) for text in predictions],
+            [sentences_as_lines(text) for text in flat],
+        )
+        result["rougeLsum"] = rouge_scores(*lined, counts, ["rougeLsum"], use_stemmer=use_stemmer)[
+            0
+        ]
+    return result
+
+
+def sentences_as_lines(text: str) -> str:
+    """``text``'s sentences by NLTK's ``sent_tokenize`` (which needs NLTK's
+    punkt model), one a line: what rougeLsum splits. A sentence's own
+    newlines become spaces (both only separate words)."""
+    import nltk
+
+    return "\n".join(sentence.replace("\n", " ") for sentence in nltk.sent_tokenize(text))
 
 
 def pairwise_rouge(
@@ -202,57 +219,10 @@ def pairwise_rouge(
         >>> pairwise_rouge(["the cat sat", "a dog"], ["the cat sat down"]).tolist()
         [[0.8571428571428571], [0.0]]
     """
-    if not torch.compiler.is_compiling():
-        a = _strings("pairwise_rouge", "a", a)
-        b = _strings("pairwise_rouge", "b", b)
+    if _in_place():
+        a = _as_list("pairwise_rouge", "a", a)
+        b = _as_list("pairwise_rouge", "b", b)
+        scores = _text.pairwise_rouge(a, b, rouge_type, use_stemmer)
+        if scores is not None:
+            return _tensor(scores, torch.float64, (len(a), len(b)))
     return torch.ops.mt.pairwise_rouge(a, b, rouge_type, use_stemmer)
-
-
-class Score(NamedTuple):
-    """rouge-score's ``Score``."""
-
-    precision: float
-    recall: float
-    fmeasure: float
-
-
-class RougeScorer:
-    """A drop-in for ``rouge_score.rouge_scorer.RougeScorer``: the same
-    constructor, ``score(target, prediction)`` and
-    ``score_multi(targets, prediction)``, the same numbers. Score many pairs
-    with :func:`rouge` instead: one call, pairs in parallel.
-
-    Example:
-        >>> RougeScorer(["rouge1"]).score("the cat sat down", "the cat sat")
-        {'rouge1': Score(precision=1.0, recall=0.75, fmeasure=0.8571428571428571)}
-    """
-
-    def __init__(
-        self,
-        rouge_types: Sequence[str],
-        use_stemmer: bool = False,
-        split_summaries: bool = False,
-        tokenizer: None = None,
-    ) -> None:
-        if tokenizer is not None:
-            raise ValueError(
-                "torch_mt.RougeScorer: argument 'tokenizer' must be None: the tokenizer is "
-                "rouge-score's default one, in C++"
-            )
-        if split_summaries:
-            rouge(["x"], ["x"], split_summaries=True)  # raises its ValueError
-        self.rouge_types = _types("RougeScorer", rouge_types)
-        self.use_stemmer = use_stemmer
-
-    def score_multi(self, targets: Sequence[str], prediction: str) -> dict[str, Score]:
-        """The Score of each type against the target with the highest fmeasure."""
-        targets = _strings("RougeScorer.score_multi", "targets", targets)
-        prediction = _strings("RougeScorer.score_multi", "prediction", [prediction])[0]
-        scores = rouge_scores(
-            [prediction], targets, [len(targets)], self.rouge_types, use_stemmer=self.use_stemmer
-        )
-        return {name: Score(*scores[t, 0].tolist()) for t, name in enumerate(self.rouge_types)}
-
-    def score(self, target: str, prediction: str) -> dict[str, Score]:
-        """The Score of each type of ``prediction`` against ``target``."""
-        return self.score_multi([target], prediction)
