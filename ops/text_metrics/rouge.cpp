@@ -93,7 +93,8 @@ struct Workspace {
   std::vector<uint64_t> id_masks;
   NgramIndex target_grams;           // the target's n-grams (n > 2; unigrams of a long LCS)
   std::vector<uint64_t> pair_keys;   // the target's bigrams (two ids in a key) ...
-  std::vector<int32_t> pair_counts;  // ... and their counts
+  std::vector<int32_t> pair_counts;  // ... and their counts,
+  std::vector<int32_t> pair_slots;   // ... in these slots
   std::vector<int32_t> used;
   std::vector<uint64_t> masks, row;
   std::vector<int32_t> table;
@@ -128,7 +129,8 @@ Score unigram_score(Span target, Span prediction, Workspace& work) {
 
 // rouge-score's _score_ngrams: the clipped overlap of n-gram counts.
 // n = 2: a bigram is two ids packed in one key, counted in a small table
-// (ids are below 2**31, so no key is all ones: the empty slot).
+// (ids are below 2**31, so no key is all ones: the empty slot). The table
+// is all empty between uses: each use empties the slots it filled.
 Score bigram_score(Span target, Span prediction, Workspace& work) {
   const int64_t target_grams = std::max<int64_t>(0, target.second - 1);
   const int64_t prediction_grams = std::max<int64_t>(0, prediction.second - 1);
@@ -138,28 +140,37 @@ Score bigram_score(Span target, Span prediction, Workspace& work) {
   constexpr uint64_t kEmpty = ~uint64_t{0};
   int64_t hits = 0;
   if (target_grams > 0 && prediction_grams > 0) {
-    size_t size = 16;
+    size_t size = 32;
     while (size < 2 * static_cast<size_t>(target_grams)) size *= 2;
-    work.pair_keys.assign(size, kEmpty);
-    work.pair_counts.assign(size, 0);
+    if (work.pair_keys.size() < size) {
+      work.pair_keys.assign(size, kEmpty);
+      work.pair_counts.assign(size, 0);
+    }
+    uint64_t* keys = work.pair_keys.data();
+    int32_t* counts = work.pair_counts.data();
     const size_t mask = size - 1;
     const int shift = 64 - std::countr_zero(size);  // the product's top bits index the table
     const auto slot_of = [&](uint64_t key) {
       size_t slot = (key * 0x9E3779B97F4A7C15ull) >> shift;
-      while (work.pair_keys[slot] != key && work.pair_keys[slot] != kEmpty)
-        slot = (slot + 1) & mask;
+      while (keys[slot] != key && keys[slot] != kEmpty) slot = (slot + 1) & mask;
       return slot;
     };
+    work.pair_slots.clear();
     for (int64_t at = 0; at < target_grams; ++at) {
       const uint64_t key = key_at(target.first, at);
       const size_t slot = slot_of(key);
-      work.pair_keys[slot] = key;
-      ++work.pair_counts[slot];
+      keys[slot] = key;
+      ++counts[slot];
+      work.pair_slots.push_back(static_cast<int32_t>(slot));
     }
     for (int64_t at = 0; at < prediction_grams; ++at) {
-      int32_t& left = work.pair_counts[slot_of(key_at(prediction.first, at))];
+      int32_t& left = counts[slot_of(key_at(prediction.first, at))];
       hits += left > 0;
       left -= left > 0;
+    }
+    for (const int32_t slot : work.pair_slots) {
+      keys[slot] = kEmpty;
+      counts[slot] = 0;
     }
   }
   return score_of(hits, std::max<int64_t>(prediction_grams, 1), std::max<int64_t>(target_grams, 1));

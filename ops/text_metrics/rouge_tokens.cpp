@@ -57,7 +57,9 @@ constexpr int64_t kMostWords = int64_t{1} << 22;
 
 WordTable::WordTable() { slots_.assign(1024, -1); }
 
-int32_t WordTable::find_or_add(std::string_view word) {
+// inline: called per word from this file only (an exported member would be
+// called through the PLT).
+inline int32_t WordTable::find_or_add(std::string_view word) {
   const uint64_t head = load_padded(word.data(), word.size()), hash = hash_word(word, head);
   if (2 * (entries_.size() + 1) > slots_.size()) grow();
   const size_t mask = slots_.size() - 1;
@@ -101,8 +103,8 @@ void RougeVocabulary::bound_memory() {
   stems_.clear();
 }
 
-// A word ends: its id joins the tokens.
-void RougeVocabulary::add_word(std::string_view word, RougeTokens& out) {
+// A word ends: its id joins the tokens. inline: see find_or_add.
+inline void RougeVocabulary::add_word(std::string_view word, RougeTokens& out) {
   const int32_t entry = words_.find_or_add(word);
   int32_t id = words_.value(entry);
   if (id < 0) {

@@ -356,6 +356,38 @@ at::Tensor chrf_scores_kernel(Kernel kernel, const at::Tensor& statistics, int64
   });
 }
 
+// mt::_bleu_details: compute_bleu's fields of every row, for corpus_bleu's
+// BLEUScore: [N, 15] float64, score, bp, precisions[4], counts[4],
+// totals[4], smoothed_orders (BleuDetails).
+at::Tensor bleu_details_cpu(const at::Tensor& statistics, const std::string& smooth_method,
+                            std::optional<double> smooth_value, bool use_effective_order,
+                            bool compensated_sum) {
+  constexpr const char* op = "mt::_bleu_details";
+  check_statistics(op, Kernel::kCpu, statistics, kBleuColumns);
+  const BleuSmoothing smoothing =
+      check_smoothing(op, smooth_method, smooth_value, use_effective_order);
+  const at::Tensor rows = statistics.contiguous();
+  constexpr int64_t kColumns = 15;
+  at::Tensor out = at::empty({rows.size(0), kColumns}, at::kDouble);
+  const int64_t* in = rows.data_ptr<int64_t>();
+  double* fields = out.data_ptr<double>();
+  parallel_for(0, rows.size(0), grain_for(200), [&](int64_t first, int64_t last) {
+    for (int64_t i = first; i < last; ++i) {
+      const BleuDetails details = bleu_details(in + i * kBleuColumns, smoothing, compensated_sum);
+      double* row = fields + i * kColumns;
+      row[0] = details.score;
+      row[1] = details.bp;
+      for (int n = 0; n < 4; ++n) {
+        row[2 + n] = details.precisions[n];
+        row[6 + n] = details.counts[n];
+        row[10 + n] = details.totals[n];
+      }
+      row[14] = details.smoothed_orders;
+    }
+  });
+  return out;
+}
+
 template <Kernel kKernel>
 at::Tensor bleu_scores_impl(const at::Tensor& statistics, const std::string& smooth_method,
                             std::optional<double> smooth_value, bool use_effective_order) {
@@ -402,6 +434,9 @@ TORCH_LIBRARY_FRAGMENT(mt, m) {
       "Tensor");
   m.def("_porter_stem(str[] words) -> str[]");
   m.def(
+      "_bleu_details(Tensor statistics, str smooth_method, float? smooth_value, "
+      "bool use_effective_order, bool compensated_sum) -> Tensor");
+  m.def(
       "_rouge_checks(str op, int count, int reference_total, int[]? reference_counts, "
       "str[] rouge_types) -> ()");
   m.def(
@@ -409,7 +444,8 @@ TORCH_LIBRARY_FRAGMENT(mt, m) {
       "str smooth_method, float? smooth_value, int char_order, int word_order, int beta) -> ()");
 }
 
-// No tensor argument: the dispatcher runs these; torch.compile uses the fakes.
+// The string operators have no tensor argument: the dispatcher runs these,
+// and torch.compile their fakes.
 TORCH_LIBRARY_IMPL(mt, CompositeExplicitAutograd, m) {
   m.impl("bleu_statistics", &bleu_statistics_cpu);
   m.impl("chrf_statistics", &chrf_statistics_cpu);
@@ -420,10 +456,10 @@ TORCH_LIBRARY_IMPL(mt, CompositeExplicitAutograd, m) {
   m.impl("pairwise_rouge", &pairwise_rouge_cpu);
   m.impl("_rouge_checks", &rouge_checks);
   m.impl("_porter_stem", &porter_stems);
+  m.impl("_bleu_details", &bleu_details_cpu);
   m.impl("_text_metrics_checks", &text_metrics_checks);
-}
-
-TORCH_LIBRARY_IMPL(mt, CPU, m) {
+  // Tensor in, tensor out, registered as every family's are (docs/design.md):
+  // a tensor on another device reaches the checks, which name the argument.
   m.impl("bleu_scores", &bleu_scores_impl<Kernel::kCpu>);
   m.impl("chrf_scores", &chrf_scores_impl<Kernel::kCpu>);
 }

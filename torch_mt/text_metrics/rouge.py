@@ -16,8 +16,7 @@ from typing import Optional, Union
 import torch
 from torch import Tensor
 
-from .. import _text
-from .statistics import _as_list, _in_place, _tensor
+from .statistics import _as_list, from_strings
 
 #: rouge-score's usual choice, and the default here.
 DEFAULT_ROUGE_TYPES = ("rouge1", "rouge2", "rougeL", "rougeLsum")
@@ -106,19 +105,13 @@ def rouge_scores(
         >>> rouge_scores(["the cat sat"], ["the cat sat down"], None, ["rouge1"]).tolist()
         [[[1.0, 0.75, 0.8571428571428571]]]
     """
+    predictions = _as_list("rouge_scores", "predictions", predictions)
+    references = _as_list("rouge_scores", "references", references)
     counts = None if reference_counts is None else list(reference_counts)
-    if _in_place():
-        predictions = _as_list("rouge_scores", "predictions", predictions)
-        references = _as_list("rouge_scores", "references", references)
-        rouge_types = _types("rouge_scores", rouge_types)
-        # Each str read where it lies; None: an argument the operator refuses.
-        scores = _text.rouge_scores(predictions, references, counts, rouge_types, use_stemmer)
-        if scores is not None:
-            shape = (len(rouge_types), len(predictions), 3)
-            return _tensor(scores, torch.float64, shape)
-    return torch.ops.mt.rouge_scores(
-        predictions, references, counts, list(rouge_types), use_stemmer
-    )
+    rouge_types = _types("rouge_scores", rouge_types)
+    args = (predictions, references, counts, rouge_types, use_stemmer)
+    shape = (len(rouge_types), len(predictions), 3)
+    return from_strings("rouge_scores", args, (torch.float64, shape))
 
 
 def rouge(
@@ -219,10 +212,6 @@ def pairwise_rouge(
         >>> pairwise_rouge(["the cat sat", "a dog"], ["the cat sat down"]).tolist()
         [[0.8571428571428571], [0.0]]
     """
-    if _in_place():
-        a = _as_list("pairwise_rouge", "a", a)
-        b = _as_list("pairwise_rouge", "b", b)
-        scores = _text.pairwise_rouge(a, b, rouge_type, use_stemmer)
-        if scores is not None:
-            return _tensor(scores, torch.float64, (len(a), len(b)))
-    return torch.ops.mt.pairwise_rouge(a, b, rouge_type, use_stemmer)
+    a, b = _as_list("pairwise_rouge", "a", a), _as_list("pairwise_rouge", "b", b)
+    args = (a, b, rouge_type, use_stemmer)
+    return from_strings("pairwise_rouge", args, (torch.float64, (len(a), len(b))))

@@ -93,8 +93,7 @@ class BootstrapAggregator:
 
     Example:
         >>> aggregator = BootstrapAggregator(seed=0)
-        >>> aggregator.add_scores(torch_mt.rouge(["a b", "c d"], ["a b", "c e"],
-        ...                                      rouge_types=["rouge1"]))
+        >>> aggregator.add_scores(rouge(["a b", "c d"], ["a b", "c e"], rouge_types=["rouge1"]))
         >>> aggregator.aggregate()["rouge1"].mid.fmeasure
         0.75
     """

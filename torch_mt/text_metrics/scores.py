@@ -8,7 +8,7 @@ sacrebleu's formula once; a sentence score applies it to every row, in C++
 
 from __future__ import annotations
 
-import math
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Optional
@@ -16,6 +16,7 @@ from typing import Optional
 import torch
 from torch import Tensor
 
+from .fakes import BLEU_COLUMNS
 from .statistics import (
     Streams,
     bleu_scores,
@@ -66,41 +67,28 @@ _SMOOTH_DEFAULTS = {"floor": 0.1, "add-k": 1}
 
 
 def _bleu_from_totals(
-    stats: list[int], smooth_method: str, smooth_value: Optional[float], effective_order: bool
+    totals: Tensor, smooth_method: str, smooth_value: Optional[float], effective_order: bool
 ) -> BLEUScore:
-    """BLEU of summed statistics: sacrebleu's compute_bleu, operation for
-    operation (the precisions' logs are summed with the built-in sum, as
-    there, so the score's last bit follows the running Python's)."""
-    if smooth_value is None:
-        smooth_value = _SMOOTH_DEFAULTS.get(smooth_method)
-    sys_len, ref_len = stats[0], stats[1]
-    correct, total = stats[2:6], stats[6:10]
-    bp = 1.0
-    if sys_len < ref_len:
-        bp = math.exp(1 - ref_len / sys_len) if sys_len > 0 else 0.0
-    precisions = [0.0] * 4
-    if not any(correct):
-        return BLEUScore(0.0, correct, total, precisions, bp, sys_len, ref_len)
-    halvings = 1.0  # the exp method halves each further zero precision
-    orders = 4
-    for n in range(4):
-        if smooth_method == "add-k" and n > 0:
-            correct[n] += smooth_value
-            total[n] += smooth_value
-        if total[n] == 0:
-            break
-        if effective_order:
-            orders = n + 1
-        if correct[n] != 0:
-            precisions[n] = 100.0 * correct[n] / total[n]
-        elif smooth_method == "exp":
-            halvings *= 2
-            precisions[n] = 100.0 / (halvings * total[n])
-        elif smooth_method == "floor":
-            precisions[n] = 100.0 * smooth_value / total[n]
-    logs = [math.log(p) if p != 0.0 else -9999999999 for p in precisions[:orders]]
-    score = bp * math.exp(sum(logs) / orders)
-    return BLEUScore(score, correct, total, precisions, bp, sys_len, ref_len)
+    """BLEU of summed statistics by the family's one BLEU formula, in C++
+    (``mt::_bleu_details``: sacrebleu's compute_bleu), its logs summed as the
+    running Python's built-in ``sum`` adds them, as sacrebleu's are."""
+    value = None if smooth_value is None else float(smooth_value)
+    compensated = sys.version_info >= (3, 12)  # sum() compensates floats from 3.12 on
+    row = torch.ops.mt._bleu_details(
+        totals.reshape(1, BLEU_COLUMNS), smooth_method, value, effective_order, compensated
+    )[0].tolist()
+    # sacrebleu's counts and totals are ints, but floats where it added a
+    # float k (add-k, from order 2 on, the orders its loop reached).
+    k = _SMOOTH_DEFAULTS.get(smooth_method) if smooth_value is None else smooth_value
+    smoothed = int(row[14]) if isinstance(k, float) else 0
+
+    def typed(values: list[float]) -> list:
+        return [v if 1 <= n < smoothed else int(v) for n, v in enumerate(values)]
+
+    sys_len, ref_len = (int(v) for v in totals[:2].tolist())
+    return BLEUScore(
+        row[0], typed(row[6:10]), typed(row[10:14]), row[2:6], row[1], sys_len, ref_len
+    )
 
 
 def _check_smoothing(op: str, smooth_method: str, smooth_value: Optional[float]) -> None:
@@ -146,9 +134,7 @@ def corpus_bleu(
     """
     _check_smoothing("torch_mt.corpus_bleu", smooth_method, smooth_value)
     stats = bleu_statistics(hypotheses, references, tokenize=tokenize, lowercase=lowercase)
-    return _bleu_from_totals(
-        stats.sum(0).tolist(), smooth_method, smooth_value, use_effective_order
-    )
+    return _bleu_from_totals(stats.sum(0), smooth_method, smooth_value, use_effective_order)
 
 
 def sentence_bleu(

@@ -11,7 +11,7 @@ runs instead and raises its error.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Optional
+from typing import Any, Optional
 
 import torch
 from torch import Tensor
@@ -61,6 +61,28 @@ def _in_place() -> bool:
     return not torch.compiler.is_compiling()
 
 
+Output = tuple[torch.dtype, tuple[int, ...]]
+
+
+def from_strings(name: str, args: tuple, *outputs: Output) -> Any:
+    """The family's one way from strings to tensors: operator ``mt::<name>``
+    on ``args`` (in its schema's order), through the same C++ kernel either way.
+
+    In eager Python, ``torch_mt._text.<name>`` (the same arguments) hands the
+    kernel each ``str`` where it lies, with no copy at the dispatcher, and
+    returns the outputs' bytes (``outputs``: each one's dtype and shape); it
+    returns None for arguments it does not take, and the operator's path then
+    raises the error. Traced or scripted, the operator runs itself.
+    """
+    if _in_place():
+        result = getattr(_text, name)(*args)
+        if result is not None:
+            if len(outputs) == 1:
+                return _tensor(result, *outputs[0])
+            return tuple(_tensor(buffer, *output) for buffer, output in zip(result, outputs))
+    return getattr(torch.ops.mt, name)(*args)
+
+
 def bleu_statistics(
     hypotheses: Sequence[str],
     references: Streams,
@@ -94,13 +116,10 @@ def bleu_statistics(
         >>> bleu_statistics(["the cat sat"], [["the cat sat down"]]).tolist()
         [[3, 4, 3, 2, 1, 0, 3, 2, 1, 0]]
     """
-    if _in_place():
-        hyps = _as_list("bleu_statistics", "hypotheses", hypotheses)
-        streams = _as_streams("bleu_statistics", references)
-        stats = _text.bleu_statistics(hyps, streams, tokenize, lowercase)
-        if stats is not None:
-            return _tensor(stats, torch.int64, (len(hyps), BLEU_COLUMNS))
-    return torch.ops.mt.bleu_statistics(hypotheses, references, tokenize, lowercase)
+    hyps = _as_list("bleu_statistics", "hypotheses", hypotheses)
+    streams = _as_streams("bleu_statistics", references)
+    args = (hyps, streams, tokenize, lowercase)
+    return from_strings("bleu_statistics", args, (torch.int64, (len(hyps), BLEU_COLUMNS)))
 
 
 def chrf_statistics(
@@ -143,17 +162,11 @@ def chrf_statistics(
         >>> chrf_statistics(["ab"], [["abc"]], char_order=2).tolist()
         [[2, 3, 2, 1, 2, 1]]
     """
-    if _in_place():
-        hyps = _as_list("chrf_statistics", "hypotheses", hypotheses)
-        streams = _as_streams("chrf_statistics", references)
-        stats = _text.chrf_statistics(
-            hyps, streams, char_order, word_order, beta, lowercase, whitespace, eps_smoothing
-        )
-        if stats is not None:
-            return _tensor(stats, torch.int64, (len(hyps), 3 * (char_order + word_order)))
-    return torch.ops.mt.chrf_statistics(
-        hypotheses, references, char_order, word_order, beta, lowercase, whitespace, eps_smoothing
-    )
+    hyps = _as_list("chrf_statistics", "hypotheses", hypotheses)
+    streams = _as_streams("chrf_statistics", references)
+    args = (hyps, streams, char_order, word_order, beta, lowercase, whitespace, eps_smoothing)
+    shape = (len(hyps), 3 * (char_order + word_order))
+    return from_strings("chrf_statistics", args, (torch.int64, shape))
 
 
 def ter_statistics(
@@ -191,15 +204,11 @@ def ter_statistics(
         >>> edits.tolist(), lengths.tolist()
         ([1], [3.0])
     """
-    flags = (normalized, no_punct, asian_support, case_sensitive)
-    if _in_place():
-        hyps = _as_list("ter_statistics", "hypotheses", hypotheses)
-        streams = _as_streams("ter_statistics", references)
-        stats = _text.ter_statistics(hyps, streams, *flags)
-        if stats is not None:
-            count = (len(hyps),)
-            return _tensor(stats[0], torch.int64, count), _tensor(stats[1], torch.float64, count)
-    return torch.ops.mt.ter_statistics(hypotheses, references, *flags)
+    hyps = _as_list("ter_statistics", "hypotheses", hypotheses)
+    streams = _as_streams("ter_statistics", references)
+    args = (hyps, streams, normalized, no_punct, asian_support, case_sensitive)
+    count = (len(hyps),)
+    return from_strings("ter_statistics", args, (torch.int64, count), (torch.float64, count))
 
 
 def bleu_scores(
@@ -306,23 +315,10 @@ def pairwise_bleu(
         >>> pairwise_bleu(["a b c d"], ["a b c d", "x y"]).tolist()  # as sacrebleu's
         [[100.00000000000004, 0.0]]
     """
-    if _in_place():
-        left = _as_list("pairwise_bleu", "a", a)
-        right = _as_list("pairwise_bleu", "b", b)
-        scores = _text.pairwise_bleu(
-            left,
-            right,
-            tokenize,
-            smooth_method,
-            None if smooth_value is None else float(smooth_value),
-            lowercase,
-            use_effective_order,
-        )
-        if scores is not None:
-            return _tensor(scores, torch.float64, (len(left), len(right)))
-    return torch.ops.mt.pairwise_bleu(
-        a, b, tokenize, smooth_method, smooth_value, lowercase, use_effective_order
-    )
+    left, right = _as_list("pairwise_bleu", "a", a), _as_list("pairwise_bleu", "b", b)
+    value = None if smooth_value is None else float(smooth_value)
+    args = (left, right, tokenize, smooth_method, value, lowercase, use_effective_order)
+    return from_strings("pairwise_bleu", args, (torch.float64, (len(left), len(right))))
 
 
 def pairwise_chrf(
@@ -363,11 +359,6 @@ def pairwise_chrf(
         >>> pairwise_chrf(["abc"], ["abc", "xyz"]).tolist()
         [[100.0, 0.0]]
     """
-    options = (char_order, word_order, beta, lowercase, whitespace, eps_smoothing)
-    if _in_place():
-        left = _as_list("pairwise_chrf", "a", a)
-        right = _as_list("pairwise_chrf", "b", b)
-        scores = _text.pairwise_chrf(left, right, *options)
-        if scores is not None:
-            return _tensor(scores, torch.float64, (len(left), len(right)))
-    return torch.ops.mt.pairwise_chrf(a, b, *options)
+    left, right = _as_list("pairwise_chrf", "a", a), _as_list("pairwise_chrf", "b", b)
+    args = (left, right, char_order, word_order, beta, lowercase, whitespace, eps_smoothing)
+    return from_strings("pairwise_chrf", args, (torch.float64, (len(left), len(right))))
