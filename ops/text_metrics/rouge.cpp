@@ -89,7 +89,7 @@ class NgramIndex {
 struct Workspace {
   // Indexed by token id, all zero between uses: unigram counts, and the
   // LCS's bit masks of a target of at most 64 tokens.
-  std::vector<int32_t> id_counts;
+  std::vector<int32_t> id_counts, id_used;
   std::vector<uint64_t> id_masks;
   NgramIndex target_grams;           // the target's n-grams (n > 2; unigrams of a long LCS)
   std::vector<uint64_t> pair_keys;   // the target's bigrams (two ids in a key) ...
@@ -107,6 +107,7 @@ struct Workspace {
     if (static_cast<int64_t>(id_counts.size()) >= vocabulary_size) return;
     const auto size = static_cast<size_t>(std::max<int64_t>(2 * vocabulary_size, 1024));
     id_counts.resize(size, 0);
+    id_used.resize(size, 0);
     id_masks.resize(size, 0);
   }
 };
@@ -359,6 +360,60 @@ Workspace& thread_workspace() {
 constexpr int64_t kTokenNs = 60;
 constexpr int64_t kPairNs = 40 * kTokenNs;
 
+// A pairwise row, its prediction's tables built once for every target:
+// rouge1 (its counts) and an LCS of a prediction of at most 64 tokens (its
+// bit masks; the LCS length does not care which side gives the bits). False
+// for the other types, scored pair by pair.
+bool score_row_from_prediction(RougeType type, const RougeTokens& prediction,
+                               const RougeTokens* targets, int64_t count, double* row,
+                               Workspace& work) {
+  const int32_t* p = prediction.ids.data();
+  const auto p_size = static_cast<int64_t>(prediction.ids.size());
+  const bool one_line_each = [&] {
+    if (prediction.line_ends.size() > 1) return false;
+    for (int64_t j = 0; j < count; ++j) {
+      if (targets[j].line_ends.size() > 1) return false;
+    }
+    return true;
+  }();
+  const bool lcs =
+      type.kind == RougeType::kLcs || (type.kind == RougeType::kSummaryLcs && one_line_each);
+  if (type.kind == RougeType::kNgram && type.n == 1) {
+    for (int64_t at = 0; at < p_size; ++at) ++work.id_counts[p[at]];
+    for (int64_t j = 0; j < count; ++j) {
+      const std::vector<int32_t>& t = targets[j].ids;
+      int64_t hits = 0;
+      for (const int32_t id : t) hits += ++work.id_used[id] <= work.id_counts[id];
+      for (const int32_t id : t) work.id_used[id] = 0;
+      row[j] = score_of(hits, std::max<int64_t>(p_size, 1),
+                        std::max<int64_t>(static_cast<int64_t>(t.size()), 1))
+                   .fmeasure;
+    }
+    for (int64_t at = 0; at < p_size; ++at) work.id_counts[p[at]] = 0;
+    return true;
+  }
+  if (!lcs || p_size > 64) return false;
+  uint64_t* masks = work.id_masks.data();
+  for (int64_t at = 0; at < p_size; ++at) masks[p[at]] |= uint64_t{1} << at;
+  const uint64_t low = p_size == 64 ? ~uint64_t{0} : (uint64_t{1} << p_size) - 1;
+  for (int64_t j = 0; j < count; ++j) {
+    const std::vector<int32_t>& t = targets[j].ids;
+    if (t.empty() || p_size == 0) {
+      row[j] = 0.0;
+      continue;
+    }
+    uint64_t v = ~uint64_t{0};
+    for (const int32_t id : t) {
+      const uint64_t u = v & masks[id];
+      v = (v + u) | (v ^ u);
+    }
+    const int64_t lcs_length = p_size - std::popcount(v & low);
+    row[j] = score_of(lcs_length, p_size, static_cast<int64_t>(t.size())).fmeasure;
+  }
+  for (int64_t at = 0; at < p_size; ++at) masks[p[at]] = 0;
+  return true;
+}
+
 }  // namespace
 
 std::optional<RougeType> parse_rouge_type(std::string_view name) {
@@ -430,8 +485,13 @@ bool rouge_pairwise(const char* op, strings::StringSide a, int64_t count_a, stri
     Workspace& work = thread_workspace();
     work.fit(vocabulary_size);
     for (int64_t i = first; i < last; ++i) {
-      for (int64_t j = 0; j < count_b; ++j) {
-        scores[i * count_b + j] = rouge_score(type, texts[count_a + j], texts[i], work).fmeasure;
+      double* row = scores + i * count_b;
+      const RougeTokens& prediction = texts[i];
+      if (!score_row_from_prediction(type, prediction, texts.data() + count_a, count_b, row,
+                                     work)) {
+        for (int64_t j = 0; j < count_b; ++j) {
+          row[j] = rouge_score(type, texts[count_a + j], prediction, work).fmeasure;
+        }
       }
     }
   });
