@@ -92,9 +92,9 @@ struct Workspace {
   std::vector<int32_t> id_counts, id_used;
   std::vector<uint64_t> id_masks;
   NgramIndex target_grams;           // the target's n-grams (n > 2; unigrams of a long LCS)
-  std::vector<uint64_t> pair_keys;   // the target's bigrams (two ids in a key) ...
-  std::vector<int32_t> pair_counts;  // ... and their counts,
-  std::vector<int32_t> pair_slots;   // ... in these slots
+  std::vector<int32_t> id_heads;     // bigram chains' heads by id, all 0 between uses
+  std::vector<int32_t> chain;        // the next target bigram with the same first id
+  std::vector<unsigned char> taken;  // target bigrams matched
   std::vector<int32_t> used;
   std::vector<uint64_t> masks, row;
   std::vector<int32_t> table;
@@ -108,6 +108,7 @@ struct Workspace {
     const auto size = static_cast<size_t>(std::max<int64_t>(2 * vocabulary_size, 1024));
     id_counts.resize(size, 0);
     id_used.resize(size, 0);
+    id_heads.resize(size, 0);
     id_masks.resize(size, 0);
   }
 };
@@ -129,50 +130,35 @@ Score unigram_score(Span target, Span prediction, Workspace& work) {
 }
 
 // rouge-score's _score_ngrams: the clipped overlap of n-gram counts.
-// n = 2: a bigram is two ids packed in one key, counted in a small table
-// (ids are below 2**31, so no key is all ones: the empty slot). The table
-// is all empty between uses: each use empties the slots it filled.
+// n = 2, without hashing: the target's bigrams are chained by their first
+// token's id (dense per-thread ids index the chain heads); a prediction
+// bigram walks its first token's chain for an untaken target bigram with the
+// same second token. Taking one match each counts min(count in target,
+// count in prediction) per distinct bigram, as rouge-score's clipped sum.
 Score bigram_score(Span target, Span prediction, Workspace& work) {
   const int64_t target_grams = std::max<int64_t>(0, target.second - 1);
   const int64_t prediction_grams = std::max<int64_t>(0, prediction.second - 1);
-  const auto key_at = [](const int32_t* tokens, int64_t at) {
-    return (static_cast<uint64_t>(tokens[at]) << 32) | static_cast<uint32_t>(tokens[at + 1]);
-  };
-  constexpr uint64_t kEmpty = ~uint64_t{0};
   int64_t hits = 0;
   if (target_grams > 0 && prediction_grams > 0) {
-    size_t size = 32;
-    while (size < 2 * static_cast<size_t>(target_grams)) size *= 2;
-    if (work.pair_keys.size() < size) {
-      work.pair_keys.assign(size, kEmpty);
-      work.pair_counts.assign(size, 0);
+    const int32_t* t = target.first;
+    const int32_t* p = prediction.first;
+    int32_t* heads = work.id_heads.data();  // 1 + the latest position, 0: none
+    work.chain.resize(target_grams);
+    work.taken.assign(target_grams, 0);
+    for (int64_t k = 0; k < target_grams; ++k) {
+      work.chain[k] = heads[t[k]];
+      heads[t[k]] = static_cast<int32_t>(k + 1);
     }
-    uint64_t* keys = work.pair_keys.data();
-    int32_t* counts = work.pair_counts.data();
-    const size_t mask = size - 1;
-    const int shift = 64 - std::countr_zero(size);  // the product's top bits index the table
-    const auto slot_of = [&](uint64_t key) {
-      size_t slot = (key * 0x9E3779B97F4A7C15ull) >> shift;
-      while (keys[slot] != key && keys[slot] != kEmpty) slot = (slot + 1) & mask;
-      return slot;
-    };
-    work.pair_slots.clear();
-    for (int64_t at = 0; at < target_grams; ++at) {
-      const uint64_t key = key_at(target.first, at);
-      const size_t slot = slot_of(key);
-      keys[slot] = key;
-      ++counts[slot];
-      work.pair_slots.push_back(static_cast<int32_t>(slot));
+    for (int64_t j = 0; j < prediction_grams; ++j) {
+      for (int32_t at = heads[p[j]]; at != 0; at = work.chain[at - 1]) {
+        if (!work.taken[at - 1] && t[at] == p[j + 1]) {
+          work.taken[at - 1] = 1;
+          ++hits;
+          break;
+        }
+      }
     }
-    for (int64_t at = 0; at < prediction_grams; ++at) {
-      int32_t& left = counts[slot_of(key_at(prediction.first, at))];
-      hits += left > 0;
-      left -= left > 0;
-    }
-    for (const int32_t slot : work.pair_slots) {
-      keys[slot] = kEmpty;
-      counts[slot] = 0;
-    }
+    for (int64_t k = 0; k < target_grams; ++k) heads[t[k]] = 0;
   }
   return score_of(hits, std::max<int64_t>(prediction_grams, 1), std::max<int64_t>(target_grams, 1));
 }

@@ -3,7 +3,12 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cstring>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>  // part of every x86-64 CPU
+#endif
 
 #include "porter_stemmer.h"
 
@@ -55,45 +60,45 @@ constexpr int64_t kMostWords = int64_t{1} << 22;
 
 }  // namespace
 
-WordTable::WordTable() { slots_.assign(1024, -1); }
+WordTable::WordTable() { slots_.assign(1024, Slot{}); }
 
-// inline: called per word from this file only (an exported member would be
-// called through the PLT).
-inline int32_t WordTable::find_or_add(std::string_view word) {
+// inline: called per word from this file only.
+inline int32_t& WordTable::find_or_add(std::string_view word) {
   const uint64_t head = load_padded(word.data(), word.size()), hash = hash_word(word, head);
-  if (2 * (entries_.size() + 1) > slots_.size()) grow();
+  if (2 * (words_ + 1) > static_cast<int64_t>(slots_.size())) grow();
   const size_t mask = slots_.size() - 1;
-  for (size_t slot = hash & mask;; slot = (slot + 1) & mask) {
-    const int32_t index = slots_[slot];
-    if (index < 0) {
-      slots_[slot] = static_cast<int32_t>(entries_.size());
-      entries_.push_back({hash, head, static_cast<uint32_t>(arena_.size()),
-                          static_cast<uint32_t>(word.size()), -1});
-      arena_.append(word);
-      return slots_[slot];
+  const auto length = static_cast<uint32_t>(word.size());
+  for (size_t index = hash & mask;; index = (index + 1) & mask) {
+    Slot& slot = slots_[index];
+    if (!slot.used) {
+      slot = {head, hash, length, static_cast<uint32_t>(arena_.size()), -1, true};
+      if (length > 8) arena_.append(word);  // only tails are ever compared
+      ++words_;
+      return slot.value;
     }
-    const Entry& entry = entries_[index];
-    if (entry.hash == hash && entry.head == head && entry.length == word.size() &&
-        (word.size() <= 8 ||
-         std::memcmp(arena_.data() + entry.offset + 8, word.data() + 8, word.size() - 8) == 0)) {
-      return index;
+    if (slot.head == head && slot.length == length &&
+        (length <= 8 || (slot.hash == hash && std::memcmp(arena_.data() + slot.offset + 8,
+                                                          word.data() + 8, length - 8) == 0))) {
+      return slot.value;
     }
   }
 }
 
 void WordTable::grow() {
-  slots_.assign(2 * slots_.size(), -1);
+  std::vector<Slot> old(2 * slots_.size(), Slot{});
+  old.swap(slots_);
   const size_t mask = slots_.size() - 1;
-  for (size_t index = 0; index < entries_.size(); ++index) {
-    size_t slot = entries_[index].hash & mask;
-    while (slots_[slot] >= 0) slot = (slot + 1) & mask;
-    slots_[slot] = static_cast<int32_t>(index);
+  for (const Slot& slot : old) {
+    if (!slot.used) continue;
+    size_t index = slot.hash & mask;
+    while (slots_[index].used) index = (index + 1) & mask;
+    slots_[index] = slot;
   }
 }
 
 void WordTable::clear() {
-  slots_.assign(1024, -1);
-  entries_.clear();
+  slots_.assign(1024, Slot{});
+  words_ = 0;
   arena_.clear();
 }
 
@@ -105,8 +110,7 @@ void RougeVocabulary::bound_memory() {
 
 // A word ends: its id joins the tokens. inline: see find_or_add.
 inline void RougeVocabulary::add_word(std::string_view word, RougeTokens& out) {
-  const int32_t entry = words_.find_or_add(word);
-  int32_t id = words_.value(entry);
+  int32_t& id = words_.find_or_add(word);
   if (id < 0) {
     if (use_stemmer_ && word.size() > 3) {
       porter_stem(word, stem_);
@@ -115,11 +119,9 @@ inline void RougeVocabulary::add_word(std::string_view word, RougeTokens& out) {
     }
     // Stems share one id space whether or not the word was stemmed: "runs"
     // stems to "run", which must equal the unstemmed 3-letter "run".
-    const int32_t stem_entry = stems_.find_or_add(stem_);
-    int32_t& stem_id = stems_.value(stem_entry);
+    int32_t& stem_id = stems_.find_or_add(stem_);  // another table: `id` stays valid
     if (stem_id < 0) stem_id = static_cast<int32_t>(stems_.size() - 1);
     id = stem_id;
-    words_.value(entry) = id;
   }
   out.ids.push_back(id);
 }
@@ -132,34 +134,119 @@ void end_line(RougeTokens& out) {
 }
 }  // namespace
 
-// The common case, ASCII bytes: a word is a run of letters and digits, read
-// in place unless it has capitals. False at the first byte past ASCII.
+namespace {
+
+// One 16-byte chunk's masks: letters and digits, capitals, newlines, and
+// bytes past ASCII.
+struct ChunkMasks {
+  uint32_t alnum, capitals, newlines, high;
+};
+
+#if defined(__SSE2__)
+// c in [low, low + 25] for every byte at once: SSE2 compares only signed
+// bytes, so shift the range to start at -128.
+inline __m128i in_range(__m128i bytes, char low, int count) {
+  const __m128i shifted = _mm_add_epi8(bytes, _mm_set1_epi8(static_cast<char>(-128 - low)));
+  return _mm_cmplt_epi8(shifted, _mm_set1_epi8(static_cast<char>(-128 + count)));
+}
+
+inline ChunkMasks chunk_masks(const unsigned char* bytes) {
+  const __m128i chunk = _mm_loadu_si128(reinterpret_cast<const __m128i*>(bytes));
+  const __m128i lower = _mm_or_si128(chunk, _mm_set1_epi8(0x20));
+  const __m128i alnum = _mm_or_si128(in_range(lower, 'a', 26), in_range(chunk, '0', 10));
+  return {static_cast<uint32_t>(_mm_movemask_epi8(alnum)),
+          static_cast<uint32_t>(_mm_movemask_epi8(in_range(chunk, 'A', 26))),
+          static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(chunk, _mm_set1_epi8('\n')))),
+          static_cast<uint32_t>(_mm_movemask_epi8(chunk))};
+}
+#else
+inline ChunkMasks chunk_masks(const unsigned char* bytes) {
+  ChunkMasks masks{0, 0, 0, 0};
+  for (int k = 0; k < 16; ++k) {
+    const unsigned char c = bytes[k];
+    masks.alnum |= uint32_t{kAsciiLetters[c] != 0} << k;
+    masks.capitals |= uint32_t{c >= 'A' && c <= 'Z'} << k;
+    masks.newlines |= uint32_t{c == '\n'} << k;
+    masks.high |= uint32_t{c >= 128} << k;
+  }
+  return masks;
+}
+#endif
+
+// One 64-byte block's masks (bytes past the text's end are zero: they
+// separate and are no newline).
+inline ChunkMasks block_masks(const unsigned char* text, int64_t size, int64_t block,
+                              uint64_t masks[3]) {
+  masks[0] = masks[1] = masks[2] = 0;
+  uint32_t high = 0;
+  for (int part = 0; part < 4; ++part) {
+    const int64_t at = block + 16 * part;
+    if (at >= size) break;
+    ChunkMasks chunk;
+    if (at + 16 <= size) {
+      chunk = chunk_masks(text + at);
+    } else {
+      unsigned char tail[16] = {};
+      std::memcpy(tail, text + at, static_cast<size_t>(size - at));
+      chunk = chunk_masks(tail);
+    }
+    masks[0] |= uint64_t{chunk.alnum} << (16 * part);
+    masks[1] |= uint64_t{chunk.capitals} << (16 * part);
+    masks[2] |= uint64_t{chunk.newlines} << (16 * part);
+    high |= chunk.high;
+  }
+  return {0, 0, 0, high};
+}
+
+// Bits [from, 64) of a block.
+inline uint64_t from_bit(int from) { return from >= 64 ? 0 : ~uint64_t{0} << from; }
+
+}  // namespace
+
+// The common case, ASCII bytes, 64 at a time: each block's bytes are
+// classified 16 at a time into bit masks, and words (runs of letters and
+// digits) are found from the masks, one step a word rather than a branch a
+// character. A word is read in place unless it has capitals. False when a
+// byte is past ASCII.
 bool RougeVocabulary::scan_ascii(const unsigned char* text, int64_t size, RougeTokens& out) {
-  int64_t i = 0;
-  while (i < size) {
-    const unsigned char c = text[i];
-    if (kAsciiLetters[c] == 0) {
-      if (c >= 128) return false;
-      if (c == '\n') end_line(out);
-      ++i;
-      continue;
-    }
-    const int64_t start = i;
-    bool capitals = false;
-    for (; i < size && kAsciiLetters[text[i]] != 0; ++i) {
-      capitals |= kAsciiLetters[text[i]] != static_cast<char>(text[i]);
-    }
-    const std::string_view word(reinterpret_cast<const char*>(text + start), i - start);
-    if (!capitals) {
-      add_word(word, out);
-      continue;
-    }
+  int64_t word_start = -1;  // a word open across a block's end
+  bool word_capitals = false, newline_before = false;
+  const auto add = [&](int64_t start, int64_t end, bool capitals) {
+    if (newline_before) end_line(out);
+    newline_before = false;
+    const std::string_view word(reinterpret_cast<const char*>(text + start), end - start);
+    if (!capitals) return add_word(word, out);
     word_.resize(word.size());
     for (size_t k = 0; k < word.size(); ++k) {
       word_[k] = kAsciiLetters[static_cast<unsigned char>(word[k])];
     }
     add_word(word_, out);
+  };
+  for (int64_t block = 0; block < size; block += 64) {
+    uint64_t masks[3];
+    if (block_masks(text, size, block, masks).high != 0) return false;
+    const uint64_t alnum = masks[0], capitals = masks[1], newlines = masks[2];
+    int at = 0;
+    while (at < 64) {
+      if (word_start < 0) {  // between words: find the next start
+        const uint64_t starts = alnum & from_bit(at);
+        const int start = starts == 0 ? 64 : std::countr_zero(starts);
+        newline_before = newline_before || (newlines & from_bit(at) & ~from_bit(start)) != 0;
+        if (start == 64) break;
+        word_start = block + start;
+        word_capitals = false;
+        at = start;
+      }
+      const uint64_t ends = ~alnum & from_bit(at);  // inside a word: find its end
+      const int end = ends == 0 ? 64 : std::countr_zero(ends);
+      word_capitals = word_capitals || (capitals & from_bit(at) & ~from_bit(end)) != 0;
+      if (end == 64) break;  // it goes on in the next block
+      add(word_start, block + end, word_capitals);
+      word_start = -1;
+      at = end;
+    }
   }
+  if (word_start >= 0) add(word_start, size, word_capitals);
   end_line(out);
   return true;
 }

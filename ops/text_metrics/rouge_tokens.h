@@ -19,28 +19,34 @@
 
 namespace mt::text_metrics {
 
+// Hidden (not exported from the library): calls inside it are direct and
+// can be inlined, not routed through the PLT.
+#define MT_ROUGE_INTERNAL __attribute__((visibility("hidden")))
+
 // Word -> value, open addressing over an arena of the words' bytes.
-class WordTable {
+class MT_ROUGE_INTERNAL WordTable {
  public:
   WordTable();
-  // The entry of `word`, added with value -1 when new.
-  int32_t find_or_add(std::string_view word);
-  int32_t& value(int32_t entry) { return entries_[entry].value; }
-  int64_t size() const { return static_cast<int64_t>(entries_.size()); }
+  // The value of `word`, -1 when it is new (and added). Valid until the
+  // next call.
+  int32_t& find_or_add(std::string_view word);
+  int64_t size() const { return words_; }
   void clear();
 
  private:
-  // A word's first 8 bytes (zero-padded) are kept inline: most words are
-  // no longer, and are then compared without reading the arena.
-  struct Entry {
-    uint64_t hash, head;
-    uint32_t offset, length;
+  // Open addressing; a slot keeps everything a lookup reads (one cache
+  // access for a word of at most 8 bytes, which its head and length
+  // determine; a longer one also compares its tail in the arena).
+  struct Slot {
+    uint64_t head, hash;
+    uint32_t length, offset;
     int32_t value;
+    bool used;
   };
   void grow();
 
-  std::vector<int32_t> slots_;  // entry index, or -1
-  std::vector<Entry> entries_;
+  std::vector<Slot> slots_;
+  int64_t words_ = 0;
   std::string arena_;
 };
 
@@ -58,7 +64,7 @@ struct RougeTokens {
 // Token ids for one thread: a word's id is its stem's (with stemming) and
 // stays the same for the table's lifetime, so a word is stemmed once however
 // often it recurs. Ids are only compared within one thread's vocabulary.
-class RougeVocabulary {
+class MT_ROUGE_INTERNAL RougeVocabulary {
  public:
   explicit RougeVocabulary(bool use_stemmer) : use_stemmer_(use_stemmer) {}
 
