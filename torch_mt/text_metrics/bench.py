@@ -15,6 +15,7 @@ from torch import Tensor
 from ..bench.workload import ENGLISH_WORDS as WORDS
 from ..bench.workload import Arm, Workload, peer, small_workload
 from .rouge import pairwise_rouge, rouge_scores
+from .rouge_dropins import ROUGEScore
 from .scores import corpus_bleu, sentence_ter
 from .statistics import (
     bleu_scores,
@@ -162,6 +163,35 @@ def _rouge_workload(preds: list[str], refs: list[str], stem: bool) -> Workload:
     )
 
 
+def _metric_values(metric, preds: list[str], refs: list[str]) -> Tensor:
+    """A ROUGEScore's (torchmetrics' or the drop-in's) update then compute, as a tensor."""
+    metric.update(preds, refs)
+    return torch.stack(list(metric.compute().values()))
+
+
+def _rouge_metric_workload(preds: list[str], refs: list[str]) -> Workload:
+    keys = tuple(_ROUGE_TYPES)
+    return Workload(
+        name=f"ROUGEScore (torchmetrics), {len(preds)} pairs, stemmer on",
+        description="torchmetrics' ROUGEScore update + compute against torch_mt's drop-in",
+        ops=("rouge_scores",),
+        arms=[
+            Arm(
+                "torchmetrics ROUGEScore",
+                lambda: _metric_values(
+                    peer("torchmetrics.text").ROUGEScore(use_stemmer=True, rouge_keys=keys),
+                    preds,
+                    refs,
+                ),
+                requires=("torchmetrics",),
+            ),
+        ],
+        torch_mt=lambda: _metric_values(ROUGEScore(use_stemmer=True, rouge_keys=keys), preds, refs),
+        normalise=lambda values: torch.as_tensor(values),
+        agree=lambda a, b: bool(torch.equal(a, b)),  # the drop-in is bit for bit
+    )
+
+
 def _close(a, b) -> bool:
     """Equal up to float32 rounding (torchmetrics computes in float32); the
     tests check that torch_mt equals sacrebleu to the last bit."""
@@ -261,6 +291,8 @@ def workloads(quick: bool) -> list[Workload]:
     rouge_count = 2_000 if quick else 20_000
     preds, summaries = summary_pairs(rouge_count, random.Random(38))
     rouge_rows = [_rouge_workload(preds, summaries, stem) for stem in (True, False)]
+    metric_count = 500 if quick else 5_000  # torchmetrics takes ~1 ms a pair
+    rouge_rows.append(_rouge_metric_workload(preds[:metric_count], summaries[:metric_count]))
     rouge_side = 100 if quick else 500
     rouge_grid = Workload(
         name=f"pairwise_rouge rougeL, {rouge_side} x {rouge_side}, stemmer on",

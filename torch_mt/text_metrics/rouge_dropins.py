@@ -222,29 +222,43 @@ class ROUGEScore:
         counts = [len(targets) for targets in target]
         flat_preds = [pred for pred, count in zip(preds, counts) for _ in range(count)]
         flat_targets = [text for targets in target for text in targets]
+        # One call for every key but rougeLsum, whose texts are split into
+        # sentences first. torchmetrics keeps each Score as float32 (a tensor
+        # of a Python float): so does this.
+        plain = [key for key in self.rouge_keys if key != "rougeLsum"]
+        scores = {}
+        if plain:
+            rows = rouge_scores(flat_preds, flat_targets, None, plain, use_stemmer=self.use_stemmer)
+            scores.update(zip(plain, rows.float()))
+        if "rougeLsum" in self.rouge_keys:
+            lined = [sentences_as_lines(p) for p in flat_preds]
+            targets_lined = [sentences_as_lines(t) for t in flat_targets]
+            rows = rouge_scores(
+                lined, targets_lined, None, ["rougeLsum"], use_stemmer=self.use_stemmer
+            )
+            scores["rougeLsum"] = rows[0].float()
+        one_each = all(count == 1 for count in counts)
         for key in self.rouge_keys:
-            if key == "rougeLsum":
-                pairs = (
-                    [sentences_as_lines(p) for p in flat_preds],
-                    [sentences_as_lines(t) for t in flat_targets],
-                )
-            else:
-                pairs = (flat_preds, flat_targets)
-            # torchmetrics keeps each Score as float32 (a tensor of a Python float).
-            scores = rouge_scores(*pairs, None, [key], use_stemmer=self.use_stemmer)[0].float()
-            rows = list(torch.split(scores, counts))
             name = _TORCHMETRICS_KEYS[key]
+            per_target = list(torch.split(scores[key], counts))
             for field in _FIELDS:
                 column = _SCORE_COLUMN[field]
-                if self.accumulate == "best":
-                    values = [r[int(torch.argmax(r[:, 2])), column] for r in rows]
+                if one_each:  # the best and the mean of one Score are that Score
+                    values = scores[key][:, column].contiguous()
+                elif self.accumulate == "best":  # the first of equal float32 fmeasures
+                    values = torch.stack(
+                        [r[int(torch.argmax(r[:, 2])), column] for r in per_target]
+                    )
                 else:
-                    values = [r[:, column].contiguous().mean() for r in rows]
-                self._values[f"rouge{name}_{field}"] += values
+                    values = torch.stack([r[:, column].contiguous().mean() for r in per_target])
+                self._values[f"rouge{name}_{field}"].append(values)
 
     def compute(self) -> dict[str, Tensor]:
         """The mean of each key over every prediction added (float32)."""
-        return {key: torch.tensor(values).mean() for key, values in self._values.items()}
+        return {
+            key: (torch.cat(values) if values else torch.tensor([])).mean()
+            for key, values in self._values.items()
+        }
 
     def __call__(self, preds, target) -> dict[str, Tensor]:
         """torchmetrics' forward: the batch's scores, which are also added."""
