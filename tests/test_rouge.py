@@ -6,6 +6,7 @@ drop-in against rouge-score, and the wrappers' errors."""
 
 from __future__ import annotations
 
+import random
 import re
 import sys
 
@@ -236,3 +237,23 @@ def test_rouge_lsum_unions_the_lcs_rouge_score_backtracks(pairs):
     scores = torch_mt.rouge([p for p, _ in pairs], [t for _, t in pairs], rouge_types=["rougeLsum"])
     expected = [list(scorer.score(target, prediction)["rougeLsum"]) for prediction, target in pairs]
     assert scores["rougeLsum"].tolist() == expected
+
+
+@pytest.mark.parametrize("use_stemmer", [False, True])
+def test_very_long_texts_equal_rouge_score(use_stemmer):
+    """Texts of ~1000 words over many lines: the LCS over many machine words,
+    rougeLsum's tables over many lines, rare and repeated words."""
+    rng = random.Random(7)
+    words = [*ENGLISH_WORDS, *(w + "ing" for w in ENGLISH_WORDS), "İs", "\u212aelvin", "x86"]
+
+    def text() -> str:
+        lines = [" ".join(rng.choice(words) for _ in range(rng.randint(5, 60))) for _ in range(25)]
+        return "\n".join(lines)
+
+    predictions, targets = [text() for _ in range(2)], [text() for _ in range(2)]
+    scores = torch_mt.rouge(predictions, targets, use_stemmer=use_stemmer)
+    scorer = rouge_scorer.RougeScorer(_TYPES, use_stemmer=use_stemmer)
+    for i, (prediction, target) in enumerate(zip(predictions, targets)):
+        expected = scorer.score(target, prediction)
+        for name in _TYPES:
+            assert scores[name][i].tolist() == list(expected[name]), name
