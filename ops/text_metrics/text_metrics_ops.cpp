@@ -15,8 +15,6 @@
 #include <vector>
 
 #include <torch_mt/parallel.h>
-#include "porter_stemmer.h"
-#include "rouge.h"
 #include "text_metrics.h"
 
 namespace mt::text_metrics {
@@ -76,66 +74,6 @@ ChrfOptions check_chrf(const char* op, int64_t char_order, int64_t word_order, i
     TORCH_CHECK_VALUE(false, op, ": argument 'beta' must be in [0, 2**31], got ", beta);
   }
   return options;
-}
-
-// A type named alone (pairwise_rouge's rouge_type).
-RougeType check_rouge_type(const char* op, const std::string& name) {
-  const auto type = parse_rouge_type(name);
-  TORCH_CHECK_VALUE(type.has_value(), op, ": argument 'rouge_type' is '", name,
-                    "', which is not one of ", kRougeTypes);
-  return *type;
-}
-
-std::vector<RougeType> check_rouge_types(const char* op, const std::vector<std::string>& names) {
-  TORCH_CHECK_VALUE(!names.empty(), op, ": argument 'rouge_types' is empty (name at least one of ",
-                    kRougeTypes, ")");
-  std::vector<RougeType> types;
-  for (const std::string& name : names) {
-    const auto type = parse_rouge_type(name);
-    TORCH_CHECK_VALUE(type.has_value(), op, ": argument 'rouge_types' has '", name,
-                      "', which is not one of ", kRougeTypes);
-    types.push_back(*type);
-  }
-  return types;
-}
-
-// Where each prediction's references start in the flat list, and end:
-// reference_counts[i] of them (none 0), or one each when None.
-std::vector<int64_t> reference_offsets(const char* op, int64_t count, int64_t reference_total,
-                                       at::OptionalIntArrayRef reference_counts) {
-  std::vector<int64_t> offsets{0};
-  if (reference_counts.has_value()) {
-    TORCH_CHECK_VALUE(static_cast<int64_t>(reference_counts->size()) == count, op,
-                      ": argument 'reference_counts' has ", reference_counts->size(),
-                      " items but 'predictions' has ", count, " (give one per prediction)");
-    for (size_t i = 0; i < reference_counts->size(); ++i) {
-      const int64_t n = (*reference_counts)[i];
-      TORCH_CHECK_VALUE(n > 0, op, ": argument 'reference_counts' item ", i, " is ", n,
-                        " (give at least one reference per prediction)");
-      offsets.push_back(offsets.back() + n);
-    }
-  } else {
-    for (int64_t i = 0; i < count; ++i) offsets.push_back(i + 1);
-  }
-  TORCH_CHECK_VALUE(
-      offsets.back() == reference_total, op, ": argument 'references' has ", reference_total,
-      " strings but ",
-      reference_counts.has_value() ? "'reference_counts' sums to " : "'predictions' has ",
-      offsets.back(), reference_counts.has_value() ? "" : " (give one reference per prediction)");
-  return offsets;
-}
-
-// mt::_rouge_checks: the ROUGE operators' checks before reading a string,
-// for the Python fakes (pairwise_rouge: count -1, its one rouge_type).
-void rouge_checks(const std::string& op, int64_t count, int64_t reference_total,
-                  at::OptionalIntArrayRef reference_counts,
-                  const std::vector<std::string>& rouge_types) {
-  if (count < 0) {
-    (void)check_rouge_type(op.c_str(), rouge_types.at(0));
-    return;
-  }
-  (void)check_rouge_types(op.c_str(), rouge_types);
-  (void)reference_offsets(op.c_str(), count, reference_total, reference_counts);
 }
 
 // mt::_text_metrics_checks: what an operator checks before reading a string,
@@ -254,56 +192,6 @@ at::Tensor pairwise_chrf_cpu(const Strings& a, const Strings& b, int64_t char_or
   (void)chrf_pairwise(op, {a.data(), &read_string, "a"}, count_a, {b.data(), &read_string, "b"},
                       count_b, options, scores.data_ptr<double>());
   return scores;
-}
-
-// References flat: prediction i's are the next reference_counts[i] (one
-// each when None), so that the common one-reference call passes two str[].
-at::Tensor rouge_scores_cpu(const Strings& predictions, const Strings& references,
-                            at::OptionalIntArrayRef reference_counts,
-                            const std::vector<std::string>& rouge_types, bool use_stemmer) {
-  constexpr const char* op = "mt::rouge_scores";
-  const auto count = static_cast<int64_t>(predictions.size());
-  const std::vector<RougeType> types = check_rouge_types(op, rouge_types);
-  const std::vector<int64_t> offsets =
-      reference_offsets(op, count, static_cast<int64_t>(references.size()), reference_counts);
-  const auto type_count = static_cast<int64_t>(types.size());
-  check_allocation(op, "the output", {type_count, count, kRougeFields}, sizeof(double));
-  at::Tensor scores = at::empty({type_count, count, kRougeFields}, at::kDouble);
-  (void)rouge_scores(op, {predictions.data(), &read_string, "predictions"},
-                     {references.data(), &read_string, "references"}, offsets.data(), count, types,
-                     use_stemmer, scores.data_ptr<double>());
-  return scores;
-}
-
-at::Tensor pairwise_rouge_cpu(const Strings& a, const Strings& b, const std::string& rouge_type,
-                              bool use_stemmer) {
-  constexpr const char* op = "mt::pairwise_rouge";
-  const RougeType type = check_rouge_type(op, rouge_type);
-  const auto count_a = static_cast<int64_t>(a.size()), count_b = static_cast<int64_t>(b.size());
-  check_allocation(op, "the output", {count_a, count_b}, sizeof(double));
-  at::Tensor scores = at::empty({count_a, count_b}, at::kDouble);
-  (void)rouge_pairwise(op, {a.data(), &read_string, "a"}, count_a, {b.data(), &read_string, "b"},
-                       count_b, type, use_stemmer, scores.data_ptr<double>());
-  return scores;
-}
-
-// mt::_porter_stem: ROUGE's stemmer alone, for the tests that hold it
-// against NLTK's word by word.
-std::vector<std::string> porter_stems(const std::vector<std::string>& words) {
-  constexpr const char* op = "mt::_porter_stem";
-  for (size_t i = 0; i < words.size(); ++i) {
-    for (const char c : words[i]) {
-      TORCH_CHECK_VALUE((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'), op,
-                        ": argument 'words' item ", i, " is '", words[i],
-                        "': the stemmer takes ROUGE's tokens, lowercase ASCII letters and digits");
-    }
-  }
-  std::vector<std::string> stems(words.size());
-  parallel_for(0, static_cast<int64_t>(words.size()), grain_for(200),
-               [&](int64_t first, int64_t last) {
-                 for (int64_t i = first; i < last; ++i) porter_stem(words[i], stems[i]);
-               });
-  return stems;
 }
 
 // ---- scores from statistics (tensor in, tensor out: CPU and Meta) -------------
@@ -427,18 +315,8 @@ TORCH_LIBRARY_FRAGMENT(mt, m) {
       "pairwise_chrf(str[] a, str[] b, int char_order=6, int word_order=0, int beta=2, "
       "bool lowercase=False, bool whitespace=False, bool eps_smoothing=False) -> Tensor");
   m.def(
-      "rouge_scores(str[] predictions, str[] references, int[]? reference_counts, "
-      "str[] rouge_types, bool use_stemmer=False) -> Tensor");
-  m.def(
-      "pairwise_rouge(str[] a, str[] b, str rouge_type=\"rougeL\", bool use_stemmer=False) -> "
-      "Tensor");
-  m.def("_porter_stem(str[] words) -> str[]");
-  m.def(
       "_bleu_details(Tensor statistics, str smooth_method, float? smooth_value, "
       "bool use_effective_order, bool compensated_sum) -> Tensor");
-  m.def(
-      "_rouge_checks(str op, int count, int reference_total, int[]? reference_counts, "
-      "str[] rouge_types) -> ()");
   m.def(
       "_text_metrics_checks(str op, int count, int[] stream_lengths, str tokenize, "
       "str smooth_method, float? smooth_value, int char_order, int word_order, int beta) -> ()");
@@ -452,10 +330,6 @@ TORCH_LIBRARY_IMPL(mt, CompositeExplicitAutograd, m) {
   m.impl("ter_statistics", &ter_statistics_cpu);
   m.impl("pairwise_bleu", &pairwise_bleu_cpu);
   m.impl("pairwise_chrf", &pairwise_chrf_cpu);
-  m.impl("rouge_scores", &rouge_scores_cpu);
-  m.impl("pairwise_rouge", &pairwise_rouge_cpu);
-  m.impl("_rouge_checks", &rouge_checks);
-  m.impl("_porter_stem", &porter_stems);
   m.impl("_bleu_details", &bleu_details_cpu);
   m.impl("_text_metrics_checks", &text_metrics_checks);
   // Tensor in, tensor out, registered as every family's are (docs/design.md):
