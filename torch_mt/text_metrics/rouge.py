@@ -25,13 +25,9 @@ References = Sequence[Union[str, Sequence[str]]]
 
 
 def _strings(op: str, name: str, texts: Sequence[str]) -> list[str]:
-    """``texts`` as a list, every item a str (a TypeError naming the first that is not)."""
-    if isinstance(texts, str) or not isinstance(texts, Sequence):
-        raise TypeError(
-            f"torch_mt.{op}: argument '{name}' must be a list of strings, "
-            f"got {type(texts).__name__}"
-        )
-    texts = texts if type(texts) is list else list(texts)
+    """``texts`` as a list (``_as_list``), every item a str (a TypeError
+    naming the first that is not)."""
+    texts = _as_list(op, name, texts)
     for i, text in enumerate(texts):
         if not isinstance(text, str):
             raise TypeError(
@@ -155,23 +151,28 @@ def rouge(
     """
     predictions = _as_list("rouge", "predictions", predictions)
     flat, counts = _flat_references("rouge", references)
-    if counts is None and len(flat) != len(predictions):
+    if len(references) != len(predictions):
         raise ValueError(
-            f"torch_mt.rouge: argument 'references' has {len(flat)} items but 'predictions' "
-            f"has {len(predictions)}"
+            f"torch_mt.rouge: argument 'references' has {len(references)} items but "
+            f"'predictions' has {len(predictions)}"
         )
     names = _types("rouge", rouge_types)
-    scores = rouge_scores(predictions, flat, counts, names, use_stemmer=use_stemmer)
-    result = {name: scores[t] for t, name in enumerate(names)}
-    if split_summaries and "rougeLsum" in names:
+    # Split into sentences, rougeLsum reads other texts: it is scored on its
+    # own, every other type in one call.
+    split = split_summaries and "rougeLsum" in names
+    plain = [name for name in names if not (split and name == "rougeLsum")]
+    result = {}
+    if plain or not split:  # an empty rouge_types gets the operator's error
+        scores = rouge_scores(predictions, flat, counts, plain, use_stemmer=use_stemmer)
+        result.update(zip(plain, scores))
+    if split:
         lined = (
             [sentences_as_lines(text) for text in predictions],
             [sentences_as_lines(text) for text in flat],
         )
-        result["rougeLsum"] = rouge_scores(*lined, counts, ["rougeLsum"], use_stemmer=use_stemmer)[
-            0
-        ]
-    return result
+        scores = rouge_scores(*lined, counts, ["rougeLsum"], use_stemmer=use_stemmer)
+        result["rougeLsum"] = scores[0]
+    return {name: result[name] for name in names}
 
 
 def sentences_as_lines(text: str) -> str:

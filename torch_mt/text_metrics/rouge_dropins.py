@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .rouge import _strings, _types, rouge, rouge_scores, sentences_as_lines
+from .rouge import _strings, _types, rouge
 
 
 class Score(NamedTuple):
@@ -222,21 +222,18 @@ class ROUGEScore:
         counts = [len(targets) for targets in target]
         flat_preds = [pred for pred, count in zip(preds, counts) for _ in range(count)]
         flat_targets = [text for targets in target for text in targets]
-        # One call for every key but rougeLsum, whose texts are split into
-        # sentences first. torchmetrics keeps each Score as float32 (a tensor
-        # of a Python float): so does this.
-        plain = [key for key in self.rouge_keys if key != "rougeLsum"]
-        scores = {}
-        if plain:
-            rows = rouge_scores(flat_preds, flat_targets, None, plain, use_stemmer=self.use_stemmer)
-            scores.update(zip(plain, rows.float()))
-        if "rougeLsum" in self.rouge_keys:
-            lined = [sentences_as_lines(p) for p in flat_preds]
-            targets_lined = [sentences_as_lines(t) for t in flat_targets]
-            rows = rouge_scores(
-                lined, targets_lined, None, ["rougeLsum"], use_stemmer=self.use_stemmer
-            )
-            scores["rougeLsum"] = rows[0].float()
+        # Each (prediction, target) pair on its own: the best or the mean
+        # is taken below, on float32, as torchmetrics keeps each Score (a
+        # tensor of a Python float). Its rougeLsum splits sentences with
+        # NLTK, as rouge's split_summaries does.
+        scores = rouge(
+            flat_preds,
+            flat_targets,
+            rouge_types=list(self.rouge_keys),
+            use_stemmer=self.use_stemmer,
+            split_summaries=True,
+        )
+        scores = {key: rows.float() for key, rows in scores.items()}
         one_each = all(count == 1 for count in counts)
         for key in self.rouge_keys:
             name = _TORCHMETRICS_KEYS[key]
