@@ -19,11 +19,6 @@ namespace {
 
 using Strings = std::vector<std::string>;
 
-strings::StringView read_string(const void* items, int64_t i) {
-  const std::string& text = static_cast<const std::string*>(items)[i];
-  return {text.data(), static_cast<int64_t>(text.size()), strings::kUtf8};
-}
-
 // ---- checks (shared with the fakes through mt::_rouge_checks) -----------------
 
 // A type named alone (pairwise_rouge's rouge_type).
@@ -101,9 +96,9 @@ at::Tensor rouge_scores_cpu(const Strings& predictions, const Strings& reference
   const auto type_count = static_cast<int64_t>(types.size());
   check_allocation(op, "the output", {type_count, count, kRougeFields}, sizeof(double));
   at::Tensor scores = at::empty({type_count, count, kRougeFields}, at::kDouble);
-  (void)rouge_scores(op, {predictions.data(), &read_string, "predictions"},
-                     {references.data(), &read_string, "references"}, offsets.data(), count, types,
-                     use_stemmer, scores.data_ptr<double>());
+  (void)rouge_scores(op, {predictions.data(), &strings::read_std_string, "predictions"},
+                     {references.data(), &strings::read_std_string, "references"}, offsets.data(),
+                     count, types, use_stemmer, scores.data_ptr<double>());
   return scores;
 }
 
@@ -114,8 +109,9 @@ at::Tensor pairwise_rouge_cpu(const Strings& a, const Strings& b, const std::str
   const auto count_a = static_cast<int64_t>(a.size()), count_b = static_cast<int64_t>(b.size());
   check_allocation(op, "the output", {count_a, count_b}, sizeof(double));
   at::Tensor scores = at::empty({count_a, count_b}, at::kDouble);
-  (void)rouge_pairwise(op, {a.data(), &read_string, "a"}, count_a, {b.data(), &read_string, "b"},
-                       count_b, type, use_stemmer, scores.data_ptr<double>());
+  (void)rouge_pairwise(op, {a.data(), &strings::read_std_string, "a"}, count_a,
+                       {b.data(), &strings::read_std_string, "b"}, count_b, type, use_stemmer,
+                       scores.data_ptr<double>());
   return scores;
 }
 

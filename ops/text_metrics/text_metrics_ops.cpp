@@ -90,11 +90,6 @@ void text_metrics_checks(const std::string& op, int64_t count, c10::IntArrayRef 
 
 // ---- reading str[] values ----------------------------------------------------
 
-strings::StringView read_string(const void* items, int64_t i) {
-  const std::string& text = static_cast<const std::string*>(items)[i];
-  return {text.data(), static_cast<int64_t>(text.size()), strings::kUtf8};
-}
-
 // References stream-major, as text_metrics.h reads them: item r * count + i.
 struct FlatStreams {
   const Streams* streams;
@@ -102,7 +97,8 @@ struct FlatStreams {
 };
 strings::StringView read_stream_string(const void* items, int64_t index) {
   const auto* flat = static_cast<const FlatStreams*>(items);
-  return read_string((*flat->streams)[index / flat->count].data(), index % flat->count);
+  return strings::read_std_string((*flat->streams)[index / flat->count].data(),
+                                  index % flat->count);
 }
 
 struct Sentences {
@@ -115,7 +111,7 @@ struct Sentences {
     std::vector<int64_t> lengths;
     for (const Strings& stream : refs) lengths.push_back(static_cast<int64_t>(stream.size()));
     streams = check_streams(op, count, lengths);
-    hypotheses = {hyps.data(), &read_string, "hypotheses"};
+    hypotheses = {hyps.data(), &strings::read_std_string, "hypotheses"};
     references = {&flat, &read_stream_string, "references"};
   }
 };
@@ -173,8 +169,9 @@ at::Tensor pairwise_bleu_cpu(const Strings& a, const Strings& b, const std::stri
   const auto count_a = static_cast<int64_t>(a.size()), count_b = static_cast<int64_t>(b.size());
   check_allocation(op, "the output", {count_a, count_b}, sizeof(double));
   at::Tensor scores = at::empty({count_a, count_b}, at::kDouble);
-  (void)bleu_pairwise(op, {a.data(), &read_string, "a"}, count_a, {b.data(), &read_string, "b"},
-                      count_b, options, smoothing, scores.data_ptr<double>());
+  (void)bleu_pairwise(op, {a.data(), &strings::read_std_string, "a"}, count_a,
+                      {b.data(), &strings::read_std_string, "b"}, count_b, options, smoothing,
+                      scores.data_ptr<double>());
   return scores;
 }
 
@@ -189,8 +186,9 @@ at::Tensor pairwise_chrf_cpu(const Strings& a, const Strings& b, int64_t char_or
   const auto count_a = static_cast<int64_t>(a.size()), count_b = static_cast<int64_t>(b.size());
   check_allocation(op, "the output", {count_a, count_b}, sizeof(double));
   at::Tensor scores = at::empty({count_a, count_b}, at::kDouble);
-  (void)chrf_pairwise(op, {a.data(), &read_string, "a"}, count_a, {b.data(), &read_string, "b"},
-                      count_b, options, scores.data_ptr<double>());
+  (void)chrf_pairwise(op, {a.data(), &strings::read_std_string, "a"}, count_a,
+                      {b.data(), &strings::read_std_string, "b"}, count_b, options,
+                      scores.data_ptr<double>());
   return scores;
 }
 

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace mt::strings {
@@ -36,6 +37,13 @@ struct StringSide {
   ReadString read;
   const char* name;  // the argument, for error messages
 };
+
+// The ReadString of a std::string array (an unboxed str[] argument): its
+// UTF-8 bytes.
+inline StringView read_std_string(const void* items, int64_t i) {
+  const std::string& text = static_cast<const std::string*>(items)[i];
+  return {text.data(), static_cast<int64_t>(text.size()), kUtf8};
+}
 
 // Appends the code points of `size` bytes of UTF-8 at `text` to `out`.
 // Strings from Python and TorchScript are valid UTF-8; a C++ caller's bytes
