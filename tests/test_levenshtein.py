@@ -370,6 +370,29 @@ def test_bit_parallel_pairwise_at_word_boundaries(data, space, dtype, threads):
     assert out.tolist() == [[Levenshtein.distance(x, y) for y in b] for x in a]
 
 
+#: Strings of 1-byte characters around one 64-bit word: the byte grid's
+#: lanes take rows of 0..64 characters, the one-pattern loops longer ones.
+BYTE_ROWS = st.text(alphabet=NARROW, max_size=12) | st.text(alphabet=NARROW, min_size=58, max_size=70)
+
+
+@settings(max_examples=40)
+@given(
+    rows=st.lists(BYTE_ROWS, max_size=19),
+    columns=st.lists(BYTE_ROWS, max_size=7),
+    threads=st.sampled_from([1, 2, 3]),
+    cutoff=st.none() | st.integers(0, 4),
+)
+def test_byte_grid_matches_rapidfuzz(rows, columns, threads, cutoff):
+    # Groups of eight rows (a partial last one), rows past 64 characters,
+    # empty rows and columns; tables reused by the next example must be clean.
+    with torch_mt.num_threads(threads):
+        out = torch_mt.edit_distance_pairwise(rows, columns, max_distance=cutoff)
+    expected = [[Levenshtein.distance(x, y) for y in columns] for x in rows]
+    if cutoff is not None:
+        expected = [[min(d, cutoff + 1) for d in row] for row in expected]
+    assert out.shape == (len(rows), len(columns)) and out.tolist() == expected
+
+
 def test_pattern_tables_are_clean_between_calls():
     # Per-thread mask tables are reused across calls and must be reset: a
     # pattern that shares no token with the text must give max(n, m).

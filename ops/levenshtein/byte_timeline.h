@@ -1,8 +1,9 @@
 // Row-wise batches of byte pairs (ASCII and Latin-1 text) whose pattern fits
 // one word, streamed through SIMD lanes: edit_distance's common case on
-// strings, where every pair brings its own pattern. x86-64 with AVX2 (4
-// lanes) or AVX-512 (8 lanes); elsewhere ByteLanes' portable loop gives the
-// same distances (exact integers: the order of work cannot change them).
+// strings, where every pair brings its own pattern. x86-64 with AVX2 (8
+// lanes in two registers) or AVX-512 (8 lanes in one); elsewhere ByteLanes'
+// portable loop gives the same distances (exact integers: the order of work
+// cannot change them). The methods take the kernel's ISA tag (<torch_mt/simd.h>).
 //
 // Why a timeline. Lanes that take a group of pairs together wait for the
 // group's longest text: on texts of 20-60 characters they idle about a third
@@ -15,8 +16,8 @@
 // branch on the data, resetting the lanes that start a pair, and keeps each
 // step's words: a pair's distance is read off its last column afterwards.
 //
-// Measured on an Intel Xeon (AVX-512), 20 000 ASCII word pairs of 20-60
-// characters: see docs/benchmarks.md, "Per-core speed".
+// Measured on an Intel Xeon, natively and as the AVX2 variant, 20 000 ASCII
+// word pairs of 20-60 characters: see docs/benchmarks.md, "Per-core speed".
 #pragma once
 
 #include <algorithm>
@@ -41,6 +42,20 @@ inline __mmask64 first_bytes(int64_t count) {
   return count == kWordBits ? ~__mmask64{0} : (__mmask64{1} << count) - 1;
 }
 
+// Whether `size` bytes from `p` lie in one 4 KiB page. A load of them then
+// cannot fault when one of them is the caller's, even if others lie past
+// the object: the AVX2 paths' stand-in for AVX-512's masked loads, whose
+// extra bytes are ignored. Never under AddressSanitizer, which would report
+// the bytes read past the object (the callers then copy or loop instead).
+inline bool in_one_page(uintptr_t address, int64_t size) {
+#if defined(__SANITIZE_ADDRESS__)
+  (void)address, (void)size;
+  return false;
+#else
+  return (address & 4095) <= static_cast<uintptr_t>(4096 - size);
+#endif
+}
+
 // advance_block() with carry_in = +1 on eight one-word lanes in one AVX-512
 // register: FourLanesAvx2::advance() with vpternlogq's three-input logic.
 // No scores: the timeline reads each pair's distance off its last column.
@@ -62,16 +77,41 @@ __attribute__((target("avx512f"), always_inline)) inline void advance_eight_lane
   minus = _mm512_and_si512(shifted_plus, vertical);
 }
 
+// advance_block() with carry_in = +1 on four one-word lanes in one AVX2
+// register, vertical words only. The complements ~plus and ~(match | minus)
+// are taken off the dependency chain (andnot against them instead of a NOT
+// after an OR), and the "| 1" of the shifted horizontal +1 word is folded
+// into ~vertical's bit 0: 9 dependent operations a step instead of 12, so
+// two registers' chains overlap within the ports' throughput.
+MT_TARGET_AVX2 __attribute__((always_inline)) inline void advance_four_vertical(__m256i match,
+                                                                                __m256i& plus,
+                                                                                __m256i& minus) {
+  const __m256i all_ones = _mm256_set1_epi64x(-1), one = _mm256_set1_epi64x(1);
+  const __m256i vertical = _mm256_or_si256(match, minus);
+  const __m256i not_plus = _mm256_xor_si256(plus, all_ones);
+  // ~vertical without bit 0: (h << 1 | 1) never leaves bit 0 of ~(v | h) set.
+  const __m256i not_vertical = _mm256_andnot_si256(vertical, _mm256_set1_epi64x(-2));
+  const __m256i sum = _mm256_add_epi64(_mm256_and_si256(match, plus), plus);
+  const __m256i diagonal = _mm256_or_si256(_mm256_xor_si256(sum, plus), match);
+  const __m256i horizontal_plus = _mm256_or_si256(minus, _mm256_andnot_si256(diagonal, not_plus));
+  const __m256i shifted_minus = _mm256_slli_epi64(_mm256_and_si256(plus, diagonal), 1);
+  const __m256i shifted = _mm256_slli_epi64(horizontal_plus, 1);
+  plus = _mm256_or_si256(shifted_minus, _mm256_andnot_si256(shifted, not_vertical));
+  minus = _mm256_and_si256(_mm256_or_si256(shifted, one), vertical);
+}
+
 class ByteTimeline {
  public:
   // Steps per batch. Each batch end costs a mispredicted loop exit or two
   // and leaves lanes idle; its three arrays of kSteps x 8 words (16 KiB
   // each) must stay near L1. 256 measured faster than 128, 384 and 512.
   static constexpr int64_t kSteps = 256;  // < kNever: lane ends are 16-bit
-  static constexpr int kMaxLanes = 8;
+  // One AVX-512 register of 64-bit words, or two AVX2 ones: with two, the
+  // step loop runs two independent dependency chains (one alone waited on
+  // its latency, the ports half idle).
+  static constexpr int kTimelineLanes = 8;
 
-  // Lanes: 8 where AVX-512 is enabled, else 4 (AVX2; callers check it).
-  ByteTimeline() : lanes_(simd::avx512_enabled() ? kMaxLanes : kLanes) {
+  ByteTimeline() {
     free_lanes();
     for (int value = 0; value < 256; ++value) {
       std::memset(broadcasts_[value], value, sizeof broadcasts_[value]);
@@ -86,47 +126,36 @@ class ByteTimeline {
   }
 
   // Schedules a pair that fits(): false, with nothing done, when the timeline
-  // has no room left for it (run() it first).
-  __attribute__((target("sse4.1"))) bool add(const uint8_t* pattern, int64_t pattern_length,
-                                             const uint8_t* text, int64_t text_length,
-                                             int64_t index) {
-    // The lane that frees first: one phminposuw over the eight lanes' ends
-    // (a loop of compares took a tenth of a short pair's time, and a
-    // min_element's mispredictions as much again).
-    const __m128i ends = _mm_load_si128(reinterpret_cast<const __m128i*>(lane_ends_));
-    const __m128i least = _mm_minpos_epu16(ends);
-    const int64_t start = _mm_extract_epi16(least, 0);
-    const int lane = _mm_extract_epi16(least, 1);
-    if (start + text_length > kSteps) {
+  // has no room left for it (run() it first). Isa: simd::Avx2 or simd::Avx512.
+  template <class Isa>
+  MT_SIMD_INLINE bool add(Isa, const uint8_t* pattern, int64_t pattern_length, const uint8_t* text,
+                          int64_t text_length, int64_t index) {
+    const int64_t free_at = take_lane(text_length);
+    if (free_at < 0) {
       return false;
     }
-    const __m128i chosen = _mm_cmpeq_epi16(_mm_set1_epi16(static_cast<short>(lane)),
-                                           _mm_setr_epi16(0, 1, 2, 3, 4, 5, 6, 7));
-    _mm_store_si128(
-        reinterpret_cast<__m128i*>(lane_ends_),
-        _mm_add_epi16(ends,
-                      _mm_and_si128(chosen, _mm_set1_epi16(static_cast<short>(text_length)))));
-    uint64_t* column = match_ + start * lanes_ + lane;
-    if (lanes_ == kMaxLanes) {
+    const int64_t start = free_at >> 3, lane = free_at & 7;
+    uint64_t* column = match_ + start * kTimelineLanes + lane;
+    if constexpr (Isa::isa == simd::Isa::avx512) {
       compare_avx512(pattern, pattern_length, text, text_length, column);
     } else {
+      static_assert(Isa::isa == simd::Isa::avx2, "the timeline runs on AVX2 or AVX-512");
       compare_avx2(pattern, pattern_length, text, text_length, column);
     }
     starts_[start] |= static_cast<uint8_t>(1u << lane);
     scheduled_[scheduled_count_++] = {index, pattern_length, text_length,
-                                      (start + text_length - 1) * lanes_ + lane};
+                                      (start + text_length - 1) * kTimelineLanes + lane};
     return true;
   }
 
   // The scheduled pairs' distances, capped at bound + 1, into out[index];
   // empties the timeline. A pair's last column gives its distance: the DP's
   // bottom cell is its top cell (the text length) plus the vertical deltas
-  // down the pattern's rows (the bits above them are padding's). Every AVX2
-  // CPU has popcnt: without the target attribute, each popcount would be a
-  // call into libgcc.
-  __attribute__((target("popcnt"))) void run(int64_t bound, int64_t* out) {
-    const int64_t steps = *std::max_element(lane_ends_, lane_ends_ + lanes_);  // the lanes run
-    if (lanes_ == kMaxLanes) {
+  // down the pattern's rows (the bits above them are padding's).
+  template <class Isa>
+  MT_SIMD_INLINE void run(Isa, int64_t bound, int64_t* out) {
+    const int64_t steps = *std::max_element(lane_ends_, lane_ends_ + kTimelineLanes);
+    if constexpr (Isa::isa == simd::Isa::avx512) {
       steps_avx512(steps);
     } else {
       steps_avx2(steps);
@@ -148,23 +177,41 @@ class ByteTimeline {
   }
 
  private:
-  // Every lane free from step 0; lanes this CPU does not run never free.
-  void free_lanes() {
-    std::fill(lane_ends_, lane_ends_ + kMaxLanes, kNever);
-    std::fill(lane_ends_, lane_ends_ + lanes_, 0);
+  // The lane that frees first, given `text_length` steps from then on if
+  // they fit: start * 8 + lane, or -1 (nothing taken) if they do not. One
+  // phminposuw over the eight lanes' ends (a loop of compares took a tenth
+  // of a short pair's time, and a min_element's mispredictions as much again).
+  MT_TARGET_AVX2 int64_t take_lane(int64_t text_length) {
+    const __m128i ends = _mm_load_si128(reinterpret_cast<const __m128i*>(lane_ends_));
+    const __m128i least = _mm_minpos_epu16(ends);
+    const int64_t start = _mm_extract_epi16(least, 0);
+    const int lane = _mm_extract_epi16(least, 1);
+    if (start + text_length > kSteps) {
+      return -1;
+    }
+    const __m128i chosen = _mm_cmpeq_epi16(_mm_set1_epi16(static_cast<short>(lane)),
+                                           _mm_setr_epi16(0, 1, 2, 3, 4, 5, 6, 7));
+    _mm_store_si128(
+        reinterpret_cast<__m128i*>(lane_ends_),
+        _mm_add_epi16(ends,
+                      _mm_and_si128(chosen, _mm_set1_epi16(static_cast<short>(text_length)))));
+    return start * kTimelineLanes + lane;
   }
+
+  // Every lane free from step 0.
+  void free_lanes() { std::fill(lane_ends_, lane_ends_ + kTimelineLanes, 0); }
 
   struct Scheduled {
     int64_t index, pattern_length, text_length;
-    int64_t last;  // the cell of its last step: step * lanes_ + lane
+    int64_t last;  // the cell of its last step: step * kTimelineLanes + lane
   };
 
   // Match words by comparison with the pattern in one register, zero-padded
   // (a padding byte may match a text byte 0: harmless, as bits above the
   // pattern's last row never reach it; carries and shifts only move up).
-  __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl"))) void compare_avx512(
-      const uint8_t* pattern, int64_t pattern_length, const uint8_t* text, int64_t text_length,
-      uint64_t* column) const {
+  MT_TARGET_AVX512 void compare_avx512(const uint8_t* pattern, int64_t pattern_length,
+                                       const uint8_t* text, int64_t text_length,
+                                       uint64_t* column) const {
     const __m512i held =
         _mm512_maskz_loadu_epi8(first_bytes(pattern_length), pattern);  // reads no byte past it
     const auto* broadcasts = reinterpret_cast<const char*>(broadcasts_);
@@ -187,39 +234,51 @@ class ByteTimeline {
       for (int64_t k = 0; k < text_length; k += 8) {
 #pragma GCC unroll 8
         for (int64_t j = 0; j < 8; ++j) {
-          column[(k + j) * kMaxLanes] = _cvtmask64_u64(
+          column[(k + j) * kTimelineLanes] = _cvtmask64_u64(
               _mm512_cmpeq_epi8_mask(held, _mm512_load_si512(broadcasts + offsets[k + j])));
         }
       }
       return;
     }
     for (int64_t k = 0; k < text_length; ++k) {
-      column[k * kMaxLanes] =
+      column[k * kTimelineLanes] =
           _cvtmask64_u64(_mm512_cmpeq_epi8_mask(held, _mm512_load_si512(broadcasts_[text[k]])));
     }
   }
 
-  __attribute__((target("avx2"))) void compare_avx2(const uint8_t* pattern, int64_t pattern_length,
-                                                    const uint8_t* text, int64_t text_length,
-                                                    uint64_t* column) const {
-    alignas(32) uint8_t padded[kWordBits] = {};
-    std::memcpy(padded, pattern, static_cast<size_t>(pattern_length));
-    const __m256i low = _mm256_load_si256(reinterpret_cast<const __m256i*>(padded));
-    const __m256i high = _mm256_load_si256(reinterpret_cast<const __m256i*>(padded + 32));
+  // AVX2 has no masked byte load: the pattern's 64-byte window is loaded
+  // whole where it lies in one page (so the load cannot fault), else copied.
+  // Bytes past the pattern are padding, harmless as above. Each text byte's
+  // register is a load from broadcasts_ (vpbroadcastb would take the
+  // shuffle port), and the word's halves are stored as they come, with no
+  // shift to join them.
+  MT_TARGET_AVX2 void compare_avx2(const uint8_t* pattern, int64_t pattern_length,
+                                   const uint8_t* text, int64_t text_length,
+                                   uint64_t* column) const {
+    alignas(32) uint8_t padded[kWordBits];
+    const uint8_t* window = pattern;
+    if (!in_one_page(reinterpret_cast<uintptr_t>(pattern), kWordBits)) {
+      std::memcpy(padded, pattern, static_cast<size_t>(pattern_length));
+      window = padded;
+    }
+    const __m256i low = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(window));
+    const __m256i high = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(window + 32));
     for (int64_t k = 0; k < text_length; ++k) {
-      const __m256i byte = _mm256_set1_epi8(static_cast<char>(text[k]));
+      const __m256i byte = _mm256_load_si256(reinterpret_cast<const __m256i*>(broadcasts_[text[k]]));
       const auto low_bits =
           static_cast<uint32_t>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(byte, low)));
       const auto high_bits =
           static_cast<uint32_t>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(byte, high)));
-      column[k * kLanes] = (uint64_t{high_bits} << 32) | low_bits;
+      auto* cell = reinterpret_cast<char*>(column + k * kTimelineLanes);
+      std::memcpy(cell, &low_bits, 4);  // little-endian: the word's low half
+      std::memcpy(cell + 4, &high_bits, 4);
     }
   }
 
   // Every lane's words after every step, stored whole (no masked store: a
   // microcoded one on some CPUs). A lane's cells after its last pair hold
   // stale words: it computes garbage there, which no pair reads.
-  __attribute__((target("avx512f,avx512bw,avx512dq"))) void steps_avx512(int64_t steps) {
+  MT_TARGET_AVX512 void steps_avx512(int64_t steps) {
     const __m512i all_ones = _mm512_set1_epi64(-1), zeros = _mm512_setzero_si512();
     __m512i plus = all_ones, minus = zeros;
     for (int64_t t = 0; t < steps; ++t) {
@@ -228,40 +287,44 @@ class ByteTimeline {
       const __mmask8 starting = _load_mask8(&starts_[t]);
       plus = _mm512_mask_mov_epi64(plus, starting, all_ones);
       minus = _mm512_mask_mov_epi64(minus, starting, zeros);
-      advance_eight_lanes(_mm512_load_si512(match_ + t * kMaxLanes), plus, minus);
-      _mm512_store_si512(plus_ + t * kMaxLanes, plus);
-      _mm512_store_si512(minus_ + t * kMaxLanes, minus);
+      advance_eight_lanes(_mm512_load_si512(match_ + t * kTimelineLanes), plus, minus);
+      _mm512_store_si512(plus_ + t * kTimelineLanes, plus);
+      _mm512_store_si512(minus_ + t * kTimelineLanes, minus);
     }
   }
 
-  __attribute__((target("avx2"))) void steps_avx2(int64_t steps) {
-    __m256i plus = _mm256_set1_epi64x(-1), minus = _mm256_setzero_si256();
-    const __m256i lane_bits = _mm256_setr_epi64x(1, 2, 4, 8);
+  // Lanes 0-3 in one register, 4-7 in the other.
+  MT_TARGET_AVX2 void steps_avx2(int64_t steps) {
+    __m256i plus[2] = {_mm256_set1_epi64x(-1), _mm256_set1_epi64x(-1)};
+    __m256i minus[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()};
+    const __m256i lane_bits[2] = {_mm256_setr_epi64x(1, 2, 4, 8),
+                                  _mm256_setr_epi64x(16, 32, 64, 128)};
     for (int64_t t = 0; t < steps; ++t) {
-      // All ones in the lanes starting a pair: their bits of starts_[t].
-      const __m256i reset = _mm256_cmpeq_epi64(
-          _mm256_and_si256(_mm256_set1_epi64x(starts_[t]), lane_bits), lane_bits);
-      plus = _mm256_or_si256(plus, reset);
-      minus = _mm256_andnot_si256(reset, minus);
-      __m256i horizontal_plus, horizontal_minus;  // unused: no scores here
-      advance_four_lanes(_mm256_load_si256(reinterpret_cast<const __m256i*>(match_ + t * kLanes)),
-                         plus, minus, horizontal_plus, horizontal_minus);
-      _mm256_store_si256(reinterpret_cast<__m256i*>(plus_ + t * kLanes), plus);
-      _mm256_store_si256(reinterpret_cast<__m256i*>(minus_ + t * kLanes), minus);
+      const __m256i starting = _mm256_set1_epi64x(starts_[t]);
+#pragma GCC unroll 2
+      for (int half = 0; half < 2; ++half) {
+        // All ones in the lanes starting a pair: their bits of starts_[t].
+        const __m256i reset =
+            _mm256_cmpeq_epi64(_mm256_and_si256(starting, lane_bits[half]), lane_bits[half]);
+        plus[half] = _mm256_or_si256(plus[half], reset);
+        minus[half] = _mm256_andnot_si256(reset, minus[half]);
+        const int64_t cell = t * kTimelineLanes + 4 * half;
+        advance_four_vertical(_mm256_load_si256(reinterpret_cast<const __m256i*>(match_ + cell)),
+                              plus[half], minus[half]);
+        _mm256_store_si256(reinterpret_cast<__m256i*>(plus_ + cell), plus[half]);
+        _mm256_store_si256(reinterpret_cast<__m256i*>(minus_ + cell), minus[half]);
+      }
     }
   }
 
-  int lanes_;
-  // The next free step of each lane; kNever for the lanes not run here.
-  static constexpr uint16_t kNever = 0xFFFF;
-  alignas(16) uint16_t lane_ends_[kMaxLanes];
-  Scheduled scheduled_[kSteps * kMaxLanes];  // at most a text byte a cell
+  alignas(16) uint16_t lane_ends_[kTimelineLanes];  // the next free step of each lane
+  Scheduled scheduled_[kSteps * kTimelineLanes];    // at most a text byte a cell
   int64_t scheduled_count_ = 0;
-  // Step t's words of lane l at [t * lanes_ + l]. Zeroed once: a lane's stale
-  // cells are read (and ignored), never uninitialised.
-  alignas(64) uint64_t match_[(kSteps + 7) * kMaxLanes] = {};  // + 7 spare rows
-  alignas(64) uint64_t plus_[kSteps * kMaxLanes] = {};         // vertical +1 words after the step
-  alignas(64) uint64_t minus_[kSteps * kMaxLanes] = {};        // vertical -1 words after the step
+  // Step t's words of lane l at [t * kTimelineLanes + l]. Zeroed once: a
+  // lane's stale cells are read (and ignored), never uninitialised.
+  alignas(64) uint64_t match_[(kSteps + 7) * kTimelineLanes] = {};  // + 7 spare rows
+  alignas(64) uint64_t plus_[kSteps * kTimelineLanes] = {};   // vertical +1 words after the step
+  alignas(64) uint64_t minus_[kSteps * kTimelineLanes] = {};  // vertical -1 words after the step
   // Every byte value 64 times over: a text byte's register is then a load,
   // where a broadcast would take the port the compare needs (the compare
   // of a byte then costs one cycle instead of two).

@@ -33,6 +33,7 @@ std::vector<std::vector<ClosePair>> edit_distance_join_rows(Sequences<Token> a, 
   const ColumnsByLength by_length(b, batch_b);
   std::vector<std::vector<ClosePair>> pairs(static_cast<size_t>(batch_a));
   const int64_t row_ns = kWordStepNs * word_steps(a.width, b.width) * std::max<int64_t>(batch_b, 1);
+  const simd::Isa chosen = simd::isa();
   parallel_for(0, batch_a, grain_for(row_ns), [&](int64_t first, int64_t last) {
     BorrowedWorkspace<Token> workspace;
     // Indexed by column, like a grid row: per chunk (its size follows the
@@ -44,7 +45,10 @@ std::vector<std::vector<ClosePair>> edit_distance_join_rows(Sequences<Token> a, 
         continue;
       }
       workspace->pattern.prepare(a.row(i), a.length(i));
-      grid_row(*workspace, b, by_length.columns(), reach_first, reach_end, bound, row_out.data());
+      simd::dispatch(chosen, [&](auto isa) {
+        grid_row(isa, *workspace, b, by_length.columns(), reach_first, reach_end, bound,
+                 row_out.data());
+      });
       auto& row_pairs = pairs[static_cast<size_t>(i)];
       for (int64_t p = reach_first; p < reach_end; ++p) {
         const int64_t j = by_length.columns()[p];

@@ -107,14 +107,15 @@ struct Sequences {
   int64_t length(int64_t i) const { return offsets ? offsets[i + 1] - offsets[i] : (*lengths)[i]; }
 };
 
-// Pairs [first, last) of a row-wise batch, capped at bound + 1.
-template <typename Token>
-void rows_chunk(Workspace<Token>& workspace, Sequences<Token> a, Sequences<Token> b, int64_t first,
-                int64_t last, int64_t bound, int64_t* out) {
+// Pairs [first, last) of a row-wise batch, capped at bound + 1, on the
+// instruction set of `isa` (a tag from simd::dispatch()).
+template <class Isa, typename Token>
+MT_SIMD_INLINE void rows_chunk(Isa isa, Workspace<Token>& workspace, Sequences<Token> a, Sequences<Token> b,
+                int64_t first, int64_t last, int64_t bound, int64_t* out) {
   if constexpr (sizeof(Token) == 1) {
-    BytePairDistances pairs(workspace, bound, out);
+    BytePairDistances<Isa> pairs(workspace, bound, out);
     for (int64_t i = first; i < last; ++i) {
-      pairs.push(trim(a.row(i), a.length(i), b.row(i), b.length(i), i));
+      pairs.push(trim_bytes(isa, a.row(i), a.length(i), b.row(i), b.length(i), i));
     }
     pairs.finish();
     return;
@@ -124,25 +125,28 @@ void rows_chunk(Workspace<Token>& workspace, Sequences<Token> a, Sequences<Token
   for (int64_t i = first; i < last; ++i) {
     pairs.push_back(trim(a.row(i), a.length(i), b.row(i), b.length(i), i));
   }
-  trimmed_pairs_distances(workspace, pairs, bound, out);
+  trimmed_pairs_distances(isa, workspace, pairs, bound, out);
 }
 
 template <typename Token>
 void edit_distance_rows(Sequences<Token> a, Sequences<Token> b, int64_t batch, int64_t bound,
                         int64_t* out) {
   const int64_t steps = word_steps(std::min(a.width, b.width), std::max(a.width, b.width));
+  const simd::Isa chosen = simd::isa();
   parallel_for(0, batch, grain_for(kWordStepNs * steps), [&](int64_t first, int64_t last) {
     BorrowedWorkspace<Token> workspace;
-    rows_chunk(*workspace, a, b, first, last, bound, out);
+    simd::dispatch(chosen, [&](auto isa) {
+      rows_chunk(isa, *workspace, a, b, first, last, bound, out);
+    });
   });
 }
 
 // Positions [first, end) of one grid row against the prepared pattern:
 // position p is column `columns[p]` of `row_out`. Columns come in order of
 // length, so the kLanes texts run in lockstep waste few steps. Distances
-// are capped at bound + 1.
-template <typename Token>
-void grid_row(Workspace<Token>& workspace, Sequences<Token> b, const int64_t* columns,
+// are capped at bound + 1. Isa: a tag from simd::dispatch().
+template <class Isa, typename Token>
+MT_SIMD_INLINE void grid_row(Isa isa, Workspace<Token>& workspace, Sequences<Token> b, const int64_t* columns,
               int64_t first, int64_t end, int64_t bound, int64_t* row_out) {
   constexpr int kLanes = levenshtein::kLanes;
   const auto& pattern = workspace.pattern;
@@ -157,7 +161,7 @@ void grid_row(Workspace<Token>& workspace, Sequences<Token> b, const int64_t* co
       }
       const levenshtein::PatternMasks<Token>* const patterns[kLanes] = {&pattern, &pattern,
                                                                         &pattern, &pattern};
-      levenshtein::distances_four_lanes(patterns, texts, lengths, bound, scores);
+      levenshtein::distances_four_lanes(isa, patterns, texts, lengths, bound, scores);
       for (int lane = 0; lane < kLanes; ++lane) {
         row_out[columns[p + lane]] = capped(scores[lane], bound);
       }
@@ -207,39 +211,122 @@ class ColumnsByLength {
   std::vector<int64_t> lengths_;
 };
 
+#if defined(__x86_64__)
+// Grid cells [first, last) of the rows that fit ByteGridLanes, in groups
+// of kGroup (`lane_rows`: their indices, in order), numbered group by group
+// as group * batch_b + column. Each group's table is built once per chunk.
+template <class Isa>
+MT_SIMD_INLINE void byte_grid_lanes(Isa isa, Workspace<uint8_t>& workspace, Sequences<uint8_t> a,
+                                    const std::vector<int64_t>& lane_rows, Sequences<uint8_t> b,
+                                    int64_t batch_b, int64_t first, int64_t last, int64_t bound,
+                                    int64_t* out) {
+  constexpr int kGroup = ByteGridLanes::kGroup;
+  auto& lanes = workspace.grid_lanes;
+  for (int64_t cell = first; cell < last;) {
+    const int64_t group = cell / batch_b;
+    const int64_t column_end = std::min(last - group * batch_b, batch_b);
+    const auto group_first = static_cast<size_t>(group * kGroup);
+    const int count = static_cast<int>(std::min<size_t>(kGroup, lane_rows.size() - group_first));
+    const uint8_t* rows[kGroup];
+    int64_t lengths[kGroup];
+    for (int lane = 0; lane < count; ++lane) {
+      rows[lane] = a.row(lane_rows[group_first + lane]);
+      lengths[lane] = a.length(lane_rows[group_first + lane]);
+    }
+    lanes.prepare(rows, lengths, count);
+    int64_t distances[kGroup];
+    for (int64_t j = cell - group * batch_b; j < column_end; ++j) {
+      lanes.distances(isa, b.row(j), b.length(j), distances);
+      for (int lane = 0; lane < count; ++lane) {
+        out[lane_rows[group_first + lane] * batch_b + j] = capped(distances[lane], bound);
+      }
+    }
+    lanes.release();
+    cell = group * batch_b + column_end;
+  }
+}
+#endif
+
+// The grid's cells of `rows` (row indices), one pattern at a time:
+// cells [first, last) numbered r * batch_b + position, position p being
+// column columns[p] (by length).
+template <class Isa, typename Token>
+MT_SIMD_INLINE void grid_one_pattern(Isa isa, Workspace<Token>& workspace, Sequences<Token> a,
+                                     const std::vector<int64_t>& rows, Sequences<Token> b,
+                                     int64_t batch_b, const ColumnsByLength& by_length,
+                                     int64_t first, int64_t last, int64_t bound, int64_t* out) {
+  const int64_t* columns = by_length.columns();
+  for (int64_t cell = first; cell < last;) {
+    const int64_t r = cell / batch_b;
+    const int64_t i = rows[static_cast<size_t>(r)];
+    const int64_t row_end = std::min(last, (r + 1) * batch_b);
+    int64_t* row_out = out + i * batch_b;
+    const int64_t p_first = cell - r * batch_b, p_end = row_end - r * batch_b;
+    // Under a cutoff the columns out of this row's reach are settled by
+    // the length difference alone.
+    const auto [in_reach_first, in_reach_end] = by_length.reach(a.length(i), bound);
+    const int64_t compute_first = std::clamp(in_reach_first, p_first, p_end);
+    const int64_t compute_end = std::clamp(in_reach_end, compute_first, p_end);
+    for (int64_t p = p_first; p < compute_first; ++p) {
+      row_out[columns[p]] = bound + 1;
+    }
+    for (int64_t p = compute_end; p < p_end; ++p) {
+      row_out[columns[p]] = bound + 1;
+    }
+    if (compute_first < compute_end) {
+      workspace.pattern.prepare(a.row(i), a.length(i));
+      grid_row(isa, workspace, b, columns, compute_first, compute_end, bound, row_out);
+    }
+    cell = row_end;
+  }
+}
+
 template <typename Token>
 void edit_distance_grid(Sequences<Token> a, int64_t batch_a, Sequences<Token> b, int64_t batch_b,
                         int64_t bound, int64_t* out) {
   const ColumnsByLength by_length(b, batch_b);
-  const int64_t* columns = by_length.columns();
+  const simd::Isa chosen = simd::isa();
+  // Rows of bytes up to 64 long go to the grid lanes on AVX2 and AVX-512,
+  // unless a cutoff lets the one-pattern loops skip columns and stop early.
+  std::vector<int64_t> lane_rows, other_rows;
+  for (int64_t i = 0; i < batch_a; ++i) {
+#if defined(__x86_64__)
+    if (sizeof(Token) == 1 && chosen != simd::Isa::portable && bound >= kNoCutoff &&
+        ByteGridLanes::fits(a.length(i))) {
+      lane_rows.push_back(i);
+      continue;
+    }
+#endif
+    other_rows.push_back(i);
+  }
+#if defined(__x86_64__)
+  if constexpr (sizeof(Token) == 1) {
+    const auto groups = static_cast<int64_t>(
+        (lane_rows.size() + ByteGridLanes::kGroup - 1) / ByteGridLanes::kGroup);
+    // A cell: kGroup pairs at about one word step each per text byte.
+    parallel_for(0, groups * batch_b, grain_for(kWordStepNs * std::max<int64_t>(1, b.width)),
+                 [&](int64_t first, int64_t last) {
+                   BorrowedWorkspace<Token> workspace;
+                   simd::dispatch(chosen, [&](auto isa) {
+                     if constexpr (decltype(isa)::isa != simd::Isa::portable) {
+                       byte_grid_lanes(isa, *workspace, a, lane_rows, b, batch_b, first, last,
+                                       bound, out);
+                     }
+                   });
+                 });
+  }
+#endif
   // One flat index per grid cell, so chunks stay balanced whatever the shape.
   // Each a[i] is the pattern of its whole row: its masks are built once per
   // row a chunk touches, then reused for every b[j].
-  parallel_for(0, batch_a * batch_b, grain_for(kWordStepNs * word_steps(a.width, b.width)),
+  const auto other_count = static_cast<int64_t>(other_rows.size());
+  parallel_for(0, other_count * batch_b, grain_for(kWordStepNs * word_steps(a.width, b.width)),
                [&](int64_t first, int64_t last) {
                  BorrowedWorkspace<Token> workspace;
-                 for (int64_t cell = first; cell < last;) {
-                   const int64_t i = cell / batch_b;
-                   const int64_t row_end = std::min(last, (i + 1) * batch_b);
-                   int64_t* row_out = out + i * batch_b;
-                   const int64_t p_first = cell - i * batch_b, p_end = row_end - i * batch_b;
-                   // Under a cutoff the columns out of this row's reach are settled by
-                   // the length difference alone.
-                   const auto [in_reach_first, in_reach_end] = by_length.reach(a.length(i), bound);
-                   const int64_t compute_first = std::clamp(in_reach_first, p_first, p_end);
-                   const int64_t compute_end = std::clamp(in_reach_end, compute_first, p_end);
-                   for (int64_t p = p_first; p < compute_first; ++p) {
-                     row_out[columns[p]] = bound + 1;
-                   }
-                   for (int64_t p = compute_end; p < p_end; ++p) {
-                     row_out[columns[p]] = bound + 1;
-                   }
-                   if (compute_first < compute_end) {
-                     workspace->pattern.prepare(a.row(i), a.length(i));
-                     grid_row(*workspace, b, columns, compute_first, compute_end, bound, row_out);
-                   }
-                   cell = row_end;
-                 }
+                 simd::dispatch(chosen, [&](auto isa) {
+                   grid_one_pattern(isa, *workspace, a, other_rows, b, batch_b, by_length, first,
+                                    last, bound, out);
+                 });
                });
 }
 

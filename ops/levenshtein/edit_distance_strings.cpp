@@ -19,27 +19,54 @@ namespace mt::levenshtein {
 using namespace strings;
 namespace {
 
-#if defined(__x86_64__)
-// all_ascii() of at most 64 bytes: one masked load (no byte past them), no
-// loop whose length the branch predictor would have to guess per string.
-__attribute__((target("avx512f,avx512bw"))) inline bool all_ascii_avx512(const unsigned char* bytes,
-                                                                         int64_t size) {
-  return _mm512_movepi8_mask(_mm512_maskz_loadu_epi8(levenshtein::first_bytes(size), bytes)) == 0;
-}
-#endif
-
 // Whether `size` bytes are all ASCII (then UTF-8 is one byte a code point).
 inline bool all_ascii(const unsigned char* bytes, int64_t size) {
-#if defined(__x86_64__)
-  if (size <= 64 && simd::avx512_enabled()) {
-    return all_ascii_avx512(bytes, size);
-  }
-#endif
   unsigned bits = 0;
   for (int64_t i = 0; i < size; ++i) {
     bits |= bytes[i];  // no early exit: the loop vectorises
   }
   return bits < 0x80;
+}
+
+#if defined(__x86_64__)
+// all_ascii() of at most 64 bytes: one masked load (no byte past them), no
+// loop whose length the branch predictor would have to guess per string.
+MT_TARGET_AVX512 inline bool all_ascii_avx512(const unsigned char* bytes, int64_t size) {
+  if (size > 64) {
+    return all_ascii(bytes, size);
+  }
+  return _mm512_movepi8_mask(_mm512_maskz_loadu_epi8(levenshtein::first_bytes(size), bytes)) == 0;
+}
+
+// The high bits of the 32 bytes at `at`.
+MT_TARGET_AVX2 inline uint32_t high_bits_avx2(uintptr_t at) {
+  return static_cast<uint32_t>(
+      _mm256_movemask_epi8(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(at))));
+}
+
+// The same on AVX2: the 64-byte window loaded whole where it lies in one
+// page (levenshtein::in_one_page), the bytes past the string masked off.
+MT_TARGET_AVX2 inline bool all_ascii_avx2(const unsigned char* bytes, int64_t size) {
+  const auto at = reinterpret_cast<uintptr_t>(bytes);
+  if (size < 1 || size > 64 || !levenshtein::in_one_page(at, 64)) {
+    return all_ascii(bytes, size);
+  }
+  const uint64_t high = (uint64_t{high_bits_avx2(at + 32)} << 32) | high_bits_avx2(at);
+  return (high & (~uint64_t{0} >> (64 - size))) == 0;
+}
+#endif
+
+// all_ascii() on the kernel's instruction set.
+template <class Isa>
+MT_SIMD_INLINE bool all_ascii(Isa, const unsigned char* bytes, int64_t size) {
+#if defined(__x86_64__)
+  if constexpr (Isa::isa == simd::Isa::avx512) {
+    return all_ascii_avx512(bytes, size);
+  } else if constexpr (Isa::isa == simd::Isa::avx2) {
+    return all_ascii_avx2(bytes, size);
+  }
+#endif
+  return all_ascii(bytes, size);
 }
 
 // Units of one width appended, widened, to a buffer of tokens.
@@ -50,9 +77,10 @@ void append_units(const void* data, int64_t length, std::vector<Out>& out) {
 }
 
 // A view of ASCII-only UTF-8 as the 1-byte string it is.
-StringView narrowed(StringView view) {
+template <class Isa>
+MT_SIMD_INLINE StringView narrowed(Isa isa, StringView view) {
   if (view.unit_bytes == kUtf8 &&
-      all_ascii(static_cast<const unsigned char*>(view.data), view.length)) {
+      all_ascii(isa, static_cast<const unsigned char*>(view.data), view.length)) {
     view.unit_bytes = 1;
   }
   return view;
@@ -84,7 +112,8 @@ class WidenedPairs {
     pairs_.push_back({index, a_start, b_start, static_cast<int64_t>(units_.size())});
   }
 
-  void distances(int64_t bound, int64_t* out) {
+  template <class Isa>
+  MT_SIMD_INLINE void distances(Isa isa, int64_t bound, int64_t* out) {
     if (pairs_.empty() && in_place_.empty()) {
       return;
     }
@@ -96,7 +125,7 @@ class WidenedPairs {
       trimmed.push_back(trim(units + pair.a_start, pair.b_start - pair.a_start,
                              units + pair.b_start, pair.b_end - pair.b_start, pair.index));
     }
-    trimmed_pairs_distances(*workspace, trimmed, bound, out);
+    trimmed_pairs_distances(isa, *workspace, trimmed, bound, out);
   }
 
  private:
@@ -173,28 +202,28 @@ constexpr int64_t kTypicalPairNs = 80;
 
 // Pairs [first, last): 1-byte pairs compared where they lie, the others
 // widened by unit width (each kind borrows its workspace and releases it
-// before its buffer goes). False when an item is unreadable.
-// Inlined into one function per instruction set (below: AVX-512, AVX2 and
-// portable), so that the trimming and the timeline's comparisons inline
-// into this loop instead of being called per pair.
-__attribute__((always_inline)) inline bool chunk_distances(const char* op, const StringSide& a,
-                                                           const StringSide& b, int64_t first,
-                                                           int64_t last, int64_t bound,
-                                                           int64_t* distances, ItemErrors& errors) {
+// before its buffer goes). False when an item is unreadable. A template on
+// the ISA tag, run through simd::dispatch(), which inlines everything into
+// it (the trimming and the timeline's comparisons inline into this loop
+// instead of being called per pair).
+template <class Isa>
+MT_SIMD_INLINE bool chunk_distances(Isa isa, const char* op, const StringSide& a,
+                                    const StringSide& b, int64_t first, int64_t last,
+                                    int64_t bound, int64_t* distances, ItemErrors& errors) {
   WidenedPairs<int16_t> two_byte;
   WidenedPairs<int32_t> four_byte;
   BorrowedWorkspace<uint8_t> bytes;
-  BytePairDistances byte_pairs(*bytes, bound, distances);
+  BytePairDistances<Isa> byte_pairs(*bytes, bound, distances);
   ReadAhead ahead(a, b, first, last);
   for (int64_t i = first; i < last; ++i) {
     const auto [raw_u, raw_v] = ahead.next(i);
-    const StringView u = narrowed(raw_u), v = narrowed(raw_v);
+    const StringView u = narrowed(isa, raw_u), v = narrowed(isa, raw_v);
     if (u.unit_bytes == kUnreadable || v.unit_bytes == kUnreadable) {
       return false;
     }
     if (u.unit_bytes == 1 && v.unit_bytes == 1) {  // compared where they lie
-      byte_pairs.push(trim(static_cast<const uint8_t*>(u.data), u.length,
-                           static_cast<const uint8_t*>(v.data), v.length, i));
+      byte_pairs.push(trim_bytes(isa, static_cast<const uint8_t*>(u.data), u.length,
+                                 static_cast<const uint8_t*>(v.data), v.length, i));
       continue;
     }
     errors.run(i, [&] {
@@ -206,30 +235,10 @@ __attribute__((always_inline)) inline bool chunk_distances(const char* op, const
     });
   }
   byte_pairs.finish();
-  two_byte.distances(bound, distances);
-  four_byte.distances(bound, distances);
+  two_byte.distances(isa, bound, distances);
+  four_byte.distances(isa, bound, distances);
   return true;
 }
-
-bool chunk_distances_portable(const char* op, const StringSide& a, const StringSide& b,
-                              int64_t first, int64_t last, int64_t bound, int64_t* distances,
-                              ItemErrors& errors) {
-  return chunk_distances(op, a, b, first, last, bound, distances, errors);
-}
-
-#if defined(__x86_64__)
-__attribute__((target("avx2,popcnt"), flatten)) bool chunk_distances_avx2(
-    const char* op, const StringSide& a, const StringSide& b, int64_t first, int64_t last,
-    int64_t bound, int64_t* distances, ItemErrors& errors) {
-  return chunk_distances(op, a, b, first, last, bound, distances, errors);
-}
-
-__attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,popcnt"), flatten)) bool
-chunk_distances_avx512(const char* op, const StringSide& a, const StringSide& b, int64_t first,
-                       int64_t last, int64_t bound, int64_t* distances, ItemErrors& errors) {
-  return chunk_distances(op, a, b, first, last, bound, distances, errors);
-}
-#endif
 
 }  // namespace
 
@@ -237,18 +246,13 @@ bool edit_distances(const char* op, StringSide a, StringSide b, int64_t count, i
                     int64_t* distances) {
   std::atomic<bool> unreadable{false};
   ItemErrors errors;
-  auto* chunk = &chunk_distances_portable;
-#if defined(__x86_64__)
-  if (simd::avx512_enabled()) {
-    chunk = &chunk_distances_avx512;
-  } else if (simd::avx2_enabled()) {
-    chunk = &chunk_distances_avx2;
-  }
-#endif
+  const simd::Isa chosen = simd::isa();
   parallel_for(0, count, grain_for(kTypicalPairNs), [&](int64_t first, int64_t last) {
-    if (!chunk(op, a, b, first, last, bound, distances, errors)) {
-      unreadable.store(true, std::memory_order_relaxed);
-    }
+    simd::dispatch(chosen, [&](auto isa) {
+      if (!chunk_distances(isa, op, a, b, first, last, bound, distances, errors)) {
+        unreadable.store(true, std::memory_order_relaxed);
+      }
+    });
   });
   errors.rethrow();
   return !unreadable.load(std::memory_order_relaxed);

@@ -137,7 +137,7 @@ struct FourLanesAvx2 {
 // methods: matches(k), symbol k of every lane for k below the shortest text
 // (no lane's index needs clamping), then in the tail clamped_matches(k) (a
 // lane past its end re-reads a readable symbol; that step does not count).
-// Compiled for AVX2 only here; callers check simd::avx2_enabled() first.
+// Compiled for AVX2 only here: callers reach it from an AVX2 or AVX-512 entry.
 template <typename MatchSource>
 __attribute__((target("avx2"))) void four_lanes_avx2(const int64_t pattern_lengths[kLanes],
                                                      const int64_t text_lengths[kLanes],
@@ -199,8 +199,9 @@ struct GatheredMatches {
 // (any length, 0 included), exact where at most `bound`. Texts are read only
 // within their lengths: a lane past its end re-reads its last symbol, so
 // texts need no padding after them (packed sequences end where the buffer ends).
-template <typename Token>
-void distances_four_lanes(const PatternMasks<Token>* const patterns[kLanes],
+// Isa: the kernel's instruction set (<torch_mt/simd.h>).
+template <class Isa, typename Token>
+MT_SIMD_INLINE void distances_four_lanes(Isa, const PatternMasks<Token>* const patterns[kLanes],
                           const Token* const texts[kLanes], const int64_t text_lengths[kLanes],
                           int64_t bound, int64_t out[kLanes]) {
   const Token none{};  // stands for an empty text's symbols, which never count
@@ -215,13 +216,15 @@ void distances_four_lanes(const PatternMasks<Token>* const patterns[kLanes],
   }
   const auto symbol = [&](int lane, int64_t k) { return readable[lane][std::min(k, last[lane])]; };
 #if defined(__x86_64__)
-  if (all_dense && simd::avx2_enabled()) {
-    const DenseMaskLookup lookups[kLanes] = {
-        patterns[0]->one_block_lookup(), patterns[1]->one_block_lookup(),
-        patterns[2]->one_block_lookup(), patterns[3]->one_block_lookup()};
-    four_lanes_avx2(pattern_lengths, text_lengths, bound, out,
-                    GatheredMatches<Token>{lookups, texts, readable, last});
-    return;
+  if constexpr (Isa::isa != simd::Isa::portable) {
+    if (all_dense) {
+      const DenseMaskLookup lookups[kLanes] = {
+          patterns[0]->one_block_lookup(), patterns[1]->one_block_lookup(),
+          patterns[2]->one_block_lookup(), patterns[3]->one_block_lookup()};
+      four_lanes_avx2(pattern_lengths, text_lengths, bound, out,
+                      GatheredMatches<Token>{lookups, texts, readable, last});
+      return;
+    }
   }
 #endif
   four_lanes_with(

@@ -17,6 +17,7 @@
 #include "byte_lanes.h"
 #include "byte_timeline.h"
 #include "four_lanes.h"
+#include "grid_lanes.h"
 #include "levenshtein_bitparallel.h"
 
 namespace mt::levenshtein {
@@ -46,6 +47,8 @@ struct Workspace {
   std::conditional_t<sizeof(Token) == 1, levenshtein::ByteLanes, std::monostate> byte_lanes;
 #if defined(__x86_64__)
   std::conditional_t<sizeof(Token) == 1, levenshtein::ByteTimeline, std::monostate> byte_timeline;
+  // Grids of bytes: eight rows' match tables, kept across the columns.
+  std::conditional_t<sizeof(Token) == 1, levenshtein::ByteGridLanes, std::monostate> grid_lanes;
 #endif
 };
 
@@ -64,6 +67,7 @@ class BorrowedWorkspace {
       workspace_.byte_lanes.release();
 #if defined(__x86_64__)
       workspace_.byte_timeline.clear();  // pairs left by a chunk that stopped early
+      workspace_.grid_lanes.release();
 #endif
     }
   }
@@ -95,13 +99,26 @@ TrimmedPair<Token> shorter_first(const Token* x, int64_t n, const Token* y, int6
           index};
 }
 
+// Equal prefixes and suffixes never change the distance; stripping them
+// makes near-identical pairs cheap. The shorter side becomes the pattern.
+template <typename Token>
+TrimmedPair<Token> trim(const Token* x, int64_t n, const Token* y, int64_t m, int64_t index) {
+  while (n > 0 && m > 0 && *x == *y) {
+    ++x, ++y, --n, --m;
+  }
+  while (n > 0 && m > 0 && x[n - 1] == y[m - 1]) {
+    --n, --m;
+  }
+  return shorter_first(x, n, y, m, index);
+}
+
 #if defined(__x86_64__)
 // The equal bytes at the start (`step` = +1) or the end (-1: `x` and `y`
 // point one past their last byte) of two byte strings of which `k` bytes
 // each may be read, 64 at a time: AVX-512's masked loads read no byte past
 // those k. A scalar loop spent several cycles a byte here.
-__attribute__((target("avx512f,avx512bw"), always_inline)) static inline int64_t equal_run_avx512(
-    const uint8_t* x, const uint8_t* y, int64_t k, int step) {
+MT_TARGET_AVX512 inline int64_t equal_run_avx512(const uint8_t* x, const uint8_t* y, int64_t k,
+                                                 int step) {
   for (int64_t done = 0; done < k;) {
     const int64_t chunk = std::min<int64_t>(levenshtein::kWordBits, k - done);
     const __mmask64 bytes = levenshtein::first_bytes(chunk);
@@ -125,8 +142,9 @@ __attribute__((target("avx512f,avx512bw"), always_inline)) static inline int64_t
 // the run from the ends is cut where it would overlap the run from the
 // starts. Both runs then come from independent loads, and the pair costs
 // the same whatever the bytes.
-__attribute__((target("avx512f,avx512bw"))) static inline TrimmedPair<uint8_t> trim_avx512(
-    const uint8_t* x, int64_t n, const uint8_t* y, int64_t m, int64_t index) {
+MT_TARGET_AVX512 inline TrimmedPair<uint8_t> trim_avx512(const uint8_t* x, int64_t n,
+                                                         const uint8_t* y, int64_t m,
+                                                         int64_t index) {
   const int64_t k = std::min(n, m);
   if (k <= levenshtein::kWordBits) {
     const __mmask64 bytes = levenshtein::first_bytes(k);
@@ -148,26 +166,58 @@ __attribute__((target("avx512f,avx512bw"))) static inline TrimmedPair<uint8_t> t
   n -= suffix, m -= suffix;
   return shorter_first(x, n, y, m, index);
 }
+
+// The bits of the equal bytes among the 32 at x and at y. (A function,
+// not a lambda: a lambda does not get its enclosing function's target.)
+MT_TARGET_AVX2 inline uint32_t equal_bytes_avx2(uintptr_t x, uintptr_t y) {
+  return static_cast<uint32_t>(
+      _mm256_movemask_epi8(_mm256_cmpeq_epi8(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(x)),
+                                             _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y)))));
+}
+
+// The bits of the bytes that differ among the 64 at x and at y.
+MT_TARGET_AVX2 inline uint64_t differing_bytes_avx2(uintptr_t x, uintptr_t y) {
+  return ~((uint64_t{equal_bytes_avx2(x + 32, y + 32)} << 32) | equal_bytes_avx2(x, y));
+}
+
+// trim_avx512's branch-free form on AVX2, which has no masked byte loads:
+// the 64-byte windows at both starts and both ends are loaded whole where
+// each lies in one page (so no load can fault; the bytes outside the
+// strings are masked off), which is all but about 6% of pairs whose
+// shorter side has 1..64 bytes; the others take the scalar loops.
+MT_TARGET_AVX2 inline TrimmedPair<uint8_t> trim_avx2(const uint8_t* x, int64_t n, const uint8_t* y,
+                                                     int64_t m, int64_t index) {
+  const int64_t k = std::min(n, m);
+  const auto xs = reinterpret_cast<uintptr_t>(x), ys = reinterpret_cast<uintptr_t>(y);
+  const int64_t word = levenshtein::kWordBits;
+  if (k < 1 || k > word || !in_one_page(xs, word) || !in_one_page(ys, word) ||
+      !in_one_page(xs + n - word, word) || !in_one_page(ys + m - word, word)) {
+    return trim(x, n, y, m, index);
+  }
+  const uint64_t first_k = ~uint64_t{0} >> (word - k);  // bits 0..k-1
+  const uint64_t from_start = differing_bytes_avx2(xs, ys) & first_k;
+  // The end windows' bit 63 is each string's last byte: their top k bits.
+  const uint64_t last_k = ~uint64_t{0} << (word - k);
+  const uint64_t from_end = differing_bytes_avx2(xs + n - word, ys + m - word) & last_k;
+  const int64_t prefix = std::min<int64_t>(static_cast<int64_t>(_tzcnt_u64(from_start)), k);
+  const int64_t suffix =
+      std::min<int64_t>(static_cast<int64_t>(_lzcnt_u64(from_end)), k - prefix);
+  return shorter_first(x + prefix, n - prefix - suffix, y + prefix, m - prefix - suffix, index);
+}
 #endif
 
-// Equal prefixes and suffixes never change the distance; stripping them
-// makes near-identical pairs cheap. The shorter side becomes the pattern.
-template <typename Token>
-TrimmedPair<Token> trim(const Token* x, int64_t n, const Token* y, int64_t m, int64_t index) {
+// trim() of byte strings on the kernel's instruction set.
+template <class Isa>
+MT_SIMD_INLINE TrimmedPair<uint8_t> trim_bytes(Isa, const uint8_t* x, int64_t n, const uint8_t* y, int64_t m,
+                                int64_t index) {
 #if defined(__x86_64__)
-  if constexpr (sizeof(Token) == 1) {
-    if (simd::avx512_enabled()) {
-      return trim_avx512(x, n, y, m, index);
-    }
+  if constexpr (Isa::isa == simd::Isa::avx512) {
+    return trim_avx512(x, n, y, m, index);
+  } else if constexpr (Isa::isa == simd::Isa::avx2) {
+    return trim_avx2(x, n, y, m, index);
   }
 #endif
-  while (n > 0 && m > 0 && *x == *y) {
-    ++x, ++y, --n, --m;
-  }
-  while (n > 0 && m > 0 && x[n - 1] == y[m - 1]) {
-    --n, --m;
-  }
-  return shorter_first(x, n, y, m, index);
+  return trim(x, n, y, m, index);
 }
 
 // A distance cut at `bound`: min(distance, bound + 1), for any value the
@@ -209,9 +259,9 @@ int64_t pair_distance(Workspace<Token>& workspace, const Token* x, int64_t n, co
 // end lanes together was measured slower: the rows are then read out of
 // memory order); the others are computed one by one first. Results are
 // exact integers, so the order of work never changes them.
-template <typename Token>
-void trimmed_pairs_distances(Workspace<Token>& workspace, std::vector<TrimmedPair<Token>>& pairs,
-                             int64_t bound, int64_t* out) {
+template <class Isa, typename Token>
+MT_SIMD_INLINE void trimmed_pairs_distances(Isa isa, Workspace<Token>& workspace,
+                             std::vector<TrimmedPair<Token>>& pairs, int64_t bound, int64_t* out) {
   constexpr int kLanes = levenshtein::kLanes;
   size_t kept = 0;
   for (const TrimmedPair<Token>& pair : pairs) {
@@ -259,7 +309,7 @@ void trimmed_pairs_distances(Workspace<Token>& workspace, std::vector<TrimmedPai
         workspace.lanes[lane].prepare(pair.pattern, pair.pattern_length);
         patterns[lane] = &workspace.lanes[lane];
       }
-      levenshtein::distances_four_lanes(patterns, texts, text_lengths, bound, scores);
+      levenshtein::distances_four_lanes(isa, patterns, texts, text_lengths, bound, scores);
     }
     for (int lane = 0; lane < kLanes; ++lane) {
       out[one_word[next + lane].index] = capped(scores[lane], bound);
@@ -275,7 +325,8 @@ void trimmed_pairs_distances(Workspace<Token>& workspace, std::vector<TrimmedPai
 // whose pattern fits one word goes straight into the SIMD timeline
 // (byte_timeline.h) while its bytes are still in L1; elsewhere the pairs
 // are collected and computed a block at a time by trimmed_pairs_distances.
-// Call finish() after the last push.
+// Call finish() after the last push. Isa: the kernel's instruction set.
+template <class Isa>
 class BytePairDistances {
  public:
   BytePairDistances(Workspace<uint8_t>& workspace, int64_t bound, int64_t* out)
@@ -283,17 +334,18 @@ class BytePairDistances {
     workspace_.pairs.clear();
   }
 
-  void push(const TrimmedPair<uint8_t>& pair) {
+  MT_SIMD_INLINE void push(const TrimmedPair<uint8_t>& pair) {
 #if defined(__x86_64__)
-    if (streamed_) {
+    if constexpr (kStreamed) {
       // trimmed_distance() settles a pair by its lengths first.
       if (settled_by_lengths(pair, bound_) ||
           !levenshtein::ByteTimeline::fits(pair.pattern_length, pair.text_length)) {
         out_[pair.index] = trimmed_distance(workspace_, pair, bound_);
-      } else if (!timeline().add(pair.pattern, pair.pattern_length, pair.text, pair.text_length,
-                                 pair.index)) {
-        timeline().run(bound_, out_);
-        timeline().add(pair.pattern, pair.pattern_length, pair.text, pair.text_length, pair.index);
+      } else if (!timeline().add(Isa{}, pair.pattern, pair.pattern_length, pair.text,
+                                 pair.text_length, pair.index)) {
+        timeline().run(Isa{}, bound_, out_);
+        timeline().add(Isa{}, pair.pattern, pair.pattern_length, pair.text, pair.text_length,
+                       pair.index);
       }
       return;
     }
@@ -304,10 +356,10 @@ class BytePairDistances {
     }
   }
 
-  void finish() {
+  MT_SIMD_INLINE void finish() {
 #if defined(__x86_64__)
-    if (streamed_) {
-      timeline().run(bound_, out_);
+    if constexpr (kStreamed) {
+      timeline().run(Isa{}, bound_, out_);
       return;
     }
 #endif
@@ -318,14 +370,14 @@ class BytePairDistances {
   // The portable path's block: its pairs' bytes still in L2 when computed.
   static constexpr size_t kBlock = 256;
 
-  void flush() {
-    trimmed_pairs_distances(workspace_, workspace_.pairs, bound_, out_);
+  MT_SIMD_INLINE void flush() {
+    trimmed_pairs_distances(Isa{}, workspace_, workspace_.pairs, bound_, out_);
     workspace_.pairs.clear();
   }
 
 #if defined(__x86_64__)
   levenshtein::ByteTimeline& timeline() { return workspace_.byte_timeline; }
-  const bool streamed_ = simd::avx2_enabled();
+  static constexpr bool kStreamed = Isa::isa != simd::Isa::portable;
 #endif
   Workspace<uint8_t>& workspace_;
   int64_t bound_;
