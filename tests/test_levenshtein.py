@@ -372,7 +372,9 @@ def test_bit_parallel_pairwise_at_word_boundaries(data, space, dtype, threads):
 
 #: Strings of 1-byte characters around one 64-bit word: the byte grid's
 #: lanes take rows of 0..64 characters, the one-pattern loops longer ones.
-BYTE_ROWS = st.text(alphabet=NARROW, max_size=12) | st.text(alphabet=NARROW, min_size=58, max_size=70)
+BYTE_ROWS = st.text(alphabet=NARROW, max_size=12) | st.text(
+    alphabet=NARROW, min_size=58, max_size=70
+)
 
 
 @settings(max_examples=40)
