@@ -264,7 +264,8 @@ class ByteTimeline {
     const __m256i low = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(window));
     const __m256i high = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(window + 32));
     for (int64_t k = 0; k < text_length; ++k) {
-      const __m256i byte = _mm256_load_si256(reinterpret_cast<const __m256i*>(broadcasts_[text[k]]));
+      const __m256i byte =
+          _mm256_load_si256(reinterpret_cast<const __m256i*>(broadcasts_[text[k]]));
       const auto low_bits =
           static_cast<uint32_t>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(byte, low)));
       const auto high_bits =

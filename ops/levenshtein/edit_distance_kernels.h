@@ -110,8 +110,9 @@ struct Sequences {
 // Pairs [first, last) of a row-wise batch, capped at bound + 1, on the
 // instruction set of `isa` (a tag from simd::dispatch()).
 template <class Isa, typename Token>
-MT_SIMD_INLINE void rows_chunk(Isa isa, Workspace<Token>& workspace, Sequences<Token> a, Sequences<Token> b,
-                int64_t first, int64_t last, int64_t bound, int64_t* out) {
+MT_SIMD_INLINE void rows_chunk(Isa isa, Workspace<Token>& workspace, Sequences<Token> a,
+                               Sequences<Token> b, int64_t first, int64_t last, int64_t bound,
+                               int64_t* out) {
   if constexpr (sizeof(Token) == 1) {
     BytePairDistances<Isa> pairs(workspace, bound, out);
     for (int64_t i = first; i < last; ++i) {
@@ -135,9 +136,8 @@ void edit_distance_rows(Sequences<Token> a, Sequences<Token> b, int64_t batch, i
   const simd::Isa chosen = simd::isa();
   parallel_for(0, batch, grain_for(kWordStepNs * steps), [&](int64_t first, int64_t last) {
     BorrowedWorkspace<Token> workspace;
-    simd::dispatch(chosen, [&](auto isa) {
-      rows_chunk(isa, *workspace, a, b, first, last, bound, out);
-    });
+    simd::dispatch(chosen,
+                   [&](auto isa) { rows_chunk(isa, *workspace, a, b, first, last, bound, out); });
   });
 }
 
@@ -146,8 +146,9 @@ void edit_distance_rows(Sequences<Token> a, Sequences<Token> b, int64_t batch, i
 // length, so the kLanes texts run in lockstep waste few steps. Distances
 // are capped at bound + 1. Isa: a tag from simd::dispatch().
 template <class Isa, typename Token>
-MT_SIMD_INLINE void grid_row(Isa isa, Workspace<Token>& workspace, Sequences<Token> b, const int64_t* columns,
-              int64_t first, int64_t end, int64_t bound, int64_t* row_out) {
+MT_SIMD_INLINE void grid_row(Isa isa, Workspace<Token>& workspace, Sequences<Token> b,
+                             const int64_t* columns, int64_t first, int64_t end, int64_t bound,
+                             int64_t* row_out) {
   constexpr int kLanes = levenshtein::kLanes;
   const auto& pattern = workspace.pattern;
   int64_t p = first;
@@ -301,8 +302,8 @@ void edit_distance_grid(Sequences<Token> a, int64_t batch_a, Sequences<Token> b,
   }
 #if defined(__x86_64__)
   if constexpr (sizeof(Token) == 1) {
-    const auto groups = static_cast<int64_t>(
-        (lane_rows.size() + ByteGridLanes::kGroup - 1) / ByteGridLanes::kGroup);
+    const auto groups = static_cast<int64_t>((lane_rows.size() + ByteGridLanes::kGroup - 1) /
+                                             ByteGridLanes::kGroup);
     // A cell: kGroup pairs at about one word step each per text byte.
     parallel_for(0, groups * batch_b, grain_for(kWordStepNs * std::max<int64_t>(1, b.width)),
                  [&](int64_t first, int64_t last) {

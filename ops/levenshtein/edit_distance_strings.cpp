@@ -208,8 +208,8 @@ constexpr int64_t kTypicalPairNs = 80;
 // instead of being called per pair).
 template <class Isa>
 MT_SIMD_INLINE bool chunk_distances(Isa isa, const char* op, const StringSide& a,
-                                    const StringSide& b, int64_t first, int64_t last,
-                                    int64_t bound, int64_t* distances, ItemErrors& errors) {
+                                    const StringSide& b, int64_t first, int64_t last, int64_t bound,
+                                    int64_t* distances, ItemErrors& errors) {
   WidenedPairs<int16_t> two_byte;
   WidenedPairs<int32_t> four_byte;
   BorrowedWorkspace<uint8_t> bytes;

@@ -202,8 +202,9 @@ struct GatheredMatches {
 // Isa: the kernel's instruction set (<torch_mt/simd.h>).
 template <class Isa, typename Token>
 MT_SIMD_INLINE void distances_four_lanes(Isa, const PatternMasks<Token>* const patterns[kLanes],
-                          const Token* const texts[kLanes], const int64_t text_lengths[kLanes],
-                          int64_t bound, int64_t out[kLanes]) {
+                                         const Token* const texts[kLanes],
+                                         const int64_t text_lengths[kLanes], int64_t bound,
+                                         int64_t out[kLanes]) {
   const Token none{};  // stands for an empty text's symbols, which never count
   const Token* readable[kLanes];
   int64_t pattern_lengths[kLanes], last[kLanes];

@@ -170,9 +170,9 @@ MT_TARGET_AVX512 inline TrimmedPair<uint8_t> trim_avx512(const uint8_t* x, int64
 // The bits of the equal bytes among the 32 at x and at y. (A function,
 // not a lambda: a lambda does not get its enclosing function's target.)
 MT_TARGET_AVX2 inline uint32_t equal_bytes_avx2(uintptr_t x, uintptr_t y) {
-  return static_cast<uint32_t>(
-      _mm256_movemask_epi8(_mm256_cmpeq_epi8(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(x)),
-                                             _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y)))));
+  return static_cast<uint32_t>(_mm256_movemask_epi8(
+      _mm256_cmpeq_epi8(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(x)),
+                        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y)))));
 }
 
 // The bits of the bytes that differ among the 64 at x and at y.
@@ -200,16 +200,15 @@ MT_TARGET_AVX2 inline TrimmedPair<uint8_t> trim_avx2(const uint8_t* x, int64_t n
   const uint64_t last_k = ~uint64_t{0} << (word - k);
   const uint64_t from_end = differing_bytes_avx2(xs + n - word, ys + m - word) & last_k;
   const int64_t prefix = std::min<int64_t>(static_cast<int64_t>(_tzcnt_u64(from_start)), k);
-  const int64_t suffix =
-      std::min<int64_t>(static_cast<int64_t>(_lzcnt_u64(from_end)), k - prefix);
+  const int64_t suffix = std::min<int64_t>(static_cast<int64_t>(_lzcnt_u64(from_end)), k - prefix);
   return shorter_first(x + prefix, n - prefix - suffix, y + prefix, m - prefix - suffix, index);
 }
 #endif
 
 // trim() of byte strings on the kernel's instruction set.
 template <class Isa>
-MT_SIMD_INLINE TrimmedPair<uint8_t> trim_bytes(Isa, const uint8_t* x, int64_t n, const uint8_t* y, int64_t m,
-                                int64_t index) {
+MT_SIMD_INLINE TrimmedPair<uint8_t> trim_bytes(Isa, const uint8_t* x, int64_t n, const uint8_t* y,
+                                               int64_t m, int64_t index) {
 #if defined(__x86_64__)
   if constexpr (Isa::isa == simd::Isa::avx512) {
     return trim_avx512(x, n, y, m, index);
@@ -261,7 +260,8 @@ int64_t pair_distance(Workspace<Token>& workspace, const Token* x, int64_t n, co
 // exact integers, so the order of work never changes them.
 template <class Isa, typename Token>
 MT_SIMD_INLINE void trimmed_pairs_distances(Isa isa, Workspace<Token>& workspace,
-                             std::vector<TrimmedPair<Token>>& pairs, int64_t bound, int64_t* out) {
+                                            std::vector<TrimmedPair<Token>>& pairs, int64_t bound,
+                                            int64_t* out) {
   constexpr int kLanes = levenshtein::kLanes;
   size_t kept = 0;
   for (const TrimmedPair<Token>& pair : pairs) {

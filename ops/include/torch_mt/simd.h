@@ -50,11 +50,9 @@ struct Avx512 {
 #define MT_TARGET_AVX2 __attribute__((target("avx2,bmi,bmi2,popcnt,lzcnt")))
 #define MT_TARGET_AVX512 \
   __attribute__((target("avx2,bmi,bmi2,popcnt,lzcnt,avx512f,avx512bw,avx512dq,avx512vl")))
-#define MT_ENTRY_AVX2 \
-  __attribute__((target("avx2,bmi,bmi2,popcnt,lzcnt"), flatten))
-#define MT_ENTRY_AVX512                                                                      \
-  __attribute__((target("avx2,bmi,bmi2,popcnt,lzcnt,avx512f,avx512bw,avx512dq,avx512vl"), \
-                 flatten))
+#define MT_ENTRY_AVX2 __attribute__((target("avx2,bmi,bmi2,popcnt,lzcnt"), flatten))
+#define MT_ENTRY_AVX512 \
+  __attribute__((target("avx2,bmi,bmi2,popcnt,lzcnt,avx512f,avx512bw,avx512dq,avx512vl"), flatten))
 #endif
 #define MT_SIMD_INLINE __attribute__((always_inline)) inline
 
@@ -72,10 +70,9 @@ inline Isa isa() {
     if (!avx2) {
       return Isa::portable;
     }
-    const bool avx512 =
-        __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-        __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
-        std::getenv("TORCH_MT_DISABLE_AVX512") == nullptr;
+    const bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                        __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
+                        std::getenv("TORCH_MT_DISABLE_AVX512") == nullptr;
     return avx512 ? Isa::avx512 : Isa::avx2;
   }();
   return chosen;
@@ -104,14 +101,9 @@ template <class Body>
 void dispatch(Isa chosen, Body&& body) {
 #if defined(__x86_64__)
   switch (chosen) {
-    case Isa::avx512:
-      run_as_avx512(body);
-      return;
-    case Isa::avx2:
-      run_as_avx2(body);
-      return;
-    case Isa::portable:
-      break;
+    case Isa::avx512: run_as_avx512(body); return;
+    case Isa::avx2: run_as_avx2(body); return;
+    case Isa::portable: break;
   }
 #else
   (void)chosen;
@@ -122,12 +114,9 @@ void dispatch(Isa chosen, Body&& body) {
 // The name a report shows for the chosen set ("avx512", "avx2", "portable").
 inline const char* isa_name() {
   switch (isa()) {
-    case Isa::avx512:
-      return "avx512";
-    case Isa::avx2:
-      return "avx2";
-    case Isa::portable:
-      break;
+    case Isa::avx512: return "avx512";
+    case Isa::avx2: return "avx2";
+    case Isa::portable: break;
   }
   return "portable";
 }
