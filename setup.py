@@ -52,7 +52,9 @@ PUBLIC_HEADERS = os.path.join(HERE, "ops", "include", "torch_mt")
 # -fopenmp: the runtime caps OpenMP at one thread on each worker
 # (omp_set_num_threads); at run time that binds to the libgomp torch loaded.
 # torch's headers are -isystem so -Wextra reports our code, not theirs.
-CXX_FLAGS = ["-O3", "-std=c++20", "-fopenmp", "-Wall", "-Wextra"]
+# -ffp-contract=off: no a * b + c fused into an FMA where a kernel's
+# AVX-512 entry enables FMA (simd.h): each ISA variant gives the same bits.
+CXX_FLAGS = ["-O3", "-std=c++20", "-ffp-contract=off", "-fopenmp", "-Wall", "-Wextra"]
 CXX_FLAGS += [f"-isystem{path}" for path in include_paths()]
 # $ORIGIN/../../torch/lib: torch's libraries as installed beside torch_mt
 # (site-packages/torch/lib), so the library loads without LD_LIBRARY_PATH.

@@ -47,3 +47,34 @@ def json_with_and_without_simd(code: str, timeout: float = 300) -> tuple:
         assert result.returncode == 0, result.stderr
         outputs.append(json.loads(result.stdout))
     return tuple(outputs)
+
+
+#: The instruction-set variants a process can be switched to (simd.h):
+#: native (AVX-512 where the CPU has it), AVX2, portable.
+ISA_SWITCHES = {
+    "native": {},
+    "avx2": {"TORCH_MT_DISABLE_AVX512": "1"},
+    "portable": {"TORCH_MT_DISABLE_SIMD": "1"},
+}
+
+
+def json_per_isa(code: str, timeout: float = 300) -> dict:
+    """What ``code`` prints as JSON in a process of each ISA_SWITCHES
+    variant, by variant name."""
+    outputs = {}
+    for name, switch in ISA_SWITCHES.items():
+        base = {
+            k: v
+            for k, v in os.environ.items()
+            if k not in ("TORCH_MT_DISABLE_SIMD", "TORCH_MT_DISABLE_AVX512")
+        }
+        result = subprocess.run(
+            [sys.executable, "-c", code],
+            env={**base, **switch},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        assert result.returncode == 0, result.stderr
+        outputs[name] = json.loads(result.stdout)
+    return outputs

@@ -12,6 +12,7 @@ import torch
 from dtaidistance import dtw as dtaidistance_dtw
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scripts import json_per_isa
 
 import torch_mt
 from torch_mt.testing import THREAD_COUNTS, cost_batches, results_for_thread_counts
@@ -321,6 +322,41 @@ def test_series_ops_equal_the_cost_ops_on_cdist_squared(pair, gamma):
     expected_grad_y = -(2 * cost.grad.unsqueeze(-1) * difference).sum(dim=1)
     torch.testing.assert_close(x_leaf.grad, expected_grad_x, rtol=1e-9, atol=1e-9)
     torch.testing.assert_close(y_leaf.grad, expected_grad_y, rtol=1e-9, atol=1e-9)
+
+
+_SOFT_DTW_SERIES_CASES = """
+import json, torch, torch_mt
+generator = torch.Generator().manual_seed(0)
+cases = []
+# D = 16 and 1, ragged lengths (lanes past their item), a small gamma
+# (terms near exp's underflow) and an item with no path (+inf, zero gradient).
+for features, gamma in ((16, 1.0), (1, 0.01), (3, 0.1)):
+    x = torch.randn(7, 40, features, generator=generator, dtype=torch.float64) * 3
+    y = torch.randn(7, 33, features, generator=generator, dtype=torch.float64) * 3
+    x_lengths = torch.tensor([40, 1, 17, 40, 0, 39, 2])
+    y_lengths = torch.tensor([33, 33, 1, 20, 5, 33, 31])
+    x.requires_grad_()
+    value = torch_mt.soft_dtw_series(x, y, gamma=gamma, x_lengths=x_lengths, y_lengths=y_lengths)
+    value.sum().backward()
+    cases.append([value.tolist(), x.grad.flatten().tolist()])
+print(json.dumps(cases))
+"""
+
+
+def test_soft_dtw_series_variants_agree():
+    # The AVX2 and AVX-512 variants run the same vector exp and log
+    # (lane_math.h): the same bits. The portable code calls libm's, which
+    # differ in the last bit or so.
+    outputs = json_per_isa(_SOFT_DTW_SERIES_CASES)
+    assert outputs["native"] == outputs["avx2"]
+    for simd_case, portable_case in zip(outputs["native"], outputs["portable"]):
+        for simd_part, portable_part in zip(simd_case, portable_case):
+            torch.testing.assert_close(
+                torch.tensor(simd_part, dtype=torch.float64),
+                torch.tensor(portable_part, dtype=torch.float64),
+                rtol=1e-12,
+                atol=1e-12,
+            )
 
 
 @settings(max_examples=20)

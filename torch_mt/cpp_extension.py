@@ -27,8 +27,10 @@ from . import library_path
 __all__ = ["CppExtension", "include_paths", "library_paths", "load"]
 
 #: Flags torch_mt's own library is built with (setup.py), the ones that matter
-#: to a kernel: C++20 (the headers use it) and optimisation.
-CXX_FLAGS = ["-O3", "-std=c++20"]
+#: to a kernel: C++20 (the headers use it), optimisation, and no FMA
+#: contraction (a kernel's AVX-512 entry would otherwise round differently
+#: from its AVX2 and portable ones: <torch_mt/simd.h>).
+CXX_FLAGS = ["-O3", "-std=c++20", "-ffp-contract=off"]
 
 
 def include_paths() -> list[str]:

@@ -133,7 +133,7 @@ at::Tensor dtw_path_cpu(const at::Tensor& cost, const std::optional<at::Tensor>&
 
 // DTW of the group's items; lanes with n or m of 0 keep their `out`.
 template <int kFeatures>
-void dtw_series_lanes(const LaneGroup& group, int64_t features, std::vector<Lanes>& rows,
+void dtw_series_lanes(const LaneGroup& group, int64_t features, LaneVector& rows,
                       double out[kLanes]) {
   const int64_t cols = group.cols;
   rows.assign(static_cast<size_t>(3 * cols), Lanes{});
@@ -169,8 +169,7 @@ at::Tensor dtw_series_cpu(const at::Tensor& x, const at::Tensor& y,
                           const std::optional<at::Tensor>& y_lengths) {
   const SeriesBatch batch(kDtwSeries, x, y, x_lengths, y_lengths);
   return series_values(
-      kDtwSeries, batch, x,
-      [&](const LaneGroup& group, std::vector<Lanes>& rows, double values[kLanes]) {
+      kDtwSeries, batch, x, [&](const LaneGroup& group, LaneVector& rows, double values[kLanes]) {
         with_features(batch.features, [&](auto known) {
           dtw_series_lanes<decltype(known)::value>(group, batch.features, rows, values);
         });

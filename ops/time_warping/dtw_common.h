@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <new>
 #include <optional>
 #include <type_traits>
 #include <vector>
@@ -192,13 +193,34 @@ void check_series_item(const char* op, const scalar_t* series, int64_t steps, in
 constexpr int kLanes = 4;
 using Lanes = double __attribute__((vector_size(kLanes * sizeof(double))));
 
+// The allocator of Lanes vectors: 32-byte aligned. Compiled without AVX,
+// GCC aligns the type to 16 bytes only (so std::allocator does), while the
+// AVX2 and AVX-512 entries (simd::dispatch) access it with aligned 32-byte
+// loads and stores.
+struct LaneAllocator {
+  using value_type = Lanes;
+  template <typename Other>
+  struct rebind {
+    using other = LaneAllocator;
+  };
+  static constexpr std::align_val_t kAlignment{32};
+  Lanes* allocate(size_t count) {
+    return static_cast<Lanes*>(::operator new(count * sizeof(Lanes), kAlignment));
+  }
+  void deallocate(Lanes* lanes, size_t count) {
+    ::operator delete(lanes, count * sizeof(Lanes), kAlignment);
+  }
+  bool operator==(const LaneAllocator&) const { return true; }
+};
+using LaneVector = std::vector<Lanes, LaneAllocator>;
+
 // kLanes consecutive items of a SeriesBatch, lane-interleaved in float64.
 struct LaneGroup {
   int64_t first = 0, count = 0;            // items [first, first + count); other lanes idle
   int64_t n[kLanes] = {}, m[kLanes] = {};  // each lane's lengths (0 for idle lanes)
   int64_t rows = 0, cols = 0;              // the largest n and m
   // Step i's feature k of lane l at [i * features + k][l]; 0 past the lane's length.
-  std::vector<Lanes> x, y;
+  LaneVector x, y;
 
   // Values of empty items: 0 when both sides are empty, +inf (no path) when one is.
   void empty_item_values(double values[kLanes]) const {
@@ -221,7 +243,7 @@ struct LaneGroup {
 
 template <typename scalar_t>
 void interleave(const scalar_t* const series[kLanes], const int64_t steps[kLanes], int64_t longest,
-                int64_t features, std::vector<Lanes>& out) {
+                int64_t features, LaneVector& out) {
   out.assign(static_cast<size_t>(longest * features), Lanes{});
   for (int lane = 0; lane < kLanes; ++lane) {
     for (int64_t k = 0; k < steps[lane] * features; ++k) {
@@ -260,7 +282,7 @@ void load_group(const char* op, const SeriesBatch& batch, int64_t first, LaneGro
 // kFeatures: the number of features when known at compile time (1, the
 // univariate case), else 0 (read `features`).
 template <int kFeatures>
-void lane_costs(const LaneGroup& group, int64_t i, int64_t features, Lanes* cost) {
+MT_SIMD_INLINE void lane_costs(const LaneGroup& group, int64_t i, int64_t features, Lanes* cost) {
   const int64_t d = kFeatures > 0 ? kFeatures : features;
   const Lanes* x_step = group.x.data() + i * d;
   const Lanes* y = group.y.data();
@@ -318,7 +340,7 @@ at::Tensor series_values(const char* op, const SeriesBatch& batch, const at::Ten
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "mt::series_values", [&] {
     scalar_t* result = out.data_ptr<scalar_t>();
     for_each_group<scalar_t>(op, batch, kCellNs, [&](const LaneGroup& group) {
-      std::vector<Lanes> scratch;
+      LaneVector scratch;
       double values[kLanes];
       group.empty_item_values(values);
       if (group.rows > 0 && group.cols > 0) {

@@ -11,7 +11,13 @@
 
 #include <torch_mt/parallel.h>
 #include "dtw_common.h"
+#include "lane_math.h"
 #include "softmin.h"
+
+// lane_math.h's functions take 256-bit vectors by value; GCC notes the ABI
+// of such calls where their instantiations are emitted, at this file's end
+// (they are always inlined: no call is made).
+#pragma GCC diagnostic ignored "-Wpsabi"
 
 namespace mt::time_warping {
 namespace {
@@ -23,10 +29,14 @@ namespace {
 //   mt::soft_dtw_series_backward(grad, x, y, gamma, ...) -> (grad_x, grad_y):
 //     grad[b] * (sum_j E(i, j) 2 (x_i - y_j), sum_i E(i, j) 2 (y_j - x_i)),
 //     E the expected alignment, accumulated while it is computed (no E table).
-// Four items at a time in SIMD lanes (dtw_common.h: lane groups). The soft
-// minimum of each lane is scalar code: the four lanes' exp/log chains are
-// independent, so the core overlaps them, where one item's chain (each cell
-// waits for its left neighbour's exp and log) leaves it mostly idle.
+// Four items at a time in SIMD lanes (dtw_common.h: lane groups). The
+// kernels are templates on the ISA tag run through simd::dispatch(): on
+// AVX2 and AVX-512 the soft minimum of all four lanes is one vector
+// computation (lane_math.h's exp and log, the same bits on both); the
+// portable code calls libm's exp and log per lane (each within an ulp or
+// so of lane_math.h's: results agree to ~1e-15 relative, not bitwise).
+// Independent lanes fill the core where one item's chain (each cell waits
+// for its left neighbour's exp and log) would leave it mostly idle.
 
 constexpr const char* kSoftDtwSeries = "mt::soft_dtw_series";
 constexpr const char* kSoftDtwSeriesBackward = "mt::soft_dtw_series_backward";
@@ -34,9 +44,10 @@ constexpr const char* kSoftDtwSeriesBackward = "mt::soft_dtw_series_backward";
 // One DP row with its virtual column -1 first: row[j + 1] holds column j.
 // The forward pass over a group; with `shares` (rows x cols x 3 Lanes) it
 // keeps every cell's predecessor shares for the backward pass.
-template <int kFeatures>
-void soft_dtw_series_lanes(const LaneGroup& group, int64_t features, double gamma,
-                           std::vector<Lanes>& scratch, Lanes* shares, double values[kLanes]) {
+template <int kFeatures, class Isa>
+MT_SIMD_INLINE void soft_dtw_series_lanes(Isa, const LaneGroup& group, int64_t features,
+                                          double gamma, LaneVector& scratch, Lanes* shares,
+                                          double values[kLanes]) {
   const int64_t cols = group.cols;
   scratch.assign(static_cast<size_t>(3 * (cols + 1)), Lanes{} + kInf);
   Lanes* previous = scratch.data();  // R(i-1, j) at [j + 1], R(i-1, -1) at [0]
@@ -51,14 +62,20 @@ void soft_dtw_series_lanes(const LaneGroup& group, int64_t features, double gamm
       const Lanes& up = previous[j + 1];
       const Lanes& left = current[j];
       Lanes& out = current[j + 1];
-      if (shares == nullptr) {
-        for (int lane = 0; lane < kLanes; ++lane) {
-          out[lane] = cost[j][lane] + softmin(diagonal[lane], up[lane], left[lane], gamma);
-        }
+      Lanes* cell = shares == nullptr ? nullptr : shares + 3 * (i * cols + j);
+      if constexpr (Isa::isa != simd::Isa::portable) {
+        Lanes soft;
+        softmin_lanes(diagonal, up, left, gamma, soft, cell);
+        out = cost[j] + soft;
         continue;
       }
-      Lanes* cell = shares + 3 * (i * cols + j);  // diagonal, up, left
+      // Portable: libm's exp and log lane by lane (lane_math.h's vectors
+      // spill on 128-bit registers: 1.4x slower than this on SSE2).
       for (int lane = 0; lane < kLanes; ++lane) {
+        if (cell == nullptr) {
+          out[lane] = cost[j][lane] + softmin(diagonal[lane], up[lane], left[lane], gamma);
+          continue;
+        }
         double share[3];
         out[lane] =
             cost[j][lane] + softmin_with_shares(diagonal[lane], up[lane], left[lane], gamma, share);
@@ -78,10 +95,11 @@ void soft_dtw_series_lanes(const LaneGroup& group, int64_t features, double gamm
 // own block and started at its own last cell (with 1 where the value is
 // finite, else 0: no path, no gradient). Each cell adds E 2 (x_i - y_j) to
 // gx[i] and subtracts it from gy[j].
-template <int kFeatures>
-void soft_dtw_series_gradient_lanes(const LaneGroup& group, int64_t features, const Lanes* shares,
-                                    const double values[kLanes], std::vector<Lanes>& scratch,
-                                    std::vector<Lanes>& gx, std::vector<Lanes>& gy) {
+template <int kFeatures, class Isa>
+MT_SIMD_INLINE void soft_dtw_series_gradient_lanes(Isa, const LaneGroup& group, int64_t features,
+                                                   const Lanes* shares, const double values[kLanes],
+                                                   LaneVector& scratch, LaneVector& gx,
+                                                   LaneVector& gy) {
   const int64_t rows = group.rows, cols = group.cols;
   const int64_t d = kFeatures > 0 ? kFeatures : features;
   gx.assign(static_cast<size_t>(rows * d), Lanes{});
@@ -138,7 +156,7 @@ void soft_dtw_series_gradient_lanes(const LaneGroup& group, int64_t features, co
 // Lane `lane`'s first `steps` steps of a lane-interleaved gradient, times
 // `scale`, into a [steps, features] item of the output (the rest stays 0).
 template <typename scalar_t>
-void scatter_lane(const std::vector<Lanes>& gradient, int lane, int64_t steps, int64_t features,
+void scatter_lane(const LaneVector& gradient, int lane, int64_t steps, int64_t features,
                   double scale, scalar_t* out) {
   for (int64_t k = 0; k < steps * features; ++k) {
     out[k] = static_cast<scalar_t>(scale * gradient[k][lane]);
@@ -150,14 +168,17 @@ at::Tensor soft_dtw_series_cpu(const at::Tensor& x, const at::Tensor& y, double 
                                const std::optional<at::Tensor>& y_lengths) {
   check_gamma(kSoftDtwSeries, gamma);
   const SeriesBatch batch(kSoftDtwSeries, x, y, x_lengths, y_lengths);
-  return series_values(
-      kSoftDtwSeries, batch, x,
-      [&](const LaneGroup& group, std::vector<Lanes>& scratch, double values[kLanes]) {
-        with_features(batch.features, [&](auto known) {
-          soft_dtw_series_lanes<decltype(known)::value>(group, batch.features, gamma, scratch,
-                                                        /*shares=*/nullptr, values);
-        });
-      });
+  const simd::Isa chosen = simd::isa();
+  return series_values(kSoftDtwSeries, batch, x,
+                       [&](const LaneGroup& group, LaneVector& scratch, double values[kLanes]) {
+                         with_features(batch.features, [&](auto known) {
+                           simd::dispatch(chosen, [&](auto isa) {
+                             soft_dtw_series_lanes<decltype(known)::value>(
+                                 isa, group, batch.features, gamma, scratch, /*shares=*/nullptr,
+                                 values);
+                           });
+                         });
+                       });
 }
 
 void check_soft_dtw_series_backward(Kernel kernel, const at::Tensor& grad, const at::Tensor& x,
@@ -179,6 +200,7 @@ std::tuple<at::Tensor, at::Tensor> soft_dtw_series_backward_cpu(
   const char* op = kSoftDtwSeriesBackward;
   check_soft_dtw_series_backward(Kernel::kCpu, grad, x, y, gamma, x_lengths, y_lengths);
   const SeriesBatch batch(op, x, y, x_lengths, y_lengths);
+  const simd::Isa chosen = simd::isa();
   check_allocation(op, "one lane group's predecessor shares", {3 * kLanes * batch.rows, batch.cols},
                    sizeof(double));
   const at::Tensor grads = contiguous_on_pool(grad, op, "grad");
@@ -192,15 +214,17 @@ std::tuple<at::Tensor, at::Tensor> soft_dtw_series_backward_cpu(
       if (group.rows == 0 || group.cols == 0) {
         return;  // every item is empty: zero gradients
       }
-      std::vector<Lanes> scratch, shares(static_cast<size_t>(3 * group.rows * group.cols)), gx, gy;
+      LaneVector scratch, shares(static_cast<size_t>(3 * group.rows * group.cols)), gx, gy;
       double values[kLanes];
       group.empty_item_values(values);
       with_features(batch.features, [&](auto known) {
         constexpr int kFeatures = decltype(known)::value;
-        soft_dtw_series_lanes<kFeatures>(group, batch.features, gamma, scratch, shares.data(),
-                                         values);
-        soft_dtw_series_gradient_lanes<kFeatures>(group, batch.features, shares.data(), values,
-                                                  scratch, gx, gy);
+        simd::dispatch(chosen, [&](auto isa) {
+          soft_dtw_series_lanes<kFeatures>(isa, group, batch.features, gamma, scratch,
+                                           shares.data(), values);
+          soft_dtw_series_gradient_lanes<kFeatures>(isa, group, batch.features, shares.data(),
+                                                    values, scratch, gx, gy);
+        });
       });
       for (int lane = 0; lane < group.count; ++lane) {
         const int64_t b = group.first + lane;

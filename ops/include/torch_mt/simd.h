@@ -46,7 +46,8 @@ struct Avx512 {
 // The target attributes of the entries. AVX2 with BMI1/2, POPCNT and LZCNT:
 // every CPU with AVX2 has them (x86-64-v3 without FMA: contracting a * b + c
 // into an FMA would round differently from the portable code). AVX-512 is
-// F, BW, DQ and VL (Skylake-SP and later, Zen 4).
+// F, BW, DQ and VL (Skylake-SP and later, Zen 4); it brings FMA with it, so
+// kernels are built with -ffp-contract=off (setup.py, cpp_extension).
 #define MT_TARGET_AVX2 __attribute__((target("avx2,bmi,bmi2,popcnt,lzcnt")))
 #define MT_TARGET_AVX512 \
   __attribute__((target("avx2,bmi,bmi2,popcnt,lzcnt,avx512f,avx512bw,avx512dq,avx512vl")))
