@@ -137,9 +137,8 @@ int64_t pick_portable(Unvisited u, const int64_t* row_for_col, double nearest, i
 #if defined(__x86_64__)
 // relax_portable on four columns per step: the same operations in the same
 // order per column (no FMA), so the same bits.
-__attribute__((target("avx2"))) double relax_avx2(Unvisited u, const double* row_cost, int64_t row,
-                                                  double path_length, double row_dual,
-                                                  int64_t count) {
+MT_TARGET_AVX2 double relax_avx2(Unvisited u, const double* row_cost, int64_t row,
+                                 double path_length, double row_dual, int64_t count) {
   const __m256d length = _mm256_set1_pd(path_length), dual = _mm256_set1_pd(row_dual);
   const __m256i rows4 = _mm256_set1_epi64x(row);
   __m256d nearest4 = _mm256_set1_pd(kInf);
@@ -168,8 +167,8 @@ __attribute__((target("avx2"))) double relax_avx2(Unvisited u, const double* row
 
 // pick_portable, four columns per compare; only blocks holding a column at
 // `nearest` (usually one block) are looked at one by one.
-__attribute__((target("avx2"))) int64_t pick_avx2(Unvisited u, const int64_t* row_for_col,
-                                                  double nearest, int64_t count) {
+MT_TARGET_AVX2 int64_t pick_avx2(Unvisited u, const int64_t* row_for_col, double nearest,
+                                 int64_t count) {
   const __m256d target = _mm256_set1_pd(nearest);
   int64_t first = -1, last_free = -1;
   int64_t k = 0;
@@ -197,14 +196,15 @@ __attribute__((target("avx2"))) int64_t pick_avx2(Unvisited u, const int64_t* ro
 // ws.cost (rows <= cols, entries finite or +inf) into ws.col_for_row.
 // Keeps reduced costs cost(i, j) - row_dual[i] - col_dual[j] >= 0 with
 // equality on assigned pairs, so each shortest path is found by Dijkstra.
-bool solve_assignment(Workspace& ws, int64_t rows, int64_t cols) {
+// Isa: the instruction set (simd::dispatch's tag) of the column scans.
+template <class Isa>
+bool solve_assignment(Isa, Workspace& ws, int64_t rows, int64_t cols) {
   ws.row_dual.assign(rows, 0.0);
   ws.col_dual.assign(cols, 0.0);
   ws.col_for_row.assign(rows, -1);
   ws.row_for_col.assign(cols, -1);
   ws.path.assign(cols, -1);
   ws.shortest.assign(cols, kInf);
-  const bool avx2 = simd::avx2_enabled();
   for (int64_t new_row = 0; new_row < rows; ++new_row) {
     ws.visited_rows.clear();
     ws.visited_cols.clear();
@@ -225,22 +225,27 @@ bool solve_assignment(Workspace& ws, int64_t rows, int64_t cols) {
       const double row_dual = ws.row_dual[row];
       const Unvisited u(ws);
       const int64_t* row_for_col = ws.row_for_col.data();
+      double nearest;
 #if defined(__x86_64__)
-      const double nearest =
-          avx2 ? relax_avx2(u, row_cost, row, path_length, row_dual, unvisited)
-               : relax_portable(u, row_cost, row, path_length, row_dual, unvisited);
-#else
-      const double nearest = relax_portable(u, row_cost, row, path_length, row_dual, unvisited);
+      if constexpr (Isa::isa != simd::Isa::portable) {
+        nearest = relax_avx2(u, row_cost, row, path_length, row_dual, unvisited);
+      } else
 #endif
+      {
+        nearest = relax_portable(u, row_cost, row, path_length, row_dual, unvisited);
+      }
       if (nearest == kInf) {
         return false;  // every remaining column is forbidden from the tree
       }
+      int64_t at;
 #if defined(__x86_64__)
-      const int64_t at = avx2 ? pick_avx2(u, row_for_col, nearest, unvisited)
-                              : pick_portable(u, row_for_col, nearest, 0, unvisited, -1);
-#else
-      const int64_t at = pick_portable(u, row_for_col, nearest, 0, unvisited, -1);
+      if constexpr (Isa::isa != simd::Isa::portable) {
+        at = pick_avx2(u, row_for_col, nearest, unvisited);
+      } else
 #endif
+      {
+        at = pick_portable(u, row_for_col, nearest, 0, unvisited, -1);
+      }
       path_length = ws.unvisited_shortest[at];
       // The column joins the tree: its distance and predecessor are final.
       const int64_t col = ws.unvisited_col[at];
@@ -319,8 +324,8 @@ void load_item(Workspace& ws, const Item<scalar_t>& item, int64_t b, bool maximi
 // unassigned row and column) totals sum(cost) + (rows + cols - 2k) L/2: both
 // minimise sum(cost - L) over the pairs kept, so both keep the same pairs,
 // and this one solves rows x (rows + cols), not (rows + cols) squared.
-template <typename scalar_t>
-void assign_item_with_rejection(Workspace& ws, const Item<scalar_t>& item, int64_t b,
+template <class Isa, typename scalar_t>
+void assign_item_with_rejection(Isa isa, Workspace& ws, const Item<scalar_t>& item, int64_t b,
                                 double cost_limit, int64_t* row_ind, int64_t* col_ind) {
   load_item(ws, item, b, /*maximize=*/false, /*transpose=*/false);
   const int64_t rows = item.rows, cols = item.cols, width = cols + rows;
@@ -333,7 +338,7 @@ void assign_item_with_rejection(Workspace& ws, const Item<scalar_t>& item, int64
     std::fill(out + cols, out + width, kInf);
     out[cols + i] = cost_limit;
   }
-  TORCH_CHECK(solve_assignment(ws, rows, width), kOp, ": cost[", b,
+  TORCH_CHECK(solve_assignment(isa, ws, rows, width), kOp, ": cost[", b,
               "] has no assignment, though every row may be rejected");
   int64_t pair = 0;
   for (int64_t i = 0; i < rows; ++i) {
@@ -347,18 +352,18 @@ void assign_item_with_rejection(Workspace& ws, const Item<scalar_t>& item, int64
 
 // Solves item `b` and writes its pairs, rows ascending, into row_ind/col_ind
 // (already filled with -1).
-template <typename scalar_t>
-void assign_item(Workspace& ws, const Item<scalar_t>& item, int64_t b, bool maximize,
+template <class Isa, typename scalar_t>
+void assign_item(Isa isa, Workspace& ws, const Item<scalar_t>& item, int64_t b, bool maximize,
                  std::optional<double> cost_limit, int64_t* row_ind, int64_t* col_ind) {
   if (cost_limit.has_value() && *cost_limit < kInf) {  // +inf rejects nothing
-    assign_item_with_rejection(ws, item, b, *cost_limit, row_ind, col_ind);
+    assign_item_with_rejection(isa, ws, item, b, *cost_limit, row_ind, col_ind);
     return;
   }
   const bool transpose = item.rows > item.cols;
   load_item(ws, item, b, maximize, transpose);
   TORCH_CHECK_VALUE(
-      solve_assignment(ws, std::min(item.rows, item.cols), std::max(item.rows, item.cols)), kOp,
-      ": cost[", b, "] is infeasible: no assignment of all ",
+      solve_assignment(isa, ws, std::min(item.rows, item.cols), std::max(item.rows, item.cols)),
+      kOp, ": cost[", b, "] is infeasible: no assignment of all ",
       "its rows (or columns) avoids the forbidden (infinite) entries");
   if (!transpose) {
     for (int64_t i = 0; i < item.rows; ++i) {
@@ -403,6 +408,7 @@ std::tuple<at::Tensor, at::Tensor> linear_sum_assignment_cpu(
   at::Tensor row_ind = at::full({batch, pairs}, -1, cost.options().dtype(at::kLong));
   at::Tensor col_ind = at::full({batch, pairs}, -1, cost.options().dtype(at::kLong));
   ItemErrors errors;
+  const simd::Isa chosen = simd::isa();
   // Every real dtype SciPy takes, the unsigned ones included (the Meta kernel
   // accepts them, so a compiled graph must run them too).
   AT_DISPATCH_V2(cost.scalar_type(), kOp, AT_WRAP([&] {
@@ -416,8 +422,10 @@ std::tuple<at::Tensor, at::Tensor> linear_sum_assignment_cpu(
                      for (int64_t b = first; b < last; ++b) {
                        errors.run(b, [&] {
                          const Item<scalar_t> item{data + b * rows * cols, cols, n[b], m[b]};
-                         assign_item(ws, item, b, maximize, cost_limit, row_out + b * pairs,
-                                     col_out + b * pairs);
+                         simd::dispatch(chosen, [&](auto isa) {
+                           assign_item(isa, ws, item, b, maximize, cost_limit, row_out + b * pairs,
+                                       col_out + b * pairs);
+                         });
                        });
                      }
                    });

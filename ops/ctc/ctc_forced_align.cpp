@@ -112,11 +112,10 @@ void trellis_frame_portable(const double* previous, const uint8_t* can_skip, con
 // it along the states: four per AVX2 instruction, compares, blends and adds
 // only (no gather, no masked store: nothing Zen cores run as microcode). The
 // same comparisons, selects and one add per state, so the same bits.
-__attribute__((target("avx2"))) void trellis_frame_avx2(const double* __restrict previous,
-                                                        const uint8_t* __restrict can_skip,
-                                                        const double* __restrict emission,
-                                                        int64_t states, double* __restrict current,
-                                                        int8_t* __restrict step) {
+MT_TARGET_AVX2 void trellis_frame_avx2(const double* __restrict previous,
+                                       const uint8_t* __restrict can_skip,
+                                       const double* __restrict emission, int64_t states,
+                                       double* __restrict current, int8_t* __restrict step) {
   for (int64_t s = 0; s < states; ++s) {
     const double stay = previous[s];
     const double advance = previous[s - 1];
@@ -131,8 +130,9 @@ __attribute__((target("avx2"))) void trellis_frame_avx2(const double* __restrict
 }
 #endif
 
-template <typename scalar_t, typename target_t>
-void align_item(const scalar_t* log_probs, int64_t frames, int64_t classes,
+// Isa: the instruction set of the trellis step (simd::dispatch's tag).
+template <class Isa, typename scalar_t, typename target_t>
+void align_item(Isa, const scalar_t* log_probs, int64_t frames, int64_t classes,
                 const Transcript<target_t>& transcript, int64_t blank, AlignWorkspace& ws,
                 int64_t* labels, scalar_t* scores) {
   if (frames == 0) {
@@ -156,7 +156,8 @@ void align_item(const scalar_t* log_probs, int64_t frames, int64_t classes,
     previous[1] = static_cast<double>(log_probs[ws.label[1]]);
   }
 #if defined(__x86_64__)
-  const auto frame_step = simd::avx2_enabled() ? trellis_frame_avx2 : trellis_frame_portable;
+  const auto frame_step =
+      Isa::isa != simd::Isa::portable ? trellis_frame_avx2 : trellis_frame_portable;
 #else
   const auto frame_step = trellis_frame_portable;
 #endif
@@ -217,6 +218,7 @@ std::tuple<at::Tensor, at::Tensor> ctc_forced_align_cpu(const at::Tensor& log_pr
   at::Tensor labels =
       at::full({frames.batch, frames.steps}, -1, targets.options().dtype(at::kLong));
   at::Tensor scores = at::zeros({frames.batch, frames.steps}, log_probs.options());
+  const simd::Isa chosen = simd::isa();
   AT_DISPATCH_FLOATING_TYPES(log_probs.scalar_type(), kAlign, [&] {
     using scalar_type = scalar_t;
     AT_DISPATCH_INDEX_TYPES(targets.scalar_type(), kAlign, [&] {
@@ -231,8 +233,10 @@ std::tuple<at::Tensor, at::Tensor> ctc_forced_align_cpu(const at::Tensor& log_pr
         const int64_t steps = frames.length[b];
         check_item_log_probs(kAlign, item, steps, frames.classes, b);
         check_transcript(transcript, steps, frames.classes, blank, b);
-        align_item(item, steps, frames.classes, transcript, blank, ws, label_out + b * frames.steps,
-                   score_out + b * frames.steps);
+        simd::dispatch(chosen, [&](auto isa) {
+          align_item(isa, item, steps, frames.classes, transcript, blank, ws,
+                     label_out + b * frames.steps, score_out + b * frames.steps);
+        });
       });
     });
   });

@@ -59,9 +59,9 @@ inline bool in_one_page(uintptr_t address, int64_t size) {
 // advance_block() with carry_in = +1 on eight one-word lanes in one AVX-512
 // register: FourLanesAvx2::advance() with vpternlogq's three-input logic.
 // No scores: the timeline reads each pair's distance off its last column.
-__attribute__((target("avx512f"), always_inline)) inline void advance_eight_lanes(__m512i match,
-                                                                                  __m512i& plus,
-                                                                                  __m512i& minus) {
+MT_TARGET_AVX512 __attribute__((always_inline)) inline void advance_eight_lanes(__m512i match,
+                                                                                __m512i& plus,
+                                                                                __m512i& minus) {
   const __m512i one = _mm512_set1_epi64(1);
   const __m512i vertical = _mm512_or_si512(match, minus);
   const __m512i sum = _mm512_add_epi64(_mm512_and_si512(match, plus), plus);

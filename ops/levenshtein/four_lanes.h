@@ -65,7 +65,7 @@ void four_lanes_with(const int64_t pattern_lengths[kLanes], const int64_t text_l
 // advance_block() with carry_in = +1 on four one-word lanes in one AVX2
 // register, without the scores: the lanes' new vertical words, and their
 // horizontal ones through the out-parameters.
-__attribute__((target("avx2"), always_inline)) inline void advance_four_lanes(
+MT_TARGET_AVX2 __attribute__((always_inline)) inline void advance_four_lanes(
     __m256i match, __m256i& plus, __m256i& minus, __m256i& horizontal_plus,
     __m256i& horizontal_minus) {
   const __m256i all_ones = _mm256_set1_epi64x(-1), one = _mm256_set1_epi64x(1);
@@ -89,8 +89,8 @@ __attribute__((target("avx2"), always_inline)) inline void advance_four_lanes(
 struct FourLanesAvx2 {
   __m256i plus, minus, scores, score_rows, ends;
 
-  __attribute__((target("avx2"))) FourLanesAvx2(const int64_t pattern_lengths[kLanes],
-                                                const int64_t text_lengths[kLanes]) {
+  MT_TARGET_AVX2 FourLanesAvx2(const int64_t pattern_lengths[kLanes],
+                               const int64_t text_lengths[kLanes]) {
     plus = _mm256_set1_epi64x(-1);
     minus = _mm256_setzero_si256();
     scores = _mm256_set_epi64x(pattern_lengths[3], pattern_lengths[2], pattern_lengths[1],
@@ -102,16 +102,16 @@ struct FourLanesAvx2 {
   }
 
   // advance_four_lanes() on this state.
-  __attribute__((target("avx2"), always_inline)) void advance(__m256i match,
-                                                              __m256i& horizontal_plus,
-                                                              __m256i& horizontal_minus) {
+  MT_TARGET_AVX2 __attribute__((always_inline)) void advance(__m256i match,
+                                                             __m256i& horizontal_plus,
+                                                             __m256i& horizontal_minus) {
     advance_four_lanes(match, plus, minus, horizontal_plus, horizontal_minus);
   }
 
   // One text symbol on every lane; `active` masks the lanes it counts for.
   // A score moves by +1 where its row's horizontal delta is +1 and by -1
   // where it is -1 (cmpeq gives -1 on a set bit: subtract it, add it).
-  __attribute__((target("avx2"), always_inline)) void step(__m256i match, __m256i active) {
+  MT_TARGET_AVX2 __attribute__((always_inline)) void step(__m256i match, __m256i active) {
     __m256i horizontal_plus, horizontal_minus;
     advance(match, horizontal_plus, horizontal_minus);
     const __m256i up =
@@ -122,8 +122,7 @@ struct FourLanesAvx2 {
   }
 
   // exceeds() on every lane after `done` symbols: score - max(end - done, 0) > bound.
-  __attribute__((target("avx2"), always_inline)) bool all_exceed(int64_t done,
-                                                                 int64_t bound) const {
+  MT_TARGET_AVX2 __attribute__((always_inline)) bool all_exceed(int64_t done, int64_t bound) const {
     const __m256i left = _mm256_sub_epi64(ends, _mm256_set1_epi64x(done));
     const __m256i remaining =
         _mm256_and_si256(left, _mm256_cmpgt_epi64(left, _mm256_setzero_si256()));
@@ -139,10 +138,9 @@ struct FourLanesAvx2 {
 // lane past its end re-reads a readable symbol; that step does not count).
 // Compiled for AVX2 only here: callers reach it from an AVX2 or AVX-512 entry.
 template <typename MatchSource>
-__attribute__((target("avx2"))) void four_lanes_avx2(const int64_t pattern_lengths[kLanes],
-                                                     const int64_t text_lengths[kLanes],
-                                                     int64_t bound, int64_t out[kLanes],
-                                                     const MatchSource& source) {
+MT_TARGET_AVX2 void four_lanes_avx2(const int64_t pattern_lengths[kLanes],
+                                    const int64_t text_lengths[kLanes], int64_t bound,
+                                    int64_t out[kLanes], const MatchSource& source) {
   static_assert(kLanes == 4, "one AVX2 register holds four 64-bit lanes");
   FourLanesAvx2 lanes(pattern_lengths, text_lengths);
   const int64_t shortest = *std::min_element(text_lengths, text_lengths + kLanes);
@@ -177,16 +175,16 @@ struct GatheredMatches {
   const Token* const* readable;
   const int64_t* last;
 
-  __attribute__((target("avx2"))) __m256i matches(int64_t k) const {
+  MT_TARGET_AVX2 __m256i matches(int64_t k) const {
     return gather([&](int lane) { return texts[lane][k]; });
   }
-  __attribute__((target("avx2"))) __m256i clamped_matches(int64_t k) const {
+  MT_TARGET_AVX2 __m256i clamped_matches(int64_t k) const {
     return gather([&](int lane) { return readable[lane][std::min(k, last[lane])]; });
   }
 
  private:
   template <typename SymbolOf>
-  __attribute__((target("avx2"))) __m256i gather(SymbolOf symbol) const {
+  MT_TARGET_AVX2 __m256i gather(SymbolOf symbol) const {
     const auto match = [&](int lane) {
       return static_cast<long long>(lookups[lane](symbol(lane)));
     };

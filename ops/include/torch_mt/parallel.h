@@ -12,9 +12,9 @@
 //   mt::contiguous_on_pool(t, op, arg)          inputs made contiguous on the pool
 //   mt::check_*                                 argument checks naming op and argument
 //   mt::check_allocation(...)                   refuse outputs that cannot fit
-//   mt::simd::avx2_enabled()                    the AVX2 switch (TORCH_MT_DISABLE_SIMD)
-//   mt::simd::avx512_enabled()                  the AVX-512 switch (also TORCH_MT_DISABLE_AVX512)
-//                                               of kernels with a SIMD path
+//   mt::simd::isa(), simd::dispatch(isa, body)  the instruction set, decided once, and a
+//                                               body run compiled for it (simd.h; the
+//                                               TORCH_MT_DISABLE_AVX512 / _SIMD switches)
 //   mt::strings::StringSide, append_code_points strings read in place (str[], Python str)
 //
 // Linking: every library that includes this header links libtorch_mt.so
