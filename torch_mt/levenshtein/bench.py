@@ -128,7 +128,9 @@ def workloads(quick: bool) -> list[Workload]:
     return [
         *join_workloads(quick),
         batch,
-        *_text_rows(num_pairs, grid_side, rng),
+        # The string grids at twice the token grid's side (2000 x 2000 in
+        # the full run): the size rapidfuzz's cdist users run.
+        *_text_rows(num_pairs, 2 * grid_side, rng),
         _from_strings(
             as_text(lefts), as_text(rights), "vocabulary-1000 tokens as text (CJK above id 26)"
         ),
@@ -238,17 +240,20 @@ def _grid_from_strings(row_strings: list[str], col_strings: list[str], what: str
         name=f"edit_distance_pairwise from Python strings, {what}, {shape}",
         description=f"all pairs of {shape} strings of 20-60 characters ({what})",
         ops=("edit_distance_pairwise", "edit_distance_pairwise_text"),
+        # cdist at 1 worker and at all: torch_mt's 1- and all-thread arms
+        # compare with it at equal workers.
         arms=[
             Arm(
-                "rapidfuzz.process.cdist(workers=-1)",
-                lambda: peer("rapidfuzz.process").cdist(
+                f"rapidfuzz.process.cdist(workers={workers})",
+                lambda workers=workers: peer("rapidfuzz.process").cdist(
                     row_strings,
                     col_strings,
                     scorer=peer("rapidfuzz.distance").Levenshtein.distance,
-                    workers=-1,
+                    workers=workers,
                 ),
                 requires=("rapidfuzz",),
-            ),
+            )
+            for workers in (1, -1)
         ],
         torch_mt=lambda: edit_distance_pairwise(row_strings, col_strings),
         normalise=as_int_lists,
