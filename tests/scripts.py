@@ -29,26 +29,6 @@ def run_script(
         )
 
 
-def json_with_and_without_simd(code: str, timeout: float = 300) -> tuple:
-    """What ``code`` prints as JSON, run once with torch_mt's SIMD paths and
-    once in a process where TORCH_MT_DISABLE_SIMD switches them off: the
-    check that each SIMD kernel's portable twin gives the same bits."""
-    outputs = []
-    for simd_off in (False, True):
-        env = {"TORCH_MT_DISABLE_SIMD": "1"} if simd_off else {}
-        full_env = {k: v for k, v in os.environ.items() if k != "TORCH_MT_DISABLE_SIMD"}
-        result = subprocess.run(
-            [sys.executable, "-c", code],
-            env={**full_env, **env},
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
-        assert result.returncode == 0, result.stderr
-        outputs.append(json.loads(result.stdout))
-    return tuple(outputs)
-
-
 #: The instruction-set variants a process can be switched to (simd.h):
 #: native (AVX-512 where the CPU has it), AVX2, portable.
 ISA_SWITCHES = {
@@ -58,11 +38,12 @@ ISA_SWITCHES = {
 }
 
 
-def json_per_isa(code: str, timeout: float = 300) -> dict:
+def json_per_isa(code: str, timeout: float = 300, variants=tuple(ISA_SWITCHES)) -> dict:
     """What ``code`` prints as JSON in a process of each ISA_SWITCHES
-    variant, by variant name."""
+    variant named, by variant name."""
     outputs = {}
-    for name, switch in ISA_SWITCHES.items():
+    for name in variants:
+        switch = ISA_SWITCHES[name]
         base = {
             k: v
             for k, v in os.environ.items()
@@ -78,3 +59,11 @@ def json_per_isa(code: str, timeout: float = 300) -> dict:
         assert result.returncode == 0, result.stderr
         outputs[name] = json.loads(result.stdout)
     return outputs
+
+
+def json_with_and_without_simd(code: str, timeout: float = 300) -> tuple:
+    """What ``code`` prints as JSON, run once with torch_mt's SIMD paths and
+    once in a process where TORCH_MT_DISABLE_SIMD switches them off: the
+    check that each SIMD kernel's portable twin gives the same bits."""
+    outputs = json_per_isa(code, timeout, variants=("native", "portable"))
+    return outputs["native"], outputs["portable"]
