@@ -13,7 +13,7 @@
 #include <cstdint>
 #include <cstring>
 
-#include <torch_mt/simd.h>
+#include <torch_mt/parallel.h>
 #include "dtw_common.h"
 
 // These take and return 256-bit vectors by value, which GCC warns would
