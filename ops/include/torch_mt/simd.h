@@ -112,16 +112,6 @@ void dispatch(Isa chosen, Body&& body) {
   body(Portable{});
 }
 
-// The name a report shows for the chosen set ("avx512", "avx2", "portable").
-inline const char* isa_name() {
-  switch (isa()) {
-    case Isa::avx512: return "avx512";
-    case Isa::avx2: return "avx2";
-    case Isa::portable: break;
-  }
-  return "portable";
-}
-
 // Earlier spellings of isa() >= avx2 and isa() == avx512, kept for users'
 // kernels written against them.
 inline bool avx2_enabled() { return isa() != Isa::portable; }
