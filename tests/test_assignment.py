@@ -39,6 +39,42 @@ def test_indices_equal_scipy_when_optimum_is_unique(
     assert torch.equal(actual[0], expected[0]) and torch.equal(actual[1], expected[1])
 
 
+@settings(max_examples=120)
+@given(
+    rows=st.integers(1, 70),
+    cols=st.integers(1, 70),
+    regime=st.sampled_from(["uniform", "float32", "integers 0-3", "hundredths", "forbidden"]),
+    maximize=st.booleans(),
+    seed=st.integers(0, 2**32 - 1),
+    threads=st.sampled_from(THREAD_COUNTS),
+)
+def test_scipy_pairs_whether_or_not_the_optimum_is_tied(rows, cols, regime, maximize, seed, threads):
+    # Items big enough for the Jonker-Volgenant start to do real work. On
+    # continuous costs its optimum is unique and kept; on small integers and
+    # values rounded to 0.01 the optimum is tied, unique_optimum says so,
+    # and the item is solved again in SciPy's order: SciPy's pairs either way.
+    generator = torch.Generator().manual_seed(seed)
+    cost = torch.rand((3, rows, cols), generator=generator, dtype=torch.float64)
+    if regime == "float32":
+        cost = cost.float()
+    elif regime == "integers 0-3":
+        cost = (cost * 4).floor()
+    elif regime == "hundredths":
+        cost = (cost * 100).round() / 100
+    elif regime == "forbidden":
+        cost[cost < 0.15] = -math.inf if maximize else math.inf
+    with torch_mt.num_threads(threads):
+        try:
+            actual = torch_mt.linear_sum_assignment(cost, maximize=maximize)
+        except ValueError as error:  # an infeasible forbidden pattern, as SciPy says
+            assert regime == "forbidden" and "infeasible" in str(error)
+            with pytest.raises(ValueError, match="infeasible"):
+                scipy_reference(cost, None, None, maximize)
+            return
+    expected = scipy_reference(cost, None, None, maximize)
+    assert torch.equal(actual[0], expected[0]) and torch.equal(actual[1], expected[1])
+
+
 @settings(max_examples=150)
 @given(
     batch=st.integers(0, 6),

@@ -1,0 +1,190 @@
+// Is the assignment in ws the only optimal one? If so, every exact solver
+// returns it, SciPy's included, whatever order it scans in.
+//
+// Complementary slackness: with optimal duals, an assignment is optimal
+// exactly when all its pairs are tight (zero reduced cost) and every column
+// it leaves free has a zero dual. So another optimum differs from ours by
+// alternating chains of tight pairs, which in the digraph
+//   row i -> row_for_col[j]  for each tight pair (i, j) not assigned,
+//   row i -> free            for a tight pair (i, j) whose column j is free,
+//   free  -> row i           for each row whose column has a zero dual,
+// are cycles: a cycle through rows only swaps columns around it, one
+// through `free` hands a zero-dual column's row a free column. Uniqueness
+// is the absence of a cycle.
+//
+// The duals come out of floating-point sums, so "tight" and "zero" are read
+// with a tolerance far above their rounding error and far below any real
+// gap: an assignment within the tolerance of ours counts as a tie. A
+// reduced cost below minus the tolerance (duals not optimal) also answers
+// "not unique", so the caller's fallback decides.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+#include "shortest_paths.h"
+
+namespace mt::assignment {
+
+// The tolerance of "tight": 2^-42 (about 2.3e-13) of the largest magnitude
+// among the duals and the assigned costs, per row and column. Sums of n
+// doubles of that magnitude round by at most about n * 2^-53 of it. (A cost
+// much larger than those is far from tight whatever its rounding.)
+inline double tie_tolerance(const Workspace& ws, int64_t rows, int64_t cols) {
+  double scale = 1e-300;
+  for (int64_t i = 0; i < rows; ++i) {
+    scale = std::max(scale, std::abs(ws.row_dual[i]));
+    scale = std::max(scale, std::abs(ws.matrix[i * cols + ws.col_for_row[i]]));
+  }
+  for (int64_t j = 0; j < cols; ++j) {
+    scale = std::max(scale, std::abs(ws.col_dual[j]));
+  }
+  return std::ldexp(scale * static_cast<double>(rows + cols), -42);
+}
+
+// Appends to ws.tight_rows, for row `row`, the digraph node of each tight
+// pair other than its own (the column's row, or `free_node`); false when a
+// reduced cost is below -tolerance (a -inf cost too) or NaN, or its own pair
+// is not tight.
+inline bool tight_pairs_portable(Workspace& ws, int64_t row, int64_t cols, double tolerance,
+                                 int64_t free_node) {
+  const double* row_cost = ws.matrix + row * cols;
+  const double row_dual = ws.row_dual[row];
+  const int64_t own = ws.col_for_row[row];
+  for (int64_t j = 0; j < cols; ++j) {
+    const double reduced = row_cost[j] - row_dual - ws.col_dual[j];
+    if (!(reduced > tolerance)) {
+      if (!(reduced >= -tolerance)) {
+        return false;
+      }
+      if (j != own) {
+        const int64_t other = ws.row_for_col[j];
+        ws.tight_rows.push_back(other >= 0 ? other : free_node);
+      }
+    }
+  }
+  const double own_reduced = row_cost[own] - row_dual - ws.col_dual[own];
+  return std::abs(own_reduced) <= tolerance;
+}
+
+#if defined(__x86_64__)
+// tight_pairs_portable, four columns per compare: only blocks holding a
+// reduced cost at or below the tolerance (rare) are looked at one by one.
+MT_TARGET_AVX2 inline bool tight_pairs_avx2(Workspace& ws, int64_t row, int64_t cols,
+                                            double tolerance, int64_t free_node) {
+  const double* row_cost = ws.matrix + row * cols;
+  const double* col_dual = ws.col_dual.data();
+  const double row_dual = ws.row_dual[row];
+  const int64_t own = ws.col_for_row[row];
+  const __m256d dual4 = _mm256_set1_pd(row_dual), tolerance4 = _mm256_set1_pd(tolerance);
+  int64_t j = 0;
+  for (; j + 4 <= cols; j += 4) {
+    const __m256d reduced = _mm256_sub_pd(_mm256_sub_pd(_mm256_loadu_pd(row_cost + j), dual4),
+                                          _mm256_loadu_pd(col_dual + j));
+    // Not above the tolerance: tight, negative or NaN.
+    for (int hits = _mm256_movemask_pd(_mm256_cmp_pd(reduced, tolerance4, _CMP_NGT_UQ)); hits != 0;
+         hits &= hits - 1) {
+      const int64_t at = j + __builtin_ctz(static_cast<unsigned>(hits));
+      if (!(row_cost[at] - row_dual - col_dual[at] >= -tolerance)) {
+        return false;
+      }
+      if (at != own) {
+        const int64_t other = ws.row_for_col[at];
+        ws.tight_rows.push_back(other >= 0 ? other : free_node);
+      }
+    }
+  }
+  for (; j < cols; ++j) {
+    const double reduced = row_cost[j] - row_dual - col_dual[j];
+    if (!(reduced > tolerance)) {
+      if (!(reduced >= -tolerance)) {
+        return false;
+      }
+      if (j != own) {
+        const int64_t other = ws.row_for_col[j];
+        ws.tight_rows.push_back(other >= 0 ? other : free_node);
+      }
+    }
+  }
+  const double own_reduced = row_cost[own] - row_dual - col_dual[own];
+  return std::abs(own_reduced) <= tolerance;
+}
+#endif
+
+// Whether the digraph in ws.tight_offsets/tight_rows (nodes 0..nodes-1) has
+// a cycle: a depth-first search that meets a node still on its path.
+inline bool has_cycle(Workspace& ws, int64_t nodes) {
+  enum : uint8_t { kUnseen, kOnPath, kDone };
+  ws.dfs_state.assign(nodes, kUnseen);
+  std::vector<int64_t>& stack = ws.dfs_stack;  // (node, next edge) pairs
+  for (int64_t root = 0; root < nodes; ++root) {
+    if (ws.dfs_state[root] != kUnseen) {
+      continue;
+    }
+    stack.assign({root, ws.tight_offsets[root]});
+    ws.dfs_state[root] = kOnPath;
+    while (!stack.empty()) {
+      const int64_t node = stack[stack.size() - 2];
+      int64_t& edge = stack.back();
+      if (edge == ws.tight_offsets[node + 1]) {
+        ws.dfs_state[node] = kDone;
+        stack.resize(stack.size() - 2);
+        continue;
+      }
+      const int64_t next = ws.tight_rows[edge++];
+      if (ws.dfs_state[next] == kOnPath) {
+        return true;
+      }
+      if (ws.dfs_state[next] == kUnseen) {
+        ws.dfs_state[next] = kOnPath;
+        stack.push_back(next);
+        stack.push_back(ws.tight_offsets[next]);
+      }
+    }
+  }
+  return false;
+}
+
+// True when ws's complete assignment of the `rows` x `cols` matrix ws.matrix
+// (rows <= cols) is, up to the tolerance, the only optimal one.
+template <class Isa>
+bool unique_optimum(Isa, Workspace& ws, int64_t rows, int64_t cols) {
+  const double tolerance = tie_tolerance(ws, rows, cols);
+  for (int64_t j = 0; j < cols; ++j) {
+    if (ws.row_for_col[j] < 0 && std::abs(ws.col_dual[j]) > tolerance) {
+      return false;  // a free column needs a zero dual
+    }
+  }
+  const int64_t free_node = rows;
+  ws.tight_offsets.assign(rows + 2, 0);
+  ws.tight_rows.clear();
+  for (int64_t i = 0; i < rows; ++i) {
+    bool optimal;
+#if defined(__x86_64__)
+    if constexpr (Isa::isa != simd::Isa::portable) {
+      optimal = tight_pairs_avx2(ws, i, cols, tolerance, free_node);
+    } else
+#endif
+    {
+      optimal = tight_pairs_portable(ws, i, cols, tolerance, free_node);
+    }
+    if (!optimal) {
+      return false;
+    }
+    ws.tight_offsets[i + 1] = static_cast<int64_t>(ws.tight_rows.size());
+  }
+  // `free` matters only when some tight pair reaches a free column.
+  if (std::find(ws.tight_rows.begin(), ws.tight_rows.end(), free_node) != ws.tight_rows.end()) {
+    for (int64_t i = 0; i < rows; ++i) {
+      if (ws.col_dual[ws.col_for_row[i]] >= -tolerance) {
+        ws.tight_rows.push_back(i);
+      }
+    }
+  }
+  ws.tight_offsets[rows + 1] = static_cast<int64_t>(ws.tight_rows.size());
+  return !has_cycle(ws, rows + 1);
+}
+
+}  // namespace mt::assignment
