@@ -48,7 +48,9 @@ def test_indices_equal_scipy_when_optimum_is_unique(
     seed=st.integers(0, 2**32 - 1),
     threads=st.sampled_from(THREAD_COUNTS),
 )
-def test_scipy_pairs_whether_or_not_the_optimum_is_tied(rows, cols, regime, maximize, seed, threads):
+def test_scipy_pairs_whether_or_not_the_optimum_is_tied(
+    rows, cols, regime, maximize, seed, threads
+):
     # Items big enough for the Jonker-Volgenant start to do real work. On
     # continuous costs its optimum is unique and kept; on small integers and
     # values rounded to 0.01 the optimum is tied, unique_optimum says so,
@@ -106,6 +108,41 @@ def test_cost_limit_keeps_the_pairs_lap_keeps(batch, rows, cols, cost_limit, pad
         assert col_ind[b, :kept].tolist() == expected_cols.tolist()
         assert (row_ind[b, kept:] == -1).all() and (col_ind[b, kept:] == -1).all()
         assert (cost[b, row_ind[b, :kept], col_ind[b, :kept]] <= cost_limit).all()
+
+
+@settings(max_examples=120)
+@given(
+    rows=st.integers(0, 30),
+    cols=st.integers(0, 30),
+    regime=st.sampled_from(["uniform", "tenths", "integers 0-2"]),
+    cost_limit=st.sampled_from([0.0, 0.3, 0.5, 1.0, 2.0]),
+    seed=st.integers(0, 2**32 - 1),
+    threads=st.sampled_from(THREAD_COUNTS),
+)
+def test_cost_limit_on_ties_gives_scipy_pairs_of_the_widened_matrix(
+    rows, cols, regime, cost_limit, seed, threads
+):
+    # The sparse solve (pairs <= cost_limit) keeps its optimum only when it
+    # is unique; on ties (values in tenths or small integers, some equal to
+    # the limit) the item is solved as SciPy solves the widened matrix: row i
+    # may take its own reject column cols + i at the limit.
+    generator = torch.Generator().manual_seed(seed)
+    cost = torch.rand((1, rows, cols), generator=generator, dtype=torch.float64)
+    if regime == "tenths":
+        cost = (cost * 10).round() / 10
+    elif regime == "integers 0-2":
+        cost = (cost * 3).floor()
+    widened = torch.full((rows, cols + rows), math.inf, dtype=torch.float64)
+    widened[:, :cols] = cost[0]
+    widened[torch.arange(rows), cols + torch.arange(rows)] = cost_limit
+    expected_rows, expected_cols = scipy_lsa(widened.numpy())
+    kept = expected_cols < cols
+    with torch_mt.num_threads(threads):
+        row_ind, col_ind = torch_mt.linear_sum_assignment(cost, cost_limit=cost_limit)
+    count = int(kept.sum())
+    assert row_ind[0, :count].tolist() == expected_rows[kept].tolist()
+    assert col_ind[0, :count].tolist() == expected_cols[kept].tolist()
+    assert (row_ind[0, count:] == -1).all()
 
 
 def test_cost_limit_of_infinity_or_none_assigns_every_row():

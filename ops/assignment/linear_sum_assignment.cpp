@@ -41,6 +41,7 @@
 #include <torch_mt/parallel.h>
 #include "jv_start.h"
 #include "shortest_paths.h"
+#include "sparse_rejection.h"
 #include "unique_optimum.h"
 
 namespace mt::assignment {
@@ -111,18 +112,16 @@ struct Item {
   int64_t row_stride, rows, cols;
 };
 
-// Copies item `b` into ws.cost as a float64 minimisation with rows <= cols:
-// negated for maximize, transposed when it has more rows than columns, and
-// with cost_limit widened to rows x (cols + rows), row i's own reject column
-// cols + i at the limit and the other reject columns forbidden (+inf).
+// Points ws.matrix at item `b` as a float64 minimisation with rows <= cols:
+// the caller's memory where it is that already, else a copy in ws.cost,
+// negated for maximize and transposed when it has more rows than columns.
 // NaN and the wrong infinity are refused later (check_costs).
 template <typename scalar_t>
-void load_item(Workspace& ws, const Item<scalar_t>& item, bool maximize, bool transpose,
-               std::optional<double> reject_cost) {
+void load_item(Workspace& ws, const Item<scalar_t>& item, bool maximize, bool transpose) {
   const int64_t rows = transpose ? item.cols : item.rows;
-  const int64_t width = (transpose ? item.rows : item.cols) + (reject_cost ? rows : 0);
+  const int64_t width = transpose ? item.rows : item.cols;
   if constexpr (std::is_same_v<scalar_t, double>) {
-    if (!maximize && !transpose && !reject_cost && width == item.row_stride) {
+    if (!maximize && !transpose && width == item.row_stride) {
       ws.matrix = item.cost;
       return;
     }
@@ -152,13 +151,26 @@ void load_item(Workspace& ws, const Item<scalar_t>& item, bool maximize, bool tr
       }
     }
   }
-  if (reject_cost) {
-    for (int64_t i = 0; i < rows; ++i) {
-      double* rejects = out + i * width + item.cols;
-      std::fill(rejects, rejects + rows, kInf);
-      rejects[i] = *reject_cost;
-    }
+}
+
+// cost_limit's dense form of the loaded rows x cols item: rows x (cols +
+// rows) in ws.cost, row i's own reject column cols + i at the limit and the
+// other reject columns forbidden (+inf).
+void widen_for_rejection(Workspace& ws, int64_t rows, int64_t cols, double limit) {
+  const int64_t width = cols + rows;
+  if (ws.matrix != ws.cost.data()) {
+    ws.cost.assign(ws.matrix, ws.matrix + rows * cols);
   }
+  // In place, last row first: a row only moves right, so none is
+  // overwritten before it has moved.
+  ws.cost.resize(rows * width);
+  for (int64_t i = rows - 1; i >= 0; --i) {
+    double* out = ws.cost.data() + i * width;
+    std::memmove(out, ws.cost.data() + i * cols, cols * sizeof(double));
+    std::fill(out + cols, out + width, kInf);
+    out[cols + i] = limit;
+  }
+  ws.matrix = ws.cost.data();
 }
 
 // The pairs of a solved item into row_ind/col_ind (already filled with -1),
@@ -195,7 +207,8 @@ void write_pairs(Workspace& ws, int64_t rows, int64_t kept_cols, bool transposed
 // Solves the item loaded into ws (load_item: `rows` x `cols` as the caller
 // gave it) and writes its pairs.
 //
-// Implicit rejection (cost_limit): the item is solved as rows x (cols + rows),
+// Implicit rejection (cost_limit) is solved on the pairs that can be kept
+// (sparse_rejection.h), or when that optimum is tied, as rows x (cols + rows),
 // where row i may also take its own reject column at cost L. With k pairs
 // kept that totals sum(cost) + (rows - k) L, and lap's extended square matrix
 // (L/2 for each unassigned row and column) totals sum(cost) +
@@ -204,10 +217,14 @@ void write_pairs(Workspace& ws, int64_t rows, int64_t kept_cols, bool transposed
 // (rows + cols) squared.
 template <class Isa>
 void solve_item(Isa isa, Workspace& ws, int64_t rows, int64_t cols, int64_t b, bool maximize,
-                bool rejecting, int64_t* row_ind, int64_t* col_ind) {
-  if (rejecting) {
-    TORCH_CHECK(solve_assignment(isa, ws, rows, cols + rows, b, maximize), kOp, ": cost[", b,
-                "] has no assignment, though every row may be rejected");
+                std::optional<double> reject_cost, int64_t* row_ind, int64_t* col_ind) {
+  if (reject_cost) {
+    if (!solve_sparse_rejection(isa, ws, rows, cols, *reject_cost)) {
+      check_costs(ws, rows * cols, b, maximize);
+      widen_for_rejection(ws, rows, cols, *reject_cost);
+      TORCH_CHECK(solve_in_scipy_order(isa, ws, rows, cols + rows), kOp, ": cost[", b,
+                  "] has no assignment, though every row may be rejected");
+    }
     write_pairs(ws, rows, cols, /*transposed=*/false, row_ind, col_ind);
     return;
   }
@@ -251,7 +268,7 @@ std::tuple<at::Tensor, at::Tensor> linear_sum_assignment_cpu(
     AT_DISPATCH_V2(cost.scalar_type(), kOp, AT_WRAP([&] {
                      const Item<scalar_t> item{costs.const_data_ptr<scalar_t>() + b * rows * cols,
                                                cols, n[b], m[b]};
-                     load_item(ws, item, maximize, !reject_cost && n[b] > m[b], reject_cost);
+                     load_item(ws, item, maximize, !reject_cost && n[b] > m[b]);
                    }),
                    AT_EXPAND(AT_ALL_TYPES), at::kHalf, at::kBFloat16, at::kBool, at::kUInt16,
                    at::kUInt32, at::kUInt64);
@@ -265,7 +282,7 @@ std::tuple<at::Tensor, at::Tensor> linear_sum_assignment_cpu(
       errors.run(b, [&] {
         load(ws, b);
         simd::dispatch(chosen, [&](auto isa) {
-          solve_item(isa, ws, n[b], m[b], b, maximize, reject_cost.has_value(), row_out + b * pairs,
+          solve_item(isa, ws, n[b], m[b], b, maximize, reject_cost, row_out + b * pairs,
                      col_out + b * pairs);
         });
       });

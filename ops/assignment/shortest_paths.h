@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <limits>
+#include <utility>
 #include <vector>
 
 #if defined(__x86_64__)
@@ -45,6 +46,11 @@ struct Workspace {
   // (unique_optimum.h) scratch.
   std::vector<int64_t> free_rows, row_matches, tight_offsets, tight_rows, dfs_stack;
   std::vector<uint8_t> dfs_state;
+  // The sparse rows of a cost_limit item (sparse_rejection.h): each row's
+  // pairs that can be kept, and its searches' heap of (distance, column).
+  std::vector<int64_t> edge_offsets, edge_cols;
+  std::vector<double> edge_costs;
+  std::vector<std::pair<double, int64_t>> heap;
 };
 
 // The unvisited columns' arrays as raw pointers: the scans store through
