@@ -39,6 +39,7 @@
 #include <vector>
 
 #include <torch_mt/parallel.h>
+#include "candidate_pairs.h"
 #include "jv_start.h"
 #include "shortest_paths.h"
 #include "sparse_rejection.h"
@@ -87,6 +88,9 @@ void check_costs(const Workspace& ws, int64_t entries, int64_t b, bool maximize)
 template <class Isa>
 bool solve_assignment(Isa isa, Workspace& ws, int64_t rows, int64_t cols, int64_t b,
                       bool maximize) {
+  if (solve_on_candidates(isa, ws, rows, cols)) {
+    return true;
+  }
   if (jv_start(isa, ws, rows, cols)) {
     bool assigned = true;
     for (const int64_t row : ws.free_rows) {
