@@ -70,9 +70,10 @@ inline constexpr LeftPackTable kLeftPack{};
 // each block's kept entries are packed to the front of a store of all four,
 // and the output moves on by how many were kept. The output has room for
 // `cols` + 4 more entries (the caller's).
-MT_TARGET_AVX2 inline int64_t candidates_avx2(Workspace& ws, int64_t row, int64_t cols,
-                                              double threshold, double* lowest, int64_t* lowest_row,
-                                              int64_t* out_cols, double* out_costs) {
+MT_ROW_SCAN_AVX2 inline int64_t candidates_avx2(Workspace& ws, int64_t row, int64_t cols,
+                                                double threshold, double* lowest,
+                                                int64_t* lowest_row, int64_t* out_cols,
+                                                double* out_costs) {
   const double* row_cost = ws.matrix + row * cols;
   const __m256d threshold4 = _mm256_set1_pd(threshold);
   const __m256d row4 = _mm256_castsi256_pd(_mm256_set1_epi64x(row));

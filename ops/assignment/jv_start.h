@@ -74,8 +74,8 @@ inline void column_minima_portable(const double* cost, int64_t side, double* low
 // lowest_two_portable in two sets of four lanes (two independent dependency
 // chains), without a branch or a column: a branch on "new low" mispredicts
 // all along a random row, and the columns are found afterwards by compare.
-MT_TARGET_AVX2 inline LowestTwo lowest_two_avx2(const double* row_cost, const double* col_dual,
-                                                int64_t cols) {
+MT_ROW_SCAN_AVX2 inline LowestTwo lowest_two_avx2(const double* row_cost, const double* col_dual,
+                                                  int64_t cols) {
   __m256d lowest[2], second[2];
   lowest[0] = lowest[1] = second[0] = second[1] = _mm256_set1_pd(kInf);
   int64_t j = 0;
@@ -100,8 +100,8 @@ MT_TARGET_AVX2 inline LowestTwo lowest_two_avx2(const double* row_cost, const do
   return two;
 }
 
-MT_TARGET_AVX2 inline int64_t first_column_at_avx2(const double* row_cost, const double* col_dual,
-                                                   int64_t cols, double target, int64_t skip) {
+MT_ROW_SCAN_AVX2 inline int64_t first_column_at_avx2(const double* row_cost, const double* col_dual,
+                                                     int64_t cols, double target, int64_t skip) {
   const __m256d target4 = _mm256_set1_pd(target);
   int64_t j = 0;
   for (; j + 4 <= cols; j += 4) {
@@ -120,8 +120,8 @@ MT_TARGET_AVX2 inline int64_t first_column_at_avx2(const double* row_cost, const
   return tail < 0 ? -1 : j + tail;
 }
 
-MT_TARGET_AVX2 inline void column_minima_avx2(const double* cost, int64_t side, double* lowest,
-                                              int64_t* lowest_row) {
+MT_ROW_SCAN_AVX2 inline void column_minima_avx2(const double* cost, int64_t side, double* lowest,
+                                                int64_t* lowest_row) {
   for (int64_t i = 0; i < side; ++i) {  // row by row, four columns at a time
     const double* row_cost = cost + i * side;
     const __m256d row4 = _mm256_castsi256_pd(_mm256_set1_epi64x(i));

@@ -72,8 +72,8 @@ inline bool tight_pairs_portable(Workspace& ws, int64_t row, int64_t cols, doubl
 #if defined(__x86_64__)
 // tight_pairs_portable, four columns per compare: only blocks holding a
 // reduced cost at or below the tolerance (rare) are looked at one by one.
-MT_TARGET_AVX2 inline bool tight_pairs_avx2(Workspace& ws, int64_t row, int64_t cols,
-                                            double tolerance, int64_t free_node) {
+MT_ROW_SCAN_AVX2 inline bool tight_pairs_avx2(Workspace& ws, int64_t row, int64_t cols,
+                                              double tolerance, int64_t free_node) {
   const double* row_cost = ws.matrix + row * cols;
   const double* col_dual = ws.col_dual.data();
   const double row_dual = ws.row_dual[row];
