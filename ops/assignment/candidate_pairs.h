@@ -30,10 +30,13 @@ constexpr int64_t kCandidatesPerRow = 16;
 // Appends the entries of row `row` costing at most `threshold` (column,
 // cost) from column `first` on; with `lowest`, also folds the row into the
 // column minima (lowest cost, first row) as column_minima_portable does.
-inline void candidates_portable(Workspace& ws, int64_t row, int64_t first, int64_t cols,
+// False when the row holds NaN or -inf (the caller's checks say which).
+inline bool candidates_portable(Workspace& ws, int64_t row, int64_t first, int64_t cols,
                                 double threshold, double* lowest, int64_t* lowest_row) {
   const double* row_cost = ws.matrix + row * cols;
+  bool odd = false;
   for (int64_t j = first; j < cols; ++j) {
+    odd |= std::isnan(row_cost[j]) || row_cost[j] == -kInf;
     if (row_cost[j] <= threshold) {
       ws.edge_cols.push_back(j);
       ws.edge_costs.push_back(row_cost[j]);
@@ -42,6 +45,7 @@ inline void candidates_portable(Workspace& ws, int64_t row, int64_t first, int64
       lowest[j] = row_cost[j], lowest_row[j] = row;
     }
   }
+  return !odd;
 }
 
 #if defined(__x86_64__)
@@ -69,7 +73,8 @@ inline constexpr LeftPackTable kLeftPack{};
 // entry (they fall at random places in a row, so such a branch mispredicts):
 // each block's kept entries are packed to the front of a store of all four,
 // and the output moves on by how many were kept. The output has room for
-// `cols` + 4 more entries (the caller's).
+// `cols` + 4 more entries (the caller's). Returns how many were kept, or -1
+// when the row holds NaN or -inf.
 MT_ROW_SCAN_AVX2 inline int64_t candidates_avx2(Workspace& ws, int64_t row, int64_t cols,
                                                 double threshold, double* lowest,
                                                 int64_t* lowest_row, int64_t* out_cols,
@@ -79,9 +84,13 @@ MT_ROW_SCAN_AVX2 inline int64_t candidates_avx2(Workspace& ws, int64_t row, int6
   const __m256d row4 = _mm256_castsi256_pd(_mm256_set1_epi64x(row));
   __m256i col4 = _mm256_setr_epi64x(0, 1, 2, 3);
   const __m256i four = _mm256_set1_epi64x(4);
+  const __m256d minus_inf = _mm256_set1_pd(-kInf);
+  __m256d odd = _mm256_setzero_pd();
   int64_t kept = 0, j = 0;
   for (; j + 4 <= cols; j += 4) {
     const __m256d value = _mm256_loadu_pd(row_cost + j);
+    odd = _mm256_or_pd(odd, _mm256_or_pd(_mm256_cmp_pd(value, value, _CMP_UNORD_Q),
+                                         _mm256_cmp_pd(value, minus_inf, _CMP_EQ_OQ)));
     if (lowest != nullptr) {
       const __m256d low = _mm256_loadu_pd(lowest + j);
       const __m256d lower = _mm256_cmp_pd(value, low, _CMP_LT_OQ);
@@ -98,7 +107,9 @@ MT_ROW_SCAN_AVX2 inline int64_t candidates_avx2(Workspace& ws, int64_t row, int6
     kept += __builtin_popcount(static_cast<unsigned>(mask));
     col4 = _mm256_add_epi64(col4, four);
   }
+  bool odd_tail = false;
   for (; j < cols; ++j) {
+    odd_tail |= std::isnan(row_cost[j]) || row_cost[j] == -kInf;
     if (row_cost[j] <= threshold) {
       out_cols[kept] = j, out_costs[kept] = row_cost[j];
       ++kept;
@@ -107,9 +118,33 @@ MT_ROW_SCAN_AVX2 inline int64_t candidates_avx2(Workspace& ws, int64_t row, int6
       lowest[j] = row_cost[j], lowest_row[j] = row;
     }
   }
-  return kept;
+  return odd_tail || _mm256_movemask_pd(odd) != 0 ? -1 : kept;
 }
 #endif
+
+// candidates_portable or candidates_avx2 appending to ws.edge_cols and
+// ws.edge_costs; false when the row holds NaN or -inf.
+template <class Isa>
+bool append_pairs_within(Isa, Workspace& ws, int64_t row, int64_t cols, double threshold,
+                         double* lowest, int64_t* lowest_row) {
+#if defined(__x86_64__)
+  if constexpr (Isa::isa != simd::Isa::portable) {
+    // Room for the whole row and a block's overhang, grown geometrically.
+    const size_t used = ws.edge_cols.size();
+    if (ws.edge_cols.capacity() < used + cols + 4) {
+      ws.edge_cols.reserve(2 * (used + cols + 4));
+      ws.edge_costs.reserve(2 * (used + cols + 4));
+    }
+    ws.edge_cols.resize(used + cols + 4), ws.edge_costs.resize(used + cols + 4);
+    const int64_t kept = candidates_avx2(ws, row, cols, threshold, lowest, lowest_row,
+                                         ws.edge_cols.data() + used, ws.edge_costs.data() + used);
+    ws.edge_cols.resize(used + std::max<int64_t>(kept, 0));
+    ws.edge_costs.resize(used + std::max<int64_t>(kept, 0));
+    return kept >= 0;
+  }
+#endif
+  return candidates_portable(ws, row, 0, cols, threshold, lowest, lowest_row);
+}
 
 // The candidate pairs of every row into ws.edge_*: the entries costing at
 // most what gives the first row k of them (rows of an item are alike more
@@ -118,7 +153,7 @@ MT_ROW_SCAN_AVX2 inline int64_t candidates_avx2(Workspace& ws, int64_t row, int6
 // column duals, as column reduction takes them); a wide item's stay 0.
 // False on a cost that gives no threshold (NaN, infinities).
 template <class Isa>
-bool select_candidates(Isa, Workspace& ws, int64_t rows, int64_t cols) {
+bool select_candidates(Isa isa, Workspace& ws, int64_t rows, int64_t cols) {
   std::vector<double>& first_row = ws.shortest;  // scratch until the searches
   first_row.assign(ws.matrix, ws.matrix + cols);
   const int64_t k = std::min(cols, kCandidatesPerRow);
@@ -135,22 +170,8 @@ bool select_candidates(Isa, Workspace& ws, int64_t rows, int64_t cols) {
   ws.edge_cols.clear();
   ws.edge_costs.clear();
   for (int64_t i = 0; i < rows; ++i) {
-#if defined(__x86_64__)
-    if constexpr (Isa::isa != simd::Isa::portable) {
-      // Room for the whole row and a block's overhang, grown geometrically.
-      const size_t used = ws.edge_cols.size();
-      if (ws.edge_cols.capacity() < used + cols + 4) {
-        ws.edge_cols.reserve(2 * (used + cols + 4));
-        ws.edge_costs.reserve(2 * (used + cols + 4));
-      }
-      ws.edge_cols.resize(used + cols + 4), ws.edge_costs.resize(used + cols + 4);
-      const int64_t kept = candidates_avx2(ws, i, cols, threshold, lowest, ws.path.data(),
-                                           ws.edge_cols.data() + used, ws.edge_costs.data() + used);
-      ws.edge_cols.resize(used + kept), ws.edge_costs.resize(used + kept);
-    } else
-#endif
-    {
-      candidates_portable(ws, i, 0, cols, threshold, lowest, ws.path.data());
+    if (!append_pairs_within(isa, ws, i, cols, threshold, lowest, ws.path.data())) {
+      return false;
     }
     // Too few: rescan the row alone with a doubled margin over its own
     // cheapest entry (the minima are already folded in).

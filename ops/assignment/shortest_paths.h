@@ -11,6 +11,8 @@
 #include <algorithm>
 #include <cstdint>
 #include <limits>
+#include <memory>
+#include <new>
 #include <utility>
 #include <vector>
 
@@ -31,6 +33,29 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 // check pass of a 100 x 300 item ran at half speed).
 #define MT_ROW_SCAN_AVX2 MT_TARGET_AVX2 __attribute__((noinline))
 #endif
+
+// An allocator whose resize() leaves new elements of trivial types
+// uninitialised: the candidate scans resize their output by a whole row
+// before packing into it, and zeroing that row each time cost more than
+// the scan (tracker-sized items).
+template <typename T>
+struct UninitializedAllocator : std::allocator<T> {
+  template <typename U>
+  struct rebind {
+    using other = UninitializedAllocator<U>;
+  };
+  UninitializedAllocator() = default;
+  template <typename U>
+  UninitializedAllocator(const UninitializedAllocator<U>&) noexcept {}
+  template <typename U>
+  void construct(U* at) noexcept {
+    ::new (static_cast<void*>(at)) U;  // default-initialised: no zeroing
+  }
+  template <typename U, typename... Args>
+  void construct(U* at, Args&&... args) {
+    ::new (static_cast<void*>(at)) U(std::forward<Args>(args)...);
+  }
+};
 
 // One item's state, reused across the items of a chunk: its cost matrix, the
 // duals (reduced costs cost(i, j) - row_dual[i] - col_dual[j] stay >= 0, and
@@ -56,8 +81,9 @@ struct Workspace {
   std::vector<uint8_t> dfs_state;
   // The sparse rows of a cost_limit item (sparse_rejection.h): each row's
   // pairs that can be kept, and its searches' heap of (distance, column).
-  std::vector<int64_t> edge_offsets, edge_cols;
-  std::vector<double> edge_costs;
+  std::vector<int64_t> edge_offsets;
+  std::vector<int64_t, UninitializedAllocator<int64_t>> edge_cols;
+  std::vector<double, UninitializedAllocator<double>> edge_costs;
   std::vector<std::pair<double, int64_t>> heap;
 };
 

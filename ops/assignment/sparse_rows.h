@@ -96,15 +96,12 @@ inline bool augment_sparse(Workspace& ws, int64_t new_row) {
 // Whether the sparse assignment in ws is the only optimal one, as
 // unique_optimum decides it for a dense item.
 inline bool unique_sparse_optimum(Workspace& ws, int64_t rows, int64_t width) {
+  // As tie_tolerance: the duals and the assigned costs (the assigned
+  // columns' duals here; the free ones are checked to be 0 below).
   double scale = 1e-300;
   for (int64_t i = 0; i < rows; ++i) {
-    scale = std::max(scale, std::abs(ws.row_dual[i]));
-  }
-  for (int64_t j = 0; j < width; ++j) {
-    scale = std::max(scale, std::abs(ws.col_dual[j]));
-  }
-  for (const double cost : ws.edge_costs) {
-    scale = std::max(scale, std::abs(cost));
+    const double dual = ws.col_dual[ws.col_for_row[i]];
+    scale = std::max(scale, std::abs(ws.row_dual[i]) + 2 * std::abs(dual));
   }
   const double tolerance = std::ldexp(scale * static_cast<double>(rows + width), -42);
   for (int64_t j = 0; j < width; ++j) {
