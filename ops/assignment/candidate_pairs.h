@@ -147,16 +147,16 @@ bool append_pairs_within(Isa, Workspace& ws, int64_t row, int64_t cols, double t
 }
 
 // The candidate pairs of every row into ws.edge_*: the entries costing at
-// most what gives the first row k of them (rows of an item are alike more
-// often than not), the threshold doubled for a row with fewer than 2. The
+// most what gives the first row `per_row` of them (rows of an item are alike
+// more often than not), the threshold doubled for a row with fewer than 2. The
 // same pass takes the column minima of a square item into ws.col_dual (its
 // column duals, as column reduction takes them); a wide item's stay 0.
 // False on a cost that gives no threshold (NaN, infinities).
 template <class Isa>
-bool select_candidates(Isa isa, Workspace& ws, int64_t rows, int64_t cols) {
+bool select_candidates(Isa isa, Workspace& ws, int64_t rows, int64_t cols, int64_t per_row) {
   std::vector<double>& first_row = ws.shortest;  // scratch until the searches
   first_row.assign(ws.matrix, ws.matrix + cols);
-  const int64_t k = std::min(cols, kCandidatesPerRow);
+  const int64_t k = std::min(cols, per_row);
   std::nth_element(first_row.begin(), first_row.begin() + (k - 1), first_row.end());
   const double threshold = first_row[k - 1];
   if (!std::isfinite(threshold)) {
@@ -194,17 +194,27 @@ bool select_candidates(Isa isa, Workspace& ws, int64_t rows, int64_t cols) {
 }
 
 // Solves the `rows` x `cols` dense item ws.matrix (rows <= cols) on its
-// candidate pairs; true when unique_optimum proves that optimum the dense
-// item's only one.
+// candidate pairs, and checks that optimum against the whole item. When the
+// candidates missed a pair the optimum needs (a negative reduced cost), it
+// tries again with twice as many a row, twice. kNotProven also when the
+// item is not one for candidates.
 template <class Isa>
-bool solve_on_candidates(Isa isa, Workspace& ws, int64_t rows, int64_t cols) {
+Optimum solve_on_candidates(Isa isa, Workspace& ws, int64_t rows, int64_t cols) {
   // Small items, and wide ones (where row reduction from zero column duals
   // assigns most rows in one scan each), are faster solved dense.
   if (rows < 2 * kCandidatesPerRow || 2 * cols > 3 * rows) {
-    return false;
+    return Optimum::kNotProven;
   }
-  return select_candidates(isa, ws, rows, cols) && solve_sparse_rows(ws, rows, cols) &&
-         unique_optimum(isa, ws, rows, cols);
+  for (int64_t per_row = kCandidatesPerRow; per_row <= 4 * kCandidatesPerRow; per_row *= 2) {
+    if (!select_candidates(isa, ws, rows, cols, per_row) || !solve_sparse_rows(ws, rows, cols)) {
+      return Optimum::kNotProven;  // NaN or infinities, or too few pairs: the dense solve
+    }
+    const Optimum verdict = unique_optimum(isa, ws, rows, cols);
+    if (verdict != Optimum::kNotProven) {
+      return verdict;
+    }
+  }
+  return Optimum::kNotProven;
 }
 
 }  // namespace mt::assignment

@@ -14,18 +14,22 @@
 //      padded with -1 past min(n_b, m_b) (past its kept pairs with cost_limit)
 //
 // Each item is solved twice over only when its optimum is tied:
-//   1. Jonker and Volgenant's start (jv_start.h: column reduction, reduction
-//      transfer, augmenting row reduction) assigns most rows with cheap row
-//      scans, and shortest augmenting paths (shortest_paths.h) the rest.
-//   2. unique_optimum.h reads the optimal duals this leaves: when no other
-//      assignment is optimal (within a tolerance far above rounding), it is
-//      the one SciPy returns too, and the answer.
+//   1. candidate_pairs.h solves square and near-square items on about the 16
+//      cheapest entries of each row (sparse_rows.h); other items, and those
+//      whose candidates miss a needed pair, get Jonker and Volgenant's dense
+//      start (jv_start.h) and shortest augmenting paths (shortest_paths.h).
+//   2. unique_optimum.h reads every entry with the optimal duals this
+//      leaves: when none has a negative reduced cost and no other assignment
+//      is optimal (within a tolerance far above rounding), it is the one
+//      SciPy returns too, and the answer.
 //   3. Otherwise (ties: integer costs, repeated values) the item is solved
 //      again as SciPy solves it, rows entering one at a time with columns
 //      scanned and reduced costs summed in SciPy's order, so among tied
 //      optima both return the same one.
-// The scans are vectorised on AVX2 with the same results as the portable
-// loops. Items fan out over the pool; an item's solve is sequential.
+// cost_limit items are solved on the pairs at or below the limit
+// (sparse_rejection.h), the same way. The scans are vectorised on AVX2 with
+// the same results as the portable loops. Items fan out over the pool; an
+// item's solve is sequential.
 #include <ATen/ATen.h>
 #include <ATen/Dispatch_v2.h>
 #include <torch/library.h>
@@ -92,10 +96,13 @@ void check_costs(const Workspace& ws, int64_t entries, int64_t b, bool maximize)
 template <class Isa>
 bool solve_assignment(Isa isa, Workspace& ws, int64_t rows, int64_t cols, int64_t b,
                       bool maximize) {
-  if (solve_on_candidates(isa, ws, rows, cols)) {
+  const Optimum on_candidates = solve_on_candidates(isa, ws, rows, cols);
+  if (on_candidates == Optimum::kUnique) {
     return true;
   }
-  if (jv_start(isa, ws, rows, cols)) {
+  // A tie found on the candidates is a tie of the item (its duals were
+  // proven optimal for every entry): straight to SciPy's order.
+  if (on_candidates == Optimum::kNotProven && jv_start(isa, ws, rows, cols)) {
     bool assigned = true;
     for (const int64_t row : ws.free_rows) {
       if (!augment_row(isa, ws, cols, row)) {
@@ -103,8 +110,7 @@ bool solve_assignment(Isa isa, Workspace& ws, int64_t rows, int64_t cols, int64_
         break;
       }
     }
-    const bool unique = assigned && unique_optimum(isa, ws, rows, cols);
-    if (unique) {
+    if (assigned && unique_optimum(isa, ws, rows, cols) == Optimum::kUnique) {
       return true;
     }
   }

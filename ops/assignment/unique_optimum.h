@@ -147,14 +147,21 @@ inline bool has_cycle(Workspace& ws, int64_t nodes) {
   return false;
 }
 
-// True when ws's complete assignment of the `rows` x `cols` matrix ws.matrix
-// (rows <= cols) is, up to the tolerance, the only optimal one.
+// What the check finds of a complete assignment and its duals.
+enum class Optimum {
+  kUnique,     // optimal, and no other assignment is
+  kTied,       // optimal, and so is another (the caller solves in SciPy's order)
+  kNotProven,  // the duals are not optimal (or a cost is NaN or -inf)
+};
+
+// The verdict on ws's complete assignment of the `rows` x `cols` matrix
+// ws.matrix (rows <= cols), up to the tolerance.
 template <class Isa>
-bool unique_optimum(Isa, Workspace& ws, int64_t rows, int64_t cols) {
+Optimum unique_optimum(Isa, Workspace& ws, int64_t rows, int64_t cols) {
   const double tolerance = tie_tolerance(ws, rows, cols);
   for (int64_t j = 0; j < cols; ++j) {
     if (ws.row_for_col[j] < 0 && std::abs(ws.col_dual[j]) > tolerance) {
-      return false;  // a free column needs a zero dual
+      return Optimum::kNotProven;  // a free column needs a zero dual
     }
   }
   const int64_t free_node = rows;
@@ -171,7 +178,7 @@ bool unique_optimum(Isa, Workspace& ws, int64_t rows, int64_t cols) {
       optimal = tight_pairs_portable(ws, i, cols, tolerance, free_node);
     }
     if (!optimal) {
-      return false;
+      return Optimum::kNotProven;
     }
     ws.tight_offsets[i + 1] = static_cast<int64_t>(ws.tight_rows.size());
   }
@@ -184,7 +191,7 @@ bool unique_optimum(Isa, Workspace& ws, int64_t rows, int64_t cols) {
     }
   }
   ws.tight_offsets[rows + 1] = static_cast<int64_t>(ws.tight_rows.size());
-  return !has_cycle(ws, rows + 1);
+  return has_cycle(ws, rows + 1) ? Optimum::kTied : Optimum::kUnique;
 }
 
 }  // namespace mt::assignment
