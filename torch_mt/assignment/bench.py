@@ -28,6 +28,10 @@ _BATCH_PEERS = (
 )
 #: lapx's solver for square costs only.
 _SQUARE_PEER = ("lapx lapjvr_batch", "lap", "lapjvr_batch")
+#: fastlap (Rust, 2026): lapx's ``lapjvx_batch`` call without ``extend_cost``.
+#: Its ``cost_limit`` filters the pairs after solving instead of rejecting
+#: implicitly (other pairs than lap's), so it has no arm on the tracking row.
+_FASTLAP_PEER = ("fastlap lapjvx_batch", "fastlap", "lapjvx_batch")
 
 
 def _as_assignments(result: Any) -> list[tuple[list[int], list[int]]]:
@@ -60,6 +64,14 @@ def _batch_peer_arms(cost: Tensor, cost_limit: float = math.inf) -> list[Arm]:
                 return list(zip(rows, cols))
 
             arms.append(Arm(f"{label}, n_threads={threads}", solve, requires=(module,)))
+        if cost_limit == math.inf:
+            label, module, function = _FASTLAP_PEER
+
+            def solve_fastlap(module=module, function=function, threads=threads) -> list:
+                _, rows, cols = getattr(peer(module), function)(costs, n_threads=threads)
+                return list(zip(rows, cols))
+
+            arms.append(Arm(f"{label}, n_threads={threads}", solve_fastlap, requires=(module,)))
     return arms
 
 
@@ -153,9 +165,20 @@ def workloads(quick: bool) -> list[Workload]:
     return declared
 
 
-def _loop_arms(cost: Tensor) -> list[Arm]:
-    """lap.lapjv (the status quo of square costs) and SciPy, each in a Python loop."""
+def _src_d_lapjv_loop(cost: Tensor) -> list:
+    """The ``lapjv`` package (square float64 costs only) per matrix."""
+    lapjv = peer("lapjv").lapjv
     return [
+        (torch.arange(matrix.shape[0]), torch.from_numpy(lapjv(matrix)[0]).long())
+        for matrix in cost.numpy()
+    ]
+
+
+def _loop_arms(cost: Tensor) -> list[Arm]:
+    """lap.lapjv (the status quo of square costs) and SciPy, each in a Python
+    loop; and the ``lapjv`` package's loop where it is installed (it builds
+    from source, so it is not in the ``bench`` extra)."""
+    arms = [
         Arm("python loop: lap.lapjv", lambda: _lapjv_loop(cost), requires=("lap",)),
         Arm(
             "python loop: scipy linear_sum_assignment",
@@ -163,6 +186,15 @@ def _loop_arms(cost: Tensor) -> list[Arm]:
             requires=("scipy",),
         ),
     ]
+    if cost.shape[1] == cost.shape[2]:
+        arms.append(
+            Arm(
+                "python loop: lapjv (package lapjv)",
+                lambda: _src_d_lapjv_loop(cost),
+                requires=("lapjv",),
+            )
+        )
+    return arms
 
 
 def headline() -> Workload:
