@@ -39,6 +39,21 @@ def test_indices_equal_scipy_when_optimum_is_unique(
     assert torch.equal(actual[0], expected[0]) and torch.equal(actual[1], expected[1])
 
 
+def _costs_of_regime(regime: str, shape: tuple, generator: torch.Generator) -> torch.Tensor:
+    """Uniform float64 costs in [0, 1), or made tie-prone: "integers 0-K"
+    (K + 1 values), "tenths" or "hundredths" (rounded), or "float32". Other
+    regimes (the caller's own) leave them uniform."""
+    cost = torch.rand(shape, generator=generator, dtype=torch.float64)
+    if regime == "float32":
+        return cost.float()
+    if regime.startswith("integers 0-"):
+        return (cost * (int(regime.removeprefix("integers 0-")) + 1)).floor()
+    if regime in ("tenths", "hundredths"):
+        scale = 10 if regime == "tenths" else 100
+        return (cost * scale).round() / scale
+    return cost
+
+
 @settings(max_examples=120)
 @given(
     rows=st.integers(1, 70),
@@ -57,14 +72,8 @@ def test_scipy_pairs_whether_or_not_the_optimum_is_tied(
     # says so, and the item is solved again in SciPy's order: SciPy's pairs
     # either way.
     generator = torch.Generator().manual_seed(seed)
-    cost = torch.rand((3, rows, cols), generator=generator, dtype=torch.float64)
-    if regime == "float32":
-        cost = cost.float()
-    elif regime == "integers 0-3":
-        cost = (cost * 4).floor()
-    elif regime == "hundredths":
-        cost = (cost * 100).round() / 100
-    elif regime == "forbidden":
+    cost = _costs_of_regime(regime, (3, rows, cols), generator)
+    if regime == "forbidden":
         cost[cost < 0.15] = -math.inf if maximize else math.inf
     with torch_mt.num_threads(threads):
         try:
@@ -149,11 +158,7 @@ def test_cost_limit_on_ties_gives_scipy_pairs_of_the_widened_matrix(
     # the limit) the item is solved as SciPy solves the widened matrix: row i
     # may take its own reject column cols + i at the limit.
     generator = torch.Generator().manual_seed(seed)
-    cost = torch.rand((1, rows, cols), generator=generator, dtype=torch.float64)
-    if regime == "tenths":
-        cost = (cost * 10).round() / 10
-    elif regime == "integers 0-2":
-        cost = (cost * 3).floor()
+    cost = _costs_of_regime(regime, (1, rows, cols), generator)
     widened = torch.full((rows, cols + rows), math.inf, dtype=torch.float64)
     widened[:, :cols] = cost[0]
     widened[torch.arange(rows), cols + torch.arange(rows)] = cost_limit

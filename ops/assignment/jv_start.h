@@ -207,22 +207,31 @@ bool reduce_columns(Isa isa, Workspace& ws, int64_t side) {
   return true;
 }
 
-// Augmenting row reduction: each free row takes the column of its lowest
-// reduced cost, lowering that column's dual until the row's second-lowest
-// ties it; the row it took the column from is freed and goes next. Two
-// passes, as Jonker and Volgenant run it, each with a step budget (the
-// reductions can be tiny on near-tied costs, and late steps cost more than
-// the searches they save); the rows still free stay in ws.free_rows for the
-// searches.
-// False when a row holds -inf or NaN where it matters (refused by the caller).
-template <class Isa>
-bool reduce_rows(Isa isa, Workspace& ws, int64_t rows, int64_t cols) {
+// A row as one step of augmenting row reduction sees it: its two lowest
+// reduced costs (as a multiset) and the column of the lowest (-1: none).
+struct RowLows {
+  double lowest = kInf, second = kInf;
+  int64_t col = -1;
+};
+
+// Augmenting row reduction over the rows in ws.free_rows: each free row takes
+// the column of its lowest reduced cost, lowering that column's dual until
+// the row's second-lowest ties it; the row it took the column from is freed
+// and goes next. Two passes, as Jonker and Volgenant run it, each with a
+// budget of `steps_per_row` steps a row (the reductions can be tiny on
+// near-tied costs, and late steps cost more than the searches they save);
+// the rows still free stay in ws.free_rows for the searches.
+// `scan(row, lows)` fills `lows` (false: a cost it must not solve, which
+// stops the reduction); `tied_col(row, col, value)` is another column of
+// the row at reduced cost `value` (-1: the same refusal). Both read dense
+// or sparse rows (reduce_rows here, reduce_sparse_rows in sparse_rows.h).
+template <class Scan, class TiedCol>
+bool augmenting_row_reduction(Workspace& ws, int64_t rows, int64_t steps_per_row, Scan scan,
+                              TiedCol tied_col) {
   std::vector<int64_t>& free_rows = ws.free_rows;
   for (int pass = 0; pass < 2; ++pass) {
     const int64_t listed = static_cast<int64_t>(free_rows.size());
-    // 2 steps a row: on uniform square costs more steps cost more than the
-    // searches they save (measured at 1, 2, 3, 4, 8 and 16 a row).
-    int64_t budget = 2 * rows + 64, kept = 0, next = 0;
+    int64_t budget = steps_per_row * rows + 64, kept = 0, next = 0;
     // Invariant: kept <= next, so the rows kept overwrite processed entries only.
     while (next < listed) {
       if (--budget < 0) {
@@ -232,30 +241,25 @@ bool reduce_rows(Isa isa, Workspace& ws, int64_t rows, int64_t cols) {
         break;
       }
       const int64_t row = free_rows[next++];
-      const double* row_cost = ws.matrix + row * cols;
-      const LowestTwo m = lowest_two(isa, row_cost, ws.col_dual.data(), cols);
-      if (m.lowest == kInf) {
-        free_rows[kept++] = row;  // no column: the searches say so
-        continue;
+      RowLows lows;
+      if (!scan(row, lows)) {
+        return false;
       }
-      int64_t col = first_column_at(isa, row_cost, ws.col_dual.data(), cols, m.lowest, -1);
-      if (!(m.lowest > -kInf) || col < 0) {
-        return false;  // -inf, or NaN got in the way of the scans
-      }
-      int64_t displaced = ws.row_for_col[col];
-      const bool strictly_lowest = m.lowest < m.second;
-      if (m.second == kInf && displaced >= 0) {
-        // Its one column, which lowering by an infinite slack cannot win
-        // for good: the searches settle it.
+      int64_t col = lows.col;
+      int64_t displaced = col >= 0 ? ws.row_for_col[col] : -1;
+      if (col < 0 || (lows.second == kInf && displaced >= 0)) {
+        // No column, or its one column, which lowering by an infinite slack
+        // cannot win for good: the searches settle it.
         free_rows[kept++] = row;
         continue;
       }
+      const bool strictly_lowest = lows.lowest < lows.second;
       if (strictly_lowest) {
-        ws.col_dual[col] -= m.second == kInf ? 0.0 : m.second - m.lowest;
+        ws.col_dual[col] -= lows.second == kInf ? 0.0 : lows.second - lows.lowest;
       } else if (displaced >= 0) {  // tied: take the other column
-        col = first_column_at(isa, row_cost, ws.col_dual.data(), cols, m.second, col);
+        col = tied_col(row, col, lows.second);
         if (col < 0) {
-          return false;  // NaN got in the way of the scans
+          return false;
         }
         displaced = ws.row_for_col[col];
       }
@@ -275,6 +279,28 @@ bool reduce_rows(Isa isa, Workspace& ws, int64_t rows, int64_t cols) {
     free_rows.resize(kept);
   }
   return true;
+}
+
+// augmenting_row_reduction on the dense rows of ws.matrix. 2 steps a row: on
+// uniform square costs more steps cost more than the searches they save
+// (measured at 1, 2, 3, 4, 8 and 16 a row). False when a row holds -inf or
+// NaN where it matters (refused by the caller).
+template <class Isa>
+bool reduce_rows(Isa isa, Workspace& ws, int64_t rows, int64_t cols) {
+  const auto scan = [&](int64_t row, RowLows& lows) {
+    const double* row_cost = ws.matrix + row * cols;
+    const LowestTwo two = lowest_two(isa, row_cost, ws.col_dual.data(), cols);
+    if (two.lowest == kInf) {
+      return true;  // no column: the searches say so
+    }
+    lows.lowest = two.lowest, lows.second = two.second;
+    lows.col = first_column_at(isa, row_cost, ws.col_dual.data(), cols, two.lowest, -1);
+    return two.lowest > -kInf && lows.col >= 0;  // else -inf, or NaN in the way
+  };
+  const auto tied_col = [&](int64_t row, int64_t col, double value) {
+    return first_column_at(isa, ws.matrix + row * cols, ws.col_dual.data(), cols, value, col);
+  };
+  return augmenting_row_reduction(ws, rows, 2, scan, tied_col);
 }
 
 // The start on the `rows` x `cols` matrix ws.matrix (rows <= cols): ws holds

@@ -197,6 +197,19 @@ MT_ROW_SCAN_AVX2 inline int64_t pick_avx2(Unvisited u, const int64_t* row_for_co
 }
 #endif
 
+// Augments along a search's path: flips the assignments from the free column
+// `sink` back to `new_row` along the predecessors in ws.path.
+inline void flip_path(Workspace& ws, int64_t sink, int64_t new_row) {
+  for (int64_t col = sink;;) {
+    const int64_t row_on_path = ws.path[col];
+    ws.row_for_col[col] = row_on_path;
+    std::swap(ws.col_for_row[row_on_path], col);
+    if (row_on_path == new_row) {
+      break;
+    }
+  }
+}
+
 // Gives the free row `new_row` of the `rows` x `cols` matrix ws.matrix a column
 // along a shortest augmenting path, keeping the duals' invariant; false when
 // every column still reachable is forbidden (+inf) to it. Isa: the
@@ -270,15 +283,7 @@ bool augment_row(Isa, Workspace& ws, int64_t cols, int64_t new_row) {
   for (const int64_t j : ws.visited_cols) {
     ws.col_dual[j] -= path_length - ws.shortest[j];
   }
-  // Augment: flip assignments along the path from the sink back to new_row.
-  for (int64_t col = sink;;) {
-    const int64_t row_on_path = ws.path[col];
-    ws.row_for_col[col] = row_on_path;
-    std::swap(ws.col_for_row[row_on_path], col);
-    if (row_on_path == new_row) {
-      break;
-    }
-  }
+  flip_path(ws, sink, new_row);
   return true;
 }
 

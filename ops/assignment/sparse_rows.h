@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "jv_start.h"
 #include "shortest_paths.h"
 #include "unique_optimum.h"
 
@@ -78,14 +79,7 @@ inline bool augment_sparse(Workspace& ws, int64_t new_row) {
       ws.col_dual[col] -= path_length - ws.shortest[col];
     }
   }
-  for (int64_t col = sink;;) {
-    const int64_t row_on_path = ws.path[col];
-    ws.row_for_col[col] = row_on_path;
-    std::swap(ws.col_for_row[row_on_path], col);
-    if (row_on_path == new_row) {
-      break;
-    }
-  }
+  flip_path(ws, sink, new_row);
   for (const int64_t col : ws.visited_cols) {
     ws.shortest[col] = kInf;
     ws.dfs_state[col] = 0;
@@ -112,94 +106,48 @@ inline bool unique_sparse_optimum(Workspace& ws, int64_t rows, int64_t width) {
   const int64_t free_node = rows;
   ws.tight_offsets.assign(rows + 2, 0);
   ws.tight_rows.clear();
-  bool reaches_free = false;
   for (int64_t i = 0; i < rows; ++i) {
+    const int64_t own = ws.col_for_row[i];
     for (int64_t e = ws.edge_offsets[i]; e < ws.edge_offsets[i + 1]; ++e) {
       const int64_t col = ws.edge_cols[e];
       const double reduced = ws.edge_costs[e] - ws.row_dual[i] - ws.col_dual[col];
-      if (reduced < -tolerance || (col == ws.col_for_row[i] && reduced > tolerance)) {
+      if ((col == own && reduced > tolerance) ||
+          !note_tight_pair(ws, reduced, col, own, tolerance, free_node)) {
         return false;  // not optimal duals
-      }
-      if (reduced <= tolerance && col != ws.col_for_row[i]) {
-        const int64_t other = ws.row_for_col[col];
-        ws.tight_rows.push_back(other >= 0 ? other : free_node);
-        reaches_free |= other < 0;
       }
     }
     ws.tight_offsets[i + 1] = static_cast<int64_t>(ws.tight_rows.size());
   }
-  if (reaches_free) {
-    for (int64_t i = 0; i < rows; ++i) {
-      if (ws.col_dual[ws.col_for_row[i]] >= -tolerance) {
-        ws.tight_rows.push_back(i);
-      }
-    }
-  }
-  ws.tight_offsets[rows + 1] = static_cast<int64_t>(ws.tight_rows.size());
-  return !has_cycle(ws, rows + 1);
+  return !tied_among_tight_pairs(ws, rows, tolerance);
 }
 
-// Augmenting row reduction (jv_start.h's reduce_rows) over the sparse rows,
-// from every row free: the rows it leaves free go to ws.free_rows.
+// augmenting_row_reduction (jv_start.h) over the sparse rows, from every row
+// free: the rows it leaves free go to ws.free_rows. 6 steps a row: a sparse
+// step scans a few pairs, so the budget is larger than the dense one
+// (measured best between 4 and 8).
 inline void reduce_sparse_rows(Workspace& ws, int64_t rows) {
-  std::vector<int64_t>& free_rows = ws.free_rows;
-  free_rows.resize(rows);
+  ws.free_rows.resize(rows);
   for (int64_t i = 0; i < rows; ++i) {
-    free_rows[i] = i;
+    ws.free_rows[i] = i;
   }
-  for (int pass = 0; pass < 2; ++pass) {
-    const int64_t listed = static_cast<int64_t>(free_rows.size());
-    // 6 steps a row: a sparse step scans a few pairs, so the budget is
-    // larger than the dense one (measured best between 4 and 8).
-    int64_t budget = 6 * rows + 64, kept = 0, next = 0;
-    while (next < listed) {
-      if (--budget < 0) {
-        while (next < listed) {
-          free_rows[kept++] = free_rows[next++];
-        }
-        break;
-      }
-      const int64_t row = free_rows[next++];
-      double lowest = kInf, second = kInf;
-      int64_t col = -1, second_col = -1;
-      for (int64_t e = ws.edge_offsets[row]; e < ws.edge_offsets[row + 1]; ++e) {
-        const double reduced = ws.edge_costs[e] - ws.col_dual[ws.edge_cols[e]];
-        if (reduced < second) {
-          if (reduced < lowest) {
-            second = lowest, second_col = col;
-            lowest = reduced, col = ws.edge_cols[e];
-          } else {
-            second = reduced, second_col = ws.edge_cols[e];
-          }
-        }
-      }
-      int64_t displaced = col >= 0 ? ws.row_for_col[col] : -1;
-      if (col < 0 || (second == kInf && displaced >= 0)) {
-        free_rows[kept++] = row;  // the searches settle it
-        continue;
-      }
-      const bool strictly_lowest = lowest < second;
-      if (strictly_lowest) {
-        ws.col_dual[col] -= second == kInf ? 0.0 : second - lowest;
-      } else if (displaced >= 0) {  // tied: take the other column
-        col = second_col;
-        displaced = ws.row_for_col[col];
-      }
-      if (displaced >= 0) {
-        ws.col_for_row[displaced] = -1;
-      }
-      ws.col_for_row[row] = col;
-      ws.row_for_col[col] = row;
-      if (displaced >= 0) {
-        if (strictly_lowest) {
-          free_rows[--next] = displaced;
+  int64_t second_col = -1;  // the scanned row's, for tied_col
+  const auto scan = [&](int64_t row, RowLows& lows) {
+    second_col = -1;
+    for (int64_t e = ws.edge_offsets[row]; e < ws.edge_offsets[row + 1]; ++e) {
+      const double reduced = ws.edge_costs[e] - ws.col_dual[ws.edge_cols[e]];
+      if (reduced < lows.second) {
+        if (reduced < lows.lowest) {
+          lows.second = lows.lowest, second_col = lows.col;
+          lows.lowest = reduced, lows.col = ws.edge_cols[e];
         } else {
-          free_rows[kept++] = displaced;
+          lows.second = reduced, second_col = ws.edge_cols[e];
         }
       }
     }
-    free_rows.resize(kept);
-  }
+    return true;
+  };
+  const auto tied_col = [&](int64_t, int64_t, double) { return second_col; };
+  augmenting_row_reduction(ws, rows, 6, scan, tied_col);
 }
 
 // Solves the sparse rows in ws.edge_* (rows x width) from the column duals

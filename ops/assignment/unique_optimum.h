@@ -44,25 +44,36 @@ inline double tie_tolerance(const Workspace& ws, int64_t rows, int64_t cols) {
   return std::ldexp(scale * static_cast<double>(rows + cols), -42);
 }
 
-// Appends to ws.tight_rows, for row `row`, the digraph node of each tight
-// pair other than its own (the column's row, or `free_node`); false when a
-// reduced cost is below -tolerance (a -inf cost too) or NaN, or its own pair
-// is not tight.
-inline bool tight_pairs_portable(Workspace& ws, int64_t row, int64_t cols, double tolerance,
-                                 int64_t free_node) {
+// One pair of the tight-pair scan: appends to ws.tight_rows the digraph
+// node of a tight pair other than the row's own (the column's row, or
+// `free_node`); false when its reduced cost is below -tolerance (a -inf cost
+// too) or NaN.
+inline bool note_tight_pair(Workspace& ws, double reduced, int64_t col, int64_t own,
+                            double tolerance, int64_t free_node) {
+  if (reduced > tolerance) {
+    return true;
+  }
+  if (!(reduced >= -tolerance)) {
+    return false;
+  }
+  if (col != own) {
+    const int64_t other = ws.row_for_col[col];
+    ws.tight_rows.push_back(other >= 0 ? other : free_node);
+  }
+  return true;
+}
+
+// note_tight_pair for row `row`'s columns from `first` on; false also when
+// its own pair is not tight.
+inline bool tight_pairs_portable(Workspace& ws, int64_t row, int64_t first, int64_t cols,
+                                 double tolerance, int64_t free_node) {
   const double* row_cost = ws.matrix + row * cols;
   const double row_dual = ws.row_dual[row];
   const int64_t own = ws.col_for_row[row];
-  for (int64_t j = 0; j < cols; ++j) {
-    const double reduced = row_cost[j] - row_dual - ws.col_dual[j];
-    if (!(reduced > tolerance)) {
-      if (!(reduced >= -tolerance)) {
-        return false;
-      }
-      if (j != own) {
-        const int64_t other = ws.row_for_col[j];
-        ws.tight_rows.push_back(other >= 0 ? other : free_node);
-      }
+  for (int64_t j = first; j < cols; ++j) {
+    if (!note_tight_pair(ws, row_cost[j] - row_dual - ws.col_dual[j], j, own, tolerance,
+                         free_node)) {
+      return false;
     }
   }
   const double own_reduced = row_cost[own] - row_dual - ws.col_dual[own];
@@ -87,29 +98,13 @@ MT_ROW_SCAN_AVX2 inline bool tight_pairs_avx2(Workspace& ws, int64_t row, int64_
     for (int hits = _mm256_movemask_pd(_mm256_cmp_pd(reduced, tolerance4, _CMP_NGT_UQ)); hits != 0;
          hits &= hits - 1) {
       const int64_t at = j + __builtin_ctz(static_cast<unsigned>(hits));
-      if (!(row_cost[at] - row_dual - col_dual[at] >= -tolerance)) {
+      if (!note_tight_pair(ws, row_cost[at] - row_dual - col_dual[at], at, own, tolerance,
+                           free_node)) {
         return false;
-      }
-      if (at != own) {
-        const int64_t other = ws.row_for_col[at];
-        ws.tight_rows.push_back(other >= 0 ? other : free_node);
       }
     }
   }
-  for (; j < cols; ++j) {
-    const double reduced = row_cost[j] - row_dual - col_dual[j];
-    if (!(reduced > tolerance)) {
-      if (!(reduced >= -tolerance)) {
-        return false;
-      }
-      if (j != own) {
-        const int64_t other = ws.row_for_col[j];
-        ws.tight_rows.push_back(other >= 0 ? other : free_node);
-      }
-    }
-  }
-  const double own_reduced = row_cost[own] - row_dual - col_dual[own];
-  return std::abs(own_reduced) <= tolerance;
+  return tight_pairs_portable(ws, row, j, cols, tolerance, free_node);
 }
 #endif
 
@@ -147,6 +142,23 @@ inline bool has_cycle(Workspace& ws, int64_t nodes) {
   return false;
 }
 
+// Whether another optimum exists, once ws.tight_rows and ws.tight_offsets
+// hold the tight pairs of rows 0..rows-1 (node `rows` is `free`): adds the
+// edges out of `free` and looks for a cycle.
+inline bool tied_among_tight_pairs(Workspace& ws, int64_t rows, double tolerance) {
+  const int64_t free_node = rows;
+  // `free` matters only when some tight pair reaches a free column.
+  if (std::find(ws.tight_rows.begin(), ws.tight_rows.end(), free_node) != ws.tight_rows.end()) {
+    for (int64_t i = 0; i < rows; ++i) {
+      if (ws.col_dual[ws.col_for_row[i]] >= -tolerance) {
+        ws.tight_rows.push_back(i);
+      }
+    }
+  }
+  ws.tight_offsets[rows + 1] = static_cast<int64_t>(ws.tight_rows.size());
+  return has_cycle(ws, rows + 1);
+}
+
 // What the check finds of a complete assignment and its duals.
 enum class Optimum {
   kUnique,     // optimal, and no other assignment is
@@ -175,23 +187,14 @@ Optimum unique_optimum(Isa, Workspace& ws, int64_t rows, int64_t cols) {
     } else
 #endif
     {
-      optimal = tight_pairs_portable(ws, i, cols, tolerance, free_node);
+      optimal = tight_pairs_portable(ws, i, 0, cols, tolerance, free_node);
     }
     if (!optimal) {
       return Optimum::kNotProven;
     }
     ws.tight_offsets[i + 1] = static_cast<int64_t>(ws.tight_rows.size());
   }
-  // `free` matters only when some tight pair reaches a free column.
-  if (std::find(ws.tight_rows.begin(), ws.tight_rows.end(), free_node) != ws.tight_rows.end()) {
-    for (int64_t i = 0; i < rows; ++i) {
-      if (ws.col_dual[ws.col_for_row[i]] >= -tolerance) {
-        ws.tight_rows.push_back(i);
-      }
-    }
-  }
-  ws.tight_offsets[rows + 1] = static_cast<int64_t>(ws.tight_rows.size());
-  return has_cycle(ws, rows + 1) ? Optimum::kTied : Optimum::kUnique;
+  return tied_among_tight_pairs(ws, rows, tolerance) ? Optimum::kTied : Optimum::kUnique;
 }
 
 }  // namespace mt::assignment
