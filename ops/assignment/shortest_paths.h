@@ -32,6 +32,7 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 // its loop kept its pointers and constants on the stack (measured: the
 // check pass of a 100 x 300 item ran at half speed).
 #define MT_ROW_SCAN_AVX2 MT_TARGET_AVX2 __attribute__((noinline))
+#define MT_ROW_SCAN_AVX512 MT_TARGET_AVX512 __attribute__((noinline))
 #endif
 
 // An allocator whose resize() leaves new elements of trivial types
@@ -84,6 +85,11 @@ struct Workspace {
   std::vector<int64_t> edge_offsets;
   std::vector<int64_t, UninitializedAllocator<int64_t>> edge_cols;
   std::vector<double, UninitializedAllocator<double>> edge_costs;
+  // A cost_limit item's row of each pair, each row's second-lowest cost,
+  // and the rows whose duals the start's reduction or a search changed.
+  std::vector<int64_t, UninitializedAllocator<int64_t>> edge_rows;
+  std::vector<double> row_second;
+  std::vector<uint8_t> row_touched;
   std::vector<std::pair<double, int64_t>> heap;
 };
 

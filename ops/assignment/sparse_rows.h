@@ -88,8 +88,12 @@ inline bool augment_sparse(Workspace& ws, int64_t new_row) {
 }
 
 // Whether the sparse assignment in ws is the only optimal one, as
-// unique_optimum decides it for a dense item.
-inline bool unique_sparse_optimum(Workspace& ws, int64_t rows, int64_t width) {
+// unique_optimum decides it for a dense item. `scan(row, tolerance)` says
+// whether a row's pairs must be read: a row it skips is known (by the
+// caller's construction) to have no tight pair but its own and no negative
+// reduced cost.
+template <class NeedsScan>
+bool unique_sparse_optimum(Workspace& ws, int64_t rows, int64_t width, NeedsScan needs_scan) {
   // As tie_tolerance: the duals and the assigned costs (the assigned
   // columns' duals here; the free ones are checked to be 0 below).
   double scale = 1e-300;
@@ -98,27 +102,84 @@ inline bool unique_sparse_optimum(Workspace& ws, int64_t rows, int64_t width) {
     scale = std::max(scale, std::abs(ws.row_dual[i]) + 2 * std::abs(dual));
   }
   const double tolerance = std::ldexp(scale * static_cast<double>(rows + width), -42);
+  bool free_duals_zero = true;  // a free column needs a zero dual
+  const int64_t* assigned_row = ws.row_for_col.data();
+  const double* dual = ws.col_dual.data();
   for (int64_t j = 0; j < width; ++j) {
-    if (ws.row_for_col[j] < 0 && std::abs(ws.col_dual[j]) > tolerance) {
-      return false;  // a free column needs a zero dual
-    }
+    free_duals_zero &= (assigned_row[j] >= 0) | (std::abs(dual[j]) <= tolerance);
   }
+  if (!free_duals_zero) {
+    return false;
+  }
+  // note_tight_pair without a branch a pair: which pairs are tight, and
+  // whose reduced cost is negative, falls at random on a few pairs a row.
   const int64_t free_node = rows;
   ws.tight_offsets.assign(rows + 2, 0);
-  ws.tight_rows.clear();
+  ws.tight_rows.resize(ws.edge_offsets[rows]);
+  int64_t* tight_rows = ws.tight_rows.data();
+  const int64_t* edge_cols = ws.edge_cols.data();
+  const double* edge_costs = ws.edge_costs.data();
+  const double* col_dual = ws.col_dual.data();
+  const int64_t* row_for_col = ws.row_for_col.data();
+  int64_t tight = 0;
+  bool optimal = true;
   for (int64_t i = 0; i < rows; ++i) {
-    const int64_t own = ws.col_for_row[i];
-    for (int64_t e = ws.edge_offsets[i]; e < ws.edge_offsets[i + 1]; ++e) {
-      const int64_t col = ws.edge_cols[e];
-      const double reduced = ws.edge_costs[e] - ws.row_dual[i] - ws.col_dual[col];
-      if ((col == own && reduced > tolerance) ||
-          !note_tight_pair(ws, reduced, col, own, tolerance, free_node)) {
-        return false;  // not optimal duals
+    if (needs_scan(i, tolerance)) {
+      const int64_t own = ws.col_for_row[i];
+      const double row_dual = ws.row_dual[i];
+      for (int64_t e = ws.edge_offsets[i]; e < ws.edge_offsets[i + 1]; ++e) {
+        const int64_t col = edge_cols[e];
+        const double reduced = edge_costs[e] - row_dual - col_dual[col];
+        optimal &= reduced >= -tolerance && (col != own || reduced <= tolerance);
+        const int64_t other = row_for_col[col];
+        tight_rows[tight] = other >= 0 ? other : free_node;
+        tight += reduced <= tolerance && col != own;
       }
     }
-    ws.tight_offsets[i + 1] = static_cast<int64_t>(ws.tight_rows.size());
+    ws.tight_offsets[i + 1] = tight;
   }
+  if (!optimal) {
+    return false;  // not optimal duals, or NaN
+  }
+  ws.tight_rows.resize(tight);
   return !tied_among_tight_pairs(ws, rows, tolerance);
+}
+
+// Row `row`'s two lowest reduced costs over its sparse pairs into `lows`;
+// returns the column of the second (-1: none). Without a branch a pair:
+// where a row's lowest two fall is random.
+inline int64_t lowest_two_sparse(const Workspace& ws, int64_t row, RowLows& lows) {
+  const int64_t* edge_cols = ws.edge_cols.data();
+  const double* edge_costs = ws.edge_costs.data();
+  const double* col_dual = ws.col_dual.data();
+  double lowest = kInf, second = kInf;
+  int64_t lowest_col = -1, second_col = -1;
+  for (int64_t e = ws.edge_offsets[row]; e < ws.edge_offsets[row + 1]; ++e) {
+    const int64_t col = edge_cols[e];
+    const double reduced = edge_costs[e] - col_dual[col];
+    const bool below_lowest = reduced < lowest, below_second = reduced < second;
+    second_col = below_lowest ? lowest_col : below_second ? col : second_col;
+    second = below_lowest ? lowest : below_second ? reduced : second;
+    lowest_col = below_lowest ? col : lowest_col;
+    lowest = below_lowest ? reduced : lowest;
+  }
+  lows.lowest = lowest, lows.second = second, lows.col = lowest_col;
+  return second_col;
+}
+
+// The dual a search reads for row `row`: tight on its assigned pair (each is
+// its row's lowest reduced cost after row reduction), 0 on a free row.
+inline double own_reduced_cost(const Workspace& ws, int64_t row) {
+  const int64_t col = ws.col_for_row[row];
+  double dual = 0.0;
+  if (col >= 0) {
+    for (int64_t e = ws.edge_offsets[row]; e < ws.edge_offsets[row + 1]; ++e) {
+      if (ws.edge_cols[e] == col) {
+        dual = ws.edge_costs[e] - ws.col_dual[col];
+      }
+    }
+  }
+  return dual;
 }
 
 // augmenting_row_reduction (jv_start.h) over the sparse rows, from every row
@@ -132,18 +193,7 @@ inline void reduce_sparse_rows(Workspace& ws, int64_t rows) {
   }
   int64_t second_col = -1;  // the scanned row's, for tied_col
   const auto scan = [&](int64_t row, RowLows& lows) {
-    second_col = -1;
-    for (int64_t e = ws.edge_offsets[row]; e < ws.edge_offsets[row + 1]; ++e) {
-      const double reduced = ws.edge_costs[e] - ws.col_dual[ws.edge_cols[e]];
-      if (reduced < lows.second) {
-        if (reduced < lows.lowest) {
-          lows.second = lows.lowest, second_col = lows.col;
-          lows.lowest = reduced, lows.col = ws.edge_cols[e];
-        } else {
-          lows.second = reduced, second_col = ws.edge_cols[e];
-        }
-      }
-    }
+    second_col = lowest_two_sparse(ws, row, lows);
     return true;
   };
   const auto tied_col = [&](int64_t, int64_t, double) { return second_col; };
@@ -163,17 +213,8 @@ inline bool solve_sparse_rows(Workspace& ws, int64_t rows, int64_t width) {
   ws.shortest.assign(width, kInf);
   ws.dfs_state.assign(width, 0);  // the searches' "final" marks
   reduce_sparse_rows(ws, rows);
-  // The row duals the searches read: tight on assigned pairs (each is its
-  // row's lowest reduced cost), 0 on free rows.
   for (int64_t i = 0; i < rows; ++i) {
-    const int64_t col = ws.col_for_row[i];
-    if (col >= 0) {
-      for (int64_t e = ws.edge_offsets[i]; e < ws.edge_offsets[i + 1]; ++e) {
-        if (ws.edge_cols[e] == col) {
-          ws.row_dual[i] = ws.edge_costs[e] - ws.col_dual[col];
-        }
-      }
-    }
+    ws.row_dual[i] = own_reduced_cost(ws, i);
   }
   for (const int64_t row : ws.free_rows) {
     if (!augment_sparse(ws, row)) {

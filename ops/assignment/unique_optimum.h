@@ -115,7 +115,7 @@ inline bool has_cycle(Workspace& ws, int64_t nodes) {
   ws.dfs_state.assign(nodes, kUnseen);
   std::vector<int64_t>& stack = ws.dfs_stack;  // (node, next edge) pairs
   for (int64_t root = 0; root < nodes; ++root) {
-    if (ws.dfs_state[root] != kUnseen) {
+    if (ws.dfs_state[root] != kUnseen || ws.tight_offsets[root] == ws.tight_offsets[root + 1]) {
       continue;
     }
     stack.assign({root, ws.tight_offsets[root]});
@@ -129,6 +129,9 @@ inline bool has_cycle(Workspace& ws, int64_t nodes) {
         continue;
       }
       const int64_t next = ws.tight_rows[edge++];
+      if (ws.tight_offsets[next] == ws.tight_offsets[next + 1]) {
+        continue;  // no way on from it: on no cycle
+      }
       if (ws.dfs_state[next] == kOnPath) {
         return true;
       }
@@ -146,11 +149,16 @@ inline bool has_cycle(Workspace& ws, int64_t nodes) {
 // hold the tight pairs of rows 0..rows-1 (node `rows` is `free`): adds the
 // edges out of `free` and looks for a cycle.
 inline bool tied_among_tight_pairs(Workspace& ws, int64_t rows, double tolerance) {
+  if (ws.tight_rows.empty()) {
+    return false;  // no tight pair but the assigned ones: no other optimum
+  }
   const int64_t free_node = rows;
   // `free` matters only when some tight pair reaches a free column.
   if (std::find(ws.tight_rows.begin(), ws.tight_rows.end(), free_node) != ws.tight_rows.end()) {
+    // (Only to rows with a way on: the others are on no cycle.)
     for (int64_t i = 0; i < rows; ++i) {
-      if (ws.col_dual[ws.col_for_row[i]] >= -tolerance) {
+      if (ws.col_dual[ws.col_for_row[i]] >= -tolerance &&
+          ws.tight_offsets[i] != ws.tight_offsets[i + 1]) {
         ws.tight_rows.push_back(i);
       }
     }
