@@ -11,7 +11,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linear_sum_assignment as scipy_lsa
-from scripts import json_with_and_without_simd
+from scripts import json_per_isa
 
 import torch_mt
 from torch_mt.assignment.spec import lap_pairs, scipy_reference
@@ -172,6 +172,45 @@ def test_cost_limit_on_ties_gives_scipy_pairs_of_the_widened_matrix(
     assert (row_ind[0, count:] == -1).all()
 
 
+def _tracker_frames(batch: int, rows: int, cols: int, generator: torch.Generator) -> torch.Tensor:
+    """Costs shaped like a tracker's frames: every entry above 1 (above the
+    limits used with it) but 0-6 a row in [0, 1), some forbidden. Rows keep
+    1-7 pairs with their reject column, across the scan's 4-pair rows and
+    64-column chunks; continuous, so no ties."""
+    cost = 1 + torch.rand((batch, rows, cols), generator=generator, dtype=torch.float64)
+    for b in range(batch):
+        for i in range(rows):
+            kept = int(torch.randint(0, min(cols, 6) + 1, (), generator=generator))
+            chosen = torch.randperm(cols, generator=generator)[:kept]
+            cost[b, i, chosen] = torch.rand(kept, generator=generator, dtype=torch.float64)
+    cost[torch.rand(cost.shape, generator=generator) < 0.05] = math.inf
+    return cost
+
+
+@settings(max_examples=60)
+@given(
+    batch=st.integers(1, 4),
+    rows=st.integers(1, 50),
+    cols=st.integers(1, 150),
+    cost_limit=st.sampled_from([0.3, 0.8, 1.5]),
+    seed=st.integers(0, 2**32 - 1),
+    threads=st.sampled_from(THREAD_COUNTS),
+)
+def test_cost_limit_on_tracker_frames_keeps_the_pairs_lap_keeps(
+    batch, rows, cols, cost_limit, seed, threads
+):
+    # Wider than 64 columns, and with a few pairs a row or many (1.5 keeps
+    # every entry below 1 and half of the rest): the cost_limit scan's paths.
+    cost = _tracker_frames(batch, rows, cols, torch.Generator().manual_seed(seed))
+    with torch_mt.num_threads(threads):
+        row_ind, col_ind = torch_mt.linear_sum_assignment(cost, cost_limit=cost_limit)
+    for b in range(batch):
+        expected_rows, expected_cols = lap_pairs(cost[b].nan_to_num(posinf=1e9), cost_limit)
+        kept = int((row_ind[b] >= 0).sum())
+        assert row_ind[b, :kept].tolist() == expected_rows.tolist()
+        assert col_ind[b, :kept].tolist() == expected_cols.tolist()
+
+
 def test_cost_limit_of_infinity_or_none_assigns_every_row():
     cost = torch.rand(3, 4, 6, dtype=torch.float64)
     unlimited = torch_mt.linear_sum_assignment(cost)
@@ -281,8 +320,9 @@ def test_wrapper_refuses_mixed_or_malformed_lists():
         torch_mt.linear_sum_assignment(torch.rand(2, 2), True)  # maximize is keyword-only
 
 
-# Solved once with the AVX2 column scan and once in a process where it is
-# switched off: tie-heavy, forbidden-pair and random batches, wide and tall.
+# Solved in a process of each instruction-set variant (native, AVX2,
+# portable): tie-heavy, forbidden-pair and random batches, wide and tall,
+# without and with cost_limit (whose scan has its own AVX-512 and AVX2 code).
 _SIMD_CASES = """
 import json, torch, torch_mt
 generator = torch.Generator().manual_seed(7)
@@ -294,12 +334,14 @@ for rows, cols in ((37, 41), (41, 37), (64, 64), (5, 130)):
     forbidden[forbidden < 0.2] = float("inf")
     uniform = torch.rand(6, rows, cols, generator=generator)
     for cost in (tied, duplicated.double(), forbidden, uniform):
-        row_ind, col_ind = torch.ops.mt.linear_sum_assignment(cost, None, None, False)
-        cases.append([row_ind.tolist(), col_ind.tolist()])
+        for limit in (None, 0.05, 0.5):
+            row_ind, col_ind = torch.ops.mt.linear_sum_assignment(cost, None, None, False, limit)
+            cases.append([row_ind.tolist(), col_ind.tolist()])
 print(json.dumps(cases))
 """
 
 
-def test_portable_column_scan_gives_the_same_assignments_as_avx2():
-    with_simd, without_simd = json_with_and_without_simd(_SIMD_CASES)
-    assert len(with_simd) == 16 and with_simd == without_simd
+def test_every_instruction_set_variant_gives_the_same_assignments():
+    outputs = json_per_isa(_SIMD_CASES)
+    assert len(outputs["native"]) == 48
+    assert outputs["native"] == outputs["avx2"] == outputs["portable"]

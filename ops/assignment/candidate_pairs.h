@@ -19,6 +19,7 @@
 
 #include "jv_start.h"
 #include "sparse_rows.h"
+#include "unique_optimum.h"
 
 namespace mt::assignment {
 

@@ -85,11 +85,12 @@ struct Workspace {
   std::vector<int64_t> edge_offsets;
   std::vector<int64_t, UninitializedAllocator<int64_t>> edge_cols;
   std::vector<double, UninitializedAllocator<double>> edge_costs;
-  // A cost_limit item's row of each pair, each row's second-lowest cost,
-  // and the rows whose duals the start's reduction or a search changed.
-  std::vector<int64_t, UninitializedAllocator<int64_t>> edge_rows;
+  // A cost_limit item's second-lowest cost of each row, the rows whose
+  // duals the start's reduction or a search changed (rejection_check.h reads
+  // them), and each read row's node in the check's digraph.
   std::vector<double> row_second;
   std::vector<uint8_t> row_touched;
+  std::vector<int64_t> touched_rows, node_of_row;
   std::vector<std::pair<double, int64_t>> heap;
 };
 

@@ -2,7 +2,8 @@
 // ws.edge_cols, ws.edge_costs), solved as jv_start.h and shortest_paths.h
 // solve dense rows: augmenting row reduction, then a Dijkstra search with a
 // binary heap for each row left free. The optimum is the caller's to check
-// (unique_optimum.h on the dense item, or unique_sparse_optimum here).
+// (unique_optimum.h on the dense item, rejection_check.h on a cost_limit
+// item's sparse rows).
 #pragma once
 
 #include <algorithm>
@@ -14,7 +15,6 @@
 
 #include "jv_start.h"
 #include "shortest_paths.h"
-#include "unique_optimum.h"
 
 namespace mt::assignment {
 
@@ -87,67 +87,17 @@ inline bool augment_sparse(Workspace& ws, int64_t new_row) {
   return true;
 }
 
-// Whether the sparse assignment in ws is the only optimal one, as
-// unique_optimum decides it for a dense item. `scan(row, tolerance)` says
-// whether a row's pairs must be read: a row it skips is known (by the
-// caller's construction) to have no tight pair but its own and no negative
-// reduced cost.
-template <class NeedsScan>
-bool unique_sparse_optimum(Workspace& ws, int64_t rows, int64_t width, NeedsScan needs_scan) {
-  // As tie_tolerance: the duals and the assigned costs (the assigned
-  // columns' duals here; the free ones are checked to be 0 below).
-  double scale = 1e-300;
-  for (int64_t i = 0; i < rows; ++i) {
-    const double dual = ws.col_dual[ws.col_for_row[i]];
-    scale = std::max(scale, std::abs(ws.row_dual[i]) + 2 * std::abs(dual));
-  }
-  const double tolerance = std::ldexp(scale * static_cast<double>(rows + width), -42);
-  bool free_duals_zero = true;  // a free column needs a zero dual
-  const int64_t* assigned_row = ws.row_for_col.data();
-  const double* dual = ws.col_dual.data();
-  for (int64_t j = 0; j < width; ++j) {
-    free_duals_zero &= (assigned_row[j] >= 0) | (std::abs(dual[j]) <= tolerance);
-  }
-  if (!free_duals_zero) {
-    return false;
-  }
-  // note_tight_pair without a branch a pair: which pairs are tight, and
-  // whose reduced cost is negative, falls at random on a few pairs a row.
-  const int64_t free_node = rows;
-  ws.tight_offsets.assign(rows + 2, 0);
-  ws.tight_rows.resize(ws.edge_offsets[rows]);
-  int64_t* tight_rows = ws.tight_rows.data();
-  const int64_t* edge_cols = ws.edge_cols.data();
-  const double* edge_costs = ws.edge_costs.data();
-  const double* col_dual = ws.col_dual.data();
-  const int64_t* row_for_col = ws.row_for_col.data();
-  int64_t tight = 0;
-  bool optimal = true;
-  for (int64_t i = 0; i < rows; ++i) {
-    if (needs_scan(i, tolerance)) {
-      const int64_t own = ws.col_for_row[i];
-      const double row_dual = ws.row_dual[i];
-      for (int64_t e = ws.edge_offsets[i]; e < ws.edge_offsets[i + 1]; ++e) {
-        const int64_t col = edge_cols[e];
-        const double reduced = edge_costs[e] - row_dual - col_dual[col];
-        optimal &= reduced >= -tolerance && (col != own || reduced <= tolerance);
-        const int64_t other = row_for_col[col];
-        tight_rows[tight] = other >= 0 ? other : free_node;
-        tight += reduced <= tolerance && col != own;
-      }
-    }
-    ws.tight_offsets[i + 1] = tight;
-  }
-  if (!optimal) {
-    return false;  // not optimal duals, or NaN
-  }
-  ws.tight_rows.resize(tight);
-  return !tied_among_tight_pairs(ws, rows, tolerance);
+// `a` when `take`, else `b`, without a branch. GCC compiles a select between
+// doubles, or one whose arm is a load, into a branch, and where a sparse
+// row's lowest costs fall is random: such a branch mispredicts.
+inline int64_t select_without_branch(bool take, int64_t a, int64_t b) {
+  const int64_t mask = -static_cast<int64_t>(take);
+  return (a & mask) | (b & ~mask);
 }
 
 // Row `row`'s two lowest reduced costs over its sparse pairs into `lows`;
-// returns the column of the second (-1: none). Without a branch a pair:
-// where a row's lowest two fall is random.
+// returns the column of the second (-1: none). Without a branch a pair
+// (NaN costs are refused before).
 inline int64_t lowest_two_sparse(const Workspace& ws, int64_t row, RowLows& lows) {
   const int64_t* edge_cols = ws.edge_cols.data();
   const double* edge_costs = ws.edge_costs.data();
@@ -158,10 +108,11 @@ inline int64_t lowest_two_sparse(const Workspace& ws, int64_t row, RowLows& lows
     const int64_t col = edge_cols[e];
     const double reduced = edge_costs[e] - col_dual[col];
     const bool below_lowest = reduced < lowest, below_second = reduced < second;
-    second_col = below_lowest ? lowest_col : below_second ? col : second_col;
-    second = below_lowest ? lowest : below_second ? reduced : second;
-    lowest_col = below_lowest ? col : lowest_col;
-    lowest = below_lowest ? reduced : lowest;
+    second_col = select_without_branch(below_lowest, lowest_col,
+                                       select_without_branch(below_second, col, second_col));
+    lowest_col = select_without_branch(below_lowest, col, lowest_col);
+    second = std::min(second, std::max(lowest, reduced));
+    lowest = std::min(lowest, reduced);
   }
   lows.lowest = lowest, lows.second = second, lows.col = lowest_col;
   return second_col;
@@ -171,15 +122,14 @@ inline int64_t lowest_two_sparse(const Workspace& ws, int64_t row, RowLows& lows
 // its row's lowest reduced cost after row reduction), 0 on a free row.
 inline double own_reduced_cost(const Workspace& ws, int64_t row) {
   const int64_t col = ws.col_for_row[row];
-  double dual = 0.0;
-  if (col >= 0) {
-    for (int64_t e = ws.edge_offsets[row]; e < ws.edge_offsets[row + 1]; ++e) {
-      if (ws.edge_cols[e] == col) {
-        dual = ws.edge_costs[e] - ws.col_dual[col];
-      }
-    }
+  if (col < 0) {
+    return 0.0;
   }
-  return dual;
+  int64_t own = ws.edge_offsets[row];  // where the row's pair with `col` is
+  for (int64_t e = ws.edge_offsets[row]; e < ws.edge_offsets[row + 1]; ++e) {
+    own = select_without_branch(ws.edge_cols[e] == col, e, own);
+  }
+  return ws.edge_costs[own] - ws.col_dual[col];
 }
 
 // augmenting_row_reduction (jv_start.h) over the sparse rows, from every row
