@@ -120,13 +120,16 @@ bool solve_sparse_rejection(Isa isa, Workspace& ws, int64_t rows, int64_t cols, 
     return false;
   }
   // The rows read by the check: the touched ones, and the untouched ones
-  // whose two lowest costs are within the tolerance.
+  // whose two lowest costs are within the tolerance (listed without a
+  // branch: which rows are touched is random).
   std::vector<int64_t>& read = ws.touched_rows;
+  int64_t listed = static_cast<int64_t>(read.size());
+  read.resize(listed + rows);
   for (int64_t i = 0; i < rows; ++i) {
-    if (!ws.row_touched[i] && ws.row_second[i] - ws.row_dual[i] <= tolerance) {
-      read.push_back(i);
-    }
+    read[listed] = i;
+    listed += !ws.row_touched[i] & (ws.row_second[i] - ws.row_dual[i] <= tolerance);
   }
+  read.resize(listed);
   std::sort(read.begin(), read.end());
   return unique_sparse_optimum(ws, rows, tolerance, read);
 }
