@@ -194,6 +194,13 @@ bool select_candidates(Isa isa, Workspace& ws, int64_t rows, int64_t cols, int64
                      [](double dual) { return std::isfinite(dual); });
 }
 
+// Whether candidates suit a `rows` x `cols` item (rows <= cols). Small
+// items, and wide ones (where row reduction from zero column duals assigns
+// most rows in one scan each), are faster solved dense.
+inline bool candidates_suit(int64_t rows, int64_t cols) {
+  return rows >= 2 * kCandidatesPerRow && 2 * cols <= 3 * rows;
+}
+
 // Solves the `rows` x `cols` dense item ws.matrix (rows <= cols) on its
 // candidate pairs, and checks that optimum against the whole item. When the
 // candidates missed a pair the optimum needs (a negative reduced cost), it
@@ -201,9 +208,7 @@ bool select_candidates(Isa isa, Workspace& ws, int64_t rows, int64_t cols, int64
 // item is not one for candidates.
 template <class Isa>
 Optimum solve_on_candidates(Isa isa, Workspace& ws, int64_t rows, int64_t cols) {
-  // Small items, and wide ones (where row reduction from zero column duals
-  // assigns most rows in one scan each), are faster solved dense.
-  if (rows < 2 * kCandidatesPerRow || 2 * cols > 3 * rows) {
+  if (!candidates_suit(rows, cols)) {
     return Optimum::kNotProven;
   }
   for (int64_t per_row = kCandidatesPerRow; per_row <= 4 * kCandidatesPerRow; per_row *= 2) {

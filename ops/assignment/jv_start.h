@@ -281,6 +281,20 @@ bool augmenting_row_reduction(Workspace& ws, int64_t rows, int64_t steps_per_row
   return true;
 }
 
+// One step's scan of the dense row `row`: its two lowest reduced costs and
+// the first column of the lowest. False on -inf or NaN in the way.
+template <class Isa>
+bool scan_dense_row(Isa isa, const Workspace& ws, int64_t row, int64_t cols, RowLows& lows) {
+  const double* row_cost = ws.matrix + row * cols;
+  const LowestTwo two = lowest_two(isa, row_cost, ws.col_dual.data(), cols);
+  if (two.lowest == kInf) {
+    return true;  // no column: the searches say so
+  }
+  lows.lowest = two.lowest, lows.second = two.second;
+  lows.col = first_column_at(isa, row_cost, ws.col_dual.data(), cols, two.lowest, -1);
+  return two.lowest > -kInf && lows.col >= 0;  // else -inf, or NaN in the way
+}
+
 // augmenting_row_reduction on the dense rows of ws.matrix. 2 steps a row: on
 // uniform square costs more steps cost more than the searches they save
 // (measured at 1, 2, 3, 4, 8 and 16 a row). False when a row holds -inf or
@@ -288,19 +302,73 @@ bool augmenting_row_reduction(Workspace& ws, int64_t rows, int64_t steps_per_row
 template <class Isa>
 bool reduce_rows(Isa isa, Workspace& ws, int64_t rows, int64_t cols) {
   const auto scan = [&](int64_t row, RowLows& lows) {
-    const double* row_cost = ws.matrix + row * cols;
-    const LowestTwo two = lowest_two(isa, row_cost, ws.col_dual.data(), cols);
-    if (two.lowest == kInf) {
-      return true;  // no column: the searches say so
-    }
-    lows.lowest = two.lowest, lows.second = two.second;
-    lows.col = first_column_at(isa, row_cost, ws.col_dual.data(), cols, two.lowest, -1);
-    return two.lowest > -kInf && lows.col >= 0;  // else -inf, or NaN in the way
+    return scan_dense_row(isa, ws, row, cols, lows);
   };
   const auto tied_col = [&](int64_t row, int64_t col, double value) {
     return first_column_at(isa, ws.matrix + row * cols, ws.col_dual.data(), cols, value, col);
   };
   return augmenting_row_reduction(ws, rows, 2, scan, tied_col);
+}
+
+// The claim start, for items whose rows' lows come cheap (a transposed
+// item's load, a sparse row's few pairs): each row claims the column of its
+// lowest cost, with duals row_dual = that cost and col_dual = 0; a row whose
+// column an earlier row claimed is left free (ws.free_rows). Augmenting row
+// reduction then settles the free rows as far as its budget goes, and marks
+// the rows it scans touched. An untouched row keeps its claimed pair as its
+// lowest reduced cost, and its other pairs' reduced costs only rise as
+// column duals fall: it has a tight pair besides its own only when its two
+// lowest costs were within the tolerance to start with, so the checks read
+// the touched rows and those alone.
+//
+// claim_lowest_columns takes the lows in ws.row_dual (lowest cost),
+// ws.row_second and ws.col_for_row (the lowest's first column).
+inline void claim_lowest_columns(Workspace& ws, int64_t rows, int64_t width) {
+  ws.row_for_col.assign(width, -1);
+  ws.col_dual.assign(width, 0.0);
+  ws.row_touched.assign(rows, 0);
+  ws.touched_rows.clear();
+  ws.free_rows.clear();
+  for (int64_t i = 0; i < rows; ++i) {
+    const int64_t col = ws.col_for_row[i];
+    if (ws.row_for_col[col] < 0) {
+      ws.row_for_col[col] = i;
+    } else {
+      ws.col_for_row[i] = -1;
+      ws.free_rows.push_back(i);
+    }
+  }
+}
+
+// The claim start of the dense `rows` x `cols` matrix ws.matrix (rows <=
+// cols), its lows known; then, as jv_start leaves it, a partial assignment
+// with valid duals and its free rows in ws.free_rows. False as jv_start.
+template <class Isa>
+bool claim_start(Isa isa, Workspace& ws, int64_t rows, int64_t cols) {
+  ws.path.assign(cols, -1);
+  ws.shortest.assign(cols, kInf);
+  claim_lowest_columns(ws, rows, cols);
+  if (ws.free_rows.empty()) {
+    return true;
+  }
+  const auto scan = [&](int64_t row, RowLows& lows) {
+    mark_touched(ws, row);
+    return scan_dense_row(isa, ws, row, cols, lows);
+  };
+  const auto tied_col = [&](int64_t row, int64_t col, double value) {
+    return first_column_at(isa, ws.matrix + row * cols, ws.col_dual.data(), cols, value, col);
+  };
+  if (!augmenting_row_reduction(ws, rows, 2, scan, tied_col)) {
+    return false;
+  }
+  for (const int64_t row : ws.free_rows) {
+    mark_touched(ws, row);
+  }
+  for (const int64_t i : ws.touched_rows) {
+    const int64_t j = ws.col_for_row[i];
+    ws.row_dual[i] = j >= 0 ? ws.matrix[i * cols + j] - ws.col_dual[j] : 0.0;
+  }
+  return true;
 }
 
 // The start on the `rows` x `cols` matrix ws.matrix (rows <= cols): ws holds

@@ -89,6 +89,27 @@ void check_costs(const Workspace& ws, int64_t entries, int64_t b, bool maximize)
 
 // ---- kernel ---------------------------------------------------------------
 
+// The claim start (jv_start.h) and searches for the rest, on an item whose
+// rows' lows its load found; the check reads only the rows whose duals
+// moved, and those whose two lowest costs are within the tolerance.
+template <class Isa>
+Optimum solve_from_claims(Isa isa, Workspace& ws, int64_t rows, int64_t cols) {
+  if (!claim_start(isa, ws, rows, cols)) {
+    return Optimum::kNotProven;
+  }
+  for (const int64_t row : ws.free_rows) {
+    if (!augment_row(isa, ws, cols, row)) {
+      return Optimum::kNotProven;
+    }
+    for (const int64_t moved : ws.visited_rows) {  // the search tree's rows
+      mark_touched(ws, moved);
+    }
+  }
+  return unique_optimum(isa, ws, rows, cols, [&](int64_t row, double tolerance) {
+    return ws.row_touched[row] || ws.row_second[row] - ws.row_dual[row] <= tolerance;
+  });
+}
+
 // Solves ws.matrix (rows x cols, rows <= cols, entries finite or +inf) into
 // ws.col_for_row, with SciPy's assignment: Jonker and Volgenant's start and
 // searches when the optimum they reach is unique (then it is SciPy's too),
@@ -96,13 +117,18 @@ void check_costs(const Workspace& ws, int64_t entries, int64_t b, bool maximize)
 template <class Isa>
 bool solve_assignment(Isa isa, Workspace& ws, int64_t rows, int64_t cols, int64_t b,
                       bool maximize) {
-  const Optimum on_candidates = solve_on_candidates(isa, ws, rows, cols);
-  if (on_candidates == Optimum::kUnique) {
+  Optimum fast = Optimum::kNotProven;
+  if (candidates_suit(rows, cols)) {
+    fast = solve_on_candidates(isa, ws, rows, cols);
+  } else if (ws.lows_known) {
+    fast = solve_from_claims(isa, ws, rows, cols);
+  }
+  if (fast == Optimum::kUnique) {
     return true;
   }
-  // A tie found on the candidates is a tie of the item (its duals were
-  // proven optimal for every entry): straight to SciPy's order.
-  if (on_candidates == Optimum::kNotProven && jv_start(isa, ws, rows, cols)) {
+  // A tie found on them is a tie of the item (its duals were proven optimal
+  // for every entry): straight to SciPy's order.
+  if (fast == Optimum::kNotProven && jv_start(isa, ws, rows, cols)) {
     bool assigned = true;
     for (const int64_t row : ws.free_rows) {
       if (!augment_row(isa, ws, cols, row)) {
@@ -135,24 +161,58 @@ MT_TARGET_AVX2 inline __m256d four_as_double(const double* in, __m256d sign) {
   return _mm256_mul_pd(_mm256_loadu_pd(in), sign);
 }
 
+// Folds one entry, of row `row`, into a column's lows (RowLowsOut: lowest,
+// second lowest, first row of the lowest).
+inline void fold_into_lows(RowLowsOut lows, int64_t col, double value, int64_t row) {
+  lows.second[col] = std::min(lows.second[col], std::max(lows.lowest[col], value));
+  if (value < lows.lowest[col]) {
+    lows.lowest[col] = value, lows.lowest_col[col] = row;
+  }
+}
+
 // out[j * width + i] = sign * in[i * stride + j] for the rows x cols input,
 // in blocks of 4 x 4 transposed in registers (a tall float32 item, the DETR
-// matcher's shape, spent a third of its time in the scalar transpose).
+// matcher's shape, spent a third of its time in the scalar transpose). The
+// same pass folds each input column (a row of the output) into `lows`, for
+// the claim start (jv_start.h): the rows' lows come with the copy instead
+// of a scan of each row. False on a NaN or -inf entry, or a column with no
+// finite entry (the solver's other paths say which).
 template <typename scalar_t>
-MT_TARGET_AVX2 void transpose_avx2(const scalar_t* in, int64_t rows, int64_t cols, int64_t stride,
-                                   double sign, double* out, int64_t width) {
+MT_TARGET_AVX2 bool transpose_avx2(const scalar_t* in, int64_t rows, int64_t cols, int64_t stride,
+                                   double sign, double* out, int64_t width, RowLowsOut lows) {
+  std::fill(lows.lowest, lows.lowest + cols, kInf);
+  std::fill(lows.second, lows.second + cols, kInf);
+  std::fill(lows.lowest_col, lows.lowest_col + cols, -1);
   const __m256d sign4 = _mm256_set1_pd(sign);
+  const __m256d lowest_finite = _mm256_set1_pd(-std::numeric_limits<double>::max());
+  __m256d odd = _mm256_setzero_pd();
+  bool odd_tail = false;
   int64_t i0 = 0;
   for (; i0 + 4 <= rows; i0 += 4) {
     int64_t j0 = 0;
     for (; j0 + 4 <= cols; j0 += 4) {
       const scalar_t* block = in + i0 * stride + j0;
-      const __m256d r0 = four_as_double(block, sign4);
-      const __m256d r1 = four_as_double(block + stride, sign4);
-      const __m256d r2 = four_as_double(block + 2 * stride, sign4);
-      const __m256d r3 = four_as_double(block + 3 * stride, sign4);
-      const __m256d t0 = _mm256_unpacklo_pd(r0, r1), t1 = _mm256_unpackhi_pd(r0, r1);
-      const __m256d t2 = _mm256_unpacklo_pd(r2, r3), t3 = _mm256_unpackhi_pd(r2, r3);
+      const __m256d r[4] = {four_as_double(block, sign4), four_as_double(block + stride, sign4),
+                            four_as_double(block + 2 * stride, sign4),
+                            four_as_double(block + 3 * stride, sign4)};
+      // The four columns' lows, row after row.
+      double* at_lowest = reinterpret_cast<double*>(lows.lowest_col + j0);
+      __m256d lowest = _mm256_loadu_pd(lows.lowest + j0);
+      __m256d second = _mm256_loadu_pd(lows.second + j0);
+      __m256d lowest_row = _mm256_loadu_pd(at_lowest);
+      for (int k = 0; k < 4; ++k) {
+        odd = _mm256_or_pd(odd, _mm256_cmp_pd(r[k], lowest_finite, _CMP_NGE_UQ));
+        second = _mm256_min_pd(second, _mm256_max_pd(lowest, r[k]));
+        const __m256d lower = _mm256_cmp_pd(r[k], lowest, _CMP_LT_OQ);
+        lowest = _mm256_blendv_pd(lowest, r[k], lower);
+        lowest_row =
+            _mm256_blendv_pd(lowest_row, _mm256_castsi256_pd(_mm256_set1_epi64x(i0 + k)), lower);
+      }
+      _mm256_storeu_pd(lows.lowest + j0, lowest);
+      _mm256_storeu_pd(lows.second + j0, second);
+      _mm256_storeu_pd(at_lowest, lowest_row);
+      const __m256d t0 = _mm256_unpacklo_pd(r[0], r[1]), t1 = _mm256_unpackhi_pd(r[0], r[1]);
+      const __m256d t2 = _mm256_unpacklo_pd(r[2], r[3]), t3 = _mm256_unpackhi_pd(r[2], r[3]);
       double* column = out + j0 * width + i0;
       _mm256_storeu_pd(column, _mm256_permute2f128_pd(t0, t2, 0x20));
       _mm256_storeu_pd(column + width, _mm256_permute2f128_pd(t1, t3, 0x20));
@@ -161,15 +221,23 @@ MT_TARGET_AVX2 void transpose_avx2(const scalar_t* in, int64_t rows, int64_t col
     }
     for (int64_t i = i0; i < i0 + 4; ++i) {
       for (int64_t j = j0; j < cols; ++j) {
-        out[j * width + i] = sign * static_cast<double>(in[i * stride + j]);
+        const double value = sign * static_cast<double>(in[i * stride + j]);
+        odd_tail |= !(value >= -std::numeric_limits<double>::max());
+        fold_into_lows(lows, j, value, i);
+        out[j * width + i] = value;
       }
     }
   }
   for (int64_t i = i0; i < rows; ++i) {
     for (int64_t j = 0; j < cols; ++j) {
-      out[j * width + i] = sign * static_cast<double>(in[i * stride + j]);
+      const double value = sign * static_cast<double>(in[i * stride + j]);
+      odd_tail |= !(value >= -std::numeric_limits<double>::max());
+      fold_into_lows(lows, j, value, i);
+      out[j * width + i] = value;
     }
   }
+  return !odd_tail && _mm256_movemask_pd(odd) == 0 &&
+         std::all_of(lows.lowest, lows.lowest + cols, [](double low) { return low < kInf; });
 }
 #endif
 
@@ -181,6 +249,7 @@ template <typename scalar_t>
 void load_item(Workspace& ws, const Item<scalar_t>& item, bool maximize, bool transpose) {
   const int64_t rows = transpose ? item.cols : item.rows;
   const int64_t width = transpose ? item.rows : item.cols;
+  ws.lows_known = false;
   if constexpr (std::is_same_v<scalar_t, double>) {
     if (!maximize && !transpose && width == item.row_stride) {
       ws.matrix = item.cost;
@@ -202,7 +271,10 @@ void load_item(Workspace& ws, const Item<scalar_t>& item, bool maximize, bool tr
 #if defined(__x86_64__)
     if constexpr (std::is_same_v<scalar_t, float> || std::is_same_v<scalar_t, double>) {
       if (simd::isa() != simd::Isa::portable) {
-        transpose_avx2(item.cost, item.rows, item.cols, item.row_stride, sign, out, width);
+        ws.row_dual.resize(rows), ws.row_second.resize(rows), ws.col_for_row.resize(rows);
+        ws.lows_known =
+            transpose_avx2(item.cost, item.rows, item.cols, item.row_stride, sign, out, width,
+                           {ws.row_dual.data(), ws.row_second.data(), ws.col_for_row.data()});
         return;
       }
     }

@@ -85,10 +85,13 @@ struct Workspace {
   std::vector<int64_t> edge_offsets;
   std::vector<int64_t, UninitializedAllocator<int64_t>> edge_cols;
   std::vector<double, UninitializedAllocator<double>> edge_costs;
-  // A cost_limit item's second-lowest cost of each row, the rows whose
-  // duals the start's reduction or a search changed (rejection_check.h reads
-  // them), and each read row's node in the check's digraph.
+  // The claim start's (jv_start.h): each row's second-lowest cost, whether
+  // the row's lows are known before the start (a transposed item's load
+  // finds them), the rows whose duals the start's reduction or a search
+  // changed (the checks read them), and each read row's node in the
+  // sparse check's digraph.
   std::vector<double> row_second;
+  bool lows_known = false;
   std::vector<uint8_t> row_touched;
   std::vector<int64_t> touched_rows, node_of_row;
   std::vector<std::pair<double, int64_t>> heap;
@@ -203,6 +206,15 @@ MT_ROW_SCAN_AVX2 inline int64_t pick_avx2(Unvisited u, const int64_t* row_for_co
   return first >= 0 ? first : tail;  // none free: the first candidate
 }
 #endif
+
+// Marks `row` touched: a start's row reduction or a search changed its
+// dual, so the check reads its pairs (jv_start.h, claim start).
+inline void mark_touched(Workspace& ws, int64_t row) {
+  if (!ws.row_touched[row]) {
+    ws.row_touched[row] = 1;
+    ws.touched_rows.push_back(row);
+  }
+}
 
 // Augments along a search's path: flips the assignments from the free column
 // `sink` back to `new_row` along the predecessors in ws.path.

@@ -21,47 +21,18 @@
 
 namespace mt::assignment {
 
-// Marks `row` touched: the start's row reduction or a search changed its
-// dual, so its pairs are read by the check.
-inline void mark_touched(Workspace& ws, int64_t row) {
-  if (!ws.row_touched[row]) {
-    ws.row_touched[row] = 1;
-    ws.touched_rows.push_back(row);
-  }
-}
-
-// The start of a sparse rejection item: each row claims the column of its
-// lowest cost, with duals row_dual = that cost, col_dual = 0. A row whose
-// column an earlier row claimed stays free, and augmenting row reduction
-// (jv_start.h) then settles the free rows as far as its budget goes; the
-// rows it leaves free are in ws.free_rows. The rows it scans are marked
-// touched. An untouched row keeps its claimed pair as its lowest reduced
-// cost, and its other pairs' reduced costs only rise as column duals fall:
-// it has a tight pair besides its own only when its two lowest costs were
-// within the tolerance to start with. False on a NaN or -inf cost.
+// The claim start (jv_start.h) of a sparse rejection item, its lows from
+// one pass over the rows' pairs. False on a NaN or -inf cost.
 template <class Isa>
-bool claim_lowest_columns(Isa isa, Workspace& ws, int64_t rows, int64_t width) {
+bool sparse_claim_start(Isa isa, Workspace& ws, int64_t rows, int64_t width) {
   ws.row_dual.resize(rows);
   ws.row_second.resize(rows);
   ws.col_for_row.resize(rows);
-  int64_t* lowest_col = ws.col_for_row.data();
   if (!row_lows(isa, {ws.edge_offsets.data(), ws.edge_cols.data(), ws.edge_costs.data()}, rows,
-                {ws.row_dual.data(), ws.row_second.data(), lowest_col})) {
+                {ws.row_dual.data(), ws.row_second.data(), ws.col_for_row.data()})) {
     return false;
   }
-  ws.row_for_col.assign(width, -1);
-  ws.col_dual.assign(width, 0.0);
-  ws.row_touched.assign(rows, 0);
-  ws.touched_rows.clear();
-  ws.free_rows.clear();
-  for (int64_t i = 0; i < rows; ++i) {
-    if (ws.row_for_col[lowest_col[i]] < 0) {
-      ws.row_for_col[lowest_col[i]] = i;
-    } else {
-      lowest_col[i] = -1;
-      ws.free_rows.push_back(i);
-    }
-  }
+  claim_lowest_columns(ws, rows, width);
   if (ws.free_rows.empty()) {
     return true;
   }
@@ -96,7 +67,7 @@ bool solve_sparse_rejection(Isa isa, Workspace& ws, int64_t rows, int64_t cols, 
   ws.edge_cols.resize(room), ws.edge_costs.resize(room);
   pairs_within(isa, ws.matrix, rows, cols, limit,
                {ws.edge_offsets.data(), ws.edge_cols.data(), ws.edge_costs.data()});
-  if (!claim_lowest_columns(isa, ws, rows, width)) {
+  if (!sparse_claim_start(isa, ws, rows, width)) {
     return false;  // NaN or -inf
   }
   if (!ws.free_rows.empty()) {

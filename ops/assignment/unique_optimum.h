@@ -175,9 +175,12 @@ enum class Optimum {
 };
 
 // The verdict on ws's complete assignment of the `rows` x `cols` matrix
-// ws.matrix (rows <= cols), up to the tolerance.
-template <class Isa>
-Optimum unique_optimum(Isa, Workspace& ws, int64_t rows, int64_t cols) {
+// ws.matrix (rows <= cols), up to the tolerance. `reads_row(row, tolerance)`
+// says whether a row's entries must be read: a row it skips is known (the
+// claim start, jv_start.h) to have no tight pair but its own and no
+// negative reduced cost, so it has no way on in the digraph.
+template <class Isa, class ReadsRow>
+Optimum unique_optimum(Isa, Workspace& ws, int64_t rows, int64_t cols, ReadsRow reads_row) {
   const double tolerance = tie_tolerance(ws, rows, cols);
   for (int64_t j = 0; j < cols; ++j) {
     if (ws.row_for_col[j] < 0 && std::abs(ws.col_dual[j]) > tolerance) {
@@ -188,14 +191,16 @@ Optimum unique_optimum(Isa, Workspace& ws, int64_t rows, int64_t cols) {
   ws.tight_offsets.assign(rows + 2, 0);
   ws.tight_rows.clear();
   for (int64_t i = 0; i < rows; ++i) {
-    bool optimal;
+    bool optimal = true;
+    if (reads_row(i, tolerance)) {
 #if defined(__x86_64__)
-    if constexpr (Isa::isa != simd::Isa::portable) {
-      optimal = tight_pairs_avx2(ws, i, cols, tolerance, free_node);
-    } else
+      if constexpr (Isa::isa != simd::Isa::portable) {
+        optimal = tight_pairs_avx2(ws, i, cols, tolerance, free_node);
+      } else
 #endif
-    {
-      optimal = tight_pairs_portable(ws, i, 0, cols, tolerance, free_node);
+      {
+        optimal = tight_pairs_portable(ws, i, 0, cols, tolerance, free_node);
+      }
     }
     if (!optimal) {
       return Optimum::kNotProven;
@@ -203,6 +208,12 @@ Optimum unique_optimum(Isa, Workspace& ws, int64_t rows, int64_t cols) {
     ws.tight_offsets[i + 1] = static_cast<int64_t>(ws.tight_rows.size());
   }
   return tied_among_tight_pairs(ws, rows, tolerance) ? Optimum::kTied : Optimum::kUnique;
+}
+
+// unique_optimum reading every row.
+template <class Isa>
+Optimum unique_optimum(Isa isa, Workspace& ws, int64_t rows, int64_t cols) {
+  return unique_optimum(isa, ws, rows, cols, [](int64_t, double) { return true; });
 }
 
 }  // namespace mt::assignment
