@@ -332,17 +332,23 @@ void write_pairs(Workspace& ws, int64_t rows, int64_t kept_cols, bool transposed
     return;
   }
   // Solved rows were the item's columns: list the pairs by original row.
+  // Which original rows have a pair is random (half of them, in a 2:1 tall
+  // item), so they are listed without a branch, into ws.pair_rows/pair_cols
+  // first: one entry past the last pair is written too.
   ws.col_for_original_row.assign(kept_cols, -1);
   for (int64_t j = 0; j < rows; ++j) {
     ws.col_for_original_row[ws.col_for_row[j]] = j;
   }
+  ws.pair_rows.resize(kept_cols + 1), ws.pair_cols.resize(kept_cols + 1);
+  int64_t* pair_rows = ws.pair_rows.data();
+  int64_t* pair_cols = ws.pair_cols.data();
+  const int64_t* col_of = ws.col_for_original_row.data();
   for (int64_t i = 0; i < kept_cols; ++i) {
-    if (ws.col_for_original_row[i] >= 0) {
-      row_ind[pair] = i;
-      col_ind[pair] = ws.col_for_original_row[i];
-      ++pair;
-    }
+    pair_rows[pair] = i, pair_cols[pair] = col_of[i];
+    pair += col_of[i] >= 0;
   }
+  std::copy_n(pair_rows, pair, row_ind);
+  std::copy_n(pair_cols, pair, col_ind);
 }
 
 // Solves the item loaded into ws (load_item: `rows` x `cols` as the caller

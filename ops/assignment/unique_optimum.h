@@ -32,16 +32,24 @@ namespace mt::assignment {
 // among the duals and the assigned costs, per row and column. Sums of n
 // doubles of that magnitude round by at most about n * 2^-53 of it. (A cost
 // much larger than those is far from tight whatever its rounding.)
+// Returns -1 when a free column has a dual beyond the tolerance (then the
+// assignment is not optimal): one pass over the columns reads both.
 inline double tie_tolerance(const Workspace& ws, int64_t rows, int64_t cols) {
   double scale = 1e-300;
   for (int64_t i = 0; i < rows; ++i) {
     scale = std::max(scale, std::abs(ws.row_dual[i]));
     scale = std::max(scale, std::abs(ws.matrix[i * cols + ws.col_for_row[i]]));
   }
+  double free_dual = 0.0;  // the largest magnitude on a free column
+  const double* col_dual = ws.col_dual.data();
+  const int64_t* row_for_col = ws.row_for_col.data();
   for (int64_t j = 0; j < cols; ++j) {
-    scale = std::max(scale, std::abs(ws.col_dual[j]));
+    const double magnitude = std::abs(col_dual[j]);
+    scale = std::max(scale, magnitude);
+    free_dual = std::max(free_dual, row_for_col[j] < 0 ? magnitude : 0.0);
   }
-  return std::ldexp(scale * static_cast<double>(rows + cols), -42);
+  const double tolerance = std::ldexp(scale * static_cast<double>(rows + cols), -42);
+  return free_dual <= tolerance ? tolerance : -1.0;
 }
 
 // One pair of the tight-pair scan: appends to ws.tight_rows the digraph
@@ -182,10 +190,8 @@ enum class Optimum {
 template <class Isa, class ReadsRow>
 Optimum unique_optimum(Isa, Workspace& ws, int64_t rows, int64_t cols, ReadsRow reads_row) {
   const double tolerance = tie_tolerance(ws, rows, cols);
-  for (int64_t j = 0; j < cols; ++j) {
-    if (ws.row_for_col[j] < 0 && std::abs(ws.col_dual[j]) > tolerance) {
-      return Optimum::kNotProven;  // a free column needs a zero dual
-    }
+  if (tolerance < 0) {
+    return Optimum::kNotProven;  // a free column needs a zero dual
   }
   const int64_t free_node = rows;
   ws.tight_offsets.assign(rows + 2, 0);
