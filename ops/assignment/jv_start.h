@@ -310,6 +310,14 @@ bool reduce_rows(Isa isa, Workspace& ws, int64_t rows, int64_t cols) {
   return augmenting_row_reduction(ws, rows, 2, scan, tied_col);
 }
 
+// Each row's lowest cost (`lowest`, at column `lowest_col`) and second
+// lowest (`second`, +inf for a row of one pair) over its sparse pairs.
+struct RowLowsOut {
+  double* lowest;
+  double* second;
+  int64_t* lowest_col;
+};
+
 // The claim start, for items whose rows' lows come cheap (a transposed
 // item's load, a sparse row's few pairs): each row claims the column of its
 // lowest cost, with duals row_dual = that cost and col_dual = 0; a row whose

@@ -52,14 +52,6 @@ inline int64_t pairs_within_portable(const double* matrix, int64_t rows, int64_t
   return kept;
 }
 
-// Each row's lowest cost (`lowest`, at column `lowest_col`) and second
-// lowest (`second`, +inf for a row of one pair) over its sparse pairs.
-struct RowLowsOut {
-  double* lowest;
-  double* second;
-  int64_t* lowest_col;
-};
-
 // The lows of the pairs first..last; false on a NaN or -inf cost.
 inline bool lows_of_pairs(const int64_t* cols, const double* costs, int64_t first, int64_t last,
                           RowLowsOut out, int64_t row) {
