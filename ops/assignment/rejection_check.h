@@ -15,30 +15,20 @@
 
 namespace mt::assignment {
 
-// As tie_tolerance, from the duals and the assigned columns' duals (the
-// free ones must be 0, else -1: not optimal). Each row's cost is its dual
-// plus its column's, so these bound it. The column dual of a row not in
-// ws.touched_rows is 0 (sparse_rejection.h), so only the touched rows'
-// are read; both loops are branch-free, and the first vectorises.
-inline double sparse_tie_tolerance(const Workspace& ws, int64_t rows, int64_t width) {
+// As tie_tolerance, without the cost matrix: each assigned cost is its
+// row's dual plus its column's, so twice the largest dual bounds it. -1
+// when a free column's dual is not 0 (not optimal).
+template <class Isa>
+double sparse_tie_tolerance(Isa isa, const Workspace& ws, int64_t rows, int64_t width) {
   double scale = 1e-300;
   const double* row_dual = ws.row_dual.data();
-  for (int64_t i = 0; i < rows; ++i) {
+  for (int64_t i = 0; i < rows; ++i) {  // branch-free: vectorises
     scale = std::max(scale, std::abs(row_dual[i]));
   }
-  for (const int64_t row : ws.touched_rows) {
-    const double dual = ws.col_dual[ws.col_for_row[row]];
-    scale = std::max(scale, std::abs(row_dual[row]) + 2 * std::abs(dual));
-  }
+  const ColumnDualScale columns = column_dual_scale(isa, ws, width);
+  scale = 2 * std::max(scale, columns.largest);
   const double tolerance = std::ldexp(scale * static_cast<double>(rows + width), -42);
-  int64_t free_dual_not_zero = 0;  // a free column needs a zero dual
-  const int64_t* assigned_row = ws.row_for_col.data();
-  const double* dual = ws.col_dual.data();
-  for (int64_t j = 0; j < width; ++j) {
-    free_dual_not_zero |= static_cast<int64_t>(assigned_row[j] < 0) &
-                          static_cast<int64_t>(!(std::abs(dual[j]) <= tolerance));
-  }
-  return free_dual_not_zero == 0 ? tolerance : -1.0;
+  return columns.largest_free <= tolerance ? tolerance : -1.0;
 }
 
 // Whether the sparse assignment in ws is optimal and the only optimum, up

@@ -86,7 +86,7 @@ bool solve_sparse_rejection(Isa isa, Workspace& ws, int64_t rows, int64_t cols, 
       mark_touched(ws, ws.row_for_col[col]);
     }
   }
-  const double tolerance = sparse_tie_tolerance(ws, rows, width);
+  const double tolerance = sparse_tie_tolerance(isa, ws, rows, width);
   if (tolerance < 0) {
     return false;
   }
