@@ -223,7 +223,13 @@ inline bool tied_among_tight_pairs(Workspace& ws, int64_t rows, double tolerance
     }
   }
   ws.tight_offsets[rows + 1] = static_cast<int64_t>(ws.tight_rows.size());
-  return has_cycle(ws, rows + 1);
+  // A cycle needs an edge into a node with a way on; most digraphs here have
+  // none (each edge ends at `free` or at a row without tight pairs).
+  bool chained = false;
+  for (const int64_t next : ws.tight_rows) {
+    chained |= ws.tight_offsets[next] != ws.tight_offsets[next + 1];
+  }
+  return chained && has_cycle(ws, rows + 1);
 }
 
 // What the check finds of a complete assignment and its duals.
