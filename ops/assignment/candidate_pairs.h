@@ -149,7 +149,8 @@ bool append_pairs_within(Isa, Workspace& ws, int64_t row, int64_t cols, double t
 
 // The candidate pairs of every row into ws.edge_*: the entries costing at
 // most what gives the first row `per_row` of them (rows of an item are alike
-// more often than not), the threshold doubled for a row with fewer than 2. The
+// more often than not), the threshold doubled for a row with fewer than 2;
+// ws.candidate_bound gets each row's (every entry left out costs more). The
 // same pass takes the column minima of a square item into ws.col_dual (its
 // column duals, as column reduction takes them); a wide item's stay 0.
 // False on a cost that gives no threshold (NaN, infinities).
@@ -170,6 +171,7 @@ bool select_candidates(Isa isa, Workspace& ws, int64_t rows, int64_t cols, int64
   ws.edge_offsets.assign(rows + 1, 0);
   ws.edge_cols.clear();
   ws.edge_costs.clear();
+  ws.candidate_bound.assign(rows, threshold);
   for (int64_t i = 0; i < rows; ++i) {
     if (!append_pairs_within(isa, ws, i, cols, threshold, lowest, ws.path.data())) {
       return false;
@@ -187,6 +189,7 @@ bool select_candidates(Isa isa, Workspace& ws, int64_t rows, int64_t cols, int64
         return false;
       }
       candidates_portable(ws, i, 0, cols, cheapest + margin, nullptr, nullptr);
+      ws.candidate_bound[i] = cheapest + margin;
     }
     ws.edge_offsets[i + 1] = static_cast<int64_t>(ws.edge_cols.size());
   }
@@ -215,7 +218,16 @@ Optimum solve_on_candidates(Isa isa, Workspace& ws, int64_t rows, int64_t cols) 
     if (!select_candidates(isa, ws, rows, cols, per_row) || !solve_sparse_rows(ws, rows, cols)) {
       return Optimum::kNotProven;  // NaN or infinities, or too few pairs: the dense solve
     }
-    const Optimum verdict = unique_optimum(isa, ws, rows, cols);
+    // A row's entries left out all cost more than its candidate bound, so
+    // their reduced costs exceed bound - row dual - the largest column dual:
+    // where that is above the tolerance, its candidates alone are read.
+    const Optimum verdict =
+        unique_optimum(isa, ws, rows, cols, [&](int64_t row, const CheckScale& scale) {
+          return ws.candidate_bound[row] - ws.row_dual[row] - scale.largest_col_dual >
+                         scale.tolerance
+                     ? RowRead::kPairs
+                     : RowRead::kWhole;
+        });
     if (verdict != Optimum::kNotProven) {
       return verdict;
     }

@@ -111,8 +111,10 @@ Optimum solve_from_claims(Isa isa, Workspace& ws, int64_t rows, int64_t cols) {
       mark_touched(ws, moved);
     }
   }
-  return unique_optimum(isa, ws, rows, cols, [&](int64_t row, double tolerance) {
-    return ws.row_touched[row] || ws.row_second[row] - ws.row_dual[row] <= tolerance;
+  return unique_optimum(isa, ws, rows, cols, [&](int64_t row, const CheckScale& scale) {
+    return ws.row_touched[row] || ws.row_second[row] - ws.row_dual[row] <= scale.tolerance
+               ? RowRead::kWhole
+               : RowRead::kKnown;
   });
 }
 

@@ -86,6 +86,7 @@ struct Workspace {
   std::vector<int64_t> edge_offsets;
   std::vector<int64_t, UninitializedAllocator<int64_t>> edge_cols;
   std::vector<double, UninitializedAllocator<double>> edge_costs;
+  std::vector<double> candidate_bound;  // a candidate row's entries left out cost more
   // The claim start's (jv_start.h): each row's second-lowest cost, whether
   // the row's lows are known before the start (a transposed item's load
   // finds them), the rows whose duals the start's reduction or a search

@@ -88,8 +88,15 @@ ColumnDualScale column_dual_scale(Isa, const Workspace& ws, int64_t cols) {
   return column_dual_scale_portable(ws.col_dual.data(), ws.row_for_col.data(), cols);
 }
 
+// The check's scale: the tolerance (-1 when a free column has a dual
+// beyond it), and the largest column dual's magnitude.
+struct CheckScale {
+  double tolerance;
+  double largest_col_dual;
+};
+
 template <class Isa>
-double tie_tolerance(Isa isa, const Workspace& ws, int64_t rows, int64_t cols) {
+CheckScale tie_tolerance(Isa isa, const Workspace& ws, int64_t rows, int64_t cols) {
   double scale = 1e-300;
   for (int64_t i = 0; i < rows; ++i) {
     scale = std::max(scale, std::abs(ws.row_dual[i]));
@@ -98,7 +105,7 @@ double tie_tolerance(Isa isa, const Workspace& ws, int64_t rows, int64_t cols) {
   const ColumnDualScale columns = column_dual_scale(isa, ws, cols);
   scale = std::max(scale, columns.largest);
   const double tolerance = std::ldexp(scale * static_cast<double>(rows + cols), -42);
-  return columns.largest_free <= tolerance ? tolerance : -1.0;
+  return {columns.largest_free <= tolerance ? tolerance : -1.0, columns.largest};
 }
 
 // One pair of the tight-pair scan: appends to ws.tight_rows the digraph
@@ -239,14 +246,36 @@ enum class Optimum {
   kNotProven,  // the duals are not optimal (or a cost is NaN or -inf)
 };
 
+// note_tight_pair for row `row`'s sparse pairs (ws.edge_*) only; false also
+// when its own pair is not among them or not tight.
+inline bool tight_pairs_sparse(Workspace& ws, int64_t row, double tolerance, int64_t free_node) {
+  const double row_dual = ws.row_dual[row];
+  const int64_t own = ws.col_for_row[row];
+  bool own_tight = false;
+  for (int64_t e = ws.edge_offsets[row]; e < ws.edge_offsets[row + 1]; ++e) {
+    const int64_t col = ws.edge_cols[e];
+    const double reduced = ws.edge_costs[e] - row_dual - ws.col_dual[col];
+    if (!note_tight_pair(ws, reduced, col, own, tolerance, free_node)) {
+      return false;
+    }
+    own_tight |= col == own && std::abs(reduced) <= tolerance;
+  }
+  return own_tight;
+}
+
+// How the check reads a row: not at all (known to have no tight pair but
+// its own and no negative reduced cost: it has no way on in the digraph),
+// its sparse pairs only (every other entry known to be far above tight), or
+// whole.
+enum class RowRead { kKnown, kPairs, kWhole };
+
 // The verdict on ws's complete assignment of the `rows` x `cols` matrix
-// ws.matrix (rows <= cols), up to the tolerance. `reads_row(row, tolerance)`
-// says whether a row's entries must be read: a row it skips is known (the
-// claim start, jv_start.h) to have no tight pair but its own and no
-// negative reduced cost, so it has no way on in the digraph.
-template <class Isa, class ReadsRow>
-Optimum unique_optimum(Isa isa, Workspace& ws, int64_t rows, int64_t cols, ReadsRow reads_row) {
-  const double tolerance = tie_tolerance(isa, ws, rows, cols);
+// ws.matrix (rows <= cols), up to the tolerance; `how_to_read(row, scale)`
+// says how each row is read (RowRead).
+template <class Isa, class HowToRead>
+Optimum unique_optimum(Isa isa, Workspace& ws, int64_t rows, int64_t cols, HowToRead how_to_read) {
+  const CheckScale scale = tie_tolerance(isa, ws, rows, cols);
+  const double tolerance = scale.tolerance;
   if (tolerance < 0) {
     return Optimum::kNotProven;  // a free column needs a zero dual
   }
@@ -255,7 +284,10 @@ Optimum unique_optimum(Isa isa, Workspace& ws, int64_t rows, int64_t cols, Reads
   ws.tight_rows.clear();
   for (int64_t i = 0; i < rows; ++i) {
     bool optimal = true;
-    if (reads_row(i, tolerance)) {
+    const RowRead read = how_to_read(i, scale);
+    if (read == RowRead::kPairs) {
+      optimal = tight_pairs_sparse(ws, i, tolerance, free_node);
+    } else if (read == RowRead::kWhole) {
 #if defined(__x86_64__)
       if constexpr (Isa::isa != simd::Isa::portable) {
         optimal = tight_pairs_avx2(ws, i, cols, tolerance, free_node);
@@ -273,10 +305,11 @@ Optimum unique_optimum(Isa isa, Workspace& ws, int64_t rows, int64_t cols, Reads
   return tied_among_tight_pairs(ws, rows, tolerance) ? Optimum::kTied : Optimum::kUnique;
 }
 
-// unique_optimum reading every row.
+// unique_optimum reading every row whole.
 template <class Isa>
 Optimum unique_optimum(Isa isa, Workspace& ws, int64_t rows, int64_t cols) {
-  return unique_optimum(isa, ws, rows, cols, [](int64_t, double) { return true; });
+  return unique_optimum(isa, ws, rows, cols,
+                        [](int64_t, const CheckScale&) { return RowRead::kWhole; });
 }
 
 }  // namespace mt::assignment
