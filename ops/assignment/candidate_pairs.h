@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 #if defined(__x86_64__)
@@ -19,6 +20,7 @@
 
 #include "jv_start.h"
 #include "sparse_rows.h"
+#include "sparse_scan.h"
 #include "unique_optimum.h"
 
 namespace mt::assignment {
@@ -50,95 +52,108 @@ inline bool candidates_portable(Workspace& ws, int64_t row, int64_t first, int64
 }
 
 #if defined(__x86_64__)
-// For each 4-bit mask of kept lanes, the 32-bit permutation that packs those
-// lanes' 64-bit values to the front, in order.
-struct LeftPackTable {
-  alignas(32) int32_t lanes[16][8];
-
-  constexpr LeftPackTable() : lanes() {
-    for (int mask = 0; mask < 16; ++mask) {
-      int out = 0;
-      for (int lane = 0; lane < 4; ++lane) {
-        if (mask & (1 << lane)) {
-          lanes[mask][2 * out] = 2 * lane;
-          lanes[mask][2 * out + 1] = 2 * lane + 1;
-          ++out;
-        }
+// candidates_portable a 64-column chunk at a time: four entries a compare
+// into the chunk's bit mask, then append_kept (sparse_scan.h). The column
+// minima are folded in the same pass. The output has room for `cols` + 4
+// entries. Returns how many were kept, or -1 when the row holds NaN or -inf
+// (one compare finds both: neither is >= the lowest finite double).
+MT_ROW_SCAN_AVX2 inline int64_t candidates_avx2(const double* row_cost, int64_t row, int64_t cols,
+                                                double threshold, double* lowest,
+                                                int64_t* lowest_row, SparseRowsOut out) {
+  const __m256d threshold4 = _mm256_set1_pd(threshold);
+  const __m256d lowest_finite = _mm256_set1_pd(-std::numeric_limits<double>::max());
+  const __m256d row4 = _mm256_castsi256_pd(_mm256_set1_epi64x(row));
+  __m256d odd = _mm256_setzero_pd();
+  bool odd_tail = false;
+  int64_t kept = 0;
+  for (int64_t first = 0; first < cols; first += 64) {
+    const double* chunk = row_cost + first;
+    const int64_t width = std::min<int64_t>(64, cols - first);
+    uint64_t bits = 0;
+    int64_t j = 0;
+    for (; j + 4 <= width; j += 4) {
+      const __m256d value = _mm256_loadu_pd(chunk + j);
+      odd = _mm256_or_pd(odd, _mm256_cmp_pd(value, lowest_finite, _CMP_NGE_UQ));
+      bits |=
+          static_cast<uint64_t>(_mm256_movemask_pd(_mm256_cmp_pd(value, threshold4, _CMP_LE_OQ)))
+          << j;
+      if (lowest != nullptr) {
+        double* low_at = lowest + first + j;
+        double* row_of_low = reinterpret_cast<double*>(lowest_row + first + j);
+        const __m256d low = _mm256_loadu_pd(low_at);
+        const __m256d lower = _mm256_cmp_pd(value, low, _CMP_LT_OQ);
+        _mm256_storeu_pd(low_at, _mm256_blendv_pd(low, value, lower));
+        _mm256_storeu_pd(row_of_low, _mm256_blendv_pd(_mm256_loadu_pd(row_of_low), row4, lower));
       }
     }
-  }
-};
-inline constexpr LeftPackTable kLeftPack{};
-
-// candidates_portable four entries per step, without a branch per kept
-// entry (they fall at random places in a row, so such a branch mispredicts):
-// each block's kept entries are packed to the front of a store of all four,
-// and the output moves on by how many were kept. The output has room for
-// `cols` + 4 more entries (the caller's). Returns how many were kept, or -1
-// when the row holds NaN or -inf.
-MT_ROW_SCAN_AVX2 inline int64_t candidates_avx2(Workspace& ws, int64_t row, int64_t cols,
-                                                double threshold, double* lowest,
-                                                int64_t* lowest_row, int64_t* out_cols,
-                                                double* out_costs) {
-  const double* row_cost = ws.matrix + row * cols;
-  const __m256d threshold4 = _mm256_set1_pd(threshold);
-  const __m256d row4 = _mm256_castsi256_pd(_mm256_set1_epi64x(row));
-  __m256i col4 = _mm256_setr_epi64x(0, 1, 2, 3);
-  const __m256i four = _mm256_set1_epi64x(4);
-  const __m256d minus_inf = _mm256_set1_pd(-kInf);
-  __m256d odd = _mm256_setzero_pd();
-  int64_t kept = 0, j = 0;
-  for (; j + 4 <= cols; j += 4) {
-    const __m256d value = _mm256_loadu_pd(row_cost + j);
-    odd = _mm256_or_pd(odd, _mm256_or_pd(_mm256_cmp_pd(value, value, _CMP_UNORD_Q),
-                                         _mm256_cmp_pd(value, minus_inf, _CMP_EQ_OQ)));
-    if (lowest != nullptr) {
-      const __m256d low = _mm256_loadu_pd(lowest + j);
-      const __m256d lower = _mm256_cmp_pd(value, low, _CMP_LT_OQ);
-      double* row_of_low = reinterpret_cast<double*>(lowest_row + j);
-      _mm256_storeu_pd(lowest + j, _mm256_blendv_pd(low, value, lower));
-      _mm256_storeu_pd(row_of_low, _mm256_blendv_pd(_mm256_loadu_pd(row_of_low), row4, lower));
+    for (; j < width; ++j) {
+      odd_tail |= !(chunk[j] >= -std::numeric_limits<double>::max());
+      bits |= static_cast<uint64_t>(chunk[j] <= threshold) << j;
+      if (lowest != nullptr && chunk[j] < lowest[first + j]) {
+        lowest[first + j] = chunk[j], lowest_row[first + j] = row;
+      }
     }
-    const int mask = _mm256_movemask_pd(_mm256_cmp_pd(value, threshold4, _CMP_LE_OQ));
-    const __m256i pack = _mm256_load_si256(reinterpret_cast<const __m256i*>(kLeftPack.lanes[mask]));
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out_cols + kept),
-                        _mm256_permutevar8x32_epi32(col4, pack));
-    _mm256_storeu_pd(out_costs + kept, _mm256_castsi256_pd(_mm256_permutevar8x32_epi32(
-                                           _mm256_castpd_si256(value), pack)));
-    kept += __builtin_popcount(static_cast<unsigned>(mask));
-    col4 = _mm256_add_epi64(col4, four);
-  }
-  bool odd_tail = false;
-  for (; j < cols; ++j) {
-    odd_tail |= std::isnan(row_cost[j]) || row_cost[j] == -kInf;
-    if (row_cost[j] <= threshold) {
-      out_cols[kept] = j, out_costs[kept] = row_cost[j];
-      ++kept;
-    }
-    if (lowest != nullptr && row_cost[j] < lowest[j]) {
-      lowest[j] = row_cost[j], lowest_row[j] = row;
-    }
+    kept = append_kept(bits, chunk, width, first, kept, out);
   }
   return odd_tail || _mm256_movemask_pd(odd) != 0 ? -1 : kept;
 }
+
+// candidates_avx2 eight entries a compare, a chunk's last partial block by
+// a masked load.
+MT_ROW_SCAN_AVX512 inline int64_t candidates_avx512(const double* row_cost, int64_t row,
+                                                    int64_t cols, double threshold, double* lowest,
+                                                    int64_t* lowest_row, SparseRowsOut out) {
+  const __m512d threshold8 = _mm512_set1_pd(threshold);
+  const __m512d lowest_finite = _mm512_set1_pd(-std::numeric_limits<double>::max());
+  const __m512i row8 = _mm512_set1_epi64(row);
+  __mmask8 odd = 0;
+  int64_t kept = 0;
+  for (int64_t first = 0; first < cols; first += 64) {
+    const double* chunk = row_cost + first;
+    const int64_t width = std::min<int64_t>(64, cols - first);
+    uint64_t bits = 0;
+    for (int64_t j = 0; j < width; j += 8) {
+      const __mmask8 lanes = width - j >= 8 ? 0xff : static_cast<__mmask8>((1u << (width - j)) - 1);
+      const __m512d value = _mm512_maskz_loadu_pd(lanes, chunk + j);
+      odd |= _mm512_mask_cmp_pd_mask(lanes, value, lowest_finite, _CMP_NGE_UQ);
+      bits |= static_cast<uint64_t>(_mm512_mask_cmp_pd_mask(lanes, value, threshold8, _CMP_LE_OQ))
+              << j;
+      if (lowest != nullptr) {
+        double* low_at = lowest + first + j;
+        const __mmask8 lower =
+            _mm512_mask_cmp_pd_mask(lanes, value, _mm512_maskz_loadu_pd(lanes, low_at), _CMP_LT_OQ);
+        _mm512_mask_storeu_pd(low_at, lower, value);
+        _mm512_mask_storeu_epi64(lowest_row + first + j, lower, row8);
+      }
+    }
+    kept = append_kept(bits, chunk, width, first, kept, out);
+  }
+  return odd != 0 ? -1 : kept;
+}
 #endif
 
-// candidates_portable or candidates_avx2 appending to ws.edge_cols and
-// ws.edge_costs; false when the row holds NaN or -inf.
+// candidates_portable, candidates_avx2 or candidates_avx512 appending to
+// ws.edge_cols and ws.edge_costs; false when the row holds NaN or -inf.
 template <class Isa>
 bool append_pairs_within(Isa, Workspace& ws, int64_t row, int64_t cols, double threshold,
                          double* lowest, int64_t* lowest_row) {
 #if defined(__x86_64__)
   if constexpr (Isa::isa != simd::Isa::portable) {
-    // Room for the whole row and a block's overhang, grown geometrically.
+    // Room for the whole row and append_kept's overhang, grown geometrically.
     const size_t used = ws.edge_cols.size();
     if (ws.edge_cols.capacity() < used + cols + 4) {
       ws.edge_cols.reserve(2 * (used + cols + 4));
       ws.edge_costs.reserve(2 * (used + cols + 4));
     }
     ws.edge_cols.resize(used + cols + 4), ws.edge_costs.resize(used + cols + 4);
-    const int64_t kept = candidates_avx2(ws, row, cols, threshold, lowest, lowest_row,
-                                         ws.edge_cols.data() + used, ws.edge_costs.data() + used);
+    const SparseRowsOut out{nullptr, ws.edge_cols.data() + used, ws.edge_costs.data() + used};
+    const double* row_cost = ws.matrix + row * cols;
+    int64_t kept;
+    if constexpr (Isa::isa == simd::Isa::avx512) {
+      kept = candidates_avx512(row_cost, row, cols, threshold, lowest, lowest_row, out);
+    } else {
+      kept = candidates_avx2(row_cost, row, cols, threshold, lowest, lowest_row, out);
+    }
     ws.edge_cols.resize(used + std::max<int64_t>(kept, 0));
     ws.edge_costs.resize(used + std::max<int64_t>(kept, 0));
     return kept >= 0;

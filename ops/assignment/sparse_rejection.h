@@ -4,7 +4,7 @@
 // of the sparse problem on the entries <= L, each row with its own reject
 // column at L besides; a tracker's frame has a few such entries a row.
 //
-// The sparse rows (rejection_scan.h) are solved from a start where each row
+// The sparse rows (sparse_scan.h) are solved from a start where each row
 // claims its lowest column; row reduction and searches (sparse_rows.h) then
 // settle the rows that lost a claim. As for dense items, the optimum is
 // kept only when it is unique (rejection_check.h), else the caller solves
@@ -16,8 +16,8 @@
 #include <vector>
 
 #include "rejection_check.h"
-#include "rejection_scan.h"
 #include "sparse_rows.h"
+#include "sparse_scan.h"
 
 namespace mt::assignment {
 

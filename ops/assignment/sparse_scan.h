@@ -1,7 +1,8 @@
-// The scan of a cost_limit item (sparse_rejection.h): one pass over the
-// whole item keeps each row's entries at or below the limit as sparse rows,
-// and a pass over the rows finds each one's two lowest costs. Both are
-// written for a tracker's rows, which keep a few entries of dozens.
+// Dense rows into sparse ones: the scans that keep a row's entries at or
+// below a bound, a few of dozens or hundreds (a tracker's frame under
+// cost_limit, sparse_rejection.h; a row's candidates, candidate_pairs.h),
+// as a bit mask per 64 columns whose set bits are then taken without a
+// branch; and a pass over sparse rows for each one's two lowest costs.
 #pragma once
 
 #include <algorithm>
