@@ -339,12 +339,21 @@ inline void claim_lowest_columns(Workspace& ws, int64_t rows, int64_t width) {
   ws.free_rows.clear();
   for (int64_t i = 0; i < rows; ++i) {
     const int64_t col = ws.col_for_row[i];
-    if (ws.row_for_col[col] < 0) {
+    const int64_t holder = ws.row_for_col[col];
+    if (holder < 0) {
       ws.row_for_col[col] = i;
-    } else {
-      ws.col_for_row[i] = -1;
-      ws.free_rows.push_back(i);
+      continue;
     }
+    // Two rows want the column. The one with the smaller gap to its second
+    // choice holds it: the other, free, takes it in row reduction, and the
+    // holder moves to its second (two steps; the other way round, three).
+    int64_t loser = i;
+    if (ws.row_second[i] - ws.row_dual[i] < ws.row_second[holder] - ws.row_dual[holder]) {
+      ws.row_for_col[col] = i;
+      loser = holder;
+    }
+    ws.col_for_row[loser] = -1;
+    ws.free_rows.push_back(loser);
   }
 }
 
