@@ -30,136 +30,25 @@ namespace mt::assignment {
 // little next to the passes over the dense item.
 constexpr int64_t kCandidatesPerRow = 16;
 
-// Appends the entries of row `row` costing at most `threshold` (column,
-// cost) from column `first` on; with `lowest`, also folds the row into the
-// column minima (lowest cost, first row) as column_minima_portable does.
-// False when the row holds NaN or -inf (the caller's checks say which).
-inline bool candidates_portable(Workspace& ws, int64_t row, int64_t first, int64_t cols,
-                                double threshold, double* lowest, int64_t* lowest_row) {
-  const double* row_cost = ws.matrix + row * cols;
-  bool odd = false;
-  for (int64_t j = first; j < cols; ++j) {
-    odd |= std::isnan(row_cost[j]) || row_cost[j] == -kInf;
-    if (row_cost[j] <= threshold) {
-      ws.edge_cols.push_back(j);
-      ws.edge_costs.push_back(row_cost[j]);
-    }
-    if (lowest != nullptr && row_cost[j] < lowest[j]) {
-      lowest[j] = row_cost[j], lowest_row[j] = row;
-    }
-  }
-  return !odd;
-}
-
-#if defined(__x86_64__)
-// candidates_portable a 64-column chunk at a time: four entries a compare
-// into the chunk's bit mask, then append_kept (sparse_scan.h). The column
-// minima are folded in the same pass. The output has room for `cols` + 4
-// entries. Returns how many were kept, or -1 when the row holds NaN or -inf
-// (one compare finds both: neither is >= the lowest finite double).
-MT_ROW_SCAN_AVX2 inline int64_t candidates_avx2(const double* row_cost, int64_t row, int64_t cols,
-                                                double threshold, double* lowest,
-                                                int64_t* lowest_row, SparseRowsOut out) {
-  const __m256d threshold4 = _mm256_set1_pd(threshold);
-  const __m256d lowest_finite = _mm256_set1_pd(-std::numeric_limits<double>::max());
-  const __m256d row4 = _mm256_castsi256_pd(_mm256_set1_epi64x(row));
-  __m256d odd = _mm256_setzero_pd();
-  bool odd_tail = false;
-  int64_t kept = 0;
-  for (int64_t first = 0; first < cols; first += 64) {
-    const double* chunk = row_cost + first;
-    const int64_t width = std::min<int64_t>(64, cols - first);
-    uint64_t bits = 0;
-    int64_t j = 0;
-    for (; j + 4 <= width; j += 4) {
-      const __m256d value = _mm256_loadu_pd(chunk + j);
-      odd = _mm256_or_pd(odd, _mm256_cmp_pd(value, lowest_finite, _CMP_NGE_UQ));
-      bits |=
-          static_cast<uint64_t>(_mm256_movemask_pd(_mm256_cmp_pd(value, threshold4, _CMP_LE_OQ)))
-          << j;
-      if (lowest != nullptr) {
-        double* low_at = lowest + first + j;
-        double* row_of_low = reinterpret_cast<double*>(lowest_row + first + j);
-        const __m256d low = _mm256_loadu_pd(low_at);
-        const __m256d lower = _mm256_cmp_pd(value, low, _CMP_LT_OQ);
-        _mm256_storeu_pd(low_at, _mm256_blendv_pd(low, value, lower));
-        _mm256_storeu_pd(row_of_low, _mm256_blendv_pd(_mm256_loadu_pd(row_of_low), row4, lower));
-      }
-    }
-    for (; j < width; ++j) {
-      odd_tail |= !(chunk[j] >= -std::numeric_limits<double>::max());
-      bits |= static_cast<uint64_t>(chunk[j] <= threshold) << j;
-      if (lowest != nullptr && chunk[j] < lowest[first + j]) {
-        lowest[first + j] = chunk[j], lowest_row[first + j] = row;
-      }
-    }
-    kept = append_kept(bits, chunk, width, first, kept, out);
-  }
-  return odd_tail || _mm256_movemask_pd(odd) != 0 ? -1 : kept;
-}
-
-// candidates_avx2 eight entries a compare, a chunk's last partial block by
-// a masked load.
-MT_ROW_SCAN_AVX512 inline int64_t candidates_avx512(const double* row_cost, int64_t row,
-                                                    int64_t cols, double threshold, double* lowest,
-                                                    int64_t* lowest_row, SparseRowsOut out) {
-  const __m512d threshold8 = _mm512_set1_pd(threshold);
-  const __m512d lowest_finite = _mm512_set1_pd(-std::numeric_limits<double>::max());
-  const __m512i row8 = _mm512_set1_epi64(row);
-  __mmask8 odd = 0;
-  int64_t kept = 0;
-  for (int64_t first = 0; first < cols; first += 64) {
-    const double* chunk = row_cost + first;
-    const int64_t width = std::min<int64_t>(64, cols - first);
-    uint64_t bits = 0;
-    for (int64_t j = 0; j < width; j += 8) {
-      const __mmask8 lanes = width - j >= 8 ? 0xff : static_cast<__mmask8>((1u << (width - j)) - 1);
-      const __m512d value = _mm512_maskz_loadu_pd(lanes, chunk + j);
-      odd |= _mm512_mask_cmp_pd_mask(lanes, value, lowest_finite, _CMP_NGE_UQ);
-      bits |= static_cast<uint64_t>(_mm512_mask_cmp_pd_mask(lanes, value, threshold8, _CMP_LE_OQ))
-              << j;
-      if (lowest != nullptr) {
-        double* low_at = lowest + first + j;
-        const __mmask8 lower =
-            _mm512_mask_cmp_pd_mask(lanes, value, _mm512_maskz_loadu_pd(lanes, low_at), _CMP_LT_OQ);
-        _mm512_mask_storeu_pd(low_at, lower, value);
-        _mm512_mask_storeu_epi64(lowest_row + first + j, lower, row8);
-      }
-    }
-    kept = append_kept(bits, chunk, width, first, kept, out);
-  }
-  return odd != 0 ? -1 : kept;
-}
-#endif
-
-// candidates_portable, candidates_avx2 or candidates_avx512 appending to
-// ws.edge_cols and ws.edge_costs; false when the row holds NaN or -inf.
+// A row's candidates (row_within, sparse_scan.h) appended to ws.edge_cols
+// and ws.edge_costs; with `lowest`, the row is also folded into the column
+// minima. False when the row holds NaN or -inf.
 template <class Isa>
-bool append_pairs_within(Isa, Workspace& ws, int64_t row, int64_t cols, double threshold,
+bool append_pairs_within(Isa isa, Workspace& ws, int64_t row, int64_t cols, double threshold,
                          double* lowest, int64_t* lowest_row) {
-#if defined(__x86_64__)
-  if constexpr (Isa::isa != simd::Isa::portable) {
-    // Room for the whole row and append_kept's overhang, grown geometrically.
-    const size_t used = ws.edge_cols.size();
-    if (ws.edge_cols.capacity() < used + cols + 4) {
-      ws.edge_cols.reserve(2 * (used + cols + 4));
-      ws.edge_costs.reserve(2 * (used + cols + 4));
-    }
-    ws.edge_cols.resize(used + cols + 4), ws.edge_costs.resize(used + cols + 4);
-    const SparseRowsOut out{nullptr, ws.edge_cols.data() + used, ws.edge_costs.data() + used};
-    const double* row_cost = ws.matrix + row * cols;
-    int64_t kept;
-    if constexpr (Isa::isa == simd::Isa::avx512) {
-      kept = candidates_avx512(row_cost, row, cols, threshold, lowest, lowest_row, out);
-    } else {
-      kept = candidates_avx2(row_cost, row, cols, threshold, lowest, lowest_row, out);
-    }
-    ws.edge_cols.resize(used + std::max<int64_t>(kept, 0));
-    ws.edge_costs.resize(used + std::max<int64_t>(kept, 0));
-    return kept >= 0;
+  // Room for the whole row and append_kept's overhang, grown geometrically.
+  const size_t used = ws.edge_cols.size();
+  if (ws.edge_cols.capacity() < used + cols + 4) {
+    ws.edge_cols.reserve(2 * (used + cols + 4));
+    ws.edge_costs.reserve(2 * (used + cols + 4));
   }
-#endif
-  return candidates_portable(ws, row, 0, cols, threshold, lowest, lowest_row);
+  ws.edge_cols.resize(used + cols + 4), ws.edge_costs.resize(used + cols + 4);
+  const int64_t kept =
+      row_within(isa, ws.matrix + row * cols, row, cols, threshold, {lowest, lowest_row},
+                 {nullptr, ws.edge_cols.data() + used, ws.edge_costs.data() + used});
+  ws.edge_cols.resize(used + std::max<int64_t>(kept, 0));
+  ws.edge_costs.resize(used + std::max<int64_t>(kept, 0));
+  return kept >= 0;
 }
 
 // The candidate pairs of every row into ws.edge_*: the entries costing at
@@ -203,7 +92,7 @@ bool select_candidates(Isa isa, Workspace& ws, int64_t rows, int64_t cols, int64
       if (!std::isfinite(cheapest) || !std::isfinite(margin)) {
         return false;
       }
-      candidates_portable(ws, i, 0, cols, cheapest + margin, nullptr, nullptr);
+      append_pairs_within(isa, ws, i, cols, cheapest + margin, nullptr, nullptr);
       ws.candidate_bound[i] = cheapest + margin;
     }
     ws.edge_offsets[i + 1] = static_cast<int64_t>(ws.edge_cols.size());

@@ -22,19 +22,17 @@
 namespace mt::assignment {
 
 // The claim start (jv_start.h) of a sparse rejection item, its lows from
-// one pass over the rows' pairs. False on a NaN or -inf cost.
+// one pass over the rows' pairs.
 template <class Isa>
-bool sparse_claim_start(Isa isa, Workspace& ws, int64_t rows, int64_t width) {
+void sparse_claim_start(Isa isa, Workspace& ws, int64_t rows, int64_t width) {
   ws.row_dual.resize(rows);
   ws.row_second.resize(rows);
   ws.col_for_row.resize(rows);
-  if (!row_lows(isa, {ws.edge_offsets.data(), ws.edge_cols.data(), ws.edge_costs.data()}, rows,
-                {ws.row_dual.data(), ws.row_second.data(), ws.col_for_row.data()})) {
-    return false;
-  }
+  row_lows(isa, {ws.edge_offsets.data(), ws.edge_cols.data(), ws.edge_costs.data()}, rows,
+           {ws.row_dual.data(), ws.row_second.data(), ws.col_for_row.data()});
   claim_lowest_columns(ws, rows, width);
   if (ws.free_rows.empty()) {
-    return true;
+    return;
   }
   // Augmenting row reduction on the free rows (as reduce_sparse_rows).
   int64_t second_col = -1;
@@ -52,7 +50,6 @@ bool sparse_claim_start(Isa isa, Workspace& ws, int64_t rows, int64_t width) {
   for (const int64_t row : ws.touched_rows) {
     ws.row_dual[row] = own_reduced_cost(ws, row);
   }
-  return true;
 }
 
 // Solves the `rows` x `cols` item ws.matrix with implicit rejection at
@@ -62,14 +59,14 @@ bool sparse_claim_start(Isa isa, Workspace& ws, int64_t rows, int64_t width) {
 template <class Isa>
 bool solve_sparse_rejection(Isa isa, Workspace& ws, int64_t rows, int64_t cols, double limit) {
   const int64_t width = cols + rows;
-  const int64_t room = rows * (cols + 1) + 8;
+  const int64_t room = rows * (cols + 1) + 4;
   ws.edge_offsets.resize(rows + 1);
   ws.edge_cols.resize(room), ws.edge_costs.resize(room);
-  pairs_within(isa, ws.matrix, rows, cols, limit,
-               {ws.edge_offsets.data(), ws.edge_cols.data(), ws.edge_costs.data()});
-  if (!sparse_claim_start(isa, ws, rows, width)) {
+  if (pairs_within(isa, ws.matrix, rows, cols, limit,
+                   {ws.edge_offsets.data(), ws.edge_cols.data(), ws.edge_costs.data()}) < 0) {
     return false;  // NaN or -inf
   }
+  sparse_claim_start(isa, ws, rows, width);
   if (!ws.free_rows.empty()) {
     ws.path.assign(width, -1);
     ws.shortest.assign(width, kInf);

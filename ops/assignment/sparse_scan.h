@@ -1,8 +1,9 @@
-// Dense rows into sparse ones: the scans that keep a row's entries at or
-// below a bound, a few of dozens or hundreds (a tracker's frame under
-// cost_limit, sparse_rejection.h; a row's candidates, candidate_pairs.h),
-// as a bit mask per 64 columns whose set bits are then taken without a
-// branch; and a pass over sparse rows for each one's two lowest costs.
+// Dense rows into sparse ones: the scan that keeps a row's entries at or
+// below a bound, a few of dozens or hundreds (a row's candidates,
+// candidate_pairs.h; a tracker's frame under cost_limit, whole items at a
+// time, sparse_rejection.h), as a bit mask per 64 columns whose set bits are
+// then taken without a branch; and a pass over sparse rows for each one's
+// two lowest costs.
 #pragma once
 
 #include <algorithm>
@@ -17,71 +18,47 @@
 
 namespace mt::assignment {
 
-// The sparse rows of an item: `offsets[i]..offsets[i + 1]` index row i's
-// entries at or below the limit (column, cost), then its reject column
-// cols + i at the limit. NaN entries are kept too, so that the pass over the
-// rows (row_lows) finds NaN and -inf, not every block of the scan. The
-// outputs have room for rows * (cols + 1) + 8 entries (a block's overhang).
+// A scan's output: row i's pairs (column, cost) at offsets[i]..offsets[i +
+// 1] of cols/costs (offsets: null where the caller keeps them).
 struct SparseRowsOut {
   int64_t* offsets;
   int64_t* cols;
   double* costs;
 };
 
-// Ends row i of a scan at `kept` pairs with its reject column.
-inline int64_t end_scanned_row(SparseRowsOut out, int64_t i, int64_t cols, double limit,
-                               int64_t kept) {
-  out.cols[kept] = cols + i, out.costs[kept] = limit;
-  out.offsets[i + 1] = ++kept;
-  return kept;
-}
+// Where a row scan also folds the row into column minima (lowest cost,
+// first row), as column reduction takes them; null: it does not.
+struct ColumnMinima {
+  double* lowest = nullptr;
+  int64_t* lowest_row = nullptr;
+};
 
-inline int64_t pairs_within_portable(const double* matrix, int64_t rows, int64_t cols, double limit,
-                                     SparseRowsOut out) {
-  int64_t kept = 0;
-  out.offsets[0] = 0;
-  for (int64_t i = 0; i < rows; ++i) {
-    const double* row_cost = matrix + i * cols;
-    for (int64_t j = 0; j < cols; ++j) {
-      if (!(row_cost[j] > limit)) {
-        out.cols[kept] = j, out.costs[kept] = row_cost[j];
-        ++kept;
-      }
-    }
-    kept = end_scanned_row(out, i, cols, limit, kept);
-  }
-  return kept;
-}
-
-// The lows of the pairs first..last; false on a NaN or -inf cost.
-inline bool lows_of_pairs(const int64_t* cols, const double* costs, int64_t first, int64_t last,
-                          RowLowsOut out, int64_t row) {
-  double lowest = kInf, second = kInf;
-  int64_t lowest_col = -1;
+// Writes row `row`'s entries at or below `bound` (column, cost) to
+// out.cols/out.costs, which have room for `cols` + 4, and folds the row
+// into `minima`. Returns how many were kept, or -1 when the row holds NaN
+// or -inf.
+inline int64_t row_within_portable(const double* row_cost, int64_t row, int64_t cols, double bound,
+                                   ColumnMinima minima, SparseRowsOut out) {
   bool odd = false;
-  for (int64_t e = first; e < last; ++e) {
-    odd |= !(costs[e] >= -std::numeric_limits<double>::max());
-    lowest_col = select_without_branch(costs[e] < lowest, cols[e], lowest_col);
-    second = std::min(second, std::max(lowest, costs[e]));
-    lowest = std::min(lowest, costs[e]);
+  int64_t kept = 0;
+  for (int64_t j = 0; j < cols; ++j) {
+    odd |= !(row_cost[j] >= -std::numeric_limits<double>::max());  // NaN, -inf
+    if (row_cost[j] <= bound) {
+      out.cols[kept] = j, out.costs[kept] = row_cost[j];
+      ++kept;
+    }
+    if (minima.lowest != nullptr && row_cost[j] < minima.lowest[j]) {
+      minima.lowest[j] = row_cost[j], minima.lowest_row[j] = row;
+    }
   }
-  out.lowest[row] = lowest, out.second[row] = second, out.lowest_col[row] = lowest_col;
-  return !odd;
-}
-
-inline bool row_lows_portable(const SparseRowsOut& pairs, int64_t rows, RowLowsOut out) {
-  bool ok = true;
-  for (int64_t i = 0; i < rows; ++i) {
-    ok &= lows_of_pairs(pairs.cols, pairs.costs, pairs.offsets[i], pairs.offsets[i + 1], out, i);
-  }
-  return ok;
+  return odd ? -1 : kept;
 }
 
 #if defined(__x86_64__)
 // Appends the kept entries of a chunk of at most 64 columns of a row (bit j
 // of `bits`: column first_col + j is kept) from `kept` on. The first four are
-// taken without a branch (a tracker's row keeps a few), written past the
-// kept pairs where there are fewer (the room allows); a loop takes the rest.
+// taken without a branch (a row keeps a few), written past the kept pairs
+// where there are fewer (the room allows); a loop takes the rest.
 MT_TARGET_AVX2 inline int64_t append_kept(uint64_t bits, const double* chunk_cost,
                                           int64_t chunk_cols, int64_t first_col, int64_t kept,
                                           SparseRowsOut out) {
@@ -100,62 +77,180 @@ MT_TARGET_AVX2 inline int64_t append_kept(uint64_t bits, const double* chunk_cos
   return kept + count;
 }
 
-// pairs_within_portable by chunks of 64 columns: four entries a compare
-// into a bit mask of the chunk, then append_kept.
-MT_ROW_SCAN_AVX2 inline int64_t pairs_within_avx2(const double* matrix, int64_t rows, int64_t cols,
-                                                  double limit, SparseRowsOut out) {
-  const __m256d limit4 = _mm256_set1_pd(limit);
+// row_within_portable a 64-column chunk at a time: four entries a compare
+// into the chunk's bit mask, then append_kept. One compare finds NaN and
+// -inf: neither is >= the lowest finite double.
+MT_TARGET_AVX2 inline int64_t row_within_avx2(const double* row_cost, int64_t row, int64_t cols,
+                                              double bound, ColumnMinima minima,
+                                              SparseRowsOut out) {
+  const __m256d bound4 = _mm256_set1_pd(bound);
+  const __m256d lowest_finite = _mm256_set1_pd(-std::numeric_limits<double>::max());
+  const __m256d row4 = _mm256_castsi256_pd(_mm256_set1_epi64x(row));
+  __m256d odd = _mm256_setzero_pd();
+  bool odd_tail = false;
+  int64_t kept = 0;
+  for (int64_t first = 0; first < cols; first += 64) {
+    const double* chunk = row_cost + first;
+    const int64_t width = std::min<int64_t>(64, cols - first);
+    uint64_t bits = 0;
+    int64_t j = 0;
+    for (; j + 4 <= width; j += 4) {
+      const __m256d value = _mm256_loadu_pd(chunk + j);
+      odd = _mm256_or_pd(odd, _mm256_cmp_pd(value, lowest_finite, _CMP_NGE_UQ));
+      bits |= static_cast<uint64_t>(_mm256_movemask_pd(_mm256_cmp_pd(value, bound4, _CMP_LE_OQ)))
+              << j;
+      if (minima.lowest != nullptr) {
+        double* low_at = minima.lowest + first + j;
+        double* row_of_low = reinterpret_cast<double*>(minima.lowest_row + first + j);
+        const __m256d low = _mm256_loadu_pd(low_at);
+        const __m256d lower = _mm256_cmp_pd(value, low, _CMP_LT_OQ);
+        _mm256_storeu_pd(low_at, _mm256_blendv_pd(low, value, lower));
+        _mm256_storeu_pd(row_of_low, _mm256_blendv_pd(_mm256_loadu_pd(row_of_low), row4, lower));
+      }
+    }
+    for (; j < width; ++j) {
+      odd_tail |= !(chunk[j] >= -std::numeric_limits<double>::max());
+      bits |= static_cast<uint64_t>(chunk[j] <= bound) << j;
+      if (minima.lowest != nullptr && chunk[j] < minima.lowest[first + j]) {
+        minima.lowest[first + j] = chunk[j], minima.lowest_row[first + j] = row;
+      }
+    }
+    kept = append_kept(bits, chunk, width, first, kept, out);
+  }
+  return odd_tail || _mm256_movemask_pd(odd) != 0 ? -1 : kept;
+}
+
+// row_within_avx2 eight entries a compare, a chunk's last partial block by
+// a masked load.
+MT_TARGET_AVX512 inline int64_t row_within_avx512(const double* row_cost, int64_t row, int64_t cols,
+                                                  double bound, ColumnMinima minima,
+                                                  SparseRowsOut out) {
+  const __m512d bound8 = _mm512_set1_pd(bound);
+  const __m512d lowest_finite = _mm512_set1_pd(-std::numeric_limits<double>::max());
+  const __m512i row8 = _mm512_set1_epi64(row);
+  __mmask8 odd = 0;
+  int64_t kept = 0;
+  for (int64_t first = 0; first < cols; first += 64) {
+    const double* chunk = row_cost + first;
+    const int64_t width = std::min<int64_t>(64, cols - first);
+    uint64_t bits = 0;
+    for (int64_t j = 0; j < width; j += 8) {
+      const __mmask8 lanes = width - j >= 8 ? 0xff : static_cast<__mmask8>((1u << (width - j)) - 1);
+      const __m512d value = _mm512_maskz_loadu_pd(lanes, chunk + j);
+      odd |= _mm512_mask_cmp_pd_mask(lanes, value, lowest_finite, _CMP_NGE_UQ);
+      bits |= static_cast<uint64_t>(_mm512_mask_cmp_pd_mask(lanes, value, bound8, _CMP_LE_OQ)) << j;
+      if (minima.lowest != nullptr) {
+        double* low_at = minima.lowest + first + j;
+        const __mmask8 lower =
+            _mm512_mask_cmp_pd_mask(lanes, value, _mm512_maskz_loadu_pd(lanes, low_at), _CMP_LT_OQ);
+        _mm512_mask_storeu_pd(low_at, lower, value);
+        _mm512_mask_storeu_epi64(minima.lowest_row + first + j, lower, row8);
+      }
+    }
+    kept = append_kept(bits, chunk, width, first, kept, out);
+  }
+  return odd != 0 ? -1 : kept;
+}
+
+// A row's scan as a function of its own, for the candidates' row at a time
+// from the flattened solver (inlined there, its loop would compete for the
+// solver's registers).
+MT_ROW_SCAN_AVX2 inline int64_t row_within_avx2_call(const double* row_cost, int64_t row,
+                                                     int64_t cols, double bound,
+                                                     ColumnMinima minima, SparseRowsOut out) {
+  return row_within_avx2(row_cost, row, cols, bound, minima, out);
+}
+MT_ROW_SCAN_AVX512 inline int64_t row_within_avx512_call(const double* row_cost, int64_t row,
+                                                         int64_t cols, double bound,
+                                                         ColumnMinima minima, SparseRowsOut out) {
+  return row_within_avx512(row_cost, row, cols, bound, minima, out);
+}
+#endif
+
+// row_within_portable on the instruction set `Isa`.
+template <class Isa>
+int64_t row_within(Isa, const double* row_cost, int64_t row, int64_t cols, double bound,
+                   ColumnMinima minima, SparseRowsOut out) {
+#if defined(__x86_64__)
+  if constexpr (Isa::isa == simd::Isa::avx512) {
+    return row_within_avx512_call(row_cost, row, cols, bound, minima, out);
+  } else if constexpr (Isa::isa == simd::Isa::avx2) {
+    return row_within_avx2_call(row_cost, row, cols, bound, minima, out);
+  }
+#endif
+  return row_within_portable(row_cost, row, cols, bound, minima, out);
+}
+
+// The scan of a cost_limit item (sparse_rejection.h): each row's entries at
+// or below the limit, then its reject column cols + i at the limit, as the
+// sparse rows out.offsets[i]..[i + 1]. The outputs have room for rows *
+// (cols + 1) + 4 entries. Returns how many pairs, or -1 when a cost is NaN
+// or -inf.
+template <class RowWithin>
+MT_SIMD_INLINE int64_t pairs_within_rows(RowWithin row_within_one, const double* matrix,
+                                         int64_t rows, int64_t cols, double limit,
+                                         SparseRowsOut out) {
   int64_t kept = 0;
   out.offsets[0] = 0;
   for (int64_t i = 0; i < rows; ++i) {
-    const double* row_cost = matrix + i * cols;
-    for (int64_t first = 0; first < cols; first += 64) {
-      const double* chunk = row_cost + first;
-      const int64_t width = std::min<int64_t>(64, cols - first);
-      uint64_t bits = 0;
-      int64_t j = 0;
-      for (; j + 4 <= width; j += 4) {
-        const __m256d value = _mm256_loadu_pd(chunk + j);
-        bits |= static_cast<uint64_t>(_mm256_movemask_pd(_mm256_cmp_pd(value, limit4, _CMP_NGT_UQ)))
-                << j;
-      }
-      for (; j < width; ++j) {
-        bits |= static_cast<uint64_t>(!(chunk[j] > limit)) << j;
-      }
-      kept = append_kept(bits, chunk, width, first, kept, out);
+    const int64_t row_kept = row_within_one(matrix + i * cols, i, cols, limit, ColumnMinima{},
+                                            {nullptr, out.cols + kept, out.costs + kept});
+    if (row_kept < 0) {
+      return -1;
     }
-    kept = end_scanned_row(out, i, cols, limit, kept);
+    kept += row_kept;
+    out.cols[kept] = cols + i, out.costs[kept] = limit;
+    out.offsets[i + 1] = ++kept;
   }
   return kept;
 }
 
-// The same eight entries a compare, the last partial block by a masked load.
+#if defined(__x86_64__)
+// The whole item as one function of its own, each row's scan inlined.
+MT_ROW_SCAN_AVX2 inline int64_t pairs_within_avx2(const double* matrix, int64_t rows, int64_t cols,
+                                                  double limit, SparseRowsOut out) {
+  return pairs_within_rows(row_within_avx2, matrix, rows, cols, limit, out);
+}
 MT_ROW_SCAN_AVX512 inline int64_t pairs_within_avx512(const double* matrix, int64_t rows,
                                                       int64_t cols, double limit,
                                                       SparseRowsOut out) {
-  const __m512d limit8 = _mm512_set1_pd(limit);
-  int64_t kept = 0;
-  out.offsets[0] = 0;
-  for (int64_t i = 0; i < rows; ++i) {
-    const double* row_cost = matrix + i * cols;
-    for (int64_t first = 0; first < cols; first += 64) {
-      const double* chunk = row_cost + first;
-      const int64_t width = std::min<int64_t>(64, cols - first);
-      uint64_t bits = 0;
-      for (int64_t j = 0; j < width; j += 8) {
-        const __mmask8 lanes =
-            width - j >= 8 ? 0xff : static_cast<__mmask8>((1u << (width - j)) - 1);
-        const __m512d value = _mm512_maskz_loadu_pd(lanes, chunk + j);
-        bits |= static_cast<uint64_t>(_mm512_mask_cmp_pd_mask(lanes, value, limit8, _CMP_NGT_UQ))
-                << j;
-      }
-      kept = append_kept(bits, chunk, width, first, kept, out);
-    }
-    kept = end_scanned_row(out, i, cols, limit, kept);
+  return pairs_within_rows(row_within_avx512, matrix, rows, cols, limit, out);
+}
+#endif
+
+template <class Isa>
+int64_t pairs_within(Isa, const double* matrix, int64_t rows, int64_t cols, double limit,
+                     SparseRowsOut out) {
+#if defined(__x86_64__)
+  if constexpr (Isa::isa == simd::Isa::avx512) {
+    return pairs_within_avx512(matrix, rows, cols, limit, out);
+  } else if constexpr (Isa::isa == simd::Isa::avx2) {
+    return pairs_within_avx2(matrix, rows, cols, limit, out);
   }
-  return kept;
+#endif
+  return pairs_within_rows(row_within_portable, matrix, rows, cols, limit, out);
 }
 
+// The lows of the pairs first..last (the scan refused NaN and -inf).
+inline void lows_of_pairs(const int64_t* cols, const double* costs, int64_t first, int64_t last,
+                          RowLowsOut out, int64_t row) {
+  double lowest = kInf, second = kInf;
+  int64_t lowest_col = -1;
+  for (int64_t e = first; e < last; ++e) {
+    lowest_col = select_without_branch(costs[e] < lowest, cols[e], lowest_col);
+    second = std::min(second, std::max(lowest, costs[e]));
+    lowest = std::min(lowest, costs[e]);
+  }
+  out.lowest[row] = lowest, out.second[row] = second, out.lowest_col[row] = lowest_col;
+}
+
+inline void row_lows_portable(const SparseRowsOut& pairs, int64_t rows, RowLowsOut out) {
+  for (int64_t i = 0; i < rows; ++i) {
+    lows_of_pairs(pairs.cols, pairs.costs, pairs.offsets[i], pairs.offsets[i + 1], out, i);
+  }
+}
+
+#if defined(__x86_64__)
 // For each count of pairs up to 4, the lanes past it (all ones); and each
 // lane alone.
 alignas(32) inline constexpr int64_t kLanesFrom[5][4] = {
@@ -172,22 +267,18 @@ MT_TARGET_AVX2 inline __m256d lowest_of_four(__m256d value) {
 // row_lows_portable with a row of at most four pairs in one register:
 // independent of the other rows, without a branch or a loop exit that the
 // rows' lengths would mispredict. Longer rows take lows_of_pairs.
-MT_ROW_SCAN_AVX2 inline bool row_lows_avx2(const SparseRowsOut& pairs, int64_t rows,
+MT_ROW_SCAN_AVX2 inline void row_lows_avx2(const SparseRowsOut& pairs, int64_t rows,
                                            RowLowsOut out) {
   const __m256d inf4 = _mm256_set1_pd(kInf);
-  const __m256d lowest_finite = _mm256_set1_pd(-std::numeric_limits<double>::max());
-  __m256d odd = _mm256_setzero_pd();
-  bool ok = true;
   for (int64_t i = 0; i < rows; ++i) {
     const int64_t first = pairs.offsets[i], count = pairs.offsets[i + 1] - first;
     if (count > 4) {
-      ok &= lows_of_pairs(pairs.cols, pairs.costs, first, first + count, out, i);
+      lows_of_pairs(pairs.cols, pairs.costs, first, first + count, out, i);
       continue;
     }
     // Lanes past the row's pairs (other rows', or the room) read as +inf.
     const __m256d past = _mm256_load_pd(reinterpret_cast<const double*>(kLanesFrom[count]));
     const __m256d value = _mm256_blendv_pd(_mm256_loadu_pd(pairs.costs + first), inf4, past);
-    odd = _mm256_or_pd(odd, _mm256_cmp_pd(value, lowest_finite, _CMP_NGE_UQ));
     const __m256d lowest = lowest_of_four(value);
     const int lane = _tzcnt_u32(_mm256_movemask_pd(_mm256_cmp_pd(value, lowest, _CMP_EQ_OQ)) | 8);
     const __m256d alone = _mm256_load_pd(reinterpret_cast<const double*>(kLaneAlone[lane]));
@@ -195,33 +286,19 @@ MT_ROW_SCAN_AVX2 inline bool row_lows_avx2(const SparseRowsOut& pairs, int64_t r
     out.second[i] = _mm256_cvtsd_f64(lowest_of_four(_mm256_blendv_pd(value, inf4, alone)));
     out.lowest_col[i] = pairs.cols[first + lane];
   }
-  return ok && _mm256_movemask_pd(odd) == 0;
 }
 #endif
 
-// The scan into `out`; returns how many pairs.
+// Each row's lows into `out`.
 template <class Isa>
-int64_t pairs_within(Isa, const double* matrix, int64_t rows, int64_t cols, double limit,
-                     SparseRowsOut out) {
-#if defined(__x86_64__)
-  if constexpr (Isa::isa == simd::Isa::avx512) {
-    return pairs_within_avx512(matrix, rows, cols, limit, out);
-  } else if constexpr (Isa::isa == simd::Isa::avx2) {
-    return pairs_within_avx2(matrix, rows, cols, limit, out);
-  }
-#endif
-  return pairs_within_portable(matrix, rows, cols, limit, out);
-}
-
-// Each row's lows into `out`; false on a NaN or -inf cost.
-template <class Isa>
-bool row_lows(Isa, const SparseRowsOut& pairs, int64_t rows, RowLowsOut out) {
+void row_lows(Isa, const SparseRowsOut& pairs, int64_t rows, RowLowsOut out) {
 #if defined(__x86_64__)
   if constexpr (Isa::isa != simd::Isa::portable) {
-    return row_lows_avx2(pairs, rows, out);
+    row_lows_avx2(pairs, rows, out);
+    return;
   }
 #endif
-  return row_lows_portable(pairs, rows, out);
+  row_lows_portable(pairs, rows, out);
 }
 
 }  // namespace mt::assignment
