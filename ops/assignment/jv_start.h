@@ -310,8 +310,9 @@ bool reduce_rows(Isa isa, Workspace& ws, int64_t rows, int64_t cols) {
   return augmenting_row_reduction(ws, rows, 2, scan, tied_col);
 }
 
-// Each row's lowest cost (`lowest`, at column `lowest_col`) and second
-// lowest (`second`, +inf for a row of one pair) over its sparse pairs.
+// Where each row's lows go: its lowest cost (`lowest`, first at column
+// `lowest_col`) and second lowest (`second`, equal to it when tied, +inf
+// for a row of one entry).
 struct RowLowsOut {
   double* lowest;
   double* second;

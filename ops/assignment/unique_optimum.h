@@ -17,6 +17,11 @@
 // gap: an assignment within the tolerance of ours counts as a tie. A
 // reduced cost below minus the tolerance (duals not optimal) also answers
 // "not unique", so the caller's fallback decides.
+//
+// A row need not be read whole where its start proves more (RowRead): a
+// candidate row's left-out entries are bounded below by its candidate
+// threshold, and a row the claim start never touched keeps its start's
+// lows (jv_start.h).
 #pragma once
 
 #include <algorithm>
