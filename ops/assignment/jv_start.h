@@ -299,9 +299,12 @@ bool scan_dense_row(Isa isa, const Workspace& ws, int64_t row, int64_t cols, Row
 // uniform square costs more steps cost more than the searches they save
 // (measured at 1, 2, 3, 4, 8 and 16 a row). False when a row holds -inf or
 // NaN where it matters (refused by the caller).
-template <class Isa>
-bool reduce_rows(Isa isa, Workspace& ws, int64_t rows, int64_t cols) {
+// `on_scan(row)` hears of every row scanned (the claim start marks it).
+template <class Isa, class OnScan = void (*)(int64_t)>
+bool reduce_rows(
+    Isa isa, Workspace& ws, int64_t rows, int64_t cols, OnScan on_scan = [](int64_t) {}) {
   const auto scan = [&](int64_t row, RowLows& lows) {
+    on_scan(row);
     return scan_dense_row(isa, ws, row, cols, lows);
   };
   const auto tied_col = [&](int64_t row, int64_t col, double value) {
@@ -369,14 +372,7 @@ bool claim_start(Isa isa, Workspace& ws, int64_t rows, int64_t cols) {
   if (ws.free_rows.empty()) {
     return true;
   }
-  const auto scan = [&](int64_t row, RowLows& lows) {
-    mark_touched(ws, row);
-    return scan_dense_row(isa, ws, row, cols, lows);
-  };
-  const auto tied_col = [&](int64_t row, int64_t col, double value) {
-    return first_column_at(isa, ws.matrix + row * cols, ws.col_dual.data(), cols, value, col);
-  };
-  if (!augmenting_row_reduction(ws, rows, 2, scan, tied_col)) {
+  if (!reduce_rows(isa, ws, rows, cols, [&](int64_t row) { mark_touched(ws, row); })) {
     return false;
   }
   for (const int64_t row : ws.free_rows) {

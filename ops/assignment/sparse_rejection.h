@@ -34,15 +34,7 @@ void sparse_claim_start(Isa isa, Workspace& ws, int64_t rows, int64_t width) {
   if (ws.free_rows.empty()) {
     return;
   }
-  // Augmenting row reduction on the free rows (as reduce_sparse_rows).
-  int64_t second_col = -1;
-  const auto scan = [&](int64_t scanned, RowLows& lows) {
-    mark_touched(ws, scanned);
-    second_col = lowest_two_sparse(ws, scanned, lows);
-    return true;
-  };
-  const auto tied_col = [&](int64_t, int64_t, double) { return second_col; };
-  augmenting_row_reduction(ws, rows, 6, scan, tied_col);
+  reduce_free_sparse_rows(ws, rows, [&](int64_t row) { mark_touched(ws, row); });
   for (const int64_t free_row : ws.free_rows) {
     mark_touched(ws, free_row);
   }

@@ -132,22 +132,30 @@ inline double own_reduced_cost(const Workspace& ws, int64_t row) {
   return ws.edge_costs[own] - ws.col_dual[col];
 }
 
-// augmenting_row_reduction (jv_start.h) over the sparse rows, from every row
-// free: the rows it leaves free go to ws.free_rows. 6 steps a row: a sparse
+// augmenting_row_reduction (jv_start.h) over the sparse rows in
+// ws.free_rows: the rows it leaves free stay there. 6 steps a row: a sparse
 // step scans a few pairs, so the budget is larger than the dense one
-// (measured best between 4 and 8).
-inline void reduce_sparse_rows(Workspace& ws, int64_t rows) {
-  ws.free_rows.resize(rows);
-  for (int64_t i = 0; i < rows; ++i) {
-    ws.free_rows[i] = i;
-  }
+// (measured best between 4 and 8). `on_scan(row)` hears of every row
+// scanned (the claim start marks it).
+template <class OnScan = void (*)(int64_t)>
+void reduce_free_sparse_rows(Workspace& ws, int64_t rows, OnScan on_scan = [](int64_t) {}) {
   int64_t second_col = -1;  // the scanned row's, for tied_col
   const auto scan = [&](int64_t row, RowLows& lows) {
+    on_scan(row);
     second_col = lowest_two_sparse(ws, row, lows);
     return true;
   };
   const auto tied_col = [&](int64_t, int64_t, double) { return second_col; };
   augmenting_row_reduction(ws, rows, 6, scan, tied_col);
+}
+
+// reduce_free_sparse_rows from every row free.
+inline void reduce_sparse_rows(Workspace& ws, int64_t rows) {
+  ws.free_rows.resize(rows);
+  for (int64_t i = 0; i < rows; ++i) {
+    ws.free_rows[i] = i;
+  }
+  reduce_free_sparse_rows(ws, rows);
 }
 
 // Solves the sparse rows in ws.edge_* (rows x width) from the column duals
