@@ -176,34 +176,36 @@ void widen_for_rejection(Workspace& ws, int64_t rows, int64_t cols, double limit
 // rows ascending: ws.col_for_row holds the column of each of the `rows`
 // solved rows, the item's columns when `transposed`; solved columns from
 // `kept_cols` on are rejections (cost_limit), not pairs.
+//
+// Which rows have a pair is random (those cost_limit did not reject; half
+// of the original rows of a 2:1 tall item), so the pairs are listed without
+// a branch into ws.pair_rows/pair_cols first: each candidate is written at
+// `pair`, which only a pair moves on (one entry past the last pair is
+// written too, hence the room).
 void write_pairs(Workspace& ws, int64_t rows, int64_t kept_cols, bool transposed, int64_t* row_ind,
                  int64_t* col_ind) {
-  int64_t pair = 0;
-  if (!transposed) {
-    for (int64_t i = 0; i < rows; ++i) {
-      if (ws.col_for_row[i] < kept_cols) {
-        row_ind[pair] = i;
-        col_ind[pair] = ws.col_for_row[i];
-        ++pair;
-      }
-    }
-    return;
-  }
-  // Solved rows were the item's columns: list the pairs by original row.
-  // Which original rows have a pair is random (half of them, in a 2:1 tall
-  // item), so they are listed without a branch, into ws.pair_rows/pair_cols
-  // first: one entry past the last pair is written too.
-  ws.col_for_original_row.assign(kept_cols, -1);
-  for (int64_t j = 0; j < rows; ++j) {
-    ws.col_for_original_row[ws.col_for_row[j]] = j;
-  }
-  ws.pair_rows.resize(kept_cols + 1), ws.pair_cols.resize(kept_cols + 1);
+  ws.pair_rows.resize(std::max(rows, kept_cols) + 1);
+  ws.pair_cols.resize(std::max(rows, kept_cols) + 1);
   int64_t* pair_rows = ws.pair_rows.data();
   int64_t* pair_cols = ws.pair_cols.data();
-  const int64_t* col_of = ws.col_for_original_row.data();
-  for (int64_t i = 0; i < kept_cols; ++i) {
-    pair_rows[pair] = i, pair_cols[pair] = col_of[i];
-    pair += col_of[i] >= 0;
+  int64_t pair = 0;
+  if (!transposed) {
+    const int64_t* col_of = ws.col_for_row.data();
+    for (int64_t i = 0; i < rows; ++i) {
+      pair_rows[pair] = i, pair_cols[pair] = col_of[i];
+      pair += col_of[i] < kept_cols;
+    }
+  } else {
+    // Solved rows were the item's columns: list the pairs by original row.
+    ws.col_for_original_row.assign(kept_cols, -1);
+    for (int64_t j = 0; j < rows; ++j) {
+      ws.col_for_original_row[ws.col_for_row[j]] = j;
+    }
+    const int64_t* col_of = ws.col_for_original_row.data();
+    for (int64_t i = 0; i < kept_cols; ++i) {
+      pair_rows[pair] = i, pair_cols[pair] = col_of[i];
+      pair += col_of[i] >= 0;
+    }
   }
   std::copy_n(pair_rows, pair, row_ind);
   std::copy_n(pair_cols, pair, col_ind);

@@ -20,11 +20,21 @@ namespace mt::assignment {
 // when a free column's dual is not 0 (not optimal).
 template <class Isa>
 double sparse_tie_tolerance(Isa isa, const Workspace& ws, int64_t rows, int64_t width) {
-  double scale = 1e-300;
+  // Four running maxima, not one: GCC does not vectorise a max over doubles,
+  // and one chain of dependent maxsd was 4% of a tracker frame's solve.
+  double lane_scale[4] = {1e-300, 1e-300, 1e-300, 1e-300};
   const double* row_dual = ws.row_dual.data();
-  for (int64_t i = 0; i < rows; ++i) {  // branch-free: vectorises
-    scale = std::max(scale, std::abs(row_dual[i]));
+  int64_t i = 0;
+  for (; i + 4 <= rows; i += 4) {
+    for (int lane = 0; lane < 4; ++lane) {
+      lane_scale[lane] = std::max(lane_scale[lane], std::abs(row_dual[i + lane]));
+    }
   }
+  for (; i < rows; ++i) {
+    lane_scale[0] = std::max(lane_scale[0], std::abs(row_dual[i]));
+  }
+  double scale =
+      std::max(std::max(lane_scale[0], lane_scale[1]), std::max(lane_scale[2], lane_scale[3]));
   const ColumnDualScale columns = column_dual_scale(isa, ws, width);
   scale = 2 * std::max(scale, columns.largest);
   const double tolerance = std::ldexp(scale * static_cast<double>(rows + width), -42);
