@@ -46,9 +46,8 @@ bool append_pairs_within(Isa isa, Workspace& ws, int64_t row, int64_t cols, doub
   const int64_t kept =
       row_within(isa, ws.matrix + row * cols, row, cols, threshold, {lowest, lowest_row},
                  {nullptr, ws.edge_cols.data() + used, ws.edge_costs.data() + used});
-  ws.edge_cols.resize(used + std::max<int64_t>(kept, 0));
-  ws.edge_costs.resize(used + std::max<int64_t>(kept, 0));
-  return kept >= 0;
+  ws.edge_cols.resize(used + kept), ws.edge_costs.resize(used + kept);
+  return !holds_nan_or_minus_inf(ws.edge_costs.data() + used, kept);
 }
 
 // The candidate pairs of every row into ws.edge_*: the entries costing at
