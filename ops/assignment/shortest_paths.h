@@ -70,8 +70,9 @@ struct Workspace {
   std::vector<double> row_dual, col_dual, shortest;
   std::vector<int64_t> col_for_row, row_for_col, path;
   std::vector<int64_t> visited_rows, visited_cols;  // the tree of the current row's search
-  std::vector<int64_t> col_for_original_row;        // output order of transposed items
-  std::vector<int64_t> pair_rows, pair_cols;        // the pairs, before the output
+  std::vector<int64_t> final_cols;            // the sparse search's columns made final, in order
+  std::vector<int64_t> col_for_original_row;  // output order of transposed items
+  std::vector<int64_t> pair_rows, pair_cols;  // the pairs, before the output
   // The columns not yet in the shortest-path tree, in SciPy's scan order, with
   // their tentative distance, predecessor row and dual beside them: the scan
   // then reads consecutive memory (and four columns per AVX2 instruction).

@@ -71,7 +71,7 @@ bool solve_sparse_rejection(Isa isa, Workspace& ws, int64_t rows, int64_t cols, 
     // The rows whose duals the search changed: its own and those of the
     // columns it made final.
     mark_touched(ws, row);
-    for (const int64_t col : ws.visited_rows) {
+    for (const int64_t col : ws.final_cols) {
       mark_touched(ws, ws.row_for_col[col]);
     }
   }

@@ -46,7 +46,7 @@ inline void relax_sparse(Workspace& ws, int64_t row, double base) {
 inline bool augment_sparse(Workspace& ws, int64_t new_row) {
   ws.heap.clear();
   ws.visited_cols.clear();  // every column touched
-  ws.visited_rows.clear();  // the columns made final, in order
+  ws.final_cols.clear();
   relax_sparse(ws, new_row, 0.0);
   int64_t sink = -1;
   double path_length = 0.0;
@@ -58,7 +58,7 @@ inline bool augment_sparse(Workspace& ws, int64_t new_row) {
       continue;  // a stale entry
     }
     ws.dfs_state[col] = 1;
-    ws.visited_rows.push_back(col);
+    ws.final_cols.push_back(col);
     if (ws.row_for_col[col] < 0) {
       sink = col, path_length = distance;
     } else {
@@ -73,7 +73,7 @@ inline bool augment_sparse(Workspace& ws, int64_t new_row) {
     return false;
   }
   ws.row_dual[new_row] += path_length;
-  for (const int64_t col : ws.visited_rows) {
+  for (const int64_t col : ws.final_cols) {
     if (col != sink) {
       ws.row_dual[ws.row_for_col[col]] += path_length - ws.shortest[col];
       ws.col_dual[col] -= path_length - ws.shortest[col];
