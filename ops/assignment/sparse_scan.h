@@ -1,5 +1,6 @@
-// Dense rows into sparse ones: the scan that keeps a row's entries at or
-// below a bound, a few of dozens or hundreds (a row's candidates,
+// Dense rows into sparse ones: the scan that keeps a row's entries not
+// above a bound (NaN and -inf with them, for the caller to refuse), a few of
+// dozens or hundreds (a row's candidates,
 // candidate_pairs.h; a tracker's frame under cost_limit, whole items at a
 // time, sparse_rejection.h), as a bit mask per 64 columns whose set bits are
 // then taken without a branch; and a pass over sparse rows for each one's
@@ -290,7 +291,7 @@ MT_SIMD_INLINE int64_t pairs_within_rows(RowWithin row_within_one, const double*
     out.offsets[i + 1] = ++kept;
   }
   // Once for the item, not a row at a time: a loop over a row's few pairs
-  // ends at a mispredicted exit (13% of the scan).
+  // ends at a mispredicted exit (13-14% of the scan).
   return holds_nan_or_minus_inf(out.costs, kept) ? -1 : kept;
 }
 
