@@ -1,10 +1,9 @@
 // Dense rows into sparse ones: the scan that keeps a row's entries not
 // above a bound (NaN and -inf with them, for the caller to refuse), a few of
-// dozens or hundreds (a row's candidates,
-// candidate_pairs.h; a tracker's frame under cost_limit, whole items at a
-// time, sparse_rejection.h), as a bit mask per 64 columns whose set bits are
-// then taken without a branch; and a pass over sparse rows for each one's
-// two lowest costs.
+// dozens or hundreds (a row's candidates, candidate_pairs.h; a tracker's
+// frame under cost_limit, whole items at a time, sparse_rejection.h), as a
+// bit mask per 64 columns whose set bits are then taken without a branch;
+// and a pass over sparse rows for each one's two lowest costs.
 #pragma once
 
 #include <algorithm>
