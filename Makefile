@@ -15,6 +15,9 @@ CONSTRAINTS ?= -c constraints.txt
 
 # Our own code builds warning-free; -Werror keeps it so in dev and CI.
 export TORCH_MT_EXTRA_CFLAGS ?= -Werror
+# simdjson's release, fetched once by setup.py into the tree's build/: the
+# builds from an unpacked sdist (make dist, tests/test_install.py) reuse it.
+export TORCH_MT_SIMDJSON_DIR ?= $(CURDIR)/build/third_party/simdjson-3.12.3
 
 install:
 	$(PIP) install --quiet $(CONSTRAINTS) $(TORCH_PIN) "setuptools>=64" wheel ninja

@@ -24,11 +24,15 @@ already installed (`make install` does this), or pip downloads another torch.
 """
 
 import glob
+import hashlib
 import json
 import os
 import shutil
+import subprocess
 import sys
 import sysconfig
+import tarfile
+import tempfile
 
 import torch
 from setuptools import Extension, setup
@@ -46,6 +50,46 @@ SOURCES = sorted(
     and not os.path.basename(path).startswith(PYTHON_BINDING_PREFIX)
 )
 
+#: simdjson (Apache-2.0 or MIT, https://simdjson.org), the JSON parser of
+#: coco_evaluate's file path (ops/detection/coco_json.cpp), is compiled into
+#: the library from its single-file release: simdjson.h and simdjson.cpp.
+#: The registry carries that release inside pysimdjson's source archive, so
+#: the build takes it from there (checked against this hash) and git holds
+#: none of simdjson's code. TORCH_MT_SIMDJSON_DIR names a folder that already
+#: holds both files (the Makefile's cache; a packager's own copy).
+SIMDJSON_SDIST = "pysimdjson==7.0.2"  # simdjson 3.12.3
+SIMDJSON_SDIST_SHA256 = "44cf276e48912a3b9c7ca362c14da8420a7ac15a9f1a16ec95becff86db3904a"
+SIMDJSON_FILES = ("simdjson.h", "simdjson.cpp")
+
+
+def simdjson_folder() -> str:
+    """The folder of simdjson.h and simdjson.cpp, fetched once if missing."""
+    folder = os.environ.get("TORCH_MT_SIMDJSON_DIR") or os.path.join(
+        HERE, "build", "third_party", "simdjson-3.12.3"
+    )
+    if all(os.path.isfile(os.path.join(folder, name)) for name in SIMDJSON_FILES):
+        return folder
+    with tempfile.TemporaryDirectory() as download:
+        subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
+             "--no-binary", ":all:", "--dest", download, SIMDJSON_SDIST],
+            check=True,
+        )  # fmt: skip
+        (archive,) = glob.glob(os.path.join(download, "*.tar.gz"))
+        with open(archive, "rb") as file:
+            digest = hashlib.sha256(file.read()).hexdigest()
+        if digest != SIMDJSON_SDIST_SHA256:
+            sys.exit(f"{SIMDJSON_SDIST}: sha256 {digest}, expected {SIMDJSON_SDIST_SHA256}")
+        os.makedirs(folder, exist_ok=True)
+        with tarfile.open(archive) as tar:
+            for member in tar.getmembers():
+                if os.path.basename(member.name) in SIMDJSON_FILES:
+                    with tar.extractfile(member) as source:
+                        with open(os.path.join(folder, os.path.basename(member.name)), "wb") as out:
+                            out.write(source.read())
+    return folder
+
+
 # The runtime's public API, installed as torch_mt/include/torch_mt/.
 PUBLIC_HEADERS = os.path.join(HERE, "ops", "include", "torch_mt")
 
@@ -56,6 +100,8 @@ PUBLIC_HEADERS = os.path.join(HERE, "ops", "include", "torch_mt")
 # AVX-512 entry enables FMA (simd.h): each ISA variant gives the same bits.
 CXX_FLAGS = ["-O3", "-std=c++20", "-ffp-contract=off", "-fopenmp", "-Wall", "-Wextra"]
 CXX_FLAGS += [f"-isystem{path}" for path in include_paths()]
+# -isystem: simdjson's own warnings are not ours to fix (-Werror).
+CXX_FLAGS += [f"-isystem{simdjson_folder()}"]
 # $ORIGIN/../../torch/lib: torch's libraries as installed beside torch_mt
 # (site-packages/torch/lib), so the library loads without LD_LIBRARY_PATH.
 LINK_FLAGS = ["-fopenmp", "-Wl,-rpath,$ORIGIN/../../torch/lib", "-Wl,--no-undefined"]

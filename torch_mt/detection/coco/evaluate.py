@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from . import records
+from . import json_records, records
 from .masks import segmentation_runs
 from .similarity import COCO_KEYPOINT_SIGMAS, cell_pairs, keypoint_similarities
 from .summary import summarize
@@ -148,16 +148,20 @@ def coco_evaluate(
         raise ValueError(
             f"torch_mt.coco_evaluate: iou_type must be one of {IOU_TYPES}, got {iou_type!r}"
         )
-    gt, dt = records.load_json(gt), records.load_json(dt)
+    keypoints = iou_type == "keypoints"
+    sigmas = _sigmas(keypoint_sigmas) if keypoints else None
+    keypoint_count = len(sigmas) if keypoints else 0
+    files = [json_records.describe(source, what) for source, what in ((gt, "gt"), (dt, "dt"))
+             if json_records.is_file(source)]  # fmt: skip
+    gt, dt = _read_files(gt, dt, iou_type, keypoint_count)
     if not isinstance(gt, dict):
         raise TypeError(
             f"torch_mt.coco_evaluate: 'gt' must be a COCO dataset dict, got {type(gt).__name__}"
         )
-    if not isinstance(dt, list):
+    if not isinstance(dt, (list, json_records.JsonColumns)):
         raise TypeError(
             f"torch_mt.coco_evaluate: 'dt' must be a list of result dicts, got {type(dt).__name__}"
         )
-    keypoints = iou_type == "keypoints"
     iou_thresholds = torch.as_tensor(
         DEFAULT_IOU_THRESHOLDS if iou_thresholds is None else iou_thresholds, dtype=torch.float64
     )
@@ -176,22 +180,25 @@ def coco_evaluate(
     if area_ranges is None:
         area_ranges = DEFAULT_KEYPOINT_AREA_RANGES if keypoints else DEFAULT_AREA_RANGES
     ranges = {label: (float(low), float(high)) for label, (low, high) in area_ranges.items()}
-    sigmas = _sigmas(keypoint_sigmas) if keypoints else None
-    keypoint_count = len(sigmas) if keypoints else 0
-    image_ids = records.sorted_ids(gt, "images")
-    category_ids = records.sorted_ids(gt, "categories")
-    truth = records.ground_truth(
-        gt.get("annotations", []), image_ids, category_ids, use_categories, keypoint_count
-    )
-    found = records.detections(
-        dt,
-        image_ids,
-        category_ids,
-        use_categories,
-        max(max_detections),
-        keypoint_count,
-        gt.get("images"),
-    )
+    try:  # an error of a file's content names the file too
+        image_ids = records.sorted_ids(gt, "images")
+        category_ids = records.sorted_ids(gt, "categories")
+        truth = records.ground_truth(
+            gt.get("annotations", []), image_ids, category_ids, use_categories, keypoint_count
+        )
+        found = records.detections(
+            dt,
+            image_ids,
+            category_ids,
+            use_categories,
+            max(max_detections),
+            keypoint_count,
+            gt.get("images"),
+        )
+    except ValueError as error:
+        if not files:
+            raise
+        raise ValueError(f"{error} ({', '.join(files)})") from None
 
     def masks(gt_order: Tensor, dt_order: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         sizes = records.image_sizes(gt.get("images"), image_ids)
@@ -320,6 +327,20 @@ def evaluate_packed(
         iou_type=iou_type,
         _lines=tuple(lines),
     )
+
+
+def _read_files(gt: object, dt: object, iou_type: str, keypoint_count: int) -> tuple:
+    """The files among ``gt`` and ``dt`` read: natively into columns
+    (json_records.py), but for segm, whose segmentations records.py and
+    masks.py read from Python objects, and results json_records leaves to
+    Python's json."""
+    native = iou_type != "segm"
+    if json_records.is_file(gt):
+        gt = json_records.read_dataset(gt, keypoint_count) if native else records.load_json(gt)
+    if json_records.is_file(dt):
+        read = json_records.read_results(dt, keypoint_count) if native else None
+        dt = read if read is not None else records.load_json(dt)
+    return gt, dt
 
 
 def _sigmas(keypoint_sigmas: Optional[Sequence[float]]) -> Tensor:

@@ -21,14 +21,18 @@ from torch import Tensor
 
 from torch_mt import _records  # ops/detection/python_records.cpp
 
+from .json_records import JsonColumns
 from .masks import rle_areas_and_boxes
 from .offsets import offsets_of
 
 
 def load_json(source: Any) -> Any:
+    """Python's json of a path or bytes (the forms json_records.py does not read)."""
     if isinstance(source, (str, os.PathLike)):
         with open(source) as file:
             return json.load(file)
+    if isinstance(source, (bytes, bytearray)):
+        return json.loads(source)
     return source
 
 
@@ -39,6 +43,8 @@ def sorted_ids(gt: dict, key: str) -> list:
             return []
         raise ValueError(f"torch_mt.coco_evaluate: 'gt' has no '{key}' list")
     items = gt[key]
+    if isinstance(items, JsonColumns):
+        return torch.unique(items.columns["id"]).tolist()
     try:
         return sorted(set(map(itemgetter("id"), items)))
     except (KeyError, TypeError):
@@ -122,6 +128,8 @@ def columns(records: list, fields: tuple, what: str) -> dict[str, Tensor]:
     """Each field of every record as a tensor: by one C pass
     (``torch_mt._records``) when every record is regular, else field by
     field in Python, which names the first bad record and field."""
+    if isinstance(records, JsonColumns):  # read from the file already, checked
+        return {key: records.column(key, what) for key, _ in fields}
     keys = tuple(key for key, _ in fields)
     kinds = "".join(kind for _, kind in fields)
     raw = _records.columns(records, keys, kinds) if isinstance(records, list) else None
@@ -216,6 +224,8 @@ def result_kind(results: list) -> str:
     ``"bbox"`` (a non-empty bbox: area = w * h), ``"segmentation"`` (area
     and box from the RLE) or ``"keypoints"`` (area and box from the
     keypoints' extent)."""
+    if isinstance(results, JsonColumns):
+        return results.result_kind
     first = results[0] if results else {}
     if not isinstance(first, dict):
         raise ValueError(f"torch_mt.coco_evaluate: dt[0] is a {type(first).__name__}, not a dict")
@@ -342,6 +352,10 @@ def _keypoint_count(record: dict, what: str) -> int:
 def keypoint_rows(records: list, what: str, count: int) -> Tensor:
     """float64 ``[N, count, 3]``: each record's ``keypoints``, ``3 * count``
     numbers (``count``: the sigmas' length)."""
+    if isinstance(records, JsonColumns):
+        rows = records.columns["keypoints"].reshape(-1, count, 3)
+        _check_finite(rows, "keypoints", what)
+        return rows
     raw = _records.columns(records, ("keypoints",), "l", 3 * count) if records else None
     if raw is not None:  # the C pass: every record regular
         rows = torch.frombuffer(raw[0], dtype=torch.float64).reshape(-1, count, 3)

@@ -1,0 +1,406 @@
+// coco_json_records.h: one list of records into columns, on the pool.
+//
+// A large list is cut into chunks at `}, {` separators found in the text,
+// each parsed by its own simdjson On-Demand parser, in place: ']' and '['
+// are written over the separator (and put back after). A cut inside a
+// string or a nested value leaves some chunk unbalanced, so that chunk fails
+// to parse; any failure parses the whole list again as one chunk, whose
+// answer (its columns or its first error) is the result. The columns and
+// the error are therefore the same for any thread count.
+//
+// On-Demand is compiled here for the generic x86-64 target (simdjson's
+// `fallback` front end; its structural indexing still picks AVX-512 or
+// AVX2 at run time): on COCO files converting the numbers dominates, and a
+// build for AVX2 parsed the 78 MB detections file no faster (117 ms against
+// 118 ms), so there is no instruction-set dispatch here.
+#include "coco_json_records.h"
+
+#include <simdjson.h>
+
+#include <algorithm>
+#include <cstring>
+#include <optional>
+
+#include <torch_mt/parallel.h>
+
+namespace mt::detection::coco_json {
+namespace {
+
+namespace od = simdjson::ondemand;
+
+// What a record does wrong. `of_kind`: the value is well-formed JSON, of
+// another kind than the field's (an optional field then only says so).
+struct Failure {
+  std::string message;
+  bool of_kind = false;
+};
+
+// NaN and Infinity are not JSON (RFC 8259), though Python's json reads them.
+bool is_non_finite_text(std::string_view token) {
+  return token.starts_with("NaN") || token.starts_with("Infinity") ||
+         token.starts_with("-Infinity");
+}
+
+std::string not_json_message(od::value& value) {
+  if (is_non_finite_text(value.raw_json_token())) {
+    return " is NaN or Infinity, which is not JSON (RFC 8259)";
+  }
+  return " is not valid JSON";
+}
+
+// A JSON number or bool as a double (Python's float() of it; bool is an int).
+// nullopt for another type; Failure for malformed text.
+std::optional<double> number_of(od::value& value) {
+  double number = 0;
+  if (value.get_double().get(number) == simdjson::SUCCESS) {  // nearly always
+    return number;
+  }
+  // Not a number: simdjson leaves the value to be read as another type.
+  od::json_type type{};
+  if (value.type().get(type) != simdjson::SUCCESS || type == od::json_type::number) {
+    throw Failure{not_json_message(value)};
+  }
+  if (type != od::json_type::boolean) {
+    return std::nullopt;
+  }
+  bool truth = false;
+  if (value.get_bool().get(truth) != simdjson::SUCCESS) {
+    throw Failure{" is not valid JSON"};
+  }
+  return truth ? 1.0 : 0.0;
+}
+
+// One value into `out`; false when it is of another kind (the caller names
+// what was expected), Failure for malformed JSON or a kind's own error.
+bool read_value(od::value& value, const Field& field, char* out) {
+  switch (field.kind) {
+    case 'i': {
+      int64_t number = 0;
+      if (value.get_int64().get(number) != simdjson::SUCCESS) {  // rarely: another type
+        od::json_type type{};
+        if (value.type().get(type) != simdjson::SUCCESS) {
+          throw Failure{not_json_message(value)};
+        }
+        if (type == od::json_type::boolean) {  // Python's bool is an int
+          bool truth = false;
+          if (value.get_bool().get(truth) != simdjson::SUCCESS) {
+            throw Failure{" is not valid JSON"};
+          }
+          number = truth ? 1 : 0;
+        } else if (type != od::json_type::number) {
+          return false;
+        } else {
+          od::number_type form{};
+          if (value.get_number_type().get(form) != simdjson::SUCCESS) {
+            throw Failure{not_json_message(value)};
+          }
+          throw Failure{form == od::number_type::floating_point_number
+                            ? " must be an int, got float"
+                            : " is an int beyond int64",
+                        true};
+        }
+      }
+      std::memcpy(out, &number, sizeof number);
+      return true;
+    }
+    case 'r': {
+      const std::optional<double> number = number_of(value);
+      if (!number) {
+        return false;
+      }
+      std::memcpy(out, &*number, sizeof(double));
+      return true;
+    }
+    case 't': {  // Python's bool() of the value
+      od::json_type type{};
+      if (value.type().get(type) != simdjson::SUCCESS) {
+        throw Failure{not_json_message(value)};
+      }
+      bool truth = false;
+      switch (type) {
+        case od::json_type::null: break;
+        case od::json_type::string: truth = value.raw_json_token().size() > 2; break;  // ""
+        case od::json_type::array: {
+          od::array list;
+          bool empty = true;
+          if (value.get_array().get(list) != simdjson::SUCCESS ||
+              list.is_empty().get(empty) != simdjson::SUCCESS) {
+            throw Failure{" is not valid JSON"};
+          }
+          truth = !empty;
+          break;
+        }
+        case od::json_type::object: {
+          od::object dict;
+          bool empty = true;
+          if (value.get_object().get(dict) != simdjson::SUCCESS ||
+              dict.is_empty().get(empty) != simdjson::SUCCESS) {
+            throw Failure{" is not valid JSON"};
+          }
+          truth = !empty;
+          break;
+        }
+        default: truth = *number_of(value) != 0;
+      }
+      *out = static_cast<char>(truth);
+      return true;
+    }
+    default: {  // b, l: a list of `field.numbers` numbers
+      od::array list;
+      if (value.get_array().get(list) != simdjson::SUCCESS) {
+        return false;
+      }
+      int64_t count = 0;
+      for (auto element : list) {
+        od::value item;
+        if (std::move(element).get(item) != simdjson::SUCCESS) {
+          throw Failure{" is not valid JSON"};
+        }
+        const std::optional<double> number = number_of(item);
+        if (!number) {
+          throw Failure{" holds a value that is not a number", true};
+        }
+        if (count < field.numbers) {
+          std::memcpy(out + count * sizeof(double), &*number, sizeof(double));
+        }
+        ++count;
+      }
+      if (count != field.numbers) {
+        throw Failure{" must hold " + std::to_string(field.numbers) + " numbers, got " +
+                          std::to_string(count),
+                      true};
+      }
+      return true;
+    }
+  }
+}
+
+// The records of `chunk` into its columns (`text`/`capacity`: the buffer).
+void parse_chunk(Chunk& chunk, const char* text, size_t capacity,
+                 const std::vector<const Field*>& fields) {
+  simdjson::padded_string copy;
+  simdjson::padded_string_view json;
+  if (chunk.bracketed) {  // in place: '[' elements ']' and the buffer's padding after
+    const char* begin = chunk.elements.data() - 1;
+    json = simdjson::padded_string_view(begin, chunk.elements.size() + 2,
+                                        capacity - static_cast<size_t>(begin - text));
+  } else {
+    copy = simdjson::padded_string(chunk.elements.size() + 2);
+    copy.data()[0] = '[';
+    std::memcpy(copy.data() + 1, chunk.elements.data(), chunk.elements.size());
+    copy.data()[chunk.elements.size() + 1] = ']';
+    json = copy;
+  }
+  const char* first = json.data() + 1;
+  const auto byte_of = [&](const char* at) {
+    return chunk.offset + std::max<int64_t>(at - first, 0);
+  };
+  // Room for every record (the columns' pages are touched only as filled).
+  const size_t most = chunk.elements.size() / 16 + 1;
+  chunk.values.assign(fields.size(), {});
+  chunk.status.assign(fields.size(), {});
+  for (size_t f = 0; f < fields.size(); ++f) {
+    chunk.values[f].reserve(most * fields[f]->width);
+    if (fields[f]->optional) {
+      chunk.status[f].reserve(most);
+    }
+  }
+  const char* record_start = first;
+  const auto fail = [&](std::string message) {
+    chunk.failed = true;
+    chunk.failed_record = chunk.records;
+    chunk.failed_byte = byte_of(record_start);
+    chunk.message = std::move(message);
+  };
+  od::parser parser;
+  od::document document;
+  od::array records;
+  if (parser.iterate(json).get(document) != simdjson::SUCCESS ||
+      document.get_array().get(records) != simdjson::SUCCESS) {
+    return fail(" is not valid JSON");
+  }
+  std::vector<char> seen(fields.size());
+  try {
+    for (auto element : records) {
+      od::value record;
+      od::object object;
+      if (std::move(element).get(record) != simdjson::SUCCESS) {
+        throw Failure{" is not valid JSON"};
+      }
+      record_start = record.raw_json_token().data();
+      if (record.get_object().get(object) != simdjson::SUCCESS) {
+        od::json_type type{};
+        if (record.type().get(type) != simdjson::SUCCESS || type == od::json_type::object) {
+          throw Failure{" is not valid JSON"};
+        }
+        throw Failure{std::string(" is a ") + python_type_of(std::string_view(record_start, 1)) +
+                      ", not a dict"};
+      }
+      for (size_t f = 0; f < fields.size(); ++f) {
+        chunk.values[f].resize(chunk.values[f].size() + fields[f]->width);
+        if (fields[f]->optional) {
+          chunk.status[f].push_back(0);
+        }
+      }
+      std::fill(seen.begin(), seen.end(), 0);
+      for (auto member : object) {
+        od::field field;
+        if (std::move(member).get(field) != simdjson::SUCCESS) {
+          throw Failure{" is not valid JSON"};
+        }
+        // The key as written, quotes included; unescaped only if it has an
+        // escape (then Python's json compares the unescaped text).
+        std::string_view key = field.key_raw_json_token();
+        std::string unescaped;
+        if (key.find('\\') != std::string_view::npos) {
+          std::string_view text;
+          if (field.unescaped_key().get(text) != simdjson::SUCCESS) {
+            throw Failure{" is not valid JSON"};
+          }
+          unescaped = '"' + std::string(text) + '"';
+          key = unescaped;
+        }
+        for (size_t f = 0; f < fields.size(); ++f) {
+          if (key != fields[f]->quoted_key) {
+            continue;
+          }
+          // A repeated key: the last one wins, as in Python's json.
+          const Field& spec = *fields[f];
+          char* out = chunk.values[f].data() + chunk.records * spec.width;
+          od::value value = field.value();
+          bool read = false;
+          try {
+            read = read_value(value, spec, out);
+          } catch (const Failure& failure) {
+            if (!(spec.optional && failure.of_kind)) {
+              throw Failure{"['" + spec.key + "']" + failure.message};
+            }
+          }
+          if (spec.optional) {
+            chunk.status[f].back() = read ? 1 : 2;
+            if (!read) {
+              std::memset(out, 0, spec.width);
+            }
+          } else if (!read) {
+            throw Failure{"['" + spec.key + "']" +
+                          (spec.kind == 'i'   ? " must be an int"
+                           : spec.kind == 'r' ? " is not a number"
+                                              : " is not a number list")};
+          }
+          seen[f] = 1;
+          break;
+        }
+      }
+      for (size_t f = 0; f < fields.size(); ++f) {
+        if (!seen[f] && !fields[f]->optional) {
+          throw Failure{" has no '" + fields[f]->key + "'"};
+        }
+      }
+      ++chunk.records;
+    }
+  } catch (const Failure& failure) {
+    return fail(failure.message);
+  }
+  // A syntax error after the last record (a missing bracket, trailing text).
+  if (!document.at_end()) {
+    record_start = json.data() + json.size() - 1;
+    return fail(" is not valid JSON");
+  }
+}
+
+// Writes ']' and '[' over the separator between two records (`}`, then at
+// least two bytes of spaces and one comma, then `{`) so that both sides
+// parse in place; false when the separator has no room for both.
+bool bracket_in_place(char* gap, size_t length, std::vector<std::pair<char*, char>>& saved) {
+  if (length < 2) {
+    return false;
+  }
+  for (size_t i = 0; i < length; ++i) {
+    saved.emplace_back(gap + i, gap[i]);
+    gap[i] = i == 0 ? ']' : i + 1 == length ? '[' : ' ';
+  }
+  return true;
+}
+
+bool is_space(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
+
+// Cuts the elements of `list` into about `pieces` chunks, each starting at a
+// record's `{` after a `}` `,`; the bytes written over separators are
+// `saved` (to be put back).
+std::vector<Chunk> cut(char* text, std::string_view list, int64_t pieces,
+                       std::vector<std::pair<char*, char>>& saved) {
+  const std::string_view elements = list.substr(1, list.size() - 2);
+  char* const base = text + (elements.data() - text);
+  const int64_t offset = elements.data() - text;
+  std::vector<Chunk> chunks(1);
+  chunks[0].bracketed = true;
+  size_t begin = 0;
+  for (int64_t k = 1; k < pieces; ++k) {
+    size_t at = std::max(begin, elements.size() * k / pieces);
+    for (; (at = elements.find('}', at)) != std::string_view::npos; ++at) {
+      size_t comma = at + 1, open = 0;
+      while (comma < elements.size() && is_space(elements[comma])) ++comma;
+      if (comma >= elements.size() || elements[comma] != ',') {
+        continue;
+      }
+      for (open = comma + 1; open < elements.size() && is_space(elements[open]);) ++open;
+      if (open >= elements.size() || elements[open] != '{') {
+        continue;
+      }
+      Chunk& left = chunks.back();
+      left.elements = elements.substr(begin, at + 1 - begin);
+      left.offset = offset + static_cast<int64_t>(begin);
+      const bool in_place = bracket_in_place(base + at + 1, open - at - 1, saved);
+      left.bracketed = left.bracketed && in_place;
+      chunks.emplace_back().bracketed = in_place;
+      begin = open;
+      break;
+    }
+    if (at == std::string_view::npos) {
+      break;
+    }
+  }
+  chunks.back().elements = elements.substr(begin);
+  chunks.back().offset = offset + static_cast<int64_t>(begin);
+  return chunks;
+}
+
+}  // namespace
+
+const char* python_type_of(std::string_view token) {
+  switch (token.empty() ? '\0' : token[0]) {
+    case '[': return "list";
+    case '{': return "dict";
+    case '"': return "str";
+    case 't':
+    case 'f': return "bool";
+    case 'n': return "NoneType";
+    default: return token.find_first_of(".eE") == std::string_view::npos ? "int" : "float";
+  }
+}
+
+std::vector<Chunk> read_list(char* text, size_t capacity, std::string_view list,
+                             const std::vector<const Field*>& fields, int64_t chunk_bytes) {
+  const int64_t threads = get_num_threads();
+  const int64_t pieces = std::clamp<int64_t>(
+      threads > 1 ? static_cast<int64_t>(list.size()) / chunk_bytes : 1, 1, 4 * threads);
+  std::vector<std::pair<char*, char>> saved;
+  std::vector<Chunk> chunks = cut(text, list, pieces, saved);
+  parallel_for(0, static_cast<int64_t>(chunks.size()), 1, [&](int64_t first, int64_t last) {
+    for (int64_t c = first; c < last; ++c) {
+      parse_chunk(chunks[c], text, capacity, fields);
+    }
+  });
+  for (auto it = saved.rbegin(); it != saved.rend(); ++it) {
+    *it->first = it->second;
+  }
+  const bool failed = std::any_of(chunks.begin(), chunks.end(), [](auto& c) { return c.failed; });
+  if (failed && chunks.size() > 1) {  // a cut inside a string or a nested value, or bad JSON
+    saved.clear();
+    chunks = cut(text, list, 1, saved);
+    parse_chunk(chunks[0], text, capacity, fields);
+  }
+  return chunks;
+}
+
+}  // namespace mt::detection::coco_json

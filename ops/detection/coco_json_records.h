@@ -1,0 +1,57 @@
+// coco_json.cpp's records: one list of a COCO JSON file, cut into chunks
+// that are parsed on the pool into columns (coco_json_records.cpp).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace mt::detection::coco_json {
+
+// A field of a record and how it is read (`kinds`, one letter a field):
+// i int64, r float64, t truth as uint8, b 4 float64, l `list_numbers`
+// float64. An upper-case letter marks an optional field: a missing value,
+// or one of another kind, leaves zeros, and a status column says which
+// (0 missing, 1 read, 2 another kind).
+struct Field {
+  std::string array;  // "" the file's top-level list
+  std::string key;
+  std::string quoted_key;  // '"' key '"', as a key is written
+  char kind = 'i';
+  bool optional = false;
+  int64_t numbers = 1;  // float64 values a record (b: 4, l: list_numbers)
+  size_t width = 8;     // bytes a record
+};
+
+// The columns of one list's fields for the records of one chunk, or the
+// chunk's first error.
+struct Chunk {
+  std::string_view elements;  // in the text, without the list's brackets
+  // The text holds '[' just before `elements` and ']' just after (the
+  // list's own, or written over the separator of a cut): parsed in place.
+  // Else a bracketed copy is parsed.
+  bool bracketed = false;
+  int64_t offset = 0;  // of `elements` in the file
+  int64_t records = 0;
+  std::vector<std::vector<char>> values;  // per field
+  std::vector<std::vector<char>> status;  // per field: optional ones only
+  bool failed = false;
+  int64_t failed_record = 0;  // within the chunk
+  int64_t failed_byte = 0;    // in the file
+  std::string message;        // what follows the record's name
+};
+
+// Python's type name of the JSON value whose text starts `token`.
+const char* python_type_of(std::string_view token);
+
+// The records of `list` (a JSON list, brackets included, inside `text`:
+// `text` is writable and readable for `capacity` bytes, at least the
+// parser's padding past its end) as chunks in order: each chunk's columns,
+// or the first failing chunk's error, the same for any thread count.
+// Chunks are about `chunk_bytes` long or more (tests make them small).
+std::vector<Chunk> read_list(char* text, size_t capacity, std::string_view list,
+                             const std::vector<const Field*>& fields, int64_t chunk_bytes);
+
+}  // namespace mt::detection::coco_json
