@@ -128,35 +128,50 @@ CategoryOrders sort_categories(const AccumulateInputs& in) {
                         std::vector<int64_t>(static_cast<size_t>(in.detections), 0)};
   const int64_t per_category =
       std::max<int64_t>(1, in.detections / std::max<int64_t>(1, in.categories));
-  parallel_for(
-      0, in.categories, grain_for(kSortNs * per_category), [&](int64_t first, int64_t last) {
-        for (int64_t k = first; k < last; ++k) {
-          auto& sorted = orders.sorted[k];
-          for (int64_t i = 0; i < in.images; ++i) {
-            const int64_t c = k * in.images + i;
-            const int64_t begin = in.offsets[c];
-            const int64_t end = std::min(in.offsets[c + 1], begin + widest);
-            for (int64_t d = begin; d < end; ++d) {
-              sorted.push_back(d);
-              orders.rank[d] = d - begin;
-            }
-          }
-          // np.argsort(-scores, kind="mergesort"): stable, descending.
-          std::stable_sort(sorted.begin(), sorted.end(),
-                           [&](int64_t x, int64_t y) { return in.scores[x] > in.scores[y]; });
-        }
-      });
+  parallel_for(0, in.categories, grain_for(kSortNs * per_category),
+               [&](int64_t first, int64_t last) {
+                 for (int64_t k = first; k < last; ++k) {
+                   auto& sorted = orders.sorted[k];
+                   for (int64_t i = 0; i < in.images; ++i) {
+                     const int64_t c = k * in.images + i;
+                     const int64_t begin = in.offsets[c];
+                     const int64_t end = std::min(in.offsets[c + 1], begin + widest);
+                     for (int64_t d = begin; d < end; ++d) {
+                       sorted.push_back(d);
+                       orders.rank[d] = d - begin;
+                     }
+                   }
+                   // np.argsort(-scores, kind="mergesort"): stable, descending. The
+                   // concatenation runs in increasing index order, so "stable" is
+                   // "ties by index": one sort of (score, index) pairs, which reads no
+                   // score through an index.
+                   std::vector<std::pair<double, int64_t>> keyed(sorted.size());
+                   for (size_t p = 0; p < sorted.size(); ++p) {
+                     keyed[p] = {in.scores[sorted[p]], sorted[p]};
+                   }
+                   std::sort(keyed.begin(), keyed.end(), [](const auto& x, const auto& y) {
+                     return x.first > y.first || (x.first == y.first && x.second < y.second);
+                   });
+                   for (size_t p = 0; p < sorted.size(); ++p) {
+                     sorted[p] = keyed[p].second;
+                   }
+                 }
+               });
   return orders;
 }
 
-// Scratch of one task, reused task after task.
+// Scratch of one task, reused task after task. Positions are those of the
+// category's score order; sets of positions are bit sets, 64 a word.
 struct TaskScratch {
-  std::vector<uint8_t> kinds;           // [t][p]: kIgnored, kPositive or kNegative
-  std::vector<int64_t> selected;        // positions of one max-detections value
+  std::vector<uint64_t> positive;       // [t][w]: a true positive at threshold t
+  std::vector<uint64_t> negative;       // [t][w]: a false positive
+  std::vector<uint64_t> selected;       // [w]: within one max-detections value
   std::vector<int64_t> first_with;      // [v]: the position where tp reaches v
   std::vector<double> precision_at_tp;  // [v]: the precision there
   std::vector<int64_t> tp_needed;       // [r]: the least tp whose recall reaches threshold r
 };
+
+int64_t popcount(uint64_t bits) { return __builtin_popcountll(bits); }
 
 // One (category, area range) task, for every max-detections value. The
 // sorted subset of a max-detections value is the category's sorted order
@@ -172,6 +187,8 @@ struct TaskScratch {
 // running maximum from the right at position p is
 // max(precision[p], the precisions where tp rises after p). Both are exact:
 // the same divisions of the same doubles, compared as pycocotools compares.
+// So only the true positives are visited, found 64 positions at a time in
+// bit sets, and the false positives before each are counted by popcount.
 void accumulate_task(const AccumulateInputs& in, const AccumulateOutputs& out,
                      const CategoryOrders& orders, int64_t k, int64_t a, TaskScratch& scratch) {
   int64_t npig = 0;
@@ -183,29 +200,37 @@ void accumulate_task(const AccumulateInputs& in, const AccumulateOutputs& out,
   }
   const std::vector<int64_t>& order = orders.sorted[k];
   const auto n = static_cast<int64_t>(order.size());
+  const int64_t words = (n + 63) / 64;
   // The flags of this range, in score order, once: the category's
   // detections are one run of memory, so this reads it about in order.
-  auto& kinds = scratch.kinds;
-  kinds.resize(static_cast<size_t>(in.thresholds * n));
+  auto& positive = scratch.positive;
+  auto& negative = scratch.negative;
+  positive.assign(static_cast<size_t>(in.thresholds * words), 0);
+  negative.assign(static_cast<size_t>(in.thresholds * words), 0);
   for (int64_t t = 0; t < in.thresholds; ++t) {
     const bool* matched = in.matched + (a * in.thresholds + t) * in.detections;
     const bool* ignored = in.ignored + (a * in.thresholds + t) * in.detections;
+    uint64_t* positive_t = positive.data() + t * words;
+    uint64_t* negative_t = negative.data() + t * words;
     for (int64_t p = 0; p < n; ++p) {
       const int64_t d = order[p];
-      kinds[t * n + p] = ignored[d] ? kIgnored : matched[d] ? kPositive : kNegative;
+      const uint64_t bit = uint64_t{1} << (p & 63);
+      positive_t[p >> 6] |= !ignored[d] && matched[d] ? bit : 0;
+      negative_t[p >> 6] |= !ignored[d] && !matched[d] ? bit : 0;
     }
   }
   const int64_t R = in.points, K = in.categories, A = in.ranges, M = in.num_max;
   const auto npig_f = static_cast<double>(npig);
+  auto& selected = scratch.selected;
   for (int64_t m = 0; m < M; ++m) {
-    auto& selected = scratch.selected;
-    selected.clear();
+    selected.assign(static_cast<size_t>(words), 0);
+    int64_t nd = 0, first_selected = -1;
     for (int64_t p = 0; p < n; ++p) {
       if (orders.rank[order[p]] < in.max_detections[m]) {
-        selected.push_back(p);
+        selected[p >> 6] |= uint64_t{1} << (p & 63);
+        first_selected = nd++ == 0 ? p : first_selected;
       }
     }
-    const auto nd = static_cast<int64_t>(selected.size());
     // tp_needed[r]: the least v in [0, nd] with v / npig >= threshold r
     // (nd + 1: none), by bisection on the same quotients.
     auto& tp_needed = scratch.tp_needed;
@@ -223,31 +248,31 @@ void accumulate_task(const AccumulateInputs& in, const AccumulateOutputs& out,
       tp_needed[r] = low;
     }
     for (int64_t t = 0; t < in.thresholds; ++t) {
-      const uint8_t* kind = kinds.data() + t * n;
+      const uint64_t* positive_t = positive.data() + t * words;
+      const uint64_t* negative_t = negative.data() + t * words;
       auto& first_with = scratch.first_with;
       auto& precision_at_tp = scratch.precision_at_tp;
       first_with.assign(1, 0);
       precision_at_tp.assign(1, 0.0);  // v = 0: no rise
       int64_t tp = 0, fp = 0;
-      double first_precision = 0;  // at position 0
-      for (int64_t p = 0; p < nd; ++p) {
-        const uint8_t this_kind = kind[selected[p]];
-        const bool positive = this_kind == kPositive;
-        tp += positive ? 1 : 0;
-        fp += this_kind == kNegative ? 1 : 0;
-        if (positive || p == 0) {
-          const auto tp_sum = static_cast<double>(tp), fp_sum = static_cast<double>(fp);
+      for (int64_t w = 0; w < words; ++w) {
+        const uint64_t within = selected[w];
+        const uint64_t negatives = negative_t[w] & within;
+        for (uint64_t rises = positive_t[w] & within; rises != 0; rises &= rises - 1) {
+          const int q = __builtin_ctzll(rises);
+          const uint64_t below = (uint64_t{1} << q) - 1;
+          const auto tp_sum = static_cast<double>(++tp);
+          const auto fp_sum = static_cast<double>(fp + popcount(negatives & below));
           // np.spacing(1) == DBL_EPSILON
-          const double precision = tp_sum / (fp_sum + tp_sum + DBL_EPSILON);
-          if (p == 0) {
-            first_precision = precision;
-          }
-          if (positive) {
-            first_with.push_back(p);
-            precision_at_tp.push_back(precision);
-          }
+          first_with.push_back(w * 64 + q);
+          precision_at_tp.push_back(tp_sum / (fp_sum + tp_sum + DBL_EPSILON));
         }
+        fp += popcount(negatives);
       }
+      // The precision at the first position: that of a rise there, else 0
+      // (no true positive yet: 0 over a positive count).
+      const double first_precision =
+          tp >= 1 && first_with[1] == first_selected ? precision_at_tp[1] : 0.0;
       out.recall[((t * K + k) * A + a) * M + m] = nd > 0 ? static_cast<double>(tp) / npig_f : 0;
       // Running maximum from the right over the rises: the best at v' >= v.
       for (int64_t v = tp - 1; v >= 1; --v) {
@@ -267,13 +292,13 @@ void accumulate_task(const AccumulateInputs& in, const AccumulateOutputs& out,
           out.scores[at] = 0;
           continue;
         }
-        const int64_t p = v == 0 ? 0 : first_with[v];
+        const int64_t p = v == 0 ? first_selected : first_with[v];
         double best = v == 0 ? first_precision : precision_at_tp[v];
         if (v == 0 && tp >= 1 && precision_at_tp[1] > best) {
           best = precision_at_tp[1];
         }
         out.precision[at] = best;
-        out.scores[at] = in.scores[order[selected[p]]];
+        out.scores[at] = in.scores[order[p]];
       }
     }
   }

@@ -34,6 +34,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 #include <tuple>
 #include <vector>
@@ -156,14 +157,37 @@ struct MatchOutputs {
 // Scratch of one cell, reused cell after cell.
 struct CellScratch {
   std::vector<double> ious;       // [D][G]
+  std::vector<double> best_iou;   // [D]: the highest over the cell's ground truth
   std::vector<char> gt_ignored;   // this range's ignore flags
-  std::vector<int64_t> gt_order;  // regular first, then ignored (stable)
+  std::vector<int64_t> gt_order;  // regular first, then ignored, each in order
   std::vector<char> gt_taken;     // matched at this threshold
 };
+
+// A cell without ground truth: nothing matches; a detection is ignored when
+// its area is outside the range (the same at every threshold).
+void match_cell_without_truth(const MatchInputs& in, const MatchOutputs& out, int64_t c) {
+  const int64_t d0 = in.dt_offsets[c], dn = in.dt_offsets[c + 1] - d0;
+  for (int64_t a = 0; a < in.ranges; ++a) {
+    const double lowest = in.area_ranges[2 * a], highest = in.area_ranges[2 * a + 1];
+    out.regular[a * in.cells + c] = 0;
+    for (int64_t t = 0; t < in.num_thresholds; ++t) {
+      bool* matched = out.matched + (a * in.num_thresholds + t) * in.detections + d0;
+      bool* ignored = out.ignored + (a * in.num_thresholds + t) * in.detections + d0;
+      for (int64_t d = 0; d < dn; ++d) {
+        const double area = in.dt_areas[d0 + d];
+        matched[d] = false;
+        ignored[d] = area < lowest || area > highest;
+      }
+    }
+  }
+}
 
 void match_cell(const MatchInputs& in, const MatchOutputs& out, int64_t c, CellScratch& scratch) {
   const int64_t d0 = in.dt_offsets[c], dn = in.dt_offsets[c + 1] - d0;
   const int64_t g0 = in.gt_offsets[c], gn = in.gt_offsets[c + 1] - g0;
+  if (gn == 0) {  // most cells of a large set: detections on images without that category
+    return match_cell_without_truth(in, out, c);
+  }
   const double* ious = in.given_ious != nullptr ? in.given_ious + in.pair_offsets[c] : nullptr;
   if (ious == nullptr) {
     scratch.ious.resize(static_cast<size_t>(dn * gn));
@@ -175,30 +199,48 @@ void match_cell(const MatchInputs& in, const MatchOutputs& out, int64_t c, CellS
     }
     ious = scratch.ious.data();
   }
+  // A detection whose best IoU is under a threshold matches nothing there,
+  // whatever earlier detections took: its search is skipped.
+  auto& best_iou = scratch.best_iou;
+  best_iou.resize(static_cast<size_t>(dn));
+  for (int64_t d = 0; d < dn; ++d) {
+    double best = -std::numeric_limits<double>::infinity();
+    for (int64_t g = 0; g < gn; ++g) {
+      best = std::fmax(best, ious[d * gn + g]);
+    }
+    best_iou[d] = best;
+  }
   for (int64_t a = 0; a < in.ranges; ++a) {
     const double lowest = in.area_ranges[2 * a], highest = in.area_ranges[2 * a + 1];
     auto& ignored_gt = scratch.gt_ignored;
     ignored_gt.resize(static_cast<size_t>(gn));
-    int64_t regular = 0;
+    auto& order = scratch.gt_order;  // np.argsort(ignore, kind="mergesort")
+    order.clear();
     for (int64_t g = 0; g < gn; ++g) {
       const double area = in.gt_areas[g0 + g];
       ignored_gt[g] = in.gt_ignore[g0 + g] || area < lowest || area > highest;
-      regular += ignored_gt[g] ? 0 : 1;
+      if (!ignored_gt[g]) {
+        order.push_back(g);
+      }
     }
+    const auto regular = static_cast<int64_t>(order.size());
     out.regular[a * in.cells + c] = regular;
-    auto& order = scratch.gt_order;  // np.argsort(ignore, kind="mergesort")
-    order.resize(static_cast<size_t>(gn));
-    std::iota(order.begin(), order.end(), 0);
-    std::stable_partition(order.begin(), order.end(), [&](int64_t g) { return !ignored_gt[g]; });
+    for (int64_t g = 0; g < gn; ++g) {
+      if (ignored_gt[g]) {
+        order.push_back(g);
+      }
+    }
     for (int64_t t = 0; t < in.num_thresholds; ++t) {
       bool* matched = out.matched + (a * in.num_thresholds + t) * in.detections + d0;
       bool* ignored = out.ignored + (a * in.num_thresholds + t) * in.detections + d0;
       auto& taken = scratch.gt_taken;
       taken.assign(static_cast<size_t>(gn), 0);
+      const double threshold = std::min(in.thresholds[t], 1 - 1e-10);
       for (int64_t d = 0; d < dn; ++d) {
-        double best = std::min(in.thresholds[t], 1 - 1e-10);
+        double best = threshold;
         int64_t m = -1;
-        for (const int64_t g : order) {
+        for (size_t o = 0; o < order.size() && best_iou[d] >= threshold; ++o) {
+          const int64_t g = order[o];
           if (taken[g] && !in.gt_crowd[g0 + g]) {  // matched, and not a crowd
             continue;
           }
