@@ -248,15 +248,20 @@ def evaluate_packed(
 ) -> COCOEvalResult:
     """evaluate, accumulate and summarize on the columns of
     ``records.ground_truth`` and ``detections`` (or columns built the
-    same way, as torch_mt.MeanAveragePrecision builds them). ``masks(gt_order,
+    same way, as torch_mt.MeanAveragePrecision builds them: ``order`` and
+    ``offsets`` from ``records.truth_order`` / ``detection_order``). ``masks(gt_order,
     dt_order)`` gives the packed RLEs of those annotations, in that order
     (``gt_runs, gt_offsets, dt_runs, dt_offsets``), for segm."""
     keypoints, ranges = iou_type == "keypoints", area_ranges
     num_categories = len(category_ids) if use_categories else 1
     cells = num_categories * len(image_ids)
     gt_order, dt_order = truth["order"], found["order"]
-    dt_offsets = records.offsets(found["cell"][dt_order], cells)
-    gt_offsets = records.offsets(truth["cell"][gt_order], cells)
+    dt_offsets, gt_offsets = found["offsets"], truth["offsets"]
+    if len(dt_offsets) != cells + 1 or len(gt_offsets) != cells + 1:
+        raise ValueError(
+            f"torch_mt.coco_evaluate: the columns are packed for another number of cells "
+            f"({len(gt_offsets) - 1} and {len(dt_offsets) - 1}, not {cells})"
+        )
     ious = None
     if keypoints:
         pair_dt, pair_gt = cell_pairs(dt_offsets, gt_offsets)

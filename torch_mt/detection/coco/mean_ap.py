@@ -328,9 +328,9 @@ class MeanAveragePrecision:
         columns = {"image": image_index, "boxes": boxes, "ids": torch.arange(1, count + 1)}
         if side == "preds":
             scores = self._state("preds_scores").to(torch.float64)
-            columns["cell"], columns["order"] = records.detection_order(
-                image_index, category_index, on_image, scores, len(image_ids), True,
-                self.max_detection_thresholds[-1],
+            columns["cell"], columns["order"], columns["offsets"] = records.detection_order(
+                image_index, category_index, on_image, scores, len(image_ids), len(category_ids),
+                True, self.max_detection_thresholds[-1],
             )  # fmt: skip
             columns.update(scores=scores, areas=own_area, kind="bbox")
             return columns
@@ -339,8 +339,8 @@ class MeanAveragePrecision:
         fallback = mask_areas if mask_areas is not None else boxes[:, 2] * boxes[:, 3]
         given = self._state("target_area").to(torch.float64)
         crowd = self._state("target_crowd").bool()
-        columns["cell"], columns["order"] = records.truth_order(
-            image_index, category_index, on_image, len(image_ids), True
+        columns["cell"], columns["order"], columns["offsets"] = records.truth_order(
+            image_index, category_index, on_image, len(image_ids), len(category_ids), True
         )
         columns.update(areas=torch.where(given > 0, given, fallback), crowd=crowd, ignore=crowd)
         return columns

@@ -23,7 +23,6 @@ from torch_mt import _records  # ops/detection/python_records.cpp
 
 from .json_records import JsonColumns
 from .masks import rle_areas_and_boxes
-from .offsets import offsets_of
 
 
 def load_json(source: Any) -> Any:
@@ -200,8 +199,13 @@ def ground_truth(
             seen.add(value)
     image_index, on_image = indices(read["image_id"], image_ids)
     category_index, in_category = indices(read["category_id"], category_ids)
-    cell, order = truth_order(
-        image_index, category_index, on_image & in_category, len(image_ids), use_categories
+    cell, order, cell_offsets = truth_order(
+        image_index,
+        category_index,
+        on_image & in_category,
+        len(image_ids),
+        len(category_ids),
+        use_categories,
     )
     packed = {
         "image": image_index,
@@ -212,6 +216,7 @@ def ground_truth(
         "ids": ids,
         "cell": cell,
         "order": order,
+        "offsets": cell_offsets,
     }
     if keypoint_count:
         packed["keypoints"] = keypoint_rows(annotations, what, keypoint_count)
@@ -288,22 +293,30 @@ def detections(
         areas = (high_x - low_x).flatten() * (high_y - low_y).flatten()
     packed["boxes"], packed["areas"], packed["image"] = boxes, areas, image_index
     packed["kind"] = kind
-    packed["cell"], packed["order"] = detection_order(
-        image_index, category_index, in_category, scores, len(image_ids), use_categories,
-        max_detections,
+    packed["cell"], packed["order"], packed["offsets"] = detection_order(
+        image_index, category_index, in_category, scores, len(image_ids), len(category_ids),
+        use_categories, max_detections,
     )  # fmt: skip
     return packed
 
 
 def truth_order(
-    image_index: Tensor, category_index: Tensor, kept: Tensor, images: int, use_categories: bool
-) -> tuple[Tensor, Tensor]:
-    """Each annotation's cell, and the kept ones' order: cell by cell, the
-    dataset's order within a cell, pooled categories by category first (one
-    category a cell: the dataset's order is already that)."""
+    image_index: Tensor,
+    category_index: Tensor,
+    kept: Tensor,
+    images: int,
+    categories: int,
+    use_categories: bool,
+) -> tuple[Tensor, Tensor, Tensor]:
+    """Each annotation's cell, the kept ones' order and each cell's offsets
+    in it: cell by cell, the dataset's order within a cell, pooled
+    categories by category first (``mt::_coco_cell_order``)."""
     cell = _cells(image_index, category_index, images, use_categories)
-    keys = [cell] if use_categories else [category_index, cell]
-    return cell, stable_order(keys, kept)
+    cells = images * categories if use_categories else images
+    order, offsets = torch.ops.mt._coco_cell_order(
+        cell, cells, kept, None, None if use_categories else category_index
+    )
+    return cell, order, offsets
 
 
 def detection_order(
@@ -312,20 +325,20 @@ def detection_order(
     kept: Tensor,
     scores: Tensor,
     images: int,
+    categories: int,
     use_categories: bool,
     max_detections: int,
-) -> tuple[Tensor, Tensor]:
-    """Each result's cell, and the kept ones' order: cell by cell, by score
-    descending within a cell, ties in the results' order, pooled categories
-    by category first (the order pycocotools sorts from); each cell's first
-    ``max_detections`` only."""
+) -> tuple[Tensor, Tensor, Tensor]:
+    """Each result's cell, the kept ones' order and each cell's offsets in
+    it: cell by cell, by score descending within a cell, ties by category
+    when categories are pooled, then in the results' order (the order
+    pycocotools sorts from); each cell's first ``max_detections`` only."""
     cell = _cells(image_index, category_index, images, use_categories)
-    keys = [-scores, cell] if use_categories else [category_index, -scores, cell]
-    order = stable_order(keys, kept)
-    sorted_cell = cell[order]
-    starts = torch.searchsorted(sorted_cell, sorted_cell, right=False)
-    rank = torch.arange(len(order)) - starts
-    return cell, order[rank < max_detections]
+    cells = images * categories if use_categories else images
+    order, offsets = torch.ops.mt._coco_cell_order(
+        cell, cells, kept, scores, None if use_categories else category_index, max_detections
+    )
+    return cell, order, offsets
 
 
 def _check_finite(values: Tensor, key: str, what: str) -> None:
@@ -388,21 +401,3 @@ def image_sizes(images: Optional[list], image_ids: list) -> Tensor:
     sizes = torch.zeros(len(image_ids), 2, dtype=torch.int64)
     sizes[index] = torch.stack([read["height"], read["width"]], 1)
     return sizes
-
-
-def stable_order(keys: list, kept: Tensor) -> Tensor:
-    """Indices of the kept items sorted by ``keys`` (least significant first),
-    each sort stable."""
-    order = kept.nonzero().flatten()
-    for key in keys:
-        order = order[torch.sort(key[order], stable=True).indices]
-    return order
-
-
-def offsets(sorted_cells: Tensor, cells: int) -> Tensor:
-    counts = (
-        torch.bincount(sorted_cells, minlength=cells)
-        if len(sorted_cells)
-        else torch.zeros(cells, dtype=torch.int64)
-    )
-    return offsets_of(counts)

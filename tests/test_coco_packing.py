@@ -1,0 +1,88 @@
+"""mt::_coco_cell_order, coco_evaluate's packing (ops/detection/coco_cell_order.cpp),
+against the stable sorts it replaced: the kept items by cell, by score
+descending, by a secondary key, by index; each cell cut to its first
+``keep_first``. Integers: the same order at any thread count."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import torch_mt
+
+
+def reference_order(cells, num_cells, kept, scores, secondary, keep_first):
+    """pycocotools' order by stable sorts, least significant key first."""
+    order = kept.nonzero().flatten()
+    keys = ([secondary] if secondary is not None else []) + (
+        [-scores] if scores is not None else []
+    )
+    for key in keys + [cells]:
+        order = order[torch.sort(key[order], stable=True).indices]
+    sorted_cells = cells[order]
+    counts = torch.bincount(sorted_cells, minlength=num_cells) if len(order) else None
+    if keep_first >= 0:
+        starts = torch.searchsorted(sorted_cells, sorted_cells)
+        keep = torch.arange(len(order)) - starts < keep_first
+        order, sorted_cells = order[keep], sorted_cells[keep]
+        counts = torch.bincount(sorted_cells, minlength=num_cells) if len(order) else None
+    if counts is None:
+        counts = torch.zeros(num_cells, dtype=torch.int64)
+    return order, torch.cat([torch.zeros(1, dtype=torch.int64), counts.cumsum(0)])
+
+
+@settings(max_examples=80)
+@given(
+    data=st.data(),
+    count=st.integers(0, 300),
+    num_cells=st.integers(1, 40),
+    with_scores=st.booleans(),
+    with_secondary=st.booleans(),
+    keep_first=st.sampled_from([-1, 0, 1, 3, 100]),
+    threads=st.sampled_from([1, 2, 3]),
+)
+def test_cell_order_equals_the_stable_sorts(
+    data, count, num_cells, with_scores, with_secondary, keep_first, threads
+):
+    integers = st.lists(st.integers(0, num_cells - 1), min_size=count, max_size=count)
+    cells = torch.tensor(data.draw(integers), dtype=torch.int64)
+    kept = torch.tensor(data.draw(st.lists(st.booleans(), min_size=count, max_size=count)))
+    # Few distinct scores (ties), -0.0 beside 0.0, huge and tiny ones.
+    values = st.sampled_from([0.0, -0.0, 0.5, 1.0, 0.25, 1e300, -1e-300, 0.5000000000000001])
+    scores = torch.tensor(data.draw(st.lists(values, min_size=count, max_size=count)))
+    scores = scores.to(torch.float64) if with_scores else None
+    secondary = torch.tensor(data.draw(st.lists(st.integers(0, 3), min_size=count, max_size=count)))
+    secondary = secondary.to(torch.int64) if with_secondary else None
+    if not count:
+        cells, kept = cells.reshape(0), kept.reshape(0).bool()
+        scores = scores.reshape(0).double() if with_scores else None
+        secondary = secondary.reshape(0).long() if with_secondary else None
+    strided = st.booleans()
+    if data.draw(strided) and count:  # non-contiguous inputs
+        cells = torch.stack([cells, cells], 1)[:, 0]
+    with torch_mt.num_threads(threads):
+        order, offsets = torch.ops.mt._coco_cell_order(
+            cells, num_cells, kept, scores, secondary, keep_first
+        )
+    expected_order, expected_offsets = reference_order(
+        cells, num_cells, kept, scores, secondary, keep_first
+    )
+    assert order.tolist() == expected_order.tolist()
+    assert offsets.tolist() == expected_offsets.tolist()
+
+
+def test_bad_cells_and_nan_scores_are_named():
+    cells = torch.tensor([0, 5])
+    kept = torch.tensor([True, True])
+    with pytest.raises(ValueError, match=r"_coco_cell_order: cells\[1\] = 5 is not a cell index"):
+        torch.ops.mt._coco_cell_order(cells, 3, kept)
+    scores = torch.tensor([0.5, float("nan")], dtype=torch.float64)
+    with pytest.raises(ValueError, match=r"scores\[1\] is NaN"):
+        torch.ops.mt._coco_cell_order(torch.tensor([0, 1]), 3, kept, scores)
+    # An item not kept is not read: its cell may be anything.
+    order, offsets = torch.ops.mt._coco_cell_order(cells, 3, torch.tensor([True, False]))
+    assert order.tolist() == [0] and offsets.tolist() == [0, 1, 1, 1]
+    with pytest.raises(TypeError, match="cells"):
+        torch.ops.mt._coco_cell_order(cells.double(), 3, kept)
