@@ -86,3 +86,22 @@ def test_bad_cells_and_nan_scores_are_named():
     assert order.tolist() == [0] and offsets.tolist() == [0, 1, 1, 1]
     with pytest.raises(TypeError, match="cells"):
         torch.ops.mt._coco_cell_order(cells.double(), 3, kept)
+
+
+@settings(max_examples=60)
+@given(
+    known=st.sets(st.integers(-3, 3000) | st.integers(-(2**40), 2**40), max_size=40),
+    ids=st.lists(st.integers(-10, 3010) | st.integers(-(2**40), 2**40), max_size=60),
+)
+def test_id_indices_by_table_or_search_equal_a_dict(known, ids):
+    """records.indices (a table lookup for COCO's small ids, else a binary
+    search): each id's index among the sorted known ids, and whether known."""
+    from torch_mt.detection.coco.records import indices
+
+    known = sorted(known)
+    where = {value: position for position, value in enumerate(known)}
+    index, found = indices(torch.tensor(ids, dtype=torch.int64), known)
+    assert found.tolist() == [value in where for value in ids]
+    assert [i for i, f in zip(index.tolist(), found.tolist()) if f] == [
+        where[value] for value in ids if value in where
+    ]

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cfloat>
 #include <cmath>
+#include <cstring>
 #include <numeric>
 #include <tuple>
 #include <vector>
@@ -119,6 +120,59 @@ struct CategoryOrders {
   std::vector<int64_t> rank;                 // [d]: its rank in its image
 };
 
+// A score as an unsigned key that sorts in descending score order: the
+// bits made monotonic (negatives flipped), then inverted. -0.0 is 0.0 (they
+// tie, as NumPy's sort compares them); scores are not NaN (checked).
+uint64_t descending_key(double score) {
+  uint64_t bits = 0;
+  const double value = score == 0 ? 0.0 : score;
+  std::memcpy(&bits, &value, sizeof bits);
+  const uint64_t ascending = (bits >> 63) != 0 ? ~bits : bits | (uint64_t{1} << 63);
+  return ~ascending;
+}
+
+struct SortScratch {
+  std::vector<uint64_t> keys, keys_out;
+  std::vector<int64_t> items_out;
+};
+
+// np.argsort(-scores, kind="mergesort") of `items` (detection indices in
+// increasing order): stable, descending. A least-significant-digit radix
+// sort on the keys, a byte a pass, is stable, so ties keep index order; a
+// byte all keys share (the high bytes of scores in [0, 1]) costs no pass.
+void sort_by_score_descending(const double* scores, std::vector<int64_t>& items,
+                              SortScratch& scratch) {
+  const size_t n = items.size();
+  auto& keys = scratch.keys;
+  auto& keys_out = scratch.keys_out;
+  auto& items_out = scratch.items_out;
+  keys.resize(n);
+  keys_out.resize(n);
+  items_out.resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    keys[i] = descending_key(scores[items[i]]);
+  }
+  for (int shift = 0; shift < 64; shift += 8) {
+    size_t counts[257] = {};
+    for (size_t i = 0; i < n; ++i) {
+      ++counts[((keys[i] >> shift) & 0xff) + 1];
+    }
+    if (n == 0 || counts[((keys[0] >> shift) & 0xff) + 1] == n) {
+      continue;  // every key has this byte
+    }
+    for (int b = 0; b < 256; ++b) {
+      counts[b + 1] += counts[b];
+    }
+    for (size_t i = 0; i < n; ++i) {
+      const size_t at = counts[(keys[i] >> shift) & 0xff]++;
+      keys_out[at] = keys[i];
+      items_out[at] = items[i];
+    }
+    keys.swap(keys_out);
+    items.swap(items_out);
+  }
+}
+
 CategoryOrders sort_categories(const AccumulateInputs& in) {
   int64_t widest = 0;
   for (int64_t m = 0; m < in.num_max; ++m) {
@@ -130,6 +184,7 @@ CategoryOrders sort_categories(const AccumulateInputs& in) {
       std::max<int64_t>(1, in.detections / std::max<int64_t>(1, in.categories));
   parallel_for(0, in.categories, grain_for(kSortNs * per_category),
                [&](int64_t first, int64_t last) {
+                 SortScratch scratch;
                  for (int64_t k = first; k < last; ++k) {
                    auto& sorted = orders.sorted[k];
                    for (int64_t i = 0; i < in.images; ++i) {
@@ -141,20 +196,7 @@ CategoryOrders sort_categories(const AccumulateInputs& in) {
                        orders.rank[d] = d - begin;
                      }
                    }
-                   // np.argsort(-scores, kind="mergesort"): stable, descending. The
-                   // concatenation runs in increasing index order, so "stable" is
-                   // "ties by index": one sort of (score, index) pairs, which reads no
-                   // score through an index.
-                   std::vector<std::pair<double, int64_t>> keyed(sorted.size());
-                   for (size_t p = 0; p < sorted.size(); ++p) {
-                     keyed[p] = {in.scores[sorted[p]], sorted[p]};
-                   }
-                   std::sort(keyed.begin(), keyed.end(), [](const auto& x, const auto& y) {
-                     return x.first > y.first || (x.first == y.first && x.second < y.second);
-                   });
-                   for (size_t p = 0; p < sorted.size(); ++p) {
-                     sorted[p] = keyed[p].second;
-                   }
+                   sort_by_score_descending(in.scores, sorted, scratch);
                  }
                });
   return orders;
@@ -205,31 +247,46 @@ void accumulate_task(const AccumulateInputs& in, const AccumulateOutputs& out,
   // detections are one run of memory, so this reads it about in order.
   auto& positive = scratch.positive;
   auto& negative = scratch.negative;
-  positive.assign(static_cast<size_t>(in.thresholds * words), 0);
-  negative.assign(static_cast<size_t>(in.thresholds * words), 0);
+  positive.resize(static_cast<size_t>(in.thresholds * words));
+  negative.resize(static_cast<size_t>(in.thresholds * words));
   for (int64_t t = 0; t < in.thresholds; ++t) {
-    const bool* matched = in.matched + (a * in.thresholds + t) * in.detections;
-    const bool* ignored = in.ignored + (a * in.thresholds + t) * in.detections;
+    // Bytes 0 or 1 (bool), read as such: no branch on the random flags.
+    const auto* matched =
+        reinterpret_cast<const uint8_t*>(in.matched + (a * in.thresholds + t) * in.detections);
+    const auto* ignored =
+        reinterpret_cast<const uint8_t*>(in.ignored + (a * in.thresholds + t) * in.detections);
     uint64_t* positive_t = positive.data() + t * words;
     uint64_t* negative_t = negative.data() + t * words;
-    for (int64_t p = 0; p < n; ++p) {
-      const int64_t d = order[p];
-      const uint64_t bit = uint64_t{1} << (p & 63);
-      positive_t[p >> 6] |= !ignored[d] && matched[d] ? bit : 0;
-      negative_t[p >> 6] |= !ignored[d] && !matched[d] ? bit : 0;
+    for (int64_t w = 0; w < words; ++w) {
+      uint64_t positives = 0, negatives = 0;
+      const int64_t end = std::min<int64_t>(64, n - w * 64);
+      for (int64_t j = 0; j < end; ++j) {
+        const int64_t d = order[w * 64 + j];
+        const uint64_t counted = ignored[d] ^ 1u, hit = matched[d];
+        positives |= (counted & hit) << j;
+        negatives |= (counted & (hit ^ 1u)) << j;
+      }
+      positive_t[w] = positives;
+      negative_t[w] = negatives;
     }
   }
   const int64_t R = in.points, K = in.categories, A = in.ranges, M = in.num_max;
   const auto npig_f = static_cast<double>(npig);
   auto& selected = scratch.selected;
   for (int64_t m = 0; m < M; ++m) {
-    selected.assign(static_cast<size_t>(words), 0);
+    selected.resize(static_cast<size_t>(words));
     int64_t nd = 0, first_selected = -1;
-    for (int64_t p = 0; p < n; ++p) {
-      if (orders.rank[order[p]] < in.max_detections[m]) {
-        selected[p >> 6] |= uint64_t{1} << (p & 63);
-        first_selected = nd++ == 0 ? p : first_selected;
+    for (int64_t w = 0; w < words; ++w) {
+      uint64_t within = 0;
+      const int64_t end = std::min<int64_t>(64, n - w * 64);
+      for (int64_t j = 0; j < end; ++j) {
+        within |= uint64_t{orders.rank[order[w * 64 + j]] < in.max_detections[m]} << j;
       }
+      selected[w] = within;
+      if (first_selected < 0 && within != 0) {
+        first_selected = w * 64 + __builtin_ctzll(within);
+      }
+      nd += popcount(within);
     }
     // tp_needed[r]: the least v in [0, nd] with v / npig >= threshold r
     // (nd + 1: none), by bisection on the same quotients.

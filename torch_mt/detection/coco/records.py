@@ -102,10 +102,18 @@ def _numbers(values: list, key: str, what: str, width: int = 0) -> Tensor:
 
 
 def indices(ids: Tensor, known: list) -> tuple[Tensor, Tensor]:
-    """Index of each id in the sorted ``known`` ids, and whether it is there."""
+    """Index of each id in the sorted ``known`` ids, and whether it is there
+    (an unknown id gets index 0, or the nearest: never used)."""
     known_t = torch.tensor(known, dtype=torch.int64)
     if not known:
         return torch.zeros_like(ids), torch.zeros_like(ids, dtype=torch.bool)
+    low, high = known[0], known[-1]
+    if low >= 0 and high < 4 * len(known) + 1024:  # COCO's ids: a table lookup (a gather)
+        table = torch.full((high + 2,), -1, dtype=torch.int64)
+        table[known_t] = torch.arange(len(known))
+        outside = (ids < 0) | (ids > high)
+        index = table[ids.masked_fill(outside, high + 1)]  # high + 1: no id there
+        return index.clamp(min=0), index >= 0
     index = torch.searchsorted(known_t, ids).clamp(max=len(known) - 1)
     return index, known_t[index] == ids
 
