@@ -54,7 +54,10 @@ def keypoint_similarities(
     )
     exponents_np, counted_np = exponents.numpy(), counted.numpy()
     out = np.empty(len(counted_np))
-    for count in np.unique(counted_np):
-        rows = counted_np == count
+    # The pairs grouped by count with one sort, not a mask over all pairs per count.
+    order = np.argsort(counted_np, kind="stable")
+    bounds = np.flatnonzero(np.diff(counted_np[order])) + 1
+    for rows in np.split(order, bounds) if len(order) else []:
+        count = counted_np[rows[0]]
         out[rows] = np.sum(np.exp(-exponents_np[rows, :count]), axis=1) / count
     return torch.from_numpy(out)
