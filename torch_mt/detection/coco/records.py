@@ -351,8 +351,10 @@ def detection_order(
 
 def _check_finite(values: Tensor, key: str, what: str) -> None:
     # Two reductions, no [N, ...] bool tensor: both propagate NaN.
-    if not len(values) or bool(values.amax() < float("inf")) and bool(
-        values.amin() > -float("inf")
+    if (
+        not len(values)
+        or bool(values.amax() < float("inf"))
+        and bool(values.amin() > -float("inf"))
     ):
         return
     finite = values.flatten(1).isfinite().all(1)
