@@ -19,9 +19,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_coco import GOOD_DT, GOOD_GT, coco_sets
 from test_coco_keypoints import KP_DT, KP_GT, SIGMAS, keypoint_sets
+from test_coco_segm import DT as SEGM_DT
+from test_coco_segm import GT as SEGM_GT
+from test_coco_segm import segm_sets
 
 import torch_mt
-from torch_mt.detection.coco import json_records
+from torch_mt.detection.coco import json_records, peers
 
 #: How a file's text may be laid out: json.dump's default (", " between
 #: records: the reader brackets chunks in place), compact (no room: it
@@ -287,9 +290,10 @@ def test_keypoint_files_name_a_short_list(tmp_path):
         )
 
 
-def test_segmentation_results_files_are_read_the_python_way(tmp_path):
-    """Segmentations are read from Python objects (masks.py): a segm file
-    goes through Python's json, and gives what the dicts give."""
+def test_segmentation_results_files_read_for_bbox_take_python_json(tmp_path):
+    """For bbox (and keypoints), results that loadRes reads as segmentations
+    go through Python's json (their areas and boxes come from the RLEs), and
+    give what the dicts give; for segm they are read natively."""
     gt = dict(GOOD_GT, images=[{"id": 1, "height": 4, "width": 4}])
     gt["annotations"] = [dict(gt["annotations"][0], segmentation=[[0, 0, 0, 2, 2, 2, 2, 0]])]
     mask = np.zeros((4, 4), dtype=np.uint8, order="F")
@@ -304,6 +308,59 @@ def test_segmentation_results_files_are_read_the_python_way(tmp_path):
             torch_mt.coco_evaluate(tmp_path / "gt.json", tmp_path / "dt.json", iou_type),
             torch_mt.coco_evaluate(gt, dt, iou_type),
         )
+
+
+@settings(max_examples=25)
+@given(
+    data=segm_sets(),
+    layout=st.sampled_from(LAYOUTS),
+    threads=st.sampled_from([1, 2, 3]),
+    chunk_bytes=st.sampled_from([1, 300, 1 << 20]),
+    use_categories=st.booleans(),
+)
+def test_segm_from_files_equals_from_dicts(
+    tmp_path_factory, data, layout, threads, chunk_bytes, use_categories
+):
+    """Compressed RLEs (strings with escapes), uncompressed ones (crowds) and
+    polygons, read natively: the dicts' bits."""
+    gt, results = data
+    folder = tmp_path_factory.mktemp("coco")
+    gt_path = _write(folder, "gt.json", peers.as_text(gt), layout, "path")
+    dt_path = _write(folder, "dt.json", peers.as_text(results), layout, "path")
+    json_records.CHUNK_BYTES = chunk_bytes
+    with torch_mt.num_threads(threads):
+        from_files = torch_mt.coco_evaluate(gt_path, dt_path, "segm", use_categories=use_categories)
+    from_dicts = torch_mt.coco_evaluate(gt, results, "segm", use_categories=use_categories)
+    _assert_same(from_files, from_dicts)
+
+
+SEGM_GOOD_DT = peers.as_text(SEGM_DT)
+BAD_SEGMENTATIONS = [
+    (dict(SEGM_GOOD_DT, segmentation=dict(SEGM_GOOD_DT["segmentation"], size=[9, 10])),
+     r"dt\[1\]\['segmentation'\] has size \[9, 10\], but its image is \[10, 10\]"),
+    (dict(SEGM_GOOD_DT, segmentation={"size": [10, 10]}), r"dt\[1\]\['segmentation'\] has no 'counts'"),
+    (dict(SEGM_GOOD_DT, segmentation={"size": [10, 10], "counts": [3, "x"]}),
+     r"has 'counts' that are not numbers"),
+    (dict(SEGM_GOOD_DT, segmentation={"size": [10, 10], "counts": [50.5, 49.5]}),
+     r"has 'counts' that are not integers"),
+    (dict(SEGM_GOOD_DT, segmentation=[[1, 2]]), r"starts with a polygon of 2 numbers"),
+    (dict(SEGM_GOOD_DT, segmentation=[[1, 2, 3, 4, 5, True]]), r"has a polygon that is not numbers"),
+    (dict(SEGM_GOOD_DT, segmentation=[]), r"must be a non-empty list of polygons"),
+    (dict(SEGM_GOOD_DT, segmentation=[5]), r"must be a non-empty list of polygons"),
+    (dict(SEGM_GOOD_DT, segmentation="abc"), r"must be a polygon list or an RLE dict"),
+    ({k: v for k, v in SEGM_GOOD_DT.items() if k != "segmentation"},
+     r"dt\[1\] has no 'segmentation'"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("bad, match", BAD_SEGMENTATIONS)
+def test_bad_segmentations_in_files_are_named_as_from_dicts(tmp_path, bad, match):
+    (tmp_path / "gt.json").write_text(json.dumps(SEGM_GT))
+    (tmp_path / "dt.json").write_text(json.dumps([SEGM_GOOD_DT, bad]))
+    with pytest.raises(ValueError, match=match):
+        torch_mt.coco_evaluate(tmp_path / "gt.json", tmp_path / "dt.json", "segm")
+    with pytest.raises(ValueError, match=match):  # the dict path says the same
+        torch_mt.coco_evaluate(SEGM_GT, [SEGM_GOOD_DT, bad], "segm")
 
 
 def test_a_first_result_with_an_empty_bbox_takes_loadres_other_branches(tmp_path):

@@ -37,6 +37,7 @@ namespace {
 
 using coco_json::Chunk;
 using coco_json::Field;
+using coco_json::Segmentations;
 namespace od = simdjson::ondemand;
 
 // A JSON text with the parser's padding readable after it, writable: the
@@ -193,9 +194,9 @@ at::Tensor column_of(const std::vector<Chunk>& chunks, size_t f, const Field& fi
   for (const Chunk& chunk : chunks) {
     records += chunk.records;
   }
-  const at::ScalarType dtype = status || field.kind == 't' ? at::kByte
-                               : field.kind == 'i'         ? at::kLong
-                                                           : at::kDouble;
+  const at::ScalarType dtype = status || field.kind == 't'              ? at::kByte
+                               : field.kind == 'i' || field.kind == 's' ? at::kLong
+                                                                        : at::kDouble;
   at::Tensor out = status || field.numbers == 1 ? at::empty({records}, dtype)
                                                 : at::empty({records, field.numbers}, dtype);
   auto* bytes = static_cast<char*>(out.data_ptr());
@@ -203,6 +204,28 @@ at::Tensor column_of(const std::vector<Chunk>& chunks, size_t f, const Field& fi
     const auto& source = status ? chunk.status[f] : chunk.values[f];
     std::memcpy(bytes, source.data(), source.size());
     bytes += source.size();
+  }
+  return out;
+}
+
+// A segmentation field's texts, numbers and polygon lengths, chunk after chunk.
+std::vector<at::Tensor> segmentation_parts(const std::vector<Chunk>& chunks) {
+  int64_t text = 0, numbers = 0, parts = 0;
+  for (const Chunk& chunk : chunks) {
+    text += static_cast<int64_t>(chunk.segmentations.text.size());
+    numbers += static_cast<int64_t>(chunk.segmentations.numbers.size());
+    parts += static_cast<int64_t>(chunk.segmentations.parts.size());
+  }
+  std::vector<at::Tensor> out = {at::empty({text}, at::kByte), at::empty({numbers}, at::kDouble),
+                                 at::empty({parts}, at::kLong)};
+  auto* text_out = out[0].data_ptr<uint8_t>();
+  auto* numbers_out = out[1].data_ptr<double>();
+  auto* parts_out = out[2].data_ptr<int64_t>();
+  for (const Chunk& chunk : chunks) {
+    const Segmentations& from = chunk.segmentations;
+    text_out = std::copy(from.text.begin(), from.text.end(), text_out);
+    numbers_out = std::copy(from.numbers.begin(), from.numbers.end(), numbers_out);
+    parts_out = std::copy(from.parts.begin(), from.parts.end(), parts_out);
   }
   return out;
 }
@@ -230,11 +253,14 @@ std::vector<at::Tensor> coco_json_columns(const std::string& source,
     field.quoted_key = '"' + field.key + '"';
     field.optional = std::isupper(static_cast<unsigned char>(kinds[f]));
     field.kind = static_cast<char>(std::tolower(static_cast<unsigned char>(kinds[f])));
-    TORCH_CHECK_VALUE(std::string_view("irtbl").find(field.kind) != std::string_view::npos, op,
+    TORCH_CHECK_VALUE(std::string_view("irtbls").find(field.kind) != std::string_view::npos, op,
                       ": unknown kind '", kinds[f], "'");
     TORCH_CHECK_VALUE(field.kind != 'l' || list_numbers > 0, op,
                       ": list_numbers must be positive, got ", list_numbers);
-    field.numbers = field.kind == 'b' ? 4 : field.kind == 'l' ? list_numbers : 1;
+    field.numbers = field.kind == 'b'   ? 4
+                    : field.kind == 'l' ? list_numbers
+                    : field.kind == 's' ? coco_json::kSegmentationRow
+                                        : 1;
     field.width = field.kind == 't' ? 1 : 8 * static_cast<size_t>(field.numbers);
     if (std::find(arrays.begin(), arrays.end(), field.array) == arrays.end()) {
       arrays.push_back(field.array);
@@ -285,6 +311,11 @@ std::vector<at::Tensor> coco_json_columns(const std::string& source,
       if (fields[indices[i]].optional) {
         columns[indices[i]].push_back(column_of(chunks, i, fields[indices[i]], true));
       }
+      if (fields[indices[i]].kind == 's') {
+        for (at::Tensor& part : segmentation_parts(chunks)) {
+          columns[indices[i]].push_back(std::move(part));
+        }
+      }
     }
   }
   for (auto& field_columns : columns) {
@@ -303,7 +334,8 @@ TORCH_LIBRARY_FRAGMENT(mt, m) {
   // names the file in errors ("gt", "dt"); a list of more than
   // `chunk_bytes` is cut into chunks of about that many bytes, parsed on the
   // pool (1 MB: a parser's set-up is then negligible). Returns each field's
-  // column (and after an optional field its status), then one byte a list:
+  // column (and after an optional field its status; after a segmentation
+  // field, its texts, numbers and polygon lengths), then one byte a list:
   // whether the file has it.
   m.def(
       "_coco_json_columns(str source, Tensor? text, str what, str[] fields, str kinds, "

@@ -243,6 +243,10 @@ void parse_chunk(Chunk& chunk, const char* text, size_t capacity,
         }
       }
       std::fill(seen.begin(), seen.end(), 0);
+      Segmentations& segmentations = chunk.segmentations;
+      const size_t text_start = segmentations.text.size();
+      const size_t numbers_start = segmentations.numbers.size();
+      const size_t parts_start = segmentations.parts.size();
       for (auto member : object) {
         od::field field;
         if (std::move(member).get(field) != simdjson::SUCCESS) {
@@ -269,6 +273,19 @@ void parse_chunk(Chunk& chunk, const char* text, size_t capacity,
           char* out = chunk.values[f].data() + chunk.records * spec.width;
           od::value value = field.value();
           bool read = false;
+          if (spec.kind == 's') {  // a repeated key: what the first one added goes
+            segmentations.text.resize(text_start);
+            segmentations.numbers.resize(numbers_start);
+            segmentations.parts.resize(parts_start);
+            int64_t row[kSegmentationRow];
+            if (!read_segmentation(value, row, segmentations)) {
+              throw Failure{"['" + spec.key + "'] is not valid JSON"};
+            }
+            std::memcpy(out, row, sizeof row);
+            chunk.status[f].back() = 1;
+            seen[f] = 1;
+            break;
+          }
           try {
             read = read_value(value, spec, out);
           } catch (const Failure& failure) {

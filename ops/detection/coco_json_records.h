@@ -2,6 +2,8 @@
 // that are parsed on the pool into columns (coco_json_records.cpp).
 #pragma once
 
+#include <simdjson.h>
+
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -12,9 +14,9 @@ namespace mt::detection::coco_json {
 
 // A field of a record and how it is read (`kinds`, one letter a field):
 // i int64, r float64, t truth as uint8, b 4 float64, l `list_numbers`
-// float64. An upper-case letter marks an optional field: a missing value,
-// or one of another kind, leaves zeros, and a status column says which
-// (0 missing, 1 read, 2 another kind).
+// float64, s a segmentation (Segmentations; one such field a list). An upper-case letter marks an
+// optional field: a missing value, or one of another kind, leaves zeros, and a status column says
+// which (0 missing, 1 read, 2 another kind).
 struct Field {
   std::string array;  // "" the file's top-level list
   std::string key;
@@ -24,6 +26,35 @@ struct Field {
   int64_t numbers = 1;  // float64 values a record (b: 4, l: list_numbers)
   size_t width = 8;     // bytes a record
 };
+
+// A segmentation field (kind s): each record's row of kSegmentationRow
+// int64 (form, height, width, and how many characters, numbers and
+// polygons it added here), and what it added: a compressed RLE's counts
+// text, an uncompressed RLE's counts or the polygons' coordinates, and each
+// polygon's length. Forms: kMissing (no field), kRleText, kRleList,
+// kPolygons; above them, what is wrong with it (coco/json_records.py says
+// it as the dict path does).
+struct Segmentations {
+  std::vector<char> text;
+  std::vector<double> numbers;
+  std::vector<int64_t> parts;
+};
+constexpr int64_t kSegmentationRow = 6;
+enum SegmentationForm : int64_t {
+  kMissing = 0,
+  kRleText = 1,
+  kRleList = 2,
+  kPolygons = 3,
+  kNeitherDictNorList = 4,
+  kNoCounts = 5,
+  kNotPolygonLists = 6,
+  kPolygonNotNumbers = 7,
+  kCountsNotNumbers = 8,
+};
+
+// Reads one segmentation value into `row` and `out`; false when its JSON is
+// malformed (coco_json_segmentation.cpp).
+bool read_segmentation(simdjson::ondemand::value& value, int64_t* row, Segmentations& out);
 
 // The columns of one list's fields for the records of one chunk, or the
 // chunk's first error.
@@ -37,6 +68,7 @@ struct Chunk {
   int64_t records = 0;
   std::vector<std::vector<char>> values;  // per field
   std::vector<std::vector<char>> status;  // per field: optional ones only
+  Segmentations segmentations;            // of the list's segmentation field
   bool failed = false;
   int64_t failed_record = 0;  // within the chunk
   int64_t failed_byte = 0;    // in the file

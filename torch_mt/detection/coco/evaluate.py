@@ -335,15 +335,14 @@ def evaluate_packed(
 
 
 def _read_files(gt: object, dt: object, iou_type: str, keypoint_count: int) -> tuple:
-    """The files among ``gt`` and ``dt`` read: natively into columns
-    (json_records.py), but for segm, whose segmentations records.py and
-    masks.py read from Python objects, and results json_records leaves to
-    Python's json."""
-    native = iou_type != "segm"
+    """The files among ``gt`` and ``dt`` read natively into columns
+    (json_records.py); results json_records leaves to Python's json (a
+    ``loadRes`` branch it does not cover) are read that way."""
+    segm = iou_type == "segm"
     if json_records.is_file(gt):
-        gt = json_records.read_dataset(gt, keypoint_count) if native else records.load_json(gt)
+        gt = json_records.read_dataset(gt, keypoint_count, segmentations=segm)
     if json_records.is_file(dt):
-        read = json_records.read_results(dt, keypoint_count) if native else None
+        read = json_records.read_results(dt, keypoint_count, segmentations=segm)
         dt = read if read is not None else records.load_json(dt)
     return gt, dt
 

@@ -5,9 +5,11 @@ records.py packs, with no Python object per record: ``mt::_coco_json_columns``
 ``read_dataset`` gives a dict standing in for the dataset (``images``,
 ``categories`` and ``annotations`` as :class:`JsonColumns`); ``read_results``
 gives the results as :class:`JsonColumns`, or None where ``loadRes`` would
-take a branch this reader does not cover (segmentation results, keypoint
-results of unknown length, a first bbox that is not 4 numbers): the caller
-then reads the file with Python's json, which gives the same bits, slower.
+take a branch this reader does not cover (segmentation results unless
+asked for, keypoint results of unknown length, a first bbox that is not 4
+numbers): the caller then reads the file with Python's json, which gives
+the same bits, slower. Segmentations are read as rows, texts and numbers
+(coco_json_segmentation.cpp), which masks.py turns into RLEs.
 """
 
 from __future__ import annotations
@@ -89,7 +91,8 @@ def _read(source: Source, what: str, fields: list, list_numbers: int = 0) -> lis
 
 
 def _unpack(fields: list, out: list[Tensor]) -> dict[str, dict[str, Tensor]]:
-    """{array: {key: column, key + "?": status}} from the op's flat list."""
+    """{array: {key: column, key + "?": status}} from the op's flat list; a
+    segmentation (kind s) adds ``key.text``, ``key.numbers``, ``key.parts``."""
     columns: dict[str, dict[str, Tensor]] = {}
     position = 0
     for array, key, kind in fields:
@@ -99,21 +102,28 @@ def _unpack(fields: list, out: list[Tensor]) -> dict[str, dict[str, Tensor]]:
         if kind.isupper():
             columns[array][key + "?"] = out[position]
             position += 1
+        if kind.lower() == "s":
+            for name in ("text", "numbers", "parts"):
+                columns[array][f"{key}.{name}"] = out[position]
+                position += 1
     return columns
 
 
-def read_dataset(source: Source, keypoint_count: int = 0) -> dict:
+def read_dataset(source: Source, keypoint_count: int = 0, segmentations: bool = False) -> dict:
     """The dataset's lists as :class:`JsonColumns`: ``images`` (``id``, and
     ``height``/``width`` where given: segmentation results need them),
     ``categories`` (``id``) and ``annotations`` (the fields
     records.ground_truth reads; with keypoints, ``num_keypoints`` and
-    ``keypoints`` of ``keypoint_count`` triples). A list the file lacks is
-    absent from the dict, as from ``json.load``'s."""
+    ``keypoints`` of ``keypoint_count`` triples; with ``segmentations``,
+    each ``segmentation``). A list the file lacks is absent from the dict,
+    as from ``json.load``'s."""
     fields = [("images", "id", "i"), ("categories", "id", "i")]
     fields += [("images", "height", "I"), ("images", "width", "I")]
     fields += [("annotations", key, kind) for key, kind in _TRUTH_FIELDS]
     if keypoint_count:
         fields += [("annotations", "num_keypoints", "i"), ("annotations", "keypoints", "l")]
+    if segmentations:
+        fields += [("annotations", "segmentation", "S")]
     out = _read(source, "gt", fields, 3 * keypoint_count)
     present = out[-1].tolist()
     columns = _unpack(fields, out[:-1])
@@ -125,12 +135,15 @@ def read_dataset(source: Source, keypoint_count: int = 0) -> dict:
     }
 
 
-def read_results(source: Source, keypoint_count: int = 0) -> Optional[JsonColumns]:
+def read_results(
+    source: Source, keypoint_count: int = 0, segmentations: bool = False
+) -> Optional[JsonColumns]:
     """The results' columns (``image_id``, ``category_id``, ``score``, and
-    ``bbox`` or ``keypoints``), or None for a branch of ``loadRes`` read the
-    Python way (see the module's docstring)."""
+    ``bbox``, ``keypoints`` or, with ``segmentations``, ``segmentation``),
+    or None for a branch of ``loadRes`` read the Python way (see the
+    module's docstring)."""
     fields = [("", "image_id", "i"), ("", "category_id", "i"), ("", "score", "r")]
-    fields += [("", "bbox", "B"), ("", "segmentation", "T")]
+    fields += [("", "bbox", "B"), ("", "segmentation", "S" if segmentations else "T")]
     if keypoint_count:
         fields += [("", "keypoints", "L")]
     columns = _unpack(fields, _read(source, "dt", fields, 3 * keypoint_count)[:-1])[""]
@@ -140,6 +153,8 @@ def read_results(source: Source, keypoint_count: int = 0) -> Optional[JsonColumn
     first_box, first_segmentation = int(columns["bbox?"][0]), int(columns["segmentation?"][0])
     if first_box == 1:
         kind = "bbox"
+    elif first_box == 0 and first_segmentation != 0 and segmentations:
+        return JsonColumns(columns, count, "segmentation")  # masks.py checks each
     elif first_box == 0 and first_segmentation == 0 and keypoint_count:
         kind = "keypoints"
     else:  # a first bbox of another form ([] included), or segmentation results

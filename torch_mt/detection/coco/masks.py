@@ -15,6 +15,7 @@ from typing import Optional
 import torch
 from torch import Tensor
 
+from .json_records import JsonColumns
 from .offsets import offsets_of
 
 
@@ -44,6 +45,8 @@ def segmentation_runs(
     must have its image's size (pycocotools would silently give IoU -1).
     ``boxes`` ``[N, 4]``: results that ``loadRes`` read as boxes; one
     without a segmentation gets its box's polygon, as ``loadRes`` gives it."""
+    if isinstance(records, JsonColumns):  # read from a file: tensors, no Python object
+        return _runs_of_columns(records, order, what, image_sizes, image_index, boxes)
     positions = order.tolist()
     sizes = image_sizes[image_index[order]] if len(positions) else image_sizes[:0]
     fast = _all_strings(records, positions, sizes)
@@ -197,3 +200,130 @@ def rle_areas_and_boxes(
     order = torch.arange(len(records))
     runs, offsets = segmentation_runs(records, order, what, image_sizes, image_index)
     return torch.ops.mt.coco_rle_area_bbox(runs, offsets, image_sizes[image_index])
+
+
+#: What coco_json_segmentation.cpp's forms above kPolygons say of a segmentation.
+_FORM_MESSAGES = {
+    4: "must be a polygon list or an RLE dict",
+    5: "has no 'counts' string or list",
+    6: "must be a non-empty list of polygons (lists of numbers)",
+    7: "has a polygon that is not numbers",
+    8: "has 'counts' that are not numbers",
+}
+_TEXT, _LIST, _POLYGONS = 1, 2, 3
+
+
+def _segments(values: Tensor, starts: Tensor, lengths: Tensor) -> Tensor:
+    """``values[starts[k]:starts[k] + lengths[k]]`` for each ``k``, one after another."""
+    total = int(lengths.sum()) if len(lengths) else 0
+    if total == 0:
+        return values[:0]
+    shift = torch.repeat_interleave(starts - offsets_of(lengths)[:-1], lengths)
+    return values[torch.arange(total) + shift]
+
+
+def _runs_of_columns(
+    records: JsonColumns,
+    order: Tensor,
+    what: str,
+    image_sizes: Tensor,
+    image_index: Tensor,
+    boxes: Optional[Tensor],
+) -> tuple[Tensor, Tensor]:
+    """:func:`segmentation_runs` of segmentations json_records read: each
+    record's row (form, height, width, characters, numbers, polygons) and
+    the texts, numbers and polygon lengths, grouped by form with tensor
+    operations; the same checks and messages as the dict path."""
+    rows = records.columns["segmentation"]
+    text = records.columns["segmentation.text"]
+    numbers = records.columns["segmentation.numbers"]
+    parts = records.columns["segmentation.parts"]
+    char_start, number_start, part_start = (offsets_of(rows[:, j])[:-1] for j in (3, 4, 5))
+    picked = rows[order]
+    forms = picked[:, 0]
+    sizes = image_sizes[image_index[order]] if len(order) else image_sizes[:0]
+    missing = forms == 0
+    rle = (forms == _TEXT) | (forms == _LIST)
+    polygons = forms == _POLYGONS
+    first_part = torch.zeros_like(forms)
+    if len(parts):
+        first_part[polygons] = parts[part_start[order[polygons]]]
+    # An RLE dict's size is checked first, then its counts (the dict path's order).
+    from_dict = rle | (forms == 5) | (forms == 8)
+    wrong_size = from_dict & (picked[:, 1:3] != sizes).any(1)
+    bad = wrong_size | (forms > _POLYGONS) | (polygons & (first_part <= 4))
+    bad |= missing & (boxes is None)
+    if bool(bad.any()):
+        item = int(bad.nonzero()[0])
+        position, form = int(order[item]), int(forms[item])
+        if form == 0:
+            raise ValueError(f"torch_mt.coco_evaluate: {what}[{position}] has no 'segmentation'")
+        if form in _FORM_MESSAGES and not bool(wrong_size[item]):
+            raise _fail(what, position, _FORM_MESSAGES[form])
+        if form == _POLYGONS:
+            raise _fail(
+                what,
+                position,
+                f"starts with a polygon of {int(first_part[item])} numbers (pycocotools needs > 4)",
+            )
+        given = picked[item, 1:3].tolist()
+        raise _fail(
+            what,
+            position,
+            f"has size {given if min(given) >= 0 else 'that is not [height, width]'}, but its "
+            f"image is {sizes[item].tolist()} (height, width)",
+        )
+    count = len(order)
+    starts = torch.zeros(count, dtype=torch.int64)
+    lengths = torch.zeros(count, dtype=torch.int64)
+    pieces = []
+    base = 0
+
+    def place(items: Tensor, counts: Tensor, offsets: Tensor) -> None:
+        nonlocal base
+        starts[items], lengths[items] = offsets[:-1] + base, offsets.diff()
+        pieces.append(counts)
+        base += len(counts)
+
+    items = (forms == _TEXT).nonzero().flatten()
+    if len(items):  # compressed: every record's decoded in place of its characters,
+        # in the file's order (no copy of the text); the chosen ones' spans
+        counts, run_lengths = torch.ops.mt.coco_rle_from_strings(text, offsets_of(rows[:, 3]))
+        chosen = order[items]
+        starts[items], lengths[items] = char_start[chosen] + base, run_lengths[chosen]
+        pieces.append(counts)
+        base += len(counts)
+    items = (forms == _LIST).nonzero().flatten()
+    if len(items):
+        chosen = order[items]
+        values = _segments(numbers, number_start[chosen], rows[chosen, 4])
+        if not bool((values == values.floor()).all()):
+            raise _fail(what, int(chosen[0]), "has 'counts' that are not integers")
+        place(items, values.to(torch.int64), offsets_of(rows[chosen, 4]))
+    items = polygons.nonzero().flatten()
+    if len(items):  # frPyObjects + merge, rasterised at each image's size
+        chosen = order[items]
+        coordinates = _segments(numbers, number_start[chosen], rows[chosen, 4])
+        lengths_of = _segments(parts, part_start[chosen], rows[chosen, 5])
+        place(
+            items,
+            *torch.ops.mt.coco_rle_from_polygons(
+                coordinates, offsets_of(lengths_of), offsets_of(rows[chosen, 5]), sizes[items]
+            ),
+        )
+    items = missing.nonzero().flatten()
+    if len(items):  # loadRes' polygon of a result's box
+        x1, y1, w, h = boxes[order[items]].unbind(1)
+        x2, y2 = x1 + w, y1 + h
+        coordinates = torch.stack([x1, y1, x1, y2, x2, y2, x2, y1], 1).flatten()
+        eights = torch.full((len(items),), 8, dtype=torch.int64)
+        place(
+            items,
+            *torch.ops.mt.coco_rle_from_polygons(
+                coordinates, offsets_of(eights), offsets_of(torch.ones_like(eights)), sizes[items]
+            ),
+        )
+    runs = torch.cat(pieces) if pieces else torch.zeros(0, dtype=torch.int64)
+    spans = torch.stack([starts, starts + lengths], 1)
+    torch.ops.mt.coco_rle_area_bbox(runs, spans, sizes)  # each covers its image
+    return runs, spans
