@@ -75,6 +75,11 @@ struct Chunk {
   std::string message;        // what follows the record's name
 };
 
+// The records of `chunk` into its columns; `text` is the buffer, readable
+// for `capacity` bytes (coco_json_records.cpp).
+void parse_chunk(Chunk& chunk, const char* text, size_t capacity,
+                 const std::vector<const Field*>& fields);
+
 // Python's type name of the JSON value whose text starts `token`.
 const char* python_type_of(std::string_view token);
 
@@ -82,7 +87,8 @@ const char* python_type_of(std::string_view token);
 // `text` is writable and readable for `capacity` bytes, at least the
 // parser's padding past its end) as chunks in order: each chunk's columns,
 // or the first failing chunk's error, the same for any thread count.
-// Chunks are about `chunk_bytes` long or more (tests make them small).
+// Chunks are about `chunk_bytes` long or more (tests make them small);
+// coco_json_chunks.cpp.
 std::vector<Chunk> read_list(char* text, size_t capacity, std::string_view list,
                              const std::vector<const Field*>& fields, int64_t chunk_bytes);
 

@@ -28,8 +28,10 @@ Source = Union[str, os.PathLike, bytes, bytearray]
 #: parsed on the pool (the op's default; the tests make it small to cut often).
 CHUNK_BYTES = 1 << 20
 
-#: The ground truth's annotation fields (kind letters: ops/detection/coco_json.cpp).
-_TRUTH_FIELDS = (
+#: The ground truth's annotation fields and their kinds (the same letters
+#: here, ops/detection/coco_json_records.h, and for torch_mt._records,
+#: which records.py uses on dicts).
+TRUTH_FIELDS = (
     ("id", "i"),
     ("image_id", "i"),
     ("category_id", "i"),
@@ -119,7 +121,7 @@ def read_dataset(source: Source, keypoint_count: int = 0, segmentations: bool = 
     as from ``json.load``'s."""
     fields = [("images", "id", "i"), ("categories", "id", "i")]
     fields += [("images", "height", "I"), ("images", "width", "I")]
-    fields += [("annotations", key, kind) for key, kind in _TRUTH_FIELDS]
+    fields += [("annotations", key, kind) for key, kind in TRUTH_FIELDS]
     if keypoint_count:
         fields += [("annotations", "num_keypoints", "i"), ("annotations", "keypoints", "l")]
     if segmentations:

@@ -21,7 +21,7 @@ from torch import Tensor
 
 from torch_mt import _records  # ops/detection/python_records.cpp
 
-from .json_records import JsonColumns
+from .json_records import TRUTH_FIELDS, JsonColumns
 from .masks import rle_areas_and_boxes
 
 
@@ -120,14 +120,7 @@ def indices(ids: Tensor, known: list) -> tuple[Tensor, Tensor]:
 
 #: The fields read from each record: key, kind for torch_mt._records (i int64,
 #: r float64, t truth, b box), and the tensor dtype and shape of the column.
-_GT_FIELDS = (
-    ("id", "i"),
-    ("image_id", "i"),
-    ("category_id", "i"),
-    ("bbox", "b"),
-    ("area", "r"),
-    ("iscrowd", "t"),
-)
+_GT_FIELDS = TRUTH_FIELDS
 _KIND_DTYPES = {"i": torch.int64, "r": torch.float64, "t": torch.bool, "b": torch.float64}
 
 
