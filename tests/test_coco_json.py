@@ -385,3 +385,12 @@ def test_image_sizes_are_read_where_segmentation_results_need_them(tmp_path):
     dt = [{"image_id": 1, "category_id": 1, "score": 0.5, "segmentation": [[0, 0, 1, 1, 2, 0]]}]
     with pytest.raises(ValueError, match=r"gt\['images'\]\[0\]\['height'\] must be an int"):
         torch_mt.coco_evaluate(tmp_path / "gt.json", dt, "bbox")
+
+
+def test_a_bad_segmentation_in_the_dataset_file_names_the_file(tmp_path):
+    gt = dict(SEGM_GT)
+    gt["annotations"] = [dict(gt["annotations"][0], segmentation="abc")]
+    (tmp_path / "gt.json").write_text(json.dumps(gt))
+    with pytest.raises(ValueError, match="must be a polygon list or an RLE dict") as error:
+        torch_mt.coco_evaluate(tmp_path / "gt.json", [SEGM_GOOD_DT], "segm")
+    assert str(tmp_path / "gt.json") in str(error.value)

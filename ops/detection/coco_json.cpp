@@ -9,7 +9,7 @@
 // rounded, so a number gives the float64 Python's json gives it.
 //
 // The file is mapped, not read into a buffer (private pages: the chunks'
-// brackets are written in place, coco_json_records.cpp), and each list is
+// brackets are written in place, coco_json_chunks.cpp), and each list is
 // parsed on the pool there.
 //
 // Every error is a ValueError naming the record as the dict path does

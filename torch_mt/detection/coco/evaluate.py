@@ -8,7 +8,9 @@ computed in similarity.py; the summary in summary.py.
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Callable, Optional, Sequence, Union
 
@@ -180,7 +182,7 @@ def coco_evaluate(
     if area_ranges is None:
         area_ranges = DEFAULT_KEYPOINT_AREA_RANGES if keypoints else DEFAULT_AREA_RANGES
     ranges = {label: (float(low), float(high)) for label, (low, high) in area_ranges.items()}
-    try:  # an error of a file's content names the file too
+    with _naming(files):  # an error of a file's content names the files too
         image_ids = records.sorted_ids(gt, "images")
         category_ids = records.sorted_ids(gt, "categories")
         truth = records.ground_truth(
@@ -195,24 +197,21 @@ def coco_evaluate(
             keypoint_count,
             gt.get("images"),
         )
-    except ValueError as error:
-        if not files:
-            raise
-        raise ValueError(f"{error} ({', '.join(files)})") from None
 
     def masks(gt_order: Tensor, dt_order: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-        sizes = records.image_sizes(gt.get("images"), image_ids)
-        gt_runs = segmentation_runs(
-            gt.get("annotations", []), gt_order, "gt['annotations']", sizes, truth["image"]
-        )
-        dt_runs = segmentation_runs(
-            dt,
-            dt_order,
-            "dt",
-            sizes,
-            found["image"],
-            found["boxes"] if found["kind"] == "bbox" else None,
-        )
+        with _naming(files):
+            sizes = records.image_sizes(gt.get("images"), image_ids)
+            gt_runs = segmentation_runs(
+                gt.get("annotations", []), gt_order, "gt['annotations']", sizes, truth["image"]
+            )
+            dt_runs = segmentation_runs(
+                dt,
+                dt_order,
+                "dt",
+                sizes,
+                found["image"],
+                found["boxes"] if found["kind"] == "bbox" else None,
+            )
         return (*gt_runs, *dt_runs)
 
     return evaluate_packed(
@@ -332,6 +331,18 @@ def evaluate_packed(
         iou_type=iou_type,
         _lines=tuple(lines),
     )
+
+
+@contextlib.contextmanager
+def _naming(files: list) -> Iterator[None]:
+    """A ValueError raised inside, about a file's content, also names the
+    files (``files``: how json_records describes them; none: unchanged)."""
+    try:
+        yield
+    except ValueError as error:
+        if not files:
+            raise
+        raise ValueError(f"{error} ({', '.join(files)})") from None
 
 
 def _read_files(gt: object, dt: object, iou_type: str, keypoint_count: int) -> tuple:
