@@ -3,6 +3,9 @@ references (editdistance, rapidfuzz), the wrapper's list inputs, its errors."""
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import mmap
 import os
 import random
 import subprocess
@@ -408,6 +411,44 @@ def test_pattern_tables_are_clean_between_calls():
             assert bool((out == 60).all())
 
 
+@contextlib.contextmanager
+def bytes_before_an_unreadable_page():
+    """A uint8 tensor filling one page, the next page unreadable: a read
+    past its last byte faults."""
+    page = mmap.PAGESIZE
+    memory = mmap.mmap(-1, 2 * page)
+    view = (ctypes.c_char * (2 * page)).from_buffer(memory)
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.mprotect.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int)
+    guard = ctypes.addressof(view) + page
+    assert libc.mprotect(guard, page, 0) == 0  # PROT_NONE
+    try:
+        yield torch.frombuffer(memory, dtype=torch.uint8, count=page)
+    finally:
+        assert libc.mprotect(guard, page, 3) == 0  # PROT_READ | PROT_WRITE
+        del view
+        memory.close()
+
+
+@settings(max_examples=20)
+@given(width=st.integers(1, 70), rows=st.integers(1, 20), seed=st.integers(0, 2**32 - 1))
+def test_rows_ending_at_an_unreadable_page(width, rows, seed):
+    # The SIMD paths read whole windows and rounds of eight bytes past a
+    # row's end only where those bytes lie in the row's page: rows that end
+    # where an unreadable page begins must neither fault nor change.
+    generator = torch.Generator().manual_seed(seed)
+    with bytes_before_an_unreadable_page() as page:
+        a = page[-2 * rows * width : -rows * width].view(rows, width)
+        b = page[-rows * width :].view(rows, width)
+        a.copy_(torch.randint(97, 101, (rows, width), generator=generator, dtype=torch.uint8))
+        b.copy_(torch.randint(97, 101, (rows, width), generator=generator, dtype=torch.uint8))
+        expected = [Levenshtein.distance(x, y) for x, y in zip(a.tolist(), b.tolist())]
+        # Swapped too: either side may become the pattern or the text.
+        assert torch_mt.edit_distance(a, b).tolist() == expected
+        assert torch_mt.edit_distance(b, a).tolist() == expected
+        del a, b
+
+
 @pytest.mark.parametrize("switch", ["TORCH_MT_DISABLE_SIMD", "TORCH_MT_DISABLE_AVX512"])
 def test_portable_and_avx2_kernels(switch):
     # The same boundary tests, in a process where the SIMD paths are switched
@@ -422,7 +463,7 @@ def test_portable_and_avx2_kernels(switch):
             "no:cacheprovider",
             __file__,
             "-k",
-            "word_boundaries or ragged or tables_are_clean or matches_rapidfuzz",
+            "word_boundaries or ragged or tables_are_clean or matches_rapidfuzz or unreadable_page",
         ],
         env={**os.environ, switch: "1"},
         capture_output=True,

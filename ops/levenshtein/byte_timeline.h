@@ -112,6 +112,13 @@ MT_TARGET_AVX2 __attribute__((always_inline)) inline uint64_t compare_byte_avx2(
   return (uint64_t{high_bits} << 32) | low_bits;
 }
 
+// The same against a pattern of at most 32 bytes, in one register.
+MT_TARGET_AVX2 __attribute__((always_inline)) inline uint64_t compare_byte_avx2(uint8_t text_byte,
+                                                                                __m256i low) {
+  const __m256i byte = _mm256_set1_epi8(static_cast<char>(text_byte));
+  return static_cast<uint32_t>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(byte, low)));
+}
+
 class ByteTimeline {
  public:
   // Steps per batch. Each batch end costs a mispredicted loop exit or two
@@ -272,14 +279,38 @@ class ByteTimeline {
     }
     const __m256i low = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(window));
     const __m256i high = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(window + 32));
+    // Rounds of eight text bytes (a round writes up to seven cells past
+    // the pair, as compare_avx512's do): a loop exit a round instead of one
+    // a byte, which the lengths' spread made the branch predictor miss on
+    // every pair. Bytes past the text are read only where they lie in its
+    // page (their words land in cells no pair reads, or that the lane's
+    // next pair overwrites).
+    const int64_t rounded = (text_length + 7) & ~int64_t{7};
+    const bool whole_rounds = in_one_page(reinterpret_cast<uintptr_t>(text), rounded);
     // Most trimmed text pairs have patterns of at most 32 bytes: one
     // compare a byte then (the branch's mispredictions cost less than the
     // second compare saves).
     if (pattern_length <= 32) {
-      for (int64_t k = 0; k < text_length; ++k) {
-        const __m256i byte = _mm256_set1_epi8(static_cast<char>(text[k]));
-        column[k * kTimelineLanes] =
-            static_cast<uint32_t>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(byte, low)));
+      if (whole_rounds) {
+        for (int64_t k = 0; k < rounded; k += 8) {
+#pragma GCC unroll 8
+          for (int64_t j = 0; j < 8; ++j) {
+            column[(k + j) * kTimelineLanes] = compare_byte_avx2(text[k + j], low);
+          }
+        }
+      } else {
+        for (int64_t k = 0; k < text_length; ++k) {
+          column[k * kTimelineLanes] = compare_byte_avx2(text[k], low);
+        }
+      }
+      return;
+    }
+    if (whole_rounds) {
+      for (int64_t k = 0; k < rounded; k += 8) {
+#pragma GCC unroll 8
+        for (int64_t j = 0; j < 8; ++j) {
+          column[(k + j) * kTimelineLanes] = compare_byte_avx2(text[k + j], low, high);
+        }
       }
       return;
     }
