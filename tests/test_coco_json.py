@@ -181,6 +181,16 @@ BAD_DT = [
         r"dt\[0\]\['bbox'\] is NaN or Infinity",
     ),
     (
+        '[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1e999, 2], "score": 1}]',
+        r"dt\[0\]\['bbox'\] is a number past the double range",
+    ),
+    (
+        '[{"image_id": 1, "category_id": 1, "bbox": [0, 0, 2, 2], "score": -2E+400}]',
+        r"dt\[0\]\['score'\] is a number past the double range",
+    ),
+    # A vertical tab is not JSON's whitespace (std::isspace's is wider).
+    ("\v[]", "not valid JSON|starts with"),
+    (
         '[{"image_id": 1.0, "category_id": 1, "bbox": [0, 0, 2, 2], "score": 1}]',
         r"dt\[0\]\['image_id'\] must be an int, got float",
     ),

@@ -37,6 +37,7 @@ namespace {
 
 using coco_json::Chunk;
 using coco_json::Field;
+using coco_json::is_json_space;
 using coco_json::Segmentations;
 namespace od = simdjson::ondemand;
 
@@ -103,10 +104,10 @@ class JsonText {
 };
 
 std::string_view trimmed(std::string_view text) {
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) {
+  while (!text.empty() && is_json_space(text.front())) {
     text.remove_prefix(1);
   }
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) {
+  while (!text.empty() && is_json_space(text.back())) {
     text.remove_suffix(1);
   }
   return text;

@@ -30,8 +30,6 @@ bool bracket_in_place(char* gap, size_t length, std::vector<std::pair<char*, cha
   return true;
 }
 
-bool is_space(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
-
 // Cuts the elements of `list` into about `pieces` chunks, each starting at a
 // record's `{` after a `}` `,`; the bytes written over separators are
 // `saved` (to be put back).
@@ -47,11 +45,11 @@ std::vector<Chunk> cut(char* text, std::string_view list, int64_t pieces,
     size_t at = std::max(begin, elements.size() * k / pieces);
     for (; (at = elements.find('}', at)) != std::string_view::npos; ++at) {
       size_t comma = at + 1, open = 0;
-      while (comma < elements.size() && is_space(elements[comma])) ++comma;
+      while (comma < elements.size() && is_json_space(elements[comma])) ++comma;
       if (comma >= elements.size() || elements[comma] != ',') {
         continue;
       }
-      for (open = comma + 1; open < elements.size() && is_space(elements[open]);) ++open;
+      for (open = comma + 1; open < elements.size() && is_json_space(elements[open]);) ++open;
       if (open >= elements.size() || elements[open] != '{') {
         continue;
       }

@@ -11,6 +11,8 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <optional>
 
@@ -32,9 +34,23 @@ bool is_non_finite_text(std::string_view token) {
          token.starts_with("-Infinity");
 }
 
+// A number whose magnitude is past the double range (1e999): valid JSON,
+// which Python's json reads as an infinity; simdjson refuses it.
+bool is_past_double_range(std::string_view token) {
+  const size_t end = token.find_first_not_of("+-.0123456789eE");
+  const std::string number(token.substr(0, end));
+  char* parsed_to = nullptr;
+  const double value = number.empty() ? 0.0 : std::strtod(number.c_str(), &parsed_to);
+  return !number.empty() && parsed_to == number.c_str() + number.size() && std::isinf(value);
+}
+
 std::string not_json_message(od::value& value) {
-  if (is_non_finite_text(value.raw_json_token())) {
+  const std::string_view token = value.raw_json_token();
+  if (is_non_finite_text(token)) {
     return " is NaN or Infinity, which is not JSON (RFC 8259)";
+  }
+  if (is_past_double_range(token)) {
+    return " is a number past the double range (Python's json reads it as infinity)";
   }
   return " is not valid JSON";
 }

@@ -80,6 +80,10 @@ struct Chunk {
 void parse_chunk(Chunk& chunk, const char* text, size_t capacity,
                  const std::vector<const Field*>& fields);
 
+// JSON's whitespace (RFC 8259: space, tab, line feed, carriage return;
+// not std::isspace's vertical tab and form feed, which are not JSON).
+inline bool is_json_space(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
+
 // Python's type name of the JSON value whose text starts `token`.
 const char* python_type_of(std::string_view token);
 

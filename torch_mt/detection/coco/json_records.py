@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import errno
 import os
-from dataclasses import dataclass, field
+import warnings
+from dataclasses import dataclass
 from typing import Optional, Union
 
 import torch
@@ -51,7 +52,6 @@ class JsonColumns:
     columns: dict[str, Tensor]
     count: int
     result_kind: Optional[str] = None
-    source: str = field(default="", repr=False)
 
     def __len__(self) -> int:
         return self.count
@@ -82,14 +82,23 @@ def _read(source: Source, what: str, fields: list, list_numbers: int = 0) -> lis
     kinds = "".join(kind for _, _, kind in fields)
     text = None
     if isinstance(source, (bytes, bytearray)):
-        text = torch.frombuffer(bytearray(source), dtype=torch.uint8) if source else None
-        if text is None:
-            text = torch.zeros(0, dtype=torch.uint8)
+        text = _bytes_tensor(source)
     elif not os.path.isfile(source):  # as open() says it
         raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), os.fspath(source))
     return torch.ops.mt._coco_json_columns(
         describe(source, what), text, what, names, kinds, list_numbers, CHUNK_BYTES
     )
+
+
+def _bytes_tensor(data: Union[bytes, bytearray]) -> Tensor:
+    """The bytes as a uint8 tensor, not copied: the op copies them once, into
+    the parser's padded buffer, and never writes to the tensor."""
+    if not data:
+        return torch.zeros(0, dtype=torch.uint8)  # frombuffer refuses an empty buffer
+    with warnings.catch_warnings():
+        # frombuffer warns that an immutable bytes object is not writable.
+        warnings.simplefilter("ignore", UserWarning)
+        return torch.frombuffer(data, dtype=torch.uint8)
 
 
 def _unpack(fields: list, out: list[Tensor]) -> dict[str, dict[str, Tensor]]:

@@ -372,9 +372,9 @@ def keypoint_rows(records: list, what: str, count: int) -> Tensor:
     """float64 ``[N, count, 3]``: each record's ``keypoints``, ``3 * count``
     numbers (``count``: the sigmas' length)."""
     if isinstance(records, JsonColumns):
-        rows = records.columns["keypoints"].reshape(-1, count, 3)
-        _check_finite(rows, "keypoints", what)
-        return rows
+        # Finite already: the native reader refuses NaN, Infinity and numbers
+        # past the double range (1e999) with an error naming the position.
+        return records.columns["keypoints"].reshape(-1, count, 3)
     raw = _records.columns(records, ("keypoints",), "l", 3 * count) if records else None
     if raw is not None:  # the C pass: every record regular
         rows = torch.frombuffer(raw[0], dtype=torch.float64).reshape(-1, count, 3)
