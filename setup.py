@@ -15,9 +15,9 @@ with its family (the wrappers' string conversion and the edit distance of
 strings read in place, levenshtein; sacrebleu's statistics of strings read in
 place, text_metrics: torch_mt._text; COCO's lists of dicts to columns,
 detection: torch_mt._records) and includes its family's headers as siblings.
-They are separate modules so that the library stays Python-free. _text links
-the library (its pool and kernels), found beside it at run time as
-lib/libtorch_mt.so.
+They are separate modules so that the library stays Python-free. Both link
+the library (its pool; _text its kernels too), found beside it at run time
+as lib/libtorch_mt.so.
 
 All compiler flags live here. Build without isolation, against the torch
 already installed (`make install` does this), or pip downloads another torch.
@@ -134,7 +134,7 @@ class BuildLibrary(BuildExtension.with_options(use_ninja=True, no_python_abi_suf
             self.build_temp = os.path.join(HERE, "build", f"temp.{tag}")
 
     def build_extension(self, ext):
-        if ext.name == "torch_mt._text":  # links the library, built first (ext_modules' order)
+        if ext.name in ("torch_mt._text", "torch_mt._records"):  # link the library, built first
             library = self.get_ext_fullpath("torch_mt.lib.libtorch_mt")
             ext.library_dirs = [os.path.dirname(library)]
         super().build_extension(ext)
@@ -196,12 +196,19 @@ setup(
             ],
             language="c++",
         ),
-        # Python's C API only.
+        # Python's C API and the library's pool (<torch_mt/parallel_for.h>,
+        # whose one torch header is c10's FunctionRef), linked like _text.
         Extension(
             name="torch_mt._records",
             sources=["ops/detection/python_records.cpp"],
+            include_dirs=[os.path.dirname(PUBLIC_HEADERS), *include_paths()],
+            libraries=["torch_mt"],
             extra_compile_args={"cxx": ["-O3", "-std=c++20", "-Wall", "-Wextra", *EXTRA_CXX_FLAGS]},
-            extra_link_args=EXTRA_LINK_FLAGS,
+            extra_link_args=[
+                "-Wl,-rpath,$ORIGIN/lib",
+                *[f"-Wl,-rpath-link,{path}" for path in library_paths()],
+                *EXTRA_LINK_FLAGS,
+            ],
             language="c++",
         ),
     ],

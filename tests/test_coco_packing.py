@@ -1,7 +1,8 @@
 """mt::_coco_cell_order, coco_evaluate's packing (ops/detection/coco_cell_order.cpp),
 against the stable sorts it replaced: the kept items by cell, by score
 descending, by a secondary key, by index; each cell cut to its first
-``keep_first``. Integers: the same order at any thread count."""
+``keep_first``. Integers: the same order at any thread count. And the dict
+pass before it (torch_mt._records.columns) against Python's reading of each value."""
 
 from __future__ import annotations
 
@@ -105,3 +106,100 @@ def test_id_indices_by_table_or_search_equal_a_dict(known, ids):
     assert [i for i, f in zip(index.tolist(), found.tolist()) if f] == [
         where[value] for value in ids if value in where
     ]
+
+
+# ---- the dict pass (torch_mt._records.columns, ops/detection/python_records.cpp)
+
+
+class _Truthy:
+    """Its truth runs Python code: the pool's workers must not ask it."""
+
+    def __bool__(self):
+        return True
+
+
+class _Id(int):
+    """An int subclass: Python code could stand behind its value."""
+
+
+#: Values a record's field may hold: the regular ones and those the C pass
+#: leaves to the Python path (subclasses, ints past int64, objects).
+_VALUES = st.one_of(
+    st.integers(-(2**63), 2**63 - 1),
+    st.sampled_from([2**63, -(2**64), True, False, None, _Id(3), _Truthy(), "", "x", [], [1], {}]),
+    st.floats(allow_nan=False, width=64),
+)
+_BOXES = st.one_of(
+    st.lists(
+        st.one_of(st.floats(allow_nan=False), st.integers(-(2**53), 2**53)), min_size=4, max_size=4
+    ),
+    st.tuples(
+        st.floats(allow_nan=False), st.floats(allow_nan=False), st.integers(0, 9), st.booleans()
+    ),
+    st.lists(st.floats(allow_nan=False), min_size=3, max_size=3),
+    _VALUES,
+)
+
+
+def _python_read(value, kind):
+    """What the C pass reads of one value, by Python's rules; None where it
+    leaves the record to the Python path."""
+    exact_int = type(value) is int and -(2**63) <= value < 2**63
+    if kind == "i":
+        return int(value) if exact_int or type(value) is bool else None
+    if kind == "r":
+        return float(value) if type(value) is float or exact_int or type(value) is bool else None
+    if kind == "t":
+        plain = value is None or type(value) in (bool, int, float, list, tuple, dict, str)
+        return bool(value) if plain else None
+    if type(value) not in (list, tuple) or len(value) != 4:
+        return None
+    numbers = [_python_read(number, "r") for number in value]
+    return None if None in numbers else numbers
+
+
+@settings(max_examples=60)
+@given(
+    records=st.lists(
+        st.fixed_dictionaries(
+            {"image_id": _VALUES, "score": _VALUES, "bbox": _BOXES, "iscrowd": _VALUES},
+            optional={"category_id": _VALUES, 7: st.just(1), "other": _VALUES},
+        ),
+        max_size=60,
+    ),
+    regular_only=st.booleans(),
+    threads=st.sampled_from([1, 2, 3]),
+)
+def test_the_dict_pass_reads_what_python_reads(records, regular_only, threads):
+    # The records are read on the pool while the caller holds the GIL: only
+    # exact built-in values; anything else (a subclass, an int past int64,
+    # an object whose truth is Python code, a missing key) gives None, and
+    # the Python path then reads or names it.
+    keys, kinds = ("image_id", "score", "bbox", "iscrowd"), "irbt"
+    expected = [
+        [_python_read(record[key], kind) for key, kind in zip(keys, kinds)] for record in records
+    ]
+    if regular_only:  # mostly regular batches, so the columns get compared too
+        kept = [i for i, row in enumerate(expected) if None not in row]
+        records, expected = [records[i] for i in kept], [expected[i] for i in kept]
+        # Past the pass's grain (a few hundred records), so that chunks run on
+        # every thread; the same dicts again.
+        copies = 1 + 2000 // max(1, len(records))
+        records, expected = records * copies, expected * copies
+    with torch_mt.num_threads(threads):
+        raw = torch_mt._records.columns(records, keys, kinds)
+        if regular_only:  # one irregular record, in the last chunk
+            last = {"image_id": 1, "score": 0.5, "bbox": [0, 0, 1, 1], "iscrowd": _Truthy()}
+            assert torch_mt._records.columns([*records, last], keys, kinds) is None
+    if any(None in row for row in expected):
+        assert raw is None
+        return
+    assert raw is not None
+    image_ids = torch.frombuffer(raw[0], dtype=torch.int64) if records else torch.zeros(0)
+    scores = torch.frombuffer(raw[1], dtype=torch.float64) if records else torch.zeros(0)
+    boxes = torch.frombuffer(raw[2], dtype=torch.float64) if records else torch.zeros(0)
+    crowds = torch.frombuffer(raw[3], dtype=torch.uint8) if records else torch.zeros(0)
+    assert image_ids.tolist() == [row[0] for row in expected]
+    assert scores.tolist() == [row[1] for row in expected]  # bitwise: no NaN drawn
+    assert boxes.tolist() == [number for row in expected for number in row[2]]
+    assert crowds.tolist() == [int(row[3]) for row in expected]
