@@ -196,8 +196,8 @@ setup(
             ],
             language="c++",
         ),
-        # Python's C API and the library's pool (<torch_mt/parallel.h>, the header
-        # every operator includes, with torch's headers), linked like _text.
+        # Python's C API and the library's pool (<torch_mt/parallel_for.h>,
+        # whose one torch header is c10's FunctionRef), linked like _text.
         Extension(
             name="torch_mt._records",
             sources=["ops/detection/python_records.cpp"],

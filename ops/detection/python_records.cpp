@@ -26,7 +26,7 @@
 #include <cstdint>
 #include <cstring>
 
-#include <torch_mt/parallel.h>
+#include <torch_mt/parallel_for.h>
 
 namespace {
 
