@@ -38,8 +38,13 @@ struct Field {
   Py_ssize_t numbers;  // kNumbers: how many (a box: 4, keypoints: 3 K)
 };
 
-// An exact int's value; false past int64 (no exception is set either way).
+// An exact int's value, or a bool's (Python's bool is an int); false past
+// int64 (no exception is set either way).
 bool read_int(PyObject* value, int64_t* out) {
+  if (PyBool_Check(value)) {
+    *out = value == Py_True;
+    return true;
+  }
   if (!PyLong_CheckExact(value)) {
     return false;
   }
@@ -49,7 +54,7 @@ bool read_int(PyObject* value, int64_t* out) {
   return overflow == 0;  // an exact int sets no error: only its overflow flag
 }
 
-// A float or an int as a double, as Python compares them. An int past
+// A float, an int or a bool as a double, as Python compares them. An int past
 // int64 is irregular (PyLong_AsDouble would raise past the double range).
 // The conversion of an int64 rounds to nearest, ties to even, as
 // PyLong_AsDouble does.
@@ -59,10 +64,6 @@ bool read_real(PyObject* value, double* out) {
     return true;
   }
   int64_t number = 0;
-  if (PyBool_Check(value)) {
-    *out = value == Py_True ? 1.0 : 0.0;
-    return true;
-  }
   if (!read_int(value, &number)) {
     return false;
   }
@@ -79,8 +80,8 @@ bool read_truth(PyObject* value, bool* out) {
   } else if (PyFloat_CheckExact(value)) {
     *out = PyFloat_AS_DOUBLE(value) != 0.0;
   } else if (PyLong_CheckExact(value)) {
-    int overflow = 0;
-    *out = overflow != 0 || PyLong_AsLongLongAndOverflow(value, &overflow) != 0;
+    int64_t number = 0;
+    *out = !read_int(value, &number) || number != 0;  // an int past int64 is not zero
   } else if (PyList_CheckExact(value) || PyTuple_CheckExact(value)) {
     *out = Py_SIZE(value) != 0;
   } else if (PyDict_CheckExact(value)) {
@@ -99,9 +100,7 @@ bool read_field(PyObject* value, const Field& field, char* out) {
   switch (field.kind) {
     case Kind::kInt: {
       int64_t v = 0;
-      if (PyBool_Check(value)) {  // Python's bool is an int
-        v = value == Py_True;
-      } else if (!read_int(value, &v)) {
+      if (!read_int(value, &v)) {
         return false;
       }
       std::memcpy(out, &v, sizeof v);
