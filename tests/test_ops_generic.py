@@ -42,7 +42,13 @@ def test_every_operator_is_declared_once_everywhere():
     reference's family table, and a benchmark workload; nothing else lists it."""
     from torch_mt.bench.workload import all_workloads
 
-    runtime_ops = {"get_num_threads", "set_num_threads", "chosen_num_threads", "reset_num_threads"}
+    runtime_ops = {
+        "get_num_threads",
+        "set_num_threads",
+        "chosen_num_threads",
+        "reset_num_threads",
+        "simd_isa",
+    }
     # A leading underscore marks an internal op: an operator's argument checks
     # alone, which its Python fake calls (mt::_nms_checks for mt::nms), or one
     # step of a kernel that tests hold against its reference (mt::_porter_stem).

@@ -215,6 +215,50 @@ def test_environment_variable_sets_thread_count():
     assert result.stdout.split() == ["5"]
 
 
+def _native_isa() -> str:
+    """What simd::isa() picks with no switch set, from the CPU's flags."""
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            line = next((line for line in cpuinfo if line.startswith("flags")), "")
+    except OSError:
+        line = ""
+    flags = set(line.split(":", 1)[-1].split())
+    if not {"avx2", "bmi1", "bmi2", "popcnt"} <= flags:
+        return "portable"
+    return "avx512" if {"avx512f", "avx512bw", "avx512dq", "avx512vl"} <= flags else "avx2"
+
+
+@pytest.mark.parametrize(
+    ("disable_simd", "disable_avx512", "cap"),
+    [
+        ("", "", None),  # set but empty: off
+        ("0", "0", None),  # "0": off, as a user would expect
+        ("", "1", "avx2"),
+        ("", "yes", "avx2"),  # any other value: on
+        ("1", "", "portable"),
+        ("1", "1", "portable"),
+    ],
+)
+def test_simd_switches_cap_the_instruction_set(disable_simd, disable_avx512, cap):
+    result = run_script(
+        """
+        import torch, torch_mt
+
+        @torch.jit.script
+        def scripted() -> str:
+            return torch.ops.mt.simd_isa()
+
+        print(torch_mt.simd_isa(), scripted())
+        """,
+        env={"TORCH_MT_DISABLE_SIMD": disable_simd, "TORCH_MT_DISABLE_AVX512": disable_avx512},
+    )
+    assert result.returncode == 0, result.stderr
+    order = ["portable", "avx2", "avx512"]
+    native = _native_isa()
+    expected = native if cap is None else order[min(order.index(native), order.index(cap))]
+    assert result.stdout.split() == [expected, expected]
+
+
 @pytest.mark.parametrize(
     ("omp", "ours", "expected"),
     [

@@ -85,6 +85,7 @@ from ._runtime import (  # noqa: E402, F401
     num_threads,
     reset_num_threads,
     set_num_threads,
+    simd_isa,
 )
 
 # Decide the thread count now, so a bad TORCH_MT_NUM_THREADS fails at import
@@ -146,6 +147,7 @@ __all__ = sorted(
         "num_threads",
         "reset_num_threads",
         "set_num_threads",
+        "simd_isa",
         *(name for family in FAMILIES for name in family.__all__),
     ]
 )

@@ -90,6 +90,31 @@ def reset_num_threads() -> None:
     torch.ops.mt.reset_num_threads()
 
 
+def simd_isa() -> str:
+    """Return the instruction set torch_mt's SIMD kernels run in this process.
+
+    Decided once, at the first call of a kernel: ``"avx512"`` where the CPU has
+    AVX-512 (F, BW, DQ, VL), else ``"avx2"`` where it has AVX2 (with BMI1/2 and
+    POPCNT), else ``"portable"``. ``TORCH_MT_DISABLE_AVX512`` caps it at
+    ``"avx2"`` (what AMD Zen 2/3 and older Intel run) and ``TORCH_MT_DISABLE_SIMD``
+    at ``"portable"``, each when set to anything but ``""`` and ``"0"``, before
+    the process first calls a kernel. Every variant gives the same results.
+    Also available to TorchScript as ``torch.ops.mt.simd_isa``.
+
+    Returns:
+        ``"avx512"``, ``"avx2"`` or ``"portable"``.
+
+    Raises:
+        Nothing: every CPU runs one of the three.
+
+    Example:
+        >>> import torch_mt
+        >>> torch_mt.simd_isa() in ("avx512", "avx2", "portable")
+        True
+    """
+    return torch.ops.mt.simd_isa()
+
+
 @contextlib.contextmanager
 def num_threads(count: int) -> Iterator[None]:
     """Context manager: run the block with ``count`` torch_mt threads, then restore.

@@ -147,16 +147,14 @@ _SIMD_FLAGS = ("avx2", "fma", "avx512f", "avx512bw", "avx512dq", "avx512vl")
 
 
 def _simd_level(flags: set) -> str:
-    """The SIMD variant torch_mt's kernels pick here (ops/include/torch_mt/simd.h)."""
-    if os.environ.get("TORCH_MT_DISABLE_SIMD") is not None:
-        return "off (TORCH_MT_DISABLE_SIMD)"
-    if "avx2" not in flags:
-        return "portable"
-    if {"avx512f", "avx512bw", "avx512dq", "avx512vl"} <= flags:
-        if os.environ.get("TORCH_MT_DISABLE_AVX512") is not None:
-            return "avx2 (TORCH_MT_DISABLE_AVX512)"
-        return "avx512"
-    return "avx2"
+    """The SIMD variant torch_mt's kernels run here (``torch_mt.simd_isa()``),
+    naming the switch that capped it below what the CPU has."""
+    isa = torch_mt.simd_isa()
+    if isa == "portable" and "avx2" in flags:
+        return "portable (TORCH_MT_DISABLE_SIMD)"
+    if isa == "avx2" and {"avx512f", "avx512bw", "avx512dq", "avx512vl"} <= flags:
+        return "avx2 (TORCH_MT_DISABLE_AVX512)"
+    return isa
 
 
 def _cpuinfo_field(lines: list[str], name: str) -> str:

@@ -57,6 +57,13 @@ struct Avx512 {
 #endif
 #define MT_SIMD_INLINE __attribute__((always_inline)) inline
 
+// Whether the switch `name` is set on: to anything but "" and "0" (so that
+// TORCH_MT_DISABLE_AVX512=0 leaves AVX-512 on, as a user would expect).
+inline bool switched_on(const char* name) {
+  const char* value = std::getenv(name);
+  return value != nullptr && value[0] != '\0' && !(value[0] == '0' && value[1] == '\0');
+}
+
 // The instruction set this process's kernels run, decided once: AVX-512
 // where the CPU has it, else AVX2 where it has that, else portable.
 // TORCH_MT_DISABLE_AVX512=1 caps it at AVX2 (what AMD Zen 2/3 and older
@@ -67,13 +74,13 @@ inline Isa isa() {
   static const Isa chosen = [] {
     const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi") &&
                       __builtin_cpu_supports("bmi2") && __builtin_cpu_supports("popcnt") &&
-                      std::getenv("TORCH_MT_DISABLE_SIMD") == nullptr;
+                      !switched_on("TORCH_MT_DISABLE_SIMD");
     if (!avx2) {
       return Isa::portable;
     }
     const bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                         __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
-                        std::getenv("TORCH_MT_DISABLE_AVX512") == nullptr;
+                        !switched_on("TORCH_MT_DISABLE_AVX512");
     return avx512 ? Isa::avx512 : Isa::avx2;
   }();
   return chosen;
