@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import torch_mt
@@ -87,6 +87,41 @@ def test_bad_cells_and_nan_scores_are_named():
     assert order.tolist() == [0] and offsets.tolist() == [0, 1, 1, 1]
     with pytest.raises(TypeError, match="cells"):
         torch.ops.mt._coco_cell_order(cells.double(), 3, kept)
+
+
+@settings(max_examples=10, deadline=None)
+@given(
+    first_bad=st.integers(0, 99_999),
+    second_bad=st.integers(0, 99_999),
+    nan_first=st.booleans(),
+    threads=st.sampled_from([1, 2, 3]),
+)
+def test_the_lowest_bad_item_is_named_on_the_pool(first_bad, second_bad, nan_first, threads):
+    """Lists long enough to be checked and sorted on the pool: the error names
+    the lowest bad item whichever thread meets it, and a good list's order
+    equals the stable sorts'."""
+    count, num_cells = 100_000, 997
+    generator = torch.Generator().manual_seed(first_bad)
+    cells = torch.randint(0, num_cells, (count,), generator=generator)
+    kept = torch.rand(count, generator=generator) < 0.9
+    scores = torch.rand(count, generator=generator, dtype=torch.float64).round(decimals=2)
+    with torch_mt.num_threads(threads):
+        order, offsets = torch.ops.mt._coco_cell_order(cells, num_cells, kept, scores, None, 100)
+    expected_order, expected_offsets = reference_order(cells, num_cells, kept, scores, None, 100)
+    assert order.tolist() == expected_order.tolist()
+    assert offsets.tolist() == expected_offsets.tolist()
+    assume(first_bad != second_bad)  # one item bad both ways names its cell
+    kept[[first_bad, second_bad]] = True
+    cells[first_bad if not nan_first else second_bad] = num_cells
+    scores[second_bad if not nan_first else first_bad] = float("nan")
+    lowest = min(first_bad, second_bad)
+    named = (
+        rf"scores\[{lowest}\] is NaN"
+        if (lowest == first_bad) == nan_first
+        else rf"cells\[{lowest}\] = {num_cells} is not"
+    )
+    with torch_mt.num_threads(threads), pytest.raises(ValueError, match=named):
+        torch.ops.mt._coco_cell_order(cells, num_cells, kept, scores)
 
 
 @settings(max_examples=60)
