@@ -38,6 +38,7 @@ _RETURN_TYPES = {
     "Tensor": "at::Tensor",
     "int": "int64_t",
     "Optional[int]": "std::optional<int64_t>",
+    "str": "std::string",
 }
 
 

@@ -410,6 +410,12 @@ inline void set_num_threads(int64_t num_threads) {
   op.call(num_threads);
 }
 
+// mt::simd_isa() -> str
+inline std::string simd_isa() {
+  static const auto op = detail::typed<std::string()>("mt::simd_isa");
+  return op.call();
+}
+
 // mt::soft_dtw(Tensor cost, float gamma=1., Tensor? n_lengths=None, Tensor? m_lengths=None) ->
 // Tensor
 inline at::Tensor soft_dtw(const at::Tensor& cost, double gamma = 1.0,
