@@ -150,7 +150,7 @@ def _simd_level(flags: set) -> str:
     """The SIMD variant torch_mt's kernels run here (``torch_mt.simd_isa()``),
     naming the switch that capped it below what the CPU has."""
     isa = torch_mt.simd_isa()
-    if isa == "portable" and "avx2" in flags:
+    if isa == "portable" and {"avx2", "bmi1", "bmi2", "popcnt"} <= flags:  # simd::isa()'s AVX2
         return "portable (TORCH_MT_DISABLE_SIMD)"
     if isa == "avx2" and {"avx512f", "avx512bw", "avx512dq", "avx512vl"} <= flags:
         return "avx2 (TORCH_MT_DISABLE_AVX512)"
