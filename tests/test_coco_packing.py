@@ -96,10 +96,10 @@ def test_bad_cells_and_nan_scores_are_named():
     nan_first=st.booleans(),
     threads=st.sampled_from([1, 2, 3]),
 )
-def test_the_lowest_bad_item_is_named_on_the_pool(first_bad, second_bad, nan_first, threads):
-    """Lists long enough to be checked and sorted on the pool: the error names
-    the lowest bad item whichever thread meets it, and a good list's order
-    equals the stable sorts'."""
+def test_long_lists_order_and_name_the_lowest_bad_item(first_bad, second_bad, nan_first, threads):
+    """Lists long enough that each cell's items are sorted on the pool: a good
+    list's order equals the stable sorts', and the error names the lowest bad
+    item, at any thread count."""
     count, num_cells = 100_000, 997
     generator = torch.Generator().manual_seed(first_bad)
     cells = torch.randint(0, num_cells, (count,), generator=generator)
