@@ -1,12 +1,17 @@
 // COCOeval.accumulate of pycocotools 2.0.11, bit for bit, on coco_match's
-// output (cells and packing: coco_match.cpp). One task per (category, area
-// range, max detections): the images' first max-detections detections
-// concatenated in image order, mergesorted by score (stable, so ties keep
-// that order), then per IoU threshold the cumulative true and false
+// output (cells and packing: coco_match.cpp). Each category's detections:
+// the images' first max-detections detections concatenated in image order,
+// mergesorted by score (stable, so ties keep that order); then per (category,
+// area range) task and IoU threshold the cumulative true and false
 // positives, recall = tp / npig, precision = tp / (fp + tp + eps) made
 // non-increasing from the right, sampled at the recall thresholds with
 // searchsorted(side="left"); points above the highest recall stay 0.
 // Absent categories (no regular ground truth) stay -1.
+//
+// The flags arrive as bit words per detection (coco_evaluation.h; the
+// operator's [A, T, D] bools are packed first) and are turned, 64
+// detections at a time, into bit sets in score order that every task of
+// the category reads: sorting, bit sets and tasks each fan out on the pool.
 #include <ATen/ATen.h>
 #include <torch/library.h>
 
@@ -14,17 +19,70 @@
 #include <cfloat>
 #include <cmath>
 #include <cstring>
+#include <memory>
 #include <numeric>
 #include <tuple>
 #include <vector>
 
 #include <torch_mt/parallel.h>
 #include "coco_checks.h"
+#include "coco_evaluation.h"
 
 namespace mt::detection {
 namespace {
 
 constexpr const char* kAccumulate = "mt::coco_accumulate";
+
+}  // namespace
+
+void check_accumulate_settings(const char* op, const at::Tensor& dt_scores,
+                               const c10::SymInt& cells, int64_t num_categories,
+                               const at::Tensor& recall_thresholds,
+                               at::IntArrayRef max_detections) {
+  check_dim(op, dt_scores, "dt_scores", 1, "[D]");
+  check_dtype(op, dt_scores, "dt_scores", at::kDouble);
+  check_dim(op, recall_thresholds, "recall_thresholds", 1, "[R]");
+  check_dtype(op, recall_thresholds, "recall_thresholds", at::kDouble);
+  TORCH_CHECK_VALUE(num_categories >= 1, op, ": argument 'num_categories' must be >= 1, got ",
+                    num_categories);
+  // C = K * I: the cells are category-major.
+  TORCH_CHECK_VALUE(cells % num_categories == 0, op, ": the ", cells,
+                    " cells are not num_categories = ", num_categories,
+                    " times a number of images");
+  for (size_t m = 0; m < max_detections.size(); ++m) {
+    TORCH_CHECK_VALUE(max_detections[m] >= 0, op, ": max_detections[", m, "] must be >= 0, got ",
+                      max_detections[m]);
+  }
+}
+
+std::tuple<at::Tensor, at::Tensor, at::Tensor> accumulate_outputs(
+    const at::TensorOptions& options, const c10::SymInt& ranges, const c10::SymInt& thresholds,
+    int64_t num_categories, const at::Tensor& recall_thresholds, at::IntArrayRef max_detections) {
+  const auto reals = options.dtype(at::kDouble);
+  const c10::SymInt points = recall_thresholds.sym_size(0);
+  const auto m = static_cast<int64_t>(max_detections.size());
+  return {at::full_symint({thresholds, points, num_categories, ranges, m}, -1.0, reals),
+          at::full_symint({thresholds, num_categories, ranges, m}, -1.0, reals),
+          at::full_symint({thresholds, points, num_categories, ranges, m}, -1.0, reals)};
+}
+
+void check_accumulate_data(const char* op, const int64_t* offsets, int64_t cells,
+                           const double* scores, const double* recall_thresholds, int64_t points) {
+  for (int64_t c = 0; c < cells; ++c) {
+    for (int64_t d = offsets[c]; d < offsets[c + 1]; ++d) {
+      TORCH_CHECK_VALUE(!std::isnan(scores[d]), op, ": dt_scores[", d, "] is NaN");
+      TORCH_CHECK_VALUE(d == offsets[c] || scores[d] <= scores[d - 1], op, ": dt_scores[", d,
+                        "] = ", scores[d], " is above dt_scores[", d - 1, "] = ", scores[d - 1],
+                        " in the same cell ", c,
+                        " (each cell's detections come by score, descending)");
+    }
+  }
+  for (int64_t r = 0; r < points; ++r) {
+    TORCH_CHECK_VALUE(!std::isnan(recall_thresholds[r]), op, ": recall_thresholds[", r, "] is NaN");
+  }
+}
+
+namespace {
 
 void check_accumulate_arguments(Kernel kernel, const at::Tensor& dt_scores,
                                 const at::Tensor& matched, const at::Tensor& ignored,
@@ -60,28 +118,8 @@ void check_accumulate_arguments(Kernel kernel, const at::Tensor& dt_scores,
                     ": argument 'dt_offsets' must hold C + 1 >= 1 offsets, got none");
   check_size(op, regular, "regular", 1, dt_offsets.sym_size(0) - 1,
              "the number of cells (the size of 'dt_offsets' - 1) is");
-  TORCH_CHECK_VALUE(num_categories >= 1, op, ": argument 'num_categories' must be >= 1, got ",
-                    num_categories);
-  // C = K * I: the cells are category-major.
-  TORCH_CHECK_VALUE((dt_offsets.sym_size(0) - 1) % num_categories == 0, op, ": the ",
-                    dt_offsets.sym_size(0) - 1, " cells are not num_categories = ", num_categories,
-                    " times a number of images");
-  for (size_t m = 0; m < max_detections.size(); ++m) {
-    TORCH_CHECK_VALUE(max_detections[m] >= 0, op, ": max_detections[", m, "] must be >= 0, got ",
-                      max_detections[m]);
-  }
-}
-
-std::tuple<at::Tensor, at::Tensor, at::Tensor> accumulate_outputs(
-    const at::Tensor& matched, int64_t num_categories, const at::Tensor& recall_thresholds,
-    at::IntArrayRef max_detections) {
-  const auto options = matched.options().dtype(at::kDouble);
-  const c10::SymInt ranges = matched.sym_size(0), thresholds = matched.sym_size(1);
-  const c10::SymInt points = recall_thresholds.sym_size(0);
-  const auto m = static_cast<int64_t>(max_detections.size());
-  return {at::full_symint({thresholds, points, num_categories, ranges, m}, -1.0, options),
-          at::full_symint({thresholds, num_categories, ranges, m}, -1.0, options),
-          at::full_symint({thresholds, points, num_categories, ranges, m}, -1.0, options)};
+  check_accumulate_settings(op, dt_scores, dt_offsets.sym_size(0) - 1, num_categories,
+                            recall_thresholds, max_detections);
 }
 
 std::tuple<at::Tensor, at::Tensor, at::Tensor> coco_accumulate_meta(
@@ -90,27 +128,12 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> coco_accumulate_meta(
     const at::Tensor& recall_thresholds, at::IntArrayRef max_detections) {
   check_accumulate_arguments(Kernel::kMeta, dt_scores, matched, ignored, dt_offsets, regular,
                              num_categories, recall_thresholds, max_detections);
-  return accumulate_outputs(matched, num_categories, recall_thresholds, max_detections);
+  return accumulate_outputs(matched.options(), matched.sym_size(0), matched.sym_size(1),
+                            num_categories, recall_thresholds, max_detections);
 }
-
-struct AccumulateInputs {
-  const double *scores, *recall_thresholds;
-  const bool *matched, *ignored;  // [A, T, D]
-  const int64_t *offsets, *regular;
-  int64_t detections, thresholds, points, categories, images, ranges;
-  const int64_t* max_detections;
-  int64_t num_max;
-};
-
-struct AccumulateOutputs {
-  double *precision, *recall, *scores;  // [T, R, K, A, M], [T, K, A, M], [T, R, K, A, M]
-};
 
 // Sorting costs about this much per detection.
 constexpr int64_t kSortNs = 100;
-
-// A detection at one threshold: ignored, a true positive or a false positive.
-constexpr uint8_t kIgnored = 0, kPositive = 1, kNegative = 2;
 
 // Each category's detections by score: the images' first max-detections
 // (the largest value) concatenated in image order, then mergesorted by
@@ -202,18 +225,104 @@ CategoryOrders sort_categories(const AccumulateInputs& in) {
   return orders;
 }
 
-// Scratch of one task, reused task after task. Positions are those of the
-// category's score order; sets of positions are bit sets, 64 a word.
+// Transposes a 64 x 64 bit matrix in place: bit j of rows[i] becomes bit i
+// of rows[j]. Each round swaps the off-diagonal blocks of every block of the
+// round's size (32, 16, ... 1 bits), 32 pairs of rows a round.
+void transpose_bits(uint64_t rows[64]) {
+  uint64_t mask = 0x00000000FFFFFFFFull;
+  for (int size = 32; size != 0; size >>= 1, mask ^= mask << size) {
+    for (int i = 0; i < 64; i = ((i | size) + 1) & ~size) {
+      const uint64_t swap = ((rows[i] >> size) ^ rows[i | size]) & mask;
+      rows[i] ^= swap << size;
+      rows[i | size] ^= swap;
+    }
+  }
+}
+
+// Every category's flags in its score order, as bit sets of 64 positions a
+// word, built once and read by all of the category's tasks: row b = a * T + t
+// (positive: a true positive there; negative: a false positive), row m of
+// `selected` (rank in its image < max_detections[m]). Category k's words
+// are [first_word[k], first_word[k + 1]) of every row.
+struct ScoreOrderBits {
+  std::vector<int64_t> first_word;  // [K + 1]
+  int64_t total = 0;
+  std::unique_ptr<uint64_t[]> positive, negative;  // [A * T][total]
+  std::unique_ptr<uint64_t[]> selected;            // [M][total]
+};
+
+// Building one word of every row costs about this much.
+constexpr int64_t kWordNs = 300;
+
+ScoreOrderBits score_order_bits(const AccumulateInputs& in, const CategoryOrders& orders) {
+  ScoreOrderBits bits;
+  bits.first_word.assign(static_cast<size_t>(in.categories) + 1, 0);
+  for (int64_t k = 0; k < in.categories; ++k) {
+    const auto n = static_cast<int64_t>(orders.sorted[k].size());
+    bits.first_word[k + 1] = bits.first_word[k] + (n + 63) / 64;
+  }
+  const int64_t total = bits.total = bits.first_word[in.categories];
+  const int64_t flags = in.ranges * in.thresholds, W = flag_words(in.ranges, in.thresholds);
+  bits.positive = uninitialized_words(flags * total);
+  bits.negative = uninitialized_words(flags * total);
+  bits.selected = uninitialized_words(in.num_max * total);
+  // The words of all categories as one range: one category alone (keypoints,
+  // use_categories=False) still splits.
+  parallel_for(0, total, grain_for(kWordNs * (W + 1)), [&](int64_t first, int64_t last) {
+    auto k = static_cast<int64_t>(
+        std::upper_bound(bits.first_word.begin(), bits.first_word.end(), first) -
+        bits.first_word.begin() - 1);
+    uint64_t hit[64], skip[64];
+    for (int64_t w = first; w < last; ++w) {
+      while (bits.first_word[k + 1] <= w) {
+        ++k;
+      }
+      const int64_t* order = orders.sorted[k].data();
+      const int64_t begin = (w - bits.first_word[k]) * 64;
+      const int64_t count =
+          std::min<int64_t>(64, static_cast<int64_t>(orders.sorted[k].size()) - begin);
+      const uint64_t valid = count == 64 ? ~uint64_t{0} : (uint64_t{1} << count) - 1;
+      for (int64_t m = 0; m < in.num_max; ++m) {
+        uint64_t within = 0;
+        for (int64_t j = 0; j < count; ++j) {
+          within |= uint64_t{orders.rank[order[begin + j]] < in.max_detections[m]} << j;
+        }
+        bits.selected[m * total + w] = within;
+      }
+      for (int64_t word = 0; word < W; ++word) {
+        for (int64_t j = 0; j < 64; ++j) {
+          const int64_t d = j < count ? order[begin + j] : -1;
+          hit[j] = d >= 0 ? in.matched[d * W + word] : 0;
+          skip[j] = d >= 0 ? in.ignored[d * W + word] : 0;
+        }
+        transpose_bits(hit);
+        transpose_bits(skip);
+        for (int64_t b = word * 64; b < std::min(flags, word * 64 + 64); ++b) {
+          const uint64_t matched = hit[b - word * 64], counted = ~skip[b - word * 64] & valid;
+          bits.positive[b * total + w] = counted & matched;
+          bits.negative[b * total + w] = counted & ~matched;
+        }
+      }
+    }
+  });
+  return bits;
+}
+
+// Scratch of one task, reused task after task.
 struct TaskScratch {
-  std::vector<uint64_t> positive;       // [t][w]: a true positive at threshold t
-  std::vector<uint64_t> negative;       // [t][w]: a false positive
-  std::vector<uint64_t> selected;       // [w]: within one max-detections value
   std::vector<int64_t> first_with;      // [v]: the position where tp reaches v
   std::vector<double> precision_at_tp;  // [v]: the precision there
   std::vector<int64_t> tp_needed;       // [r]: the least tp whose recall reaches threshold r
 };
 
-int64_t popcount(uint64_t bits) { return __builtin_popcountll(bits); }
+// Set bits, inline: the library targets baseline x86-64 (no POPCNT), where
+// __builtin_popcountll is a call into libgcc.
+int64_t popcount(uint64_t bits) {
+  bits -= (bits >> 1) & 0x5555555555555555ull;
+  bits = (bits & 0x3333333333333333ull) + ((bits >> 2) & 0x3333333333333333ull);
+  bits = (bits + (bits >> 4)) & 0x0F0F0F0F0F0F0F0Full;
+  return static_cast<int64_t>((bits * 0x0101010101010101ull) >> 56);
+}
 
 // One (category, area range) task, for every max-detections value. The
 // sorted subset of a max-detections value is the category's sorted order
@@ -232,7 +341,8 @@ int64_t popcount(uint64_t bits) { return __builtin_popcountll(bits); }
 // So only the true positives are visited, found 64 positions at a time in
 // bit sets, and the false positives before each are counted by popcount.
 void accumulate_task(const AccumulateInputs& in, const AccumulateOutputs& out,
-                     const CategoryOrders& orders, int64_t k, int64_t a, TaskScratch& scratch) {
+                     const CategoryOrders& orders, const ScoreOrderBits& bits, int64_t k, int64_t a,
+                     TaskScratch& scratch) {
   int64_t npig = 0;
   for (int64_t i = 0; i < in.images; ++i) {
     npig += in.regular[a * in.categories * in.images + k * in.images + i];
@@ -241,52 +351,17 @@ void accumulate_task(const AccumulateInputs& in, const AccumulateOutputs& out,
     return;
   }
   const std::vector<int64_t>& order = orders.sorted[k];
-  const auto n = static_cast<int64_t>(order.size());
-  const int64_t words = (n + 63) / 64;
-  // The flags of this range, in score order, once: the category's
-  // detections are one run of memory, so this reads it about in order.
-  auto& positive = scratch.positive;
-  auto& negative = scratch.negative;
-  positive.resize(static_cast<size_t>(in.thresholds * words));
-  negative.resize(static_cast<size_t>(in.thresholds * words));
-  for (int64_t t = 0; t < in.thresholds; ++t) {
-    // Bytes 0 or 1 (bool), read as such: no branch on the random flags.
-    const auto* matched =
-        reinterpret_cast<const uint8_t*>(in.matched + (a * in.thresholds + t) * in.detections);
-    const auto* ignored =
-        reinterpret_cast<const uint8_t*>(in.ignored + (a * in.thresholds + t) * in.detections);
-    uint64_t* positive_t = positive.data() + t * words;
-    uint64_t* negative_t = negative.data() + t * words;
-    for (int64_t w = 0; w < words; ++w) {
-      uint64_t positives = 0, negatives = 0;
-      const int64_t end = std::min<int64_t>(64, n - w * 64);
-      for (int64_t j = 0; j < end; ++j) {
-        const int64_t d = order[w * 64 + j];
-        const uint64_t counted = ignored[d] ^ 1u, hit = matched[d];
-        positives |= (counted & hit) << j;
-        negatives |= (counted & (hit ^ 1u)) << j;
-      }
-      positive_t[w] = positives;
-      negative_t[w] = negatives;
-    }
-  }
+  const int64_t base = bits.first_word[k], words = bits.first_word[k + 1] - base;
   const int64_t R = in.points, K = in.categories, A = in.ranges, M = in.num_max;
   const auto npig_f = static_cast<double>(npig);
-  auto& selected = scratch.selected;
   for (int64_t m = 0; m < M; ++m) {
-    selected.resize(static_cast<size_t>(words));
+    const uint64_t* selected = bits.selected.get() + m * bits.total + base;
     int64_t nd = 0, first_selected = -1;
     for (int64_t w = 0; w < words; ++w) {
-      uint64_t within = 0;
-      const int64_t end = std::min<int64_t>(64, n - w * 64);
-      for (int64_t j = 0; j < end; ++j) {
-        within |= uint64_t{orders.rank[order[w * 64 + j]] < in.max_detections[m]} << j;
+      if (first_selected < 0 && selected[w] != 0) {
+        first_selected = w * 64 + __builtin_ctzll(selected[w]);
       }
-      selected[w] = within;
-      if (first_selected < 0 && within != 0) {
-        first_selected = w * 64 + __builtin_ctzll(within);
-      }
-      nd += popcount(within);
+      nd += popcount(selected[w]);
     }
     // tp_needed[r]: the least v in [0, nd] with v / npig >= threshold r
     // (nd + 1: none), by bisection on the same quotients.
@@ -305,8 +380,9 @@ void accumulate_task(const AccumulateInputs& in, const AccumulateOutputs& out,
       tp_needed[r] = low;
     }
     for (int64_t t = 0; t < in.thresholds; ++t) {
-      const uint64_t* positive_t = positive.data() + t * words;
-      const uint64_t* negative_t = negative.data() + t * words;
+      const int64_t row = (a * in.thresholds + t) * bits.total + base;
+      const uint64_t* positive_t = bits.positive.get() + row;
+      const uint64_t* negative_t = bits.negative.get() + row;
       auto& first_with = scratch.first_with;
       auto& precision_at_tp = scratch.precision_at_tp;
       first_with.assign(1, 0);
@@ -361,24 +437,32 @@ void accumulate_task(const AccumulateInputs& in, const AccumulateOutputs& out,
   }
 }
 
-// Data checks: offsets from 0 to D without decreasing, scores not NaN and
-// non-increasing within each cell (the order coco_match's caller made).
-void check_cells(const int64_t* offsets, int64_t cells, const double* scores, int64_t detections) {
-  const char* op = kAccumulate;
-  check_offsets(op, offsets, cells, "dt_offsets", detections, "detections");
-  for (int64_t c = 0; c < cells; ++c) {
-    for (int64_t d = offsets[c]; d < offsets[c + 1]; ++d) {
-      TORCH_CHECK_VALUE(!std::isnan(scores[d]), op, ": dt_scores[", d, "] is NaN");
-      TORCH_CHECK_VALUE(d == offsets[c] || scores[d] <= scores[d - 1], op, ": dt_scores[", d,
-                        "] = ", scores[d], " is above dt_scores[", d - 1, "] = ", scores[d - 1],
-                        " in the same cell ", c,
-                        " (each cell's detections come by score, descending)");
-    }
-  }
+// A task costs about this much per detection, per threshold and max-detections value.
+constexpr int64_t kDetectionNs = 2;
+
+// The [A, T, D] bools of coco_accumulate's schema to flag words, on the pool
+// by detection ranges.
+constexpr int64_t kPackNs = 1;
+
+}  // namespace
+
+void accumulate_cells(const AccumulateInputs& in, const AccumulateOutputs& out) {
+  const CategoryOrders orders = sort_categories(in);
+  const ScoreOrderBits bits = score_order_bits(in, orders);
+  const int64_t tasks = in.categories * in.ranges;
+  const int64_t per_task =
+      std::max<int64_t>(1, in.detections / std::max<int64_t>(1, in.categories));
+  parallel_for(
+      0, tasks, grain_for(kDetectionNs * per_task * (in.thresholds + 1) * (in.num_max + 1)),
+      [&](int64_t first, int64_t last) {
+        TaskScratch scratch;
+        for (int64_t task = first; task < last; ++task) {
+          accumulate_task(in, out, orders, bits, task / in.ranges, task % in.ranges, scratch);
+        }
+      });
 }
 
-// A task costs about this much per detection, per threshold and max-detections value.
-constexpr int64_t kDetectionNs = 20;
+namespace {
 
 std::tuple<at::Tensor, at::Tensor, at::Tensor> coco_accumulate_cpu(
     const at::Tensor& dt_scores, const at::Tensor& matched, const at::Tensor& ignored,
@@ -394,42 +478,44 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> coco_accumulate_cpu(
   const at::Tensor regular_c = contiguous_on_pool(regular, op, "regular");
   const at::Tensor thresholds = contiguous_on_pool(recall_thresholds, op, "recall_thresholds");
   const int64_t cells = offsets.size(0) - 1;
-  check_cells(offsets.const_data_ptr<int64_t>(), cells, scores.const_data_ptr<double>(),
-              scores.size(0));
-  const double* points = thresholds.const_data_ptr<double>();
-  for (int64_t r = 0; r < thresholds.size(0); ++r) {
-    TORCH_CHECK_VALUE(!std::isnan(points[r]), op, ": recall_thresholds[", r, "] is NaN");
-  }
+  check_offsets(op, offsets.const_data_ptr<int64_t>(), cells, "dt_offsets", scores.size(0),
+                "detections");
+  check_accumulate_data(op, offsets.const_data_ptr<int64_t>(), cells,
+                        scores.const_data_ptr<double>(), thresholds.const_data_ptr<double>(),
+                        thresholds.size(0));
   auto [precision, recall, score_out] =
-      accumulate_outputs(matched, num_categories, recall_thresholds, max_detections);
+      accumulate_outputs(matched.options(), matched.size(0), matched.size(1), num_categories,
+                         recall_thresholds, max_detections);
+  const int64_t A = matched.size(0), T = matched.size(1), D = scores.size(0);
+  const int64_t bits = A * T, W = flag_words(A, T);
+  std::vector<uint64_t> matched_words(static_cast<size_t>(D * W), 0);
+  std::vector<uint64_t> ignored_words(static_cast<size_t>(D * W), 0);
+  const bool* matched_in = matched_c.const_data_ptr<bool>();
+  const bool* ignored_in = ignored_c.const_data_ptr<bool>();
+  parallel_for(0, D, grain_for(kPackNs * (bits + 1)), [&](int64_t first, int64_t last) {
+    for (int64_t b = 0; b < bits; ++b) {
+      for (int64_t d = first; d < last; ++d) {
+        matched_words[d * W + b / 64] |= uint64_t{matched_in[b * D + d]} << (b % 64);
+        ignored_words[d * W + b / 64] |= uint64_t{ignored_in[b * D + d]} << (b % 64);
+      }
+    }
+  });
   const AccumulateInputs in{scores.const_data_ptr<double>(),
-                            points,
-                            matched_c.const_data_ptr<bool>(),
-                            ignored_c.const_data_ptr<bool>(),
+                            thresholds.const_data_ptr<double>(),
+                            matched_words.data(),
+                            ignored_words.data(),
                             offsets.const_data_ptr<int64_t>(),
                             regular_c.const_data_ptr<int64_t>(),
-                            scores.size(0),
-                            matched.size(1),
+                            D,
+                            T,
                             thresholds.size(0),
                             num_categories,
                             cells / num_categories,
-                            matched.size(0),
+                            A,
                             max_detections.data(),
                             static_cast<int64_t>(max_detections.size())};
-  const AccumulateOutputs out{precision.data_ptr<double>(), recall.data_ptr<double>(),
-                              score_out.data_ptr<double>()};
-  const CategoryOrders orders = sort_categories(in);
-  const int64_t tasks = in.categories * in.ranges;
-  const int64_t per_task =
-      std::max<int64_t>(1, in.detections / std::max<int64_t>(1, in.categories));
-  parallel_for(0, tasks,
-               grain_for(kDetectionNs * per_task * (in.thresholds + 1) * (in.num_max + 1)),
-               [&](int64_t first, int64_t last) {
-                 TaskScratch scratch;
-                 for (int64_t task = first; task < last; ++task) {
-                   accumulate_task(in, out, orders, task / in.ranges, task % in.ranges, scratch);
-                 }
-               });
+  accumulate_cells(in, AccumulateOutputs{precision.data_ptr<double>(), recall.data_ptr<double>(),
+                                         score_out.data_ptr<double>()});
   return {precision, recall, score_out};
 }
 

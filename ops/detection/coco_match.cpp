@@ -26,9 +26,10 @@
 // (mask IoU for segm, OKS for keypoints: coco_mask_iou.cpp, coco_oks.cpp): each
 // cell's [detections x ground truth] matrix, row-major, cell after cell
 // (P = the sum over cells of their products).
-// Cells fan out in coco_match, (category, area range, max detections)
-// triples in coco_accumulate; each is computed alone, so any thread count
-// gives the same bits.
+// Cells fan out in coco_match, (category, area range) tasks in
+// coco_accumulate; each is computed alone, so any thread count gives the
+// same bits. Between the two the flags are bit words per detection
+// (coco_evaluation.h); coco_match unpacks them into its [A, T, D] outputs.
 #include <ATen/ATen.h>
 #include <torch/library.h>
 
@@ -41,12 +42,12 @@
 
 #include <torch_mt/parallel.h>
 #include "coco_checks.h"
+#include "coco_evaluation.h"
 
 namespace mt::detection {
 namespace {
 
 constexpr const char* kMatch = "mt::coco_match";
-constexpr const char* kAccumulate = "mt::coco_accumulate";
 
 // ---- checks ---------------------------------------------------------------
 
@@ -62,14 +63,15 @@ void check_per_annotation(const char* op, const at::Tensor& values, const char* 
   check_size(op, values, name, 0, annotations.sym_size(0), what);
 }
 
-void check_match_arguments(Kernel kernel, const at::Tensor& dt_boxes, const at::Tensor& dt_areas,
-                           const at::Tensor& dt_offsets, const at::Tensor& gt_boxes,
-                           const at::Tensor& gt_areas, const at::Tensor& gt_crowd,
-                           const at::Tensor& gt_ignore, const at::Tensor& gt_ids,
-                           const at::Tensor& gt_offsets, const at::Tensor& area_ranges,
-                           const at::Tensor& iou_thresholds,
+}  // namespace
+
+void check_match_arguments(const char* op, Kernel kernel, const at::Tensor& dt_boxes,
+                           const at::Tensor& dt_areas, const at::Tensor& dt_offsets,
+                           const at::Tensor& gt_boxes, const at::Tensor& gt_areas,
+                           const at::Tensor& gt_crowd, const at::Tensor& gt_ignore,
+                           const at::Tensor& gt_ids, const at::Tensor& gt_offsets,
+                           const at::Tensor& area_ranges, const at::Tensor& iou_thresholds,
                            const std::optional<at::Tensor>& ious) {
-  const char* op = kMatch;
   check_devices(op, kernel,
                 {{&dt_boxes, "dt_boxes"},
                  {&dt_areas, "dt_areas"},
@@ -112,6 +114,8 @@ void check_match_arguments(Kernel kernel, const at::Tensor& dt_boxes, const at::
   check_size(op, area_ranges, "area_ranges", 1, 2, "(lowest, highest) ranges need");
 }
 
+namespace {
+
 // CPU: finite boxes, areas and thresholds (NaN would make every comparison false).
 void check_finite(const char* op, const double* values, int64_t count, int64_t per_item,
                   const char* name) {
@@ -140,18 +144,11 @@ double box_iou(const double* d, const double* g, bool crowd) {
   return intersection / union_area;
 }
 
-struct MatchInputs {
-  const double *dt_boxes, *dt_areas, *gt_boxes, *gt_areas, *area_ranges, *thresholds;
-  const double* given_ious;     // [P], or nullptr: box IoU
-  const int64_t* pair_offsets;  // [C]: where each cell's matrix starts in given_ious
-  const bool *gt_crowd, *gt_ignore;
-  const int64_t *gt_ids, *dt_offsets, *gt_offsets;
-  int64_t detections, cells, ranges, num_thresholds;
-};
-
 struct MatchOutputs {
-  bool *matched, *ignored;  // [A, T, D]
-  int64_t* regular;         // [A, C]
+  uint64_t *matched, *ignored;  // [D][W] flag words (coco_evaluation.h)
+  int64_t words;                // W
+  const uint64_t* range_bits;   // [A][W]: the bits of range a, at every threshold
+  int64_t* regular;             // [A, C]
 };
 
 // Scratch of one cell, reused cell after cell.
@@ -163,21 +160,22 @@ struct CellScratch {
   std::vector<char> gt_taken;     // matched at this threshold
 };
 
-// A cell without ground truth: nothing matches; a detection is ignored when
-// its area is outside the range (the same at every threshold).
-void match_cell_without_truth(const MatchInputs& in, const MatchOutputs& out, int64_t c) {
-  const int64_t d0 = in.dt_offsets[c], dn = in.dt_offsets[c + 1] - d0;
-  for (int64_t a = 0; a < in.ranges; ++a) {
-    const double lowest = in.area_ranges[2 * a], highest = in.area_ranges[2 * a + 1];
-    out.regular[a * in.cells + c] = 0;
-    for (int64_t t = 0; t < in.num_thresholds; ++t) {
-      bool* matched = out.matched + (a * in.num_thresholds + t) * in.detections + d0;
-      bool* ignored = out.ignored + (a * in.num_thresholds + t) * in.detections + d0;
-      for (int64_t d = 0; d < dn; ++d) {
-        const double area = in.dt_areas[d0 + d];
-        matched[d] = false;
-        ignored[d] = area < lowest || area > highest;
+// The flags of detections d0..d1 where nothing matches them: not matched;
+// ignored in the ranges their area is outside of (at every threshold). A
+// cell without ground truth keeps them; a cell with some changes only the
+// (detection, threshold) pairs whose IoU reaches the threshold.
+void write_unmatched(const MatchInputs& in, const MatchOutputs& out, int64_t d0, int64_t d1) {
+  const int64_t W = out.words;
+  for (int64_t d = d0; d < d1; ++d) {
+    const double area = in.dt_areas[d];
+    for (int64_t w = 0; w < W; ++w) {
+      uint64_t ignored = 0;
+      for (int64_t a = 0; a < in.ranges; ++a) {
+        const bool outside = area < in.area_ranges[2 * a] || area > in.area_ranges[2 * a + 1];
+        ignored |= outside ? out.range_bits[a * W + w] : 0;
       }
+      out.matched[d * W + w] = 0;
+      out.ignored[d * W + w] = ignored;
     }
   }
 }
@@ -185,8 +183,12 @@ void match_cell_without_truth(const MatchInputs& in, const MatchOutputs& out, in
 void match_cell(const MatchInputs& in, const MatchOutputs& out, int64_t c, CellScratch& scratch) {
   const int64_t d0 = in.dt_offsets[c], dn = in.dt_offsets[c + 1] - d0;
   const int64_t g0 = in.gt_offsets[c], gn = in.gt_offsets[c + 1] - g0;
+  write_unmatched(in, out, d0, d0 + dn);
   if (gn == 0) {  // most cells of a large set: detections on images without that category
-    return match_cell_without_truth(in, out, c);
+    for (int64_t a = 0; a < in.ranges; ++a) {
+      out.regular[a * in.cells + c] = 0;
+    }
+    return;
   }
   const double* ious = in.given_ious != nullptr ? in.given_ious + in.pair_offsets[c] : nullptr;
   if (ious == nullptr) {
@@ -210,6 +212,10 @@ void match_cell(const MatchInputs& in, const MatchOutputs& out, int64_t c, CellS
     }
     best_iou[d] = best;
   }
+  // This cell's flag words (a few cache lines), as write_unmatched left them.
+  const int64_t W = out.words;
+  uint64_t* matched_words = out.matched + d0 * W;
+  uint64_t* ignored_words = out.ignored + d0 * W;
   for (int64_t a = 0; a < in.ranges; ++a) {
     const double lowest = in.area_ranges[2 * a], highest = in.area_ranges[2 * a + 1];
     auto& ignored_gt = scratch.gt_ignored;
@@ -231,15 +237,18 @@ void match_cell(const MatchInputs& in, const MatchOutputs& out, int64_t c, CellS
       }
     }
     for (int64_t t = 0; t < in.num_thresholds; ++t) {
-      bool* matched = out.matched + (a * in.num_thresholds + t) * in.detections + d0;
-      bool* ignored = out.ignored + (a * in.num_thresholds + t) * in.detections + d0;
+      const int64_t bit = a * in.num_thresholds + t;
+      const int64_t word = bit / 64, shift = bit % 64;
       auto& taken = scratch.gt_taken;
       taken.assign(static_cast<size_t>(gn), 0);
       const double threshold = std::min(in.thresholds[t], 1 - 1e-10);
       for (int64_t d = 0; d < dn; ++d) {
+        if (best_iou[d] < threshold) {  // no match: write_unmatched's flags hold
+          continue;
+        }
         double best = threshold;
         int64_t m = -1;
-        for (size_t o = 0; o < order.size() && best_iou[d] >= threshold; ++o) {
+        for (size_t o = 0; o < order.size(); ++o) {
           const int64_t g = order[o];
           if (taken[g] && !in.gt_crowd[g0 + g]) {  // matched, and not a crowd
             continue;
@@ -257,8 +266,13 @@ void match_cell(const MatchInputs& in, const MatchOutputs& out, int64_t c, CellS
         // truth: a match with id 0 counts as no match (tp, area) there, so here.
         const bool has_match = m > -1 && in.gt_ids[g0 + m] != 0;
         const double area = in.dt_areas[d0 + d];
-        matched[d] = has_match;
-        ignored[d] = (m > -1 && ignored_gt[m]) || (!has_match && (area < lowest || area > highest));
+        const bool ignored =
+            (m > -1 && ignored_gt[m]) || (!has_match && (area < lowest || area > highest));
+        const uint64_t bit_mask = uint64_t{1} << shift;
+        matched_words[d * W + word] =
+            (matched_words[d * W + word] & ~bit_mask) | (uint64_t{has_match} << shift);
+        ignored_words[d * W + word] =
+            (ignored_words[d * W + word] & ~bit_mask) | (uint64_t{ignored} << shift);
         if (m > -1) {
           taken[m] = 1;
         }
@@ -285,8 +299,8 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> coco_match_meta(
     const at::Tensor& gt_ignore, const at::Tensor& gt_ids, const at::Tensor& gt_offsets,
     const at::Tensor& area_ranges, const at::Tensor& iou_thresholds,
     const std::optional<at::Tensor>& ious) {
-  check_match_arguments(Kernel::kMeta, dt_boxes, dt_areas, dt_offsets, gt_boxes, gt_areas, gt_crowd,
-                        gt_ignore, gt_ids, gt_offsets, area_ranges, iou_thresholds, ious);
+  check_match_arguments(kMatch, Kernel::kMeta, dt_boxes, dt_areas, dt_offsets, gt_boxes, gt_areas,
+                        gt_crowd, gt_ignore, gt_ids, gt_offsets, area_ranges, iou_thresholds, ious);
   return match_outputs(dt_boxes, dt_offsets, area_ranges, iou_thresholds);
 }
 
@@ -294,56 +308,71 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> coco_match_meta(
 // and threshold; a cell with neither still costs a little.
 constexpr int64_t kPairNs = 4;
 
-std::tuple<at::Tensor, at::Tensor, at::Tensor> coco_match_cpu(
-    const at::Tensor& dt_boxes, const at::Tensor& dt_areas, const at::Tensor& dt_offsets,
-    const at::Tensor& gt_boxes, const at::Tensor& gt_areas, const at::Tensor& gt_crowd,
-    const at::Tensor& gt_ignore, const at::Tensor& gt_ids, const at::Tensor& gt_offsets,
-    const at::Tensor& area_ranges, const at::Tensor& iou_thresholds,
-    const std::optional<at::Tensor>& ious) {
-  const char* op = kMatch;
-  check_match_arguments(Kernel::kCpu, dt_boxes, dt_areas, dt_offsets, gt_boxes, gt_areas, gt_crowd,
-                        gt_ignore, gt_ids, gt_offsets, area_ranges, iou_thresholds, ious);
+// Flag words to the schema's [A, T, D] bools, on the pool by detection ranges.
+constexpr int64_t kUnpackNs = 1;
+
+}  // namespace
+
+PreparedMatch prepare_match(const char* op, const at::Tensor& dt_boxes, const at::Tensor& dt_areas,
+                            const at::Tensor& dt_offsets, const at::Tensor& gt_boxes,
+                            const at::Tensor& gt_areas, const at::Tensor& gt_crowd,
+                            const at::Tensor& gt_ignore, const at::Tensor& gt_ids,
+                            const at::Tensor& gt_offsets, const at::Tensor& area_ranges,
+                            const at::Tensor& iou_thresholds,
+                            const std::optional<at::Tensor>& ious) {
+  check_match_arguments(op, Kernel::kCpu, dt_boxes, dt_areas, dt_offsets, gt_boxes, gt_areas,
+                        gt_crowd, gt_ignore, gt_ids, gt_offsets, area_ranges, iou_thresholds, ious);
   // Read once, contiguous, before the fan-out (contiguous_on_pool: torch_mt's pool).
   const auto read = [&](const at::Tensor& t, const char* name) {
     return contiguous_on_pool(t, op, name);
   };
-  const at::Tensor db = read(dt_boxes, "dt_boxes"), da = read(dt_areas, "dt_areas"),
-                   dof = read(dt_offsets, "dt_offsets"), gb = read(gt_boxes, "gt_boxes"),
-                   ga = read(gt_areas, "gt_areas"), gc = read(gt_crowd, "gt_crowd"),
-                   gi = read(gt_ignore, "gt_ignore"), gid = read(gt_ids, "gt_ids"),
-                   gof = read(gt_offsets, "gt_offsets"), ar = read(area_ranges, "area_ranges"),
-                   th = read(iou_thresholds, "iou_thresholds");
-  const at::Tensor given = ious.has_value() ? read(*ious, "ious") : at::Tensor();
+  PreparedMatch prepared;
+  auto& kept = prepared.tensors;
+  kept = {read(dt_boxes, "dt_boxes"),
+          read(dt_areas, "dt_areas"),
+          read(dt_offsets, "dt_offsets"),
+          read(gt_boxes, "gt_boxes"),
+          read(gt_areas, "gt_areas"),
+          read(gt_crowd, "gt_crowd"),
+          read(gt_ignore, "gt_ignore"),
+          read(gt_ids, "gt_ids"),
+          read(gt_offsets, "gt_offsets"),
+          read(area_ranges, "area_ranges"),
+          read(iou_thresholds, "iou_thresholds"),
+          ious.has_value() ? read(*ious, "ious") : at::Tensor()};
+  const at::Tensor &db = kept[0], &da = kept[1], &dof = kept[2], &gb = kept[3], &ga = kept[4],
+                   &gc = kept[5], &gi = kept[6], &gid = kept[7], &gof = kept[8], &ar = kept[9],
+                   &th = kept[10], &given = kept[11];
   const int64_t cells = dof.size(0) - 1;
   check_offsets(op, dof.const_data_ptr<int64_t>(), cells, "dt_offsets", db.size(0), "detections");
   check_offsets(op, gof.const_data_ptr<int64_t>(), cells, "gt_offsets", gb.size(0),
                 "ground-truth boxes");
-  std::vector<int64_t> pair_offsets;
   if (given.defined()) {
-    pair_offsets = cell_pair_offsets(op, dof.const_data_ptr<int64_t>(),
-                                     gof.const_data_ptr<int64_t>(), cells, given.size(0));
+    prepared.pair_offsets = cell_pair_offsets(op, dof.const_data_ptr<int64_t>(),
+                                              gof.const_data_ptr<int64_t>(), cells, given.size(0));
     const double* values = given.const_data_ptr<double>();
     for (int64_t p = 0; p < given.size(0); ++p) {
       TORCH_CHECK_VALUE(!std::isnan(values[p]), op, ": ious[", p, "] is NaN");
     }
   }
-  const MatchInputs in{db.const_data_ptr<double>(),
-                       da.const_data_ptr<double>(),
-                       gb.const_data_ptr<double>(),
-                       ga.const_data_ptr<double>(),
-                       ar.const_data_ptr<double>(),
-                       th.const_data_ptr<double>(),
-                       given.defined() ? given.const_data_ptr<double>() : nullptr,
-                       pair_offsets.data(),
-                       gc.const_data_ptr<bool>(),
-                       gi.const_data_ptr<bool>(),
-                       gid.const_data_ptr<int64_t>(),
-                       dof.const_data_ptr<int64_t>(),
-                       gof.const_data_ptr<int64_t>(),
-                       db.size(0),
-                       cells,
-                       ar.size(0),
-                       th.size(0)};
+  prepared.in = MatchInputs{db.const_data_ptr<double>(),
+                            da.const_data_ptr<double>(),
+                            gb.const_data_ptr<double>(),
+                            ga.const_data_ptr<double>(),
+                            ar.const_data_ptr<double>(),
+                            th.const_data_ptr<double>(),
+                            given.defined() ? given.const_data_ptr<double>() : nullptr,
+                            prepared.pair_offsets.data(),
+                            gc.const_data_ptr<bool>(),
+                            gi.const_data_ptr<bool>(),
+                            gid.const_data_ptr<int64_t>(),
+                            dof.const_data_ptr<int64_t>(),
+                            gof.const_data_ptr<int64_t>(),
+                            db.size(0),
+                            cells,
+                            ar.size(0),
+                            th.size(0)};
+  const MatchInputs& in = prepared.in;
   check_finite(op, in.dt_boxes, db.size(0), 4, "dt_boxes");
   check_finite(op, in.gt_boxes, gb.size(0), 4, "gt_boxes");
   check_finite(op, in.dt_areas, db.size(0), 1, "dt_areas");
@@ -353,13 +382,22 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> coco_match_cpu(
     TORCH_CHECK_VALUE(!std::isnan(in.area_ranges[2 * a]) && !std::isnan(in.area_ranges[2 * a + 1]),
                       op, ": area_ranges[", a, "] is NaN");
   }
-  auto [matched, ignored, regular] =
-      match_outputs(dt_boxes, dt_offsets, area_ranges, iou_thresholds);
-  const MatchOutputs out{matched.data_ptr<bool>(), ignored.data_ptr<bool>(),
-                         regular.data_ptr<int64_t>()};
+  return prepared;
+}
+
+void match_cells(const MatchInputs& in, uint64_t* matched, uint64_t* ignored, int64_t* regular) {
+  const int64_t W = flag_words(in.ranges, in.num_thresholds);
+  std::vector<uint64_t> range_bits(static_cast<size_t>(in.ranges * W), 0);
+  for (int64_t a = 0; a < in.ranges; ++a) {
+    for (int64_t t = 0; t < in.num_thresholds; ++t) {
+      const int64_t bit = a * in.num_thresholds + t;
+      range_bits[a * W + bit / 64] |= uint64_t{1} << (bit % 64);
+    }
+  }
+  const MatchOutputs out{matched, ignored, W, range_bits.data(), regular};
   // Cells are uneven (most hold nothing): chunk by a typical cell's cost.
-  const int64_t typical =
-      std::max<int64_t>(1, (db.size(0) + gb.size(0)) / std::max<int64_t>(1, in.cells));
+  const int64_t typical = std::max<int64_t>(
+      1, (in.detections + in.gt_offsets[in.cells]) / std::max<int64_t>(1, in.cells));
   parallel_for(0, in.cells, grain_for(kPairNs * typical * typical * (in.num_thresholds + 1) + 50),
                [&](int64_t first, int64_t last) {
                  CellScratch scratch;
@@ -367,6 +405,37 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> coco_match_cpu(
                    match_cell(in, out, c, scratch);
                  }
                });
+}
+
+namespace {
+
+std::tuple<at::Tensor, at::Tensor, at::Tensor> coco_match_cpu(
+    const at::Tensor& dt_boxes, const at::Tensor& dt_areas, const at::Tensor& dt_offsets,
+    const at::Tensor& gt_boxes, const at::Tensor& gt_areas, const at::Tensor& gt_crowd,
+    const at::Tensor& gt_ignore, const at::Tensor& gt_ids, const at::Tensor& gt_offsets,
+    const at::Tensor& area_ranges, const at::Tensor& iou_thresholds,
+    const std::optional<at::Tensor>& ious) {
+  const PreparedMatch prepared =
+      prepare_match(kMatch, dt_boxes, dt_areas, dt_offsets, gt_boxes, gt_areas, gt_crowd, gt_ignore,
+                    gt_ids, gt_offsets, area_ranges, iou_thresholds, ious);
+  const MatchInputs& in = prepared.in;
+  auto [matched, ignored, regular] =
+      match_outputs(dt_boxes, dt_offsets, area_ranges, iou_thresholds);
+  const int64_t D = in.detections, W = flag_words(in.ranges, in.num_thresholds);
+  const auto matched_words = uninitialized_words(D * W);
+  const auto ignored_words = uninitialized_words(D * W);
+  match_cells(in, matched_words.get(), ignored_words.get(), regular.data_ptr<int64_t>());
+  const int64_t bits = in.ranges * in.num_thresholds;
+  bool* matched_out = matched.data_ptr<bool>();
+  bool* ignored_out = ignored.data_ptr<bool>();
+  parallel_for(0, D, grain_for(kUnpackNs * (bits + 1)), [&](int64_t first, int64_t last) {
+    for (int64_t b = 0; b < bits; ++b) {
+      for (int64_t d = first; d < last; ++d) {
+        matched_out[b * D + d] = ((matched_words[d * W + b / 64] >> (b % 64)) & 1) != 0;
+        ignored_out[b * D + d] = ((ignored_words[d * W + b / 64] >> (b % 64)) & 1) != 0;
+      }
+    }
+  });
   return {matched, ignored, regular};
 }
 

@@ -288,7 +288,9 @@ def evaluate_packed(
             pair_dt,
             pair_gt,
         )
-    matched, ignored, regular = torch.ops.mt.coco_match(
+    # coco_match then coco_accumulate, with their flags kept as bit words
+    # between them (ops/detection/coco_evaluation.h).
+    precision, recall, scores = torch.ops.mt._coco_match_accumulate(
         found["boxes"][dt_order],
         found["areas"][dt_order],
         dt_offsets,
@@ -301,13 +303,7 @@ def evaluate_packed(
         torch.tensor(list(ranges.values()), dtype=torch.float64).reshape(-1, 2),
         iou_thresholds,
         ious,
-    )
-    precision, recall, scores = torch.ops.mt.coco_accumulate(
         found["scores"][dt_order],
-        matched,
-        ignored,
-        dt_offsets,
-        regular,
         max(num_categories, 1),
         recall_thresholds,
         list(max_detections),
