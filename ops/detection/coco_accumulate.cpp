@@ -225,20 +225,6 @@ CategoryOrders sort_categories(const AccumulateInputs& in) {
   return orders;
 }
 
-// Transposes a 64 x 64 bit matrix in place: bit j of rows[i] becomes bit i
-// of rows[j]. Each round swaps the off-diagonal blocks of every block of the
-// round's size (32, 16, ... 1 bits), 32 pairs of rows a round.
-void transpose_bits(uint64_t rows[64]) {
-  uint64_t mask = 0x00000000FFFFFFFFull;
-  for (int size = 32; size != 0; size >>= 1, mask ^= mask << size) {
-    for (int i = 0; i < 64; i = ((i | size) + 1) & ~size) {
-      const uint64_t swap = ((rows[i] >> size) ^ rows[i | size]) & mask;
-      rows[i] ^= swap << size;
-      rows[i | size] ^= swap;
-    }
-  }
-}
-
 // Every category's flags in its score order, as bit sets of 64 positions a
 // word, built once and read by all of the category's tasks: row b = a * T + t
 // (positive: a true positive there; negative: a false positive), row m of
@@ -440,10 +426,6 @@ void accumulate_task(const AccumulateInputs& in, const AccumulateOutputs& out,
 // A task costs about this much per detection, per threshold and max-detections value.
 constexpr int64_t kDetectionNs = 2;
 
-// The [A, T, D] bools of coco_accumulate's schema to flag words, on the pool
-// by detection ranges.
-constexpr int64_t kPackNs = 1;
-
 }  // namespace
 
 void accumulate_cells(const AccumulateInputs& in, const AccumulateOutputs& out) {
@@ -487,23 +469,15 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> coco_accumulate_cpu(
       accumulate_outputs(matched.options(), matched.size(0), matched.size(1), num_categories,
                          recall_thresholds, max_detections);
   const int64_t A = matched.size(0), T = matched.size(1), D = scores.size(0);
-  const int64_t bits = A * T, W = flag_words(A, T);
-  std::vector<uint64_t> matched_words(static_cast<size_t>(D * W), 0);
-  std::vector<uint64_t> ignored_words(static_cast<size_t>(D * W), 0);
-  const bool* matched_in = matched_c.const_data_ptr<bool>();
-  const bool* ignored_in = ignored_c.const_data_ptr<bool>();
-  parallel_for(0, D, grain_for(kPackNs * (bits + 1)), [&](int64_t first, int64_t last) {
-    for (int64_t b = 0; b < bits; ++b) {
-      for (int64_t d = first; d < last; ++d) {
-        matched_words[d * W + b / 64] |= uint64_t{matched_in[b * D + d]} << (b % 64);
-        ignored_words[d * W + b / 64] |= uint64_t{ignored_in[b * D + d]} << (b % 64);
-      }
-    }
-  });
+  const int64_t W = flag_words(A, T);
+  const auto matched_words = uninitialized_words(D * W);
+  const auto ignored_words = uninitialized_words(D * W);
+  pack_flags(matched_c.const_data_ptr<bool>(), A * T, D, matched_words.get());
+  pack_flags(ignored_c.const_data_ptr<bool>(), A * T, D, ignored_words.get());
   const AccumulateInputs in{scores.const_data_ptr<double>(),
                             thresholds.const_data_ptr<double>(),
-                            matched_words.data(),
-                            ignored_words.data(),
+                            matched_words.get(),
+                            ignored_words.get(),
                             offsets.const_data_ptr<int64_t>(),
                             regular_c.const_data_ptr<int64_t>(),
                             D,

@@ -38,6 +38,15 @@ inline std::unique_ptr<uint64_t[]> uninitialized_words(int64_t count) {
   return std::make_unique_for_overwrite<uint64_t[]>(static_cast<size_t>(count));
 }
 
+// Transposes a 64 x 64 bit matrix in place: bit j of rows[i] becomes bit i
+// of rows[j] (coco_flag_words.cpp).
+void transpose_bits(uint64_t rows[64]);
+
+// The operators' [A * T, D] flag bools (bytes 0 or 1) to [D][W] flag words,
+// and back; on the pool, 64 detections a step (coco_flag_words.cpp).
+void pack_flags(const bool* flags, int64_t bits, int64_t detections, uint64_t* words);
+void unpack_flags(const uint64_t* words, int64_t bits, int64_t detections, bool* flags);
+
 // ---- matching ---------------------------------------------------------------
 
 struct MatchInputs {

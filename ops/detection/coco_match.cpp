@@ -308,9 +308,6 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> coco_match_meta(
 // and threshold; a cell with neither still costs a little.
 constexpr int64_t kPairNs = 4;
 
-// Flag words to the schema's [A, T, D] bools, on the pool by detection ranges.
-constexpr int64_t kUnpackNs = 1;
-
 }  // namespace
 
 PreparedMatch prepare_match(const char* op, const at::Tensor& dt_boxes, const at::Tensor& dt_areas,
@@ -425,17 +422,8 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> coco_match_cpu(
   const auto matched_words = uninitialized_words(D * W);
   const auto ignored_words = uninitialized_words(D * W);
   match_cells(in, matched_words.get(), ignored_words.get(), regular.data_ptr<int64_t>());
-  const int64_t bits = in.ranges * in.num_thresholds;
-  bool* matched_out = matched.data_ptr<bool>();
-  bool* ignored_out = ignored.data_ptr<bool>();
-  parallel_for(0, D, grain_for(kUnpackNs * (bits + 1)), [&](int64_t first, int64_t last) {
-    for (int64_t b = 0; b < bits; ++b) {
-      for (int64_t d = first; d < last; ++d) {
-        matched_out[b * D + d] = ((matched_words[d * W + b / 64] >> (b % 64)) & 1) != 0;
-        ignored_out[b * D + d] = ((ignored_words[d * W + b / 64] >> (b % 64)) & 1) != 0;
-      }
-    }
-  });
+  unpack_flags(matched_words.get(), in.ranges * in.num_thresholds, D, matched.data_ptr<bool>());
+  unpack_flags(ignored_words.get(), in.ranges * in.num_thresholds, D, ignored.data_ptr<bool>());
   return {matched, ignored, regular};
 }
 

@@ -4,22 +4,31 @@
 // as bit words between them (coco_evaluation.h says why), not as the
 // [A, T, D] tensors of the two operators' schemas.
 //
-//   _coco_match_accumulate(<coco_match's arguments>, dt_scores [D],
+//   _coco_match_accumulate(dt_boxes [N, 4], dt_areas [N], dt_scores [N], dt_order [D],
+//                          dt_offsets [C + 1], gt_boxes [H, 4], gt_areas [H], gt_crowd [H],
+//                          gt_ignore [H], gt_ids [H], gt_order [G], gt_offsets [C + 1],
+//                          area_ranges [A, 2], iou_thresholds [T], ious [P]?,
 //                          num_categories, recall_thresholds [R], max_detections [M])
 //       -> (precision [T, R, K, A, M], recall [T, K, A, M], scores [T, R, K, A, M])
 //
-// The same bits as coco_accumulate(dt_scores, *coco_match(...)[:2],
-// dt_offsets, coco_match(...)[2], ...) for any thread count; the tests hold
-// it to that.
+// The columns come in the records' order, with the packed order beside them:
+// packed detection i is row dt_order[i] (ground truth alike). The rows are
+// gathered here, on the pool: in Python the gathers were a serial pass as
+// long as the matching. Then the same bits as coco_match on the gathered
+// columns and coco_accumulate on its output, for any thread count; the tests
+// hold it to that.
 #include <ATen/ATen.h>
 #include <torch/library.h>
 
+#include <algorithm>
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <tuple>
 #include <vector>
 
 #include <torch_mt/parallel.h>
+#include "coco_checks.h"
 #include "coco_evaluation.h"
 
 namespace mt::detection {
@@ -28,56 +37,103 @@ namespace {
 constexpr const char* kMatchAccumulate = "mt::_coco_match_accumulate";
 
 void check_arguments(Kernel kernel, const at::Tensor& dt_boxes, const at::Tensor& dt_areas,
+                     const at::Tensor& dt_scores, const at::Tensor& dt_order,
                      const at::Tensor& dt_offsets, const at::Tensor& gt_boxes,
                      const at::Tensor& gt_areas, const at::Tensor& gt_crowd,
                      const at::Tensor& gt_ignore, const at::Tensor& gt_ids,
-                     const at::Tensor& gt_offsets, const at::Tensor& area_ranges,
-                     const at::Tensor& iou_thresholds, const std::optional<at::Tensor>& ious,
-                     const at::Tensor& dt_scores, int64_t num_categories,
+                     const at::Tensor& gt_order, const at::Tensor& gt_offsets,
+                     const at::Tensor& area_ranges, const at::Tensor& iou_thresholds,
+                     const std::optional<at::Tensor>& ious, int64_t num_categories,
                      const at::Tensor& recall_thresholds, at::IntArrayRef max_detections) {
   const char* op = kMatchAccumulate;
+  // coco_match's checks, on the columns (each annotation's values alike in
+  // length); the orders' lengths are checked against the offsets on the CPU.
   check_match_arguments(op, kernel, dt_boxes, dt_areas, dt_offsets, gt_boxes, gt_areas, gt_crowd,
                         gt_ignore, gt_ids, gt_offsets, area_ranges, iou_thresholds, ious);
   check_devices(op, kernel,
                 {{&dt_boxes, "dt_boxes"},
                  {&dt_scores, "dt_scores"},
+                 {&dt_order, "dt_order"},
+                 {&gt_order, "gt_order"},
                  {&recall_thresholds, "recall_thresholds"}});
   check_accumulate_settings(op, dt_scores, dt_offsets.sym_size(0) - 1, num_categories,
                             recall_thresholds, max_detections);
   check_size(op, dt_scores, "dt_scores", 0, dt_boxes.sym_size(0), "the size of 'dt_boxes' is");
+  check_dim(op, dt_order, "dt_order", 1, "[D]");
+  check_dtype(op, dt_order, "dt_order", at::kLong);
+  check_dim(op, gt_order, "gt_order", 1, "[G]");
+  check_dtype(op, gt_order, "gt_order", at::kLong);
+}
+
+// A row's copy costs about this much.
+constexpr int64_t kGatherNs = 10;
+
+// Rows order[i] of `values` (contiguous, rows of any width), on the pool.
+// The indices are checked first: each in [0, rows).
+at::Tensor gather_rows(const at::Tensor& values, const at::Tensor& order, const char* name,
+                       const char* order_name) {
+  const char* op = kMatchAccumulate;
+  const at::Tensor source = contiguous_on_pool(values, op, name);
+  const at::Tensor indices = contiguous_on_pool(order, op, order_name);
+  const int64_t rows = source.size(0), count = indices.size(0);
+  const int64_t* index = indices.const_data_ptr<int64_t>();
+  check_indices(op, index, count, order_name, rows, name);
+  std::vector<int64_t> shape = source.sizes().vec();
+  shape[0] = count;
+  at::Tensor out = at::empty(shape, source.options());
+  const auto row_bytes = static_cast<size_t>(source.numel() / std::max<int64_t>(rows, 1)) *
+                         static_cast<size_t>(source.element_size());
+  const auto* from = static_cast<const char*>(source.const_data_ptr());
+  auto* to = static_cast<char*>(out.data_ptr());
+  parallel_for(0, count, grain_for(kGatherNs), [&](int64_t first, int64_t last) {
+    for (int64_t i = first; i < last; ++i) {
+      std::memcpy(to + i * row_bytes, from + index[i] * row_bytes, row_bytes);
+    }
+  });
+  return out;
 }
 
 std::tuple<at::Tensor, at::Tensor, at::Tensor> coco_match_accumulate_meta(
-    const at::Tensor& dt_boxes, const at::Tensor& dt_areas, const at::Tensor& dt_offsets,
-    const at::Tensor& gt_boxes, const at::Tensor& gt_areas, const at::Tensor& gt_crowd,
-    const at::Tensor& gt_ignore, const at::Tensor& gt_ids, const at::Tensor& gt_offsets,
+    const at::Tensor& dt_boxes, const at::Tensor& dt_areas, const at::Tensor& dt_scores,
+    const at::Tensor& dt_order, const at::Tensor& dt_offsets, const at::Tensor& gt_boxes,
+    const at::Tensor& gt_areas, const at::Tensor& gt_crowd, const at::Tensor& gt_ignore,
+    const at::Tensor& gt_ids, const at::Tensor& gt_order, const at::Tensor& gt_offsets,
     const at::Tensor& area_ranges, const at::Tensor& iou_thresholds,
-    const std::optional<at::Tensor>& ious, const at::Tensor& dt_scores, int64_t num_categories,
+    const std::optional<at::Tensor>& ious, int64_t num_categories,
     const at::Tensor& recall_thresholds, at::IntArrayRef max_detections) {
-  check_arguments(Kernel::kMeta, dt_boxes, dt_areas, dt_offsets, gt_boxes, gt_areas, gt_crowd,
-                  gt_ignore, gt_ids, gt_offsets, area_ranges, iou_thresholds, ious, dt_scores,
-                  num_categories, recall_thresholds, max_detections);
+  check_arguments(Kernel::kMeta, dt_boxes, dt_areas, dt_scores, dt_order, dt_offsets, gt_boxes,
+                  gt_areas, gt_crowd, gt_ignore, gt_ids, gt_order, gt_offsets, area_ranges,
+                  iou_thresholds, ious, num_categories, recall_thresholds, max_detections);
   return accumulate_outputs(dt_scores.options(), area_ranges.sym_size(0),
                             iou_thresholds.sym_size(0), num_categories, recall_thresholds,
                             max_detections);
 }
 
 std::tuple<at::Tensor, at::Tensor, at::Tensor> coco_match_accumulate_cpu(
-    const at::Tensor& dt_boxes, const at::Tensor& dt_areas, const at::Tensor& dt_offsets,
-    const at::Tensor& gt_boxes, const at::Tensor& gt_areas, const at::Tensor& gt_crowd,
-    const at::Tensor& gt_ignore, const at::Tensor& gt_ids, const at::Tensor& gt_offsets,
+    const at::Tensor& dt_boxes, const at::Tensor& dt_areas, const at::Tensor& dt_scores,
+    const at::Tensor& dt_order, const at::Tensor& dt_offsets, const at::Tensor& gt_boxes,
+    const at::Tensor& gt_areas, const at::Tensor& gt_crowd, const at::Tensor& gt_ignore,
+    const at::Tensor& gt_ids, const at::Tensor& gt_order, const at::Tensor& gt_offsets,
     const at::Tensor& area_ranges, const at::Tensor& iou_thresholds,
-    const std::optional<at::Tensor>& ious, const at::Tensor& dt_scores, int64_t num_categories,
+    const std::optional<at::Tensor>& ious, int64_t num_categories,
     const at::Tensor& recall_thresholds, at::IntArrayRef max_detections) {
   const char* op = kMatchAccumulate;
-  check_arguments(Kernel::kCpu, dt_boxes, dt_areas, dt_offsets, gt_boxes, gt_areas, gt_crowd,
-                  gt_ignore, gt_ids, gt_offsets, area_ranges, iou_thresholds, ious, dt_scores,
-                  num_categories, recall_thresholds, max_detections);
+  check_arguments(Kernel::kCpu, dt_boxes, dt_areas, dt_scores, dt_order, dt_offsets, gt_boxes,
+                  gt_areas, gt_crowd, gt_ignore, gt_ids, gt_order, gt_offsets, area_ranges,
+                  iou_thresholds, ious, num_categories, recall_thresholds, max_detections);
+  // One after the other: the first bad index is reported against dt_boxes / gt_boxes.
+  const at::Tensor boxes = gather_rows(dt_boxes, dt_order, "dt_boxes", "dt_order");
+  const at::Tensor areas = gather_rows(dt_areas, dt_order, "dt_areas", "dt_order");
+  const at::Tensor scores = gather_rows(dt_scores, dt_order, "dt_scores", "dt_order");
+  const at::Tensor truth_boxes = gather_rows(gt_boxes, gt_order, "gt_boxes", "gt_order");
+  const at::Tensor truth_areas = gather_rows(gt_areas, gt_order, "gt_areas", "gt_order");
+  const at::Tensor crowd = gather_rows(gt_crowd, gt_order, "gt_crowd", "gt_order");
+  const at::Tensor ignore = gather_rows(gt_ignore, gt_order, "gt_ignore", "gt_order");
+  const at::Tensor ids = gather_rows(gt_ids, gt_order, "gt_ids", "gt_order");
   const PreparedMatch prepared =
-      prepare_match(op, dt_boxes, dt_areas, dt_offsets, gt_boxes, gt_areas, gt_crowd, gt_ignore,
-                    gt_ids, gt_offsets, area_ranges, iou_thresholds, ious);
+      prepare_match(op, boxes, areas, dt_offsets, truth_boxes, truth_areas, crowd, ignore, ids,
+                    gt_offsets, area_ranges, iou_thresholds, ious);
   const MatchInputs& match = prepared.in;
-  const at::Tensor scores = contiguous_on_pool(dt_scores, op, "dt_scores");
   const at::Tensor points = contiguous_on_pool(recall_thresholds, op, "recall_thresholds");
   check_accumulate_data(op, match.dt_offsets, match.cells, scores.const_data_ptr<double>(),
                         points.const_data_ptr<double>(), points.size(0));
@@ -112,10 +168,11 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> coco_match_accumulate_cpu(
 
 TORCH_LIBRARY_FRAGMENT(mt, m) {
   m.def(
-      "_coco_match_accumulate(Tensor dt_boxes, Tensor dt_areas, Tensor dt_offsets, "
-      "Tensor gt_boxes, Tensor gt_areas, Tensor gt_crowd, Tensor gt_ignore, Tensor gt_ids, "
-      "Tensor gt_offsets, Tensor area_ranges, Tensor iou_thresholds, Tensor? ious, "
-      "Tensor dt_scores, int num_categories, Tensor recall_thresholds, int[] max_detections) -> "
+      "_coco_match_accumulate(Tensor dt_boxes, Tensor dt_areas, Tensor dt_scores, "
+      "Tensor dt_order, Tensor dt_offsets, Tensor gt_boxes, Tensor gt_areas, Tensor gt_crowd, "
+      "Tensor gt_ignore, Tensor gt_ids, Tensor gt_order, Tensor gt_offsets, "
+      "Tensor area_ranges, Tensor iou_thresholds, Tensor? ious, int num_categories, "
+      "Tensor recall_thresholds, int[] max_detections) -> "
       "(Tensor precision, Tensor recall, Tensor scores)");
 }
 

@@ -288,22 +288,25 @@ def evaluate_packed(
             pair_dt,
             pair_gt,
         )
-    # coco_match then coco_accumulate, with their flags kept as bit words
-    # between them (ops/detection/coco_evaluation.h).
+    # coco_match then coco_accumulate on the rows in packed order (gathered by
+    # the operator, on the pool), with their flags kept as bit words between
+    # them (ops/detection/coco_evaluation.h).
     precision, recall, scores = torch.ops.mt._coco_match_accumulate(
-        found["boxes"][dt_order],
-        found["areas"][dt_order],
+        found["boxes"],
+        found["areas"],
+        found["scores"],
+        dt_order,
         dt_offsets,
-        truth["boxes"][gt_order],
-        truth["areas"][gt_order],
-        truth["crowd"][gt_order],
-        truth["ignore"][gt_order],
-        truth["ids"][gt_order],
+        truth["boxes"],
+        truth["areas"],
+        truth["crowd"],
+        truth["ignore"],
+        truth["ids"],
+        gt_order,
         gt_offsets,
         torch.tensor(list(ranges.values()), dtype=torch.float64).reshape(-1, 2),
         iou_thresholds,
         ious,
-        found["scores"][dt_order],
         max(num_categories, 1),
         recall_thresholds,
         list(max_detections),
