@@ -34,6 +34,34 @@ constexpr const char* kCellOrder = "mt::_coco_cell_order";
 // Sorting a cell's items costs about this much per item.
 constexpr int64_t kItemNs = 20;
 
+// Sorts one cell's few items: insertion sort for the usual handful (a
+// std::sort call costs more than the work), std::sort beyond.
+template <class Before>
+void sort_cell(int64_t* first, int64_t* last, const Before& before) {
+  if (last - first > 16) {
+    std::sort(first, last, before);
+    return;
+  }
+  for (int64_t* item = first + 1; item < last; ++item) {
+    const int64_t moving = *item;
+    int64_t* hole = item;
+    for (; hole > first && before(moving, hole[-1]); --hole) {
+      *hole = hole[-1];
+    }
+    *hole = moving;
+  }
+}
+
+// Moves each cell's first offset[c + 1] - offset[c] items to offset[c]
+// (offset[c] <= starts[c]: left, in order, so a forward copy is safe).
+void keep_first_of_each_cell(int64_t* items, const int64_t* starts, const int64_t* offset,
+                             int64_t num_cells) {
+  for (int64_t c = 0; c < num_cells; ++c) {
+    std::copy(items + starts[c], items + starts[c] + (offset[c + 1] - offset[c]),
+              items + offset[c]);
+  }
+}
+
 std::tuple<at::Tensor, at::Tensor> coco_cell_order(const at::Tensor& cells, int64_t num_cells,
                                                    const at::Tensor& kept,
                                                    const std::optional<at::Tensor>& scores,
@@ -79,7 +107,10 @@ std::tuple<at::Tensor, at::Tensor> coco_cell_order(const at::Tensor& cells, int6
   for (int64_t c = 0; c < num_cells; ++c) {
     starts[c + 1] += starts[c];
   }
-  std::vector<int64_t> sorted(static_cast<size_t>(starts[num_cells]));
+  // The kept items by cell, written straight into the output: no cell is
+  // cut in the common case (max-detections above every cell's count).
+  at::Tensor order = at::empty({starts[num_cells]}, cells.options());
+  int64_t* sorted = order.data_ptr<int64_t>();
   {
     std::vector<int64_t> next(starts.begin(), starts.end() - 1);
     for (int64_t i = 0; i < n; ++i) {
@@ -102,9 +133,7 @@ std::tuple<at::Tensor, at::Tensor> coco_cell_order(const at::Tensor& cells, int6
   if (score != nullptr || key != nullptr) {
     parallel_for(0, num_cells, grain_for(kItemNs * typical + 5), [&](int64_t first, int64_t last) {
       for (int64_t c = first; c < last; ++c) {
-        if (starts[c + 1] - starts[c] > 1) {
-          std::sort(sorted.begin() + starts[c], sorted.begin() + starts[c + 1], before);
-        }
+        sort_cell(sorted + starts[c], sorted + starts[c + 1], before);
       }
     });
   }
@@ -116,14 +145,10 @@ std::tuple<at::Tensor, at::Tensor> coco_cell_order(const at::Tensor& cells, int6
     const int64_t count = starts[c + 1] - starts[c];
     offset[c + 1] = offset[c] + (keep_first < 0 ? count : std::min(count, keep_first));
   }
-  at::Tensor order = at::empty({offset[num_cells]}, cells.options());
-  int64_t* out = order.data_ptr<int64_t>();
-  parallel_for(0, num_cells, grain_for(typical + 5), [&](int64_t first, int64_t last) {
-    for (int64_t c = first; c < last; ++c) {
-      std::copy(sorted.begin() + starts[c],
-                sorted.begin() + starts[c] + (offset[c + 1] - offset[c]), out + offset[c]);
-    }
-  });
+  if (offset[num_cells] < starts[num_cells]) {  // some cell is cut: compact in place
+    keep_first_of_each_cell(sorted, starts.data(), offset, num_cells);
+    order = order.narrow(0, 0, offset[num_cells]).clone();
+  }
   return {order, offsets};
 }
 
