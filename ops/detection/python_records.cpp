@@ -155,6 +155,39 @@ bool same_str(PyObject* key, PyObject* wanted) {
                      static_cast<size_t>(PyUnicode_GET_LENGTH(key)) * PyUnicode_KIND(key)) == 0;
 }
 
+// Which wanted field a record's key names, remembered by the key object's
+// identity: the dicts of one json.load (or of one comprehension) share their
+// key objects, so after the first record a key is found by a pointer
+// compare, not by comparing its text with every field's. One per chunk; the
+// caller's references keep every key alive (and its address its own) for
+// the whole call.
+class KeyCache {
+ public:
+  // The field `key` names (-1: none of them).
+  Py_ssize_t field_of(PyObject* key, PyObject* wanted, Py_ssize_t fields) {
+    for (int k = 0; k < known_; ++k) {
+      if (keys_[k] == key) {
+        return fields_[k];
+      }
+    }
+    Py_ssize_t field = -1;
+    for (Py_ssize_t f = 0; f < fields && field < 0; ++f) {
+      field = same_str(key, PyTuple_GET_ITEM(wanted, f)) ? f : -1;
+    }
+    if (known_ < kSize) {
+      keys_[known_] = key;
+      fields_[known_++] = field;
+    }
+    return field;
+  }
+
+ private:
+  static constexpr int kSize = 16;
+  PyObject* keys_[kSize] = {};
+  Py_ssize_t fields_[kSize] = {};
+  int known_ = 0;
+};
+
 // What reading one field of one record costs, about, in ns: the grain.
 constexpr int64_t kRecordNs = 25;
 
@@ -229,6 +262,7 @@ PyObject* columns(PyObject*, PyObject* args) {
   }
   std::atomic<bool> irregular{false};
   const auto read_records = [&](int64_t first, int64_t last) {
+    KeyCache key_cache;
     for (int64_t i = first; i < last && !irregular.load(std::memory_order_relaxed); ++i) {
       PyObject* record = PyList_GET_ITEM(records, i);
       if (!PyDict_CheckExact(record)) {
@@ -240,12 +274,10 @@ PyObject* columns(PyObject*, PyObject* args) {
       Py_ssize_t position = 0, found = 0;
       PyObject *key = nullptr, *value = nullptr;
       while (found < fields && PyDict_Next(record, &position, &key, &value)) {
-        for (Py_ssize_t f = 0; f < fields; ++f) {
-          if (values[f] == nullptr && same_str(key, PyTuple_GET_ITEM(keys, f))) {
-            values[f] = value;
-            ++found;
-            break;
-          }
+        const Py_ssize_t f = key_cache.field_of(key, keys, fields);
+        if (f >= 0 && values[f] == nullptr) {
+          values[f] = value;
+          ++found;
         }
       }
       for (Py_ssize_t f = 0; f < fields; ++f) {
