@@ -148,6 +148,7 @@ struct MatchOutputs {
   uint64_t *matched, *ignored;  // [D][W] flag words (coco_evaluation.h)
   int64_t words;                // W
   const uint64_t* range_bits;   // [A][W]: the bits of range a, at every threshold
+  double lowest_threshold;      // the least threshold as matching compares (+inf: none)
   int64_t* regular;             // [A, C]
 };
 
@@ -158,6 +159,7 @@ struct CellScratch {
   std::vector<char> gt_ignored;   // this range's ignore flags
   std::vector<int64_t> gt_order;  // regular first, then ignored, each in order
   std::vector<char> gt_taken;     // matched at this threshold
+  std::vector<int64_t> live;      // the detections whose best IoU reaches some threshold
 };
 
 // The flags of detections d0..d1 where nothing matches them: not matched;
@@ -203,14 +205,21 @@ void match_cell(const MatchInputs& in, const MatchOutputs& out, int64_t c, CellS
   }
   // A detection whose best IoU is under a threshold matches nothing there,
   // whatever earlier detections took: its search is skipped.
+  // The detections that reach the lowest threshold are the only ones
+  // visited below (in most cells a detection overlaps no ground truth).
   auto& best_iou = scratch.best_iou;
   best_iou.resize(static_cast<size_t>(dn));
+  auto& live = scratch.live;
+  live.clear();
   for (int64_t d = 0; d < dn; ++d) {
     double best = -std::numeric_limits<double>::infinity();
     for (int64_t g = 0; g < gn; ++g) {
       best = std::fmax(best, ious[d * gn + g]);
     }
     best_iou[d] = best;
+    if (best >= out.lowest_threshold) {
+      live.push_back(d);
+    }
   }
   // This cell's flag words (a few cache lines), as write_unmatched left them.
   const int64_t W = out.words;
@@ -242,7 +251,7 @@ void match_cell(const MatchInputs& in, const MatchOutputs& out, int64_t c, CellS
       auto& taken = scratch.gt_taken;
       taken.assign(static_cast<size_t>(gn), 0);
       const double threshold = std::min(in.thresholds[t], 1 - 1e-10);
-      for (int64_t d = 0; d < dn; ++d) {
+      for (const int64_t d : live) {
         if (best_iou[d] < threshold) {  // no match: write_unmatched's flags hold
           continue;
         }
@@ -391,7 +400,11 @@ void match_cells(const MatchInputs& in, uint64_t* matched, uint64_t* ignored, in
       range_bits[a * W + bit / 64] |= uint64_t{1} << (bit % 64);
     }
   }
-  const MatchOutputs out{matched, ignored, W, range_bits.data(), regular};
+  double lowest = std::numeric_limits<double>::infinity();
+  for (int64_t t = 0; t < in.num_thresholds; ++t) {
+    lowest = std::min(lowest, std::min(in.thresholds[t], 1 - 1e-10));
+  }
+  const MatchOutputs out{matched, ignored, W, range_bits.data(), lowest, regular};
   // Cells are uneven (most hold nothing): chunk by a typical cell's cost.
   const int64_t typical = std::max<int64_t>(
       1, (in.detections + in.gt_offsets[in.cells]) / std::max<int64_t>(1, in.cells));
