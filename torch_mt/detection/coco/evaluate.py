@@ -264,14 +264,14 @@ def evaluate_packed(
     ious = None
     if keypoints:
         pair_dt, pair_gt = cell_pairs(dt_offsets, gt_offsets)
-        if use_categories:
+        if use_categories:  # the pairs' rows in the records' order: no [D, K, 3] gather
             ious = keypoint_similarities(
-                found["keypoints"][dt_order],
-                truth["keypoints"][gt_order],
-                truth["boxes"][gt_order],
-                truth["areas"][gt_order],
-                pair_dt,
-                pair_gt,
+                found["keypoints"],
+                truth["keypoints"],
+                truth["boxes"],
+                truth["areas"],
+                dt_order[pair_dt],
+                gt_order[pair_gt],
                 sigmas,
             )
         else:  # computeOks reads _gts[imgId, -1]: empty, so nothing matches

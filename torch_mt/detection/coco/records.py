@@ -287,11 +287,9 @@ def detections(
         sizes = image_sizes(gt_images, image_ids)
         areas, boxes = rle_areas_and_boxes(results, what, sizes, image_index)
     else:  # loadRes: the extent of every keypoint, visible or not
-        x, y = packed["keypoints"][:, :, 0], packed["keypoints"][:, :, 1]
-        low_x, low_y = x.amin(1, keepdim=True), y.amin(1, keepdim=True)
-        high_x, high_y = x.amax(1, keepdim=True), y.amax(1, keepdim=True)
-        boxes = torch.cat([low_x, low_y, high_x - low_x, high_y - low_y], 1)
-        areas = (high_x - low_x).flatten() * (high_y - low_y).flatten()
+        low, high = torch.aminmax(packed["keypoints"][:, :, :2], dim=1)  # [N, 2]: x, y
+        boxes = torch.cat([low, high - low], 1)
+        areas = (high[:, 0] - low[:, 0]) * (high[:, 1] - low[:, 1])
     packed["boxes"], packed["areas"], packed["image"] = boxes, areas, image_index
     packed["kind"] = kind
     packed["cell"], packed["order"], packed["offsets"] = detection_order(
@@ -343,12 +341,11 @@ def detection_order(
 
 
 def _check_finite(values: Tensor, key: str, what: str) -> None:
-    # Two reductions, no [N, ...] bool tensor: both propagate NaN.
-    if (
-        not len(values)
-        or bool(values.amax() < float("inf"))
-        and bool(values.amin() > -float("inf"))
-    ):
+    # One reduction, no [N, ...] bool tensor: aminmax propagates NaN.
+    if not len(values):
+        return
+    low, high = torch.aminmax(values)
+    if bool(high < float("inf")) and bool(low > -float("inf")):
         return
     finite = values.flatten(1).isfinite().all(1)
     if not bool(finite.all()):
