@@ -49,26 +49,20 @@ def keypoint_similarities(
     (``np.sum(np.exp(-e)) / len(e)``; why: ops/detection/coco_oks.cpp).
     Pairs that count the same number of keypoints are reduced together: a
     row sum of a contiguous row adds in the order a 1-D ``np.sum`` does.
-    Indices may point anywhere in the keypoint rows (records' order)."""
-    # The pairs sorted by how many keypoints they count (the ground truth's
-    # visible ones, all K when it has none) before the operator runs, so each
-    # count's rows come out as one slice: no gather and scatter of [P, K].
-    # The groups below are the runs of the operator's own counts, so they
-    # are right even where this estimate of a count were not.
-    visible = (gt_keypoints[:, :, 2] > 0).sum(1)
-    counts = torch.where(visible > 0, visible, gt_keypoints.shape[1])
-    by_count = torch.sort(counts[pair_gt], stable=True).indices
+    The pair indices may point anywhere in the keypoint rows: coco_evaluate
+    passes its records' rows with the indices composed with the packed order
+    (no [D, K, 3] gather). Sorting the pairs by count before the operator,
+    to reduce slices instead of fancy-indexed rows, was tried: the operator
+    then reads the rows out of order and loses what NumPy gains."""
     exponents, counted = torch.ops.mt.coco_oks_exponents(
-        dt_keypoints, gt_keypoints, gt_boxes, gt_areas, pair_dt[by_count], pair_gt[by_count], sigmas
+        dt_keypoints, gt_keypoints, gt_boxes, gt_areas, pair_dt, pair_gt, sigmas
     )
     exponents_np, counted_np = exponents.numpy(), counted.numpy()
     out = np.empty(len(counted_np))
-    bounds = [0, *(np.flatnonzero(np.diff(counted_np)) + 1).tolist(), len(counted_np)]
-    for start, end in zip(bounds[:-1], bounds[1:]) if len(counted_np) else []:
-        count = counted_np[start]
-        # -e of the slice is a new C-contiguous [rows, count] array, as the
-        # gathered rows were: np.sum adds each row in 1-D np.sum's order.
-        out[start:end] = np.sum(np.exp(-exponents_np[start:end, :count]), axis=1) / count
-    similarities = torch.empty(len(counted_np), dtype=torch.float64)
-    similarities[by_count] = torch.from_numpy(out)
-    return similarities
+    # The pairs grouped by count with one sort, not a mask over all pairs per count.
+    order = np.argsort(counted_np, kind="stable")
+    bounds = np.flatnonzero(np.diff(counted_np[order])) + 1
+    for rows in np.split(order, bounds) if len(order) else []:
+        count = counted_np[rows[0]]
+        out[rows] = np.sum(np.exp(-exponents_np[rows, :count]), axis=1) / count
+    return torch.from_numpy(out)
