@@ -125,4 +125,30 @@ void check_accumulate_data(const char* op, const int64_t* offsets, int64_t cells
 // Every (category, area range) task, on the pool.
 void accumulate_cells(const AccumulateInputs& in, const AccumulateOutputs& out);
 
+// ---- the accumulation's score order (coco_score_order.cpp) -------------------
+
+// Each category's detections by score: the images' first max-detections
+// (the largest value) concatenated in image order, then mergesorted by
+// score (stable, descending). Shared by the category's area-range tasks.
+struct CategoryOrders {
+  std::vector<std::vector<int64_t>> sorted;  // [k]: detection indices
+  std::vector<int64_t> rank;                 // [d]: its rank in its image
+};
+
+CategoryOrders sort_categories(const AccumulateInputs& in);
+
+// Every category's flags in its score order, as bit sets of 64 positions a
+// word, built once and read by all of the category's tasks: row b = a * T + t
+// (positive: a true positive there; negative: a false positive), row m of
+// `selected` (rank in its image < max_detections[m]). Category k's words
+// are [first_word[k], first_word[k + 1]) of every row.
+struct ScoreOrderBits {
+  std::vector<int64_t> first_word;  // [K + 1]
+  int64_t total = 0;
+  std::unique_ptr<uint64_t[]> positive, negative;  // [A * T][total]
+  std::unique_ptr<uint64_t[]> selected;            // [M][total]
+};
+
+ScoreOrderBits score_order_bits(const AccumulateInputs& in, const CategoryOrders& orders);
+
 }  // namespace mt::detection
