@@ -266,6 +266,9 @@ constexpr int64_t kDetectionNs = 2;
 
 }  // namespace
 
+namespace {
+
+// Every (category, area range) task, on the pool.
 void accumulate_cells(const AccumulateInputs& in, const AccumulateOutputs& out) {
   const CategoryOrders orders = sort_categories(in);
   const ScoreOrderBits bits = score_order_bits(in, orders);
@@ -280,6 +283,33 @@ void accumulate_cells(const AccumulateInputs& in, const AccumulateOutputs& out) 
           accumulate_task(in, out, orders, bits, task / in.ranges, task % in.ranges, scratch);
         }
       });
+}
+
+}  // namespace
+
+std::tuple<at::Tensor, at::Tensor, at::Tensor> accumulate_flags(
+    const at::Tensor& scores, const at::Tensor& recall_thresholds, const uint64_t* matched,
+    const uint64_t* ignored, const int64_t* offsets, int64_t cells, const int64_t* regular,
+    int64_t ranges, int64_t thresholds, int64_t num_categories, at::IntArrayRef max_detections) {
+  auto [precision, recall, score_out] = accumulate_outputs(
+      scores.options(), ranges, thresholds, num_categories, recall_thresholds, max_detections);
+  const AccumulateInputs in{scores.const_data_ptr<double>(),
+                            recall_thresholds.const_data_ptr<double>(),
+                            matched,
+                            ignored,
+                            offsets,
+                            regular,
+                            scores.size(0),
+                            thresholds,
+                            recall_thresholds.size(0),
+                            num_categories,
+                            cells / num_categories,
+                            ranges,
+                            max_detections.data(),
+                            static_cast<int64_t>(max_detections.size())};
+  accumulate_cells(in, AccumulateOutputs{precision.data_ptr<double>(), recall.data_ptr<double>(),
+                                         score_out.data_ptr<double>()});
+  return {precision, recall, score_out};
 }
 
 namespace {
@@ -303,32 +333,16 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> coco_accumulate_cpu(
   check_accumulate_data(op, offsets.const_data_ptr<int64_t>(), cells,
                         scores.const_data_ptr<double>(), thresholds.const_data_ptr<double>(),
                         thresholds.size(0));
-  auto [precision, recall, score_out] =
-      accumulate_outputs(matched.options(), matched.size(0), matched.size(1), num_categories,
-                         recall_thresholds, max_detections);
   const int64_t A = matched.size(0), T = matched.size(1), D = scores.size(0);
   const int64_t W = flag_words(A, T);
   const auto matched_words = uninitialized_words(D * W);
   const auto ignored_words = uninitialized_words(D * W);
   pack_flags(matched_c.const_data_ptr<bool>(), A * T, D, matched_words.get());
   pack_flags(ignored_c.const_data_ptr<bool>(), A * T, D, ignored_words.get());
-  const AccumulateInputs in{scores.const_data_ptr<double>(),
-                            thresholds.const_data_ptr<double>(),
-                            matched_words.get(),
-                            ignored_words.get(),
-                            offsets.const_data_ptr<int64_t>(),
-                            regular_c.const_data_ptr<int64_t>(),
-                            D,
-                            T,
-                            thresholds.size(0),
-                            num_categories,
-                            cells / num_categories,
-                            A,
-                            max_detections.data(),
-                            static_cast<int64_t>(max_detections.size())};
-  accumulate_cells(in, AccumulateOutputs{precision.data_ptr<double>(), recall.data_ptr<double>(),
-                                         score_out.data_ptr<double>()});
-  return {precision, recall, score_out};
+  return accumulate_flags(scores, thresholds, matched_words.get(), ignored_words.get(),
+                          offsets.const_data_ptr<int64_t>(), cells,
+                          regular_c.const_data_ptr<int64_t>(), A, T, num_categories,
+                          max_detections);
 }
 
 }  // namespace

@@ -122,8 +122,14 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> accumulate_outputs(
 void check_accumulate_data(const char* op, const int64_t* offsets, int64_t cells,
                            const double* scores, const double* recall_thresholds, int64_t points);
 
-// Every (category, area range) task, on the pool.
-void accumulate_cells(const AccumulateInputs& in, const AccumulateOutputs& out);
+// The accumulation of flag words into new outputs (accumulate_outputs'),
+// every (category, area range) task on the pool. `scores` [D] and
+// `recall_thresholds` [R] contiguous, checked (check_accumulate_data);
+// `offsets` [cells + 1], `regular` [A, cells].
+std::tuple<at::Tensor, at::Tensor, at::Tensor> accumulate_flags(
+    const at::Tensor& scores, const at::Tensor& recall_thresholds, const uint64_t* matched,
+    const uint64_t* ignored, const int64_t* offsets, int64_t cells, const int64_t* regular,
+    int64_t ranges, int64_t thresholds, int64_t num_categories, at::IntArrayRef max_detections);
 
 // ---- the accumulation's score order (coco_score_order.cpp) -------------------
 

@@ -162,25 +162,8 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> coco_match_accumulate_cpu(
   const auto regular =
       std::make_unique_for_overwrite<int64_t[]>(static_cast<size_t>(A * match.cells));
   match_cells(match, matched.get(), ignored.get(), regular.get());
-  auto [precision, recall, score_out] = accumulate_outputs(
-      dt_scores.options(), A, T, num_categories, recall_thresholds, max_detections);
-  const AccumulateInputs in{scores.const_data_ptr<double>(),
-                            points.const_data_ptr<double>(),
-                            matched.get(),
-                            ignored.get(),
-                            match.dt_offsets,
-                            regular.get(),
-                            D,
-                            T,
-                            points.size(0),
-                            num_categories,
-                            match.cells / num_categories,
-                            A,
-                            max_detections.data(),
-                            static_cast<int64_t>(max_detections.size())};
-  accumulate_cells(in, AccumulateOutputs{precision.data_ptr<double>(), recall.data_ptr<double>(),
-                                         score_out.data_ptr<double>()});
-  return {precision, recall, score_out};
+  return accumulate_flags(scores, points, matched.get(), ignored.get(), match.dt_offsets,
+                          match.cells, regular.get(), A, T, num_categories, max_detections);
 }
 
 }  // namespace
