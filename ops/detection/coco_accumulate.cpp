@@ -264,10 +264,6 @@ void accumulate_task(const AccumulateInputs& in, const AccumulateOutputs& out,
 // A task costs about this much per detection, per threshold and max-detections value.
 constexpr int64_t kDetectionNs = 2;
 
-}  // namespace
-
-namespace {
-
 // Every (category, area range) task, on the pool.
 void accumulate_cells(const AccumulateInputs& in, const AccumulateOutputs& out) {
   const CategoryOrders orders = sort_categories(in);

@@ -25,7 +25,6 @@
 #include <memory>
 #include <optional>
 #include <tuple>
-#include <type_traits>
 #include <vector>
 
 #include <torch_mt/parallel.h>
@@ -69,45 +68,45 @@ void check_arguments(Kernel kernel, const at::Tensor& dt_boxes, const at::Tensor
 // A row's copy costs about this much.
 constexpr int64_t kGatherNs = 10;
 
-// Rows order[i] of `values` (contiguous, rows of any width), on the pool.
-// The indices are checked first: each in [0, rows).
-at::Tensor gather_rows(const at::Tensor& values, const at::Tensor& order, const char* name,
-                       const char* order_name) {
+// A packed order, contiguous, its indices checked once: each a row of `rows`.
+at::Tensor checked_order(const at::Tensor& order, const char* order_name, const at::Tensor& rows,
+                         const char* rows_name) {
   const char* op = kMatchAccumulate;
-  const at::Tensor source = contiguous_on_pool(values, op, name);
-  const at::Tensor indices = contiguous_on_pool(order, op, order_name);
-  const int64_t rows = source.size(0), count = indices.size(0);
-  const int64_t* index = indices.const_data_ptr<int64_t>();
-  check_indices(op, index, count, order_name, rows, name);
+  at::Tensor indices = contiguous_on_pool(order, op, order_name);
+  check_indices(op, indices.const_data_ptr<int64_t>(), indices.size(0), order_name, rows.size(0),
+                rows_name);
+  return indices;
+}
+
+// Rows index[0..count) of `from`, kBytes each, into `to`, on the pool. The
+// size is a constant, so each row is copied inline: a memcpy of a size known
+// only at run time is a libc call per row.
+template <size_t kBytes>
+void copy_rows(const char* from, const int64_t* index, int64_t count, char* to) {
+  parallel_for(0, count, grain_for(kGatherNs), [&](int64_t first, int64_t last) {
+    for (int64_t i = first; i < last; ++i) {
+      std::memcpy(to + i * kBytes, from + index[i] * kBytes, kBytes);
+    }
+  });
+}
+
+// Rows order[i] of `values` (a checked_order of its rows). The columns'
+// rows are 1 (bool), 8 (one number) or 32 bytes (a box): coco_match's
+// argument checks fix their shapes and dtypes.
+at::Tensor gather_rows(const at::Tensor& values, const at::Tensor& order, const char* name) {
+  const at::Tensor source = contiguous_on_pool(values, kMatchAccumulate, name);
   std::vector<int64_t> shape = source.sizes().vec();
-  shape[0] = count;
+  shape[0] = order.size(0);
   at::Tensor out = at::empty(shape, source.options());
-  const auto row_bytes = static_cast<size_t>(source.numel() / std::max<int64_t>(rows, 1)) *
-                         static_cast<size_t>(source.element_size());
+  const int64_t row_bytes = c10::multiply_integers(source.sizes().slice(1)) * source.element_size();
   const auto* from = static_cast<const char*>(source.const_data_ptr());
+  const int64_t* index = order.const_data_ptr<int64_t>();
   auto* to = static_cast<char*>(out.data_ptr());
-  // A fixed size per row (the columns' 1, 8 and 32 bytes) is copied inline;
-  // a size known only at run time is a call to memcpy per row.
-  const auto copy_rows = [&](auto row_size) {
-    constexpr size_t kBytes = decltype(row_size)::value;
-    parallel_for(0, count, grain_for(kGatherNs), [&](int64_t first, int64_t last) {
-      for (int64_t i = first; i < last; ++i) {
-        std::memcpy(to + i * kBytes, from + index[i] * kBytes, kBytes);
-      }
-    });
-  };
-  if (row_bytes == 1) {
-    copy_rows(std::integral_constant<size_t, 1>{});
-  } else if (row_bytes == 8) {
-    copy_rows(std::integral_constant<size_t, 8>{});
-  } else if (row_bytes == 32) {
-    copy_rows(std::integral_constant<size_t, 32>{});
-  } else {
-    parallel_for(0, count, grain_for(kGatherNs), [&](int64_t first, int64_t last) {
-      for (int64_t i = first; i < last; ++i) {
-        std::memcpy(to + i * row_bytes, from + index[i] * row_bytes, row_bytes);
-      }
-    });
+  switch (row_bytes) {
+    case 1: copy_rows<1>(from, index, order.size(0), to); break;
+    case 8: copy_rows<8>(from, index, order.size(0), to); break;
+    case 32: copy_rows<32>(from, index, order.size(0), to); break;
+    default: TORCH_INTERNAL_ASSERT(false, name, ": rows of ", row_bytes, " bytes");
   }
   return out;
 }
@@ -140,15 +139,16 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> coco_match_accumulate_cpu(
   check_arguments(Kernel::kCpu, dt_boxes, dt_areas, dt_scores, dt_order, dt_offsets, gt_boxes,
                   gt_areas, gt_crowd, gt_ignore, gt_ids, gt_order, gt_offsets, area_ranges,
                   iou_thresholds, ious, num_categories, recall_thresholds, max_detections);
-  // One after the other: the first bad index is reported against dt_boxes / gt_boxes.
-  const at::Tensor boxes = gather_rows(dt_boxes, dt_order, "dt_boxes", "dt_order");
-  const at::Tensor areas = gather_rows(dt_areas, dt_order, "dt_areas", "dt_order");
-  const at::Tensor scores = gather_rows(dt_scores, dt_order, "dt_scores", "dt_order");
-  const at::Tensor truth_boxes = gather_rows(gt_boxes, gt_order, "gt_boxes", "gt_order");
-  const at::Tensor truth_areas = gather_rows(gt_areas, gt_order, "gt_areas", "gt_order");
-  const at::Tensor crowd = gather_rows(gt_crowd, gt_order, "gt_crowd", "gt_order");
-  const at::Tensor ignore = gather_rows(gt_ignore, gt_order, "gt_ignore", "gt_order");
-  const at::Tensor ids = gather_rows(gt_ids, gt_order, "gt_ids", "gt_order");
+  const at::Tensor dt_rows = checked_order(dt_order, "dt_order", dt_boxes, "dt_boxes");
+  const at::Tensor gt_rows = checked_order(gt_order, "gt_order", gt_boxes, "gt_boxes");
+  const at::Tensor boxes = gather_rows(dt_boxes, dt_rows, "dt_boxes");
+  const at::Tensor areas = gather_rows(dt_areas, dt_rows, "dt_areas");
+  const at::Tensor scores = gather_rows(dt_scores, dt_rows, "dt_scores");
+  const at::Tensor truth_boxes = gather_rows(gt_boxes, gt_rows, "gt_boxes");
+  const at::Tensor truth_areas = gather_rows(gt_areas, gt_rows, "gt_areas");
+  const at::Tensor crowd = gather_rows(gt_crowd, gt_rows, "gt_crowd");
+  const at::Tensor ignore = gather_rows(gt_ignore, gt_rows, "gt_ignore");
+  const at::Tensor ids = gather_rows(gt_ids, gt_rows, "gt_ids");
   const PreparedMatch prepared =
       prepare_match(op, boxes, areas, dt_offsets, truth_boxes, truth_areas, crowd, ignore, ids,
                     gt_offsets, area_ranges, iou_thresholds, ious);
