@@ -5,6 +5,7 @@ The reference is a textbook Levenshtein dynamic programme in plain Python.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Optional
@@ -308,15 +309,32 @@ def _text_args(draw: st.DrawFn, pairwise: bool, large: bool = False) -> tuple:
     (they have no UTF-8 form: str[] cannot carry them)."""
     alphabet = draw(st.lists(st.characters(codec="utf-8"), min_size=1, max_size=4, unique=True))
     if large:  # enough pairs (rows) or cells (grid) to fan out over many chunks
-        texts = st.text(st.sampled_from(alphabet), min_size=10, max_size=40)
         sizes = (st.integers(20, 40), st.integers(20, 40)) if pairwise else (st.integers(200, 400),)
-    else:
-        texts = st.text(st.sampled_from(alphabet), max_size=10)
-        sizes = (st.integers(0, 5), st.integers(0, 5)) if pairwise else (st.integers(0, 5),)
-    counts = [draw(size) for size in sizes]
-    count_a, count_b = counts if pairwise else counts * 2
+        count_a, count_b = _counts(draw, sizes, pairwise)
+        # Drawn character by character, 400 texts of 40 overrun Hypothesis's
+        # buffer: most examples were discarded and each took seconds. The
+        # lists pick from a drawn pool of texts instead.
+        pool = draw(
+            st.lists(
+                st.text(st.sampled_from(alphabet), min_size=10, max_size=40),
+                min_size=1,
+                max_size=12,
+            )
+        )
+        rng = random.Random(draw(st.integers(0, 2**32 - 1)))  # one draw, not one per call
+        a = [rng.choice(pool) for _ in range(count_a)]
+        return a, [rng.choice(pool) for _ in range(count_b)], draw(_MAX_DISTANCES)
+    texts = st.text(st.sampled_from(alphabet), max_size=10)
+    sizes = (st.integers(0, 5), st.integers(0, 5)) if pairwise else (st.integers(0, 5),)
+    count_a, count_b = _counts(draw, sizes, pairwise)
     a = draw(st.lists(texts, min_size=count_a, max_size=count_a))
     return a, draw(st.lists(texts, min_size=count_b, max_size=count_b)), draw(_MAX_DISTANCES)
+
+
+def _counts(draw: st.DrawFn, sizes: tuple, pairwise: bool) -> tuple[int, int]:
+    """The two lists' lengths: drawn apart for a grid, one length for pairs."""
+    counts = [draw(size) for size in sizes]
+    return tuple(counts) if pairwise else (counts[0], counts[0])
 
 
 def _text_bad_inputs(op: str, pairwise: bool) -> Callable[[tuple], list[BadInput]]:

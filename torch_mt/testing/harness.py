@@ -279,30 +279,40 @@ def check_torchscript_save_then_load_in_fresh_process(spec: OpSpec) -> None:
         scripted = torch.jit.script(module.CallsOp())
         torch.jit.save(scripted, directory / "model.pt")
 
+        # The examples are checked here first, then all of them in one fresh
+        # interpreter: starting one (import torch, then the setup) costs more
+        # than the examples themselves.
+        examples: list[tuple[Any, Any]] = []
+
         @_harness_settings(max_examples=2)
         @given(args=spec.sample_args(large=True))
         def check(args):
             expected = spec.op(*args)
             assert_identical(scripted(*args), expected)
-            torch.save(args, directory / "args.pt")
-            loader = _fresh_process_loader(spec.setup_code, directory)
-            subprocess.run([sys.executable, "-c", loader], check=True, timeout=120)
-            assert_identical(torch.load(directory / "out.pt"), expected)
+            examples.append((args, expected))
 
         check()
+        torch.save([args for args, _ in examples], directory / "args.pt")
+        loader = _fresh_process_loader(spec.setup_code, directory)
+        subprocess.run([sys.executable, "-c", loader], check=True, timeout=120)
+        outputs = torch.load(directory / "out.pt")
+        assert len(outputs) == len(examples), f"{spec.name}: {len(outputs)} outputs"
+        for output, (_, expected) in zip(outputs, examples):
+            assert_identical(output, expected)
 
 
 def _fresh_process_loader(setup_code: str, directory: pathlib.Path) -> str:
     """The script the fresh interpreter runs: the spec's setup (any number of
-    lines, at any indentation), then load, run and save. Lines are joined,
-    not pasted into an indented template, so a multi-line setup stays valid."""
+    lines, at any indentation), then load, run every example and save. Lines
+    are joined, not pasted into an indented template, so a multi-line setup
+    stays valid."""
     return "\n".join(
         [
             "import torch",
             textwrap.dedent(setup_code),
             f"model = torch.jit.load({str(directory / 'model.pt')!r})",
-            f"args = torch.load({str(directory / 'args.pt')!r})",
-            f"torch.save(model(*args), {str(directory / 'out.pt')!r})",
+            f"examples = torch.load({str(directory / 'args.pt')!r})",
+            f"torch.save([model(*args) for args in examples], {str(directory / 'out.pt')!r})",
         ]
     )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import random
 from collections.abc import Sequence
 from typing import Optional
 
@@ -55,6 +56,10 @@ def with_layout(tensor: Tensor, layout: str) -> Tensor:
     raise ValueError(f"unknown layout {layout!r}; expected one of {LAYOUTS}")
 
 
+# Above this many tokens, a batch is generated from a drawn seed.
+_DRAWN_ONE_BY_ONE = 256
+
+
 @st.composite
 def padded_sequences(
     draw: st.DrawFn,
@@ -75,19 +80,22 @@ def padded_sequences(
     width = draw(st.integers(min_width, max_width))
     low, high = _INT_RANGES[dtype]
     alphabet = draw(st.lists(st.integers(low, high), min_size=1, max_size=4, unique=True))
-    symbols = st.sampled_from(alphabet)
-    tokens = torch.tensor(
-        draw(
-            st.lists(
-                st.lists(symbols, min_size=width, max_size=width), min_size=batch, max_size=batch
-            )
-        ),
-        dtype=dtype,
-    ).reshape(batch, width)
-    lengths = torch.tensor(
-        draw(st.lists(st.integers(0, width), min_size=batch, max_size=batch)), dtype=torch.int64
-    )
-    return tokens, lengths
+    if batch * width <= _DRAWN_ONE_BY_ONE:
+        symbols = st.sampled_from(alphabet)
+        rows = st.lists(
+            st.lists(symbols, min_size=width, max_size=width), min_size=batch, max_size=batch
+        )
+        lengths = st.lists(st.integers(0, width), min_size=batch, max_size=batch)
+        tokens, lengths = draw(rows), draw(lengths)
+    else:
+        # Thousands of single draws overrun Hypothesis's buffer (examples are
+        # discarded, each after seconds); a large batch comes from a drawn
+        # seed instead, and shrinks no further than its size and alphabet.
+        rng = random.Random(draw(st.integers(0, 2**32 - 1)))  # one draw, not one per call
+        tokens = [[rng.choice(alphabet) for _ in range(width)] for _ in range(batch)]
+        lengths = [rng.randint(0, width) for _ in range(batch)]
+    tokens = torch.tensor(tokens, dtype=dtype).reshape(batch, width)
+    return tokens, torch.tensor(lengths, dtype=torch.int64)
 
 
 def rows_of(tokens: Tensor, lengths: Optional[Tensor] = None) -> list[list[int]]:
