@@ -30,6 +30,7 @@
 #include <string_view>
 #include <vector>
 
+#include <torch_mt/parallel.h>
 #include "coco_json_records.h"
 
 namespace mt::detection {
@@ -200,12 +201,19 @@ at::Tensor column_of(const std::vector<Chunk>& chunks, size_t f, const Field& fi
                                                                         : at::kDouble;
   at::Tensor out = status || field.numbers == 1 ? at::empty({records}, dtype)
                                                 : at::empty({records, field.numbers}, dtype);
-  auto* bytes = static_cast<char*>(out.data_ptr());
-  for (const Chunk& chunk : chunks) {
-    const auto& source = status ? chunk.status[f] : chunk.values[f];
-    std::memcpy(bytes, source.data(), source.size());
-    bytes += source.size();
+  // The chunks' parts are copied on the pool, as they were parsed (28 MB
+  // for the bbox detections of 5000 images).
+  std::vector<size_t> starts(chunks.size() + 1, 0);
+  for (size_t c = 0; c < chunks.size(); ++c) {
+    starts[c + 1] = starts[c] + (status ? chunks[c].status[f] : chunks[c].values[f]).size();
   }
+  auto* bytes = static_cast<char*>(out.data_ptr());
+  parallel_for(0, static_cast<int64_t>(chunks.size()), 1, [&](int64_t first, int64_t last) {
+    for (int64_t c = first; c < last; ++c) {
+      const auto& source = status ? chunks[c].status[f] : chunks[c].values[f];
+      std::memcpy(bytes + starts[c], source.data(), source.size());
+    }
+  });
   return out;
 }
 
@@ -334,7 +342,8 @@ TORCH_LIBRARY_FRAGMENT(mt, m) {
   // the JSON file `source`, or from `text` (its bytes) when given; `what`
   // names the file in errors ("gt", "dt"); a list of more than
   // `chunk_bytes` is cut into chunks of about that many bytes, parsed on the
-  // pool (1 MB: a parser's set-up is then negligible). Returns each field's
+  // pool at any thread count (1 MB: a parser's set-up is then negligible,
+  // and its structural index stays in cache). Returns each field's
   // column (and after an optional field its status; after a segmentation
   // field, its texts, numbers and polygon lengths), then one byte a list:
   // whether the file has it.

@@ -180,7 +180,7 @@ bool read_value(od::value& value, const Field& field, char* out) {
 
 // The records of `chunk` into its columns (`text`/`capacity`: the buffer).
 void parse_chunk(Chunk& chunk, const char* text, size_t capacity,
-                 const std::vector<const Field*>& fields) {
+                 const std::vector<const Field*>& fields, od::parser& parser) {
   simdjson::padded_string copy;
   simdjson::padded_string_view json;
   if (chunk.bracketed) {  // in place: '[' elements ']' and the buffer's padding after
@@ -215,7 +215,6 @@ void parse_chunk(Chunk& chunk, const char* text, size_t capacity,
     chunk.failed_byte = byte_of(record_start);
     chunk.message = std::move(message);
   };
-  od::parser parser;
   od::document document;
   od::array records;
   if (parser.iterate(json).get(document) != simdjson::SUCCESS ||

@@ -76,9 +76,10 @@ struct Chunk {
 };
 
 // The records of `chunk` into its columns; `text` is the buffer, readable
-// for `capacity` bytes (coco_json_records.cpp).
+// for `capacity` bytes; `parser` may have parsed other chunks before
+// (coco_json_records.cpp).
 void parse_chunk(Chunk& chunk, const char* text, size_t capacity,
-                 const std::vector<const Field*>& fields);
+                 const std::vector<const Field*>& fields, simdjson::ondemand::parser& parser);
 
 // JSON's whitespace (RFC 8259: space, tab, line feed, carriage return;
 // not std::isspace's vertical tab and form feed, which are not JSON).
@@ -91,7 +92,8 @@ const char* python_type_of(std::string_view token);
 // `text` is writable and readable for `capacity` bytes, at least the
 // parser's padding past its end) as chunks in order: each chunk's columns,
 // or the first failing chunk's error, the same for any thread count.
-// Chunks are about `chunk_bytes` long or more (tests make them small);
+// Chunks are about `chunk_bytes` long or more, at any thread count (tests
+// make them small);
 // coco_json_chunks.cpp.
 std::vector<Chunk> read_list(char* text, size_t capacity, std::string_view list,
                              const std::vector<const Field*>& fields, int64_t chunk_bytes);
