@@ -16,6 +16,7 @@
 #include <torch/library.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cfloat>
 #include <cmath>
 #include <cstring>
@@ -61,14 +62,41 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> accumulate_outputs(
   const auto reals = options.dtype(at::kDouble);
   const c10::SymInt points = recall_thresholds.sym_size(0);
   const auto m = static_cast<int64_t>(max_detections.size());
-  return {at::full_symint({thresholds, points, num_categories, ranges, m}, -1.0, reals),
-          at::full_symint({thresholds, num_categories, ranges, m}, -1.0, reals),
-          at::full_symint({thresholds, points, num_categories, ranges, m}, -1.0, reals)};
+  std::tuple<at::Tensor, at::Tensor, at::Tensor> out = {
+      at::empty_symint({thresholds, points, num_categories, ranges, m}, reals),
+      at::empty_symint({thresholds, num_categories, ranges, m}, reals),
+      at::empty_symint({thresholds, points, num_categories, ranges, m}, reals)};
+  if (options.device().is_cpu()) {
+    // -1 (no detection) on the pool, not by at::full: ATen's fill of these
+    // 8 MB starts its own OpenMP team on the calling thread, whose threads
+    // then spin for milliseconds on the cores the accumulation runs on.
+    for (at::Tensor* tensor : {&std::get<0>(out), &std::get<1>(out), &std::get<2>(out)}) {
+      double* values = tensor->data_ptr<double>();
+      parallel_for(0, tensor->numel(), grain_for(1), [&](int64_t first, int64_t last) {
+        std::fill(values + first, values + last, -1.0);
+      });
+    }
+  }
+  return out;
 }
 
 void check_accumulate_data(const char* op, const int64_t* offsets, int64_t cells,
                            const double* scores, const double* recall_thresholds, int64_t points) {
-  for (int64_t c = 0; c < cells; ++c) {
+  // Looked for on the pool, then the first bad score named by a serial pass:
+  // the error is the same for any thread count.
+  std::atomic<bool> found{false};
+  parallel_for(0, cells, grain_for(4), [&](int64_t first, int64_t last) {
+    bool good = true;
+    for (int64_t c = first; c < last; ++c) {
+      for (int64_t d = offsets[c]; d < offsets[c + 1]; ++d) {
+        good &= !std::isnan(scores[d]) && (d == offsets[c] || scores[d] <= scores[d - 1]);
+      }
+    }
+    if (!good) {
+      found.store(true, std::memory_order_relaxed);
+    }
+  });
+  for (int64_t c = 0; found.load() && c < cells; ++c) {
     for (int64_t d = offsets[c]; d < offsets[c + 1]; ++d) {
       TORCH_CHECK_VALUE(!std::isnan(scores[d]), op, ": dt_scores[", d, "] is NaN");
       TORCH_CHECK_VALUE(d == offsets[c] || scores[d] <= scores[d - 1], op, ": dt_scores[", d,
