@@ -52,6 +52,18 @@ enum SegmentationForm : int64_t {
   kCountsNotNumbers = 8,
 };
 
+// What a record does wrong. `of_kind`: the value is well-formed JSON, of
+// another kind than the field's (an optional field then only says so).
+struct Failure {
+  std::string message;
+  bool of_kind = false;
+};
+
+// One value of `field`'s kind into `out`; false when it is of another kind
+// (the caller names what was expected), Failure for malformed JSON or a
+// kind's own error (coco_json_values.cpp).
+bool read_value(simdjson::ondemand::value& value, const Field& field, char* out);
+
 // Reads one segmentation value into `row` and `out`; false when its JSON is
 // malformed (coco_json_segmentation.cpp).
 bool read_segmentation(simdjson::ondemand::value& value, int64_t* row, Segmentations& out);
