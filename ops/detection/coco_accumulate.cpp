@@ -16,7 +16,6 @@
 #include <torch/library.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cfloat>
 #include <cmath>
 #include <cstring>
@@ -82,29 +81,23 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> accumulate_outputs(
 
 void check_accumulate_data(const char* op, const int64_t* offsets, int64_t cells,
                            const double* scores, const double* recall_thresholds, int64_t points) {
-  // Looked for on the pool, then the first bad score named by a serial pass:
-  // the error is the same for any thread count.
-  std::atomic<bool> found{false};
+  // On the pool; ItemErrors keeps the lowest failing chunk's error, which
+  // names the first bad score whatever the thread count.
+  ItemErrors errors;
   parallel_for(0, cells, grain_for(4), [&](int64_t first, int64_t last) {
-    bool good = true;
-    for (int64_t c = first; c < last; ++c) {
-      for (int64_t d = offsets[c]; d < offsets[c + 1]; ++d) {
-        good &= !std::isnan(scores[d]) && (d == offsets[c] || scores[d] <= scores[d - 1]);
+    errors.run(first, [&] {
+      for (int64_t c = first; c < last; ++c) {
+        for (int64_t d = offsets[c]; d < offsets[c + 1]; ++d) {
+          TORCH_CHECK_VALUE(!std::isnan(scores[d]), op, ": dt_scores[", d, "] is NaN");
+          TORCH_CHECK_VALUE(d == offsets[c] || scores[d] <= scores[d - 1], op, ": dt_scores[", d,
+                            "] = ", scores[d], " is above dt_scores[", d - 1, "] = ", scores[d - 1],
+                            " in the same cell ", c,
+                            " (each cell's detections come by score, descending)");
+        }
       }
-    }
-    if (!good) {
-      found.store(true, std::memory_order_relaxed);
-    }
+    });
   });
-  for (int64_t c = 0; found.load() && c < cells; ++c) {
-    for (int64_t d = offsets[c]; d < offsets[c + 1]; ++d) {
-      TORCH_CHECK_VALUE(!std::isnan(scores[d]), op, ": dt_scores[", d, "] is NaN");
-      TORCH_CHECK_VALUE(d == offsets[c] || scores[d] <= scores[d - 1], op, ": dt_scores[", d,
-                        "] = ", scores[d], " is above dt_scores[", d - 1, "] = ", scores[d - 1],
-                        " in the same cell ", c,
-                        " (each cell's detections come by score, descending)");
-    }
-  }
+  errors.rethrow();
   for (int64_t r = 0; r < points; ++r) {
     TORCH_CHECK_VALUE(!std::isnan(recall_thresholds[r]), op, ": recall_thresholds[", r, "] is NaN");
   }

@@ -4,8 +4,6 @@
 // copies.
 #include <ATen/ATen.h>
 
-#include <atomic>
-
 #include <cmath>
 #include <optional>
 
@@ -84,24 +82,20 @@ void check_match_arguments(const char* op, Kernel kernel, const at::Tensor& dt_b
 namespace {
 
 // CPU: finite boxes, areas and thresholds (NaN would make every comparison
-// false). Looked for on the pool, then the first one named by a serial pass:
-// the error is the same for any thread count.
+// false), checked on the pool; ItemErrors keeps the lowest failing chunk's
+// error, which names the first bad value whatever the thread count.
 void check_finite(const char* op, const double* values, int64_t count, int64_t per_item,
                   const char* name) {
-  std::atomic<bool> found{false};
+  ItemErrors errors;
   parallel_for(0, count * per_item, grain_for(1), [&](int64_t first, int64_t last) {
-    bool finite = true;
-    for (int64_t i = first; i < last; ++i) {
-      finite &= std::isfinite(values[i]);
-    }
-    if (!finite) {
-      found.store(true, std::memory_order_relaxed);
-    }
+    errors.run(first, [&] {
+      for (int64_t i = first; i < last; ++i) {
+        TORCH_CHECK_VALUE(std::isfinite(values[i]), op, ": ", name, "[", i / per_item,
+                          "] is NaN or infinite");
+      }
+    });
   });
-  for (int64_t i = 0; found.load() && i < count * per_item; ++i) {
-    TORCH_CHECK_VALUE(std::isfinite(values[i]), op, ": ", name, "[", i / per_item,
-                      "] is NaN or infinite");
-  }
+  errors.rethrow();
 }
 
 }  // namespace
