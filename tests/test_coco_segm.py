@@ -236,7 +236,11 @@ BOXED = {"bbox": [0, 0, 3, 3]}
             r"dt\[0\]\['segmentation'\] has size \[9, 10\], but its image is \[10, 10\]",
         ),
         ([DT, _rle_of([10, 10], "e1~4")], r"coco_rle_from_strings: item 1 is not a COCO RLE"),
-        ([_rle_of([10, 10], [3, 4])], r"RLE 0's runs cover 7 pixels, its size \(10, 10\) has 100"),
+        (
+            [_rle_of([10, 10], [3, 4])],
+            r"dt\[0\]\['segmentation'\] has runs that cover 7 pixels, but its image has 100",
+        ),
+        ([_rle_of([10, 10], [3, -4])], r"dt\[0\]\['segmentation'\] has a count that is not"),
         ([_with(segmentation={"size": [10, 10]})], r"dt\[0\]\['segmentation'\] has no 'counts'"),
         (
             [_with(**BOXED, segmentation=[[1, 2]])],

@@ -157,6 +157,51 @@ std::pair<uint32_t, uint32_t> walk(const int64_t* a, int64_t a_runs, const int64
   return {shared, united};
 }
 
+// The ones two RLEs share, counted only where both have some:
+// [window_begin, window_end), their ones' extents' overlap. Equal to the
+// walk's intersection when either RLE is regular (RunExtent) and neither
+// passes 2^31 pixels, for then the walk never stops early or wraps; the
+// union is then the two areas less it. Each list is skipped to the window
+// by summing, then their runs of ones are merged, a step per run of ones.
+uint32_t shared_ones(const int64_t* a, int64_t a_runs, const int64_t* b, int64_t b_runs,
+                     int64_t window_begin, int64_t window_end) {
+  struct Ones {  // the runs of ones of one list, in order
+    const int64_t* runs;
+    int64_t count;
+    int64_t next = 1;              // the run after the current run of ones
+    int64_t begin = 0, end = 0;    // the current run of ones
+    void skip_to(int64_t pixel) {  // the first run of ones ending after `pixel`
+      int64_t at = runs[0];
+      while (next < count && at + runs[next] <= pixel) {
+        at += runs[next] + (next + 1 < count ? runs[next + 1] : 0);
+        next += 2;
+      }
+      begin = at;
+      end = next < count ? at + runs[next] : at;
+      next += 1;
+    }
+    void step() {  // the next run of ones (empty past the end)
+      begin = end + (next < count ? runs[next] : 0);
+      end = next + 1 < count ? begin + runs[next + 1] : begin;
+      next += 2;
+    }
+    bool done() const { return next > count; }  // past the last run of ones
+  };
+  Ones p{a, a_runs}, q{b, b_runs};
+  p.skip_to(window_begin);
+  q.skip_to(window_begin);
+  int64_t shared = 0;
+  while (p.begin < window_end && q.begin < window_end && !p.done() && !q.done()) {
+    shared += std::max<int64_t>(0, std::min(p.end, q.end) - std::max(p.begin, q.begin));
+    if (p.end < q.end) {
+      p.step();
+    } else {
+      q.step();
+    }
+  }
+  return static_cast<uint32_t>(shared);
+}
+
 // rleArea: the ones, in 32-bit unsigned arithmetic.
 uint32_t ones_of(const int64_t* runs, int64_t count) {
   uint32_t ones = 0;
@@ -164,14 +209,6 @@ uint32_t ones_of(const int64_t* runs, int64_t count) {
     ones += static_cast<uint32_t>(runs[r]);
   }
   return ones;
-}
-
-int64_t pixels_of(const int64_t* runs, int64_t count) {
-  int64_t pixels = 0;
-  for (int64_t r = 0; r < count; ++r) {
-    pixels += runs[r];
-  }
-  return pixels;
 }
 
 void check_iou_arguments(Kernel kernel, const at::Tensor& dt_counts, const at::Tensor& dt_offsets,
@@ -222,15 +259,25 @@ at::Tensor coco_mask_iou_cpu(const at::Tensor& dt_counts, const at::Tensor& dt_o
   const int64_t *d_runs = dc.const_data_ptr<int64_t>(), *g_runs = gc.const_data_ptr<int64_t>(),
                 *dt_index = pd.const_data_ptr<int64_t>(), *gt_index = pg.const_data_ptr<int64_t>();
   const bool* is_crowd = crowd.const_data_ptr<bool>();
-  const RunSpans d_at =
-      check_runs(op, d_runs, dc.size(0), dof, detections, "dt_counts", "dt_offsets");
-  const RunSpans g_at = check_runs(op, g_runs, gc.size(0), gof, truths, "gt_counts", "gt_offsets");
+  const RunSpans d_at = check_spans(op, dc.size(0), dof, detections, "dt_offsets");
+  const RunSpans g_at = check_spans(op, gc.size(0), gof, truths, "gt_offsets");
   check_indices(op, dt_index, pairs, "pair_dt", detections, "the detections");
   check_indices(op, gt_index, pairs, "pair_gt", truths, "the ground-truth masks");
+  // One pass over each mask a pair reads, not one per pair: its pixels,
+  // where its ones lie.
+  std::vector<bool> d_wanted(static_cast<size_t>(detections)),
+      g_wanted(static_cast<size_t>(truths));
+  for (int64_t p = 0; p < pairs; ++p) {
+    d_wanted[dt_index[p]] = true;
+    g_wanted[gt_index[p]] = true;
+  }
+  const std::vector<RunExtent> d_extent =
+      run_extents(op, d_runs, dc.size(0), d_at, detections, "dt_counts", d_wanted);
+  const std::vector<RunExtent> g_extent =
+      run_extents(op, g_runs, gc.size(0), g_at, truths, "gt_counts", g_wanted);
   for (int64_t p = 0; p < pairs; ++p) {  // the walk needs masks of one size
     const int64_t i = dt_index[p], j = gt_index[p];
-    const int64_t dt_pixels = pixels_of(d_runs + d_at.begin(i), d_at.size(i));
-    const int64_t gt_pixels = pixels_of(g_runs + g_at.begin(j), g_at.size(j));
+    const int64_t dt_pixels = d_extent[i].pixels, gt_pixels = g_extent[j].pixels;
     TORCH_CHECK_VALUE(dt_pixels == gt_pixels, op, ": pair ", p, " compares a mask of ", dt_pixels,
                       " pixels (detection ", i, ") with one of ", gt_pixels, " (ground truth ", j,
                       ")");
@@ -242,9 +289,21 @@ at::Tensor coco_mask_iou_cpu(const at::Tensor& dt_counts, const at::Tensor& dt_o
   parallel_for(0, pairs, grain_for(4 * typical + 20), [&](int64_t first, int64_t last) {
     for (int64_t p = first; p < last; ++p) {
       const int64_t i = dt_index[p], j = gt_index[p];
+      const RunExtent &d = d_extent[i], &g = g_extent[j];
+      if (std::max(d.first_one, g.first_one) >= std::min(d.end_of_ones, g.end_of_ones)) {
+        out[p] = 0;  // ones apart (or none): the walk's intersection is 0, and so is rleIou
+        continue;
+      }
       const int64_t *a = d_runs + d_at.begin(i), *b = g_runs + g_at.begin(j);
       const int64_t a_runs = d_at.size(i), b_runs = g_at.size(j);
-      auto [shared, united] = walk(a, a_runs, b, b_runs);
+      uint32_t shared = 0, united = 0;
+      if ((d.regular || g.regular) && d.pixels < INT32_MAX) {
+        shared = shared_ones(a, a_runs, b, b_runs, std::max(d.first_one, g.first_one),
+                             std::min(d.end_of_ones, g.end_of_ones));
+        united = static_cast<uint32_t>(d.ones + g.ones) - shared;
+      } else {
+        std::tie(shared, united) = walk(a, a_runs, b, b_runs);
+      }
       // rleIou: u = 1 without overlap; a crowd's union is the detection's area.
       if (shared == 0) {
         united = 1;

@@ -3,6 +3,7 @@
 //
 //   coco_rle_from_strings(chars uint8 [B], char_offsets [N + 1])
 //       -> (counts [B], lengths [N])     item i's runs at counts[char_offsets[i]:][:lengths[i]]
+//   _coco_rle_from_strings_pixels(chars, char_offsets) -> (counts, lengths, pixels [N])
 //   coco_rle_from_polygons(coordinates [V], polygon_offsets [Q + 1], annotation_offsets [N + 1],
 //                          sizes [N, 2]) -> (counts [S], offsets [N + 1])
 //
@@ -44,25 +45,33 @@ constexpr const char* kPolygons = "mt::coco_rle_from_polygons";
 // ---- compressed strings: rleFrString -----------------------------------------
 
 // Item i's characters into runs at `runs`; the run count, or -1 - position
-// of the first bad character. Runs are COCO's 32-bit unsigned counts.
-int64_t decode_counts(const uint8_t* chars, int64_t length, int64_t* runs) {
+// of the first bad character. Runs are COCO's 32-bit unsigned counts;
+// `pixels` gets their sum.
+int64_t decode_counts(const uint8_t* chars, int64_t length, int64_t* runs, int64_t& pixels) {
   int64_t count = 0;
   int64_t p = 0;
+  int64_t total = 0;
   while (p < length) {
     int64_t value = 0;
-    int shift = 0;
-    bool more = true;
-    while (more) {
-      if (p >= length || chars[p] < '0' || chars[p] > '0' + 63 || shift > 30) {
-        return -1 - std::min(p, length - 1);
-      }
-      const int c = chars[p] - '0';
-      value |= static_cast<int64_t>(c & 0x1f) << shift;
-      more = (c & 0x20) != 0;
+    const int first = chars[p] - '0';
+    if (first >= 0 && first < 0x20) {                      // one character: most runs of a mask
+      value = (first & 0x10) != 0 ? first - 0x20 : first;  // sign-extended from 5 bits
       ++p;
-      shift += 5;
-      if (!more && (c & 0x10) != 0) {
-        value |= -(int64_t{1} << shift);  // sign-extend
+    } else {
+      int shift = 0;
+      bool more = true;
+      while (more) {
+        if (p >= length || chars[p] < '0' || chars[p] > '0' + 63 || shift > 30) {
+          return -1 - std::min(p, length - 1);
+        }
+        const int c = chars[p] - '0';
+        value |= static_cast<int64_t>(c & 0x1f) << shift;
+        more = (c & 0x20) != 0;
+        ++p;
+        shift += 5;
+        if (!more && (c & 0x10) != 0) {
+          value |= -(int64_t{1} << shift);  // sign-extend
+        }
       }
     }
     if (count > 2) {
@@ -72,15 +81,18 @@ int64_t decode_counts(const uint8_t* chars, int64_t length, int64_t* runs) {
       return -1 - (p - 1);
     }
     runs[count++] = value;
+    total += value;
   }
+  pixels = total;
   return count;
 }
 
-std::tuple<at::Tensor, at::Tensor> strings_outputs(const at::Tensor& chars,
-                                                   const at::Tensor& char_offsets) {
+std::tuple<at::Tensor, at::Tensor, at::Tensor> strings_outputs(const at::Tensor& chars,
+                                                               const at::Tensor& char_offsets) {
   const auto options = char_offsets.options();
-  return {at::empty_symint({chars.sym_size(0)}, options),
-          at::empty_symint({char_offsets.sym_size(0) - 1}, options)};
+  const c10::SymInt items = char_offsets.sym_size(0) - 1;
+  return {at::empty_symint({chars.sym_size(0)}, options), at::empty_symint({items}, options),
+          at::empty_symint({items}, options)};
 }
 
 void check_strings_arguments(Kernel kernel, const at::Tensor& chars,
@@ -92,30 +104,43 @@ void check_strings_arguments(Kernel kernel, const at::Tensor& chars,
                     ": argument 'char_offsets' must hold N + 1 >= 1 offsets, got none");
 }
 
-std::tuple<at::Tensor, at::Tensor> coco_rle_from_strings_meta(const at::Tensor& chars,
-                                                              const at::Tensor& char_offsets) {
+std::tuple<at::Tensor, at::Tensor, at::Tensor> strings_pixels_meta(const at::Tensor& chars,
+                                                                   const at::Tensor& char_offsets) {
   check_strings_arguments(Kernel::kMeta, chars, char_offsets);
   return strings_outputs(chars, char_offsets);
 }
 
-std::tuple<at::Tensor, at::Tensor> coco_rle_from_strings_cpu(const at::Tensor& chars,
-                                                             const at::Tensor& char_offsets) {
+std::tuple<at::Tensor, at::Tensor> coco_rle_from_strings_meta(const at::Tensor& chars,
+                                                              const at::Tensor& char_offsets) {
+  auto [counts, lengths, pixels] = strings_pixels_meta(chars, char_offsets);
+  return {counts, lengths};
+}
+
+// (counts, lengths, pixels): the decoded runs in place of their characters
+// (the rest of each item's place zero), their number and their sum.
+std::tuple<at::Tensor, at::Tensor, at::Tensor> strings_pixels_cpu(const at::Tensor& chars,
+                                                                  const at::Tensor& char_offsets) {
   check_strings_arguments(Kernel::kCpu, chars, char_offsets);
   const at::Tensor text = contiguous_on_pool(chars, kStrings, "chars");
   const at::Tensor starts = contiguous_on_pool(char_offsets, kStrings, "char_offsets");
   const int64_t items = starts.size(0) - 1;
   const int64_t* offsets = starts.const_data_ptr<int64_t>();
   check_offsets(kStrings, offsets, items, "char_offsets", text.size(0), "characters");
-  auto [counts, lengths] = strings_outputs(chars, char_offsets);
-  counts.zero_();
+  auto [counts, lengths, pixels] = strings_outputs(chars, char_offsets);
   const uint8_t* data = text.const_data_ptr<uint8_t>();
   int64_t* runs = counts.data_ptr<int64_t>();
-  int64_t* run_counts = lengths.data_ptr<int64_t>();
+  int64_t *run_counts = lengths.data_ptr<int64_t>(), *pixel_counts = pixels.data_ptr<int64_t>();
   const int64_t typical = std::max<int64_t>(1, text.size(0) / std::max<int64_t>(1, items));
+  // Only the items' characters are written; a range before the first or
+  // after the last item (offsets start at 0 and end at B) cannot exist.
   parallel_for(0, items, grain_for(3 * typical + 20), [&](int64_t first, int64_t last) {
     for (int64_t i = first; i < last; ++i) {
-      run_counts[i] =
-          decode_counts(data + offsets[i], offsets[i + 1] - offsets[i], runs + offsets[i]);
+      const int64_t begin = offsets[i], length = offsets[i + 1] - begin;
+      int64_t item_pixels = 0;
+      const int64_t count = decode_counts(data + begin, length, runs + begin, item_pixels);
+      std::fill(runs + begin + std::max<int64_t>(count, 0), runs + begin + length, 0);
+      run_counts[i] = count;
+      pixel_counts[i] = item_pixels;
     }
   });
   for (int64_t i = 0; i < items; ++i) {
@@ -123,6 +148,12 @@ std::tuple<at::Tensor, at::Tensor> coco_rle_from_strings_cpu(const at::Tensor& c
                       "character ", -1 - run_counts[i], ": each is '0' to 'o', a run is at most ",
                       "32 bits, none negative)");
   }
+  return {counts, lengths, pixels};
+}
+
+std::tuple<at::Tensor, at::Tensor> coco_rle_from_strings_cpu(const at::Tensor& chars,
+                                                             const at::Tensor& char_offsets) {
+  auto [counts, lengths, pixels] = strings_pixels_cpu(chars, char_offsets);
   return {counts, lengths};
 }
 
@@ -141,18 +172,66 @@ int x86_int(double value) {
 
 // The column-major pixel indices where a rasterised polygon's runs change,
 // rleFrPoly's arithmetic step by step (its y-boundary points, sorted, with
-// h * w last).
-void polygon_changes(const double* xy, int64_t k, int64_t h, int64_t w,
+// h * w last). rleFrPoly stores every point of the upsampled boundary and
+// maps each back with two double divisions by 5; here each point is taken
+// as it is made, and the mapping is done in integers, which gives the same
+// values (see boundary_change).
+struct PolygonScratch {
+  std::vector<int> x, y;
+  std::vector<uint32_t> steps, runs;
+};
+
+// rleFrPoly maps a boundary step from (u0, v0) to (u1, v1), u1 != u0, to a
+// pixel: with X the column step's lower end and Y the lower row, it takes
+// xd = (X + .5) / 5 - .5 and yd = (Y + .5) / 5 - .5 in doubles. Those are
+// (X - 2) / 5 and (Y - 2) / 5 to within 1e-9 for |X|, |Y| < 2^24, and a
+// fifth is 0.2 from an integer, so: xd is an integer exactly when
+// X - 2 is a multiple of 5, and ceil(yd) is the integer ceiling of (Y - 2) / 5.
+// Returns false where rleFrPoly skips the step.
+inline bool boundary_change(int u0, int v0, int u1, int v1, int64_t h, uint64_t w,
+                            uint32_t& change) {
+  const int64_t column_end = u1 < u0 ? u1 : int64_t{u1} - 1;
+  const int64_t x_shift = column_end - 2;
+  if (x_shift < 0 || x_shift % 5 != 0) {
+    return false;  // xd < 0, or not an integer
+  }
+  const int64_t column = x_shift / 5;
+  if (w > 0 && static_cast<uint64_t>(column) > w - 1) {
+    return false;  // xd > w - 1 (with w = 0, siz arithmetic makes w - 1 huge)
+  }
+  const int64_t row_low = v1 < v0 ? v1 : v0;
+  int64_t row = row_low < 2 ? 0 : (row_low - 2 + 4) / 5;  // ceil(yd), yd clamped at 0
+  row = std::min(row, h);                                 // and at h
+  // (int) xd * (int) h + (int) yd, in C's int arithmetic wrapped to 32 bits.
+  change = static_cast<uint32_t>(column) * static_cast<uint32_t>(h) + static_cast<uint32_t>(row);
+  return true;
+}
+
+void polygon_changes(const double* xy, int64_t k, int64_t h, int64_t w, PolygonScratch& scratch,
                      std::vector<uint32_t>& changes) {
   constexpr double kScale = 5;
-  std::vector<int> x(k + 1), y(k + 1);
+  std::vector<int>&x = scratch.x, &y = scratch.y;
+  x.resize(k + 1);
+  y.resize(k + 1);
   for (int64_t j = 0; j < k; ++j) {
     x[j] = x86_int(kScale * xy[2 * j] + .5);
     y[j] = x86_int(kScale * xy[2 * j + 1] + .5);
   }
   x[k] = k > 0 ? x[0] : 0;
   y[k] = k > 0 ? y[0] : 0;
-  std::vector<int> u, v;  // points densely along the upsampled boundary
+  changes.clear();
+  bool started = false;
+  int u_before = 0, v_before = 0;
+  uint32_t change = 0;
+  const auto point = [&](int u, int v) {  // the next point densely along the boundary
+    if (started && u != u_before &&
+        boundary_change(u_before, v_before, u, v, h, static_cast<uint64_t>(w), change)) {
+      changes.push_back(change);
+    }
+    started = true;
+    u_before = u;
+    v_before = v;
+  };
   for (int64_t j = 0; j < k; ++j) {
     int xs = x[j], xe = x[j + 1], ys = y[j], ye = y[j + 1];
     const int dx = std::abs(xe - xs), dy = std::abs(ys - ye);
@@ -166,38 +245,14 @@ void polygon_changes(const double* xy, int64_t k, int64_t h, int64_t w,
     if (dx >= dy) {
       for (int d = 0; d <= dx; ++d) {
         const int t = flip ? dx - d : d;
-        u.push_back(t + xs);
-        v.push_back(x86_int(ys + s * t + .5));
+        point(t + xs, x86_int(ys + s * t + .5));
       }
     } else {
       for (int d = 0; d <= dy; ++d) {
         const int t = flip ? dy - d : d;
-        v.push_back(t + ys);
-        u.push_back(x86_int(xs + s * t + .5));
+        point(x86_int(xs + s * t + .5), t + ys);
       }
     }
-  }
-  changes.clear();
-  const double last_column = static_cast<double>(static_cast<uint64_t>(w) - 1);  // siz arithmetic
-  for (size_t j = 1; j < u.size(); ++j) {
-    if (u[j] == u[j - 1]) {
-      continue;
-    }
-    double xd = static_cast<double>(u[j] < u[j - 1] ? u[j] : u[j] - 1);
-    xd = (xd + .5) / kScale - .5;
-    if (std::floor(xd) != xd || xd < 0 || xd > last_column) {
-      continue;
-    }
-    double yd = static_cast<double>(v[j] < v[j - 1] ? v[j] : v[j - 1]);
-    yd = (yd + .5) / kScale - .5;
-    if (yd < 0) {
-      yd = 0;
-    } else if (yd > static_cast<double>(h)) {
-      yd = static_cast<double>(h);
-    }
-    yd = std::ceil(yd);
-    changes.push_back(
-        static_cast<uint32_t>(static_cast<int>(xd) * static_cast<int>(h) + static_cast<int>(yd)));
   }
   changes.push_back(static_cast<uint32_t>(h * w));
   std::sort(changes.begin(), changes.end());
@@ -206,11 +261,12 @@ void polygon_changes(const double* xy, int64_t k, int64_t h, int64_t w,
 // One polygon's runs from its change points (differences, a zero-length run
 // folding the next run into the one before, as rleFrPoly does), appended to
 // `ones` as [start, end) intervals of ones.
-void polygon_ones(const std::vector<uint32_t>& changes,
+void polygon_ones(const std::vector<uint32_t>& changes, PolygonScratch& scratch,
                   std::vector<std::pair<int64_t, int64_t>>& ones) {
-  std::vector<uint32_t> runs;
+  std::vector<uint32_t>&runs = scratch.runs, &steps = scratch.steps;
+  runs.clear();
   uint32_t previous = 0;
-  std::vector<uint32_t> steps(changes.size());
+  steps.resize(changes.size());
   for (size_t j = 0; j < changes.size(); ++j) {
     steps[j] = changes[j] - previous;
     previous = changes[j];
@@ -308,13 +364,14 @@ std::tuple<at::Tensor, at::Tensor> coco_rle_from_polygons_cpu(const at::Tensor& 
   parallel_for(0, items, grain_for(2000), [&](int64_t first, int64_t last) {
     std::vector<uint32_t> changes;
     std::vector<std::pair<int64_t, int64_t>> ones;
+    PolygonScratch scratch;
     for (int64_t i = first; i < last; ++i) {
       ones.clear();
       const int64_t h = size[2 * i], w = size[2 * i + 1];
       for (int64_t q = item_at[i]; q < item_at[i + 1]; ++q) {
         const int64_t begin = polygon_at[q], vertices = (polygon_at[q + 1] - begin) / 2;
-        polygon_changes(points + begin, vertices, h, w, changes);
-        polygon_ones(changes, ones);
+        polygon_changes(points + begin, vertices, h, w, scratch, changes);
+        polygon_ones(changes, scratch, ones);
       }
       union_runs(ones, h * w, per_item[i]);
     }
@@ -354,6 +411,11 @@ TORCH_LIBRARY_FRAGMENT(mt, m) {
   m.def(
       "coco_rle_from_strings(Tensor chars, Tensor char_offsets) -> (Tensor counts, Tensor "
       "lengths)");
+  // coco_rle_from_strings with each item's pixels: coco_evaluate checks
+  // that they cover its image with no second pass over the runs.
+  m.def(
+      "_coco_rle_from_strings_pixels(Tensor chars, Tensor char_offsets) -> (Tensor counts, "
+      "Tensor lengths, Tensor pixels)");
   m.def(
       "coco_rle_from_polygons(Tensor coordinates, Tensor polygon_offsets, Tensor "
       "annotation_offsets, Tensor sizes) -> (Tensor counts, Tensor offsets)");
@@ -364,12 +426,14 @@ TORCH_LIBRARY_FRAGMENT(mt, m) {
 
 TORCH_LIBRARY_IMPL(mt, CompositeExplicitAutograd, m) {
   m.impl("coco_rle_from_strings", &coco_rle_from_strings_cpu);
+  m.impl("_coco_rle_from_strings_pixels", &strings_pixels_cpu);
   m.impl("coco_rle_from_polygons", &coco_rle_from_polygons_cpu);
   m.impl("_coco_rle_from_polygons_checks", &coco_rle_from_polygons_checks_cpu);
 }
 
 TORCH_LIBRARY_IMPL(mt, Meta, m) {
   m.impl("coco_rle_from_strings", &coco_rle_from_strings_meta);
+  m.impl("_coco_rle_from_strings_pixels", &strings_pixels_meta);
   m.impl("_coco_rle_from_polygons_checks", &coco_rle_from_polygons_checks_meta);
 }
 

@@ -51,7 +51,7 @@ def segmentation_runs(
     sizes = image_sizes[image_index[order]] if len(positions) else image_sizes[:0]
     fast = _all_strings(records, positions, sizes)
     if fast is not None:  # every one a compressed RLE of its image's size
-        return _string_runs(fast, sizes)
+        return _string_runs(fast, sizes, what, positions)
     size_list = sizes.tolist()
     strings, string_items = [], []
     lists, list_items = [], []
@@ -92,12 +92,14 @@ def segmentation_runs(
     count = len(positions)
     starts = torch.zeros(count, dtype=torch.int64)
     lengths = torch.zeros(count, dtype=torch.int64)
+    pixels = sizes[:, 0] * sizes[:, 1]  # what polygons cover; RLEs are checked
     pieces = []
     base = 0
     if strings:
-        char_offsets, counts, run_lengths = _decoded(strings)
+        char_offsets, counts, run_lengths, covered = _decoded(strings)
         index = torch.tensor(string_items, dtype=torch.int64)
         starts[index], lengths[index] = char_offsets[:-1] + base, run_lengths
+        pixels[index] = covered
         pieces.append(counts)
         base += len(counts)
     if lists:
@@ -109,7 +111,9 @@ def segmentation_runs(
         flat = [value for counts in lists for value in counts]
         if not all(isinstance(v, int) or float(v).is_integer() for v in flat):
             raise _fail(what, positions[list_items[0]], "has 'counts' that are not integers")
-        pieces.append(torch.tensor(flat, dtype=torch.float64).to(torch.int64))
+        values = torch.tensor(flat, dtype=torch.float64)
+        pixels[index] = _list_pixels(values, run_lengths, what, [positions[i] for i in list_items])
+        pieces.append(values.to(torch.int64))
         base += len(flat)
     if polygons:
         index = torch.tensor(polygon_items, dtype=torch.int64)
@@ -121,11 +125,8 @@ def segmentation_runs(
         )
         starts[index], lengths[index] = offsets[:-1] + base, offsets.diff()
         pieces.append(counts)
-    runs = torch.cat(pieces) if pieces else torch.zeros(0, dtype=torch.int64)
-    spans = torch.stack([starts, starts + lengths], 1)
-    # Every run list must cover its image (the IoU walk assumes it).
-    torch.ops.mt.coco_rle_area_bbox(runs, spans, sizes)
-    return runs, spans
+    _check_cover(pixels, sizes, what, positions)
+    return _joined(pieces), torch.stack([starts, starts + lengths], 1)
 
 
 def _all_strings(records: list, positions: list, sizes: Tensor) -> Optional[list]:
@@ -152,10 +153,46 @@ def _all_strings(records: list, positions: list, sizes: Tensor) -> Optional[list
     return [text.encode() for text in counts]
 
 
-def _decoded(strings: list) -> tuple[Tensor, Tensor, Tensor]:
-    """``(char_offsets, counts, lengths)``: the strings (bytes) one after
-    another, decoded by ``mt::coco_rle_from_strings`` (runs in place of
-    their characters)."""
+def _joined(pieces: list) -> Tensor:
+    """The pieces' runs one after another (one piece as it is: no copy)."""
+    if len(pieces) == 1:
+        return pieces[0]
+    return torch.cat(pieces) if pieces else torch.zeros(0, dtype=torch.int64)
+
+
+def _check_cover(pixels: Tensor, sizes: Tensor, what: str, positions: list) -> None:
+    """Every RLE's runs must cover its image (the IoU walk assumes it):
+    ``pixels[k]`` against ``sizes[k]``, record ``positions[k]``."""
+    wrong = pixels != sizes[:, 0] * sizes[:, 1]
+    if bool(wrong.any()):
+        item = int(wrong.nonzero()[0])
+        height, width = sizes[item].tolist()
+        raise _fail(
+            what,
+            int(positions[item]),
+            f"has runs that cover {int(pixels[item])} pixels, but its image has "
+            f"{height * width} ({height} x {width})",
+        )
+
+
+def _list_pixels(values: Tensor, run_lengths: Tensor, what: str, positions: list) -> Tensor:
+    """The pixels uncompressed RLEs (``counts`` lists of integers, one after
+    another) cover; each count must be a run length, as in a compressed one."""
+    bad = (values < 0) | (values > 2**32 - 1)
+    offsets = offsets_of(run_lengths)
+    if bool(bad.any()):
+        owner = int(torch.searchsorted(offsets, bad.nonzero()[0], right=True)) - 1
+        message = "has a count that is not a run length (0 to 2^32 - 1)"
+        raise _fail(what, int(positions[owner]), message)
+    running = torch.zeros(len(values) + 1, dtype=torch.int64)
+    torch.cumsum(values.to(torch.int64), 0, out=running[1:])
+    return running[offsets].diff()
+
+
+def _decoded(strings: list) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """``(char_offsets, counts, lengths, pixels)``: the strings (bytes) one
+    after another, decoded by ``mt::_coco_rle_from_strings_pixels`` (runs in
+    place of their characters, and the pixels each covers)."""
     char_lengths = torch.tensor(list(map(len, strings)), dtype=torch.int64)
     char_offsets = offsets_of(char_lengths)
     text = b"".join(strings)
@@ -164,16 +201,15 @@ def _decoded(strings: list) -> tuple[Tensor, Tensor, Tensor]:
         if text
         else torch.zeros(0, dtype=torch.uint8)
     )
-    return char_offsets, *torch.ops.mt.coco_rle_from_strings(chars, char_offsets)
+    return char_offsets, *torch.ops.mt._coco_rle_from_strings_pixels(chars, char_offsets)
 
 
-def _string_runs(strings: list, sizes: Tensor) -> tuple[Tensor, Tensor]:
+def _string_runs(strings: list, sizes: Tensor, what: str, positions: list) -> tuple[Tensor, Tensor]:
     """Decoded compressed RLEs, read in place (spans), each checked to cover
     its size."""
-    char_offsets, counts, lengths = _decoded(strings)
-    spans = torch.stack([char_offsets[:-1], char_offsets[:-1] + lengths], 1)
-    torch.ops.mt.coco_rle_area_bbox(counts, spans, sizes)
-    return counts, spans
+    char_offsets, counts, lengths, pixels = _decoded(strings)
+    _check_cover(pixels, sizes, what, positions)
+    return counts, torch.stack([char_offsets[:-1], char_offsets[:-1] + lengths], 1)
 
 
 def _polygons(segmentation: list, what: str, position: int) -> list:
@@ -276,6 +312,7 @@ def _runs_of_columns(
     count = len(order)
     starts = torch.zeros(count, dtype=torch.int64)
     lengths = torch.zeros(count, dtype=torch.int64)
+    pixels = sizes[:, 0] * sizes[:, 1]  # what polygons cover; RLEs are checked
     pieces = []
     base = 0
 
@@ -288,9 +325,12 @@ def _runs_of_columns(
     items = (forms == _TEXT).nonzero().flatten()
     if len(items):  # compressed: every record's decoded in place of its characters,
         # in the file's order (no copy of the text); the chosen ones' spans
-        counts, run_lengths = torch.ops.mt.coco_rle_from_strings(text, offsets_of(rows[:, 3]))
+        counts, run_lengths, covered = torch.ops.mt._coco_rle_from_strings_pixels(
+            text, offsets_of(rows[:, 3])
+        )
         chosen = order[items]
         starts[items], lengths[items] = char_start[chosen] + base, run_lengths[chosen]
+        pixels[items] = covered[chosen]
         pieces.append(counts)
         base += len(counts)
     items = (forms == _LIST).nonzero().flatten()
@@ -299,6 +339,7 @@ def _runs_of_columns(
         values = _segments(numbers, number_start[chosen], rows[chosen, 4])
         if not bool((values == values.floor()).all()):
             raise _fail(what, int(chosen[0]), "has 'counts' that are not integers")
+        pixels[items] = _list_pixels(values, rows[chosen, 4], what, chosen.tolist())
         place(items, values.to(torch.int64), offsets_of(rows[chosen, 4]))
     items = polygons.nonzero().flatten()
     if len(items):  # frPyObjects + merge, rasterised at each image's size
@@ -323,7 +364,5 @@ def _runs_of_columns(
                 coordinates, offsets_of(eights), offsets_of(torch.ones_like(eights)), sizes[items]
             ),
         )
-    runs = torch.cat(pieces) if pieces else torch.zeros(0, dtype=torch.int64)
-    spans = torch.stack([starts, starts + lengths], 1)
-    torch.ops.mt.coco_rle_area_bbox(runs, spans, sizes)  # each covers its image
-    return runs, spans
+    _check_cover(pixels, sizes, what, order)
+    return _joined(pieces), torch.stack([starts, starts + lengths], 1)
