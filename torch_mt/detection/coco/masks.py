@@ -23,7 +23,15 @@ def _fail(what: str, position: int, message: str) -> ValueError:
     return ValueError(f"torch_mt.coco_evaluate: {what}[{position}]['segmentation'] {message}")
 
 
+_PLAIN_NUMBERS = {int, float}
+
+
 def _numbers(values: list, what: str, position: int, message: str) -> list:
+    # The types first, by a C-level pass: a generator of isinstance calls
+    # took 40 ms of a 500-image polygon set; subclasses (NumPy's float64)
+    # take the slow check.
+    if set(map(type, values)) <= _PLAIN_NUMBERS:
+        return values
     if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
         raise _fail(what, position, message)
     return values
@@ -144,11 +152,12 @@ def _all_strings(records: list, positions: list, sizes: Tensor) -> Optional[list
         widths = [size[1] for size in given_sizes]
     except (KeyError, TypeError, IndexError):
         return None
-    if not all(isinstance(size, list) and len(size) == 2 for size in given_sizes):
+    # Exact types (a subclass takes the per-record path), by C-level passes.
+    if set(map(type, given_sizes)) - {list} or set(map(len, given_sizes)) - {2}:
         return None
     if heights != sizes[:, 0].tolist() or widths != sizes[:, 1].tolist():
         return None
-    if not all(isinstance(c, str) for c in counts):
+    if set(map(type, counts)) - {str}:
         return None
     return [text.encode() for text in counts]
 
