@@ -261,3 +261,79 @@ def test_images_need_their_size_for_polygons():
     gt = {**GT, "images": [{"id": 1}]}
     with pytest.raises(ValueError, match=r"gt\['images'\]\[0\] has no 'height'"):
         torch_mt.coco_evaluate(gt, [DT], "segm")
+
+
+#: Segmentations the C pass (torch_mt._records.rle_strings) must refuse,
+#: leaving them to the record-by-record path: each differs from a regular
+#: compressed RLE of a 4 x 5 image in one way.
+_IRREGULAR = [
+    {"size": [4.0, 5], "counts": "0Y1"},  # a float height (Python compares it equal)
+    {"size": [True, 5], "counts": "0Y1"},
+    {"size": (4, 5), "counts": "0Y1"},
+    {"size": [4, 5, 1], "counts": "0Y1"},
+    {"size": [4, 6], "counts": "0Y1"},
+    {"size": [3, 5], "counts": "0Y1"},
+    {"size": [4, 5], "counts": b"0Y1"},
+    {"size": [4, 5], "counts": "0Y1\u00e9"},  # not ASCII
+    {"size": [4, 5], "counts": [0, 20]},
+    {"size": [4, 5]},
+    {"counts": "0Y1"},
+    [[0, 0, 1, 1, 2, 0]],
+]
+
+
+@pytest.mark.parametrize("irregular", [None, *range(len(_IRREGULAR) + 2)])
+@settings(max_examples=8, deadline=None)
+@given(
+    texts=st.lists(st.text(alphabet="0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[", max_size=12)),
+    picks=st.data(),
+    threads=st.sampled_from([1, 2, 3]),
+)
+def test_the_rle_string_pass_reads_what_python_reads(irregular, texts, picks, threads):
+    """rle_strings gives the picked records' counts one after another (any
+    order, repeats), or None where one is not a compressed RLE dict of its
+    size, a record is not a dict, or has no 'segmentation'."""
+    from torch_mt import _records
+
+    records = [{"segmentation": {"size": [4, 5], "counts": text}, "score": 1} for text in texts]
+    if irregular is not None and records:
+        where = picks.draw(st.integers(0, len(records) - 1))
+        if irregular < len(_IRREGULAR):
+            records[where]["segmentation"] = _IRREGULAR[irregular]
+        elif irregular == len(_IRREGULAR):
+            records[where] = ["not", "a", "dict"]
+        else:
+            del records[where]["segmentation"]
+    index = st.integers(0, max(len(records) - 1, 0))
+    positions = picks.draw(st.lists(index, max_size=20)) if records else []
+    if irregular is not None and records:  # the odd record is always read
+        positions.insert(picks.draw(st.integers(0, len(positions))), where)
+    order = torch.tensor(positions, dtype=torch.int64)
+    sizes = torch.tensor([[4, 5]] * len(positions), dtype=torch.int64).reshape(-1, 2)
+    torch_mt.set_num_threads(threads)
+    try:
+        found = _records.rle_strings(records, order.numpy(), sizes.numpy())
+    finally:
+        torch_mt.reset_num_threads()
+
+    def regular(record):
+        segmentation = record.get("segmentation") if isinstance(record, dict) else None
+        return (
+            isinstance(segmentation, dict)
+            and type(segmentation.get("size")) is list
+            and [type(v) for v in segmentation["size"]] == [int, int]
+            and segmentation["size"] == [4, 5]
+            and type(segmentation.get("counts")) is str
+            and segmentation["counts"].isascii()
+        )
+
+    if not all(regular(records[p]) for p in positions):
+        assert found is None
+        return
+    chars, offsets = found
+    expected = [records[p]["segmentation"]["counts"].encode() for p in positions]
+    assert bytes(chars) == b"".join(expected)
+    assert (
+        np.frombuffer(offsets, dtype=np.int64).tolist()
+        == np.cumsum([0] + [len(text) for text in expected]).tolist()
+    )

@@ -1,4 +1,6 @@
-// torch_mt._records: COCO's lists of dicts to columns in one C pass.
+// torch_mt._records: COCO's lists of dicts to columns in one C pass
+// (columns), and segm results' compressed RLE strings to one buffer
+// (rle_strings).
 //
 // Why C: coco_evaluate's input is a list of dicts, one per annotation (half
 // a million detections on COCO val). Reading a field of every dict with
@@ -25,6 +27,7 @@
 #include <atomic>
 #include <cstdint>
 #include <cstring>
+#include <vector>
 
 #include <torch_mt/parallel_for.h>
 
@@ -308,6 +311,139 @@ PyObject* columns(PyObject*, PyObject* args) {
   return out;
 }
 
+// The value of each wanted key in a dict (nullptr where absent), by one walk
+// of its entries; false when `object` is not an exact dict.
+bool values_of(PyObject* object, PyObject* keys, KeyCache& cache, PyObject** values) {
+  if (!PyDict_CheckExact(object)) {
+    return false;
+  }
+  const Py_ssize_t fields = PyTuple_GET_SIZE(keys);
+  Py_ssize_t position = 0, found = 0;
+  PyObject *key = nullptr, *value = nullptr;
+  while (found < fields && PyDict_Next(object, &position, &key, &value)) {
+    const Py_ssize_t f = cache.field_of(key, keys, fields);
+    if (f >= 0 && values[f] == nullptr) {
+      values[f] = value;
+      ++found;
+    }
+  }
+  return true;
+}
+
+// What reading one record's compressed RLE costs, about, in ns: the grain.
+constexpr int64_t kStringNs = 60;
+
+// rle_strings(records, positions, sizes) -> (chars, char_offsets) or None.
+// positions: int64 buffer [N]; sizes: int64 buffer [N, 2] (height, width).
+// Record positions[k]['segmentation'] must be a dict whose 'size' is the
+// list [height, width] of sizes[k] and whose 'counts' is an ASCII str; the
+// strings are returned one after another (bytearray) with their offsets
+// (bytearray of N + 1 int64). None when any record is otherwise: the Python
+// path then reads them one by one and names the first bad one.
+PyObject* rle_strings(PyObject*, PyObject* args) {
+  PyObject* records = nullptr;
+  Py_buffer positions_buffer, sizes_buffer;
+  if (!PyArg_ParseTuple(args, "Oy*y*:rle_strings", &records, &positions_buffer, &sizes_buffer)) {
+    return nullptr;
+  }
+  struct Release {  // the buffers, on every return
+    Py_buffer *a, *b;
+    ~Release() {
+      PyBuffer_Release(a);
+      PyBuffer_Release(b);
+    }
+  } release{&positions_buffer, &sizes_buffer};
+  const Py_ssize_t count = positions_buffer.len / static_cast<Py_ssize_t>(sizeof(int64_t));
+  if (!PyList_CheckExact(records) || sizes_buffer.len != 2 * positions_buffer.len) {
+    Py_RETURN_NONE;
+  }
+  const auto* positions = static_cast<const int64_t*>(positions_buffer.buf);
+  const auto* sizes = static_cast<const int64_t*>(sizes_buffer.buf);
+  const Py_ssize_t available = PyList_GET_SIZE(records);
+  PyObject* record_keys = Py_BuildValue("(s)", "segmentation");
+  PyObject* rle_keys = Py_BuildValue("(ss)", "counts", "size");
+  if (record_keys == nullptr || rle_keys == nullptr) {
+    Py_XDECREF(record_keys);
+    Py_XDECREF(rle_keys);
+    return nullptr;
+  }
+  PyObject* offsets_out = PyByteArray_FromStringAndSize(
+      nullptr, (count + 1) * static_cast<Py_ssize_t>(sizeof(int64_t)));
+  if (offsets_out == nullptr) {
+    Py_DECREF(record_keys);
+    Py_DECREF(rle_keys);
+    return nullptr;
+  }
+  auto* offsets = reinterpret_cast<int64_t*>(PyByteArray_AS_STRING(offsets_out));
+  std::vector<const char*> texts(static_cast<size_t>(count));
+  std::atomic<bool> irregular{false};
+  // Pass 1: each record's string and its length (offsets[k + 1] for now).
+  const auto find_strings = [&](int64_t first, int64_t last) {
+    KeyCache record_cache, rle_cache;
+    for (int64_t k = first; k < last && !irregular.load(std::memory_order_relaxed); ++k) {
+      const int64_t position = positions[k];
+      PyObject* segmentation[1] = {};
+      PyObject* rle[2] = {};
+      bool regular =
+          position >= 0 && position < available &&
+          values_of(PyList_GET_ITEM(records, position), record_keys, record_cache, segmentation) &&
+          segmentation[0] != nullptr && values_of(segmentation[0], rle_keys, rle_cache, rle) &&
+          rle[0] != nullptr && rle[1] != nullptr && PyUnicode_CheckExact(rle[0]) &&
+          PyUnicode_IS_COMPACT_ASCII(rle[0]) && PyList_CheckExact(rle[1]) &&
+          PyList_GET_SIZE(rle[1]) == 2;
+      int64_t height = -1, width = -1;
+      regular = regular && PyLong_CheckExact(PyList_GET_ITEM(rle[1], 0)) &&
+                PyLong_CheckExact(PyList_GET_ITEM(rle[1], 1)) &&
+                read_int(PyList_GET_ITEM(rle[1], 0), &height) &&
+                read_int(PyList_GET_ITEM(rle[1], 1), &width) && height == sizes[2 * k] &&
+                width == sizes[2 * k + 1];
+      if (!regular) {
+        irregular.store(true, std::memory_order_relaxed);
+        return;
+      }
+      texts[k] = static_cast<const char*>(PyUnicode_DATA(rle[0]));
+      offsets[k + 1] = PyUnicode_GET_LENGTH(rle[0]);
+    }
+  };
+  PyObject* chars_out = nullptr;
+  try {
+#ifdef Py_GIL_DISABLED
+    find_strings(0, count);  // free-threaded Python: no GIL keeps other threads off the dicts
+#else
+    mt::parallel_for(0, count, mt::grain_for(kStringNs), find_strings);
+#endif
+    if (!irregular.load()) {
+      offsets[0] = 0;
+      for (Py_ssize_t k = 0; k < count; ++k) {
+        offsets[k + 1] += offsets[k];
+      }
+      chars_out = PyByteArray_FromStringAndSize(nullptr, offsets[count]);
+    }
+    if (chars_out != nullptr) {
+      char* chars = PyByteArray_AS_STRING(chars_out);
+      mt::parallel_for(0, count, mt::grain_for(kStringNs), [&](int64_t first, int64_t last) {
+        for (int64_t k = first; k < last; ++k) {
+          std::memcpy(chars + offsets[k], texts[k], offsets[k + 1] - offsets[k]);
+        }
+      });
+    }
+  } catch (const std::exception& error) {
+    Py_XDECREF(chars_out);
+    chars_out = nullptr;
+    PyErr_SetString(PyExc_RuntimeError, error.what());
+  }
+  Py_DECREF(record_keys);
+  Py_DECREF(rle_keys);
+  if (chars_out == nullptr) {
+    Py_DECREF(offsets_out);
+    if (PyErr_Occurred()) {
+      return nullptr;
+    }
+    Py_RETURN_NONE;
+  }
+  return Py_BuildValue("(NN)", chars_out, offsets_out);
+}
+
 PyMethodDef methods[] = {
     {"columns", columns, METH_VARARGS,
      "columns(records, keys, kinds, list_numbers=0) -> tuple of bytearrays, one per key:\n"
@@ -315,6 +451,10 @@ PyMethodDef methods[] = {
      "per key: i int64, r float64, t truth as uint8, b box as 4 float64, l a list of\n"
      "`list_numbers` float64); None when a record is not a dict or a value is missing or\n"
      "of another kind."},
+    {"rle_strings", rle_strings, METH_VARARGS,
+     "rle_strings(records, positions, sizes) -> (chars, char_offsets) or None: the\n"
+     "compressed RLE strings of records[positions[k]]['segmentation'] one after another,\n"
+     "each of size sizes[k] (int64 buffers); None when any is not such a dict."},
     {nullptr, nullptr, 0, nullptr},
 };
 

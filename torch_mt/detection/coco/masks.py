@@ -3,7 +3,10 @@ pycocotools' ``annToRLE`` reads them: a compressed RLE (``counts`` a
 string), an uncompressed one (``counts`` a list) or polygons, which are
 rasterised at the image's size and merged (``frPyObjects`` + ``merge``).
 The decoding, rasterising and IoU run on the pool
-(ops/detection/coco_rle_decode.cpp, coco_mask_iou.cpp); Python only sorts the annotations by form.
+(ops/detection/coco_rle_decode.cpp, coco_mask_iou.cpp). Records that are
+all compressed RLEs of their image's size (what detectors write) are read
+by one C pass (``torch_mt._records.rle_strings``); any other set is sorted
+by form here, record by record, which also names a bad one.
 
 RLEs: ``runs`` int64 ``[S]`` and ``spans`` int64 ``[N, 2]`` (begin, end).
 """
@@ -14,6 +17,8 @@ from typing import Optional
 
 import torch
 from torch import Tensor
+
+from torch_mt import _records  # ops/detection/python_records.cpp
 
 from .json_records import JsonColumns
 from .offsets import offsets_of
@@ -55,11 +60,12 @@ def segmentation_runs(
     without a segmentation gets its box's polygon, as ``loadRes`` gives it."""
     if isinstance(records, JsonColumns):  # read from a file: tensors, no Python object
         return _runs_of_columns(records, order, what, image_sizes, image_index, boxes)
-    positions = order.tolist()
-    sizes = image_sizes[image_index[order]] if len(positions) else image_sizes[:0]
-    fast = _all_strings(records, positions, sizes)
+    sizes = image_sizes[image_index[order]] if len(order) else image_sizes[:0]
+    fast = _records.rle_strings(records, order.contiguous().numpy(), sizes.contiguous().numpy())
     if fast is not None:  # every one a compressed RLE of its image's size
-        return _string_runs(fast, sizes, what, positions)
+        chars, char_offsets = (_bytes_tensor(data, dtype) for data, dtype in zip(fast, _CHARS))
+        return _string_runs(chars, char_offsets, sizes, what, order)
+    positions = order.tolist()
     size_list = sizes.tolist()
     strings, string_items = [], []
     lists, list_items = [], []
@@ -104,7 +110,11 @@ def segmentation_runs(
     pieces = []
     base = 0
     if strings:
-        char_offsets, counts, run_lengths, covered = _decoded(strings)
+        char_offsets = offsets_of(torch.tensor(list(map(len, strings)), dtype=torch.int64))
+        chars = _bytes_tensor(bytearray(b"".join(strings)), torch.uint8)
+        counts, run_lengths, covered = torch.ops.mt._coco_rle_from_strings_pixels(
+            chars, char_offsets
+        )
         index = torch.tensor(string_items, dtype=torch.int64)
         starts[index], lengths[index] = char_offsets[:-1] + base, run_lengths
         pixels[index] = covered
@@ -135,31 +145,6 @@ def segmentation_runs(
         pieces.append(counts)
     _check_cover(pixels, sizes, what, positions)
     return _joined(pieces), torch.stack([starts, starts + lengths], 1)
-
-
-def _all_strings(records: list, positions: list, sizes: Tensor) -> Optional[list]:
-    """The compressed counts of the records, as bytes, by C-level passes,
-    when every one is a compressed RLE of its image's size (what detectors
-    write); else None (the per-record path names any problem)."""
-    try:
-        segmentations = [records[i]["segmentation"] for i in positions]
-        counts = [segmentation["counts"] for segmentation in segmentations]
-        given_sizes = [segmentation["size"] for segmentation in segmentations]
-    except (KeyError, TypeError, IndexError):
-        return None
-    try:  # 1-D lists: a [N, 2] tensor's tolist() costs 1 us a row
-        heights = [size[0] for size in given_sizes]
-        widths = [size[1] for size in given_sizes]
-    except (KeyError, TypeError, IndexError):
-        return None
-    # Exact types (a subclass takes the per-record path), by C-level passes.
-    if set(map(type, given_sizes)) - {list} or set(map(len, given_sizes)) - {2}:
-        return None
-    if heights != sizes[:, 0].tolist() or widths != sizes[:, 1].tolist():
-        return None
-    if set(map(type, counts)) - {str}:
-        return None
-    return [text.encode() for text in counts]
 
 
 def _joined(pieces: list) -> Tensor:
@@ -198,25 +183,21 @@ def _list_pixels(values: Tensor, run_lengths: Tensor, what: str, positions: list
     return running[offsets].diff()
 
 
-def _decoded(strings: list) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-    """``(char_offsets, counts, lengths, pixels)``: the strings (bytes) one
-    after another, decoded by ``mt::_coco_rle_from_strings_pixels`` (runs in
-    place of their characters, and the pixels each covers)."""
-    char_lengths = torch.tensor(list(map(len, strings)), dtype=torch.int64)
-    char_offsets = offsets_of(char_lengths)
-    text = b"".join(strings)
-    chars = (
-        torch.frombuffer(bytearray(text), dtype=torch.uint8)
-        if text
-        else torch.zeros(0, dtype=torch.uint8)
-    )
-    return char_offsets, *torch.ops.mt._coco_rle_from_strings_pixels(chars, char_offsets)
+#: The dtypes of ``_records.rle_strings``' two bytearrays.
+_CHARS = (torch.uint8, torch.int64)
 
 
-def _string_runs(strings: list, sizes: Tensor, what: str, positions: list) -> tuple[Tensor, Tensor]:
-    """Decoded compressed RLEs, read in place (spans), each checked to cover
-    its size."""
-    char_offsets, counts, lengths, pixels = _decoded(strings)
+def _bytes_tensor(data: bytearray, dtype: torch.dtype) -> Tensor:
+    """A bytearray's bytes as a tensor, not copied (frombuffer refuses an empty one)."""
+    return torch.frombuffer(data, dtype=dtype) if data else torch.zeros(0, dtype=dtype)
+
+
+def _string_runs(
+    chars: Tensor, char_offsets: Tensor, sizes: Tensor, what: str, positions: Tensor
+) -> tuple[Tensor, Tensor]:
+    """Compressed RLEs (their strings one after another) decoded and read in
+    place (spans), each checked to cover its size."""
+    counts, lengths, pixels = torch.ops.mt._coco_rle_from_strings_pixels(chars, char_offsets)
     _check_cover(pixels, sizes, what, positions)
     return counts, torch.stack([char_offsets[:-1], char_offsets[:-1] + lengths], 1)
 
