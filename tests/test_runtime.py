@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
+from typing import Optional
 
 import pytest
 import torch
@@ -464,3 +466,38 @@ def test_interpreter_exits_cleanly_with_pool_alive(ending):
         """)
     assert result.returncode == 0, result.stderr
     assert "terminate called" not in result.stderr
+
+
+def _huge_pages_kb(begin: int, end: int) -> Optional[int]:
+    """AnonHugePages (kB) of the mappings that overlap [begin, end), from
+    /proc/self/smaps (madvise splits a mapping at the advised range's
+    ends); None where the file is not there."""
+    try:
+        lines = Path("/proc/self/smaps").read_text().splitlines()
+    except OSError:
+        return None
+    inside, total = False, 0
+    for line in lines:
+        head = line.split()[0]
+        if "-" in head and ":" not in head:  # a mapping's first line: its range
+            low, high = (int(part, 16) for part in head.split("-"))
+            inside = low < end and begin < high
+        elif inside and head == "AnonHugePages:":
+            total += int(line.split()[1])
+    return total
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_a_large_output_advised_to_huge_pages_keeps_its_values(threads):
+    """mt::advise_huge_pages only hints: the output is written and read as
+    ever, and where Linux offers transparent huge pages on request, a fresh
+    64 MiB output gets some."""
+    elements = 8 << 20  # 64 MiB of int64
+    with torch_mt.num_threads(threads):
+        out = torch.ops.mt_test.huge_pages_fill(elements)
+    assert torch.equal(out, torch.arange(elements))
+    setting = Path("/sys/kernel/mm/transparent_hugepage/enabled")
+    offered = setting.exists() and "[never]" not in setting.read_text()
+    huge = _huge_pages_kb(out.data_ptr(), out.data_ptr() + out.nbytes)
+    if offered and huge is not None:
+        assert huge > 0, "no huge page backs the advised output"

@@ -71,6 +71,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> accumulate_outputs(
     // then spin for milliseconds on the cores the accumulation runs on.
     for (at::Tensor* tensor : {&std::get<0>(out), &std::get<1>(out), &std::get<2>(out)}) {
       double* values = tensor->data_ptr<double>();
+      advise_huge_pages(values, tensor->nbytes());
       parallel_for(0, tensor->numel(), grain_for(1), [&](int64_t first, int64_t last) {
         std::fill(values + first, values + last, -1.0);
       });

@@ -201,6 +201,7 @@ at::Tensor column_of(const std::vector<Chunk>& chunks, size_t f, const Field& fi
                                                                         : at::kDouble;
   at::Tensor out = status || field.numbers == 1 ? at::empty({records}, dtype)
                                                 : at::empty({records, field.numbers}, dtype);
+  advise_huge_pages(out.data_ptr(), out.nbytes());
   // The chunks' parts are copied on the pool, as they were parsed (28 MB
   // for the bbox detections of 5000 images).
   std::vector<size_t> starts(chunks.size() + 1, 0);
@@ -227,6 +228,9 @@ std::vector<at::Tensor> segmentation_parts(const std::vector<Chunk>& chunks) {
   }
   std::vector<at::Tensor> out = {at::empty({text}, at::kByte), at::empty({numbers}, at::kDouble),
                                  at::empty({parts}, at::kLong)};
+  for (at::Tensor& part : out) {
+    advise_huge_pages(part.data_ptr(), part.nbytes());
+  }
   auto* text_out = out[0].data_ptr<uint8_t>();
   auto* numbers_out = out[1].data_ptr<double>();
   auto* parts_out = out[2].data_ptr<int64_t>();

@@ -98,6 +98,7 @@ at::Tensor gather_rows(const at::Tensor& values, const at::Tensor& order, const 
   std::vector<int64_t> shape = source.sizes().vec();
   shape[0] = order.size(0);
   at::Tensor out = at::empty(shape, source.options());
+  advise_huge_pages(out.data_ptr(), out.nbytes());
   const int64_t row_bytes = c10::multiply_integers(source.sizes().slice(1)) * source.element_size();
   const auto* from = static_cast<const char*>(source.const_data_ptr());
   const int64_t* index = order.const_data_ptr<int64_t>();

@@ -157,6 +157,7 @@ std::tuple<at::Tensor, at::Tensor> coco_oks_exponents_cpu(
   check_finite(ga.const_data_ptr<double>(), ga.size(0), 1, "gt_areas");
   check_finite(sg.const_data_ptr<double>(), keypoints, 1, "sigmas");
   auto [exponents, counted] = oks_outputs(pair_dt, sigmas);
+  advise_huge_pages(exponents.data_ptr(), exponents.nbytes());
   const double *d = dk.const_data_ptr<double>(), *g = gk.const_data_ptr<double>(),
                *boxes = gb.const_data_ptr<double>(), *areas = ga.const_data_ptr<double>(),
                *sigma = sg.const_data_ptr<double>();

@@ -127,6 +127,7 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor> strings_pixels_cpu(const at::Tens
   const int64_t* offsets = starts.const_data_ptr<int64_t>();
   check_offsets(kStrings, offsets, items, "char_offsets", text.size(0), "characters");
   auto [counts, lengths, pixels] = strings_outputs(chars, char_offsets);
+  advise_huge_pages(counts.data_ptr(), counts.nbytes());  // 8 bytes a character
   const uint8_t* data = text.const_data_ptr<uint8_t>();
   int64_t* runs = counts.data_ptr<int64_t>();
   int64_t *run_counts = lengths.data_ptr<int64_t>(), *pixel_counts = pixels.data_ptr<int64_t>();

@@ -123,6 +123,21 @@ int64_t pool_submit_sum(int64_t workers, int64_t count, int64_t fail_at) {
   return sum;
 }
 
+// A fresh int64 tensor of `elements`, advised to take huge pages
+// (advise_huge_pages) before a parallel fill with 0, 1, 2, ...: the test
+// reads its values and, in /proc/self/smaps, what backs it.
+at::Tensor huge_pages_fill(int64_t elements) {
+  at::Tensor out = at::empty({elements}, at::kLong);
+  int64_t* values = out.data_ptr<int64_t>();
+  advise_huge_pages(values, out.nbytes());
+  parallel_for(0, elements, grain_for(1), [&](int64_t first, int64_t last) {
+    for (int64_t i = first; i < last; ++i) {
+      values[i] = i;
+    }
+  });
+  return out;
+}
+
 }  // namespace
 
 TORCH_LIBRARY(mt_test, m) {
@@ -132,6 +147,7 @@ TORCH_LIBRARY(mt_test, m) {
   m.def("fan_out_nested(int outer, int inner) -> Tensor", &fan_out_nested);
   m.def("worker_state(int size) -> Tensor", &worker_state);
   m.def("pool_submit_sum(int workers, int count, int fail_at) -> int", &pool_submit_sum);
+  m.def("huge_pages_fill(int elements) -> Tensor", &huge_pages_fill);
 }
 
 }  // namespace mt

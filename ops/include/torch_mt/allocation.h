@@ -15,4 +15,13 @@ namespace mt {
 void check_allocation(const char* op, const char* what, c10::IntArrayRef sizes,
                       size_t element_size);
 
+// Asks Linux to back a large output that is not yet written with 2 MiB
+// pages (transparent huge pages, where the system leaves it to the process:
+// its "madvise" setting). Faulting in fresh 4 KiB pages one at a time was
+// half the time of decoding COCO's RLE strings into an 83 MB tensor (50 ->
+// 28 ms at 1 thread; 37 -> 15 ms at 2, where the faults also contend). A
+// hint: below 32 MiB (blocks malloc serves from its heap, already faulted
+// in), elsewhere than Linux, or where refused, nothing changes.
+void advise_huge_pages(void* data, size_t bytes);
+
 }  // namespace mt

@@ -12,6 +12,7 @@
 //   mt::contiguous_on_pool(t, op, arg)          inputs made contiguous on the pool
 //   mt::check_*                                 argument checks naming op and argument
 //   mt::check_allocation(...)                   refuse outputs that cannot fit
+//   mt::advise_huge_pages(data, bytes)          back a large fresh output with 2 MiB pages
 //   mt::simd::isa(), simd::dispatch(isa, body)  the instruction set, decided once, and a
 //                                               body run compiled for it (simd.h; the
 //                                               TORCH_MT_DISABLE_AVX512 / _SIMD switches)
