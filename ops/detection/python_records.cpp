@@ -191,6 +191,25 @@ class KeyCache {
   int known_ = 0;
 };
 
+// The value of each wanted key in a dict (nullptr where absent), by one walk
+// of its entries; false when `object` is not an exact dict.
+bool values_of(PyObject* object, PyObject* keys, KeyCache& cache, PyObject** values) {
+  if (!PyDict_CheckExact(object)) {
+    return false;
+  }
+  const Py_ssize_t fields = PyTuple_GET_SIZE(keys);
+  Py_ssize_t position = 0, found = 0;
+  PyObject *key = nullptr, *value = nullptr;
+  while (found < fields && PyDict_Next(object, &position, &key, &value)) {
+    const Py_ssize_t f = cache.field_of(key, keys, fields);
+    if (f >= 0 && values[f] == nullptr) {
+      values[f] = value;
+      ++found;
+    }
+  }
+  return true;
+}
+
 // What reading one field of one record costs, about, in ns: the grain.
 constexpr int64_t kRecordNs = 25;
 
@@ -267,21 +286,10 @@ PyObject* columns(PyObject*, PyObject* args) {
   const auto read_records = [&](int64_t first, int64_t last) {
     KeyCache key_cache;
     for (int64_t i = first; i < last && !irregular.load(std::memory_order_relaxed); ++i) {
-      PyObject* record = PyList_GET_ITEM(records, i);
-      if (!PyDict_CheckExact(record)) {
+      PyObject* values[16] = {};
+      if (!values_of(PyList_GET_ITEM(records, i), keys, key_cache, values)) {
         irregular.store(true, std::memory_order_relaxed);
         return;
-      }
-      // Each key's value, by one walk of the record's few entries.
-      PyObject* values[16] = {};
-      Py_ssize_t position = 0, found = 0;
-      PyObject *key = nullptr, *value = nullptr;
-      while (found < fields && PyDict_Next(record, &position, &key, &value)) {
-        const Py_ssize_t f = key_cache.field_of(key, keys, fields);
-        if (f >= 0 && values[f] == nullptr) {
-          values[f] = value;
-          ++found;
-        }
       }
       for (Py_ssize_t f = 0; f < fields; ++f) {
         const size_t width = width_of(parsed[f]);
@@ -309,25 +317,6 @@ PyObject* columns(PyObject*, PyObject* args) {
     Py_RETURN_NONE;
   }
   return out;
-}
-
-// The value of each wanted key in a dict (nullptr where absent), by one walk
-// of its entries; false when `object` is not an exact dict.
-bool values_of(PyObject* object, PyObject* keys, KeyCache& cache, PyObject** values) {
-  if (!PyDict_CheckExact(object)) {
-    return false;
-  }
-  const Py_ssize_t fields = PyTuple_GET_SIZE(keys);
-  Py_ssize_t position = 0, found = 0;
-  PyObject *key = nullptr, *value = nullptr;
-  while (found < fields && PyDict_Next(object, &position, &key, &value)) {
-    const Py_ssize_t f = cache.field_of(key, keys, fields);
-    if (f >= 0 && values[f] == nullptr) {
-      values[f] = value;
-      ++found;
-    }
-  }
-  return true;
 }
 
 // What reading one record's compressed RLE costs, about, in ns: the grain.
